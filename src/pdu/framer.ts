@@ -1,0 +1,231 @@
+// Incoming PDU framing with digest checks and length limits, RFC 7143 §11.2, §13.1 and §13.12.
+
+import { dataSegmentLengthOf, hex, isKnownOpcode, opcodeOf, PDU_NAMES } from "./bhs.ts";
+import { decodePdu } from "./codec.ts";
+import { crc32c, readDigest } from "./crc32c.ts";
+import { PduError } from "./errors.ts";
+import { BHS_LENGTH, Opcode, type Frame } from "./types.ts";
+
+export interface FramerOptions {
+  headerDigest: boolean;
+  dataDigest: boolean;
+  /** What we declared (RFC 7143 §13.12); larger data segments from the peer are errors. */
+  maxRecvDataSegmentLength: number;
+  /** Which side's PDUs this framer accepts: "target" on an initiator, "initiator" in test targets. */
+  accept: "target" | "initiator";
+}
+
+// RFC 7143 §6.3: login runs with the default MaxRecvDataSegmentLength of 8192 bytes. Linux holds Text, Reject
+// and Asynchronous Message to the same bound whatever was negotiated; so do we.
+const SMALL_SEGMENT_LIMIT = 8192;
+const SMALL_SEGMENT_OPCODES: ReadonlySet<number> = new Set([
+  Opcode.LoginRequest, Opcode.LoginResponse, Opcode.TextRequest, Opcode.TextResponse, Opcode.AsyncMessage, Opcode.Reject,
+]);
+// TotalAHSLength is one byte of 4-byte words (RFC 7143 §11.2.1.5), so a header never exceeds this.
+const MAX_HEADER = BHS_LENGTH + 255 * 4 + 4;
+const EMPTY = new Uint8Array(0);
+
+interface Pending {
+  frame: Frame; // data still EMPTY
+  segment: number; // data + padding + data digest, the bytes still to read
+  buffer: Uint8Array | undefined; // only when the segment spans chunks
+  fill: number;
+}
+
+/**
+ * Cuts a byte stream into whole PDUs. Use `push(chunk)` for all frames a chunk completes, or `feed(chunk)` and
+ * then `next()` one frame at a time when options may change between frames (digests turn on right after the
+ * final Login Response). Frames alias the pushed chunks where a PDU lies within one chunk, so a chunk must
+ * not be reused by its producer. After any error the framer stays failed and throws that error again.
+ */
+export class PduFramer {
+  #opts: FramerOptions;
+  #cur: FramerOptions; // the options of the PDU being read, fixed when its first byte arrives
+  #failed: unknown = undefined;
+  #queue: Uint8Array[] = [];
+  #pos = 0; // read position in #queue[0]
+  #head = new Uint8Array(MAX_HEADER); // header bytes gathered across chunks
+  #headFill = 0;
+  #headLength = 0; // known once 48 bytes are in
+  #pending: Pending | undefined = undefined;
+
+  constructor(opts: FramerOptions) {
+    this.#opts = checkOptions(opts);
+    this.#cur = this.#opts;
+  }
+
+  /** Change options; they apply from the next PDU whose header has not started to arrive. */
+  setOptions(partial: Partial<FramerOptions>): void {
+    this.#opts = checkOptions({ ...this.#opts, ...partial });
+  }
+
+  /** Queue a chunk for `next()`; empty chunks are ignored. */
+  feed(chunk: Uint8Array): void {
+    if (this.#failed !== undefined) throw this.#failed;
+    if (chunk.length > 0) this.#queue.push(chunk);
+  }
+
+  /** The next whole frame from the queued chunks, or undefined when more input is needed. */
+  next(): Frame | undefined {
+    if (this.#failed !== undefined) throw this.#failed;
+    try {
+      while (this.#queue.length > 0) {
+        const frame = this.#pending ? this.#takeData(this.#pending) : this.#takeHeader();
+        if (frame) return frame;
+      }
+      return undefined;
+    } catch (error) {
+      this.#failed = error;
+      throw error;
+    }
+  }
+
+  /** Feed a chunk and return every frame it completes, in order; on an error, frames of this call are dropped. */
+  push(chunk: Uint8Array): Frame[] {
+    this.feed(chunk);
+    const frames: Frame[] = [];
+    for (let frame = this.next(); frame; frame = this.next()) frames.push(frame);
+    return frames;
+  }
+
+  /** Advance past `n` bytes of the current chunk, dropping it once consumed. */
+  #advance(n: number): void {
+    this.#pos += n;
+    if (this.#pos === this.#queue[0]!.length) {
+      this.#queue.shift();
+      this.#pos = 0;
+    }
+  }
+
+  #takeHeader(): Frame | undefined {
+    const chunk = this.#queue[0]!;
+    const pos = this.#pos;
+    const avail = chunk.length - pos;
+    if (this.#headFill === 0) this.#cur = this.#opts;
+    // Fast path: the whole header lies in this chunk, so it is used in place.
+    if (this.#headFill === 0 && avail >= BHS_LENGTH) {
+      const length = this.#headerLength(chunk, pos);
+      if (avail >= length) {
+        this.#advance(length);
+        return this.#onHeader(chunk.subarray(pos, pos + length), false);
+      }
+    }
+    const want = this.#headFill < BHS_LENGTH ? BHS_LENGTH : this.#headLength;
+    const n = Math.min(want - this.#headFill, avail);
+    this.#head.set(chunk.subarray(pos, pos + n), this.#headFill);
+    this.#headFill += n;
+    this.#advance(n);
+    if (this.#headFill === BHS_LENGTH && want === BHS_LENGTH) this.#headLength = this.#headerLength(this.#head, 0);
+    if (this.#headFill < BHS_LENGTH || this.#headFill < this.#headLength) return undefined;
+    const header = this.#head.subarray(0, this.#headLength);
+    this.#headFill = 0;
+    this.#headLength = 0;
+    return this.#onHeader(header, true);
+  }
+
+  /**
+   * Length of BHS + AHS + header digest (at most 1072 bytes). Without a header digest the BHS is checked here,
+   * before any AHS is read; with one, only after the digest matched. From a target no AHS is allowed, so the
+   * digest is looked for right after the BHS and a corrupted TotalAHSLength shows as a digest error.
+   */
+  #headerLength(bytes: Uint8Array, offset: number): number {
+    const { headerDigest, accept } = this.#cur;
+    if (!headerDigest) this.#check(bytes.subarray(offset, offset + BHS_LENGTH));
+    const ahsLength = accept === "target" ? 0 : bytes[offset + 4]! * 4;
+    return BHS_LENGTH + ahsLength + (headerDigest ? 4 : 0);
+  }
+
+  /**
+   * A complete header: verify its digest, check, decode; return the frame if it carries no data. A header
+   * gathered in the scratch buffer is copied out only after it passed the checks.
+   */
+  #onHeader(gathered: Uint8Array, scratch: boolean): Frame | undefined {
+    let header = gathered;
+    if (this.#cur.headerDigest) {
+      const at = header.length - 4;
+      const received = readDigest(header, at);
+      const computed = crc32c(header.subarray(0, at));
+      if (received !== computed) {
+        throw new PduError("DIGEST", `header digest mismatch: received ${hex(received, 8)}, computed ${hex(computed, 8)}`);
+      }
+      this.#check(header.subarray(0, BHS_LENGTH));
+    }
+    if (scratch) header = header.slice();
+    const bhs = header.subarray(0, BHS_LENGTH);
+    const ahsLength = bhs[4]! * 4;
+    const frame: Frame = {
+      pdu: decodePdu(bhs),
+      bhs,
+      ahs: ahsLength === 0 ? EMPTY : header.subarray(BHS_LENGTH, BHS_LENGTH + ahsLength),
+      data: EMPTY,
+    };
+    const dataLength = frame.pdu.dataSegmentLength;
+    if (dataLength === 0) return frame;
+    // RFC 7143 §11.2.3: a data digest follows only a non-empty data segment, which is padded to 4 bytes.
+    const segment = ((dataLength + 3) & ~3) + (this.#cur.dataDigest ? 4 : 0);
+    this.#pending = { frame, segment, buffer: undefined, fill: 0 };
+    return undefined;
+  }
+
+  #takeData(p: Pending): Frame | undefined {
+    const chunk = this.#queue[0]!;
+    const pos = this.#pos;
+    const avail = chunk.length - pos;
+    let segment: Uint8Array;
+    if (p.fill === 0 && avail >= p.segment) {
+      segment = chunk.subarray(pos, pos + p.segment); // zero copy
+      this.#advance(p.segment);
+    } else {
+      // The length was checked in #check before this allocation.
+      p.buffer ??= new Uint8Array(p.segment);
+      const n = Math.min(p.segment - p.fill, avail);
+      p.buffer.set(chunk.subarray(pos, pos + n), p.fill);
+      p.fill += n;
+      this.#advance(n);
+      if (p.fill < p.segment) return undefined;
+      segment = p.buffer;
+    }
+    this.#pending = undefined;
+    const { frame } = p;
+    if (this.#cur.dataDigest) {
+      const at = p.segment - 4;
+      const received = readDigest(segment, at);
+      const computed = crc32c(segment.subarray(0, at));
+      if (received !== computed) {
+        const name = PDU_NAMES[frame.pdu.opcode];
+        throw new PduError("DIGEST", `${name}: data digest mismatch: received ${hex(received, 8)}, computed ${hex(computed, 8)}`);
+      }
+    }
+    frame.data = segment.subarray(0, frame.pdu.dataSegmentLength);
+    return frame;
+  }
+
+  /** Opcode, direction, AHS and DataSegmentLength rules, applied before anything is allocated for the PDU. */
+  #check(bhs: Uint8Array): void {
+    const opcode = opcodeOf(bhs);
+    if (!isKnownOpcode(opcode)) throw new PduError("PROTOCOL", `BHS: unknown opcode ${hex(opcode)}`);
+    const name = PDU_NAMES[opcode];
+    const { accept, maxRecvDataSegmentLength } = this.#cur;
+    // RFC 7143 §11.2.1.2: initiator opcodes are 0x00–0x1f, target opcodes 0x20–0x3f.
+    if ((opcode >= 0x20) !== (accept === "target")) {
+      const sender = accept === "target" ? "a target" : "an initiator";
+      throw new PduError("PROTOCOL", `${name}: opcode ${hex(opcode)} is not one ${sender} may send`);
+    }
+    // No RFC 7143 target PDU needs an AHS and targets send none, so any is treated as a broken stream.
+    if (accept === "target" && bhs[4] !== 0) throw new PduError("PROTOCOL", `${name}: TotalAHSLength ${bhs[4]} != 0 from a target`);
+    const dataLength = dataSegmentLengthOf(bhs);
+    if (dataLength > maxRecvDataSegmentLength) {
+      throw new PduError("PROTOCOL", `${name}: DataSegmentLength ${dataLength} > MaxRecvDataSegmentLength ${maxRecvDataSegmentLength}`);
+    }
+    if (dataLength > SMALL_SEGMENT_LIMIT && SMALL_SEGMENT_OPCODES.has(opcode)) {
+      throw new PduError("PROTOCOL", `${name}: DataSegmentLength ${dataLength} > ${SMALL_SEGMENT_LIMIT}`);
+    }
+  }
+}
+
+function checkOptions(opts: FramerOptions): FramerOptions {
+  const max = opts.maxRecvDataSegmentLength;
+  if (!Number.isInteger(max) || max < 0 || max > 0xffffff) throw new RangeError(`maxRecvDataSegmentLength ${max} outside 0..16777215`);
+  if (opts.accept !== "target" && opts.accept !== "initiator") throw new RangeError(`accept ${String(opts.accept)} is not "target" or "initiator"`);
+  return { ...opts };
+}
