@@ -1,0 +1,22 @@
+// The command tree: one lazily loaded file per subcommand.
+import { defineCommand, type CommandDef } from "citty";
+import { VERSION } from "../version.ts";
+
+type Lazy = () => Promise<CommandDef<any>>;
+const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => m.default);
+
+export const subCommands: Record<string, Lazy> = {
+  discover: lazy(() => import("./discover.ts")),
+  luns: lazy(() => import("./luns.ts")),
+  read: lazy(() => import("./read.ts")),
+  write: lazy(() => import("./write.ts")),
+  demo: lazy(() => import("./demo.ts")),
+};
+
+export const main = defineCommand({
+  meta: { name: "iscsi", version: VERSION, description: "iSCSI initiator for macOS and Linux" },
+  args: {
+    debug: { type: "boolean", alias: "d", description: "Debug logging on stderr" },
+  },
+  subCommands,
+});

@@ -1,0 +1,169 @@
+// One TCP connection of a session: frames PDUs both ways, applies digests, runs the login exchange,
+// then hands every inbound frame to the session (RFC 7143 §11.2 framing, §6.3 login, §13.1 digests).
+import { IscsiError } from "../errors.ts";
+import { logFor } from "../log.ts";
+import { encodeLoginRequest } from "../pdu/login.ts";
+import { framePdu } from "../pdu/frame.ts";
+import { PduFramer } from "../pdu/framer.ts";
+import { Opcode, type Fields, type Frame, type LoginRequest, type LoginResponse } from "../pdu/types.ts";
+import type { LoginExchange } from "../login/login.ts";
+import type { Transport } from "../transport/types.ts";
+
+/** RFC 7143 §13.12: MaxRecvDataSegmentLength is 8192 until the login has negotiated another value. */
+const LOGIN_MAX_RECV = 8192;
+
+export interface FrameHandler {
+  frame(frame: Frame): void;
+  /** The connection is gone; `error` says why (undefined after an orderly close). */
+  closed(error: Error | undefined): void;
+}
+
+export class Connection {
+  private readonly framer = new PduFramer({ headerDigest: false, dataDigest: false, maxRecvDataSegmentLength: LOGIN_MAX_RECV, accept: "target" });
+  private digests = { headerDigest: false, dataDigest: false };
+  private handler: FrameHandler | undefined;
+  private loginWaiter: { resolve: (f: Frame) => void; reject: (e: Error) => void } | undefined;
+  private closeError: Error | undefined;
+  private isClosed = false;
+  private paused = false;
+  readonly log;
+
+  constructor(
+    readonly transport: Transport,
+    readonly tag: string,
+  ) {
+    this.log = logFor(tag);
+    transport.attach({
+      data: (chunk) => this.onData(chunk),
+      close: (error) => this.onClose(error ?? new IscsiError("TRANSPORT", `connection to ${transport.peer} closed by the target`)),
+    });
+  }
+
+  get peer(): string {
+    return this.transport.peer;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  get queuedBytes(): number {
+    return this.transport.queuedBytes;
+  }
+
+  /** The login phase's request/response exchange (one Login Response per Login Request, §6.3). */
+  loginExchange(): LoginExchange {
+    return {
+      exchange: (request: Fields<LoginRequest>, data: Uint8Array) => {
+        if (this.isClosed) return Promise.reject(this.closeError ?? new IscsiError("TRANSPORT", `connection to ${this.peer} is closed`));
+        const response = new Promise<Frame>((resolve, reject) => {
+          this.loginWaiter = { resolve, reject };
+        });
+        const bhs = encodeLoginRequest({ ...request, dataSegmentLength: data.length });
+        this.transport.send(framePdu(bhs, data, { headerDigest: false, dataDigest: false }));
+        this.resume();
+        return response.then((frame) => {
+          if (frame.pdu.opcode !== Opcode.LoginResponse) {
+            throw new IscsiError("PROTOCOL", `${this.peer}: expected a Login Response during login, got opcode 0x${frame.pdu.opcode.toString(16)}`);
+          }
+          return { pdu: frame.pdu as LoginResponse, data: frame.data };
+        });
+      },
+    };
+  }
+
+  /** Switch to full feature phase: digests and our declared MaxRecvDataSegmentLength apply from now (§13.1, §13.12). */
+  enterFullFeature(opts: { headerDigest: boolean; dataDigest: boolean; maxRecvDataSegmentLength: number }, handler: FrameHandler): void {
+    this.digests = { headerDigest: opts.headerDigest, dataDigest: opts.dataDigest };
+    this.framer.setOptions({ ...this.digests, maxRecvDataSegmentLength: opts.maxRecvDataSegmentLength });
+    this.handler = handler;
+    if (this.isClosed) handler.closed(this.closeError);
+    else this.resume();
+  }
+
+  /** Send one PDU: its 48-byte BHS and optional data (not copied). */
+  send(bhs: Uint8Array, data?: Uint8Array): void {
+    this.transport.send(framePdu(bhs, data, this.digests));
+  }
+
+  drained(): Promise<void> {
+    return this.transport.drained();
+  }
+
+  /** Close the connection; the handler hears `closed(error)` once. */
+  close(error?: Error): void {
+    if (this.isClosed) return;
+    this.onClose(error);
+    this.transport.close();
+  }
+
+  private onData(chunk: Uint8Array): void {
+    try {
+      this.framer.feed(chunk);
+    } catch (err) {
+      this.close(asIscsiError(err, this.peer));
+      return;
+    }
+    this.drainFrames();
+  }
+
+  /**
+   * Deliver whole frames one at a time. After a Login Response the loop pauses until the login code has
+   * either sent its next request or switched to full feature phase, so PDUs that follow the final Login
+   * Response in the same chunk are framed with the digests and limits that apply to them (RFC 7143 §13.1).
+   */
+  private drainFrames(): void {
+    while (!this.isClosed && !this.paused) {
+      let frame: Frame | undefined;
+      try {
+        frame = this.framer.next();
+      } catch (err) {
+        this.close(asIscsiError(err, this.peer));
+        return;
+      }
+      if (!frame) return;
+      if (this.loginWaiter) {
+        const w = this.loginWaiter;
+        this.loginWaiter = undefined;
+        this.paused = true;
+        w.resolve(frame);
+      } else if (this.handler) {
+        try {
+          this.handler.frame(frame);
+        } catch (err) {
+          this.close(asIscsiError(err, this.peer));
+          return;
+        }
+      } else {
+        this.close(new IscsiError("PROTOCOL", `${this.peer}: unexpected PDU (opcode 0x${frame.pdu.opcode.toString(16)}) outside login and full feature phase`));
+        return;
+      }
+    }
+  }
+
+  private resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    queueMicrotask(() => this.drainFrames());
+  }
+
+  private onClose(error: Error | undefined): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closeError = error;
+    if (error) this.log.debug(`closed: ${error.message}`);
+    const w = this.loginWaiter;
+    this.loginWaiter = undefined;
+    w?.reject(error ?? new IscsiError("TRANSPORT", `connection to ${this.peer} closed during login`));
+    this.handler?.closed(error);
+  }
+}
+
+/** Wrap leaf-module errors (PduError, TransportError…) so their code survives and the peer is named. */
+export function asIscsiError(err: unknown, peer: string): IscsiError {
+  if (err instanceof IscsiError) return err;
+  const code = (err as { code?: unknown })?.code;
+  const message = (err as Error)?.message ?? String(err);
+  const known = code === "PROTOCOL" || code === "DIGEST" || code === "TRANSPORT" ? code : "PROTOCOL";
+  return new IscsiError(known, `${peer}: ${message}`, { cause: err });
+}

@@ -1,0 +1,67 @@
+// SendTargets discovery (RFC 7143 §11.10, Appendix C): a Discovery session, `SendTargets=All`, and the
+// answer folded into targets with all their portals (IPv4, DNS names and bracketed IPv6).
+import { IscsiError } from "../errors.ts";
+import type { LoginParams } from "../login/login.ts";
+import { parseTargetAddress } from "../pdu/text.ts";
+import { Session } from "../session/session.ts";
+import type { OpenOptions, Portal } from "../session/open.ts";
+
+export interface TargetPortal {
+  host: string;
+  port: number;
+  portalGroupTag?: number;
+}
+
+export interface DiscoveredTarget {
+  name: string;
+  portals: TargetPortal[];
+}
+
+/** iSCSI names (RFC 7143 §4.2.7.1): at most 223 bytes, printable, no spaces. Checked before a name is used anywhere. */
+export function checkIscsiName(name: string): string | undefined {
+  if (name.length === 0) return "empty iSCSI name";
+  if (new TextEncoder().encode(name).length > 223) return "iSCSI name longer than 223 bytes";
+  if (/[\s\x00-\x1f\x7f/\\]/.test(name)) return "iSCSI name contains spaces, control characters or slashes";
+  if (!/^(iqn\.\d{4}-\d{2}\.|eui\.[0-9A-Fa-f]{16}$|naa\.[0-9A-Fa-f]{16,32}$)/.test(name)) return "iSCSI name does not start with iqn.YYYY-MM., eui. or naa.";
+  return undefined;
+}
+
+/** Fold SendTargets key=value pairs into targets. A target listed without TargetAddress is reachable at the discovery portal. */
+export function parseSendTargets(pairs: Array<[string, string]>, discoveryPortal: Portal): DiscoveredTarget[] {
+  const targets: DiscoveredTarget[] = [];
+  let current: DiscoveredTarget | undefined;
+  for (const [key, value] of pairs) {
+    if (key === "TargetName") {
+      const problem = checkIscsiName(value);
+      if (problem) throw new IscsiError("PROTOCOL", `SendTargets: ${problem}: ${JSON.stringify(value.slice(0, 80))}`);
+      current = { name: value, portals: [] };
+      targets.push(current);
+    } else if (key === "TargetAddress") {
+      if (!current) throw new IscsiError("PROTOCOL", "SendTargets: TargetAddress before any TargetName");
+      current.portals.push(parseTargetAddress(value));
+    }
+  }
+  for (const t of targets) if (t.portals.length === 0) t.portals.push({ host: discoveryPortal.host, port: discoveryPortal.port });
+  return targets;
+}
+
+export interface DiscoverOptions extends OpenOptions {
+  portal: Portal;
+  initiatorName: string;
+  auth?: LoginParams["auth"];
+}
+
+/** Log in a Discovery session at `portal`, ask SendTargets=All, log out. */
+export async function discover(opts: DiscoverOptions): Promise<DiscoveredTarget[]> {
+  const session = await Session.open({
+    ...opts,
+    portal: opts.portal,
+    login: { initiatorName: opts.initiatorName, sessionType: "Discovery", auth: opts.auth ?? { method: "None" } },
+  });
+  try {
+    const pairs = await session.requests.text([["SendTargets", "All"]]);
+    return parseSendTargets(pairs, opts.portal);
+  } finally {
+    await session.logout().catch(() => session.close());
+  }
+}

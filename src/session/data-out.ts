@@ -1,0 +1,74 @@
+// The write side of a SCSI command: the command PDU with ImmediateData, unsolicited Data-Out up to
+// FirstBurstLength, and solicited Data-Out answering R2Ts (RFC 7143 §4.2.2.3 (ImmediateData, InitialR2T),
+// §11.3, §11.7, §11.8, §13.10–§13.14). Data PDUs are cut to the target's MaxRecvDataSegmentLength and
+// sent straight from the caller's buffer.
+import { encodeDataOut, encodeScsiCommand } from "../pdu/scsi.ts";
+import { RESERVED_TAG } from "../pdu/types.ts";
+import type { Session } from "./session.ts";
+import type { TaskState } from "./task.ts";
+
+const SIMPLE = 1;
+
+export function sendScsiCommand(s: Session, t: TaskState): void {
+  const n = s.negotiated;
+  const task = t.task;
+  const write = task.direction === "write";
+  let immediateLength = 0;
+  let unsolicitedLength = 0;
+  if (write && task.transferLength > 0) {
+    const firstBurst = Math.min(task.transferLength, n.firstBurstLength);
+    if (n.immediateData) immediateLength = Math.min(firstBurst, n.maxXmitDataSegmentLength);
+    unsolicitedLength = n.initialR2T ? immediateLength : firstBurst;
+  }
+  let cdb = task.cdb;
+  if (cdb.length < 16) {
+    cdb = new Uint8Array(16);
+    cdb.set(task.cdb);
+  }
+  const bhs = encodeScsiCommand({
+    immediate: false,
+    // F: no unsolicited Data-Out follows this PDU (RFC 7143 §11.3.1.1).
+    final: unsolicitedLength === immediateLength,
+    read: task.direction === "read",
+    write,
+    attr: task.attr ?? SIMPLE,
+    lun: t.lunField,
+    itt: t.itt,
+    expectedDataTransferLength: task.transferLength,
+    cmdSN: t.cmdSN,
+    expStatSN: s.expStatSN,
+    cdb,
+    dataSegmentLength: immediateLength,
+  });
+  s.connection.send(bhs, immediateLength > 0 ? task.data!.subarray(0, immediateLength) : undefined);
+  s.stats.bytesOut += immediateLength;
+  if (unsolicitedLength > immediateLength) sendDataOut(s, t, RESERVED_TAG, immediateLength, unsolicitedLength - immediateLength);
+}
+
+/**
+ * One burst of Data-Out PDUs for `length` bytes at `offset`: DataSN from 0, BufferOffset increasing, F on
+ * the last (RFC 7143 §11.7). `ttt` is the R2T's tag, or 0xffffffff for unsolicited data. The caller has
+ * checked offset + length against the command's transfer length.
+ */
+export function sendDataOut(s: Session, t: TaskState, ttt: number, offset: number, length: number): void {
+  const max = s.negotiated.maxXmitDataSegmentLength;
+  const data = t.task.data!;
+  const end = offset + length;
+  let dataSN = 0;
+  for (let at = offset; at < end; at += max) {
+    const size = Math.min(max, end - at);
+    const bhs = encodeDataOut({
+      final: at + size === end,
+      lun: t.lunField,
+      itt: t.itt,
+      ttt,
+      expStatSN: s.expStatSN,
+      dataSN: dataSN++,
+      bufferOffset: at,
+      dataSegmentLength: size,
+    });
+    s.connection.send(bhs, data.subarray(at, at + size));
+  }
+  s.stats.dataOutPdus += dataSN;
+  s.stats.bytesOut += length;
+}

@@ -1,0 +1,190 @@
+// The single inbound choke point of a session: sequence-number updates first, then dispatch on opcode to
+// one handler per PDU type (RFC 7143 §4.2.2.1–§4.2.2.2, §11.4, §11.7.4, §11.8, §11.9, §11.17, §11.19).
+// A handler throws IscsiError("PROTOCOL") for anything a correct target would not send; the connection
+// then closes and the session's one cleanup path runs.
+import { IscsiError } from "../errors.ts";
+import { Opcode, RESERVED_TAG, type AsyncMessage, type DataIn, type Frame, type NopIn, type R2T, type Reject, type ScsiResponse, type TargetPdu } from "../pdu/types.ts";
+import { senseDataFromIscsi } from "../scsi/sense.ts";
+import { sendDataOut } from "./data-out.ts";
+import type { Session } from "./session.ts";
+import type { TaskState } from "./task.ts";
+
+const CHECK_CONDITION = 0x02;
+
+export function handleInbound(s: Session, frame: Frame<TargetPdu>): void {
+  const p = frame.pdu;
+  if (p.opcode !== Opcode.LoginResponse && s.window.update(p.expCmdSN, p.maxCmdSN)) s.pump();
+  switch (p.opcode) {
+    case Opcode.DataIn: return handleDataIn(s, p, frame.data);
+    case Opcode.ScsiResponse: return handleScsiResponse(s, p, frame.data);
+    case Opcode.R2T: return handleR2T(s, p);
+    case Opcode.NopIn: return handleNopIn(s, p, frame.data);
+    case Opcode.AsyncMessage: return handleAsyncMessage(s, p, frame.data);
+    case Opcode.Reject: return handleReject(s, p, frame.data);
+    case Opcode.TextResponse:
+    case Opcode.LogoutResponse:
+    case Opcode.TaskMgmtResponse:
+      return handleRequestResponse(s, frame);
+    case Opcode.LoginResponse:
+      throw new IscsiError("PROTOCOL", "Login Response in full feature phase");
+  }
+}
+
+function scsiTask(s: Session, itt: number, pdu: string): TaskState {
+  const t = s.tasks.get(itt);
+  if (!t || t.kind !== "scsi") throw new IscsiError("PROTOCOL", `${pdu} for unknown ITT 0x${itt.toString(16)}`);
+  return t;
+}
+
+/** Data-In, RFC 7143 §11.7: in order (we always get DataPDUInOrder=Yes), inside the buffer, status only with F. */
+function handleDataIn(s: Session, p: DataIn, data: Uint8Array): void {
+  const t = scsiTask(s, p.itt, "Data-In");
+  if (t.task.direction !== "read") throw new IscsiError("PROTOCOL", `Data-In for ITT 0x${p.itt.toString(16)}, which is not a read`);
+  if (p.dataSN !== t.nextDataSN) throw new IscsiError("PROTOCOL", `Data-In DataSN ${p.dataSN}, expected ${t.nextDataSN} (ITT 0x${p.itt.toString(16)})`);
+  if (p.bufferOffset !== t.received) throw new IscsiError("PROTOCOL", `Data-In BufferOffset ${p.bufferOffset}, expected ${t.received} (DataPDUInOrder=Yes)`);
+  const end = p.bufferOffset + data.length;
+  if (end > t.task.transferLength) throw new IscsiError("PROTOCOL", `Data-In BufferOffset ${p.bufferOffset} + length ${data.length} exceeds the expected ${t.task.transferLength} bytes`);
+  if (p.statusPresent && !p.final) throw new IscsiError("PROTOCOL", "Data-In has the S bit without the F bit");
+  t.nextDataSN++;
+  t.buffer.set(data, p.bufferOffset);
+  s.stats.dataInPdus++;
+  s.stats.bytesIn += data.length;
+  t.received = end;
+  if (p.statusPresent) {
+    s.noteStatSN(p.statSN);
+    complete(s, t, p.status, p, undefined);
+  }
+}
+
+function handleScsiResponse(s: Session, p: ScsiResponse, data: Uint8Array): void {
+  const t = scsiTask(s, p.itt, "SCSI Response");
+  s.noteStatSN(p.statSN);
+  if (p.bidiReadResidualOverflow || p.bidiReadResidualUnderflow) throw new IscsiError("PROTOCOL", "SCSI Response has bidirectional residual flags on a unidirectional command");
+  if (p.response !== 0) {
+    // RFC 7143 §11.4.3: "target failure": the status byte is not valid; the outcome is unknown.
+    s.finish(t, { error: new IscsiError("OUTCOME_UNKNOWN", `${t.task.name ?? "command"}: target failure (iSCSI response 0x${p.response.toString(16)})`) });
+    return;
+  }
+  let sense: Uint8Array | undefined;
+  if (p.status === CHECK_CONDITION && data.length > 0) {
+    try {
+      sense = senseDataFromIscsi(data);
+    } catch (err) {
+      s.finish(t, { error: new IscsiError("PROTOCOL", `${t.task.name ?? "command"}: malformed sense data: ${(err as Error).message}`) });
+      return;
+    }
+  }
+  complete(s, t, p.status, p, sense);
+}
+
+/** Residuals (RFC 7143 §11.4.5): U and O exclusive, an underflow no larger than the transfer. */
+function complete(s: Session, t: TaskState, status: number, r: { residualOverflow: boolean; residualUnderflow: boolean; residualCount: number }, sense: Uint8Array | undefined): void {
+  const name = t.task.name ?? "command";
+  if (r.residualOverflow && r.residualUnderflow) throw new IscsiError("PROTOCOL", `${name}: response has both residual overflow and underflow set`);
+  const underflow = r.residualUnderflow ? r.residualCount : 0;
+  const overflow = r.residualOverflow ? r.residualCount : 0;
+  if (underflow > t.task.transferLength) throw new IscsiError("PROTOCOL", `${name}: residual underflow ${underflow} exceeds the transfer length ${t.task.transferLength}`);
+  const moved = t.task.transferLength - underflow;
+  if (t.task.direction === "read" && status === 0 && t.received < moved) {
+    s.finish(t, { error: new IscsiError("PROTOCOL", `${name}: target reported GOOD with ${t.received} of ${moved} bytes delivered`) });
+    return;
+  }
+  const result = {
+    status,
+    residualUnderflow: underflow,
+    residualOverflow: overflow,
+    data: t.task.direction === "read" ? t.buffer.subarray(0, Math.min(moved, t.received)) : t.buffer,
+    ...(sense ? { sense } : {}),
+  };
+  s.finish(t, { result });
+}
+
+/** R2T, RFC 7143 §11.8: checked against the command before a single byte is sent (edk2 bz4206 class). */
+function handleR2T(s: Session, p: R2T): void {
+  const t = scsiTask(s, p.itt, "R2T");
+  const at = `R2T for ITT 0x${p.itt.toString(16)}`;
+  if (t.task.direction !== "write") throw new IscsiError("PROTOCOL", `${at}: the command is not a write`);
+  if (p.dataSegmentLength !== 0) throw new IscsiError("PROTOCOL", `${at}: carries a data segment`);
+  if (p.ttt === RESERVED_TAG) throw new IscsiError("PROTOCOL", `${at}: TTT is the reserved value 0xffffffff`);
+  if (p.r2tSN !== t.nextR2TSN) throw new IscsiError("PROTOCOL", `${at}: R2TSN ${p.r2tSN}, expected ${t.nextR2TSN}`);
+  const len = p.desiredDataTransferLength;
+  if (len === 0) throw new IscsiError("PROTOCOL", `${at}: Desired Data Transfer Length is 0`);
+  if (p.bufferOffset + len > t.task.transferLength) {
+    throw new IscsiError("PROTOCOL", `${at}: BufferOffset ${p.bufferOffset} + length ${len} exceeds the ${t.task.transferLength} bytes of the command`);
+  }
+  // QUIRK(Linux policy): a burst longer than MaxBurstLength is logged and served, as Linux does.
+  if (len > s.negotiated.maxBurstLength) s.log.warn(`${at}: length ${len} > MaxBurstLength ${s.negotiated.maxBurstLength}`);
+  t.nextR2TSN++;
+  s.stats.r2ts++;
+  sendDataOut(s, t, p.ttt, p.bufferOffset, len);
+}
+
+/** NOP-In, RFC 7143 §11.19: an answer to our ping, or a ping from the target that wants a NOP-Out. */
+function handleNopIn(s: Session, p: NopIn, data: Uint8Array): void {
+  if (p.itt !== RESERVED_TAG) {
+    const req = s.tasks.get(p.itt);
+    if (!req || req.kind !== "request") throw new IscsiError("PROTOCOL", `NOP-In for unknown ITT 0x${p.itt.toString(16)}`);
+    s.noteStatSN(p.statSN);
+    req.onResponse({ pdu: p, bhs: new Uint8Array(0), ahs: new Uint8Array(0), data });
+    return;
+  }
+  if (p.ttt !== RESERVED_TAG) {
+    s.stats.nopInAnswered++;
+    s.requests.answerNopIn(p, data);
+  }
+}
+
+/** Asynchronous Message, RFC 7143 §11.9. Recovery-related events are acted on by the layer above. */
+function handleAsyncMessage(s: Session, p: AsyncMessage, data: Uint8Array): void {
+  s.noteStatSN(p.statSN);
+  switch (p.asyncEvent) {
+    case 0:
+      s.log.info(`target reports a SCSI asynchronous event (${data.length} bytes of sense)`);
+      return;
+    case 1:
+      s.log.warn(`target requests a logout within ${p.parameter3} s`);
+      s.logout().catch((e) => s.log.warn(`logout requested by the target failed: ${(e as Error).message}`));
+      return;
+    case 2:
+    case 3:
+      s.log.warn(`target will drop ${p.asyncEvent === 2 ? "the connection" : "all connections"} (Time2Wait ${p.parameter2} s)`);
+      return;
+    case 4:
+      s.log.info("target requests parameter renegotiation; keeping the current parameters");
+      return;
+    default:
+      s.log.warn(`ignoring Async Message event ${p.asyncEvent} (vendor code ${p.asyncVCode})`);
+  }
+}
+
+const REJECT_REASONS: Record<number, string> = {
+  0x02: "data (payload) digest error", 0x03: "SNACK reject", 0x04: "protocol error", 0x05: "command not supported",
+  0x06: "immediate command reject", 0x07: "task in progress", 0x08: "invalid data ACK", 0x09: "invalid PDU field",
+  0x0a: "long operation reject", 0x0b: "negotiation reset", 0x0c: "waiting for logout",
+};
+
+/** Reject, RFC 7143 §11.17: the data segment holds the rejected PDU's header; fail the task it names. */
+function handleReject(s: Session, p: Reject, data: Uint8Array): void {
+  s.noteStatSN(p.statSN);
+  const why = REJECT_REASONS[p.reason] ?? `reason 0x${p.reason.toString(16)}`;
+  if (data.length < 48) throw new IscsiError("PROTOCOL", `Reject (${why}) without the rejected header`);
+  const itt = new DataView(data.buffer, data.byteOffset, data.length).getUint32(16);
+  const t = s.tasks.get(itt);
+  const err = new IscsiError("PROTOCOL", `target rejected a PDU (opcode 0x${(data[0]! & 0x3f).toString(16)}): ${why}`);
+  if (!t) {
+    s.log.warn(err.message);
+    return;
+  }
+  if (t.kind === "scsi") s.finish(t, { error: err });
+  else {
+    s.tasks.delete(itt);
+    t.reject(err);
+  }
+}
+
+function handleRequestResponse(s: Session, frame: Frame<TargetPdu>): void {
+  const itt = frame.pdu.itt;
+  const req = s.tasks.get(itt);
+  if (!req || req.kind !== "request") throw new IscsiError("PROTOCOL", `response (opcode 0x${frame.pdu.opcode.toString(16)}) for unknown ITT 0x${itt.toString(16)}`);
+  req.onResponse(frame);
+}

@@ -1,0 +1,48 @@
+// What a caller hands to `session.execute()` and what it gets back (design.md §2), and the per-task
+// state the session keeps while the command is outstanding (RFC 7143 §11.3, §11.4, §11.7, §11.8).
+
+export type Direction = "none" | "read" | "write";
+
+export interface ScsiTask {
+  lun: number;
+  cdb: Uint8Array;
+  direction: Direction;
+  /** Bytes in the data phase (ExpectedDataTransferLength). */
+  transferLength: number;
+  /** Write source; at least transferLength bytes. Not copied: keep it unchanged until the promise settles. */
+  data?: Uint8Array;
+  /** Read destination; at least transferLength bytes. Allocated when absent. */
+  buffer?: Uint8Array;
+  /** Task attribute, RFC 7143 §11.3.1.2 (0 untagged, 1 simple, 2 ordered, 3 head of queue, 4 ACA). */
+  attr?: number;
+  /** Name for messages ("READ(16)"). */
+  name?: string;
+}
+
+export interface ScsiResult {
+  status: number;
+  /** Sense bytes when the target sent any (CHECK CONDITION). */
+  sense?: Uint8Array;
+  /** Residual Count with its meaning: underflow = fewer bytes moved than expected. */
+  residualUnderflow: number;
+  residualOverflow: number;
+  /** Read data actually transferred (the destination buffer cut to transferLength − underflow). */
+  data: Uint8Array;
+}
+
+export interface TaskState {
+  kind: "scsi";
+  itt: number;
+  task: ScsiTask;
+  lunField: bigint;
+  cmdSN: number;
+  buffer: Uint8Array;
+  /** Next DataSN expected on Data-In; next R2TSN expected on R2T. */
+  nextDataSN: number;
+  nextR2TSN: number;
+  /** Read bytes received so far (highest offset reached). */
+  received: number;
+  resolve: (r: ScsiResult) => void;
+  reject: (e: Error) => void;
+  sent: boolean;
+}

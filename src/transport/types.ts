@@ -1,0 +1,24 @@
+// The byte pipe under a connection: TCP in production, an in-memory pair in tests and benchmarks.
+
+export interface TransportHandlers {
+  /** Bytes from the peer. The chunk is the receiver's to keep (never reused by the transport). */
+  data(chunk: Uint8Array): void;
+  /** The pipe is gone: peer FIN/RST, local close, or an error (then `error` is set). Called once. */
+  close(error?: Error): void;
+}
+
+export interface Transport {
+  /** Queue bytes for sending, in order. Pieces are not copied until written; don't change them after. */
+  send(pieces: readonly Uint8Array[]): void;
+  /** Bytes queued but not yet accepted by the OS. */
+  readonly queuedBytes: number;
+  /** Resolves when the send queue is empty (or the transport closed). */
+  drained(): Promise<void>;
+  /** Install handlers; chunks that arrived before are delivered at once. */
+  attach(handlers: TransportHandlers): void;
+  /** Close now; queued bytes may be lost. */
+  close(): void;
+  readonly closed: boolean;
+  /** "host:port" of the peer, for messages. */
+  readonly peer: string;
+}
