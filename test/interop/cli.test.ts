@@ -1,0 +1,146 @@
+// The CLI as a user runs it (`bun src/main.ts …`), against a tgtd started by the test: stdout, stderr and
+// exit codes; a 16 MiB write/read round trip; secrets kept off argv.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startTgtd, type StartedTarget } from "../harness/tgtd.ts";
+import { freePort } from "../harness/processes.ts";
+import { libiscsiUrl, qemuImgRead } from "../harness/initiators.ts";
+import { firstDifference, randomData } from "./_util.ts";
+
+const MAIN = join(import.meta.dir, "../../src/main.ts");
+const CHAP = { username: "carol", secret: "carol-secret-abcdef" };
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const p = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { stdout, stderr, code };
+}
+
+let t: StartedTarget;
+let chapTarget: StartedTarget;
+let dir: string;
+beforeAll(async () => {
+  [t, chapTarget] = await Promise.all([startTgtd({ luns: [{ sizeMiB: 32 }] }), startTgtd({ luns: [{ sizeMiB: 8 }], chap: CHAP })]);
+  dir = mkdtempSync(join(tmpdir(), "iscsi-cli-"));
+});
+afterAll(async () => {
+  await Promise.all([t?.stop(), chapTarget?.stop()]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("iscsi discover", () => {
+  test("--json lists the target and its portal", async () => {
+    const r = await cli(["discover", t.portal, "--json"]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.targets.map((x: { name: string }) => x.name)).toContain(t.targets[0]!.iqn);
+    expect(out.targets[0].portals[0].port).toBe(t.port);
+  });
+
+  test("the human form is iscsiadm's PORTAL,TPGT IQN", async () => {
+    const r = await cli(["discover", t.portal]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`127.0.0.1:${t.port},1  ${t.targets[0]!.iqn}`);
+  });
+
+  test("a closed port is a transport error with exit code 4 on stderr", async () => {
+    const r = await cli(["discover", `127.0.0.1:${freePort()}`]);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/cannot connect to 127\.0\.0\.1:\d+/);
+  });
+});
+
+describe("iscsi luns", () => {
+  test("lists LUN 1 as a 32 MiB disk, in JSON and as a table", async () => {
+    const url = `iscsi://${t.portal}/${t.targets[0]!.iqn}`;
+    const j = await cli(["luns", url, "--json"]);
+    expect(j.code).toBe(0);
+    const lun1 = JSON.parse(j.stdout).luns.find((l: { lun: number }) => l.lun === 1);
+    expect(lun1.bytes).toBe(String(32 << 20));
+    expect(lun1.deviceType).toBe("direct access block device");
+    const h = await cli(["luns", "--portal", t.portal]);
+    expect(h.stdout).toMatch(/32\.0 MiB/);
+  });
+});
+
+describe("iscsi write / read", () => {
+  test("16 MiB written then read back are identical, and qemu-img sees the same bytes", async () => {
+    const data = randomData(16 << 20);
+    const input = join(dir, "in.bin");
+    const output = join(dir, "out.bin");
+    writeFileSync(input, data);
+    const url = `iscsi://${t.portal}/${t.targets[0]!.iqn}/1`;
+    const w = await cli(["write", url, "-i", input, "--offset", "4M", "--json"]);
+    expect(w.code).toBe(0);
+    expect(JSON.parse(w.stdout).bytes).toBe(16 << 20);
+    const r = await cli(["read", "--portal", t.portal, "--target", t.targets[0]!.iqn, "--lun", "1", "-o", output, "--offset", "4M", "--length", "16M"]);
+    expect(r.code).toBe(0);
+    expect(firstDifference(new Uint8Array(readFileSync(output)), data)).toBe(-1);
+    const independent = await qemuImgRead(libiscsiUrl({ portal: t.portal, iqn: t.targets[0]!.iqn, lun: 1 }), 4 << 20, 16 << 20);
+    expect(firstDifference(independent, data)).toBe(-1);
+  });
+
+  test("a range past the end of the LUN is refused before any I/O (exit 7)", async () => {
+    const r = await cli(["read", `iscsi://${t.portal}/${t.targets[0]!.iqn}/1`, "-o", join(dir, "x.bin"), "--offset", "31M", "--length", "2M"]);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(/beyond the end of the LUN/);
+  });
+});
+
+describe("arguments and secrets", () => {
+  test("a malformed URL names what is wrong (exit 7)", async () => {
+    const r = await cli(["luns", "iscsi:/nohost"]);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(/invalid iSCSI URL/);
+  });
+
+  test("a password in the URL is refused: it would be visible in ps", async () => {
+    const r = await cli(["luns", `iscsi://carol%secret@${chapTarget.portal}/${chapTarget.targets[0]!.iqn}`]);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(/visible in `ps`/);
+  });
+
+  test("CHAP with the secret from the environment works; a wrong one is exit 24 and is never printed", async () => {
+    const url = `iscsi://${CHAP.username}@${chapTarget.portal}/${chapTarget.targets[0]!.iqn}`;
+    const ok = await cli(["luns", url, "--json"], { ISCSI_CHAP_SECRET: CHAP.secret });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout + ok.stderr).not.toContain(CHAP.secret);
+    const bad = await cli(["luns", url], { ISCSI_CHAP_SECRET: "carol-wrong-secret-1" });
+    expect(bad.code).toBe(24);
+    expect(bad.stderr).toMatch(/authentication failure/);
+    expect(bad.stdout + bad.stderr).not.toContain("carol-wrong-secret-1");
+  });
+
+  test("CHAP with the secret from a file works", async () => {
+    const file = join(dir, "secret");
+    writeFileSync(file, CHAP.secret + "\n", { mode: 0o600 });
+    const r = await cli(["luns", `iscsi://${CHAP.username}@${chapTarget.portal}/${chapTarget.targets[0]!.iqn}`, "--chap-secret-file", file]);
+    expect(r.code).toBe(0);
+  });
+
+  test("an unknown subcommand prints usage and exits 7", async () => {
+    const r = await cli(["frobnicate"]);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(/Unknown command/i);
+  });
+
+  test("--version prints the version", async () => {
+    const r = await cli(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^iscsi \d+\.\d+\.\d+/);
+  });
+});
+
+describe("iscsi demo", () => {
+  test("runs end to end and leaves no tgtd behind", async () => {
+    const r = await cli(["demo", "--size", "8M", "--json"]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.steps.map((s: { step: string }) => s.step)).toEqual(["target", "discover", "login", "inquiry", "write", "read", "verify", "logout", "stop"]);
+    const pid = Number(/tgtd pid (\d+)/.exec(out.steps[0].detail)![1]);
+    expect(() => process.kill(pid, 0)).toThrow();
+  }, 60_000);
+});
