@@ -1,3 +1,4 @@
-// The version shown by `iscsi --version`; the release build replaces it through --define.
-declare const ISCSI_VERSION: string | undefined;
-export const VERSION: string = typeof ISCSI_VERSION === "string" ? ISCSI_VERSION : "0.1.0-dev";
+// The version shown by `iscsi --version`: package.json's, inlined by the bundler at build time.
+import pkg from "../package.json" with { type: "json" };
+
+export const VERSION: string = pkg.version;

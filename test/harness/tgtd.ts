@@ -8,7 +8,7 @@ import type { Subprocess } from "bun";
 import { freePort, listening, run, track, waitFor } from "./processes.ts";
 
 export interface TgtdOptions {
-  luns?: Array<{ sizeMiB: number; null?: boolean }>;
+  luns?: Array<{ sizeMiB: number; null?: boolean; thin?: boolean }>;
   targets?: number;
   chap?: { username: string; secret: string };
   mutual?: { username: string; secret: string };
@@ -37,7 +37,7 @@ export async function startTgtd(opts: TgtdOptions = {}): Promise<StartedTarget &
   const lunSpecs = opts.luns ?? [{ sizeMiB: 64 }];
   const targets = Array.from({ length: opts.targets ?? 1 }, (_, t) => ({
     iqn: `iqn.2026-11.dev.iscsi.test:tgtd-${port}-${t + 1}`,
-    luns: lunSpecs.map((l, i) => ({ lun: i + 1, sizeBytes: l.sizeMiB << 20, ...(l.null ? {} : { path: join(dir, `t${t + 1}-lun${i + 1}.img`) }) })),
+    luns: lunSpecs.map((l, i) => ({ lun: i + 1, sizeBytes: l.sizeMiB << 20, thin: l.thin ?? false, ...(l.null ? {} : { path: join(dir, `t${t + 1}-lun${i + 1}.img`) }) })),
   }));
   for (const t of targets) {
     for (const l of t.luns) {
@@ -60,6 +60,7 @@ export async function startTgtd(opts: TgtdOptions = {}): Promise<StartedTarget &
       for (const l of t.luns) {
         const backing = l.path ? ["--backing-store", l.path] : ["--bstype", "null", "--backing-store", `null${l.lun}`];
         await tgtadm(["--mode", "logicalunit", "--op", "new", "--tid", tid, "--lun", String(l.lun), ...backing]);
+        if (l.thin) await tgtadm(["--mode", "logicalunit", "--op", "update", "--tid", tid, "--lun", String(l.lun), "--params", "thin_provisioning=1"]);
       }
       await tgtadm(["--mode", "target", "--op", "bind", "--tid", tid, "-I", "ALL"]);
       // QUIRK(tgt): digests are off unless allowed per target; it then answers None even to a CRC32C-only offer.
