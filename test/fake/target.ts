@@ -16,6 +16,8 @@ export interface FakeTargetOptions {
   /** SendTargets answer. */
   sendTargets?: Array<[string, string]>;
   window?: number;
+  /** Answer every login with status class 1 (redirect) to this address. */
+  redirect?: { address: () => string; permanent?: boolean };
 }
 
 const DEFAULT_ANSWERS: Record<string, string> = {
@@ -114,6 +116,14 @@ export class FakeConnection {
   /** Accept any login: answer AuthMethod=None, then every operational key from DEFAULT_ANSWERS/answers. */
   private login(frame: Frame<LoginRequest>): void {
     const req = frame.pdu;
+    if (this.opts.redirect) {
+      const data = encodeTextKeys([["TargetAddress", this.opts.redirect.address()]]);
+      this.send(encodeLoginResponse({
+        transit: false, continue: false, csg: req.csg, nsg: 0, versionMax: 0, versionActive: 0, isid: req.isid, tsih: 0, itt: req.itt,
+        statSN: 0, expCmdSN: req.cmdSN, maxCmdSN: req.cmdSN, statusClass: 1, statusDetail: this.opts.redirect.permanent ? 2 : 1, dataSegmentLength: data.length,
+      }), data);
+      return;
+    }
     this.expCmdSN = req.cmdSN;
     this.maxCmdSN = (req.cmdSN + (this.opts.window ?? 32) - 1) >>> 0;
     const keys = parseTextKeys(frame.data);
