@@ -33,6 +33,11 @@ export interface Portal {
   port: number;
 }
 
+/** "host:port", with brackets around an IPv6 host. */
+export function formatPortal(p: { host: string; port: number }): string {
+  return `${p.host.includes(":") ? `[${p.host}]` : p.host}:${p.port}`;
+}
+
 /** HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address. */
 export function parsePortal(text: string, defaultPort = 3260): Portal {
   const bad = () => new IscsiError("INVALID_ARGUMENT", `invalid portal ${JSON.stringify(text)}: expected HOST[:PORT] or [IPv6]:PORT`);

@@ -4,7 +4,7 @@ import { discover } from "../discovery/send-targets.ts";
 import { Session } from "../session/session.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
 import { IscsiError } from "../errors.ts";
-import { authFrom, formatBytes, initiatorNameFrom, jsonArg, lunArgs, parseIscsiUrl, parsePortal, printJson, printTable, type Portal } from "./_shared.ts";
+import { authFrom, formatBytes, formatPortal, initiatorNameFrom, jsonArg, lunArgs, parseIscsiUrl, parsePortal, printJson, printTable, type Portal } from "./_shared.ts";
 
 interface LunInfo {
   target: string;
@@ -73,7 +73,7 @@ export default defineCommand({
     const all: LunInfo[] = [];
     for (const t of targets) all.push(...(await lunsOf(portal, t, args, user)));
     if (args.json) {
-      printJson({ portal: `${portal.host}:${portal.port}`, luns: all });
+      printJson({ portal: formatPortal(portal), luns: all });
       return;
     }
     printTable(
