@@ -150,6 +150,11 @@ export class Negotiation {
   }
 
   #acceptAnswer(def: KeyDef, ours: string, answer: string): void {
+    // QUIRK(istgt 0.4, UseDigest Data): it answers DataDigest=Reject to "None" and then uses CRC32C anyway, which
+    // would desynchronise the stream. A rejected digest offer therefore ends the login instead of meaning None.
+    if (answer === "Reject" && (def.name === "HeaderDigest" || def.name === "DataDigest")) {
+      throw new IscsiError("LOGIN_FATAL", `target rejected our ${def.name}=${ours}; it probably requires CRC32C ${def.name === "HeaderDigest" ? "header" : "data"} digests: offer CRC32C`);
+    }
     if (RESERVED_ANSWERS.has(answer)) {
       const fallback = defaultWire(def);
       const problem = fallback === undefined ? "it has no default" : answerProblem(def, ours, fallback);

@@ -4,7 +4,7 @@ import { IscsiError } from "../errors.ts";
 import {
   inquiry, modeSense10, parseReadCapacity10, parseReadCapacity16, parseReportLuns, parseStandardInquiry,
   parseVpdBlockLimits, parseVpdDeviceIdentification, parseVpdSupportedPages, parseVpdUnitSerial, readCapacity10,
-  readCapacity16, readCdb, reportLuns, synchronizeCache10, synchronizeCache16, testUnitReady, unmap, writeCdb,
+  readCapacity16, readCdb, reportLuns, requestSense, synchronizeCache10, synchronizeCache16, testUnitReady, unmap, writeCdb,
   writeSame16, decodeSense, ScsiStatusError, type CdbSpec,
 } from "../scsi/index.ts";
 import type { Session } from "./session.ts";
@@ -90,6 +90,12 @@ export class LogicalUnit {
   async reportLuns(): Promise<number[]> {
     const first = await this.run(reportLuns({ allocationLength: 16 + 8 * 256 }));
     return parseReportLuns(first.data);
+  }
+
+  /** REQUEST SENSE: the unit's current sense (e.g. a pending deferred error), decoded; undefined when empty. */
+  async requestSense() {
+    const data = (await this.run(requestSense({ allocationLength: 252 }))).data;
+    return data.length === 0 ? undefined : decodeSense(data);
   }
 
   async modeSense(page: number) {

@@ -1,120 +1,141 @@
-// A real tgtd for the suite: its own control port and loopback iSCSI port, targets with file-backed
-// (sparse) or `null` LUNs, optional CHAP and mutual CHAP, NOP-In pings; stop, kill -9 and restart
-// with the same backing files. QUIRK(tgt): tgtd ignores SIGTERM while it has targets, so we SIGKILL.
-import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Subprocess } from "bun";
-import { freePort, listening, run, track, waitFor } from "./processes.ts";
+// A private tgtd (Linux SCSI target framework) for the suite: own management channel and loopback portal,
+// targets with sparse-file or `null` LUNs, ACL ALL, optional CHAP / mutual CHAP and NOP-In, configured by tgtadm.
+import { rmSync } from "node:fs";
+import { type ChapCredentials, type StartedTarget, type TargetInfo, TargetDaemon, createSparseFile, iqnFor, makeTempDir, MiB } from "./daemon.ts";
+import { expectSuccess, runTool } from "./processes.ts";
+
+export type { ChapCredentials, StartedTarget, TargetInfo } from "./daemon.ts";
+
+export interface TgtdLunSpec {
+  /** Size of the sparse backing file; default 64. Ignored for `null`. */
+  sizeMiB?: number;
+  /** tgtd's `null` backing store: reads return zeros, writes are dropped, size is always 1 TiB. */
+  null?: boolean;
+  /** Advertise thin provisioning (UNMAP punches holes in the backing file). */
+  thin?: boolean;
+}
 
 export interface TgtdOptions {
-  luns?: Array<{ sizeMiB: number; null?: boolean; thin?: boolean }>;
-  targets?: number;
-  chap?: { username: string; secret: string };
-  mutual?: { username: string; secret: string };
-  /** tgtd's NOP-In interval in seconds (0 = off). */
-  nopInterval?: number;
+  /** Fixed iSCSI port; default: a free one. */
   port?: number;
+  /** LUNs of every target, numbered from 1 (LUN 0 is tgtd's controller). Default: one 64 MiB LUN. */
+  luns?: TgtdLunSpec[];
+  /** How many targets (tgtd-disk1, tgtd-disk2, ...), each with the same LUN layout. Default 1. */
+  targets?: number;
+  /** Initiators must log in with CHAP (tgtd incoming account, bound to every target). */
+  chap?: ChapCredentials;
+  /** The target's own credentials for mutual CHAP (outgoing account). tgtd still accepts one-way CHAP. */
+  mutual?: ChapCredentials;
+  /** Seconds between NOP-In pings (nop_interval); absent or 0 = off. */
+  nopInterval?: number;
+  /** Unanswered NOP-Ins before tgtd drops the connection (nop_count). */
+  nopCount?: number;
+  /** Extra `tgtadm --op update --name K --value V` per target, e.g. { MaxRecvDataSegmentLength: 16384 }. */
+  params?: Record<string, string | number>;
+  startTimeoutMs?: number;
 }
 
-export interface StartedTarget {
-  kind: "tgtd" | "istgt";
-  port: number;
-  portal: string;
-  pid: number;
-  targets: Array<{ iqn: string; luns: Array<{ lun: number; sizeBytes: number; path?: string }> }>;
-  stop(): Promise<void>;
-  kill9(): Promise<void>;
-  restart(): Promise<void>;
+export interface TgtdTarget extends StartedTarget {
+  /** tgtd's management channel (-C NNNN, a unix socket /var/run/tgtd/socket.NNNN); equals the iSCSI port. */
+  readonly controlPort: number;
+  /** Runs `tgtadm -C <control> --lld iscsi <args>` and returns stdout; throws with stderr on failure. */
+  tgtadm(args: string[]): Promise<string>;
 }
 
-let controlSeq = 100 + (process.pid % 20000);
+// QUIRK(tgt): the null backing store always reports 1 TiB.
+const NULL_STORE_BYTES = 2 ** 40;
+const DEFAULT_LUN_MIB = 64;
+// QUIRK(tgt): digests are off unless allowed per target; allow both so tests can negotiate either.
+const DEFAULT_PARAMS = { HeaderDigest: "CRC32C,None", DataDigest: "CRC32C,None" };
 
-export async function startTgtd(opts: TgtdOptions = {}): Promise<StartedTarget & { tgtadm(args: string[]): Promise<string> }> {
-  const dir = mkdtempSync(join(tmpdir(), "iscsi-tgtd-"));
-  const port = opts.port ?? freePort();
-  const control = controlSeq++;
-  const lunSpecs = opts.luns ?? [{ sizeMiB: 64 }];
-  const targets = Array.from({ length: opts.targets ?? 1 }, (_, t) => ({
-    iqn: `iqn.2026-11.dev.iscsi.test:tgtd-${port}-${t + 1}`,
-    luns: lunSpecs.map((l, i) => ({ lun: i + 1, sizeBytes: l.sizeMiB << 20, thin: l.thin ?? false, ...(l.null ? {} : { path: join(dir, `t${t + 1}-lun${i + 1}.img`) }) })),
-  }));
-  for (const t of targets) {
-    for (const l of t.luns) {
-      if (!l.path) continue;
-      const fd = openSync(l.path, "w");
-      ftruncateSync(fd, l.sizeBytes);
-      closeSync(fd);
+class TgtdDaemon extends TargetDaemon implements TgtdTarget {
+  readonly kind = "tgtd" as const;
+  private readonly thin = new Set<string>();
+
+  constructor(private readonly options: TgtdOptions) {
+    super(makeTempDir("tgtd"), options.port, options.startTimeoutMs ?? 10_000);
+    const lunSpecs = options.luns?.length ? options.luns : [{}];
+    // Backing files are created once here, so restart() serves the same data.
+    this.targets = Array.from({ length: options.targets ?? 1 }, (_, index): TargetInfo => {
+      const tid = index + 1;
+      const luns = lunSpecs.map((spec, lunIndex) => {
+        const lun = lunIndex + 1;
+        if (spec.thin) this.thin.add(`${tid}/${lun}`);
+        if (spec.null) return { lun, sizeBytes: NULL_STORE_BYTES };
+        const path = `${this.dir}/tid${tid}-lun${lun}.img`;
+        const sizeBytes = (spec.sizeMiB ?? DEFAULT_LUN_MIB) * MiB;
+        createSparseFile(path, sizeBytes);
+        return { lun, path, sizeBytes };
+      });
+      return { iqn: iqnFor(`tgtd-disk${tid}`), luns, chap: options.chap, mutual: options.mutual };
+    });
+  }
+
+  get controlPort(): number {
+    return this.port;
+  }
+
+  protected argv(port: number): string[] {
+    // -C gives this tgtd its own management socket, so several tgtd run side by side.
+    return ["tgtd", "-f", "-C", String(port), "--iscsi", `portal=127.0.0.1:${port}`];
+  }
+
+  protected portConflict(log: string): boolean {
+    // QUIRK(tgt): when the portal cannot be bound tgtd logs it and keeps running without a listener;
+    // a management channel in use by another tgtd makes it exit.
+    return log.includes("failed to create/bind to portal") || log.includes("another tgtd is using");
+  }
+
+  protected override async ready(): Promise<boolean> {
+    const result = await runTool(this.tgtadmArgv(["--mode", "sys", "--op", "show"]), { timeoutMs: 2000 });
+    return result.exitCode === 0;
+  }
+
+  async tgtadm(args: string[]): Promise<string> {
+    const argv = this.tgtadmArgv(args);
+    return expectSuccess(argv, await runTool(argv, { timeoutMs: 10_000 })).stdout;
+  }
+
+  private tgtadmArgv(args: string[]): string[] {
+    const lld = args.includes("--lld") || args.includes("-L") ? [] : ["--lld", "iscsi"];
+    return ["tgtadm", "-C", String(this.controlPort), ...lld, ...args];
+  }
+
+  protected override async configure(): Promise<void> {
+    const { chap, mutual } = this.options;
+    if (chap) await this.tgtadm(["--mode", "account", "--op", "new", "--user", chap.username, "--password", chap.secret]);
+    if (mutual) await this.tgtadm(["--mode", "account", "--op", "new", "--user", mutual.username, "--password", mutual.secret]);
+    const params: Record<string, string | number> = { ...DEFAULT_PARAMS, ...this.options.params };
+    if (this.options.nopInterval) params.nop_interval = this.options.nopInterval;
+    if (this.options.nopCount) params.nop_count = this.options.nopCount;
+    for (const [index, target] of this.targets.entries()) {
+      const tid = String(index + 1);
+      await this.tgtadm(["--mode", "target", "--op", "new", "--tid", tid, "--targetname", target.iqn]);
+      for (const { lun, path } of target.luns) {
+        const store = path ? ["--backing-store", path] : ["--bstype", "null", "--backing-store", "/dev/null"];
+        await this.tgtadm(["--mode", "logicalunit", "--op", "new", "--tid", tid, "--lun", String(lun), ...store]);
+        if (this.thin.has(`${tid}/${lun}`)) {
+          await this.tgtadm(["--mode", "logicalunit", "--op", "update", "--tid", tid, "--lun", String(lun), "--params", "thin_provisioning=1"]);
+        }
+      }
+      await this.tgtadm(["--mode", "target", "--op", "bind", "--tid", tid, "--initiator-address", "ALL"]);
+      if (chap) await this.tgtadm(["--mode", "account", "--op", "bind", "--tid", tid, "--user", chap.username]);
+      if (mutual) await this.tgtadm(["--mode", "account", "--op", "bind", "--tid", tid, "--user", mutual.username, "--outgoing"]);
+      for (const [name, value] of Object.entries(params)) {
+        await this.tgtadm(["--mode", "target", "--op", "update", "--tid", tid, "--name", name, "--value", String(value)]);
+      }
     }
   }
-  let proc: Subprocess | undefined;
-  const tgtadm = async (args: string[]) => {
-    const r = await run(["tgtadm", "-C", String(control), "--lld", "iscsi", ...args]);
-    if (r.code !== 0) throw new Error(`tgtadm ${args.join(" ")}: ${r.stderr.trim()}`);
-    return r.stdout;
-  };
-  const configure = async () => {
-    for (const [i, t] of targets.entries()) {
-      const tid = String(i + 1);
-      await tgtadm(["--mode", "target", "--op", "new", "--tid", tid, "-T", t.iqn]);
-      for (const l of t.luns) {
-        const backing = l.path ? ["--backing-store", l.path] : ["--bstype", "null", "--backing-store", `null${l.lun}`];
-        await tgtadm(["--mode", "logicalunit", "--op", "new", "--tid", tid, "--lun", String(l.lun), ...backing]);
-        if (l.thin) await tgtadm(["--mode", "logicalunit", "--op", "update", "--tid", tid, "--lun", String(l.lun), "--params", "thin_provisioning=1"]);
-      }
-      await tgtadm(["--mode", "target", "--op", "bind", "--tid", tid, "-I", "ALL"]);
-      // QUIRK(tgt): digests are off unless allowed per target; it then answers None even to a CRC32C-only offer.
-      for (const key of ["HeaderDigest", "DataDigest"]) await tgtadm(["--mode", "target", "--op", "update", "--tid", tid, "--name", key, "--value", "CRC32C,None"]);
-      if (opts.nopInterval) await tgtadm(["--mode", "target", "--op", "update", "--tid", tid, "--name", "nop_interval", "--value", String(opts.nopInterval)]);
-    }
-    if (opts.chap) {
-      await tgtadm(["--mode", "account", "--op", "new", "--user", opts.chap.username, "--password", opts.chap.secret]);
-      for (let i = 0; i < targets.length; i++) await tgtadm(["--mode", "account", "--op", "bind", "--tid", String(i + 1), "--user", opts.chap.username]);
-    }
-    if (opts.mutual) {
-      await tgtadm(["--mode", "account", "--op", "new", "--user", opts.mutual.username, "--password", opts.mutual.secret]);
-      for (let i = 0; i < targets.length; i++) await tgtadm(["--mode", "account", "--op", "bind", "--tid", String(i + 1), "--user", opts.mutual.username, "--outgoing"]);
-    }
-  };
-  const launch = async () => {
-    const p = Bun.spawn(["tgtd", "-f", "-C", String(control), "--iscsi", `portal=127.0.0.1:${port}`], { stdout: "ignore", stderr: "pipe" });
-    track(p);
-    proc = p;
-    await waitFor(
-      async () => (await run(["tgtadm", "-C", String(control), "--lld", "iscsi", "--mode", "sys", "--op", "show"])).code === 0 && (await listening(port)),
-      10_000,
-      async () => `tgtd on port ${port} did not start: ${p.exitCode !== null ? await new Response(p.stderr).text() : "no answer"}`,
-    );
-    await configure();
-  };
-  const kill9 = async () => {
-    if (!proc) return;
-    proc.kill("SIGKILL");
-    await proc.exited;
-    proc = undefined;
-  };
-  await launch().catch(async (err) => {
-    await kill9();
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  });
-  return {
-    kind: "tgtd",
-    port,
-    portal: `127.0.0.1:${port}`,
-    get pid() {
-      return proc?.pid ?? -1;
-    },
-    targets,
-    tgtadm,
-    kill9,
-    restart: async () => {
-      await kill9();
-      await launch();
-    },
-    stop: async () => {
-      await kill9();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+
+  protected override cleanup(): void {
+    // tgtd leaves its management socket and lock file behind when killed.
+    for (const suffix of ["", ".lock"]) rmSync(`/var/run/tgtd/socket.${this.controlPort}${suffix}`, { force: true });
+  }
+}
+
+/** Starts tgtd in the foreground on 127.0.0.1 (free port unless given) and configures it; see TgtdOptions. */
+export async function startTgtd(options: TgtdOptions = {}): Promise<TgtdTarget> {
+  const daemon = new TgtdDaemon(options);
+  await daemon.start();
+  return daemon;
 }

@@ -205,11 +205,15 @@ describe("reserved answers (case 21)", () => {
     expect(r).toMatchObject({ maxBurstLength: 262144, defaultTime2Retain: 20, headerDigest: false, maxXmitDataSegmentLength: 8192 });
   });
   test("fail when the default does not fit (required CRC32C, AND-No, a smaller Min offer)", () => {
-    fails(() => negotiate({ HeaderDigest: "Reject" }, { headerDigest: ["CRC32C"] }), "LOGIN_FATAL", /HeaderDigest=Reject to our HeaderDigest=CRC32C/);
+    fails(() => negotiate({ HeaderDigest: "Reject" }, { headerDigest: ["CRC32C"] }), "LOGIN_FATAL", /rejected our HeaderDigest=CRC32C/);
     fails(() => negotiate({ ImmediateData: "Reject" }, { immediateData: false }), "LOGIN_FATAL", /ImmediateData=Reject/);
     fails(() => negotiate({ MaxBurstLength: "NotUnderstood", FirstBurstLength: "65536" }, { maxBurstLength: 65536, firstBurstLength: 65536 }),
       "LOGIN_FATAL", /MaxBurstLength=NotUnderstood .* above our offer 65536/);
   });
+});
+
+test("DataDigest=Reject to our None ends the login (QUIRK istgt: it would turn digests on anyway)", () => {
+  fails(() => negotiate({ DataDigest: "Reject" }), "LOGIN_FATAL", /rejected our DataDigest=None; it probably requires CRC32C data digests/);
 });
 
 describe("target MaxRecvDataSegmentLength (case 22)", () => {
