@@ -25,15 +25,21 @@ export interface Capacity {
 export class LogicalUnit {
   capacity: Capacity | undefined;
 
+  private readonly priority: boolean;
+
+  /** `priority`: the session's own identity re-check after a reinstatement, sent ahead of queued I/O. */
   constructor(
     readonly session: Session,
     readonly lun: number,
-  ) {}
+    opts: { priority?: boolean } = {},
+  ) {
+    this.priority = opts.priority ?? false;
+  }
 
   /** Run a CDB; GOOD returns the result, UNIT ATTENTION is retried (the command was not executed), anything else throws. */
   async run(spec: CdbSpec, io: { data?: Uint8Array; buffer?: Uint8Array } = {}): Promise<ScsiResult> {
     for (let attempt = 0; ; attempt++) {
-      const result = await this.session.execute({ lun: this.lun, cdb: spec.cdb, direction: spec.direction, transferLength: spec.transferLength, name: spec.name, ...io });
+      const result = await this.session.execute({ lun: this.lun, cdb: spec.cdb, direction: spec.direction, transferLength: spec.transferLength, name: spec.name, ...io }, { priority: this.priority });
       if (result.status === GOOD) return result;
       const sense = result.sense ? safeDecode(result.sense) : undefined;
       if (result.status === CHECK_CONDITION && sense?.senseKey === UNIT_ATTENTION && attempt < MAX_UA_RETRIES) {
@@ -84,6 +90,7 @@ export class LogicalUnit {
     }
     if (cap.blockSize === 0 || cap.blockSize % 512 !== 0) throw new IscsiError("PROTOCOL", `target reports an unusable block size ${cap.blockSize}`);
     this.capacity = cap;
+    if (!this.priority && !this.session.identities.has(this.lun)) this.session.identities.set(this.lun, await identityOf(this, cap));
     return cap;
   }
 
@@ -150,6 +157,18 @@ export class LogicalUnit {
   async writeSame(lba: bigint, blocks: number, block: Uint8Array, opts: { unmap?: boolean } = {}): Promise<void> {
     await this.run(writeSame16({ lba, blocks, blockSize: this.requireCapacity().blockSize, unmap: opts.unmap ?? false }), { data: block });
   }
+}
+
+/**
+ * What makes this LU this LU: unit serial (VPD 0x80), device identifiers (VPD 0x83) and capacity. Pages a
+ * target does not offer are left out. Compared after a reinstatement (design.md §3).
+ */
+export async function identityOf(lu: LogicalUnit, capacity?: Capacity): Promise<string> {
+  const pages = await lu.vpdPages().catch(() => [] as number[]);
+  const serial = pages.includes(0x80) ? await lu.unitSerialNumber() : "";
+  const ids = pages.includes(0x83) ? (await lu.deviceIdentification()).map((d) => `${d.type}:${d.value}`).join(",") : "";
+  const cap = capacity ?? (await lu.readCapacity());
+  return `serial=${JSON.stringify(serial)} ids=${ids || "-"} blocks=${cap.blocks}x${cap.blockSize}`;
 }
 
 function safeDecode(sense: Uint8Array) {

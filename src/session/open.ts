@@ -11,6 +11,11 @@ export interface Portal {
   port: number;
 }
 
+/** Login parameters for a new session or a reinstatement: a given ISID, TSIH 0 (RFC 7143 §6.3.5). */
+export function loginParamsFor(login: Omit<LoginParams, "isid" | "tsih" | "cid" | "initialCmdSN">, isid: number, initialCmdSN: number): LoginParams {
+  return { ...login, isid, tsih: 0, cid: 0, initialCmdSN };
+}
+
 export interface OpenOptions {
   connectTimeoutMs?: number;
   /** Whole login, all PDUs together (reliability.md case 7: a slow-drip target must not stretch it). */

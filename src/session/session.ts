@@ -1,6 +1,6 @@
-// One iSCSI session over one connection (ERL0): the CmdSN window and its postponed queue, the task
-// table, the inbound choke point and its handlers, and the public `execute(task)` (RFC 7143 §4.2.2,
-// §11.3–§11.19). Recovery policy sits above this object; here a lost connection fails what is outstanding.
+// One iSCSI session (ERL0, one connection): the CmdSN window and its postponed queue, the task table, the
+// inbound choke point, and the public `execute(task)` (RFC 7143 §4.2.2, §11.3–§11.19). When the connection
+// is lost the session reinstates itself (recovery.ts, RFC 7143 §6.3.5, §7.1) and re-issues what it can.
 import { IscsiError } from "../errors.ts";
 import { logFor } from "../log.ts";
 import type { LoginParams, Negotiated } from "../login/login.ts";
@@ -12,12 +12,19 @@ import { CommandWindow } from "./window.ts";
 import { TaskTable } from "./tasks.ts";
 import { handleInbound } from "./inbound.ts";
 import { sendScsiCommand } from "./data-out.ts";
-import { openConnection, type OpenOptions, type Portal } from "./open.ts";
-import type { ScsiResult, ScsiTask, TaskState } from "./task.ts";
+import { loginParamsFor, openConnection, type OpenedConnection, type OpenOptions, type Portal } from "./open.ts";
+import { replayable, type ScsiResult, type ScsiTask, type TaskState } from "./task.ts";
 import { Requests, type PendingRequest } from "./requests.ts";
+import { Recovery, DEFAULT_RECOVERY, type RecoveryOptions, type RecoveryEvent } from "./recovery.ts";
+import { Keepalive } from "./keepalive.ts";
+import { startCommandTimer } from "./timeouts.ts";
 
 export type SessionState =
   | { kind: "full-feature" }
+  /** Connection lost; reinstating. `ioFailed` once the replacement timeout has passed. */
+  | { kind: "recovering"; since: number; attempt: number; error: Error; ioFailed: boolean }
+  /** Logged in again; re-checking LU identity before queued commands go out. */
+  | { kind: "verifying" }
   | { kind: "logging-out" }
   | { kind: "failed"; error: Error }
   | { kind: "closed" };
@@ -27,6 +34,7 @@ export interface SessionOptions extends OpenOptions {
   login: Omit<LoginParams, "isid" | "tsih" | "cid" | "initialCmdSN"> & { isid?: number; initialCmdSN?: number };
   /** Most SCSI commands in flight at once (the CmdSN window may allow fewer). */
   queueDepth?: number;
+  recovery?: Partial<RecoveryOptions>;
 }
 
 let nextSessionId = 1;
@@ -41,73 +49,119 @@ export class Session {
   readonly id = nextSessionId++;
   readonly log;
   state: SessionState = { kind: "full-feature" };
-  readonly window: CommandWindow;
+  connection: Connection;
+  negotiated: Negotiated;
+  portal: Portal;
+  window: CommandWindow;
+  expStatSN: number;
+  readonly isid: number;
   readonly tasks = new TaskTable<TaskState | PendingRequest>();
   readonly requests: Requests;
-  expStatSN: number;
+  readonly recoveryOptions: RecoveryOptions;
   /** Counters for status output and tests (e.g. how many R2Ts a write took). */
-  readonly stats = { commands: 0, dataInPdus: 0, dataOutPdus: 0, r2ts: 0, bytesIn: 0, bytesOut: 0, nopInAnswered: 0 };
+  readonly stats = { commands: 0, dataInPdus: 0, dataOutPdus: 0, r2ts: 0, bytesIn: 0, bytesOut: 0, nopInAnswered: 0, reinstatements: 0, reissued: 0 };
+  /** Identity of each LU in use (VPD 0x80/0x83, capacity), re-checked after a reinstatement. */
+  readonly identities = new Map<number, string>();
   private readonly postponed: TaskState[] = [];
   private inFlight = 0;
   private readonly queueDepth: number;
+  private readonly recovery: Recovery;
+  readonly keepalive: Keepalive;
 
   private constructor(
-    readonly connection: Connection,
-    readonly negotiated: Negotiated,
-    readonly portal: Portal,
+    opened: OpenedConnection,
     readonly options: SessionOptions,
+    isid: number,
   ) {
     this.log = logFor(`s${this.id}:c0`);
-    this.window = new CommandWindow({ cmdSN: negotiated.cmdSN, expCmdSN: negotiated.expCmdSN, maxCmdSN: negotiated.maxCmdSN });
-    this.expStatSN = negotiated.expStatSN;
+    this.isid = isid;
+    this.connection = opened.connection;
+    this.negotiated = opened.negotiated;
+    this.portal = opened.portal;
+    this.window = new CommandWindow(opened.negotiated);
+    this.expStatSN = opened.negotiated.expStatSN;
     this.queueDepth = options.queueDepth ?? 128;
     this.requests = new Requests(this);
-    connection.enterFullFeature(
-      { headerDigest: negotiated.headerDigest, dataDigest: negotiated.dataDigest, maxRecvDataSegmentLength: negotiated.maxRecvDataSegmentLength },
-      { frame: (f) => this.inbound(f), closed: (e) => this.connectionClosed(e) },
-    );
+    this.recoveryOptions = { ...DEFAULT_RECOVERY, ...options.recovery };
+    this.recovery = new Recovery(this);
+    this.keepalive = new Keepalive(this);
+    this.adopt(opened);
   }
 
   /** Connect, log in (following redirects) and enter full feature phase. */
   static async open(options: SessionOptions): Promise<Session> {
     const isid = options.login.isid ?? makeIsid();
-    const initialCmdSN = options.login.initialCmdSN ?? 1;
-    const tag = `s${nextSessionId}:c0`;
-    const opened = await openConnection(options.portal, { ...options.login, isid, tsih: 0, cid: 0, initialCmdSN }, tag, options);
-    return new Session(opened.connection, opened.negotiated, opened.portal, options);
+    const opened = await openConnection(options.portal, loginParamsFor(options.login, isid, options.login.initialCmdSN ?? 1), `s${nextSessionId}:c0`, options);
+    return new Session(opened, options, isid);
+  }
+
+  /** Take over a freshly logged-in connection: its window, StatSN and digests (also after a reinstatement). */
+  adopt(opened: OpenedConnection): void {
+    this.connection = opened.connection;
+    this.negotiated = opened.negotiated;
+    this.portal = opened.portal;
+    this.window = new CommandWindow(opened.negotiated);
+    this.expStatSN = opened.negotiated.expStatSN;
+    const n = opened.negotiated;
+    const connection = opened.connection;
+    connection.enterFullFeature(
+      { headerDigest: n.headerDigest, dataDigest: n.dataDigest, maxRecvDataSegmentLength: n.maxRecvDataSegmentLength },
+      { frame: (f) => this.inbound(f), closed: (e) => this.connectionClosed(connection, e) },
+    );
+    this.keepalive.start();
   }
 
   get targetName(): string | undefined {
     return this.options.login.targetName;
   }
 
-  /** Run one SCSI command. Resolves with the status whatever it is; rejects only when the outcome is not known. */
-  execute(task: ScsiTask): Promise<ScsiResult> {
-    if (this.state.kind !== "full-feature") return Promise.reject(this.notUsable());
+  /** Reconnect history, newest last (for status output). */
+  get history(): readonly RecoveryEvent[] {
+    return this.recovery.history;
+  }
+
+  /** Change state and say so in the log. */
+  transition(next: SessionState, why: string): void {
+    const from = this.state.kind;
+    this.state = next;
+    if (from !== next.kind) this.log.info(`${from} → ${next.kind}: ${why}`);
+  }
+
+  /**
+   * Run one SCSI command. Resolves with the status whatever it is; rejects only when the outcome is not
+   * known or the session cannot carry it. While the session recovers, commands wait (replacement timeout).
+   */
+  execute(task: ScsiTask, opts: { priority?: boolean } = {}): Promise<ScsiResult> {
+    const refusal = this.refusal(opts.priority ?? false);
+    if (refusal) return Promise.reject(refusal);
     const problem = checkTask(task);
     if (problem) return Promise.reject(new IscsiError("INVALID_ARGUMENT", problem));
     return new Promise<ScsiResult>((resolve, reject) => {
-      const itt = this.tasks.allocate();
       const t: TaskState = {
-        kind: "scsi", itt, task, lunField: encodeLun(task.lun), cmdSN: 0,
+        kind: "scsi", itt: 0, task, lunField: encodeLun(task.lun), cmdSN: 0,
         buffer: task.direction === "read" ? (task.buffer ?? new Uint8Array(task.transferLength)) : EMPTY,
-        nextDataSN: 0, nextR2TSN: 0, received: 0, resolve, reject, sent: false,
+        nextDataSN: 0, nextR2TSN: 0, received: 0, resolve, reject, sent: false, priority: opts.priority ?? false, timer: undefined,
       };
-      this.tasks.add(itt, t);
-      this.postponed.push(t);
+      if (t.priority) this.postponed.unshift(t);
+      else this.postponed.push(t);
       this.pump();
     });
   }
 
   /** Send postponed commands while the CmdSN window and the queue depth allow (RFC 7143 §4.2.2.1). */
   pump(): void {
-    while (this.postponed.length > 0 && this.window.open && this.inFlight < this.queueDepth && this.state.kind === "full-feature") {
-      const t = this.postponed.shift()!;
-      t.cmdSN = this.window.take();
-      t.sent = true;
+    while (this.postponed.length > 0 && this.window.open && this.inFlight < this.queueDepth) {
+      const head = this.postponed[0]!;
+      if (!(this.state.kind === "full-feature" || (this.state.kind === "verifying" && head.priority))) return;
+      this.postponed.shift();
+      head.itt = this.tasks.allocate();
+      this.tasks.add(head.itt, head);
+      head.cmdSN = this.window.take();
+      head.sent = true;
       this.inFlight++;
       this.stats.commands++;
-      sendScsiCommand(this, t);
+      startCommandTimer(this, head);
+      sendScsiCommand(this, head);
     }
   }
 
@@ -115,6 +169,7 @@ export class Session {
   finish(t: TaskState, outcome: { result: ScsiResult } | { error: Error }): void {
     if (this.tasks.get(t.itt) !== t) return;
     this.tasks.delete(t.itt);
+    clearTimeout(t.timer);
     if (t.sent) this.inFlight--;
     if ("result" in outcome) t.resolve(outcome.result);
     else t.reject(outcome.error);
@@ -129,49 +184,111 @@ export class Session {
 
   /** Orderly end: Logout (reason 0, close the session) then close the TCP connection (RFC 7143 §11.14). */
   async logout(timeoutMs = 10_000): Promise<void> {
-    if (this.state.kind !== "full-feature") {
-      this.connection.close();
-      return;
-    }
-    this.state = { kind: "logging-out" };
+    const wasUp = this.state.kind === "full-feature";
+    this.transition({ kind: "logging-out" }, "logout requested");
+    this.recovery.cancel();
+    this.keepalive.stop();
     try {
-      await this.requests.logout(timeoutMs);
+      if (wasUp) await this.requests.logout(timeoutMs);
     } finally {
-      this.state = { kind: "closed" };
-      this.failAll(new IscsiError("ABORTED", "session logged out"));
+      this.transition({ kind: "closed" }, "logged out");
+      this.failEverything(new IscsiError("ABORTED", "session logged out"));
       this.connection.close();
     }
   }
 
-  /** Drop the connection without a logout. */
+  /** Drop the connection without a logout; nothing is retried. */
   close(reason?: Error): void {
-    if (this.state.kind === "full-feature") this.state = { kind: "closed" };
-    this.failAll(reason ?? new IscsiError("ABORTED", "session closed"));
+    if (this.state.kind !== "closed") this.transition({ kind: "closed" }, reason?.message ?? "closed");
+    this.recovery.cancel();
+    this.keepalive.stop();
+    this.failEverything(reason ?? new IscsiError("ABORTED", "session closed"));
     this.connection.close(reason);
   }
 
-  private inbound(frame: Frame): void {
-    handleInbound(this, frame as Frame<TargetPdu>);
-  }
-
-  private connectionClosed(error: Error | undefined): void {
-    const err = error ?? new IscsiError("TRANSPORT", `connection to ${this.connection.peer} closed`);
-    if (this.state.kind === "full-feature") {
-      this.state = { kind: "failed", error: err };
-      this.log.warn(`connection lost: ${err.message}`);
+  /** Fail every queued and outstanding command (replacement timeout, logout, close). */
+  failEverything(error: Error): void {
+    this.failQueued(error);
+    for (const t of this.tasks.drain()) {
+      if (t.kind === "scsi") clearTimeout(t.timer);
+      t.reject(error);
     }
-    this.failAll(err);
-  }
-
-  private failAll(error: Error): void {
-    this.postponed.length = 0;
-    for (const t of this.tasks.drain()) t.reject(error);
     this.inFlight = 0;
   }
 
-  private notUsable(): Error {
-    if (this.state.kind === "failed") return new IscsiError("TRANSPORT", `session to ${this.connection.peer} has failed: ${this.state.error.message}`, { cause: this.state.error });
-    return new IscsiError("SESSION_NOT_FOUND", `session to ${this.connection.peer} is ${this.state.kind}`);
+  /** Fail the commands still waiting to be sent. */
+  failQueued(error: Error): void {
+    for (const t of this.postponed.splice(0)) t.reject(error);
+  }
+
+  /**
+   * The connection is gone: pull every outstanding command back into the queue in CmdSN order (they will
+   * be re-issued on the new connection), except those whose replay could do harm, which fail with
+   * "outcome unknown". Pending NOP/Text/TMF requests fail.
+   */
+  requeueOutstanding(error: Error): void {
+    const sent: TaskState[] = [];
+    for (const t of this.tasks.drain()) {
+      if (t.kind === "request") {
+        t.reject(error);
+        continue;
+      }
+      clearTimeout(t.timer);
+      if (!replayable(t.task)) {
+        t.reject(new IscsiError("OUTCOME_UNKNOWN", `${t.task.name ?? `opcode 0x${t.task.cdb[0]!.toString(16)}`}: connection lost before its status arrived; not re-issued because it is not idempotent`, { cause: error }));
+        continue;
+      }
+      sent.push(t);
+    }
+    sent.sort((a, b) => (a.cmdSN === b.cmdSN ? 0 : serialGe(a.cmdSN, b.cmdSN) ? 1 : -1));
+    for (const t of sent) {
+      Object.assign(t, { nextDataSN: 0, nextR2TSN: 0, received: 0, sent: false, priority: false, timer: undefined });
+    }
+    this.stats.reissued += sent.length;
+    this.postponed.unshift(...sent);
+    this.inFlight = 0;
+    this.tasks.nextGeneration();
+  }
+
+  private inbound(frame: Frame): void {
+    this.keepalive.activity();
+    handleInbound(this, frame as Frame<TargetPdu>);
+  }
+
+  private connectionClosed(connection: Connection, error: Error | undefined): void {
+    if (connection !== this.connection) return; // an older connection's late report
+    const err = error ?? new IscsiError("TRANSPORT", `connection to ${connection.peer} closed`);
+    this.keepalive.stop();
+    switch (this.state.kind) {
+      case "full-feature":
+      case "verifying":
+        this.recovery.connectionLost(err);
+        return;
+      case "logging-out":
+      case "closed":
+      case "failed":
+        this.failEverything(err);
+        return;
+      case "recovering":
+        return;
+    }
+  }
+
+  private refusal(priority: boolean): Error | undefined {
+    const s = this.state;
+    switch (s.kind) {
+      case "full-feature":
+        return undefined;
+      case "verifying":
+        return undefined;
+      case "recovering":
+        if (!s.ioFailed || priority) return undefined;
+        return new IscsiError("TRANSPORT", `session to ${this.portal.host}:${this.portal.port} is down (since ${new Date(s.since).toISOString()}; replacement timeout passed): ${s.error.message}`, { cause: s.error });
+      case "failed":
+        return new IscsiError("TRANSPORT", `session to ${this.portal.host}:${this.portal.port} has failed: ${s.error.message}`, { cause: s.error });
+      default:
+        return new IscsiError("SESSION_NOT_FOUND", `session to ${this.portal.host}:${this.portal.port} is ${s.kind}`);
+    }
   }
 }
 
@@ -185,4 +302,3 @@ function checkTask(task: ScsiTask): string | undefined {
   if (task.direction === "none" && task.transferLength !== 0) return "a command without data phase must have transfer length 0";
   return undefined;
 }
-

@@ -45,4 +45,19 @@ export interface TaskState {
   resolve: (r: ScsiResult) => void;
   reject: (e: Error) => void;
   sent: boolean;
+  /** Runs while the session re-checks LU identity after a reinstatement, ahead of everything queued. */
+  priority: boolean;
+  /** Command timeout (RFC 7143 leaves it to the SCSI layer; escalation in timeouts.ts). */
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * Commands whose replay after a lost connection could do harm when the first attempt may have run
+ * (reliability.md §2.5): they fail with "outcome unknown" instead of being re-issued.
+ * COMPARE AND WRITE, PERSISTENT RESERVE OUT, RESERVE/RELEASE(6/10), WRITE BUFFER, XDWRITEREAD, MAINTENANCE OUT.
+ */
+const NOT_IDEMPOTENT = new Set([0x89, 0x5f, 0x16, 0x17, 0x56, 0x57, 0x3b, 0x53, 0xa4]);
+
+export function replayable(task: ScsiTask): boolean {
+  return !NOT_IDEMPOTENT.has(task.cdb[0]!);
 }

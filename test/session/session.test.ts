@@ -14,11 +14,13 @@ afterEach(() => {
   session = target = undefined;
 });
 
+// Detection is what these tests check, so recovery is off: a protocol error fails the session at once.
 async function open(opts: FakeTargetOptions, queueDepth?: number): Promise<Session> {
   target = FakeTarget.listen(opts);
   session = await Session.open({
     portal: { host: "127.0.0.1", port: target.port },
     login: { initiatorName: "iqn.2026-11.dev.iscsi:test", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" } },
+    recovery: { enabled: false },
     ...(queueDepth ? { queueDepth } : {}),
   });
   return session;

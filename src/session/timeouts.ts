@@ -1,0 +1,44 @@
+// Command timeouts and their escalation (reliability.md §2.3; RFC 7143 §11.5 Task Management): a command
+// without status in time gets ABORT TASK; if that fails, LOGICAL UNIT RESET; if that fails too, the
+// connection is dropped and recovery takes over. One task-management request at a time per session.
+// An aborted command is reported as failed, never as done.
+import { IscsiError } from "../errors.ts";
+import { TaskManagementFunction } from "./requests.ts";
+import type { Session } from "./session.ts";
+import type { TaskState } from "./task.ts";
+
+const chains = new WeakMap<Session, Promise<void>>();
+
+export function startCommandTimer(s: Session, t: TaskState): void {
+  const ms = s.recoveryOptions.commandTimeoutMs;
+  if (ms <= 0) return;
+  t.timer = setTimeout(() => {
+    const previous = chains.get(s) ?? Promise.resolve();
+    const next = previous.then(() => escalate(s, t, ms)).catch((e) => s.log.warn(`task management failed: ${(e as Error).message}`));
+    chains.set(s, next);
+  }, ms);
+  t.timer.unref?.();
+}
+
+async function escalate(s: Session, t: TaskState, ms: number): Promise<void> {
+  if (s.tasks.get(t.itt) !== t || s.state.kind !== "full-feature") return; // answered meanwhile
+  const name = t.task.name ?? `opcode 0x${t.task.cdb[0]!.toString(16)}`;
+  const timeoutMs = Math.max(5_000, s.recoveryOptions.nopTimeoutMs * 2);
+  s.log.warn(`${name} (ITT 0x${t.itt.toString(16)}) has had no status for ${ms / 1000} s: ABORT TASK`);
+  try {
+    await s.requests.taskManagement(TaskManagementFunction.AbortTask, t.lunField, t.itt, t.cmdSN, timeoutMs);
+    s.finish(t, { error: new IscsiError("TIMEOUT", `${name} timed out after ${ms / 1000} s and was aborted`) });
+    return;
+  } catch (err) {
+    if (s.tasks.get(t.itt) !== t) return;
+    s.log.warn(`ABORT TASK for ${name} failed (${(err as Error).message}): LOGICAL UNIT RESET of LUN ${t.task.lun}`);
+  }
+  try {
+    await s.requests.taskManagement(TaskManagementFunction.LogicalUnitReset, t.lunField, undefined, 0, timeoutMs);
+    const reset = new IscsiError("TIMEOUT", `${name} timed out after ${ms / 1000} s; LUN ${t.task.lun} was reset`);
+    for (const other of [...s.tasks.values()]) if (other.kind === "scsi" && other.task.lun === t.task.lun) s.finish(other, { error: reset });
+  } catch (err) {
+    s.log.warn(`LOGICAL UNIT RESET failed (${(err as Error).message}): dropping the connection`);
+    s.connection.close(new IscsiError("TIMEOUT", `${name}: no status, abort and LUN reset failed; reconnecting`));
+  }
+}

@@ -1,0 +1,137 @@
+// ERL0 recovery against the scripted fake target on real TCP: reinstatement with the same ISID and TSIH 0,
+// re-issue of outstanding commands, "outcome unknown" for non-idempotent ones, the replacement timeout,
+// NOP keepalive and command-timeout escalation (RFC 7143 §6.3.5, §7.1.5, §11.5, §11.18; design.md §3).
+import { afterEach, expect, test } from "bun:test";
+import { Opcode, encodeTaskMgmtResponse, type Frame, type LoginRequest, type ScsiCommand, type TaskMgmtRequest } from "../../src/pdu/index.ts";
+import { Session } from "../../src/session/session.ts";
+import type { RecoveryOptions } from "../../src/session/recovery.ts";
+import { FakeTarget, type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
+
+let target: FakeTarget | undefined;
+let session: Session | undefined;
+afterEach(() => {
+  session?.close();
+  target?.stop();
+  session = target = undefined;
+});
+
+const fast: Partial<RecoveryOptions> = { maxBackoffMs: 50, nopIntervalMs: 0, commandTimeoutMs: 0 };
+
+async function open(opts: FakeTargetOptions, recovery: Partial<RecoveryOptions> = {}): Promise<Session> {
+  target = FakeTarget.listen({ answers: { DefaultTime2Wait: "0" }, ...opts });
+  session = await Session.open({
+    portal: { host: "127.0.0.1", port: target.port },
+    login: { initiatorName: "iqn.2026-11.dev.iscsi:test", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" }, proposal: { defaultTime2Wait: 0 } },
+    recovery: { ...fast, ...recovery },
+  });
+  return session;
+}
+
+const read512 = { lun: 0, cdb: new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0]), direction: "read" as const, transferLength: 512, name: "READ(10)" };
+const index = (c: FakeConnection) => target!.connections.indexOf(c);
+const logins = () => target!.connections.map((c) => c.received.find((f) => f.pdu.opcode === Opcode.LoginRequest)!.pdu as LoginRequest);
+
+test("a protocol error drops the connection; the session logs in again (same ISID, TSIH 0) and re-issues the read", async () => {
+  const s = await open({
+    onPdu(c, f) {
+      if (f.pdu.opcode !== Opcode.ScsiCommand) return;
+      const cmd = f.pdu as ScsiCommand;
+      c.ack(cmd);
+      if (index(c) === 0) c.dataIn(cmd, new Uint8Array(4096), { statusPresent: true, final: true }); // past the buffer
+      else c.dataIn(cmd, new Uint8Array(512).fill(0x42), { statusPresent: true, final: true });
+    },
+  });
+  const r = await s.execute(read512);
+  expect(r.data.every((b) => b === 0x42)).toBe(true);
+  expect(s.stats.reinstatements).toBe(1);
+  expect(s.stats.reissued).toBe(1);
+  const [first, second] = logins();
+  expect(second!.isid).toBe(first!.isid);
+  expect(second!.tsih).toBe(0);
+  expect(s.history.map((h) => h.event)).toEqual(["lost", "reinstated"]);
+  expect(s.state.kind).toBe("full-feature");
+});
+
+test("a non-idempotent command in flight fails with 'outcome unknown' and is not re-issued", async () => {
+  let compareAndWrites = 0;
+  const s = await open({
+    onPdu(c, f) {
+      if (f.pdu.opcode !== Opcode.ScsiCommand) return;
+      const cmd = f.pdu as ScsiCommand;
+      if (cmd.cdb[0] === 0x89) {
+        compareAndWrites++;
+        c.close();
+      }
+    },
+  });
+  const caw = { lun: 0, cdb: new Uint8Array(16).fill(0).map((_, i) => (i === 0 ? 0x89 : i === 13 ? 1 : 0)), direction: "write" as const, transferLength: 1024, data: new Uint8Array(1024), name: "COMPARE AND WRITE" };
+  const err = await s.execute(caw).then(() => undefined, (e: unknown) => e as Error & { code: string });
+  expect(err?.code).toBe("OUTCOME_UNKNOWN");
+  await Bun.sleep(200);
+  expect(compareAndWrites).toBe(1);
+});
+
+test("replacement timeout 0: waiting I/O fails at once with a clear error, and works again once the target is back", async () => {
+  let up = false;
+  const s = await open(
+    {
+      onPdu(c, f) {
+        if (f.pdu.opcode !== Opcode.ScsiCommand) return;
+        const cmd = f.pdu as ScsiCommand;
+        c.ack(cmd);
+        if (!up) c.close();
+        else c.dataIn(cmd, new Uint8Array(512).fill(7), { statusPresent: true, final: true });
+      },
+    },
+    { replacementTimeoutMs: 0 },
+  );
+  const err = await s.execute(read512).then(() => undefined, (e: unknown) => e as Error & { code: string });
+  expect(err?.code).toBe("TRANSPORT");
+  expect(err?.message).toMatch(/replacement timeout is 0/);
+  up = true;
+  for (let i = 0; i < 50 && s.state.kind !== "full-feature"; i++) await Bun.sleep(20);
+  expect(s.state.kind).toBe("full-feature");
+  expect((await s.execute(read512)).data[0]).toBe(7);
+});
+
+test("a silent target is detected by the NOP keepalive within interval + timeout and the session reinstated", async () => {
+  let silent = true;
+  const s = await open(
+    {
+      onPdu(c, f) {
+        if (f.pdu.opcode === Opcode.NopOut && !silent) c.nopIn(0xffffffff);
+      },
+    },
+    { nopIntervalMs: 200, nopTimeoutMs: 200 },
+  );
+  const started = performance.now();
+  while (s.history.length === 0 && performance.now() - started < 3000) await Bun.sleep(20);
+  const detected = performance.now() - started;
+  expect(s.history[0]?.event).toBe("lost");
+  expect(s.history[0]?.detail).toMatch(/no answer to NOP-Out/);
+  expect(detected).toBeLessThan(200 + 200 + 400);
+  silent = false;
+});
+
+test("a command without status is aborted (ABORT TASK) and reported as failed, never as done", async () => {
+  const tmfs: TaskMgmtRequest[] = [];
+  const s = await open(
+    {
+      onPdu(c, f: Frame) {
+        if (f.pdu.opcode === Opcode.ScsiCommand) c.ack(f.pdu as ScsiCommand);
+        if (f.pdu.opcode === Opcode.TaskMgmtRequest) {
+          const tmf = f.pdu as TaskMgmtRequest;
+          tmfs.push(tmf);
+          c.send(encodeTaskMgmtResponse({ response: 0, itt: tmf.itt, ...c.status() }));
+        }
+      },
+    },
+    { commandTimeoutMs: 200 },
+  );
+  const err = await s.execute(read512).then(() => undefined, (e: unknown) => e as Error & { code: string });
+  expect(err?.code).toBe("TIMEOUT");
+  expect(err?.message).toMatch(/aborted/);
+  expect(tmfs.length).toBe(1);
+  expect(tmfs[0]!.function).toBe(1);
+  expect(s.state.kind).toBe("full-feature");
+});
