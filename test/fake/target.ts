@@ -1,9 +1,12 @@
-// A scripted iSCSI target on real loopback TCP for what real targets won't do: malformed or hostile PDUs,
-// odd windows, NOP-In pings. It logs in anyone (AuthMethod=None) and hands every full-feature PDU to the test.
+// A scripted iSCSI target on real loopback TCP for what real targets won't do: malformed or hostile PDUs
+// at any byte (raw, truncated, oversized, wrong digests), odd windows, NOP-In floods, Async Messages, Rejects,
+// bent Login Responses. It logs in anyone (AuthMethod=None), switches CRC32C digests on when it answers
+// them, and hands every full-feature PDU to the test.
 import type { Socket, TCPSocketListener } from "bun";
 import {
-  PduFramer, framePdu, encodeLoginResponse, encodeScsiResponse, encodeDataIn, encodeR2T, encodeNopIn,
-  encodeTextResponse, encodeLogoutResponse, Opcode, RESERVED_TAG, type Frame, type LoginRequest, type ScsiCommand, type Pdu,
+  PduFramer, framePdu, encodeLoginResponse, encodeScsiResponse, encodeDataIn, encodeR2T, encodeNopIn, encodeAsyncMessage, encodeReject,
+  encodeTextResponse, encodeLogoutResponse, Opcode, RESERVED_TAG, crc32c, writeDigest,
+  type Fields, type Frame, type LoginRequest, type LoginResponse, type ScsiCommand, type Pdu,
 } from "../../src/pdu/index.ts";
 import { encodeTextKeys, parseTextKeys } from "../../src/pdu/text.ts";
 
@@ -18,6 +21,24 @@ export interface FakeTargetOptions {
   window?: number;
   /** Answer every login with status class 1 (redirect) to this address. */
   redirect?: { address: () => string; permanent?: boolean };
+  /** Takes over a Login Request before the fake answers it; return true when it has answered (or not) itself. */
+  onLogin?: (conn: FakeConnection, frame: Frame<LoginRequest>) => boolean;
+  /** Last word on every Login Response the fake builds: change fields or key=value pairs before it is sent. */
+  loginTamper?: (r: { req: LoginRequest; res: Fields<LoginResponse>; pairs: Array<[string, string]>; final: boolean }) => void;
+}
+
+/** Patch DataSegmentLength (bytes 5–7) of a BHS without touching any data: the length the peer will trust. */
+export function setDataSegmentLength(bhs: Uint8Array, n: number): Uint8Array {
+  bhs[5] = (n >>> 16) & 0xff;
+  bhs[6] = (n >>> 8) & 0xff;
+  bhs[7] = n & 0xff;
+  return bhs;
+}
+
+/** Patch the opcode (low 6 bits of byte 0), keeping the I bit. */
+export function setOpcode(bhs: Uint8Array, opcode: number): Uint8Array {
+  bhs[0] = (bhs[0]! & 0xc0) | (opcode & 0x3f);
+  return bhs;
 }
 
 const DEFAULT_ANSWERS: Record<string, string> = {
@@ -31,6 +52,14 @@ export class FakeConnection {
   expCmdSN = 0;
   maxCmdSN = 0;
   readonly received: Frame[] = [];
+  /** What went wrong on our side: initiator PDUs our framer refused, exceptions from handlers. */
+  readonly errors: unknown[] = [];
+  /** CRC32C digests in force (switched on after the final Login Response when the fake answered them). */
+  digests = { headerDigest: false, dataDigest: false };
+  /** Bytes written to the socket so far, and bytes still queued (Bun's write may take only part). */
+  bytesSent = 0;
+  private pending: Uint8Array[] = [];
+  private ending: "fin" | "rst" | undefined;
   private readonly framer = new PduFramer({ headerDigest: false, dataDigest: false, maxRecvDataSegmentLength: 1 << 20, accept: "initiator" });
   private fullFeature = false;
 
@@ -39,13 +68,84 @@ export class FakeConnection {
     private readonly opts: FakeTargetOptions,
   ) {}
 
-  /** Send a BHS (from an encode* function) and optional data; StatSN etc. are the caller's. */
-  send(bhs: Uint8Array, data?: Uint8Array): void {
-    for (const piece of framePdu(bhs, data, { headerDigest: false, dataDigest: false })) this.socket.write(piece);
+  /** True once the final Login Response went out. */
+  get inFullFeature(): boolean {
+    return this.fullFeature;
   }
 
+  /** Send a BHS (from an encode* function) and optional data; StatSN etc. are the caller's. */
+  send(bhs: Uint8Array, data?: Uint8Array): void {
+    this.raw(this.wire(bhs, data));
+  }
+
+  /**
+   * The bytes of one PDU as the fake would send it (digests as negotiated), for tests that cut, bend or
+   * split them before `raw()`. `ahs` (whole 4-byte words) is put after the BHS and counted in byte 4.
+   * The BHS's DataSegmentLength is taken as is, so a patched length can lie about the data.
+   */
+  wire(bhs: Uint8Array, data?: Uint8Array, ahs?: Uint8Array): Uint8Array {
+    const claimed = (bhs[5]! << 16) | (bhs[6]! << 8) | bhs[7]!;
+    if (ahs || claimed !== (data?.length ?? 0)) return this.wireLoose(bhs, data ?? new Uint8Array(0), ahs);
+    return concat(framePdu(bhs, data, this.digests));
+  }
+
+  /** Framing without consistency checks: header digest over BHS+AHS, data padded, data digest if on. */
+  private wireLoose(bhs: Uint8Array, data: Uint8Array, ahs?: Uint8Array): Uint8Array {
+    const head = new Uint8Array(48 + (ahs?.length ?? 0));
+    head.set(bhs.subarray(0, 48));
+    if (ahs) {
+      head[4] = ahs.length >>> 2;
+      head.set(ahs, 48);
+    }
+    const pieces: Uint8Array[] = [head];
+    if (this.digests.headerDigest) pieces.push(digestOf(head));
+    if (data.length > 0) {
+      pieces.push(data, new Uint8Array(-data.length & 3));
+      if (this.digests.dataDigest) pieces.push(digestOf(concat(pieces.slice(-2))));
+    }
+    return concat(pieces);
+  }
+
+  /** Queue bytes for the initiator, whatever they are. */
   raw(bytes: Uint8Array): void {
-    this.socket.write(bytes);
+    if (this.ending || bytes.length === 0) return;
+    this.pending.push(bytes);
+    this.flush();
+  }
+
+  /** Write what is queued as far as the socket takes it; called again on drain. */
+  flush(): void {
+    while (this.pending.length > 0) {
+      const head = this.pending[0]!;
+      const n = this.socket.write(head);
+      if (n <= 0) return;
+      this.bytesSent += n;
+      if (n < head.length) {
+        this.pending[0] = head.subarray(n);
+        return;
+      }
+      this.pending.shift();
+    }
+    if (this.ending === "fin") this.socket.end();
+  }
+
+  /** The first `n` bytes of a PDU, then FIN: a truncated PDU. */
+  truncated(bytes: Uint8Array, n: number): void {
+    this.raw(bytes.subarray(0, n));
+    this.close();
+  }
+
+  /** Asynchronous Message (RFC 7143 §11.9) with StatSN advanced; `data` is sense data for event 0. */
+  asyncMessage(asyncEvent: number, f: { parameter1?: number; parameter2?: number; parameter3?: number; asyncVCode?: number; lun?: bigint } = {}, data?: Uint8Array): void {
+    this.send(encodeAsyncMessage({
+      lun: f.lun ?? 0n, itt: RESERVED_TAG, ...this.status(), asyncEvent, asyncVCode: f.asyncVCode ?? 0,
+      parameter1: f.parameter1 ?? 0, parameter2: f.parameter2 ?? 0, parameter3: f.parameter3 ?? 0, dataSegmentLength: data?.length ?? 0,
+    }), data);
+  }
+
+  /** Reject (RFC 7143 §11.17) carrying `header` (normally the 48-byte BHS of the rejected PDU) as its data. */
+  reject(reason: number, header: Uint8Array): void {
+    this.send(encodeReject({ reason, itt: RESERVED_TAG, ...this.status(), dataSNOrR2TSN: 0, dataSegmentLength: header.length }), header);
   }
 
   /** Sequence fields for a response PDU that carries status (advances StatSN). */
@@ -91,14 +191,26 @@ export class FakeConnection {
     this.send(encodeNopIn({ lun: 0n, itt: RESERVED_TAG, ttt, ...this.seq(), dataSegmentLength: data?.length ?? 0 }), data);
   }
 
+  /** FIN once everything queued has been written. */
   close(): void {
-    this.socket.end();
+    if (this.ending) return;
+    this.ending = "fin";
+    this.flush();
+  }
+
+  /** RST now; queued bytes are dropped. */
+  reset(): void {
+    this.ending = "rst";
+    this.pending = [];
+    this.socket.terminate();
   }
 
   onData(chunk: Uint8Array): void {
     for (const frame of this.framer.push(chunk)) {
       this.received.push(frame);
-      if (frame.pdu.opcode === Opcode.LoginRequest) this.login(frame as Frame<LoginRequest>);
+      if (frame.pdu.opcode === Opcode.LoginRequest) {
+        if (!this.opts.onLogin?.(this, frame as Frame<LoginRequest>)) this.login(frame as Frame<LoginRequest>);
+      }
       else if (frame.pdu.opcode === Opcode.TextRequest && this.opts.sendTargets && !this.opts.onPdu) this.text(frame);
       else if (frame.pdu.opcode === Opcode.LogoutRequest) {
         this.send(encodeLogoutResponse({ response: 0, itt: frame.pdu.itt, ...this.status(), time2Wait: 0, time2Retain: 0 }));
@@ -140,13 +252,20 @@ export class FakeConnection {
     }
     if (req.csg === 1 && answers.MaxRecvDataSegmentLength !== null) out.push(["MaxRecvDataSegmentLength", answers.MaxRecvDataSegmentLength ?? "262144"]);
     if (req.csg === 0 && !discovery) out.push(["TargetPortalGroupTag", "1"]);
-    const data = encodeTextKeys(out);
     const final = req.transit && req.nsg === 3;
-    this.send(encodeLoginResponse({
+    const res: Fields<LoginResponse> = {
       transit: req.transit, continue: false, csg: req.csg, nsg: req.transit ? req.nsg : 0, versionMax: 0, versionActive: 0,
-      isid: req.isid, tsih: final ? 7 : 0, itt: req.itt, ...this.status(), statusClass: 0, statusDetail: 0, dataSegmentLength: data.length,
-    }), data);
-    if (final) this.fullFeature = true;
+      isid: req.isid, tsih: final ? 7 : 0, itt: req.itt, ...this.status(), statusClass: 0, statusDetail: 0,
+    };
+    this.opts.loginTamper?.({ req, res, pairs: out, final });
+    const data = encodeTextKeys(out);
+    this.send(encodeLoginResponse({ ...res, dataSegmentLength: data.length }), data);
+    if (final && res.statusClass === 0) {
+      this.fullFeature = true;
+      // RFC 7143 §13.1: digests start with the first PDU after the final Login Response.
+      this.digests = { headerDigest: answers.HeaderDigest === "CRC32C", dataDigest: answers.DataDigest === "CRC32C" };
+      this.framer.setOptions(this.digests);
+    }
   }
 }
 
@@ -171,11 +290,16 @@ export class FakeTarget {
           self.connections.push(conn);
         },
         data(socket, chunk) {
+          const conn = socket.data.conn!;
           try {
-            socket.data.conn!.onData(chunk);
-          } catch {
+            conn.onData(chunk);
+          } catch (err) {
+            conn.errors.push(err);
             socket.end();
           }
+        },
+        drain(socket) {
+          socket.data.conn?.flush();
         },
       },
       data: {},
@@ -188,4 +312,22 @@ export class FakeTarget {
     for (const c of this.connections) c.socket.end();
     this.server.stop(true);
   }
+}
+
+function concat(pieces: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of pieces) total += p.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function digestOf(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4);
+  writeDigest(out, 0, crc32c(bytes));
+  return out;
 }

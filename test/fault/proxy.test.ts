@@ -7,6 +7,7 @@ import { readCdb, testUnitReady, writeCdb } from "../../src/scsi/index.ts";
 import type { OperationalProposal } from "../../src/login/keys.ts";
 import { startTgtd, type TgtdTarget } from "../harness/tgtd.ts";
 import { FaultProxy } from "./proxy.ts";
+import { within } from "./outcome.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -71,15 +72,6 @@ function rawWrite(lu: LogicalUnit, data: Uint8Array) {
 }
 
 const tur = (lu: LogicalUnit) => lu.session.execute({ lun: 1, cdb: testUnitReady().cdb, direction: "none", transferLength: 0, name: "TEST UNIT READY" });
-
-/** Settles `p` or reports "pending" after `ms`. */
-async function within<T>(p: Promise<T>, ms: number): Promise<{ state: "resolved"; value: T } | { state: "rejected"; error: Error & { code?: string } } | { state: "pending" }> {
-  const timeout = Bun.sleep(ms).then(() => ({ state: "pending" as const }));
-  return Promise.race([
-    p.then((value) => ({ state: "resolved" as const, value }), (error: Error) => ({ state: "rejected" as const, error })),
-    timeout,
-  ]);
-}
 
 describe("pass-through", () => {
   test("4 MiB written and read back identical; both directions counted, nothing lost", async () => {
