@@ -142,8 +142,10 @@ function handleAsyncMessage(s: Session, p: AsyncMessage, data: Uint8Array): void
       s.log.info(`target reports a SCSI asynchronous event (${data.length} bytes of sense)`);
       return;
     case 1:
-      s.log.warn(`target requests a logout within ${p.parameter3} s`);
-      s.logout().catch((e) => s.log.warn(`logout requested by the target failed: ${(e as Error).message}`));
+      // The target wants this connection gone (e.g. maintenance): drop it; recovery logs in again after
+      // Time2Wait and re-issues what was outstanding (as open-iscsi does).
+      s.log.warn(`target requests a logout within ${p.parameter3} s; reconnecting`);
+      s.connection.close(new IscsiError("TRANSPORT", "target requested a logout (Async Message event 1)"));
       return;
     case 2:
     case 3:

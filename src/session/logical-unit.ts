@@ -13,7 +13,10 @@ import type { ScsiResult } from "./task.ts";
 const GOOD = 0x00;
 const CHECK_CONDITION = 0x02;
 const UNIT_ATTENTION = 0x06;
+const BUSY = 0x08;
+const TASK_SET_FULL = 0x28;
 const MAX_UA_RETRIES = 10;
+const MAX_BUSY_RETRIES = 8;
 
 export interface Capacity {
   blockSize: number;
@@ -44,6 +47,11 @@ export class LogicalUnit {
       const sense = result.sense ? safeDecode(result.sense) : undefined;
       if (result.status === CHECK_CONDITION && sense?.senseKey === UNIT_ATTENTION && attempt < MAX_UA_RETRIES) {
         this.session.log.debug(`${spec.name}: unit attention ${sense.ascqText}; retrying`);
+        continue;
+      }
+      // BUSY and TASK SET FULL: the command was not run; retry a bounded number of times with backoff.
+      if ((result.status === BUSY || result.status === TASK_SET_FULL) && attempt < MAX_BUSY_RETRIES) {
+        await Bun.sleep(Math.min(1000, 10 * 2 ** attempt));
         continue;
       }
       throw new ScsiStatusError(spec.name, result.status, sense);

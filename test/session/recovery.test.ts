@@ -1,9 +1,10 @@
 // ERL0 recovery against the scripted fake target on real TCP: reinstatement with the same ISID and TSIH 0,
 // re-issue of outstanding commands, "outcome unknown" for non-idempotent ones, the replacement timeout,
 // NOP keepalive and command-timeout escalation (RFC 7143 §6.3.5, §7.1.5, §11.5, §11.18; design.md §3).
-import { afterEach, expect, test } from "bun:test";
-import { Opcode, encodeTaskMgmtResponse, type Frame, type LoginRequest, type ScsiCommand, type TaskMgmtRequest } from "../../src/pdu/index.ts";
+import { afterEach, describe, expect, test } from "bun:test";
+import { Opcode, encodeAsyncMessage, encodeTaskMgmtResponse, type Frame, type LoginRequest, type ScsiCommand, type TaskMgmtRequest } from "../../src/pdu/index.ts";
 import { Session } from "../../src/session/session.ts";
+import { LogicalUnit } from "../../src/session/logical-unit.ts";
 import type { RecoveryOptions } from "../../src/session/recovery.ts";
 import { FakeTarget, type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
 
@@ -134,4 +135,45 @@ test("a command without status is aborted (ABORT TASK) and reported as failed, n
   expect(tmfs.length).toBe(1);
   expect(tmfs[0]!.function).toBe(1);
   expect(s.state.kind).toBe("full-feature");
+});
+
+test("Async Message event 1 (logout requested): the connection is dropped and the session comes back by itself", async () => {
+  const s = await open({});
+  const conn = target!.connections[0]!;
+  conn.send(encodeAsyncMessage({ lun: 0n, itt: 0xffffffff, ...conn.status(), asyncEvent: 1, asyncVCode: 0, parameter1: 0, parameter2: 0, parameter3: 2 }));
+  for (let i = 0; i < 100 && s.stats.reinstatements === 0; i++) await Bun.sleep(20);
+  expect(s.stats.reinstatements).toBe(1);
+  expect(s.history[0]?.detail).toMatch(/requested a logout/);
+  expect(target!.connections.length).toBe(2);
+});
+
+describe("status policies in LogicalUnit", () => {
+  const respond = (statuses: number[]) => {
+    let n = 0;
+    return (c: FakeConnection, f: Frame) => {
+      if (f.pdu.opcode !== Opcode.ScsiCommand) return;
+      const cmd = f.pdu as ScsiCommand;
+      c.ack(cmd);
+      c.good(cmd, { status: statuses[Math.min(n++, statuses.length - 1)]! });
+    };
+  };
+  const tur = (s: Session) => new LogicalUnit(s, 0).testUnitReady();
+
+  test("BUSY and TASK SET FULL are retried with backoff until GOOD", async () => {
+    const s = await open({ onPdu: respond([0x08, 0x28, 0x08, 0x00]) });
+    await tur(s);
+    expect(s.stats.commands).toBe(4);
+  });
+
+  test("RESERVATION CONFLICT fails at once, no retry", async () => {
+    const s = await open({ onPdu: respond([0x18, 0x00]) });
+    await expect(tur(s)).rejects.toThrow(/RESERVATION CONFLICT/);
+    expect(s.stats.commands).toBe(1);
+  });
+
+  test("BUSY forever ends with an error after a bounded number of tries", async () => {
+    const s = await open({ onPdu: respond([0x08]) });
+    await expect(tur(s)).rejects.toThrow(/BUSY/);
+    expect(s.stats.commands).toBe(9);
+  });
 });
