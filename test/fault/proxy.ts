@@ -89,6 +89,11 @@ class Writer {
 }
 
 /** One proxied connection: the initiator's socket ("client"), the target's ("server"), counters each way. */
+interface Delayed {
+  due: number;
+  action: () => void;
+}
+
 export class Link {
   readonly received = { up: 0, down: 0 };
   readonly forwarded = { up: 0, down: 0 };
@@ -98,8 +103,8 @@ export class Link {
   client: Socket<unknown> | undefined;
   server: Socket<unknown> | undefined;
   open = true;
-  // Delivery order under delay: each chunk leaves no earlier than the one before it.
-  readonly lastDelivery = { up: 0, down: 0 };
+  /** Chunks (and FIN/cut actions) waiting out a delay, in arrival order. */
+  readonly delayed: Record<Direction, Delayed[]> = { up: [], down: [] };
 
   constructor(readonly id: number) {}
 
@@ -374,17 +379,31 @@ export class FaultProxy {
   /** Run `action` in order with the data of this direction, after the configured delay. */
   private deliverAction(link: Link, dir: Direction, action: () => void): void {
     const ms = this.delays[dir];
-    const now = performance.now();
-    if (ms <= 0 && link.lastDelivery[dir] <= now) {
+    const queue = link.delayed[dir];
+    if (ms <= 0 && queue.length === 0) {
       action();
       return;
     }
-    const when = Math.max(now + ms, link.lastDelivery[dir]);
-    link.lastDelivery[dir] = when;
+    queue.push({ due: performance.now() + ms, action });
+    if (queue.length === 1) this.drainDelayed(link, queue);
+  }
+
+  /**
+   * Delayed actions leave strictly in arrival order from one FIFO per direction: one timer per link and
+   * direction, never a timer per chunk (timers due within the same millisecond may fire out of order,
+   * which reordered the byte stream).
+   */
+  private drainDelayed(link: Link, queue: Delayed[]): void {
+    const head = queue[0];
+    if (!head) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      if (link.open) action();
-    }, when - now);
+      while (queue.length > 0 && queue[0]!.due <= performance.now() + 1) {
+        const item = queue.shift()!;
+        if (link.open) item.action();
+      }
+      this.drainDelayed(link, queue);
+    }, Math.max(0, head.due - performance.now()));
     this.timers.add(timer);
   }
 
