@@ -11,6 +11,7 @@ export const subCommands: Record<string, Lazy> = {
   read: lazy(() => import("./read.ts")),
   write: lazy(() => import("./write.ts")),
   demo: lazy(() => import("./demo.ts")),
+  bench: lazy(() => import("./bench.ts")),
 };
 
 export const main = defineCommand({

@@ -1,0 +1,109 @@
+// Side-by-side comparison of `iscsi bench` with libiscsi's iscsi-perf and qemu-img bench on the same
+// tgtd LUNs in the same run: a `null` LUN and a file on tmpfs, several rounds with the contenders taking
+// turns, then each profile's medians, CPU per GiB and our ratio to the best peer, as Markdown tables.
+//
+//   bun bench/compare.ts [--rounds 3] [--time 5] [--warmup 1] [--pin 0] [--backing null,tmpfs]
+//                        [--profiles read:1M:16,write:4k:32,...] [--soak 60] [--json FILE]
+//
+// Everything started here (tgtd, every tool) is killed by pid when the script ends, or by the kernel if the
+// script dies (parent-death signal).
+import { parseArgs } from "node:util";
+import { writeFileSync } from "node:fs";
+import { startTgtd } from "../test/harness/tgtd.ts";
+import { stopAllTargets } from "../test/harness/processes.ts";
+import { CONTENDERS, iscsiBench, type Contender, type Profile, type RunResult, type RunSettings } from "./contenders.ts";
+import { formatTable, median, profileLabel, type Row } from "./report.ts";
+
+const DEFAULT_PROFILES = "read:1M:16,write:1M:16,read:4k:32,write:4k:32,read:4k:1,write:4k:1,randread:4k:1,randread:4k:32";
+
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "3" },
+    time: { type: "string", default: "5" },
+    warmup: { type: "string", default: "1" },
+    pin: { type: "string" },
+    backing: { type: "string", default: "null,tmpfs" },
+    profiles: { type: "string", default: DEFAULT_PROFILES },
+    soak: { type: "string", default: "0" },
+    json: { type: "string" },
+  },
+});
+
+function parseProfile(text: string): Profile {
+  const [workload, bs, qd] = text.split(":");
+  const size = /^(\d+)([kKmM]?)$/.exec(bs ?? "");
+  if (!["read", "write", "randread", "randwrite"].includes(workload!) || !size || !/^\d+$/.test(qd ?? "")) {
+    throw new Error(`profile ${JSON.stringify(text)}: expected WORKLOAD:SIZE:QD, e.g. read:1M:16`);
+  }
+  const mult = { "": 1, k: 1024, m: 1 << 20 }[size[2]!.toLowerCase()]!;
+  return { workload: workload as Profile["workload"], blockSize: Number(size[1]) * mult, queueDepth: Number(qd) };
+}
+
+const rounds = Number(opts.rounds);
+const profiles = opts.profiles!.split(",").map(parseProfile);
+const backings = opts.backing!.split(",") as Array<"null" | "tmpfs">;
+const pin = opts.pin;
+
+// The tmpfs LUN is a file under TMPDIR, which the harness reads when it makes its temp dir.
+process.env.TMPDIR = "/dev/shm";
+const target = await startTgtd({ luns: [{ null: true }, { sizeMiB: 1024 }] });
+const log = (s: string) => process.stderr.write(s + "\n");
+try {
+  if (pin) {
+    const p = Bun.spawnSync(["taskset", "-a", "-p", "-c", pin, String(target.pid)], { stdout: "ignore" });
+    if (p.exitCode !== 0) throw new Error(`taskset on tgtd pid ${target.pid} failed`);
+  }
+  const iqn = target.targets[0]!.iqn;
+  const urlFor = (b: "null" | "tmpfs") => `iscsi://${target.portal}/${iqn}/${b === "null" ? 1 : 2}`;
+  const raw: Record<string, Record<string, Record<string, RunResult[]>>> = {};
+  log(`tgtd pid ${target.pid} on ${target.portal}; ${rounds} rounds × ${profiles.length} profiles × ${backings.join("+")}, ${opts.time} s each${pin ? `, pinned to CPU ${pin}` : ""}`);
+  for (let round = 0; round < rounds; round++) {
+    for (const backing of backings) {
+      for (const [pi, p] of profiles.entries()) {
+        const settings: RunSettings = { url: urlFor(backing), seconds: Number(opts.time), warmupSeconds: Number(opts.warmup), ...(pin ? { pin } : {}) };
+        const who = CONTENDERS.filter((c) => c.supports(p));
+        // Rotate the order every round and profile, so no contender always runs first (or right after tgtd idled).
+        const turn = (round + pi) % who.length;
+        for (const c of [...who.slice(turn), ...who.slice(0, turn)]) {
+          const r = await c.run(p, settings);
+          ((raw[backing] ??= {})[profileLabel(p)] ??= {})[c.name] ??= [];
+          raw[backing]![profileLabel(p)]![c.name]!.push(r);
+          log(`round ${round + 1} ${backing} ${profileLabel(p)} ${c.name}: ${(r.bytesPerSecond / 1e6).toFixed(1)} MB/s, ${Math.round(r.iops)} IOPS, ${r.cpuPerGiB.toFixed(3)} CPU s/GiB`);
+        }
+      }
+    }
+  }
+
+  const command = `bun bench/compare.ts ${process.argv.slice(2).join(" ")}`.trim();
+  let out = `Command: \`${command}\` (${rounds} rounds, medians; ${new Date().toISOString().slice(0, 10)}, ${navigator.hardwareConcurrency} CPUs, Bun ${Bun.version})\n`;
+  for (const backing of backings) {
+    const rows: Row[] = profiles.map((p) => {
+      const byName = raw[backing]![profileLabel(p)]!;
+      const med = (c: Contender, f: (r: RunResult) => number) => (byName[c.name] ? median(byName[c.name]!.map(f)) : undefined);
+      return {
+        profile: p,
+        contenders: CONTENDERS.map((c) => ({ name: c.name, rate: med(c, (r) => (p.blockSize >= 65536 ? r.bytesPerSecond : r.iops)), cpuPerGiB: med(c, (r) => r.cpuPerGiB) })),
+      };
+    });
+    out += `\n### tgtd \`${backing === "null" ? "null" : "file on tmpfs"}\` backing store\n\n${formatTable(rows, iscsiBench.name)}\n`;
+  }
+  if (Number(opts.soak) > 0) out += await soak(urlFor(backings[0]!), Number(opts.soak));
+  process.stdout.write(out);
+  if (opts.json) writeFileSync(opts.json, JSON.stringify({ command, profiles, raw }, null, 2));
+} finally {
+  await target.stop();
+  await stopAllTargets();
+}
+
+/** One long `iscsi bench` run: does resident memory stay flat? */
+async function soak(url: string, seconds: number): Promise<string> {
+  log(`soak: read 1 MiB QD16 for ${seconds} s`);
+  const argv = [process.execPath, `${import.meta.dir}/../src/main.ts`, "bench", url, "--rw", "read", "--bs", "1M", "--qd", "16", "--time", String(seconds), "--json"];
+  const p = Bun.spawn(pin ? ["taskset", "-c", pin, ...argv] : argv, { stdout: "pipe", stderr: "inherit" });
+  const text = await new Response(p.stdout).text();
+  if ((await p.exited) !== 0) throw new Error("soak run failed");
+  const r = JSON.parse(text).results[0];
+  const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+  return `\nSoak, read 1 MiB QD16 for ${seconds} s on the same LUN: ${r.mbPerSecond} MB/s; RSS at start ${mib(r.memory.rssStartBytes)} MiB, ` +
+    `at end ${mib(r.memory.rssEndBytes)} MiB, peak ${mib(r.memory.peakRssBytes)} MiB; samples (MiB): ${r.memory.rssSamplesBytes.map(mib).join(" ")}\n`;
+}
