@@ -141,12 +141,17 @@ function handleAsyncMessage(s: Session, p: AsyncMessage, data: Uint8Array): void
     case 0:
       s.log.info(`target reports a SCSI asynchronous event (${data.length} bytes of sense)`);
       return;
-    case 1:
-      // The target wants this connection gone (e.g. maintenance): drop it; recovery logs in again after
-      // Time2Wait and re-issues what was outstanding (as open-iscsi does).
-      s.log.warn(`target requests a logout within ${p.parameter3} s; reconnecting`);
-      s.connection.close(new IscsiError("TRANSPORT", "target requested a logout (Async Message event 1)"));
+    case 1: {
+      // RFC 7143 §11.9.1: the initiator MUST log out within Parameter3 seconds. We stop sending commands,
+      // log the session out, close the connection, and recovery logs in again after Time2Wait and
+      // re-issues what was outstanding (as open-iscsi does).
+      s.log.warn(`target requests a logout within ${p.parameter3} s; logging out and reconnecting`);
+      s.holdCommands = true;
+      const connection = s.connection;
+      const done = () => connection.close(new IscsiError("TRANSPORT", "target requested a logout (Async Message event 1)"));
+      s.requests.logout(Math.max(1, p.parameter3) * 1000).then(done, done);
       return;
+    }
     case 2:
     case 3:
       s.log.warn(`target will drop ${p.asyncEvent === 2 ? "the connection" : "all connections"} (Time2Wait ${p.parameter2} s)`);

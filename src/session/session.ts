@@ -62,6 +62,8 @@ export class Session {
   readonly stats = { commands: 0, dataInPdus: 0, dataOutPdus: 0, r2ts: 0, bytesIn: 0, bytesOut: 0, nopInAnswered: 0, reinstatements: 0, reissued: 0 };
   /** Identity of each LU in use (VPD 0x80/0x83, capacity), re-checked after a reinstatement. */
   readonly identities = new Map<number, string>();
+  /** No new commands go out (a target-requested logout is under way); cleared on the next connection. */
+  holdCommands = false;
   private readonly postponed: TaskState[] = [];
   private inFlight = 0;
   private readonly queueDepth: number;
@@ -102,6 +104,7 @@ export class Session {
     this.portal = opened.portal;
     this.window = new CommandWindow(opened.negotiated);
     this.expStatSN = opened.negotiated.expStatSN;
+    this.holdCommands = false;
     const n = opened.negotiated;
     const connection = opened.connection;
     connection.enterFullFeature(
@@ -150,7 +153,7 @@ export class Session {
 
   /** Send postponed commands while the CmdSN window and the queue depth allow (RFC 7143 §4.2.2.1). */
   pump(): void {
-    while (this.postponed.length > 0 && this.window.open && this.inFlight < this.queueDepth) {
+    while (this.postponed.length > 0 && this.window.open && this.inFlight < this.queueDepth && !this.holdCommands) {
       const head = this.postponed[0]!;
       if (!(this.state.kind === "full-feature" || (this.state.kind === "verifying" && head.priority))) return;
       this.postponed.shift();

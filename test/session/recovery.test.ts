@@ -137,7 +137,7 @@ test("a command without status is aborted (ABORT TASK) and reported as failed, n
   expect(s.state.kind).toBe("full-feature");
 });
 
-test("Async Message event 1 (logout requested): the connection is dropped and the session comes back by itself", async () => {
+test("Async Message event 1 (logout requested): we log out, drop the connection, and the session comes back by itself", async () => {
   const s = await open({});
   const conn = target!.connections[0]!;
   conn.send(encodeAsyncMessage({ lun: 0n, itt: 0xffffffff, ...conn.status(), asyncEvent: 1, asyncVCode: 0, parameter1: 0, parameter2: 0, parameter3: 2 }));
@@ -145,6 +145,7 @@ test("Async Message event 1 (logout requested): the connection is dropped and th
   expect(s.stats.reinstatements).toBe(1);
   expect(s.history[0]?.detail).toMatch(/requested a logout/);
   expect(target!.connections.length).toBe(2);
+  expect(target!.connections[0]!.received.some((f) => f.pdu.opcode === Opcode.LogoutRequest)).toBe(true);
 });
 
 describe("status policies in LogicalUnit", () => {
