@@ -209,6 +209,7 @@ export class Negotiation {
   finish(): OperationalResult {
     const get = (key: string): string | undefined => this.#results.get(key);
     const bool = (key: string) => (get(key) ?? defaultWire(KEYS.get(key) as KeyDef)) === "Yes";
+    let irrelevantFirstBurst = false;
     for (const [key, ours] of this.#offered) {
       const def = KEYS.get(key) as KeyDef;
       // §6.2.2: answers to OR=Yes and AND=No are optional, the outcome being fixed.
@@ -217,7 +218,10 @@ export class Negotiation {
         continue;
       }
       // §13.14: FirstBurstLength is irrelevant with InitialR2T=Yes and ImmediateData=No.
-      if (key === "FirstBurstLength" && bool("InitialR2T") && !bool("ImmediateData")) continue;
+      if (key === "FirstBurstLength" && bool("InitialR2T") && !bool("ImmediateData")) {
+        irrelevantFirstBurst = true;
+        continue;
+      }
       throw protocol(`target never answered ${key}=${ours}`);
     }
     const num = (key: string) => Number(get(key) ?? defaultWire(KEYS.get(key) as KeyDef));
@@ -238,6 +242,8 @@ export class Negotiation {
       defaultTime2Retain: num("DefaultTime2Retain"),
       maxConnections: num("MaxConnections"),
     };
+    // Unanswered because irrelevant: the default where it fits, but never above our offer or MaxBurstLength.
+    if (irrelevantFirstBurst) result.firstBurstLength = Math.min(result.firstBurstLength, this.proposal.firstBurstLength, result.maxBurstLength);
     const alias = get("TargetAlias");
     if (alias !== undefined) result.targetAlias = alias;
     const tpgt = get("TargetPortalGroupTag");

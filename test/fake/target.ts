@@ -81,11 +81,11 @@ export class FakeConnection {
   /**
    * The bytes of one PDU as the fake would send it (digests as negotiated), for tests that cut, bend or
    * split them before `raw()`. `ahs` (whole 4-byte words) is put after the BHS and counted in byte 4.
-   * The BHS's DataSegmentLength is taken as is, so a patched length can lie about the data.
+   * The BHS's DataSegmentLength and TotalAHSLength are taken as they are, so patched ones can lie.
    */
   wire(bhs: Uint8Array, data?: Uint8Array, ahs?: Uint8Array): Uint8Array {
     const claimed = (bhs[5]! << 16) | (bhs[6]! << 8) | bhs[7]!;
-    if (ahs || claimed !== (data?.length ?? 0)) return this.wireLoose(bhs, data ?? new Uint8Array(0), ahs);
+    if (ahs || bhs[4] !== 0 || claimed !== (data?.length ?? 0)) return this.wireLoose(bhs, data ?? new Uint8Array(0), ahs);
     return concat(framePdu(bhs, data, this.digests));
   }
 
