@@ -19,10 +19,14 @@ export interface FakeTargetOptions {
   /** SendTargets answer. */
   sendTargets?: Array<[string, string]>;
   window?: number;
+  /** First StatSN of each connection (default 0x1000); near 2^32 to test the wrap. */
+  statSN?: number;
   /** Answer every login with status class 1 (redirect) to this address. */
   redirect?: { address: () => string; permanent?: boolean };
   /** Takes over a Login Request before the fake answers it; return true when it has answered (or not) itself. */
   onLogin?: (conn: FakeConnection, frame: Frame<LoginRequest>) => boolean;
+  /** Takes over a Logout Request; return true when it has answered (or not) itself. */
+  onLogout?: (conn: FakeConnection, frame: Frame) => boolean;
   /** Last word on every Login Response the fake builds: change fields or key=value pairs before it is sent. */
   loginTamper?: (r: { req: LoginRequest; res: Fields<LoginResponse>; pairs: Array<[string, string]>; final: boolean }) => void;
 }
@@ -66,7 +70,9 @@ export class FakeConnection {
   constructor(
     readonly socket: Socket<unknown>,
     private readonly opts: FakeTargetOptions,
-  ) {}
+  ) {
+    if (opts.statSN !== undefined) this.statSN = opts.statSN >>> 0;
+  }
 
   /** True once the final Login Response went out. */
   get inFullFeature(): boolean {
@@ -210,9 +216,9 @@ export class FakeConnection {
       this.received.push(frame);
       if (frame.pdu.opcode === Opcode.LoginRequest) {
         if (!this.opts.onLogin?.(this, frame as Frame<LoginRequest>)) this.login(frame as Frame<LoginRequest>);
-      }
-      else if (frame.pdu.opcode === Opcode.TextRequest && this.opts.sendTargets && !this.opts.onPdu) this.text(frame);
+      } else if (frame.pdu.opcode === Opcode.TextRequest && this.opts.sendTargets && !this.opts.onPdu) this.text(frame);
       else if (frame.pdu.opcode === Opcode.LogoutRequest) {
+        if (this.opts.onLogout?.(this, frame)) continue;
         this.send(encodeLogoutResponse({ response: 0, itt: frame.pdu.itt, ...this.status(), time2Wait: 0, time2Retain: 0 }));
       } else if (this.fullFeature) this.opts.onPdu?.(this, frame);
     }

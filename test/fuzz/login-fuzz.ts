@@ -89,9 +89,11 @@ function bendText(rng: Rng, data: Uint8Array, note: (s: string) => void): { data
       return { data: bytes, touched };
     }
     case 5:
+      // Strictly shorter, so that "touched" always means changed.
+      if (data.length === 0) return { data, touched };
       note("cut text");
       for (const [k] of pairs) touched.add(k);
-      return { data: data.subarray(0, rng.int(data.length + 1)), touched };
+      return { data: data.subarray(0, rng.int(data.length)), touched };
     default:
       note("junk text");
       for (const [k] of pairs) touched.add(k);

@@ -3,7 +3,7 @@
 // field, send no byte the target did not ask for, and leave no unhandled rejection. Recovery is off.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import {
-  encodeLogoutResponse, encodeR2T, encodeTaskMgmtResponse, encodeTextResponse, Opcode, RESERVED_TAG,
+  encodeLogoutResponse, encodeNopIn, encodeR2T, encodeTaskMgmtResponse, encodeTextResponse, Opcode, RESERVED_TAG,
   type DataOut, type ScsiCommand,
 } from "../../src/pdu/index.ts";
 import { Session } from "../../src/session/session.ts";
@@ -215,5 +215,94 @@ describe("answers to requests we never made (case 14)", () => {
   test("the reserved ITT 0xffffffff on a SCSI Response: protocol error", async () => {
     const { s } = await open((c, cmd) => c.good({ ...cmd, itt: RESERVED_TAG }));
     await expectFailure(s.execute(none()), "PROTOCOL", /unknown ITT 0xffffffff/);
+  });
+});
+
+describe("writes and their status (cases 44, 69)", () => {
+  test("an R2T longer than MaxBurstLength is served (lenient, as Linux) and the data is exactly the caller's", async () => {
+    const data = new Uint8Array(8192).map((_, i) => (i * 5) & 0xff);
+    const got = new Uint8Array(8192);
+    let cmdOf: ScsiCommand | undefined;
+    target = FakeTarget.listen({
+      answers: { ImmediateData: "No", InitialR2T: "Yes", MaxBurstLength: "4096", FirstBurstLength: "4096" },
+      onPdu(c, f) {
+        if (f.pdu.opcode === Opcode.ScsiCommand) {
+          cmdOf = f.pdu as ScsiCommand;
+          c.ack(cmdOf);
+          c.r2t(cmdOf, 0, 0, 8192);
+        } else if (f.pdu.opcode === Opcode.DataOut) {
+          const d = f.pdu as DataOut;
+          got.set(f.data, d.bufferOffset);
+          if (d.final) c.good(cmdOf!);
+        }
+      },
+    });
+    session = await Session.open({
+      portal: { host: "127.0.0.1", port: target.port },
+      login: { initiatorName: "iqn.2026-11.dev.iscsi:hostile", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" } },
+      recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
+    });
+    expect(session.negotiated.maxBurstLength).toBe(4096);
+    expect((await session.execute({ ...write(8192), data })).status).toBe(0);
+    expect(got).toEqual(data);
+  });
+
+  test("a write whose data all went out is not done until GOOD arrives; if the connection drops first it fails, never succeeds", async () => {
+    let conn: FakeConnection | undefined;
+    const { s, wire } = await open((c, cmd) => {
+      conn = c;
+      c.r2t(cmd, 0, 0, 4096);
+    });
+    const pending = s.execute(write(4096));
+    await Bun.sleep(100);
+    expect(wire.dataOut.reduce((n, d) => n + d.dataSegmentLength, 0)).toBe(4096);
+    expect((await within(pending, 500)).state).toBe("pending");
+    conn!.close();
+    await expectFailure(pending, "TRANSPORT", /closed by the target/);
+  });
+});
+
+describe("our own requests answered wrongly (cases 78, 83)", () => {
+  async function withLogout(onLogout: (c: FakeConnection, itt: number) => void): Promise<Session> {
+    target = FakeTarget.listen({ onLogout: (c, f) => (onLogout(c, f.pdu.itt), true) });
+    session = await Session.open({
+      portal: { host: "127.0.0.1", port: target.port },
+      login: { initiatorName: "iqn.2026-11.dev.iscsi:hostile", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" } },
+      recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
+    });
+    return session;
+  }
+
+  for (const response of [1, 2, 3]) {
+    test(`Logout Response ${response} with Time2Wait 65535: the logout fails naming it, the connection is closed anyway`, async () => {
+      const s = await withLogout((c, itt) => c.send(encodeLogoutResponse({ response, itt, ...c.status(), time2Wait: 65535, time2Retain: 65535 })));
+      await expectFailure(s.logout(1_000), "LOGOUT", new RegExp(`refused the logout \\(response ${response}\\)`));
+      expect(s.state.kind).toBe("closed");
+      expect(s.connection.closed).toBe(true);
+    });
+  }
+
+  test("no Logout Response at all: the logout times out and the connection is force-closed", async () => {
+    const s = await withLogout(() => {});
+    const started = performance.now();
+    await expectFailure(s.logout(300), "PDU_TIMEOUT", /Logout: no answer .* within 300 ms/);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(s.connection.closed).toBe(true);
+  });
+
+  // Found while mapping case 78: Requests.ping() accepts any NOP-In with its ITT, also one carrying data we
+  // never sent (Linux: ISCSI_ERR_PROTO). Enable once src/session/requests.ts checks the echo.
+  test.todo("a NOP-In answering our ping with data we did not send is a protocol error", async () => {
+    target = FakeTarget.listen({
+      onPdu(c, f) {
+        if (f.pdu.opcode === Opcode.NopOut) c.send(encodeNopIn({ lun: 0n, itt: (f.pdu as { itt: number }).itt, ttt: RESERVED_TAG, ...c.seq(), dataSegmentLength: 4 }), new Uint8Array([1, 2, 3, 4]));
+      },
+    });
+    session = await Session.open({
+      portal: { host: "127.0.0.1", port: target.port },
+      login: { initiatorName: "iqn.2026-11.dev.iscsi:hostile", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" } },
+      recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
+    });
+    await expectFailure(session.requests.ping(1_000), "PROTOCOL", /NOP-In/);
   });
 });

@@ -79,26 +79,52 @@ async function expectRejected(p: Promise<unknown>, code: string, message: RegExp
   expect(outcome.error.message).toMatch(message);
 }
 
-describe("truncated PDUs (case 3)", () => {
+describe("truncated PDUs (case 6)", () => {
+  // BHS, header digest, 6 data bytes, 2 padding bytes, data digest: 64 bytes, cut after each of 1..63.
   for (const how of ["FIN", "RST"] as const) {
-    test(`a Data-In cut at any of 1, 8, 47, 48, 49, 52, 559 bytes then ${how}: TRANSPORT, nothing delivered`, async () => {
-      for (const cut of [1, 8, 47, 48, 49, 52, 48 + 511]) {
+    test(`a Data-In with digests cut at every byte offset then ${how}: TRANSPORT, nothing delivered, never success`, async () => {
+      const opts = { answers: { HeaderDigest: "CRC32C", DataDigest: "CRC32C" } };
+      for (let cut = 1; cut < 64; cut++) {
         const s = await open((c, cmd) => {
-          const bytes = c.wire(dataInBhs(c, cmd, 512), new Uint8Array(512).fill(0x42));
+          const bytes = c.wire(dataInBhs(c, cmd, 6), new Uint8Array(6).fill(0x42));
+          if (bytes.length !== 64) throw new Error(`expected a 64-byte PDU, got ${bytes.length}`);
           if (how === "FIN") c.truncated(bytes, cut);
           else {
             c.raw(bytes.subarray(0, cut));
-            setTimeout(() => c.reset(), 20);
+            setTimeout(() => c.reset(), 10);
           }
-        });
+        }, opts, DIGESTS);
         const buffer = new Uint8Array(512).fill(0xee);
         await expectRejected(s.execute(read(512, buffer)), "TRANSPORT", how === "FIN" ? /closed by the target/ : /reset|lost|closed/);
         expect(buffer.every((b) => b === 0xee)).toBe(true);
         expect(s.state.kind).toBe("failed");
         s.close();
+        target?.stop();
       }
     });
   }
+});
+
+describe("slow drip (case 7)", () => {
+  test("a Login Response at one byte per 20 ms hits the login timeout for the whole login, not per read", async () => {
+    const timers: Array<ReturnType<typeof setTimeout>> = [];
+    const t = listen({
+      onLogin(c, f) {
+        const bytes = c.wire(encodeLoginResponse({
+          transit: true, continue: false, csg: 0, nsg: 1, versionMax: 0, versionActive: 0, isid: f.pdu.isid, tsih: 0, itt: f.pdu.itt,
+          statSN: 1, expCmdSN: f.pdu.cmdSN, maxCmdSN: f.pdu.cmdSN, statusClass: 0, statusDetail: 0,
+        }));
+        for (let i = 0; i < bytes.length; i++) timers.push(setTimeout(() => c.raw(bytes.subarray(i, i + 1)), 20 * i));
+        return true;
+      },
+    });
+    const started = performance.now();
+    const err = await Session.open({ portal: { host: "127.0.0.1", port: t.port }, login: LOGIN, recovery: { enabled: false }, loginTimeoutMs: 400 }).then(() => undefined, (e: Error & { code?: string }) => e);
+    for (const timer of timers) clearTimeout(timer);
+    expect(err?.code).toBe("TIMEOUT");
+    expect(err?.message).toMatch(/timed out after 400 ms/);
+    expect(performance.now() - started).toBeLessThan(900);
+  });
 });
 
 describe("lengths beyond what we declared (cases 1, 2)", () => {

@@ -1,0 +1,135 @@
+// Sequence numbers and tags against the fake target (reliability.md cases 12, 13, 16; RFC 7143 §4.2.2.1,
+// §4.2.2.2, §11.2.1.8): a window that stays closed, CmdSN and StatSN across 2^32, and unique ITTs under load.
+import { afterEach, expect, test } from "bun:test";
+import { encodeNopIn, Opcode, RESERVED_TAG, type NopOut, type ScsiCommand } from "../../src/pdu/index.ts";
+import { Session } from "../../src/session/session.ts";
+import type { ScsiTask } from "../../src/session/task.ts";
+import { FakeTarget, type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
+import { within } from "../fault/outcome.ts";
+
+let target: FakeTarget | undefined;
+let session: Session | undefined;
+afterEach(() => {
+  session?.close();
+  target?.stop();
+  session = target = undefined;
+});
+
+async function open(opts: FakeTargetOptions, extra: { initialCmdSN?: number; queueDepth?: number } = {}): Promise<Session> {
+  target = FakeTarget.listen(opts);
+  session = await Session.open({
+    portal: { host: "127.0.0.1", port: target.port },
+    login: { initiatorName: "iqn.2026-11.dev.iscsi:seq", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" }, ...(extra.initialCmdSN !== undefined ? { initialCmdSN: extra.initialCmdSN } : {}) },
+    recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
+    ...(extra.queueDepth ? { queueDepth: extra.queueDepth } : {}),
+  });
+  return session;
+}
+
+const tur = (): ScsiTask => ({ lun: 0, cdb: new Uint8Array(6), direction: "none", transferLength: 0, name: "TEST UNIT READY" });
+
+test("a window closed from login on: no SCSI Command goes out, an immediate NOP-Out still does; opening it sends the command (case 12)", async () => {
+  const commands: ScsiCommand[] = [];
+  const s = await open({
+    window: 0, // MaxCmdSN = ExpCmdSN − 1
+    onPdu(c, f) {
+      if (f.pdu.opcode === Opcode.ScsiCommand) {
+        commands.push(f.pdu as ScsiCommand);
+        c.ack(f.pdu as ScsiCommand);
+        c.good(f.pdu as ScsiCommand);
+      } else if (f.pdu.opcode === Opcode.NopOut && (f.pdu as NopOut).itt !== RESERVED_TAG) {
+        c.send(encodeNopIn({ lun: 0n, itt: (f.pdu as NopOut).itt, ttt: RESERVED_TAG, ...c.seq() }));
+      }
+    },
+  });
+  const pending = s.execute(tur());
+  expect(await s.requests.ping(1_000)).toBeGreaterThanOrEqual(0);
+  expect((await within(pending, 300)).state).toBe("pending");
+  expect(commands).toEqual([]);
+  const c = target!.connections[0]!;
+  c.maxCmdSN = c.expCmdSN; // room for one
+  c.nopIn(RESERVED_TAG);
+  expect((await within(pending, 1_000)).state).toBe("resolved");
+  expect(commands.length).toBe(1);
+});
+
+// Found while mapping case 12: Requests.sendText() takes a CmdSN whether or not the window is open, so a Text
+// Request goes out with CmdSN > MaxCmdSN, which a target silently ignores (RFC 7143 §4.2.2.1): the request then
+// hangs until its timeout. Enable once src/session/requests.ts waits for the window.
+test.todo("a Text Request waits for a closed window instead of going out beyond MaxCmdSN", async () => {
+  const texts: number[] = [];
+  const s = await open({ window: 0, onPdu(_c, f) { if (f.pdu.opcode === Opcode.TextRequest) texts.push((f.pdu as { cmdSN: number }).cmdSN); } });
+  const pending = s.requests.text([["SendTargets", "All"]], 500).catch(() => undefined);
+  await Bun.sleep(100);
+  expect(texts).toEqual([]);
+  await pending;
+});
+
+test("CmdSN from 0xFFFFFFF0 and StatSN from 0xFFFFFFF8 across 2^32: 100 commands, no stall, acknowledgements right (case 13)", async () => {
+  const seen: Array<{ cmdSN: number; expStatSN: number }> = [];
+  const s = await open({
+    statSN: 0xfffffff8,
+    window: 8,
+    onPdu(c, f) {
+      if (f.pdu.opcode !== Opcode.ScsiCommand) return;
+      const cmd = f.pdu as ScsiCommand;
+      seen.push({ cmdSN: cmd.cmdSN, expStatSN: cmd.expStatSN });
+      c.ack(cmd);
+      c.good(cmd);
+    },
+  }, { initialCmdSN: 0xfffffff0, queueDepth: 8 });
+  const results = await Promise.all(Array.from({ length: 100 }, () => s.execute(tur())));
+  expect(results.every((r) => r.status === 0)).toBe(true);
+  expect(seen.map((x) => x.cmdSN)).toEqual(Array.from({ length: 100 }, (_, i) => (0xfffffff0 + i) >>> 0));
+  expect(s.window.cmdSN).toBe((0xfffffff0 + 100) >>> 0);
+  // Login took two StatSNs (0xfffffff8, 0xfffffff9); 100 responses later ExpStatSN has wrapped to 0x5f.
+  expect(s.expStatSN).toBe((0xfffffff8 + 2 + 100) >>> 0);
+  expect(seen.at(-1)!.expStatSN).toBeLessThan(0x100);
+});
+
+test("10 000 commands at queue depth 64, answered out of order, some failed: never two outstanding with one ITT (case 16)", async () => {
+  const outstanding = new Set<number>();
+  const duplicates: number[] = [];
+  let held: ScsiCommand[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const header = (itt: number) => {
+    const b = new Uint8Array(48);
+    b[0] = Opcode.ScsiCommand;
+    new DataView(b.buffer).setUint32(16, itt);
+    return b;
+  };
+  // Answer in bursts, newest first; every 7th ITT fails with CHECK CONDITION, every 11th is rejected.
+  const flush = (c: FakeConnection) => {
+    clearTimeout(timer);
+    for (const h of held.reverse()) {
+      outstanding.delete(h.itt);
+      if (h.itt % 11 === 0) c.reject(0x09, header(h.itt));
+      else if (h.itt % 7 === 0) c.good(h, { status: 2 }, new Uint8Array([0, 4, 0x70, 0, 0x0b, 0]));
+      else c.good(h);
+    }
+    held = [];
+  };
+  const s = await open({
+    window: 128,
+    onPdu(c, f) {
+      if (f.pdu.opcode !== Opcode.ScsiCommand) return;
+      const cmd = f.pdu as ScsiCommand;
+      if (outstanding.has(cmd.itt)) duplicates.push(cmd.itt);
+      outstanding.add(cmd.itt);
+      c.ack(cmd);
+      held.push(cmd);
+      if (held.length >= 16) flush(c);
+      else {
+        clearTimeout(timer);
+        timer = setTimeout(() => flush(c), 2);
+      }
+    },
+  }, { queueDepth: 64 });
+  const outcomes = await Promise.all(Array.from({ length: 10_000 }, () => s.execute(tur()).then((r) => r.status, () => -1)));
+  expect(duplicates).toEqual([]);
+  expect(outcomes.filter((o) => o === 0).length).toBeGreaterThan(7_500);
+  expect(outcomes.filter((o) => o === 2).length).toBeGreaterThan(100);
+  expect(outcomes.filter((o) => o === -1).length).toBeGreaterThan(100);
+  expect(s.state.kind).toBe("full-feature");
+  expect(s.tasks.size).toBe(0);
+}, 30_000);
