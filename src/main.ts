@@ -5,6 +5,7 @@ import { renderUsage, runCommand, type CommandDef } from "citty";
 import { errorCodeOf, exitCodeFor } from "./errors.ts";
 import { setLogLevel } from "./log.ts";
 import { main } from "./cli/index.ts";
+import { isIscsiadmSyntax } from "./cli/_adm-args.ts";
 import { VERSION } from "./version.ts";
 
 async function resolve(cmd: CommandDef<any>, rawArgs: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
@@ -27,6 +28,7 @@ async function run(rawArgs: string[]): Promise<number> {
     process.stdout.write(`iscsi ${VERSION}\n`);
     return 0;
   }
+  if (isIscsiadmSyntax(rawArgs)) return runIscsiadmSyntax(rawArgs);
   if (rawArgs.length === 0 || rawArgs.includes("--help") || rawArgs.includes("-h")) {
     const [cmd, parent] = await resolve(main, rawArgs);
     process.stdout.write((await renderUsage(cmd, parent)) + "\n");
@@ -49,4 +51,20 @@ async function run(rawArgs: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await run(process.argv.slice(2));
+/** iscsiadm's `-m MODE …` argv, which citty cannot parse; loaded only when used. */
+async function runIscsiadmSyntax(rawArgs: string[]): Promise<number> {
+  try {
+    const { runIscsiadm } = await import("./cli/iscsiadm.ts");
+    await runIscsiadm(rawArgs);
+    return 0;
+  } catch (err) {
+    const e = err as Error;
+    process.stderr.write(`iscsi: ${e?.message ?? String(err)}${process.env.ISCSI_DEBUG ? `\n${e?.stack}` : ""}\n`);
+    return exitCodeFor(err);
+  }
+}
+
+const argv = process.argv.slice(2);
+process.exitCode = await run(argv);
+// A stopped daemon may still have logins in flight that the engine cannot abort; they must not keep it alive.
+if (argv[0] === "daemon") process.exit();

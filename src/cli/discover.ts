@@ -1,31 +1,61 @@
-// `iscsi discover PORTAL`: SendTargets discovery without a daemon.
+// `iscsi discover PORTAL`: SendTargets. When a daemon runs, it asks through it so the targets are recorded as
+// nodes (as iscsiadm does); with --no-record, CHAP flags, or no daemon, it asks directly and records nothing.
 import { defineCommand } from "citty";
 import { discover } from "../discovery/send-targets.ts";
-import { authArgs, authFrom, formatPortal, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printJson, printTable } from "./_shared.ts";
+import { errorCodeOf, IscsiError } from "../errors.ts";
+import { ask, failIfAny, socketArg } from "./_daemon.ts";
+import { printLoginResults } from "./_format.ts";
+import { authArgs, authFrom, formatPortal, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printJson, printTable, type Portal } from "./_shared.ts";
+
+interface Found {
+  name: string;
+  portals: Array<{ host: string; port: number; portalGroupTag?: number }>;
+}
+
+function print(portal: Portal, targets: Found[], json: boolean, extra: Record<string, unknown>): void {
+  if (json) return printJson({ portal: formatPortal(portal), targets, ...extra });
+  if (targets.length === 0) {
+    process.stderr.write(`no targets at ${formatPortal(portal)}\n`);
+    return;
+  }
+  // iscsiadm's layout: PORTAL,TPGT IQN
+  printTable(
+    ["PORTAL", "TARGET"],
+    targets.flatMap((t) => t.portals.map((p) => [`${formatPortal(p)},${p.portalGroupTag ?? 1}`, t.name])),
+  );
+}
+
+const usesChap = (args: Record<string, unknown>) => Boolean(args["chap-user"] || args["chap-secret-file"] || args["mutual-user"] || process.env.ISCSI_CHAP_USER);
 
 export default defineCommand({
-  meta: { name: "discover", description: "List the targets a portal offers (SendTargets)" },
+  meta: { name: "discover", description: "List the targets a portal offers (SendTargets); records them as nodes when a daemon runs" },
   args: {
     portal: { type: "positional", required: true, description: "HOST[:PORT] of the discovery portal" },
+    record: { type: "boolean", default: true, description: "Record the targets in the daemon's node database when a daemon runs (--no-record: only list)" },
+    login: { type: "boolean", description: "Also log in to every discovered node (needs the daemon)" },
     ...authArgs,
     ...initiatorArg,
+    ...socketArg,
     ...jsonArg,
   },
   async run({ args }) {
     const portal = parsePortal(args.portal);
+    if (args.record && !usesChap(args)) {
+      try {
+        const r = await ask(args, { op: "discover", portal, login: args.login ?? false });
+        const targets = r.targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, portalGroupTag: p.tpgt })) }));
+        print(portal, targets, args.json, { recorded: true, nodes: r.nodes, ...(r.logins ? { logins: r.logins } : {}) });
+        if (r.logins && !args.json) printLoginResults(r.logins);
+        if (r.logins) failIfAny(r.logins, "logins");
+        return;
+      } catch (err) {
+        const code = errorCodeOf(err);
+        if (args.login || (code !== "DAEMON_NOT_RUNNING" && code !== "ACCESS")) throw err;
+      }
+    } else if (args.login) {
+      throw new IscsiError("INVALID_ARGUMENT", "--login goes through the daemon: drop --no-record and the CHAP flags (store discovery secrets with `iscsi secret set --discovery`)");
+    }
     const targets = await discover({ portal, initiatorName: initiatorNameFrom(args), auth: authFrom(args) });
-    if (args.json) {
-      printJson({ portal: formatPortal(portal), targets });
-      return;
-    }
-    if (targets.length === 0) {
-      process.stderr.write(`no targets at ${formatPortal(portal)}\n`);
-      return;
-    }
-    // iscsiadm's layout: PORTAL,TPGT IQN
-    printTable(
-      ["PORTAL", "TARGET"],
-      targets.flatMap((t) => t.portals.map((p) => [`${formatPortal(p)},${p.portalGroupTag ?? 1}`, t.name])),
-    );
+    print(portal, targets, args.json, args.json ? { recorded: false } : {});
   },
 });

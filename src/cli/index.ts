@@ -12,6 +12,16 @@ export const subCommands: Record<string, Lazy> = {
   write: lazy(() => import("./write.ts")),
   demo: lazy(() => import("./demo.ts")),
   bench: lazy(() => import("./bench.ts")),
+  daemon: lazy(() => import("./daemon.ts")),
+  login: lazy(() => import("./login.ts")),
+  logout: lazy(() => import("./logout.ts")),
+  nodes: lazy(() => import("./nodes.ts")),
+  sessions: lazy(() => import("./sessions.ts")),
+  status: lazy(() => import("./status.ts")),
+  set: lazy(() => import("./set.ts")),
+  secret: lazy(() => import("./secret.ts")),
+  "initiator-name": lazy(() => import("./initiator-name.ts")),
+  service: lazy(() => import("./service.ts")),
 };
 
 export const main = defineCommand({

@@ -1,0 +1,133 @@
+// open-iscsi's iscsiadm command line (`-m discovery|discoverydb|node|session|iface` with its short and long
+// options), parsed by hand because citty cannot read `-m node -T …`; main.ts sends such argv here.
+import { IscsiError } from "../errors.ts";
+
+export interface AdmArgs {
+  mode: string;
+  type?: string;
+  portal?: string;
+  target?: string;
+  login: boolean;
+  logout: boolean;
+  loginAll?: string;
+  logoutAll?: string;
+  ops: string[];
+  name?: string;
+  value?: string;
+  print?: number;
+  sid?: number;
+  rescan: boolean;
+  iface?: string;
+  discover: boolean;
+  show: boolean;
+  stats: boolean;
+  json: boolean;
+  stdin: boolean;
+  file?: string;
+  socket?: string;
+  help: boolean;
+}
+
+type Key = keyof AdmArgs | "debug" | "version";
+interface OptDef {
+  key: Key;
+  value: boolean;
+}
+
+const OPTIONS: Record<string, OptDef> = {};
+function opt(short: string | undefined, long: string, key: Key, value: boolean): void {
+  if (short) OPTIONS[`-${short}`] = { key, value };
+  OPTIONS[`--${long}`] = { key, value };
+}
+opt("m", "mode", "mode", true);
+opt("t", "type", "type", true);
+opt("p", "portal", "portal", true);
+opt("T", "targetname", "target", true);
+opt("l", "login", "login", false);
+opt("u", "logout", "logout", false);
+opt("L", "loginall", "loginAll", true);
+opt("U", "logoutall", "logoutAll", true);
+opt("o", "op", "ops", true);
+opt("n", "name", "name", true);
+opt("v", "value", "value", true);
+opt("P", "print", "print", true);
+opt("r", "sid", "sid", true);
+opt("R", "rescan", "rescan", false);
+opt("I", "interface", "iface", true);
+opt("D", "discover", "discover", false);
+opt("S", "show", "show", false);
+opt("s", "stats", "stats", false);
+opt("h", "help", "help", false);
+opt("d", "debug", "debug", false);
+opt(undefined, "json", "json", false);
+opt(undefined, "stdin", "stdin", false);
+opt(undefined, "file", "file", true);
+opt(undefined, "socket", "socket", true);
+
+/** Is this argv in iscsiadm's syntax? (-m/--mode anywhere, or -L/-U given alone.) */
+export function isIscsiadmSyntax(argv: string[]): boolean {
+  return argv.some((a) => a === "-m" || a === "--mode" || a.startsWith("--mode=") || /^-m[a-z]/.test(a) || a === "-L" || a === "-U" || a === "--loginall" || a === "--logoutall");
+}
+
+const bad = (message: string) => new IscsiError("INVALID_ARGUMENT", message);
+
+function integer(text: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw bad(`${what} must be a number from ${min} to ${max}, not ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+export function parseAdmArgs(argv: string[]): AdmArgs {
+  const a: AdmArgs = { mode: "", login: false, logout: false, ops: [], rescan: false, discover: false, show: false, stats: false, json: false, stdin: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    let name = word;
+    let inline: string | undefined;
+    if (word.startsWith("--") && word.includes("=")) {
+      name = word.slice(0, word.indexOf("="));
+      inline = word.slice(word.indexOf("=") + 1);
+    } else if (/^-[A-Za-z]./.test(word) && OPTIONS[word.slice(0, 2)]?.value) {
+      name = word.slice(0, 2); // -pHOST, as getopt allows
+      inline = word.slice(2);
+    }
+    const def = OPTIONS[name];
+    if (!def) throw bad(word.startsWith("-") ? `unknown option ${word} (iscsiadm syntax; see iscsi -m node --help)` : `unexpected argument ${JSON.stringify(word)}`);
+    if (def.key === "debug") {
+      if (/^\d$/.test(argv[i + 1] ?? "")) i++; // iscsiadm's -d LEVEL
+      continue;
+    }
+    let value: string | undefined;
+    if (def.value) {
+      value = inline ?? argv[++i];
+      if (value === undefined) throw bad(`${name} needs a value`);
+    }
+    switch (def.key) {
+      case "ops":
+        a.ops.push(value!);
+        break;
+      case "print":
+        a.print = integer(value!, "-P", 0, 3);
+        break;
+      case "sid":
+        a.sid = integer(value!, "-r (session id)", 1, 2 ** 31);
+        break;
+      default:
+        if (def.value) (a as unknown as Record<string, unknown>)[def.key] = value;
+        else (a as unknown as Record<string, unknown>)[def.key] = true;
+    }
+  }
+  if (!a.mode && (a.loginAll || a.logoutAll)) a.mode = "node";
+  if (!a.mode && !a.help) throw bad("iscsiadm syntax needs a mode: -m discovery|discoverydb|node|session|iface");
+  for (const o of a.ops) if (!["new", "delete", "update", "show", "nonpersistent"].includes(o)) throw bad(`-o must be new, delete, update or show, not ${JSON.stringify(o)}`);
+  return a;
+}
+
+export const ADM_USAGE = `iscsiadm syntax (open-iscsi compatible; talks to the daemon):
+  iscsi -m discovery -t sendtargets|st -p PORTAL[:PORT] [--login]
+  iscsi -m discoverydb [-t st -p PORTAL] [-o new|delete|update|show] [-n NAME -v VALUE] [--discover]
+  iscsi -m node [-T IQN] [-p PORTAL] [--login|--logout] [-o new|delete|update|show] [-n NAME -v VALUE]
+  iscsi -m node -L all|automatic|manual     iscsi -m node -U all
+  iscsi -m session [-P 0..3] [-r SID] [-R]
+  iscsi -m iface
+Secrets (node.session.auth.password, ..._in) are never taken from -v: add --stdin or --file PATH.
+Every listing takes --json. --socket PATH (or $ISCSI_SOCKET) names the daemon's socket.
+`;

@@ -1,0 +1,103 @@
+// iscsiadm's discovery modes: `-m discovery -t st -p PORTAL [--login]` (SendTargets through the daemon, which
+// records nodes; standalone with a note when no daemon runs) and `-m discoverydb` (discovery records).
+import { discover } from "../discovery/send-targets.ts";
+import { errorCodeOf, IscsiError } from "../errors.ts";
+import { ask, failIfAny, readSecretInput } from "./_daemon.ts";
+import { printDiscoveryRecord, printLoginResults, printNodeLines } from "./_format.ts";
+import type { AdmArgs } from "./_adm-args.ts";
+import { formatPortal, initiatorNameFrom, parsePortal, printJson } from "./_shared.ts";
+
+function checkType(a: AdmArgs): void {
+  if (a.type === undefined) throw new IscsiError("INVALID_ARGUMENT", "discovery needs -t sendtargets (or st) and -p PORTAL[:PORT]");
+  if (["isns", "fw", "slp"].includes(a.type)) throw new IscsiError("NOT_SUPPORTED", `discovery type ${a.type} is not supported; use -t sendtargets`);
+  if (a.type !== "sendtargets" && a.type !== "st") throw new IscsiError("INVALID_ARGUMENT", `unknown discovery type ${JSON.stringify(a.type)}: use sendtargets (st)`);
+}
+
+function requirePortal(a: AdmArgs) {
+  if (!a.portal) throw new IscsiError("INVALID_ARGUMENT", "discovery needs -p PORTAL[:PORT]");
+  return parsePortal(a.portal);
+}
+
+async function sendTargetsThroughDaemon(a: AdmArgs, login: boolean): Promise<void> {
+  const portal = requirePortal(a);
+  const r = await ask(a as unknown as Record<string, unknown>, { op: "discover", portal, login });
+  if (a.json) printJson(r);
+  else {
+    printNodeLines(r.targets.flatMap((t) => t.portals.map((p) => ({ target: t.name, portal: p, tpgt: p.tpgt }))));
+    if (r.logins) printLoginResults(r.logins);
+  }
+  if (r.logins) failIfAny(r.logins, "logins");
+}
+
+/** `-m discovery`: without -t/-p lists discovery records; otherwise SendTargets. */
+export async function runDiscovery(a: AdmArgs): Promise<void> {
+  if (!a.type && !a.portal) return listRecords(a);
+  checkType(a);
+  try {
+    await sendTargetsThroughDaemon(a, a.login);
+  } catch (err) {
+    if (errorCodeOf(err) !== "DAEMON_NOT_RUNNING" || a.login) throw err;
+    // Discovery is useful without a daemon; it just cannot record nodes then.
+    const portal = requirePortal(a);
+    const targets = await discover({ portal, initiatorName: initiatorNameFrom({}) });
+    if (a.json) printJson({ portal, targets: targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) })), recorded: false });
+    else printNodeLines(targets.flatMap((t) => t.portals.map((p) => ({ target: t.name, portal: p, tpgt: p.portalGroupTag ?? 1 }))));
+    process.stderr.write(`iscsi: no daemon is running, so these targets were not recorded as nodes (start it with \`sudo iscsi daemon\`)\n`);
+  }
+}
+
+async function listRecords(a: AdmArgs): Promise<void> {
+  const portal = a.portal ? parsePortal(a.portal) : undefined;
+  const { records } = await ask(a as unknown as Record<string, unknown>, { op: "discoverydb.list", ...(portal ? { portal } : {}) });
+  if (a.json) return printJson({ records });
+  if (records.length === 0) throw new IscsiError("NOT_FOUND", "no discovery records found");
+  for (const r of records) process.stdout.write(`${formatPortal(r.portal)} via sendtargets\n`);
+}
+
+const SECRET_NAMES: Record<string, "password" | "password_in"> = {
+  "discovery.sendtargets.auth.password": "password",
+  "discovery.sendtargets.auth.password_in": "password_in",
+};
+
+/** `-m discoverydb`: records per portal; -o new|delete|update|show, --discover to run SendTargets. */
+export async function runDiscoveryDb(a: AdmArgs): Promise<void> {
+  if (!a.portal) return listRecords(a);
+  checkType(a);
+  const portal = parsePortal(a.portal);
+  const args = a as unknown as Record<string, unknown>;
+  const op = a.ops[0] ?? (a.discover ? undefined : "show");
+  if (op === "new") {
+    const { record } = await ask(args, { op: "discoverydb.new", portal });
+    if (a.json) printJson({ record });
+    else process.stdout.write(`New discovery record for [${portal.host},${portal.port}] added.\n`);
+  } else if (op === "delete") {
+    const r = await ask(args, { op: "discoverydb.delete", portal });
+    if (a.json) printJson(r);
+  } else if (op === "update") {
+    if (!a.name) throw new IscsiError("INVALID_ARGUMENT", "-o update needs -n NAME and -v VALUE");
+    const secret = SECRET_NAMES[a.name];
+    if (secret) {
+      if (a.value !== undefined) throw secretOnArgv(a.name);
+      const value = await readSecretInput(a.file);
+      await ask(args, { op: "secret.set", scope: "discovery", portal, name: secret, value });
+    } else {
+      if (a.value === undefined) throw new IscsiError("INVALID_ARGUMENT", "-o update needs -v VALUE");
+      const { record } = await ask(args, { op: "discoverydb.update", portal, name: a.name, value: a.value });
+      if (a.json) printJson({ record });
+    }
+  } else if (op === "show") {
+    const { records } = await ask(args, { op: "discoverydb.list", portal });
+    if (records.length === 0) throw new IscsiError("NOT_FOUND", `no discovery record for ${formatPortal(portal)}`);
+    if (a.json) printJson({ records });
+    else records.forEach(printDiscoveryRecord);
+  }
+  if (a.discover) await sendTargetsThroughDaemon(a, a.login);
+}
+
+export function secretOnArgv(name: string): IscsiError {
+  return new IscsiError(
+    "INVALID_ARGUMENT",
+    `refusing ${name} from -v: a secret on the command line is visible in ps and shell history. ` +
+      "Give it on stdin with --stdin (e.g. `iscsi -m node -T IQN -p PORTAL -o update -n " + name + " --stdin < secret-file`), with --file PATH, or use `iscsi secret set`",
+  );
+}

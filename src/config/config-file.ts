@@ -1,0 +1,91 @@
+// The daemon's config file, in the spirit of open-iscsi's iscsid.conf: `key = value` lines, `#` comments.
+// Node keys give the defaults of new node records; iscsid.* keys tune the daemon. Every value is checked with
+// valibot and a bad file is refused with its path, line, key and what is wrong (never echoing a value).
+import { readFileSync } from "node:fs";
+import * as v from "valibot";
+import { IscsiError } from "../errors.ts";
+import { defaultSettings, isSettingName, parseSetting, SECRET_SETTINGS, type NodeSettings } from "./node-settings.ts";
+import { currentPlatform, type Platform } from "./paths.ts";
+
+export interface DaemonConfig {
+  /** Settings every new node record starts with. */
+  nodeDefaults: NodeSettings;
+  /** Background logins of automatic nodes: capped exponential backoff with jitter. */
+  startup: { retryInitialMs: number; retryMaxMs: number };
+  /** Where secrets live: the macOS Keychain or a root-only file in the state dir. */
+  secrets: "file" | "keychain";
+}
+
+const seconds = (min: number, max: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d+(\.\d+)?$/, "must be a number of seconds"),
+    v.transform(Number),
+    v.minValue(min, `must be at least ${min} s`),
+    v.maxValue(max, `must be at most ${max} s`),
+    v.transform((s) => Math.round(s * 1000)),
+  );
+
+const DAEMON_KEYS = {
+  "iscsid.startup.retry_initial": seconds(0.05, 3600),
+  "iscsid.startup.retry_max": seconds(0.05, 86400),
+  "iscsid.secrets": v.picklist(["file", "keychain"], "must be file or keychain"),
+} as const;
+
+export function defaultConfig(platform: Platform = currentPlatform()): DaemonConfig {
+  return {
+    nodeDefaults: defaultSettings(),
+    startup: { retryInitialMs: 1000, retryMaxMs: 60_000 },
+    secrets: platform === "darwin" ? "keychain" : "file",
+  };
+}
+
+/** Parses config text; `file` only names the source in errors. */
+export function parseConfig(text: string, file: string, platform: Platform = currentPlatform()): DaemonConfig {
+  const config = defaultConfig(platform);
+  const seen = new Map<string, number>();
+  const bad = (line: number, key: string, what: string) => new IscsiError("CONFIG", `${file}:${line}: ${key}: ${what}`);
+  for (const [index, raw] of text.split(/\r?\n/).entries()) {
+    const line = index + 1;
+    const content = raw.replace(/(^|\s)#.*$/, "").trim();
+    if (content === "") continue;
+    const eq = content.indexOf("=");
+    if (eq < 0) throw new IscsiError("CONFIG", `${file}:${line}: expected "key = value"`);
+    const key = content.slice(0, eq).trim();
+    const value = content.slice(eq + 1).trim();
+    if (seen.has(key)) throw bad(line, key, `set twice (first on line ${seen.get(key)})`);
+    seen.set(key, line);
+    if (Object.hasOwn(SECRET_SETTINGS, key) || /\.password(_in)?$/.test(key)) {
+      throw bad(line, key, "secrets do not belong in the config file; use `iscsi secret set` (stdin or a file)");
+    }
+    if (isSettingName(key)) {
+      const r = parseSetting(key, value);
+      if ("problem" in r) throw bad(line, key, r.problem);
+      (config.nodeDefaults as Record<string, string | number>)[key] = r.value;
+    } else if (Object.hasOwn(DAEMON_KEYS, key)) {
+      const r = v.safeParse(DAEMON_KEYS[key as keyof typeof DAEMON_KEYS], value);
+      if (!r.success) throw bad(line, key, r.issues[0].message);
+      if (key === "iscsid.startup.retry_initial") config.startup.retryInitialMs = r.output as number;
+      else if (key === "iscsid.startup.retry_max") config.startup.retryMaxMs = r.output as number;
+      else config.secrets = r.output as DaemonConfig["secrets"];
+    } else {
+      throw bad(line, key, "unknown key (see docs/cli.md for the keys this daemon knows)");
+    }
+  }
+  if (config.startup.retryMaxMs < config.startup.retryInitialMs) {
+    throw new IscsiError("CONFIG", `${file}: iscsid.startup.retry_max must not be below iscsid.startup.retry_initial`);
+  }
+  return config;
+}
+
+/** Reads the config file; a missing file means the built-in defaults. */
+export function loadConfig(file: string, platform: Platform = currentPlatform()): DaemonConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return defaultConfig(platform);
+    throw new IscsiError("CONFIG", `cannot read the config file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return parseConfig(text, file, platform);
+}

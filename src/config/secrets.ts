@@ -1,0 +1,76 @@
+// The secret store (design.md §5): CHAP secrets kept apart from the node database, never on argv, in logs or
+// in any listing. Linux: one root-only 0600 JSON file in the state dir; macOS: the Keychain (keychain.ts).
+import { lstatSync, readFileSync } from "node:fs";
+import * as v from "valibot";
+import { IscsiError } from "../errors.ts";
+import { writeFileAtomic } from "./atomic.ts";
+
+export interface SecretStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/** RFC 7143 §9.2.1: CHAP secrets under 12 bytes are refused (the engine would refuse them at login too). */
+export const MIN_SECRET_BYTES = 12;
+const MAX_SECRET_BYTES = 255;
+
+/** Why `secret` cannot be a CHAP secret, or undefined. Never quotes the secret. */
+export function secretProblem(secret: string): string | undefined {
+  const n = new TextEncoder().encode(secret).length;
+  if (n < MIN_SECRET_BYTES) return `a CHAP secret must be at least ${MIN_SECRET_BYTES} bytes (RFC 7143 §9.2.1); this one has ${n}`;
+  if (n > MAX_SECRET_BYTES) return `a CHAP secret must be at most ${MAX_SECRET_BYTES} bytes`;
+  if (/[\x00-\x1f\x7f]/.test(secret)) return "a CHAP secret must not contain control characters (a trailing newline is stripped)";
+  return undefined;
+}
+
+const fileSchema = v.object({ version: v.literal(1), secrets: v.record(v.string(), v.string()) });
+
+/** Secrets in one JSON file, mode 0600, replaced atomically; a file others can read is refused. */
+export class FileSecretStore implements SecretStore {
+  constructor(readonly path: string) {}
+
+  private read(): Record<string, string> {
+    let text: string;
+    try {
+      const st = lstatSync(this.path);
+      if (!st.isFile()) throw new IscsiError("ACCESS", `secrets file ${this.path} is not a regular file`);
+      if ((st.mode & 0o077) !== 0) {
+        throw new IscsiError("ACCESS", `secrets file ${this.path} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+      }
+      text = readFileSync(this.path, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
+      throw err;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new IscsiError("NODE_DB", `secrets file ${this.path} is not valid JSON`);
+    }
+    const r = v.safeParse(fileSchema, parsed);
+    if (!r.success) throw new IscsiError("NODE_DB", `secrets file ${this.path} does not have the expected shape`);
+    return r.output.secrets;
+  }
+
+  private write(secrets: Record<string, string>): void {
+    writeFileAtomic(this.path, JSON.stringify({ version: 1, secrets }, null, 2) + "\n", 0o600);
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const all = this.read();
+    return Object.hasOwn(all, key) ? all[key] : undefined;
+  }
+
+  async set(key: string, value: string): Promise<void> {
+    this.write({ ...this.read(), [key]: value });
+  }
+
+  async delete(key: string): Promise<void> {
+    const all = this.read();
+    if (!Object.hasOwn(all, key)) return;
+    delete all[key];
+    this.write(all);
+  }
+}

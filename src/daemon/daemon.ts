@@ -1,0 +1,112 @@
+// The long-lived process (design.md §1, §5): loads the config, node and discovery databases, secrets and the
+// initiator name, owns the session registry, and starts the background logins of automatic nodes.
+import { join } from "node:path";
+import type { ConsolaInstance } from "consola";
+import { ensurePrivateDir } from "../config/atomic.ts";
+import { loadConfig, type DaemonConfig } from "../config/config-file.ts";
+import { ensureInitiatorName, readInitiatorName } from "../config/initiator-name.ts";
+import { KeychainSecretStore } from "../config/keychain.ts";
+import { FileSecretStore, type SecretStore } from "../config/secrets.ts";
+import { logFor } from "../log.ts";
+import { VERSION } from "../version.ts";
+import { DiscoveryDb } from "./discovery-db.ts";
+import { nodeKey, NodeDb } from "./node-db.ts";
+import { SessionRegistry } from "./registry.ts";
+import { startupAttempt } from "./session-ops.ts";
+import { StartupLogins, type PendingLogin } from "./startup.ts";
+import type { DaemonState } from "./state.ts";
+
+export interface DaemonOptions {
+  stateDir: string;
+  configPath: string;
+}
+
+export interface StatusView {
+  version: string;
+  pid: number;
+  startedAt: string;
+  stateDir: string;
+  configPath: string;
+  initiatorName: string;
+  nodes: number;
+  automaticNodes: number;
+  sessions: number;
+  startup: PendingLogin[];
+}
+
+/** Logout of every session at shutdown is bounded, so a dead target cannot hold the daemon. */
+const SHUTDOWN_LOGOUT_MS = 5000;
+
+export class Daemon implements DaemonState {
+  readonly startedAt = new Date();
+  readonly nodes: NodeDb;
+  readonly discoveries: DiscoveryDb;
+  readonly secrets: SecretStore;
+  readonly registry: SessionRegistry;
+  readonly startup: StartupLogins;
+  private cachedName: string;
+
+  private constructor(
+    readonly stateDir: string,
+    readonly configPath: string,
+    readonly config: DaemonConfig,
+    readonly log: ConsolaInstance,
+  ) {
+    this.nodes = new NodeDb(stateDir, log);
+    this.discoveries = new DiscoveryDb(stateDir, log);
+    this.secrets = config.secrets === "keychain" ? new KeychainSecretStore() : new FileSecretStore(join(stateDir, "secrets.json"));
+    this.registry = new SessionRegistry(log);
+    this.startup = new StartupLogins((key) => startupAttempt(this, key), config.startup, log);
+    this.cachedName = ensureInitiatorName(stateDir);
+  }
+
+  /** Everything that can be wrong with the state dir or config fails here, before the socket opens. */
+  static open(opts: DaemonOptions): Daemon {
+    const config = loadConfig(opts.configPath);
+    ensurePrivateDir(opts.stateDir);
+    const d = new Daemon(opts.stateDir, opts.configPath, config, logFor("iscsid"));
+    d.nodes.load();
+    d.discoveries.load();
+    return d;
+  }
+
+  initiatorName(): string {
+    try {
+      this.cachedName = readInitiatorName(this.stateDir) ?? this.cachedName;
+    } catch (err) {
+      this.log.warn(`keeping initiator name ${this.cachedName}: ${(err as Error).message}`);
+    }
+    return this.cachedName;
+  }
+
+  /** Background logins of nodes with node.startup automatic or onboot; returns at once. */
+  startAutomaticLogins(): void {
+    const nodes = this.nodes.list().filter((r) => r.settings["node.startup"] !== "manual");
+    if (nodes.length > 0) this.log.info(`starting background login of ${nodes.length} automatic node(s)`);
+    this.startup.start(nodes.map((r) => ({ key: nodeKey(r.target, r.portal), label: `${r.target} at ${r.portal.host}:${r.portal.port}` })));
+  }
+
+  status(): StatusView {
+    const nodes = this.nodes.list();
+    return {
+      version: VERSION,
+      pid: process.pid,
+      startedAt: this.startedAt.toISOString(),
+      stateDir: this.stateDir,
+      configPath: this.configPath,
+      initiatorName: this.initiatorName(),
+      nodes: nodes.length,
+      automaticNodes: nodes.filter((r) => r.settings["node.startup"] !== "manual").length,
+      sessions: this.registry.list().length,
+      startup: this.startup.pending(),
+    };
+  }
+
+  /** Stops retrying, then logs every session out (each bounded), dropping what does not answer. */
+  async stop(): Promise<void> {
+    this.startup.cancelAll();
+    await Promise.all(
+      this.registry.list().map((e) => this.registry.logout(e, SHUTDOWN_LOGOUT_MS).catch((err) => this.log.warn(`session ${e.sid}: ${(err as Error).message}`))),
+    );
+  }
+}

@@ -1,0 +1,111 @@
+// Discovery records (iscsiadm's discoverydb): one per SendTargets portal, holding how to authenticate there
+// and when it was last asked; JSON files under <state dir>/discovery, written atomically.
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import * as v from "valibot";
+import type { ConsolaInstance } from "consola";
+import { ensurePrivateDir, writeFileAtomic } from "../config/atomic.ts";
+import { discoveryFileName } from "../config/names.ts";
+import { parseSetting } from "../config/node-settings.ts";
+import { IscsiError } from "../errors.ts";
+import type { Portal } from "./node-db.ts";
+
+/** Discovery setting → the node setting whose rules its values follow. */
+export const DISCOVERY_SETTINGS = {
+  "discovery.sendtargets.auth.authmethod": "node.session.auth.authmethod",
+  "discovery.sendtargets.auth.username": "node.session.auth.username",
+  "discovery.sendtargets.auth.username_in": "node.session.auth.username_in",
+  "discovery.sendtargets.timeo.login_timeout": "node.conn[0].timeo.login_timeout",
+} as const;
+export type DiscoverySettingName = keyof typeof DISCOVERY_SETTINGS;
+
+const DEFAULTS: Record<DiscoverySettingName, string | number> = {
+  "discovery.sendtargets.auth.authmethod": "None",
+  "discovery.sendtargets.auth.username": "",
+  "discovery.sendtargets.auth.username_in": "",
+  "discovery.sendtargets.timeo.login_timeout": 15,
+};
+
+const recordSchema = v.object({
+  version: v.literal(1),
+  portal: v.object({ host: v.string(), port: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)) }),
+  type: v.literal("sendtargets"),
+  settings: v.object({
+    "discovery.sendtargets.auth.authmethod": v.picklist(["None", "CHAP"]),
+    "discovery.sendtargets.auth.username": v.string(),
+    "discovery.sendtargets.auth.username_in": v.string(),
+    "discovery.sendtargets.timeo.login_timeout": v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3600)),
+  }),
+  lastDiscovered: v.optional(v.string()),
+  targets: v.optional(v.number()),
+});
+
+export type DiscoveryRecord = v.InferOutput<typeof recordSchema>;
+
+const key = (p: Portal) => `${p.host}|${p.port}`;
+
+export class DiscoveryDb {
+  private readonly records = new Map<string, DiscoveryRecord>();
+  private readonly dir: string;
+
+  constructor(stateDir: string, private readonly log: ConsolaInstance) {
+    this.dir = join(stateDir, "discovery");
+  }
+
+  load(): void {
+    ensurePrivateDir(this.dir);
+    for (const name of readdirSync(this.dir)) {
+      if (!name.endsWith(".json") || name.startsWith(".")) continue;
+      try {
+        const r = v.safeParse(recordSchema, JSON.parse(readFileSync(join(this.dir, name), "utf8")));
+        if (!r.success) throw new Error(r.issues[0].message);
+        this.records.set(key(r.output.portal), r.output);
+      } catch (err) {
+        this.log.error(`discovery database: skipping ${join(this.dir, name)}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  list(): DiscoveryRecord[] {
+    return [...this.records.values()].sort((a, b) => key(a.portal).localeCompare(key(b.portal)));
+  }
+
+  get(portal: Portal): DiscoveryRecord | undefined {
+    return this.records.get(key(portal));
+  }
+
+  /** The record of `portal`, created with defaults when missing. */
+  ensure(portal: Portal): DiscoveryRecord {
+    const existing = this.get(portal);
+    if (existing) return existing;
+    const record: DiscoveryRecord = { version: 1, portal: { ...portal }, type: "sendtargets", settings: { ...DEFAULTS } as DiscoveryRecord["settings"] };
+    this.save(record);
+    return record;
+  }
+
+  update(record: DiscoveryRecord, name: string, text: string): DiscoveryRecord {
+    if (!Object.hasOwn(DISCOVERY_SETTINGS, name)) {
+      throw new IscsiError("INVALID_ARGUMENT", `unknown discovery setting ${name}; known: ${Object.keys(DISCOVERY_SETTINGS).join(", ")}`);
+    }
+    const parsed = parseSetting(DISCOVERY_SETTINGS[name as DiscoverySettingName], text);
+    if ("problem" in parsed) throw new IscsiError("INVALID_ARGUMENT", `${name} ${parsed.problem}`);
+    const next = { ...record, settings: { ...record.settings, [name]: parsed.value } } as DiscoveryRecord;
+    this.save(next);
+    return next;
+  }
+
+  noteDiscovered(record: DiscoveryRecord, targets: number): void {
+    this.save({ ...record, lastDiscovered: new Date().toISOString(), targets });
+  }
+
+  delete(record: DiscoveryRecord): void {
+    rmSync(join(this.dir, discoveryFileName(record.portal.host, record.portal.port)), { force: true });
+    this.records.delete(key(record.portal));
+  }
+
+  private save(record: DiscoveryRecord): void {
+    ensurePrivateDir(this.dir);
+    writeFileAtomic(join(this.dir, discoveryFileName(record.portal.host, record.portal.port)), JSON.stringify(record, null, 2) + "\n", 0o600);
+    this.records.set(key(record.portal), record);
+  }
+}

@@ -1,0 +1,90 @@
+// The daemon's one door to the engine: opening and ending sessions, SendTargets, and the LUN scan shown by
+// `-m session -P 3`. Everything else in src/daemon sees only `EngineSession`, so a recovering session
+// (design.md §3, ERL0 reinstatement) can replace `Session` here without touching the rest.
+import { discover, type DiscoveredTarget } from "../discovery/send-targets.ts";
+import type { LoginParams, Negotiated } from "../login/login.ts";
+import { LogicalUnit } from "../session/logical-unit.ts";
+import { Session } from "../session/session.ts";
+
+export type { DiscoveredTarget } from "../discovery/send-targets.ts";
+export type { Negotiated } from "../login/login.ts";
+export type EngineAuth = LoginParams["auth"];
+export type EngineProposal = NonNullable<LoginParams["proposal"]>;
+
+export interface EnginePortal {
+  host: string;
+  port: number;
+}
+
+/** What the daemon reads of a session; `Session` fits it as it is. */
+export interface EngineSession {
+  readonly id: number;
+  readonly state: { kind: string; error?: Error };
+  readonly negotiated: Negotiated;
+  readonly stats: Readonly<Record<string, number>>;
+  readonly portal: EnginePortal;
+  logout(timeoutMs?: number): Promise<void>;
+  close(reason?: Error): void;
+}
+
+export interface OpenParams {
+  portal: EnginePortal;
+  initiatorName: string;
+  targetName: string;
+  auth: EngineAuth;
+  /** Kept per node so a login after a daemon crash reinstates (replaces) the stale session (RFC 7143 §6.3.5). */
+  isid: number;
+  proposal: Partial<EngineProposal>;
+  loginTimeoutMs: number;
+  queueDepth: number;
+}
+
+export async function openSession(p: OpenParams): Promise<EngineSession> {
+  return Session.open({
+    portal: p.portal,
+    login: { initiatorName: p.initiatorName, targetName: p.targetName, sessionType: "Normal", auth: p.auth, isid: p.isid, proposal: p.proposal },
+    loginTimeoutMs: p.loginTimeoutMs,
+    connectTimeoutMs: Math.min(10_000, p.loginTimeoutMs),
+    queueDepth: p.queueDepth,
+  });
+}
+
+export async function sendTargets(portal: EnginePortal, initiatorName: string, auth: EngineAuth, loginTimeoutMs: number): Promise<DiscoveredTarget[]> {
+  return discover({ portal, initiatorName, auth, loginTimeoutMs, connectTimeoutMs: Math.min(10_000, loginTimeoutMs) });
+}
+
+export interface LunInfo {
+  lun: number;
+  deviceType: string;
+  vendor: string;
+  product: string;
+  revision: string;
+  blockSize?: number;
+  bytes?: string;
+  error?: string;
+}
+
+/** REPORT LUNS, then INQUIRY and capacity of each LUN (SPC-4, SBC-3). Failures are reported per LUN. */
+export async function scanLuns(session: EngineSession): Promise<LunInfo[]> {
+  const s = session as Session;
+  const lun0 = new LogicalUnit(s, 0);
+  await lun0.testUnitReady().catch(() => {});
+  const out: LunInfo[] = [];
+  for (const n of await lun0.reportLuns()) {
+    const lu = new LogicalUnit(s, n);
+    try {
+      const inq = await lu.inquiry();
+      const info: LunInfo = { lun: n, deviceType: inq.deviceTypeName, vendor: inq.vendor, product: inq.product, revision: inq.revision };
+      if (inq.peripheralDeviceType === 0x00) {
+        await lu.testUnitReady();
+        const cap = await lu.readCapacity();
+        info.blockSize = cap.blockSize;
+        info.bytes = cap.bytes.toString();
+      }
+      out.push(info);
+    } catch (err) {
+      out.push({ lun: n, deviceType: "unknown", vendor: "", product: "", revision: "", error: (err as Error).message });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,160 @@
+// Node and discovery records as iscsiadm manages them: -m discovery (SendTargets merged into the node
+// database), -m node -o new|delete|update|show, -m discoverydb, and secrets set apart from every record.
+import { iscsiNameProblem } from "../config/names.ts";
+import { isSettingName, parseSetting, READ_ONLY_SETTINGS, SECRET_SETTINGS, type SecretName } from "../config/node-settings.ts";
+import { secretProblem } from "../config/secrets.ts";
+import { IscsiError } from "../errors.ts";
+import { sendTargets } from "./engine.ts";
+import { discoveryAuth, discoverySecretKey, nodeSecretKey } from "./login-params.ts";
+import { nodeKey, type NodeFilter, type NodeRecord, type Portal } from "./node-db.ts";
+import { describeFilter, loginNodes, type LoginResult } from "./session-ops.ts";
+import type { DaemonState } from "./state.ts";
+import { discoveryView, nodeView, type DiscoveryView, type NodeView } from "./views.ts";
+
+export interface DiscoverResult {
+  portal: Portal;
+  targets: Array<{ name: string; portals: Array<{ host: string; port: number; tpgt: number }> }>;
+  nodes: { created: number; updated: number; unchanged: number };
+  logins?: LoginResult[];
+}
+
+/** SendTargets at `portal`, every (target, portal) pair merged into the node database; optionally log them in. */
+export async function discover(d: DaemonState, portal: Portal, login: boolean): Promise<DiscoverResult> {
+  const drec = d.discoveries.ensure(portal);
+  const auth = await discoveryAuth(drec, d.secrets);
+  const found = await sendTargets(portal, d.initiatorName(), auth, drec.settings["discovery.sendtargets.timeo.login_timeout"] * 1000);
+  d.discoveries.noteDiscovered(drec, found.length);
+  const counts = { created: 0, updated: 0, unchanged: 0 };
+  const touched: NodeRecord[] = [];
+  for (const t of found) {
+    for (const p of t.portals) {
+      const tpgt = p.portalGroupTag ?? 1;
+      counts[d.nodes.mergeDiscovered(t.name, { host: p.host, port: p.port }, tpgt, d.config.nodeDefaults, { host: portal.host, port: portal.port, type: "sendtargets" })]++;
+      touched.push(d.nodes.get(nodeKey(t.name, p))!);
+    }
+  }
+  d.log.info(`discovery at ${portal.host}:${portal.port}: ${found.length} target(s); nodes ${counts.created} new, ${counts.updated} updated, ${counts.unchanged} unchanged`);
+  const result: DiscoverResult = {
+    portal,
+    targets: found.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) })),
+    nodes: counts,
+  };
+  if (login) {
+    const logins = await Promise.all(touched.map((r) => loginNodes(d, { target: r.target, portal: r.portal }).then((x) => x[0]!)));
+    result.logins = logins;
+  }
+  return result;
+}
+
+async function secretFlags(d: DaemonState, key: (n: SecretName) => string): Promise<{ password: boolean; password_in: boolean }> {
+  return { password: (await d.secrets.get(key("password"))) !== undefined, password_in: (await d.secrets.get(key("password_in"))) !== undefined };
+}
+
+export async function listNodes(d: DaemonState, filter: NodeFilter): Promise<NodeView[]> {
+  return Promise.all(
+    d.nodes.list(filter).map(async (r) => {
+      const live = d.registry.byKey(nodeKey(r.target, r.portal));
+      return nodeView(r, await secretFlags(d, (n) => nodeSecretKey(r.target, r.portal, n)), live && d.registry.active(live.key) ? live.sid : undefined);
+    }),
+  );
+}
+
+function recordsOrFail(d: DaemonState, filter: NodeFilter): NodeRecord[] {
+  const records = d.nodes.list(filter);
+  if (records.length === 0) throw new IscsiError("NOT_FOUND", `no node records found${describeFilter(filter)}`);
+  return records;
+}
+
+export async function newNode(d: DaemonState, target: string, portal: Portal, tpgt: number): Promise<NodeView> {
+  const problem = iscsiNameProblem(target);
+  if (problem) throw new IscsiError("INVALID_ARGUMENT", `invalid target name: ${problem}`);
+  const { record } = d.nodes.create(target, portal, tpgt, d.config.nodeDefaults);
+  return (await listNodes(d, { target, portal: record.portal }))[0]!;
+}
+
+export async function deleteNodes(d: DaemonState, filter: NodeFilter): Promise<number> {
+  const records = recordsOrFail(d, filter);
+  const busy = records.filter((r) => d.registry.active(nodeKey(r.target, r.portal)));
+  if (busy.length > 0) throw new IscsiError("SESSION_EXISTS", `${busy[0]!.target} at ${busy[0]!.portal.host}:${busy[0]!.portal.port} is logged in; log out first`);
+  for (const r of records) {
+    d.startup.cancel(nodeKey(r.target, r.portal));
+    for (const n of ["password", "password_in"] as const) await d.secrets.delete(nodeSecretKey(r.target, r.portal, n));
+    d.nodes.delete(r);
+  }
+  return records.length;
+}
+
+export function updateNodes(d: DaemonState, filter: NodeFilter, name: string, text: string): number {
+  if (Object.hasOwn(SECRET_SETTINGS, name)) {
+    throw new IscsiError("INVALID_ARGUMENT", `${name} is a secret and is not taken as a value; use \`iscsi secret set\` (reads stdin or --file)`);
+  }
+  if ((READ_ONLY_SETTINGS as readonly string[]).includes(name)) throw new IscsiError("INVALID_ARGUMENT", `${name} cannot be changed; delete the record and create it anew (-o delete, -o new)`);
+  if (!isSettingName(name)) throw new IscsiError("INVALID_ARGUMENT", `unknown node setting ${name}`);
+  const parsed = parseSetting(name, text);
+  if ("problem" in parsed) throw new IscsiError("INVALID_ARGUMENT", `${name} ${parsed.problem}`);
+  const records = recordsOrFail(d, filter);
+  for (const r of records) d.nodes.update(r, name, parsed.value);
+  return records.length;
+}
+
+export interface SecretRequest {
+  scope: "node" | "discovery";
+  target?: string;
+  portal: { host: string; port?: number };
+  name: SecretName;
+}
+
+function secretKeys(d: DaemonState, req: SecretRequest): Array<(n: SecretName) => string> {
+  if (req.scope === "discovery") {
+    const rec = d.discoveries.list().find((r) => r.portal.host === req.portal.host && (req.portal.port === undefined || r.portal.port === req.portal.port));
+    if (!rec) throw new IscsiError("NOT_FOUND", `no discovery record for ${req.portal.host}${req.portal.port ? `:${req.portal.port}` : ""}`);
+    return [(n) => discoverySecretKey(rec.portal, n)];
+  }
+  return recordsOrFail(d, { target: req.target, portal: req.portal }).map((r) => (n: SecretName) => nodeSecretKey(r.target, r.portal, n));
+}
+
+/** Stores a CHAP secret; the two directions must differ (RFC 7143 §9.2.1). Never logs the value. */
+export async function setSecret(d: DaemonState, req: SecretRequest, value: string): Promise<number> {
+  const problem = secretProblem(value);
+  if (problem) throw new IscsiError("INVALID_ARGUMENT", problem);
+  const keys = secretKeys(d, req);
+  const other: SecretName = req.name === "password" ? "password_in" : "password";
+  for (const key of keys) {
+    if ((await d.secrets.get(key(other))) === value) throw new IscsiError("INVALID_ARGUMENT", "the initiator and target CHAP secrets must differ (RFC 7143 §9.2.1)");
+  }
+  for (const key of keys) await d.secrets.set(key(req.name), value);
+  d.log.info(`${req.scope} secret ${req.name} stored for ${keys.length} record(s)`);
+  return keys.length;
+}
+
+export async function clearSecret(d: DaemonState, req: SecretRequest): Promise<number> {
+  const keys = secretKeys(d, req);
+  for (const key of keys) await d.secrets.delete(key(req.name));
+  return keys.length;
+}
+
+export async function listDiscovery(d: DaemonState, portal?: { host: string; port?: number }): Promise<DiscoveryView[]> {
+  const records = d.discoveries.list().filter((r) => !portal || (r.portal.host === portal.host && (portal.port === undefined || r.portal.port === portal.port)));
+  return Promise.all(records.map(async (r) => discoveryView(r, await secretFlags(d, (n) => discoverySecretKey(r.portal, n)))));
+}
+
+export async function newDiscovery(d: DaemonState, portal: Portal): Promise<DiscoveryView> {
+  d.discoveries.ensure(portal);
+  return (await listDiscovery(d, portal))[0]!;
+}
+
+export async function updateDiscovery(d: DaemonState, portal: Portal, name: string, text: string): Promise<DiscoveryView> {
+  if (/\.password(_in)?$/.test(name)) throw new IscsiError("INVALID_ARGUMENT", `${name} is a secret and is not taken as a value; use \`iscsi secret set --discovery\` (reads stdin or --file)`);
+  const rec = d.discoveries.get(portal);
+  if (!rec) throw new IscsiError("NOT_FOUND", `no discovery record for ${portal.host}:${portal.port}`);
+  d.discoveries.update(rec, name, text);
+  return (await listDiscovery(d, portal))[0]!;
+}
+
+export async function deleteDiscovery(d: DaemonState, portal: Portal): Promise<number> {
+  const rec = d.discoveries.get(portal);
+  if (!rec) throw new IscsiError("NOT_FOUND", `no discovery record for ${portal.host}:${portal.port}`);
+  for (const n of ["password", "password_in"] as const) await d.secrets.delete(discoverySecretKey(portal, n));
+  d.discoveries.delete(rec);
+  return 1;
+}

@@ -1,0 +1,130 @@
+// Logging nodes in and out and listing sessions: iscsiadm's --login/--logout, -L/-U and -m session.
+// Logins of several nodes run in parallel, each with its own retries (node.session.initial_login_retry_max).
+import { errorCodeOf, IscsiError } from "../errors.ts";
+import { openSession } from "./engine.ts";
+import { nodeOpenParams } from "./login-params.ts";
+import { matches, nodeKey, type NodeFilter, type NodeRecord, type Portal } from "./node-db.ts";
+import type { SessionEntry } from "./registry.ts";
+import { backoffDelay, isRetryable } from "./startup.ts";
+import type { DaemonState } from "./state.ts";
+import { sessionView, type SessionView } from "./views.ts";
+
+export interface OpError {
+  code: string;
+  message: string;
+}
+export interface LoginResult {
+  target: string;
+  portal: Portal;
+  ok: boolean;
+  sid?: number;
+  attempts: number;
+  error?: OpError;
+}
+export interface LogoutResult {
+  sid: number;
+  target: string;
+  portal: Portal;
+  ok: boolean;
+  error?: OpError;
+}
+
+const opError = (err: unknown): OpError => ({ code: errorCodeOf(err), message: (err as Error)?.message ?? String(err) });
+const label = (r: NodeRecord) => `${r.target} at ${r.portal.host}:${r.portal.port}`;
+
+/** One login attempt of one node; cancels that node's background loop on success. */
+export async function loginOnce(d: DaemonState, record: NodeRecord): Promise<SessionEntry> {
+  const key = nodeKey(record.target, record.portal);
+  const initiatorName = d.initiatorName();
+  const entry = await d.registry.login(key, { target: record.target, portal: record.portal, tpgt: record.tpgt, isid: record.isid, initiatorName }, async () =>
+    openSession(await nodeOpenParams(record, d.secrets, initiatorName)),
+  );
+  d.startup.cancel(key);
+  d.log.info(`session ${entry.sid}: logged in to ${label(record)}`);
+  return entry;
+}
+
+/** The single attempt the startup loop makes for `key`. */
+export async function startupAttempt(d: DaemonState, key: string): Promise<void> {
+  const record = d.nodes.get(key);
+  if (!record) throw new IscsiError("NOT_FOUND", "the node record was deleted");
+  await loginOnce(d, record);
+}
+
+async function loginWithRetries(d: DaemonState, record: NodeRecord): Promise<LoginResult> {
+  const retries = record.settings["node.session.initial_login_retry_max"];
+  const base = { target: record.target, portal: { ...record.portal } };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const entry = await loginOnce(d, record);
+      return { ...base, ok: true, sid: entry.sid, attempts: attempt };
+    } catch (err) {
+      if (attempt > retries || !isRetryable(err)) {
+        d.log.warn(`login to ${label(record)} failed after ${attempt} attempt(s): ${(err as Error).message}`);
+        return { ...base, ok: false, attempts: attempt, error: opError(err) };
+      }
+      await Bun.sleep(backoffDelay(attempt, d.config.startup.retryInitialMs, d.config.startup.retryMaxMs));
+    }
+  }
+}
+
+export interface LoginRequest extends NodeFilter {
+  /** iscsiadm -L: every node, or those with this node.startup. */
+  which?: "all" | "automatic" | "manual" | "onboot";
+}
+
+export async function loginNodes(d: DaemonState, req: LoginRequest): Promise<LoginResult[]> {
+  let records = d.nodes.list(req);
+  if (req.which && req.which !== "all") records = records.filter((r) => r.settings["node.startup"] === req.which);
+  if (req.which) {
+    // -L skips nodes already logged in, as iscsiadm does.
+    records = records.filter((r) => !d.registry.active(nodeKey(r.target, r.portal)));
+  } else if (records.length === 0) {
+    throw new IscsiError("NOT_FOUND", `no node records found${describeFilter(req)}; run discovery first (iscsi -m discovery -t st -p PORTAL)`);
+  }
+  return Promise.all(records.map((r) => loginWithRetries(d, r)));
+}
+
+export interface LogoutRequest extends NodeFilter {
+  sid?: number;
+  all?: boolean;
+}
+
+export async function logoutSessions(d: DaemonState, req: LogoutRequest): Promise<LogoutResult[]> {
+  const filter: NodeFilter = { target: req.target, portal: req.portal };
+  const entries = d.registry.list().filter((e) => (req.sid === undefined || e.sid === req.sid) && (req.all || matches(e, filter)));
+  // A logout also ends the background retries of those nodes, so they do not come back by themselves.
+  for (const r of d.nodes.list(filter)) if (req.sid === undefined) d.startup.cancel(nodeKey(r.target, r.portal));
+  if (entries.length === 0) throw new IscsiError("NOT_FOUND", `no matching sessions${req.sid !== undefined ? ` (sid ${req.sid})` : describeFilter(filter)}`);
+  return Promise.all(
+    entries.map(async (e) => {
+      const timeout = (d.nodes.get(e.key)?.settings["node.conn[0].timeo.logout_timeout"] ?? 15) * 1000;
+      const base = { sid: e.sid, target: e.target, portal: { ...e.portal } };
+      try {
+        await d.registry.logout(e, timeout);
+        d.log.info(`session ${e.sid}: logged out of ${e.target}`);
+        return { ...base, ok: true };
+      } catch (err) {
+        return { ...base, ok: false, error: opError(err) };
+      }
+    }),
+  );
+}
+
+export function listSessions(d: DaemonState, sid?: number): SessionView[] {
+  const entries = d.registry.list().filter((e) => sid === undefined || e.sid === sid);
+  if (sid !== undefined && entries.length === 0) throw new IscsiError("SESSION_NOT_FOUND", `no session with sid ${sid}`);
+  return entries.map(sessionView);
+}
+
+export async function rescanSessions(d: DaemonState, sid?: number): Promise<SessionView[]> {
+  const entries = d.registry.list().filter((e) => sid === undefined || e.sid === sid);
+  if (sid !== undefined && entries.length === 0) throw new IscsiError("SESSION_NOT_FOUND", `no session with sid ${sid}`);
+  await Promise.all(entries.map((e) => d.registry.rescan(e)));
+  return entries.map(sessionView);
+}
+
+export function describeFilter(f: NodeFilter): string {
+  const parts = [f.target ? `target ${f.target}` : "", f.portal ? `portal ${f.portal.host}${f.portal.port ? `:${f.portal.port}` : ""}` : ""].filter(Boolean);
+  return parts.length ? ` for ${parts.join(", ")}` : "";
+}

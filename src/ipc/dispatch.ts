@@ -1,0 +1,31 @@
+// The dispatch table: one entry per op of the protocol, each a call into the daemon's operations.
+import type { Daemon } from "../daemon/daemon.ts";
+import { clearSecret, deleteDiscovery, deleteNodes, discover, listDiscovery, listNodes, newDiscovery, newNode, setSecret, updateDiscovery, updateNodes } from "../daemon/node-ops.ts";
+import { listSessions, loginNodes, logoutSessions, rescanSessions } from "../daemon/session-ops.ts";
+import { VERSION } from "../version.ts";
+import type { Op, RequestOf, ResultOf } from "./protocol.ts";
+
+type Handlers = { [K in Op]: (req: RequestOf<K>) => Promise<ResultOf<K>> | ResultOf<K> };
+
+export function dispatcher(d: Daemon): Handlers {
+  const filter = (r: { target?: string; portal?: { host: string; port?: number } }) => ({ target: r.target, portal: r.portal });
+  return {
+    ping: () => ({ version: VERSION, pid: process.pid }),
+    status: () => d.status(),
+    discover: (r) => discover(d, r.portal, r.login ?? false),
+    "nodes.list": async (r) => ({ nodes: await listNodes(d, filter(r)) }),
+    "node.new": async (r) => ({ node: await newNode(d, r.target, r.portal, r.tpgt ?? 1) }),
+    "node.delete": async (r) => ({ count: await deleteNodes(d, filter(r)) }),
+    "node.update": (r) => ({ count: updateNodes(d, filter(r), r.name, r.value) }),
+    "secret.set": async (r) => ({ count: await setSecret(d, { scope: r.scope, target: r.target, portal: r.portal, name: r.name }, r.value) }),
+    "secret.clear": async (r) => ({ count: await clearSecret(d, { scope: r.scope, target: r.target, portal: r.portal, name: r.name }) }),
+    login: async (r) => ({ results: await loginNodes(d, { ...filter(r), which: r.which }) }),
+    logout: async (r) => ({ results: await logoutSessions(d, { ...filter(r), sid: r.sid, all: r.all }) }),
+    "sessions.list": (r) => ({ sessions: listSessions(d, r.sid) }),
+    "sessions.rescan": async (r) => ({ sessions: await rescanSessions(d, r.sid) }),
+    "discoverydb.list": async (r) => ({ records: await listDiscovery(d, r.portal) }),
+    "discoverydb.new": async (r) => ({ record: await newDiscovery(d, r.portal) }),
+    "discoverydb.delete": async (r) => ({ count: await deleteDiscovery(d, r.portal) }),
+    "discoverydb.update": async (r) => ({ record: await updateDiscovery(d, r.portal, r.name, r.value) }),
+  };
+}

@@ -1,0 +1,39 @@
+// The iscsiadm command line as open-iscsi users type it.
+import { describe, expect, test } from "bun:test";
+import { isIscsiadmSyntax, parseAdmArgs } from "../../src/cli/_adm-args.ts";
+
+describe("iscsiadm syntax", () => {
+  test("is recognised by -m/--mode or -L/-U, and not in native commands", () => {
+    expect(isIscsiadmSyntax(["-m", "session"])).toBe(true);
+    expect(isIscsiadmSyntax(["--mode=node"])).toBe(true);
+    expect(isIscsiadmSyntax(["-msession"])).toBe(true);
+    expect(isIscsiadmSyntax(["-U", "all"])).toBe(true);
+    expect(isIscsiadmSyntax(["discover", "10.0.0.1", "--json"])).toBe(false);
+    expect(isIscsiadmSyntax(["read", "iscsi://h/iqn.x/1", "-o", "f"])).toBe(false);
+  });
+
+  test("the seed commands parse", () => {
+    expect(parseAdmArgs(["-m", "discovery", "-t", "sendtargets", "-p", "HOST"])).toMatchObject({ mode: "discovery", type: "sendtargets", portal: "HOST" });
+    expect(parseAdmArgs(["-m", "node", "-T", "iqn.x", "-p", "HOST", "--login"])).toMatchObject({ mode: "node", target: "iqn.x", portal: "HOST", login: true });
+    expect(parseAdmArgs(["-m", "session", "-P", "3", "--json"])).toMatchObject({ mode: "session", print: 3, json: true });
+  });
+
+  test("long options, --opt=value, glued short values, repeated -o, -d LEVEL", () => {
+    const a = parseAdmArgs(["--mode=node", "--targetname", "iqn.x", "-p10.0.0.1:3261", "-o", "update", "-n", "node.startup", "-v", "automatic", "-d", "8"]);
+    expect(a).toMatchObject({ mode: "node", target: "iqn.x", portal: "10.0.0.1:3261", ops: ["update"], name: "node.startup", value: "automatic" });
+    expect(parseAdmArgs(["-m", "node", "-L", "all"]).loginAll).toBe("all");
+    expect(parseAdmArgs(["-U", "all"])).toMatchObject({ mode: "node", logoutAll: "all" });
+    expect(parseAdmArgs(["-m", "session", "-r", "3", "-R"])).toMatchObject({ sid: 3, rescan: true });
+  });
+
+  test.each([
+    [["-m", "session", "-P", "9"], /-P must be a number from 0 to 3/],
+    [["-m", "node", "-o", "frob"], /-o must be new, delete, update or show/],
+    [["-m", "node", "--frob"], /unknown option --frob/],
+    [["-m", "node", "extra"], /unexpected argument "extra"/],
+    [["-m", "node", "-T"], /-T needs a value/],
+    [["-p", "h", "--login"], /needs a mode/],
+  ])("%p is refused: %p", (argv, message) => {
+    expect(() => parseAdmArgs(argv)).toThrow(message);
+  });
+});
