@@ -15,6 +15,7 @@ const INITIATOR = "iqn.2026-11.dev.iscsi:fault-test";
 
 let tgtd: TgtdTarget;
 let proxy: FaultProxy;
+let second: FaultProxy | undefined;
 const sessions: Session[] = [];
 
 beforeAll(async () => {
@@ -26,6 +27,8 @@ afterAll(async () => {
 afterEach(async () => {
   for (const s of sessions.splice(0)) s.close();
   await proxy?.stop();
+  await second?.stop();
+  second = undefined;
 });
 
 async function openVia(p: FaultProxy, proposal?: Partial<OperationalProposal>): Promise<LogicalUnit> {
@@ -273,5 +276,23 @@ describe("drop and refuse", () => {
     await tur(lu);
     p.accept();
     await tur(await openVia(p));
+  });
+});
+
+describe("isolation (case 93)", () => {
+  test("a stalled session does not hold up another: 2 MiB verified on B while A's command hangs", async () => {
+    const a = await start();
+    second = await FaultProxy.start({ host: "127.0.0.1", port: tgtd.port });
+    const luA = await openVia(a);
+    const luB = await openVia(second);
+    a.stall("both");
+    const hanging = tur(luA);
+    const data = pattern(2 * MiB, 6);
+    await luB.write(0n, data);
+    expect(Buffer.compare(await luB.read(0n, data.length / 512), data)).toBe(0);
+    expect((await within(hanging, 10)).state).toBe("pending");
+    luA.session.close();
+    expect((await within(hanging, 500)).state).toBe("rejected");
+    expect(luB.session.state.kind).toBe("full-feature");
   });
 });

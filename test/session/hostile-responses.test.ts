@@ -7,6 +7,7 @@ import {
   type DataOut, type ScsiCommand,
 } from "../../src/pdu/index.ts";
 import { Session } from "../../src/session/session.ts";
+import { LogicalUnit } from "../../src/session/logical-unit.ts";
 import type { ScsiTask } from "../../src/session/task.ts";
 import { FakeTarget, type FakeConnection } from "../fake/target.ts";
 import { UnhandledWatch, within } from "../fault/outcome.ts";
@@ -304,5 +305,23 @@ describe("our own requests answered wrongly (cases 78, 83)", () => {
       recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
     });
     await expectFailure(session.requests.ping(1_000), "PROTOCOL", /NOP-In/);
+  });
+});
+
+describe("UNIT ATTENTION (case 51)", () => {
+  const ua = new Uint8Array([0, 18, 0x70, 0, 0x06, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x29, 0x00, 0, 0, 0, 0]);
+
+  test("a unit attention is retried (the command did not run) until GOOD", async () => {
+    let n = 0;
+    const { s } = await open((c, cmd) => (n++ < 2 ? c.good(cmd, { status: 2 }, ua) : c.good(cmd)));
+    await new LogicalUnit(s, 0).testUnitReady();
+    expect(n).toBe(3);
+  });
+
+  test("a target that answers UNIT ATTENTION forever is given up on after a bounded number of tries", async () => {
+    let n = 0;
+    const { s } = await open((c, cmd) => (n++, c.good(cmd, { status: 2 }, ua)));
+    await expect(new LogicalUnit(s, 0).testUnitReady()).rejects.toThrow(/UNIT ATTENTION|unit attention|CHECK CONDITION/i);
+    expect(n).toBe(11);
   });
 });

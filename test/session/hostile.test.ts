@@ -5,7 +5,7 @@
 // Recovery is off: these tests check detection; what recovery does afterwards is tested elsewhere.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import {
-  encodeDataIn, encodeLoginResponse, encodeNopIn, encodeScsiCommand, Opcode, RESERVED_TAG,
+  crc32c, encodeDataIn, encodeLoginResponse, encodeNopIn, encodeScsiCommand, Opcode, RESERVED_TAG, writeDigest,
   type Frame, type NopOut, type ScsiCommand,
 } from "../../src/pdu/index.ts";
 import type { OperationalProposal } from "../../src/login/keys.ts";
@@ -169,7 +169,7 @@ describe("lengths beyond what we declared (cases 1, 2)", () => {
   });
 });
 
-describe("PDUs a target may not send (cases 4, 5)", () => {
+describe("PDUs a target may not send (cases 3, 5)", () => {
   test("an AHS on a target PDU is refused before it is read", async () => {
     const s = await open((c) => c.raw(c.wire(nopInBhs(c), undefined, new Uint8Array(8))));
     await expectRejected(s.execute(tur()), "PROTOCOL", /NOP-In: TotalAHSLength 2 != 0 from a target/);
@@ -199,7 +199,7 @@ describe("PDUs a target may not send (cases 4, 5)", () => {
   });
 });
 
-describe("digests (case 6)", () => {
+describe("digests (case 4)", () => {
   const opts = { answers: { HeaderDigest: "CRC32C", DataDigest: "CRC32C" } };
   const flipAt = (bytes: Uint8Array, at: number) => {
     bytes[at < 0 ? bytes.length + at : at]! ^= 0x10;
@@ -227,6 +227,33 @@ describe("digests (case 6)", () => {
       expect(buffer.every((b) => b === 0xee)).toBe(true);
       s.close();
     }
+  });
+});
+
+describe("incoming padding (case 10)", () => {
+  test("non-zero padding is tolerated (a SHOULD) and, with a data digest, covered by it", async () => {
+    for (const digests of [false, true]) {
+      const data = Uint8Array.of(1, 2, 3, 4, 5);
+      const s = await open((c, cmd) => {
+        const bytes = c.wire(dataInBhs(c, cmd, 5), data);
+        const padAt = 48 + (digests ? 4 : 0) + 5;
+        bytes.fill(0xaa, padAt, padAt + 3);
+        if (digests) writeDigest(bytes, padAt + 3, crc32c(bytes.subarray(padAt - 5, padAt + 3)));
+        c.raw(bytes);
+      }, digests ? { answers: { HeaderDigest: "CRC32C", DataDigest: "CRC32C" } } : {}, digests ? DIGESTS : undefined);
+      const r = await s.execute({ ...read(512), transferLength: 5, buffer: new Uint8Array(5) });
+      expect([...r.data]).toEqual([1, 2, 3, 4, 5]);
+      s.close();
+    }
+  });
+
+  test("non-zero padding the data digest did not cover is a DIGEST error", async () => {
+    const s = await open((c, cmd) => {
+      const bytes = c.wire(dataInBhs(c, cmd, 5), Uint8Array.of(1, 2, 3, 4, 5));
+      bytes[48 + 4 + 5] = 0xaa;
+      c.raw(bytes);
+    }, { answers: { HeaderDigest: "CRC32C", DataDigest: "CRC32C" } }, DIGESTS);
+    await expectRejected(s.execute({ ...read(512), transferLength: 5 }), "DIGEST", /data digest mismatch/);
   });
 });
 
