@@ -5,7 +5,7 @@ import { logFor } from "../log.ts";
 import { encodeLoginRequest } from "../pdu/login.ts";
 import { framePdu } from "../pdu/frame.ts";
 import { PduFramer } from "../pdu/framer.ts";
-import { Opcode, type Fields, type Frame, type LoginRequest, type LoginResponse } from "../pdu/types.ts";
+import { BHS_LENGTH, Opcode, type Fields, type Frame, type LoginRequest, type LoginResponse } from "../pdu/types.ts";
 import type { LoginExchange } from "../login/login.ts";
 import type { Transport } from "../transport/types.ts";
 
@@ -14,12 +14,20 @@ const LOGIN_MAX_RECV = 8192;
 
 export interface FrameHandler {
   frame(frame: Frame): void;
+  /**
+   * Optional: where the data segment of an inbound PDU should land (see DataPlacer), asked once its header
+   * is decoded and every earlier frame was handled. Lets Data-In go straight into the read's buffer.
+   */
+  placeData?(frame: Frame): Uint8Array | undefined;
   /** The connection is gone; `error` says why (undefined after an orderly close). */
   closed(error: Error | undefined): void;
 }
 
 export class Connection {
-  private readonly framer = new PduFramer({ headerDigest: false, dataDigest: false, maxRecvDataSegmentLength: LOGIN_MAX_RECV, accept: "target" });
+  private readonly framer = new PduFramer(
+    { headerDigest: false, dataDigest: false, maxRecvDataSegmentLength: LOGIN_MAX_RECV, accept: "target" },
+    (frame) => (this.loginWaiter ? undefined : this.handler?.placeData?.(frame)),
+  );
   private digests = { headerDigest: false, dataDigest: false };
   private handler: FrameHandler | undefined;
   private loginWaiter: { resolve: (f: Frame) => void; reject: (e: Error) => void } | undefined;
@@ -81,9 +89,15 @@ export class Connection {
     else this.resume();
   }
 
-  /** Send one PDU: its 48-byte BHS and optional data (not copied). */
+  /**
+   * Send one PDU: its 48-byte BHS and optional data. The BHS is copied before this returns, so a caller may
+   * encode every PDU into one reused buffer (a fresh one per PDU costs more: the encoders' DataView makes
+   * the engine give each new small array its own ArrayBuffer). The data is not copied: keep it unchanged.
+   */
   send(bhs: Uint8Array, data?: Uint8Array): void {
-    this.transport.send(framePdu(bhs, data, this.digests));
+    // With a header digest framePdu builds a new header itself.
+    const header = this.digests.headerDigest ? bhs : bhs.slice(0, BHS_LENGTH);
+    this.transport.send(framePdu(header, data, this.digests));
   }
 
   drained(): Promise<void> {

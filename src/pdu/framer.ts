@@ -1,10 +1,10 @@
 // Incoming PDU framing with digest checks and length limits, RFC 7143 §11.2, §13.1 and §13.12.
 
-import { dataSegmentLengthOf, hex, isKnownOpcode, opcodeOf, PDU_NAMES } from "./bhs.ts";
+import { hex, PDU_NAMES } from "./bhs.ts";
 import { decodePdu } from "./codec.ts";
 import { crc32c, readDigest } from "./crc32c.ts";
 import { PduError } from "./errors.ts";
-import { BHS_LENGTH, Opcode, type Frame } from "./types.ts";
+import { BHS_LENGTH, Opcode, type Frame, type OpcodeValue } from "./types.ts";
 
 export interface FramerOptions {
   headerDigest: boolean;
@@ -24,19 +24,32 @@ const SMALL_SEGMENT_OPCODES: ReadonlySet<number> = new Set([
 // TotalAHSLength is one byte of 4-byte words (RFC 7143 §11.2.1.5), so a header never exceeds this.
 const MAX_HEADER = BHS_LENGTH + 255 * 4 + 4;
 const EMPTY = new Uint8Array(0);
+// Known opcodes as a table: the check runs on every PDU.
+const KNOWN = new Uint8Array(64);
+for (const op of Object.values(Opcode)) KNOWN[op] = 1;
+
+/**
+ * Chooses where the data segment of a PDU goes, given its decoded header: a buffer of exactly
+ * DataSegmentLength bytes that receives the data as it arrives (e.g. the destination of a read at the
+ * PDU's BufferOffset), or undefined to let the framer keep the data. Called before any data byte is read.
+ */
+export type DataPlacer = (frame: Frame) => Uint8Array | undefined;
 
 interface Pending {
   frame: Frame; // data still EMPTY
   segment: number; // data + padding + data digest, the bytes still to read
   buffer: Uint8Array | undefined; // only when the segment spans chunks
   fill: number;
+  dest: Uint8Array | undefined; // from the DataPlacer: data goes straight here
+  crc: number; // running data digest over what was placed so far
 }
 
 /**
  * Cuts a byte stream into whole PDUs. Use `push(chunk)` for all frames a chunk completes, or `feed(chunk)` and
  * then `next()` one frame at a time when options may change between frames (digests turn on right after the
  * final Login Response). Frames alias the pushed chunks where a PDU lies within one chunk, so a chunk must
- * not be reused by its producer. After any error the framer stays failed and throws that error again.
+ * not be reused by its producer. With a DataPlacer, data segments are copied once into the buffers it
+ * names instead. After any error the framer stays failed and throws that error again.
  */
 export class PduFramer {
   #opts: FramerOptions;
@@ -48,10 +61,13 @@ export class PduFramer {
   #headFill = 0;
   #headLength = 0; // known once 48 bytes are in
   #pending: Pending | undefined = undefined;
+  #place: DataPlacer | undefined;
+  #tail = new Uint8Array(8); // padding and data digest of a placed segment
 
-  constructor(opts: FramerOptions) {
+  constructor(opts: FramerOptions, place?: DataPlacer) {
     this.#opts = checkOptions(opts);
     this.#cur = this.#opts;
+    this.#place = place;
   }
 
   /** Change options; they apply from the next PDU whose header has not started to arrive. */
@@ -107,7 +123,7 @@ export class PduFramer {
       const length = this.#headerLength(chunk, pos);
       if (avail >= length) {
         this.#advance(length);
-        return this.#onHeader(chunk.subarray(pos, pos + length), false);
+        return this.#onHeader(chunk, pos, length, false);
       }
     }
     const want = this.#headFill < BHS_LENGTH ? BHS_LENGTH : this.#headLength;
@@ -117,10 +133,10 @@ export class PduFramer {
     this.#advance(n);
     if (this.#headFill === BHS_LENGTH && want === BHS_LENGTH) this.#headLength = this.#headerLength(this.#head, 0);
     if (this.#headFill < BHS_LENGTH || this.#headFill < this.#headLength) return undefined;
-    const header = this.#head.subarray(0, this.#headLength);
+    const length = this.#headLength;
     this.#headFill = 0;
     this.#headLength = 0;
-    return this.#onHeader(header, true);
+    return this.#onHeader(this.#head, 0, length, true);
   }
 
   /**
@@ -130,28 +146,27 @@ export class PduFramer {
    */
   #headerLength(bytes: Uint8Array, offset: number): number {
     const { headerDigest, accept } = this.#cur;
-    if (!headerDigest) this.#check(bytes.subarray(offset, offset + BHS_LENGTH));
+    if (!headerDigest) this.#check(bytes, offset);
     const ahsLength = accept === "target" ? 0 : bytes[offset + 4]! * 4;
     return BHS_LENGTH + ahsLength + (headerDigest ? 4 : 0);
   }
 
   /**
-   * A complete header: verify its digest, check, decode; return the frame if it carries no data. A header
-   * gathered in the scratch buffer is copied out only after it passed the checks.
+   * A complete header of `length` bytes at `at` in `src`: verify its digest, check, decode; return the frame
+   * if it carries no data. A header gathered in the scratch buffer is copied out only after it passed the checks.
    */
-  #onHeader(gathered: Uint8Array, scratch: boolean): Frame | undefined {
-    let header = gathered;
+  #onHeader(src: Uint8Array, at: number, length: number, scratch: boolean): Frame | undefined {
     if (this.#cur.headerDigest) {
-      const at = header.length - 4;
-      const received = readDigest(header, at);
-      const computed = crc32c(header.subarray(0, at));
+      const end = at + length - 4;
+      const received = readDigest(src, end);
+      const computed = crc32c(src.subarray(at, end));
       if (received !== computed) {
         throw new PduError("DIGEST", `header digest mismatch: received ${hex(received, 8)}, computed ${hex(computed, 8)}`);
       }
-      this.#check(header.subarray(0, BHS_LENGTH));
+      this.#check(src, at);
     }
-    if (scratch) header = header.slice();
-    const bhs = header.subarray(0, BHS_LENGTH);
+    const header = scratch ? src.slice(at, at + length) : src.subarray(at, at + length);
+    const bhs = length === BHS_LENGTH ? header : header.subarray(0, BHS_LENGTH);
     const ahsLength = bhs[4]! * 4;
     const frame: Frame = {
       pdu: decodePdu(bhs),
@@ -163,18 +178,27 @@ export class PduFramer {
     if (dataLength === 0) return frame;
     // RFC 7143 §11.2.3: a data digest follows only a non-empty data segment, which is padded to 4 bytes.
     const segment = ((dataLength + 3) & ~3) + (this.#cur.dataDigest ? 4 : 0);
-    this.#pending = { frame, segment, buffer: undefined, fill: 0 };
+    const dest = this.#place?.(frame);
+    if (dest && dest.length !== dataLength) throw new RangeError(`DataPlacer gave ${dest.length} bytes for a ${dataLength}-byte data segment`);
+    this.#pending = { frame, segment, buffer: undefined, fill: 0, dest, crc: 0 };
     return undefined;
   }
 
   #takeData(p: Pending): Frame | undefined {
+    if (p.dest) return this.#placeData(p, p.dest);
     const chunk = this.#queue[0]!;
     const pos = this.#pos;
     const avail = chunk.length - pos;
+    const dataLength = p.frame.pdu.dataSegmentLength;
     let segment: Uint8Array;
     if (p.fill === 0 && avail >= p.segment) {
-      segment = chunk.subarray(pos, pos + p.segment); // zero copy
       this.#advance(p.segment);
+      if (!this.#cur.dataDigest) {
+        this.#pending = undefined;
+        p.frame.data = chunk.subarray(pos, pos + dataLength); // zero copy
+        return p.frame;
+      }
+      segment = chunk.subarray(pos, pos + p.segment);
     } else {
       // The length was checked in #check before this allocation.
       p.buffer ??= new Uint8Array(p.segment);
@@ -196,15 +220,48 @@ export class PduFramer {
         throw new PduError("DIGEST", `${name}: data digest mismatch: received ${hex(received, 8)}, computed ${hex(computed, 8)}`);
       }
     }
-    frame.data = segment.subarray(0, frame.pdu.dataSegmentLength);
+    frame.data = segment.length === dataLength ? segment : segment.subarray(0, dataLength);
     return frame;
   }
 
+  /** Copy data bytes straight into the placed buffer (digest computed on the way), then padding and digest. */
+  #placeData(p: Pending, dest: Uint8Array): Frame | undefined {
+    const chunk = this.#queue[0]!;
+    const pos = this.#pos;
+    const avail = chunk.length - pos;
+    const dataLength = dest.length;
+    if (p.fill < dataLength) {
+      const n = Math.min(dataLength - p.fill, avail);
+      const piece = chunk.subarray(pos, pos + n);
+      dest.set(piece, p.fill);
+      if (this.#cur.dataDigest) p.crc = crc32c(piece, p.crc);
+      p.fill += n;
+      this.#advance(n);
+    } else {
+      const n = Math.min(p.segment - p.fill, avail);
+      for (let i = 0; i < n; i++) this.#tail[p.fill - dataLength + i] = chunk[pos + i]!;
+      p.fill += n;
+      this.#advance(n);
+    }
+    if (p.fill < p.segment) return undefined;
+    this.#pending = undefined;
+    if (this.#cur.dataDigest) {
+      const pad = p.segment - 4 - dataLength;
+      const received = readDigest(this.#tail, pad);
+      const computed = crc32c(this.#tail.subarray(0, pad), p.crc);
+      if (received !== computed) {
+        throw new PduError("DIGEST", `${PDU_NAMES[p.frame.pdu.opcode]}: data digest mismatch: received ${hex(received, 8)}, computed ${hex(computed, 8)}`);
+      }
+    }
+    p.frame.data = dest;
+    return p.frame;
+  }
+
   /** Opcode, direction, AHS and DataSegmentLength rules, applied before anything is allocated for the PDU. */
-  #check(bhs: Uint8Array): void {
-    const opcode = opcodeOf(bhs);
-    if (!isKnownOpcode(opcode)) throw new PduError("PROTOCOL", `BHS: unknown opcode ${hex(opcode)}`);
-    const name = PDU_NAMES[opcode];
+  #check(bytes: Uint8Array, at: number): void {
+    const opcode = bytes[at]! & 0x3f;
+    if (KNOWN[opcode] !== 1) throw new PduError("PROTOCOL", `BHS: unknown opcode ${hex(opcode)}`);
+    const name = PDU_NAMES[opcode as OpcodeValue];
     const { accept, maxRecvDataSegmentLength } = this.#cur;
     // RFC 7143 §11.2.1.2: initiator opcodes are 0x00–0x1f, target opcodes 0x20–0x3f.
     if ((opcode >= 0x20) !== (accept === "target")) {
@@ -212,8 +269,8 @@ export class PduFramer {
       throw new PduError("PROTOCOL", `${name}: opcode ${hex(opcode)} is not one ${sender} may send`);
     }
     // No RFC 7143 target PDU needs an AHS and targets send none, so any is treated as a broken stream.
-    if (accept === "target" && bhs[4] !== 0) throw new PduError("PROTOCOL", `${name}: TotalAHSLength ${bhs[4]} != 0 from a target`);
-    const dataLength = dataSegmentLengthOf(bhs);
+    if (accept === "target" && bytes[at + 4] !== 0) throw new PduError("PROTOCOL", `${name}: TotalAHSLength ${bytes[at + 4]} != 0 from a target`);
+    const dataLength = (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!;
     if (dataLength > maxRecvDataSegmentLength) {
       throw new PduError("PROTOCOL", `${name}: DataSegmentLength ${dataLength} > MaxRecvDataSegmentLength ${maxRecvDataSegmentLength}`);
     }

@@ -19,4 +19,4 @@ export { decodeSnackRequest, encodeSnackRequest } from "./snack.ts";
 export { decodeAsyncMessage, encodeAsyncMessage } from "./async.ts";
 export { decodeReject, encodeReject } from "./reject.ts";
 export { framePdu, type DigestOptions } from "./frame.ts";
-export { PduFramer, type FramerOptions } from "./framer.ts";
+export { PduFramer, type DataPlacer, type FramerOptions } from "./framer.ts";
