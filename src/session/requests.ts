@@ -36,7 +36,11 @@ export class Requests {
     const started = performance.now();
     return this.request("NOP-Out ping", timeoutMs, (itt) => {
       this.s.connection.send(encodeNopOut({ immediate: true, lun: 0n, itt, ttt: RESERVED_TAG, cmdSN: this.s.window.cmdSN, expStatSN: this.s.expStatSN }));
-    }, () => true).then(() => performance.now() - started);
+    }, (frame) => {
+      // RFC 7143 §11.19: the answer echoes our ping data, and we sent none (Linux: ISCSI_ERR_PROTO).
+      if (frame.data.length !== 0) throw new IscsiError("PROTOCOL", `NOP-In answering our ping carries ${frame.data.length} bytes of data we did not send`);
+      return true;
+    }).then(() => performance.now() - started);
   }
 
   /** Answer a target's NOP-In that asks for one (TTT ≠ 0xffffffff), echoing its LUN, TTT and ping data. */
@@ -100,7 +104,21 @@ export class Requests {
     }).then(() => undefined);
   }
 
+  /** Text Requests are non-immediate: they wait for room in the CmdSN window like commands (RFC 7143 §4.2.2.1). */
+  private readonly waitingForWindow: Array<() => void> = [];
+
+  /** Send what waited for the window; called by the session whenever the window may have opened. */
+  sendWaiting(): void {
+    while (this.waitingForWindow.length > 0 && this.s.window.open && !this.s.connection.closed) this.waitingForWindow.shift()!();
+  }
+
   private sendText(itt: number, ttt: number, data: Uint8Array): void {
+    if (!this.s.window.open || this.waitingForWindow.length > 0) {
+      this.waitingForWindow.push(() => {
+        if (this.s.tasks.get(itt)) this.sendText(itt, ttt, data); // unless it timed out meanwhile
+      });
+      return;
+    }
     const cmdSN = this.s.window.take();
     this.s.connection.send(
       encodeTextRequest({ immediate: false, final: true, continue: false, lun: 0n, itt, ttt, cmdSN, expStatSN: this.s.expStatSN, dataSegmentLength: data.length }),

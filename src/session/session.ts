@@ -153,6 +153,7 @@ export class Session {
 
   /** Send postponed commands while the CmdSN window and the queue depth allow (RFC 7143 §4.2.2.1). */
   pump(): void {
+    this.requests.sendWaiting();
     while (this.postponed.length > 0 && this.window.open && this.inFlight < this.queueDepth && !this.holdCommands) {
       const head = this.postponed[0]!;
       if (!(this.state.kind === "full-feature" || (this.state.kind === "verifying" && head.priority))) return;

@@ -291,9 +291,9 @@ describe("our own requests answered wrongly (cases 78, 83)", () => {
     expect(s.connection.closed).toBe(true);
   });
 
-  // Found while mapping case 78: Requests.ping() accepts any NOP-In with its ITT, also one carrying data we
-  // never sent (Linux: ISCSI_ERR_PROTO). Enable once src/session/requests.ts checks the echo.
-  test.todo("a NOP-In answering our ping with data we did not send is a protocol error", async () => {
+  // Case 78: the NOP-In answering our ping must echo our (empty) ping data; data we never sent is a protocol
+  // error (Linux: ISCSI_ERR_PROTO).
+  test("a NOP-In answering our ping with data we did not send is a protocol error", async () => {
     target = FakeTarget.listen({
       onPdu(c, f) {
         if (f.pdu.opcode === Opcode.NopOut) c.send(encodeNopIn({ lun: 0n, itt: (f.pdu as { itt: number }).itt, ttt: RESERVED_TAG, ...c.seq(), dataSegmentLength: 4 }), new Uint8Array([1, 2, 3, 4]));

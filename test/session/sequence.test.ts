@@ -53,10 +53,9 @@ test("a window closed from login on: no SCSI Command goes out, an immediate NOP-
   expect(commands.length).toBe(1);
 });
 
-// Found while mapping case 12: Requests.sendText() takes a CmdSN whether or not the window is open, so a Text
-// Request goes out with CmdSN > MaxCmdSN, which a target silently ignores (RFC 7143 §4.2.2.1): the request then
-// hangs until its timeout. Enable once src/session/requests.ts waits for the window.
-test.todo("a Text Request waits for a closed window instead of going out beyond MaxCmdSN", async () => {
+// Case 12: a Text Request is non-immediate, so it must wait for the window like a command; one sent with
+// CmdSN > MaxCmdSN would be silently ignored by the target (RFC 7143 §4.2.2.1) and hang until its timeout.
+test("a Text Request waits for a closed window instead of going out beyond MaxCmdSN", async () => {
   const texts: number[] = [];
   const s = await open({ window: 0, onPdu(_c, f) { if (f.pdu.opcode === Opcode.TextRequest) texts.push((f.pdu as { cmdSN: number }).cmdSN); } });
   const pending = s.requests.text([["SendTargets", "All"]], 500).catch(() => undefined);
