@@ -72,6 +72,8 @@ export function printLogoutResults(results: LogoutResult[]): void {
 
 const CONNECTION_STATE: Record<string, [string, string]> = {
   "full-feature": ["LOGGED IN", "LOGGED_IN"],
+  recovering: ["TRANSPORT WAIT", "FAILED"],
+  verifying: ["LOGGED IN", "IN RECOVERY"],
   "logging-out": ["LOGGING OUT", "LOGGED_IN"],
   failed: ["FAILED", "FAILED"],
   closed: ["FREE", "FREE"],

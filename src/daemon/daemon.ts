@@ -11,7 +11,7 @@ import { logFor } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { DiscoveryDb } from "./discovery-db.ts";
 import { nodeKey, NodeDb } from "./node-db.ts";
-import { SessionRegistry } from "./registry.ts";
+import { GONE, SessionRegistry } from "./registry.ts";
 import { startupAttempt } from "./session-ops.ts";
 import { StartupLogins, type PendingLogin } from "./startup.ts";
 import type { DaemonState } from "./state.ts";
@@ -36,6 +36,8 @@ export interface StatusView {
 
 /** Logout of every session at shutdown is bounded, so a dead target cannot hold the daemon. */
 const SHUTDOWN_LOGOUT_MS = 5000;
+/** How often sessions the engine gave up on are looked for. */
+const WATCH_MS = 5000;
 
 export class Daemon implements DaemonState {
   readonly startedAt = new Date();
@@ -45,6 +47,7 @@ export class Daemon implements DaemonState {
   readonly registry: SessionRegistry;
   readonly startup: StartupLogins;
   private cachedName: string;
+  private watch: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
     readonly stateDir: string,
@@ -84,6 +87,22 @@ export class Daemon implements DaemonState {
     const nodes = this.nodes.list().filter((r) => r.settings["node.startup"] !== "manual");
     if (nodes.length > 0) this.log.info(`starting background login of ${nodes.length} automatic node(s)`);
     this.startup.start(nodes.map((r) => ({ key: nodeKey(r.target, r.portal), label: `${r.target} at ${r.portal.host}:${r.portal.port}` })));
+    this.watch ??= setInterval(() => this.restartLostSessions(), WATCH_MS);
+  }
+
+  /**
+   * A session the engine's own recovery gave up on (state failed) of an automatic node goes back to the
+   * background login loop; a manual node's stays listed as failed until the user logs it out or in.
+   */
+  restartLostSessions(): void {
+    for (const e of this.registry.list()) {
+      const record = this.nodes.get(e.key);
+      if (!GONE.has(e.session.state.kind) || !record || record.settings["node.startup"] === "manual") continue;
+      this.log.warn(`session ${e.sid} to ${e.target} is ${e.session.state.kind}; logging in again in the background`);
+      this.registry.forget(e);
+      e.session.close();
+      this.startup.start([{ key: e.key, label: `${record.target} at ${record.portal.host}:${record.portal.port}` }]);
+    }
   }
 
   status(): StatusView {
@@ -104,6 +123,7 @@ export class Daemon implements DaemonState {
 
   /** Stops retrying, then logs every session out (each bounded), dropping what does not answer. */
   async stop(): Promise<void> {
+    clearInterval(this.watch);
     this.startup.cancelAll();
     await Promise.all(
       this.registry.list().map((e) => this.registry.logout(e, SHUTDOWN_LOGOUT_MS).catch((err) => this.log.warn(`session ${e.sid}: ${(err as Error).message}`))),

@@ -1,6 +1,6 @@
 // The daemon's one door to the engine: opening and ending sessions, SendTargets, and the LUN scan shown by
-// `-m session -P 3`. Everything else in src/daemon sees only `EngineSession`, so a recovering session
-// (design.md §3, ERL0 reinstatement) can replace `Session` here without touching the rest.
+// `-m session -P 3`. Everything else in src/daemon sees only `EngineSession`; the session reinstates itself
+// after a lost connection (design.md §3, ERL0), so the daemon only shows its state.
 import { discover, type DiscoveredTarget } from "../discovery/send-targets.ts";
 import type { LoginParams, Negotiated } from "../login/login.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
@@ -37,6 +37,8 @@ export interface OpenParams {
   proposal: Partial<EngineProposal>;
   loginTimeoutMs: number;
   queueDepth: number;
+  /** node.session.timeo.replacement_timeout in ms: 0 fails waiting I/O at once, -1 never. */
+  replacementTimeoutMs: number;
 }
 
 export async function openSession(p: OpenParams): Promise<EngineSession> {
@@ -46,6 +48,7 @@ export async function openSession(p: OpenParams): Promise<EngineSession> {
     loginTimeoutMs: p.loginTimeoutMs,
     connectTimeoutMs: Math.min(10_000, p.loginTimeoutMs),
     queueDepth: p.queueDepth,
+    recovery: { replacementTimeoutMs: p.replacementTimeoutMs },
   });
 }
 

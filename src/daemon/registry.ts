@@ -20,7 +20,8 @@ export interface SessionEntry {
 }
 
 const SCAN_TIMEOUT_MS = 10_000;
-const GONE = new Set(["failed", "closed"]);
+/** States a session does not come back from by itself (the engine's own recovery has given up). */
+export const GONE: ReadonlySet<string> = new Set(["failed", "closed"]);
 
 export class SessionRegistry {
   private nextSid = 1;
@@ -79,6 +80,11 @@ export class SessionRegistry {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Drops an entry whose session is gone, so the node can log in anew. */
+  forget(entry: SessionEntry): void {
+    if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
   }
 
   /** Logout (bounded by `timeoutMs`), falling back to dropping the connection; the entry goes either way. */

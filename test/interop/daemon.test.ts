@@ -93,6 +93,35 @@ describe("seed commands against tgtd", () => {
   });
 });
 
+describe("other modes", () => {
+  test("-m session -R rescans and -s shows counters", async () => {
+    const r = await cli(["-m", "session", "-R"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^Rescanning session \\[sid: \\d+, target: ${iqn(tgt).replace(/\./g, "\\.")}, portal: 127\\.0\\.0\\.1,${tgt.port}\\]\\n$`));
+    expect((await cli(["-m", "session", "-s"])).stdout).toMatch(/\tcommands: \d+\n/);
+  });
+
+  test("native discover records nodes when a daemon runs, not with --no-record", async () => {
+    const recorded = await json(["discover", tgt.portal]);
+    expect(recorded).toMatchObject({ recorded: true, nodes: { created: 0, unchanged: 2 } });
+    expect((await json(["discover", tgt.portal, "--no-record"])).recorded).toBe(false);
+  });
+
+  test("-m discoverydb lists, shows and updates discovery records; its secret comes from stdin", async () => {
+    expect((await cli(["-m", "discoverydb"])).stdout).toBe(`${tgt.portal} via sendtargets\n`);
+    const db = ["-m", "discoverydb", "-t", "st", "-p", tgt.portal];
+    expect((await cli([...db, "-o", "update", "-n", "discovery.sendtargets.auth.username", "-v", "disco"])).code).toBe(0);
+    expect((await cli([...db, "-o", "update", "-n", "discovery.sendtargets.auth.password", "-v", CHAP.secret])).code).toBe(7);
+    expect((await cli([...db, "-o", "update", "-n", "discovery.sendtargets.auth.password", "--stdin"], CHAP.secret + "\n")).code).toBe(0);
+    const show = (await cli(db)).stdout;
+    expect(show).toContain("discovery.sendtargets.auth.username = disco\n");
+    expect(show).toContain("discovery.sendtargets.auth.password = ********\n");
+    expect((await cli([...db, "-o", "update", "-n", "discovery.sendtargets.auth.password", "--stdin"], "\n")).code).toBe(7);
+    expect((await cli(["secret", "clear", "--discovery", "-p", tgt.portal])).code).toBe(0);
+    expect((await cli(db)).stdout).toContain("discovery.sendtargets.auth.password = <empty>\n");
+  });
+});
+
 describe("istgt, settings and rediscovery", () => {
   test("a node setting reaches the login: HeaderDigest CRC32C is negotiated with istgt", async () => {
     expect((await cli(["-m", "discovery", "-t", "st", "-p", ist.portal])).code).toBe(0);
@@ -170,6 +199,24 @@ describe("startup logins", () => {
     expect(deadLoop.attempts).toBeGreaterThanOrEqual(2);
     expect(d.log()).toMatch(new RegExp(`startup login ${dead.replace(/\./g, "\\.")} at ${deadPortal}: attempt 1 failed \\(TRANSPORT\\).*next attempt in \\d+\\.\\d s`));
     process.stderr.write(`[daemon.test] restart: answered after ${answeredMs.toFixed(0)} ms, automatic node back after ${backMs.toFixed(0)} ms\n`);
+  });
+
+  test("when the target dies the session shows it is recovering, and is back by itself when the target returns", async () => {
+    const state = async () => (await json(["sessions"])).sessions.find((s: { target: string }) => s.target === iqn(tgt, 1))?.state;
+    const waitFor = async (want: (s: string | undefined) => boolean, ms: number) => {
+      const until = performance.now() + ms;
+      for (let s = await state(); !want(s); s = await state()) {
+        if (performance.now() > until) throw new Error(`session state ${s} after ${ms} ms:\n${d.log()}`);
+        await Bun.sleep(100);
+      }
+    };
+    await tgt.kill9();
+    await waitFor((s) => s === "recovering", 5000);
+    const p1 = (await cli(["-m", "session", "-P", "1"])).stdout;
+    expect(p1).toContain("iSCSI Connection State: TRANSPORT WAIT");
+    expect(p1).toMatch(/Last Error: /);
+    await tgt.restart();
+    await waitFor((s) => s === "full-feature", 20_000);
   });
 
   test("deleting a node stops its retries; -L all logs in the rest although one target is down (exit 4)", async () => {
