@@ -1,8 +1,10 @@
-// Micro-benchmarks of the RFC 7143 §11 codec: SCSI Command encode, Data-In decode, framer throughput, CRC32C.
-// Run: bun bench/codec.bench.ts
+// Micro-benchmarks of the RFC 7143 §11 codec and the send path: SCSI Command encode, Data-In decode, framer
+// throughput (data kept by the framer or placed into a destination buffer), CRC32C, and the send queue
+// gathering 8 KiB Data-Out PDUs. Run: bun bench/codec.bench.ts
 
 import { Bench } from "tinybench";
-import { PduFramer, crc32c, decodeDataIn, encodeDataIn, encodeScsiCommand, framePdu, type DigestOptions } from "../src/pdu/index.ts";
+import { PduFramer, crc32c, decodeDataIn, encodeDataIn, encodeDataOut, encodeScsiCommand, framePdu, type DataPlacer, type DigestOptions } from "../src/pdu/index.ts";
+import { SendQueue } from "../src/transport/send-queue.ts";
 
 const MiB = 1 << 20;
 const PDU_DATA = 64 * 1024;
@@ -29,8 +31,8 @@ function dataInStream(digests: DigestOptions, chunk: number): Uint8Array[] {
   return chunks;
 }
 
-function frameAll(chunks: Uint8Array[], digests: DigestOptions): void {
-  const framer = new PduFramer({ ...digests, maxRecvDataSegmentLength: PDU_DATA, accept: "target" });
+function frameAll(chunks: Uint8Array[], digests: DigestOptions, place?: DataPlacer): void {
+  const framer = new PduFramer({ ...digests, maxRecvDataSegmentLength: PDU_DATA, accept: "target" }, place);
   let frames = 0;
   for (const c of chunks) frames += framer.push(c).length;
   if (frames !== MiB / PDU_DATA) throw new Error(`framed ${frames} PDUs`);
@@ -43,6 +45,21 @@ const reads = dataInStream(none, 64 * 1024);
 const readsDigest = dataInStream(both, 64 * 1024);
 const dataInBhs = whole[0]!.subarray(0, 48);
 const oneMiB = Uint8Array.from({ length: MiB }, (_, i) => i * 7);
+const destination = new Uint8Array(MiB);
+const placeRead: DataPlacer = (f) => (f.pdu.opcode === 0x25 ? destination.subarray(f.pdu.bufferOffset, f.pdu.bufferOffset + f.pdu.dataSegmentLength) : undefined);
+
+// 1 MiB of write data as 128 Data-Out PDUs of 8 KiB (tgtd's MaxRecvDataSegmentLength), queued in one tick.
+const DATA_OUT = 8192;
+let sent = 0;
+const queue = new SendQueue((d) => ((sent += d.length), d.length));
+const scratchBhs = new Uint8Array(48);
+function queueWrite(): void {
+  for (let at = 0, dataSN = 0; at < MiB; at += DATA_OUT, dataSN++) {
+    encodeDataOut({ final: at + DATA_OUT === MiB, lun: 0n, itt: 1, ttt: 2, expStatSN: 1, dataSN, bufferOffset: at, dataSegmentLength: DATA_OUT }, scratchBhs);
+    queue.push(framePdu(scratchBhs.slice(), oneMiB.subarray(at, at + DATA_OUT), none));
+  }
+  queue.flush();
+}
 
 // Bytes moved per operation, for the MB/s column.
 const bytesPerOp: Record<string, number> = {};
@@ -59,7 +76,10 @@ add("decode Data-In", 0, () => {
 });
 add("framer 1 MiB Data-In, one chunk", MiB, () => frameAll(whole, none));
 add("framer 1 MiB Data-In, 64 KiB reads", MiB, () => frameAll(reads, none));
+add("framer 1 MiB Data-In, 64 KiB reads, placed", MiB, () => frameAll(reads, none, placeRead));
 add("framer 1 MiB Data-In, 64 KiB reads, digests", MiB, () => frameAll(readsDigest, both));
+add("framer 1 MiB Data-In, 64 KiB reads, digests, placed", MiB, () => frameAll(readsDigest, both, placeRead));
+add("send queue 1 MiB as 128 Data-Out of 8 KiB", MiB, queueWrite);
 add("crc32c 1 MiB", MiB, () => {
   crc32c(oneMiB);
 });

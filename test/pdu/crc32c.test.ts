@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { crc32c, readDigest, writeDigest } from "../../src/pdu/index.ts";
 
-/** Bit-at-a-time CRC32C, structurally unlike the slicing-by-8 code under test. */
+/** Bit-at-a-time CRC32C, structurally unlike the table-driven code under test. */
 function reference(data: Uint8Array): number {
   let c = 0xffffffff;
   for (const byte of data) {
