@@ -13,7 +13,8 @@ const MAIN = join(import.meta.dir, "../../src/main.ts");
 const CHAP = { username: "carol", secret: "carol-secret-abcdef" };
 
 async function cli(args: string[], env: Record<string, string> = {}) {
-  const p = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  // No daemon for these: point the CLI at a socket that does not exist so it never records into a real one.
+  const p = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock", ...env } });
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { stdout, stderr, code };
 }
