@@ -78,7 +78,6 @@ add("framer 1 MiB Data-In, one chunk", MiB, () => frameAll(whole, none));
 add("framer 1 MiB Data-In, 64 KiB reads", MiB, () => frameAll(reads, none));
 add("framer 1 MiB Data-In, 64 KiB reads, placed", MiB, () => frameAll(reads, none, placeRead));
 add("framer 1 MiB Data-In, 64 KiB reads, digests", MiB, () => frameAll(readsDigest, both));
-add("framer 1 MiB Data-In, 64 KiB reads, digests, placed", MiB, () => frameAll(readsDigest, both, placeRead));
 add("send queue 1 MiB as 128 Data-Out of 8 KiB", MiB, queueWrite);
 add("crc32c 1 MiB", MiB, () => {
   crc32c(oneMiB);

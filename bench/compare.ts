@@ -4,6 +4,10 @@
 //
 //   bun bench/compare.ts [--rounds 3] [--time 5] [--warmup 1] [--pin 0] [--backing null,tmpfs]
 //                        [--profiles read:1M:16,write:4k:32,...] [--soak 60] [--json FILE]
+//                        [--also DIR=LABEL ...]
+//
+// --also adds `iscsi bench` from another checkout (DIR/src/main.ts) as one more of "ours", e.g. to measure
+// a proposed change against the current tree and the peers in the same run.
 //
 // Everything started here (tgtd, every tool) is killed by pid when the script ends, or by the kernel if the
 // script dies (parent-death signal).
@@ -11,7 +15,7 @@ import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import { startTgtd } from "../test/harness/tgtd.ts";
 import { stopAllTargets } from "../test/harness/processes.ts";
-import { CONTENDERS, iscsiBench, type Contender, type Profile, type RunResult, type RunSettings } from "./contenders.ts";
+import { CONTENDERS, iscsiBench, iscsiBenchAt, type Contender, type Profile, type RunResult, type RunSettings } from "./contenders.ts";
 import { formatTable, median, profileLabel, type Row } from "./report.ts";
 
 const DEFAULT_PROFILES = "read:1M:16,write:1M:16,read:4k:32,write:4k:32,read:4k:1,write:4k:1,randread:4k:1,randread:4k:32";
@@ -26,6 +30,7 @@ const { values: opts } = parseArgs({
     profiles: { type: "string", default: DEFAULT_PROFILES },
     soak: { type: "string", default: "0" },
     json: { type: "string" },
+    also: { type: "string", multiple: true, default: [] },
   },
 });
 
@@ -43,6 +48,12 @@ const rounds = Number(opts.rounds);
 const profiles = opts.profiles!.split(",").map(parseProfile);
 const backings = opts.backing!.split(",") as Array<"null" | "tmpfs">;
 const pin = opts.pin;
+const variants = (opts.also ?? []).map((spec) => {
+  const [dir, label] = spec.split("=");
+  return iscsiBenchAt(`${dir}/src/main.ts`, label || `iscsi bench (${dir})`);
+});
+const contenders = [...CONTENDERS, ...variants];
+const ours = [iscsiBench.name, ...variants.map((v) => v.name)];
 
 // The tmpfs LUN is a file under TMPDIR, which the harness reads when it makes its temp dir.
 process.env.TMPDIR = "/dev/shm";
@@ -61,7 +72,7 @@ try {
     for (const backing of backings) {
       for (const [pi, p] of profiles.entries()) {
         const settings: RunSettings = { url: urlFor(backing), seconds: Number(opts.time), warmupSeconds: Number(opts.warmup), ...(pin ? { pin } : {}) };
-        const who = CONTENDERS.filter((c) => c.supports(p));
+        const who = contenders.filter((c) => c.supports(p));
         // Rotate the order every round and profile, so no contender always runs first (or right after tgtd idled).
         const turn = (round + pi) % who.length;
         for (const c of [...who.slice(turn), ...who.slice(0, turn)]) {
@@ -82,10 +93,10 @@ try {
       const med = (c: Contender, f: (r: RunResult) => number) => (byName[c.name] ? median(byName[c.name]!.map(f)) : undefined);
       return {
         profile: p,
-        contenders: CONTENDERS.map((c) => ({ name: c.name, rate: med(c, (r) => (p.blockSize >= 65536 ? r.bytesPerSecond : r.iops)), cpuPerGiB: med(c, (r) => r.cpuPerGiB) })),
+        contenders: contenders.map((c) => ({ name: c.name, rate: med(c, (r) => (p.blockSize >= 65536 ? r.bytesPerSecond : r.iops)), cpuPerGiB: med(c, (r) => r.cpuPerGiB) })),
       };
     });
-    out += `\n### tgtd \`${backing === "null" ? "null" : "file on tmpfs"}\` backing store\n\n${formatTable(rows, iscsiBench.name)}\n`;
+    out += `\n### tgtd \`${backing === "null" ? "null" : "file on tmpfs"}\` backing store\n\n${formatTable(rows, ours)}\n`;
   }
   if (Number(opts.soak) > 0) out += await soak(urlFor(backings[0]!), Number(opts.soak));
   process.stdout.write(out);

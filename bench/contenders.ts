@@ -69,21 +69,25 @@ function failed(name: string, f: Finished): Error {
   return new Error(`${name} exited with ${f.exitCode}: ${(f.stderr + f.stdout).trim().slice(-1500)}`);
 }
 
-/** Our initiator: `iscsi bench --json`; CPU is what it measured over its own window (after warm-up). */
-export const iscsiBench: Contender = {
-  name: "iscsi bench",
-  supports: () => true,
-  async run(p, s) {
-    const argv = [
-      process.execPath, MAIN, "bench", s.url, "--rw", p.workload, "--bs", String(p.blockSize), "--qd", String(p.queueDepth),
-      "--time", String(s.seconds), "--warmup", String(s.warmupSeconds), "--destroy-data", "--json",
-    ];
-    const f = await spawnTool(argv, s.pin);
-    if (f.exitCode !== 0) throw failed("iscsi bench", f);
-    const r = JSON.parse(f.stdout).results[0];
-    return { bytesPerSecond: r.mbPerSecond * 1e6, iops: r.iops, cpuPerGiB: r.cpu.secondsPerGiB, maxRssBytes: r.memory.peakRssBytes };
-  },
-};
+/** Our initiator: `iscsi bench --json` from the tree whose entry is `main`; CPU is what it measured over its own window (after warm-up). */
+export function iscsiBenchAt(main: string, name: string): Contender {
+  return {
+    name,
+    supports: () => true,
+    async run(p, s) {
+      const argv = [
+        process.execPath, main, "bench", s.url, "--rw", p.workload, "--bs", String(p.blockSize), "--qd", String(p.queueDepth),
+        "--time", String(s.seconds), "--warmup", String(s.warmupSeconds), "--destroy-data", "--json",
+      ];
+      const f = await spawnTool(argv, s.pin);
+      if (f.exitCode !== 0) throw failed(name, f);
+      const r = JSON.parse(f.stdout).results[0];
+      return { bytesPerSecond: r.mbPerSecond * 1e6, iops: r.iops, cpuPerGiB: r.cpu.secondsPerGiB, maxRssBytes: r.memory.peakRssBytes };
+    },
+  };
+}
+
+export const iscsiBench = iscsiBenchAt(MAIN, "iscsi bench");
 
 /**
  * libiscsi's iscsi-perf: READ(16) only, sequential or random, runs until SIGINT and prints one line a second

@@ -23,18 +23,22 @@ const rateText = (p: Profile, v: number | undefined) =>
   v === undefined ? "–" : p.blockSize >= 65536 ? `${(v / 1e6).toFixed(0)} MB/s` : `${(v / 1000).toFixed(1)} k IOPS`;
 const cpuText = (v: number | undefined) => (v === undefined ? "–" : v.toFixed(2));
 
-export function formatTable(rows: Row[], ours: string): string {
+/** `ours` are our builds (each gets ratio columns), every other contender is a peer. */
+export function formatTable(rows: Row[], ours: string[]): string {
   const names = rows[0]?.contenders.map((c) => c.name) ?? [];
-  const head = ["profile", ...names, `${ours} ÷ best peer`, ...names.map((n) => `CPU s/GiB ${n}`), "CPU ÷ best peer"];
+  const head = [
+    "profile", ...names, ...ours.map((o) => `${o} ÷ best peer`),
+    ...names.map((n) => `CPU s/GiB ${n}`), ...ours.map((o) => `CPU ${o} ÷ best peer`),
+  ];
   const lines = [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`];
   for (const r of rows) {
-    const mine = r.contenders.find((c) => c.name === ours)!;
-    const peers = r.contenders.filter((c) => c.name !== ours);
+    const peers = r.contenders.filter((c) => !ours.includes(c.name));
     const bestRate = Math.max(...peers.map((c) => c.rate ?? -Infinity));
     const bestCpu = Math.min(...peers.map((c) => c.cpuPerGiB ?? Infinity));
-    const ratio = mine.rate !== undefined && Number.isFinite(bestRate) ? `${(mine.rate / bestRate).toFixed(2)}×` : "–";
-    const cpuRatio = mine.cpuPerGiB !== undefined && Number.isFinite(bestCpu) ? `${(mine.cpuPerGiB / bestCpu).toFixed(2)}×` : "–";
-    lines.push(`| ${[profileLabel(r.profile), ...r.contenders.map((c) => rateText(r.profile, c.rate)), ratio, ...r.contenders.map((c) => cpuText(c.cpuPerGiB)), cpuRatio].join(" | ")} |`);
+    const mine = ours.map((o) => r.contenders.find((c) => c.name === o)!);
+    const ratios = mine.map((m) => (m.rate !== undefined && Number.isFinite(bestRate) ? `${(m.rate / bestRate).toFixed(2)}×` : "–"));
+    const cpuRatios = mine.map((m) => (m.cpuPerGiB !== undefined && Number.isFinite(bestCpu) ? `${(m.cpuPerGiB / bestCpu).toFixed(2)}×` : "–"));
+    lines.push(`| ${[profileLabel(r.profile), ...r.contenders.map((c) => rateText(r.profile, c.rate)), ...ratios, ...r.contenders.map((c) => cpuText(c.cpuPerGiB)), ...cpuRatios].join(" | ")} |`);
   }
   return lines.join("\n");
 }

@@ -31,7 +31,8 @@ for (const op of Object.values(Opcode)) KNOWN[op] = 1;
 /**
  * Chooses where the data segment of a PDU goes, given its decoded header: a buffer of exactly
  * DataSegmentLength bytes that receives the data as it arrives (e.g. the destination of a read at the
- * PDU's BufferOffset), or undefined to let the framer keep the data. Called before any data byte is read.
+ * PDU's BufferOffset), or undefined to let the framer keep the data. Called before any data byte is read,
+ * and only while no data digest is in force (a digest must match before data may reach the caller).
  */
 export type DataPlacer = (frame: Frame) => Uint8Array | undefined;
 
@@ -41,7 +42,6 @@ interface Pending {
   buffer: Uint8Array | undefined; // only when the segment spans chunks
   fill: number;
   dest: Uint8Array | undefined; // from the DataPlacer: data goes straight here
-  crc: number; // running data digest over what was placed so far
 }
 
 /**
@@ -62,7 +62,6 @@ export class PduFramer {
   #headLength = 0; // known once 48 bytes are in
   #pending: Pending | undefined = undefined;
   #place: DataPlacer | undefined;
-  #tail = new Uint8Array(8); // padding and data digest of a placed segment
 
   constructor(opts: FramerOptions, place?: DataPlacer) {
     this.#opts = checkOptions(opts);
@@ -178,9 +177,10 @@ export class PduFramer {
     if (dataLength === 0) return frame;
     // RFC 7143 §11.2.3: a data digest follows only a non-empty data segment, which is padded to 4 bytes.
     const segment = ((dataLength + 3) & ~3) + (this.#cur.dataDigest ? 4 : 0);
-    const dest = this.#place?.(frame);
+    // With a data digest the segment is kept until the digest matched: no unverified byte reaches a placed buffer.
+    const dest = this.#cur.dataDigest ? undefined : this.#place?.(frame);
     if (dest && dest.length !== dataLength) throw new RangeError(`DataPlacer gave ${dest.length} bytes for a ${dataLength}-byte data segment`);
-    this.#pending = { frame, segment, buffer: undefined, fill: 0, dest, crc: 0 };
+    this.#pending = { frame, segment, buffer: undefined, fill: 0, dest };
     return undefined;
   }
 
@@ -224,35 +224,18 @@ export class PduFramer {
     return frame;
   }
 
-  /** Copy data bytes straight into the placed buffer (digest computed on the way), then padding and digest. */
+  /** Copy data bytes straight into the placed buffer, then skip the padding. */
   #placeData(p: Pending, dest: Uint8Array): Frame | undefined {
     const chunk = this.#queue[0]!;
     const pos = this.#pos;
     const avail = chunk.length - pos;
     const dataLength = dest.length;
-    if (p.fill < dataLength) {
-      const n = Math.min(dataLength - p.fill, avail);
-      const piece = chunk.subarray(pos, pos + n);
-      dest.set(piece, p.fill);
-      if (this.#cur.dataDigest) p.crc = crc32c(piece, p.crc);
-      p.fill += n;
-      this.#advance(n);
-    } else {
-      const n = Math.min(p.segment - p.fill, avail);
-      for (let i = 0; i < n; i++) this.#tail[p.fill - dataLength + i] = chunk[pos + i]!;
-      p.fill += n;
-      this.#advance(n);
-    }
+    const n = Math.min((p.fill < dataLength ? dataLength : p.segment) - p.fill, avail);
+    if (p.fill < dataLength) dest.set(chunk.subarray(pos, pos + n), p.fill);
+    p.fill += n;
+    this.#advance(n);
     if (p.fill < p.segment) return undefined;
     this.#pending = undefined;
-    if (this.#cur.dataDigest) {
-      const pad = p.segment - 4 - dataLength;
-      const received = readDigest(this.#tail, pad);
-      const computed = crc32c(this.#tail.subarray(0, pad), p.crc);
-      if (received !== computed) {
-        throw new PduError("DIGEST", `${PDU_NAMES[p.frame.pdu.opcode]}: data digest mismatch: received ${hex(received, 8)}, computed ${hex(computed, 8)}`);
-      }
-    }
     p.frame.data = dest;
     return p.frame;
   }
