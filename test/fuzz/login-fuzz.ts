@@ -8,7 +8,7 @@ import { IscsiError } from "../../src/errors.ts";
 import { login, type LoginExchange, type LoginParams, type Negotiated } from "../../src/login/login.ts";
 import type { OperationalProposal } from "../../src/login/keys.ts";
 import { decodeLoginResponse, encodeLoginResponse, type LoginResponse } from "../../src/pdu/index.ts";
-import { parseTextKeys } from "../../src/pdu/text.ts";
+import { decodeBinary, parseTextKeys } from "../../src/pdu/text.ts";
 import { FakeTarget, type TargetConfig } from "../login/fake-target.ts";
 import { within } from "../fault/outcome.ts";
 import { Rng } from "./prng.ts";
@@ -43,8 +43,7 @@ function rawText(pairs: Array<[string, string]>): Uint8Array {
   return enc.encode(pairs.map(([k, v]) => `${k}=${v}\0`).join(""));
 }
 
-function bendText(rng: Rng, data: Uint8Array, note: (s: string) => void): { data: Uint8Array; touched: Set<string> } {
-  const touched = new Set<string>();
+function bendText(rng: Rng, data: Uint8Array, note: (s: string) => void): Uint8Array {
   let pairs: Array<[string, string]>;
   try {
     pairs = parseTextKeys(data);
@@ -53,11 +52,7 @@ function bendText(rng: Rng, data: Uint8Array, note: (s: string) => void): { data
   }
   switch (rng.int(7)) {
     case 0:
-      if (pairs.length > 0) {
-        const [k] = pairs.splice(rng.int(pairs.length), 1)[0]!;
-        touched.add(k);
-        note(`drop ${k}`);
-      }
+      if (pairs.length > 0) note(`drop ${pairs.splice(rng.int(pairs.length), 1)[0]![0]}`);
       break;
     case 1:
       if (pairs.length > 0) {
@@ -69,10 +64,8 @@ function bendText(rng: Rng, data: Uint8Array, note: (s: string) => void): { data
     case 2:
       if (pairs.length > 0) {
         const pair = rng.pick(pairs);
-        const value = rng.pick(VALUES);
-        if (value !== pair[1]) touched.add(pair[0]);
-        note(`${pair[0]}=${value.slice(0, 20)}`);
-        pair[1] = value;
+        pair[1] = rng.pick(VALUES);
+        note(`${pair[0]}=${pair[1].slice(0, 20)}`);
       }
       break;
     case 3: {
@@ -85,21 +78,44 @@ function bendText(rng: Rng, data: Uint8Array, note: (s: string) => void): { data
       const bytes = data.length > 0 ? data.slice() : rng.bytes(8);
       for (let i = rng.range(1, 4); i > 0; i--) bytes[rng.int(bytes.length)]! ^= 1 << rng.int(8);
       note("flip text bytes");
-      for (const [k] of pairs) touched.add(k);
-      return { data: bytes, touched };
+      return bytes;
     }
     case 5:
-      // Strictly shorter, so that "touched" always means changed.
-      if (data.length === 0) return { data, touched };
       note("cut text");
-      for (const [k] of pairs) touched.add(k);
-      return { data: data.subarray(0, rng.int(data.length)), touched };
+      return data.subarray(0, rng.int(data.length + 1));
     default:
       note("junk text");
-      for (const [k] of pairs) touched.add(k);
-      return { data: rng.bytes(rng.int(200)), touched };
+      return rng.bytes(rng.int(200));
   }
-  return { data: rawText(pairs), touched };
+  return rawText(pairs);
+}
+
+/**
+ * Which of the target's mutual-CHAP answers (CHAP_N, CHAP_R) a bent text really changed: dropped, made
+ * unreadable, or given another value. A hex digit flipped to upper case or a cut after the last NUL changes
+ * nothing, and a login that then succeeds is right.
+ */
+function mutualChanged(before: Uint8Array, after: Uint8Array): boolean {
+  const read = (d: Uint8Array) => {
+    try {
+      return new Map(parseTextKeys(d));
+    } catch {
+      return undefined;
+    }
+  };
+  const a = read(before);
+  if (!a || (!a.has("CHAP_N") && !a.has("CHAP_R"))) return false;
+  const b = read(after);
+  if (!b) return true;
+  if (a.get("CHAP_N") !== b.get("CHAP_N")) return true;
+  const r1 = a.get("CHAP_R");
+  const r2 = b.get("CHAP_R");
+  if (r1 === undefined || r2 === undefined) return r1 !== r2;
+  try {
+    return Buffer.compare(decodeBinary(r1, "CHAP_R"), decodeBinary(r2, "CHAP_R")) !== 0;
+  } catch {
+    return true;
+  }
 }
 
 function bendHeader(rng: Rng, pdu: LoginResponse, note: (s: string) => void): LoginResponse {
@@ -156,8 +172,8 @@ export async function loginEpisode(seed: number, episode: number): Promise<Login
       const note = (s: string) => report.log.push(s);
       if (rng.chance(0.5)) return { pdu: bendHeader(rng, r.pdu, note), data: r.data };
       const bent = bendText(rng, r.data, note);
-      if (bent.touched.has("CHAP_R") || bent.touched.has("CHAP_N")) mutualTouched = true;
-      return { pdu: { ...r.pdu, dataSegmentLength: bent.data.length }, data: bent.data };
+      if (mutualChanged(r.data, bent)) mutualTouched = true;
+      return { pdu: { ...r.pdu, dataSegmentLength: bent.length }, data: bent };
     },
   };
   const params: LoginParams = {
