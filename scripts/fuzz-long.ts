@@ -1,9 +1,10 @@
 // Long fuzz run: the same three fuzzers as test/fuzz/fuzz.test.ts (session over TCP, login, framer) for minutes,
 // with progress every 30 s and a summary; exit code 1 on any finding, unhandled rejection or memory growth.
 //
-//   bun scripts/fuzz-long.ts [--minutes 10] [--seed N] [--only session|login|framer] [--episode K] [--json]
+//   bun scripts/fuzz-long.ts [--minutes 10] [--seed N] [--only session|recovery|login|framer] [--episode K] [--json]
 //
-// --episode replays one episode of one lane (with --only and --seed) and prints what it did.
+// --episode replays one episode of one lane (with --only and --seed) and prints what it did. The "recovery"
+// lane (session fuzzing with ERL0 recovery on) runs only when asked for with --only recovery.
 import { parseArgs } from "node:util";
 import { log } from "../src/log.ts";
 import { fuzz, replayHint, runEpisode, type LaneName, type Summary } from "../test/fuzz/run.ts";
@@ -25,7 +26,7 @@ const seed = seedFrom(values.seed);
 const minutes = Number(values.minutes);
 const only = values.only as LaneName | undefined;
 if (!Number.isFinite(minutes) || minutes <= 0) throw new Error(`--minutes ${values.minutes} is not a positive number`);
-if (only !== undefined && !["session", "login", "framer"].includes(only)) throw new Error(`--only ${only}: use session, login or framer`);
+if (only !== undefined && !["session", "recovery", "login", "framer"].includes(only)) throw new Error(`--only ${only}: use session, recovery, login or framer`);
 log.level = -999; // the engine's warnings about hostile PDUs are the point of the exercise, not news
 
 if (values.episode !== undefined) {
@@ -36,7 +37,7 @@ if (values.episode !== undefined) {
   process.exit(r.findings.length > 0 ? 1 : 0);
 }
 
-const weights = only ? { session: 0, login: 0, framer: 0, [only]: 100 } : undefined;
+const weights = only ? { session: 0, recovery: 0, login: 0, framer: 0, [only]: 100 } : undefined;
 const rate = (n: number, ms: number) => (ms > 0 ? (n / (ms / 1000)).toFixed(1) : "0");
 
 function line(s: Summary, elapsedMs: number): string {

@@ -5,7 +5,8 @@ import { framerEpisode } from "./framer-fuzz.ts";
 import { loginEpisode } from "./login-fuzz.ts";
 import { sessionEpisode, type Finding } from "./session-fuzz.ts";
 
-export type LaneName = "session" | "login" | "framer";
+/** "recovery" is the session lane with ERL0 recovery on (reinstatement and re-issue driven by hostile PDUs). */
+export type LaneName = "session" | "recovery" | "login" | "framer";
 
 export interface LaneSummary {
   episodes: number;
@@ -27,8 +28,8 @@ const rssMiB = () => Math.round(process.memoryUsage().rss / 2 ** 20);
 
 /** One episode of one lane; `log` lines describe what the episode did (for replaying a finding). */
 export async function runEpisode(lane: LaneName, seed: number, episode: number, outcomes: Record<string, number>): Promise<{ findings: Finding[]; log: string[] }> {
-  if (lane === "session") {
-    const r = await sessionEpisode(seed, episode);
+  if (lane === "session" || lane === "recovery") {
+    const r = await sessionEpisode(seed, episode, { recovery: lane === "recovery" });
     add(outcomes, "commands", r.commands);
     add(outcomes, "command:ok", r.resolved);
     for (const [k, v] of Object.entries(r.rejected)) add(outcomes, `command:${k}`, v);
@@ -57,13 +58,13 @@ export async function fuzz(opts: {
   everyMs?: number;
   progress?: (s: Summary, elapsedMs: number) => void;
 }): Promise<Summary> {
-  const weights: Record<LaneName, number> = { session: 60, login: 25, framer: 15, ...opts.weights };
+  const weights: Record<LaneName, number> = { session: 60, recovery: 0, login: 25, framer: 15, ...opts.weights };
   const watch = new UnhandledWatch();
   watch.start();
   const start = rssMiB();
   const summary: Summary = {
     seed: opts.seed,
-    lanes: { session: empty(), login: empty(), framer: empty() },
+    lanes: { session: empty(), recovery: empty(), login: empty(), framer: empty() },
     findings: [],
     unhandled: watch.messages,
     rssMiB: { start, warm: start, max: start, end: start },

@@ -66,7 +66,11 @@ function makeTask(rng: Rng, id: number): ScsiTask {
 
 const idOf = (cmd: ScsiCommand) => (cmd.cdb[0] === 0 ? -1 : ((cmd.cdb[2]! << 24) | (cmd.cdb[3]! << 16) | (cmd.cdb[4]! << 8) | cmd.cdb[5]!) >>> 0);
 
-export async function sessionEpisode(seed: number, episode: number): Promise<EpisodeReport> {
+/**
+ * One episode. With `recovery` the session reinstates itself after each error (fast: Time2Wait 0, short
+ * backoff and replacement timeout), so hostile PDUs also drive the reconnect and re-issue paths.
+ */
+export async function sessionEpisode(seed: number, episode: number, opts: { recovery?: boolean } = {}): Promise<EpisodeReport> {
   const rng = Rng.episode(seed, episode);
   const report: EpisodeReport = { commands: 0, resolved: 0, rejected: {}, requests: {}, findings: [], log: [] };
   const count = (what: string, e: unknown) => {
@@ -184,11 +188,20 @@ export async function sessionEpisode(seed: number, episode: number): Promise<Epi
     }
   };
 
+  const isids = new Set<number>();
   const target = FakeTarget.listen({
     targetName: LOGIN.targetName,
     window: cfg.window,
+    // Every login of the episode (reinstatements included, RFC 7143 §6.3.5) carries our one ISID and TSIH 0.
+    onLogin(_c, f) {
+      isids.add(f.pdu.isid);
+      if (isids.size > 1) find(`logins with ${isids.size} different ISIDs`);
+      if (f.pdu.tsih !== 0) find(`a login with TSIH ${f.pdu.tsih}, not 0`);
+      return false;
+    },
     answers: {
       ImmediateData: cfg.immediateData ? "Yes" : "No", InitialR2T: cfg.initialR2T ? "Yes" : "No", FirstBurstLength: String(FIRST_BURST),
+      ...(opts.recovery ? { DefaultTime2Wait: "0" } : {}),
       ...(cfg.digests ? { HeaderDigest: "CRC32C", DataDigest: "CRC32C" } : {}),
     },
     onPdu(c, f) {
@@ -231,8 +244,10 @@ export async function sessionEpisode(seed: number, episode: number): Promise<Epi
   try {
     session = await Session.open({
       portal: { host: "127.0.0.1", port: target.port },
-      login: { ...LOGIN, proposal: cfg.digests ? { headerDigest: ["CRC32C"], dataDigest: ["CRC32C"] } : {} },
-      recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
+      login: { ...LOGIN, proposal: { ...(cfg.digests ? { headerDigest: ["CRC32C"], dataDigest: ["CRC32C"] } : {}), ...(opts.recovery ? { defaultTime2Wait: 0 } : {}) } },
+      recovery: opts.recovery
+        ? { enabled: true, replacementTimeoutMs: 300, maxBackoffMs: 50, nopIntervalMs: 0, commandTimeoutMs: 0 }
+        : { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
       loginTimeoutMs: 2_000,
     });
   } catch (err) {
