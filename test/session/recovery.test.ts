@@ -178,3 +178,43 @@ describe("status policies in LogicalUnit", () => {
     expect(s.stats.commands).toBe(9);
   });
 });
+
+test("after reinstatement a LU with another serial number is not trusted: its I/O fails, nothing is re-issued to it", async () => {
+  const serials = ["SERIAL-A", "SERIAL-B"];
+  let readsOnSecond = 0;
+  const s = await open({
+    onPdu(c, f) {
+      if (f.pdu.opcode !== Opcode.ScsiCommand) return;
+      const cmd = f.pdu as ScsiCommand;
+      c.ack(cmd);
+      const serial = new TextEncoder().encode(serials[index(c)]!);
+      switch (cmd.cdb[0]) {
+        case 0x12: // INQUIRY: VPD 0x00 lists 0x80; 0x80 is the unit serial number
+          if (cmd.cdb[2] === 0x00) c.dataIn(cmd, new Uint8Array([0, 0, 0, 2, 0x00, 0x80]), { statusPresent: true, final: true, residualUnderflow: true, residualCount: cmd.expectedDataTransferLength - 6 });
+          else c.dataIn(cmd, new Uint8Array([0, 0x80, 0, serial.length, ...serial]), { statusPresent: true, final: true, residualUnderflow: true, residualCount: cmd.expectedDataTransferLength - 4 - serial.length });
+          return;
+        case 0x9e: { // READ CAPACITY(16): 2048 blocks of 512
+          const d = new Uint8Array(32);
+          new DataView(d.buffer).setBigUint64(0, 2047n);
+          new DataView(d.buffer).setUint32(8, 512);
+          c.dataIn(cmd, d, { statusPresent: true, final: true });
+          return;
+        }
+        case 0x28:
+          if (index(c) === 0) c.close(); // the read is outstanding when the connection goes
+          else readsOnSecond++;
+          return;
+        default:
+          c.good(cmd);
+      }
+    },
+  });
+  const lu = new LogicalUnit(s, 0);
+  await lu.readCapacity();
+  expect(s.identities.get(0)).toContain("SERIAL-A");
+  const err = await lu.read(0n, 1).then(() => undefined, (e: unknown) => e as Error);
+  expect(err?.message).toMatch(/not the same logical unit after reconnecting/);
+  expect(s.state.kind).toBe("failed");
+  expect(s.history.map((h) => h.event)).toContain("identity-changed");
+  expect(readsOnSecond).toBe(0);
+});
