@@ -8,6 +8,7 @@ import type { Session } from "./session.ts";
 import type { TaskState } from "./task.ts";
 
 const SIMPLE = 1;
+const SCRATCH_BHS = new Uint8Array(48);
 
 export function sendScsiCommand(s: Session, t: TaskState): void {
   const n = s.negotiated;
@@ -20,11 +21,8 @@ export function sendScsiCommand(s: Session, t: TaskState): void {
     if (n.immediateData) immediateLength = Math.min(firstBurst, n.maxXmitDataSegmentLength);
     unsolicitedLength = n.initialR2T ? immediateLength : firstBurst;
   }
-  let cdb = task.cdb;
-  if (cdb.length < 16) {
-    cdb = new Uint8Array(16);
-    cdb.set(task.cdb);
-  }
+  // encodeScsiCommand zero-fills the BHS, so a CDB shorter than 16 bytes needs no padded copy.
+  const cdb = task.cdb;
   const bhs = encodeScsiCommand({
     immediate: false,
     // F: no unsolicited Data-Out follows this PDU (RFC 7143 §11.3.1.1).
@@ -39,7 +37,7 @@ export function sendScsiCommand(s: Session, t: TaskState): void {
     expStatSN: s.expStatSN,
     cdb,
     dataSegmentLength: immediateLength,
-  });
+  }, SCRATCH_BHS);
   s.connection.send(bhs, immediateLength > 0 ? task.data!.subarray(0, immediateLength) : undefined);
   s.stats.bytesOut += immediateLength;
   if (unsolicitedLength > immediateLength) sendDataOut(s, t, RESERVED_TAG, immediateLength, unsolicitedLength - immediateLength);
@@ -66,7 +64,7 @@ export function sendDataOut(s: Session, t: TaskState, ttt: number, offset: numbe
       dataSN: dataSN++,
       bufferOffset: at,
       dataSegmentLength: size,
-    });
+    }, SCRATCH_BHS);
     s.connection.send(bhs, data.subarray(at, at + size));
   }
   s.stats.dataOutPdus += dataSN;

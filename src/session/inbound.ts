@@ -36,6 +36,17 @@ function scsiTask(s: Session, itt: number, pdu: string): TaskState {
   return t;
 }
 
+/** Where a Data-In's data should land: the read's buffer at its BufferOffset, when the PDU passes the checks below. */
+export function placeDataIn(s: Session, frame: Frame<TargetPdu>): Uint8Array | undefined {
+  const p = frame.pdu;
+  if (p.opcode !== Opcode.DataIn) return undefined;
+  const t = s.tasks.get(p.itt);
+  if (!t || t.kind !== "scsi" || t.task.direction !== "read" || p.bufferOffset !== t.received) return undefined;
+  const end = p.bufferOffset + p.dataSegmentLength;
+  if (end > t.task.transferLength) return undefined;
+  return (t.placed = t.buffer.subarray(p.bufferOffset, end));
+}
+
 /** Data-In, RFC 7143 §11.7: in order (we always get DataPDUInOrder=Yes), inside the buffer, status only with F. */
 function handleDataIn(s: Session, p: DataIn, data: Uint8Array): void {
   const t = scsiTask(s, p.itt, "Data-In");
@@ -46,7 +57,8 @@ function handleDataIn(s: Session, p: DataIn, data: Uint8Array): void {
   if (end > t.task.transferLength) throw new IscsiError("PROTOCOL", `Data-In BufferOffset ${p.bufferOffset} + length ${data.length} exceeds the expected ${t.task.transferLength} bytes`);
   if (p.statusPresent && !p.final) throw new IscsiError("PROTOCOL", "Data-In has the S bit without the F bit");
   t.nextDataSN++;
-  t.buffer.set(data, p.bufferOffset);
+  if (data !== t.placed) t.buffer.set(data, p.bufferOffset);
+  t.placed = undefined;
   s.stats.dataInPdus++;
   s.stats.bytesIn += data.length;
   t.received = end;
@@ -93,7 +105,7 @@ function complete(s: Session, t: TaskState, status: number, r: { residualOverflo
     status,
     residualUnderflow: underflow,
     residualOverflow: overflow,
-    data: t.task.direction === "read" ? t.buffer.subarray(0, Math.min(moved, t.received)) : t.buffer,
+    data: t.task.direction === "read" && Math.min(moved, t.received) !== t.buffer.length ? t.buffer.subarray(0, Math.min(moved, t.received)) : t.buffer,
     ...(sense ? { sense } : {}),
   };
   s.finish(t, { result });

@@ -42,7 +42,7 @@ export class LogicalUnit {
   /** Run a CDB; GOOD returns the result, UNIT ATTENTION is retried (the command was not executed), anything else throws. */
   async run(spec: CdbSpec, io: { data?: Uint8Array; buffer?: Uint8Array } = {}): Promise<ScsiResult> {
     for (let attempt = 0; ; attempt++) {
-      const result = await this.session.execute({ lun: this.lun, cdb: spec.cdb, direction: spec.direction, transferLength: spec.transferLength, name: spec.name, ...io }, { priority: this.priority });
+      const result = await this.session.execute({ lun: this.lun, cdb: spec.cdb, direction: spec.direction, transferLength: spec.transferLength, name: spec.name, data: io.data, buffer: io.buffer }, { priority: this.priority });
       if (result.status === GOOD) return result;
       const sense = result.sense ? safeDecode(result.sense) : undefined;
       if (result.status === CHECK_CONDITION && sense?.senseKey === UNIT_ATTENTION && attempt < MAX_UA_RETRIES) {

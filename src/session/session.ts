@@ -10,7 +10,7 @@ import { encodeLun } from "../scsi/lun.ts";
 import type { Connection } from "../connection/connection.ts";
 import { CommandWindow } from "./window.ts";
 import { TaskTable } from "./tasks.ts";
-import { handleInbound } from "./inbound.ts";
+import { handleInbound, placeDataIn } from "./inbound.ts";
 import { sendScsiCommand } from "./data-out.ts";
 import { loginParamsFor, openConnection, type OpenedConnection, type OpenOptions, type Portal } from "./open.ts";
 import { replayable, type ScsiResult, type ScsiTask, type TaskState } from "./task.ts";
@@ -109,7 +109,7 @@ export class Session {
     const connection = opened.connection;
     connection.enterFullFeature(
       { headerDigest: n.headerDigest, dataDigest: n.dataDigest, maxRecvDataSegmentLength: n.maxRecvDataSegmentLength },
-      { frame: (f) => this.inbound(f), closed: (e) => this.connectionClosed(connection, e) },
+      { frame: (f) => this.inbound(f), placeData: (f) => placeDataIn(this, f as Frame<TargetPdu>), closed: (e) => this.connectionClosed(connection, e) },
     );
     this.keepalive.start();
   }
@@ -141,7 +141,7 @@ export class Session {
     if (problem) return Promise.reject(new IscsiError("INVALID_ARGUMENT", problem));
     return new Promise<ScsiResult>((resolve, reject) => {
       const t: TaskState = {
-        kind: "scsi", itt: 0, task, lunField: encodeLun(task.lun), cmdSN: 0,
+        kind: "scsi", itt: 0, task, lunField: lunFieldOf(task.lun), cmdSN: 0,
         buffer: task.direction === "read" ? (task.buffer ?? new Uint8Array(task.transferLength)) : EMPTY,
         nextDataSN: 0, nextR2TSN: 0, received: 0, resolve, reject, sent: false, priority: opts.priority ?? false, timer: undefined,
       };
@@ -297,6 +297,12 @@ export class Session {
 }
 
 const EMPTY = new Uint8Array(0);
+const LUN_FIELDS = new Map<number, bigint>();
+function lunFieldOf(lun: number): bigint {
+  let f = LUN_FIELDS.get(lun);
+  if (f === undefined) LUN_FIELDS.set(lun, (f = encodeLun(lun)));
+  return f;
+}
 
 function checkTask(task: ScsiTask): string | undefined {
   if (task.cdb.length < 6 || task.cdb.length > 16) return `CDB length ${task.cdb.length} is outside 6..16`;

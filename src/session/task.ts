@@ -45,6 +45,7 @@ export interface TaskState {
   resolve: (r: ScsiResult) => void;
   reject: (e: Error) => void;
   sent: boolean;
+  placed?: Uint8Array | undefined;
   /** Runs while the session re-checks LU identity after a reinstatement, ahead of everything queued. */
   priority: boolean;
   /** Command timeout (RFC 7143 leaves it to the SCSI layer; escalation in timeouts.ts). */
