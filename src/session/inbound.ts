@@ -166,7 +166,10 @@ function handleAsyncMessage(s: Session, p: AsyncMessage, data: Uint8Array): void
     }
     case 2:
     case 3:
+      // RFC 7143 §11.9.1: Parameter2 is the Time2Wait before reconnecting, which overrides DefaultTime2Wait
+      // for this loss; the connection drop itself arrives as a close and starts recovery as usual.
       s.log.warn(`target will drop ${p.asyncEvent === 2 ? "the connection" : "all connections"} (Time2Wait ${p.parameter2} s)`);
+      s.time2WaitHint = p.parameter2;
       return;
     case 4:
       s.log.info("target requests parameter renegotiation; keeping the current parameters");

@@ -70,8 +70,11 @@ export class Recovery {
     else if (opts.replacementTimeoutMs > 0) {
       this.replacementTimer = setTimeout(() => this.replacementExpired(error), opts.replacementTimeoutMs);
     }
-    // RFC 7143 §13.15: wait DefaultTime2Wait before reconnecting; clamp what the target asked for.
-    const time2Wait = Math.min(Math.max(s.negotiated.defaultTime2Wait, 0), 3600) * 1000;
+    // RFC 7143 §13.15: wait DefaultTime2Wait before reconnecting, or the Time2Wait an Async Message announced
+    // with this drop (§11.9.1); clamp what the target asked for.
+    const asked = s.time2WaitHint ?? s.negotiated.defaultTime2Wait;
+    s.time2WaitHint = undefined;
+    const time2Wait = Math.min(Math.max(asked, 0), 3600) * 1000;
     this.schedule(Math.min(time2Wait, opts.maxBackoffMs));
   }
 

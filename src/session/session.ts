@@ -64,6 +64,8 @@ export class Session {
   readonly identities = new Map<number, string>();
   /** No new commands go out (a target-requested logout is under way); cleared on the next connection. */
   holdCommands = false;
+  /** Time2Wait (s) from an Async Message event 2 or 3, used once by the next reinstatement (RFC 7143 §11.9.1). */
+  time2WaitHint: number | undefined;
   private readonly postponed: TaskState[] = [];
   private inFlight = 0;
   private readonly queueDepth: number;

@@ -148,6 +148,20 @@ test("Async Message event 1 (logout requested): we log out, drop the connection,
   expect(target!.connections[0]!.received.some((f) => f.pdu.opcode === Opcode.LogoutRequest)).toBe(true);
 });
 
+test("Async Message event 2 (connection drop ahead): the next login waits the Time2Wait it announced", async () => {
+  const s = await open({}, { maxBackoffMs: 5000 });
+  const conn = target!.connections[0]!;
+  conn.send(encodeAsyncMessage({ lun: 0n, itt: 0xffffffff, ...conn.status(), asyncEvent: 2, asyncVCode: 0, parameter1: 0, parameter2: 1, parameter3: 20 }));
+  await Bun.sleep(50);
+  const dropped = performance.now();
+  conn.close();
+  for (let i = 0; i < 150 && s.stats.reinstatements === 0; i++) await Bun.sleep(20);
+  expect(s.stats.reinstatements).toBe(1);
+  // DefaultTime2Wait is 0 here, so only the announced 1 s can account for the wait.
+  expect(performance.now() - dropped).toBeGreaterThanOrEqual(950);
+  expect(s.time2WaitHint).toBeUndefined();
+});
+
 describe("status policies in LogicalUnit", () => {
   const respond = (statuses: number[]) => {
     let n = 0;
