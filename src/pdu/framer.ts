@@ -21,6 +21,9 @@ const SMALL_SEGMENT_LIMIT = 8192;
 const SMALL_SEGMENT_OPCODES: ReadonlySet<number> = new Set([
   Opcode.LoginRequest, Opcode.LoginResponse, Opcode.TextRequest, Opcode.TextResponse, Opcode.AsyncMessage, Opcode.Reject,
 ]);
+// Target PDUs that carry no data segment at all: R2T (RFC 7143 §11.8), Task Management Function Response (§11.6)
+// and Logout Response (§11.15) have DataSegmentLength 0 by definition.
+const NO_DATA_OPCODES: ReadonlySet<number> = new Set([Opcode.R2T, Opcode.TaskMgmtResponse, Opcode.LogoutResponse]);
 // TotalAHSLength is one byte of 4-byte words (RFC 7143 §11.2.1.5), so a header never exceeds this.
 const MAX_HEADER = BHS_LENGTH + 255 * 4 + 4;
 const EMPTY = new Uint8Array(0);
@@ -257,6 +260,7 @@ export class PduFramer {
     if (dataLength > maxRecvDataSegmentLength) {
       throw new PduError("PROTOCOL", `${name}: DataSegmentLength ${dataLength} > MaxRecvDataSegmentLength ${maxRecvDataSegmentLength}`);
     }
+    if (dataLength > 0 && NO_DATA_OPCODES.has(opcode)) throw new PduError("PROTOCOL", `${name}: DataSegmentLength ${dataLength} != 0`);
     if (dataLength > SMALL_SEGMENT_LIMIT && SMALL_SEGMENT_OPCODES.has(opcode)) {
       throw new PduError("PROTOCOL", `${name}: DataSegmentLength ${dataLength} > ${SMALL_SEGMENT_LIMIT}`);
     }

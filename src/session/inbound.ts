@@ -116,7 +116,6 @@ function handleR2T(s: Session, p: R2T): void {
   const t = scsiTask(s, p.itt, "R2T");
   const at = `R2T for ITT 0x${p.itt.toString(16)}`;
   if (t.task.direction !== "write") throw new IscsiError("PROTOCOL", `${at}: the command is not a write`);
-  if (p.dataSegmentLength !== 0) throw new IscsiError("PROTOCOL", `${at}: carries a data segment`);
   if (p.ttt === RESERVED_TAG) throw new IscsiError("PROTOCOL", `${at}: TTT is the reserved value 0xffffffff`);
   if (p.r2tSN !== t.nextR2TSN) throw new IscsiError("PROTOCOL", `${at}: R2TSN ${p.r2tSN}, expected ${t.nextR2TSN}`);
   const len = p.desiredDataTransferLength;

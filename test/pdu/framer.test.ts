@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import {
   Opcode, PduError, PduFramer, crc32c, decodePdu, encodeAsyncMessage, encodeDataIn, encodeDataOut,
   encodeExtendedCdbAhs, encodeLoginRequest, encodeLoginResponse, encodeNopIn, encodeNopOut, encodeR2T, encodeReject,
-  encodeScsiCommand, encodeScsiResponse, encodeTextResponse, framePdu, writeDigest,
+  encodeLogoutResponse, encodeScsiCommand, encodeScsiResponse, encodeTaskMgmtResponse, encodeTextResponse, framePdu, writeDigest,
   type DigestOptions, type FramerOptions, type Frame,
 } from "../../src/pdu/index.ts";
 
@@ -210,6 +210,20 @@ describe("length rules, checked on the header alone", () => {
     const e = thrown(() => framer({ accept }).push(withLength(bhs.slice(), 8193)));
     expect(e.code).toBe("PROTOCOL");
     expect(e.message).toBe(`${name}: DataSegmentLength 8193 > 8192`);
+  });
+});
+
+describe("PDUs without a data segment", () => {
+  const none: [string, Uint8Array][] = [
+    ["R2T", encodeR2T({ lun: 0n, itt: 1, ttt: 2, ...tgt, r2tSN: 0, bufferOffset: 0, desiredDataTransferLength: 512 })],
+    ["Task Management Function Response", encodeTaskMgmtResponse({ response: 0, itt: 1, ...tgt })],
+    ["Logout Response", encodeLogoutResponse({ response: 0, itt: 1, ...tgt, time2Wait: 0, time2Retain: 0 })],
+  ];
+  test.each(none)("%s with a data segment is refused before it is read", (name, bhs) => {
+    expect(framer().push(bhs.slice()).length).toBe(1);
+    const e = thrown(() => framer().push(withLength(bhs.slice(), 4)));
+    expect(e.code).toBe("PROTOCOL");
+    expect(e.message).toBe(`${name}: DataSegmentLength 4 != 0`);
   });
 });
 

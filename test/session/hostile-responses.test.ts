@@ -68,7 +68,7 @@ describe("R2T (cases 42, 43)", () => {
     ["with length 0", (c, cmd) => c.r2t(cmd, 0, 0, 0), /Desired Data Transfer Length is 0/],
     ["with TTT 0xffffffff", (c, cmd) => c.r2t(cmd, 0, 0, 512, RESERVED_TAG), /TTT is the reserved value/],
     ["with an R2TSN gap", (c, cmd) => c.r2t(cmd, 1, 0, 512), /R2TSN 1, expected 0/],
-    ["carrying a data segment", (c, cmd) => c.send(encodeR2T({ lun: 0n, itt: cmd.itt, ttt: 5, ...c.seq(), r2tSN: 0, bufferOffset: 0, desiredDataTransferLength: 512, dataSegmentLength: 4 }), new Uint8Array(4)), /carries a data segment/],
+    ["carrying a data segment", (c, cmd) => c.send(encodeR2T({ lun: 0n, itt: cmd.itt, ttt: 5, ...c.seq(), r2tSN: 0, bufferOffset: 0, desiredDataTransferLength: 512, dataSegmentLength: 4 }), new Uint8Array(4)), /R2T: DataSegmentLength 4 != 0/],
     ["one byte past the buffer", (c, cmd) => c.r2t(cmd, 0, 512, 4096 - 511), /exceeds the 4096 bytes/],
     ["for a task we do not have", (c, cmd) => c.r2t({ ...cmd, itt: 0x00777777 }, 0, 0, 512), /R2T for unknown ITT 0x777777/],
   ];
