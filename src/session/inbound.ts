@@ -171,7 +171,13 @@ function handleAsyncMessage(s: Session, p: AsyncMessage, data: Uint8Array): void
       s.time2WaitHint = p.parameter2;
       return;
     case 4:
-      s.log.info("target requests parameter renegotiation; keeping the current parameters");
+      // RFC 7143 §11.9.1: the initiator MUST answer with a Text Request (which may be empty) or a Logout. We send
+      // an empty one; operational keys the target then offers are logged and left as negotiated at login.
+      s.log.info("target requests parameter negotiation; sending an empty Text Request");
+      s.requests.text([]).then(
+        (keys) => { if (keys.length > 0) s.log.warn(`target offered ${keys.map(([k]) => k).join(", ")} after Async event 4; keeping the login's values`); },
+        (e: Error) => s.log.warn(`Text Request after Async event 4 failed: ${e.message}`),
+      );
       return;
     default:
       s.log.warn(`ignoring Async Message event ${p.asyncEvent} (vendor code ${p.asyncVCode})`);

@@ -2,7 +2,7 @@
 // re-issue of outstanding commands, "outcome unknown" for non-idempotent ones, the replacement timeout,
 // NOP keepalive and command-timeout escalation (RFC 7143 §6.3.5, §7.1.5, §11.5, §11.18; design.md §3).
 import { afterEach, describe, expect, test } from "bun:test";
-import { Opcode, encodeAsyncMessage, encodeTaskMgmtResponse, type Frame, type LoginRequest, type ScsiCommand, type TaskMgmtRequest } from "../../src/pdu/index.ts";
+import { Opcode, encodeAsyncMessage, encodeTaskMgmtResponse, encodeTextResponse, type Frame, type LoginRequest, type ScsiCommand, type TaskMgmtRequest } from "../../src/pdu/index.ts";
 import { Session } from "../../src/session/session.ts";
 import { LogicalUnit } from "../../src/session/logical-unit.ts";
 import type { RecoveryOptions } from "../../src/session/recovery.ts";
@@ -160,6 +160,25 @@ test("Async Message event 2 (connection drop ahead): the next login waits the Ti
   // DefaultTime2Wait is 0 here, so only the announced 1 s can account for the wait.
   expect(performance.now() - dropped).toBeGreaterThanOrEqual(950);
   expect(s.time2WaitHint).toBeUndefined();
+});
+
+test("Async Message event 4 (negotiation requested) is answered with an empty Text Request; the session stays up", async () => {
+  const s = await open({
+    onPdu(c, f) {
+      if (f.pdu.opcode === Opcode.TextRequest) c.send(encodeTextResponse({ final: true, continue: false, lun: 0n, itt: f.pdu.itt, ttt: 0xffffffff, ...c.seq() }));
+    },
+  });
+  const conn = target!.connections[0]!;
+  conn.send(encodeAsyncMessage({ lun: 0n, itt: 0xffffffff, ...conn.status(), asyncEvent: 4, asyncVCode: 0, parameter1: 0, parameter2: 0, parameter3: 5 }));
+  let text: Frame | undefined;
+  for (let i = 0; i < 100 && !text; i++) {
+    await Bun.sleep(10);
+    text = conn.received.find((f) => f.pdu.opcode === Opcode.TextRequest);
+  }
+  expect(text?.pdu.dataSegmentLength).toBe(0);
+  await Bun.sleep(50);
+  expect(s.state.kind).toBe("full-feature");
+  expect(target!.connections.length).toBe(1);
 });
 
 describe("status policies in LogicalUnit", () => {
