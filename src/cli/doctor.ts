@@ -18,8 +18,8 @@ function seconds(text: string, what: string, min: number): number {
   return Math.round(n * 1000);
 }
 
-function embeddedFiles(): string[] {
-  return Bun.embeddedFiles.map((b) => (b as Blob & { name?: string }).name ?? "").filter(Boolean);
+function embeddedFiles(): Array<{ name: string; bytes: number }> {
+  return Bun.embeddedFiles.map((b) => ({ name: (b as Blob & { name?: string }).name ?? "", bytes: b.size }));
 }
 
 /** The repository when run as `bun src/main.ts`; undefined inside a compiled executable. */

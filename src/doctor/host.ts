@@ -17,8 +17,8 @@ export interface HostContext {
   socket: string;
   /** The name standalone commands use (flag, $ISCSI_INITIATOR_NAME, open-iscsi's file, host name). */
   standaloneName: string;
-  /** Files embedded in this executable (Bun.embeddedFiles names); empty when run from source. */
-  embedded: string[];
+  /** Files embedded in this executable (Bun.embeddedFiles); empty when run from source. */
+  embedded: Array<{ name: string; bytes: number }>;
   /** The repository when run from source (`bun src/main.ts`); undefined in a compiled executable. */
   sourceTree: string | undefined;
   uid: number;
@@ -165,7 +165,8 @@ function attachLibrary(f: Findings, c: HostContext): void {
     if (existsSync(fromEnv)) f.ok("host.attach-library", `$ISCSI_ATTACH_LIB names ${fromEnv}`);
     else f.warn("host.attach-library", `$ISCSI_ATTACH_LIB names ${fromEnv}, which does not exist`, `unset it or point it at ${name}`);
   } else if (c.sourceTree === undefined) {
-    if (c.embedded.includes(name)) f.ok("host.attach-library", `${name} is embedded in this executable`, { embedded: c.embedded });
+    const lib = c.embedded.find((e) => e.name === name);
+    if (lib) f.ok("host.attach-library", `${name} (${lib.bytes} bytes) is embedded in this executable`, { embedded: c.embedded });
     else f.warn("host.attach-library", `this executable has no ${name} embedded: attaching LUNs is unavailable`,
       "use a build made where `ffi/build.sh` works (`bun run build` embeds the library it builds), or set $ISCSI_ATTACH_LIB", { embedded: c.embedded });
   } else {
