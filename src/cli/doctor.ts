@@ -46,7 +46,7 @@ function printReport(r: Report): void {
 }
 
 export default defineCommand({
-  meta: { name: "doctor", description: "Check this host and, given a portal, probe it: reachability, SendTargets, login, digests, CHAP, NOP" },
+  meta: { name: "doctor", description: "Check this host; given a portal, probe it and its targets (login, digests, CHAP, NOP)" },
   args: {
     portal: { type: "positional", required: false, description: "HOST[:PORT] of a target portal to probe" },
     target: { type: "string", alias: "T", description: "Probe only this target (default: every target SendTargets lists)" },
