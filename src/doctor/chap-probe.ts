@@ -80,7 +80,7 @@ async function offerAlone(portal: Portal, base: ProbeLogin, algorithm: number, t
     });
     await Promise.race([
       login(observing(connection.loginExchange(), seen), {
-        initiatorName: base.initiatorName, targetName: base.targetName, sessionType: base.targetName ? "Normal" : "Discovery",
+        initiatorName: base.initiatorName, targetName: base.targetName, sessionType: "Normal",
         isid: 0x800000000000 + Math.floor(Math.random() * 2 ** 32), tsih: 0, cid: 0, initialCmdSN: 1, auth: dummy,
       }),
       timeout,
@@ -96,8 +96,7 @@ async function offerAlone(portal: Portal, base: ProbeLogin, algorithm: number, t
 
 export interface ProbeLogin {
   initiatorName: string;
-  /** Absent for the discovery session. */
-  targetName?: string;
+  targetName: string;
   username?: string;
   /** Real credentials: every accepted algorithm is also tried with them. */
   credentials?: ChapParams;
@@ -112,7 +111,7 @@ export async function probeChap(portal: Portal, p: ProbeLogin, timeoutMs: number
     if (answer.kind === "no-chap") break;
   }
   const verified = new Map<number, { ok: true } | { ok: false; message: string }>();
-  if (p.credentials && p.targetName) {
+  if (p.credentials) {
     for (const [a, answer] of answers) {
       if (answer.kind !== "accepted") continue;
       try {

@@ -60,7 +60,7 @@ function authFailure(c: LoginContext): Explanation {
   if (c.auth === "None") {
     return {
       summary: `the target requires authentication (CHAP) for ${c.what}, and we have no CHAP credentials for it`,
-      fix: `ask the target's owner for the CHAP user and secret, then ${c.storeCredentials}`,
+      fix: `ask the target's owner for the CHAP user and secret; ${c.storeCredentials}`,
       code: "AUTH_FAILED",
     };
   }

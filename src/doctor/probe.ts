@@ -74,7 +74,7 @@ async function sendTargets(f: Findings, o: PortalProbeOptions): Promise<Discover
   const e = explainLogin(failure, {
     what: "the discovery login", portal: p, initiatorName: o.initiatorName, auth: used.auth.method,
     mutual: used.auth.method === "CHAP" && used.auth.mutual !== undefined,
-    storeCredentials: `\`iscsi -m discoverydb -t st -p ${p} -o update -n discovery.sendtargets.auth.authmethod -v CHAP\`, \`… -n discovery.sendtargets.auth.username -v USER\`, then \`iscsi secret set --discovery -p ${p} --file SECRET_FILE\``,
+    storeCredentials: `set them with \`iscsi -m discoverydb -t st -p ${p} -o update -n discovery.sendtargets.auth.authmethod -v CHAP\`, \`… -n discovery.sendtargets.auth.username -v USER\`, then \`iscsi secret set --discovery -p ${p} --file SECRET_FILE\``,
   });
   f.fail("portal.sendtargets", e.summary, e.fix, e.code, { error: (failure as Error).message });
   return undefined;

@@ -32,8 +32,8 @@ const ms = (n: number) => `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`;
 
 function storeHint(o: TargetProbeOptions): string {
   const p = portalText(o.portal);
-  if (o.authSource === "--chap-user" || o.authSource === "the environment") return "check --chap-user ($ISCSI_CHAP_USER) and the secret in --chap-secret-file or $ISCSI_CHAP_SECRET";
-  return `\`iscsi -m node -T ${o.target} -p ${p} -o update -n node.session.auth.authmethod -v CHAP\`, \`… -n node.session.auth.username -v USER\`, then \`iscsi secret set -T ${o.target} -p ${p} --file SECRET_FILE\``;
+  if (o.authSource === "--chap-user" || o.authSource === "the environment") return "give them with --chap-user and --chap-secret-file (or $ISCSI_CHAP_USER and $ISCSI_CHAP_SECRET)";
+  return `set them with \`iscsi -m node -T ${o.target} -p ${p} -o update -n node.session.auth.authmethod -v CHAP\`, \`… -n node.session.auth.username -v USER\`, then \`iscsi secret set -T ${o.target} -p ${p} --file SECRET_FILE\``;
 }
 
 async function open(o: TargetProbeOptions, digests: boolean): Promise<Session> {
@@ -94,7 +94,7 @@ function chapFinding(f: Findings, o: TargetProbeOptions, chap: ChapProbeResult):
     f.ok("target.chap", `${summary}; with our secret ${names(works)} log in`, data);
   } else {
     // The login finding already failed for this; a second failure would only repeat it.
-    f.warn("target.chap", `${summary}; with our secret none of them logs in: the CHAP user or secret is wrong`, `check the CHAP user for ${o.initiatorName} on the target: ${storeHint(o)}`, data);
+    f.warn("target.chap", `${summary}; with our secret none of them logs in: the CHAP user or secret is wrong`, `compare the user name and secret with the target's CHAP settings for ${o.initiatorName}; ${storeHint(o)}`, data);
   }
 }
 
