@@ -103,8 +103,8 @@ export function explainLogin(err: unknown, c: LoginContext): Explanation {
         };
       case 0x03:
         return {
-          summary: `the target says ${c.target ?? "the target"} does not exist at ${c.portal}, or hides it from initiator ${c.initiatorName} (many targets answer "not found" when the ACL does not allow the initiator)`,
-          fix: `check the name with \`iscsi discover ${c.portal}\`, and that the target's ACL allows ${c.initiatorName}`,
+          summary: `the target says ${c.target ?? "the target"} does not exist at ${c.portal}, or hides it from initiator ${c.initiatorName} (many targets answer "not found" when their ACL does not allow the initiator's name or address)`,
+          fix: `check the name with \`iscsi discover ${c.portal}\`, and that the target's ACL allows ${c.initiatorName} and this machine's address`,
           code: "LOGIN_FATAL",
         };
       case 0x04:

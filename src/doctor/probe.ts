@@ -61,7 +61,7 @@ async function sendTargets(f: Findings, o: PortalProbeOptions): Promise<Discover
       const data = { targets, ms, auth: attempt.source };
       if (targets.length === 0) {
         f.warn("portal.sendtargets", `SendTargets lists no targets for ${o.initiatorName}`,
-          `targets that filter by initiator name hide themselves from others: add ${o.initiatorName} to the ACL of the target you expect`, data);
+          `targets hide themselves from initiators their ACL does not allow (by name or by IP address): add ${o.initiatorName} (or this machine's address) to the ACL of the target you expect`, data);
       } else {
         f.ok("portal.sendtargets", `SendTargets lists ${targets.length} target(s) in ${Math.round(ms)} ms: ${targets.map((t) => t.name).join(", ")}`, data);
       }
