@@ -56,7 +56,6 @@ mkdir -p "$out"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 host="$(uname -s | tr '[:upper:]' '[:lower:]')-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')"
-declare -A sums
 for t in "${targets[@]}"; do
   bin="dist/iscsi-$t"
   [ -f "$bin" ] || die "$bin is missing: run without --no-build (or \`bun run build\`)"
@@ -69,16 +68,19 @@ for t in "${targets[@]}"; do
   cp "$bin" "$stage/$name/iscsi"
   chmod 755 "$stage/$name/iscsi"
   cp LICENSE README.md CHANGELOG.md "$stage/$name/"
-  tar -C "$stage" "${tar_flags[@]}" -czf "$out/$name.tar.gz" "$name"
-  sums[$t]=$(sha256 "$out/$name.tar.gz")
-  echo "${sums[$t]}  $name.tar.gz" > "$out/$name.tar.gz.sha256"
-  say "$out/$name.tar.gz $(du -h "$out/$name.tar.gz" | cut -f1) sha256 ${sums[$t]}"
+  # ${a[@]+…}: an empty array is "unbound" under set -u in bash 3.2 (macOS).
+  tar -C "$stage" ${tar_flags[@]+"${tar_flags[@]}"} -czf "$out/$name.tar.gz" "$name"
+  sum=$(sha256 "$out/$name.tar.gz")
+  echo "$sum  $name.tar.gz" > "$out/$name.tar.gz.sha256"
+  say "$out/$name.tar.gz $(du -h "$out/$name.tar.gz" | cut -f1) sha256 $sum"
 done
 (cd "$out" && cat ./*.sha256) > "$out/SHA256SUMS"
 
+# Plain variables, not an associative array: macOS still ships bash 3.2.
+sum_of() { cut -d' ' -f1 "$out/iscsi-$version-$1.tar.gz.sha256"; }
 sed -e "s|@VERSION@|$version|g" -e "s|@REPO@|$repo|g" \
-    -e "s|@SHA256_LINUX_X64@|${sums[linux-x64]}|" -e "s|@SHA256_DARWIN_ARM64@|${sums[darwin-arm64]}|" \
-    -e "s|@SHA256_DARWIN_X64@|${sums[darwin-x64]}|" Formula/iscsi.rb > "$out/iscsi.rb"
+    -e "s|@SHA256_LINUX_X64@|$(sum_of linux-x64)|" -e "s|@SHA256_DARWIN_ARM64@|$(sum_of darwin-arm64)|" \
+    -e "s|@SHA256_DARWIN_X64@|$(sum_of darwin-x64)|" Formula/iscsi.rb > "$out/iscsi.rb"
 if grep -q '@[A-Z0-9_]*@' "$out/iscsi.rb"; then die "placeholders left in $out/iscsi.rb"; fi
 if command -v ruby >/dev/null; then ruby -c "$out/iscsi.rb" >/dev/null || die "$out/iscsi.rb does not parse"; fi
 say "formula: $out/iscsi.rb (copy it into the tap; see docs/macos-release.md)"
