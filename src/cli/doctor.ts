@@ -67,7 +67,7 @@ export default defineCommand({
     const paths = resolvePaths({ stateDir: args["state-dir"], socket: args.socket });
     const platform = currentPlatform();
     const host = await checkHost({
-      platform, stateDir: paths.stateDir, socket: paths.socket, standaloneName: initiatorNameFrom(args),
+      platform, stateDir: paths.stateDir, socket: paths.socket, config: paths.config, standaloneName: initiatorNameFrom(args),
       embedded: embeddedFiles(), sourceTree: sourceTree(), uid: process.getuid?.() ?? -1,
     });
     // Who we probe as: a name given explicitly, else the daemon's (what its logins use), else the standalone one.

@@ -3,6 +3,7 @@
 // FUSE-T + hdiutil on macOS; the attach library).
 import { existsSync, lstatSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
+import { loadConfig } from "../config/config-file.ts";
 import { readInitiatorName } from "../config/initiator-name.ts";
 import { iscsiNameProblem } from "../config/names.ts";
 import type { Platform } from "../config/paths.ts";
@@ -15,6 +16,7 @@ export interface HostContext {
   platform: Platform;
   stateDir: string;
   socket: string;
+  config: string;
   /** The name standalone commands use (flag, $ISCSI_INITIATOR_NAME, open-iscsi's file, host name). */
   standaloneName: string;
   /** Files embedded in this executable (Bun.embeddedFiles); empty when run from source. */
@@ -121,6 +123,22 @@ function stateDir(f: Findings, c: HostContext): void {
   }
 }
 
+/** The daemon refuses to start with a bad config file: say so before it does. */
+function config(f: Findings, c: HostContext): void {
+  if (!existsSync(c.config)) {
+    f.ok("host.config", `no config file at ${c.config}: built-in defaults`);
+    return;
+  }
+  try {
+    loadConfig(c.config, c.platform);
+    f.ok("host.config", `${c.config} is valid`);
+  } catch (err) {
+    const e = err as Error;
+    if (/EACCES|EPERM/.test(e.message)) f.warn("host.config", `cannot read ${c.config} (permission denied)`, "run `sudo iscsi doctor` to check it");
+    else f.fail("host.config", `the daemon will refuse to start: ${e.message}`, `fix or remove ${c.config} (docs/configuration.md lists every key)`, "CONFIG");
+  }
+}
+
 function root(f: Findings, c: HostContext): void {
   if (c.uid === 0) f.ok("host.root", "running as root");
   else f.warn("host.root", `running as uid ${c.uid}, not root`, "the daemon, `iscsi service install` and attaching a LUN need root (sudo); probing a portal does not");
@@ -187,6 +205,7 @@ export async function checkHost(c: HostContext): Promise<HostResult> {
   const daemonName = initiatorName(f, c);
   await daemon(f, c);
   stateDir(f, c);
+  config(f, c);
   root(f, c);
   attachTools(f, c);
   return { findings: f, daemonName };

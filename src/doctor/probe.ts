@@ -115,6 +115,9 @@ export async function probePortal(o: PortalProbeOptions): Promise<Findings[]> {
     return [f];
   }
   f.ok("portal.tcp", `TCP connect to ${p} in ${tcp.ms < 10 ? tcp.ms.toFixed(1) : Math.round(tcp.ms)} ms`, { ms: tcp.ms });
+  for (const note of o.stored.notes) {
+    f.warn("portal.stored-state", `the daemon's records could not all be read, so stored credentials may be missing: ${note}`, "run `sudo iscsi doctor` (the state dir is root-only), or fix what is named");
+  }
   const targets = (await sendTargets(f, o)) ?? [];
   await advertisedPortals(f, o, targets);
   let names = targets.map((t) => t.name);

@@ -30,7 +30,7 @@ export async function doctor(args: string[], opts: { env?: Record<string, string
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
-    env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-doctor-test.sock", ISCSI_STATE_DIR: "/nonexistent/iscsi-doctor-state", ...opts.env },
+    env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-doctor-test.sock", ISCSI_STATE_DIR: "/nonexistent/iscsi-doctor-state", ISCSI_CONFIG: "", ISCSI_INITIATOR_NAME: "", ...opts.env },
   });
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   // No report at all when the arguments were refused (or with `human`).

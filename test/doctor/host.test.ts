@@ -90,6 +90,18 @@ describe("the daemon's files", () => {
     expect(f.fix).toContain("iscsi initiator-name --set");
   });
 
+  test("the config file: absent means defaults, a valid one is ok, a bad one fails (exit 7) as the daemon would", async () => {
+    mkdirSync(stateDir, { mode: 0o700 });
+    expect((await host()).one("host.config")).toMatchObject({ status: "ok", summary: `no config file at ${join(stateDir, "iscsid.conf")}: built-in defaults` });
+    writeFileSync(join(stateDir, "iscsid.conf"), "node.startup = automatic\n");
+    expect((await host()).one("host.config").status).toBe("ok");
+    writeFileSync(join(stateDir, "iscsid.conf"), "node.startup = sometimes\n");
+    const bad = await host();
+    expect(bad.code).toBe(7);
+    expect(bad.one("host.config")).toMatchObject({ status: "fail", code: "CONFIG" });
+    expect(bad.one("host.config").summary).toContain("iscsid.conf:1: node.startup: must be one of automatic, manual, onboot");
+  });
+
   test("a plain file where the socket should be: not a socket, a failure", async () => {
     writeFileSync(socket, "");
     const r = await host();
