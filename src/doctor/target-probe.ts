@@ -94,7 +94,7 @@ function chapFinding(f: Findings, o: TargetProbeOptions, chap: ChapProbeResult):
     f.ok("target.chap", `${summary}; with our secret ${names(works)} log in`, data);
   } else {
     // The login finding already failed for this; a second failure would only repeat it.
-    f.warn("target.chap", `${summary}; with our secret none of them logs in: the CHAP user or secret is wrong`, `compare the user name and secret with the target's CHAP settings for ${o.initiatorName}; ${storeHint(o)}`, data);
+    f.warn("target.chap", `${summary}; none of them logs in with our credentials (the login finding says why)`, "correct the credentials as the login finding says", data);
   }
 }
 

@@ -11,6 +11,7 @@ import { startTgtd, type TgtdTarget } from "../harness/tgtd.ts";
 import { doctor } from "./_doctor.ts";
 
 const CHAP = { username: "erin", secret: "erin-secret-0123" };
+const MUTUAL = { username: "nas-erin", secret: "nas-erin-secret-45" };
 const WRONG = "erin-wrong-secret-9";
 const ALLOWED = "iqn.2026-11.dev.iscsi:doctor-allowed";
 const OTHER = "iqn.2026-11.dev.iscsi:doctor-other";
@@ -19,14 +20,16 @@ let plain: TgtdTarget;
 let noDigests: TgtdTarget;
 let chap: TgtdTarget;
 let acl: TgtdTarget;
+let mutual: TgtdTarget;
 let dir: string;
 
 beforeAll(async () => {
-  [plain, noDigests, chap, acl] = await Promise.all([
+  [plain, noDigests, chap, acl, mutual] = await Promise.all([
     startTgtd({ luns: [{ sizeMiB: 4 }], nopInterval: 1, nopCount: 3 }),
     startTgtd({ luns: [{ sizeMiB: 4 }], params: { HeaderDigest: "None", DataDigest: "None" } }),
     startTgtd({ luns: [{ sizeMiB: 4 }], chap: CHAP, targets: 2 }),
     startTgtd({ luns: [{ sizeMiB: 4 }] }),
+    startTgtd({ luns: [{ sizeMiB: 4 }], chap: CHAP, mutual: MUTUAL }),
   ]);
   // Only ALLOWED may see and use the ACL target (tgt's ACL by initiator name).
   await acl.tgtadm(["--mode", "target", "--op", "unbind", "--tid", "1", "--initiator-address", "ALL"]);
@@ -35,7 +38,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([plain?.stop(), noDigests?.stop(), chap?.stop(), acl?.stop()]);
+  await Promise.all([plain?.stop(), noDigests?.stop(), chap?.stop(), acl?.stop(), mutual?.stop()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -97,7 +100,7 @@ describe("a target with CHAP", () => {
     expect(r.one("target.login").summary).toContain("the target refused our CHAP response");
     const algorithms = r.one("target.chap");
     expect(algorithms.status).toBe("warn");
-    expect(algorithms.summary).toContain("none of them logs in: the CHAP user or secret is wrong");
+    expect(algorithms.summary).toContain("none of them logs in with our credentials");
     expect(r.stdout + r.stderr).not.toContain(WRONG);
   });
 
@@ -113,6 +116,20 @@ describe("a target with CHAP", () => {
     expect(algorithms.data!.verified["SHA-256"]).toContain("target refused the login");
     expect(algorithms.fix).toContain("-n node.session.auth.chap_algs -v MD5");
     expect(r.stdout).not.toContain(CHAP.secret);
+  });
+
+  test("mutual CHAP: the right target secret logs in; a wrong one says the target did not prove itself", async () => {
+    const args = [mutual.portal, "--chap-user", CHAP.username, "--mutual-user", MUTUAL.username, "--nop-wait", "0"];
+    const ok = await doctor(args, { env: { ISCSI_CHAP_SECRET: CHAP.secret, ISCSI_MUTUAL_SECRET: MUTUAL.secret } });
+    expect(ok.code).toBe(0);
+    expect(ok.one("target.credentials").summary).toBe(`CHAP as ${CHAP.username} (--chap-user), mutual with ${MUTUAL.username}`);
+    const bad = await doctor(args, { env: { ISCSI_CHAP_SECRET: CHAP.secret, ISCSI_MUTUAL_SECRET: "nas-erin-wrong-secret" } });
+    expect(bad.code).toBe(24);
+    const login = bad.one("target.login");
+    expect(login.summary).toContain("mutual CHAP failed");
+    expect(login.summary).toContain("target failed mutual CHAP: wrong CHAP_R");
+    expect(login.fix).toContain("username_in and password_in");
+    expect(bad.stdout + bad.stderr).not.toContain("nas-erin-wrong-secret");
   });
 
   describe("with the daemon's node records", () => {
