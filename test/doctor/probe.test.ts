@@ -135,7 +135,8 @@ describe("a target with CHAP", () => {
   describe("with the daemon's node records", () => {
     let d: TestDaemon;
     beforeAll(async () => {
-      d = new TestDaemon();
+      // A refused login fails at once instead of being retried (the digest test logs in through the daemon).
+      d = new TestDaemon({ config: "node.session.initial_login_retry_max = 0\n" });
       await d.start();
       expect((await d.cli(["-m", "discovery", "-t", "st", "-p", chap.portal])).code).toBe(0);
       for (const t of chap.targets) {
@@ -167,6 +168,18 @@ describe("a target with CHAP", () => {
       expect(r.code).toBe(24);
       expect(r.one("target.node-record").summary).toContain("authmethod is CHAP but no password is stored");
       expect(r.one("target.login").summary).toContain("no CHAP credentials");
+    });
+
+    test("a node that requires CRC32C on a target that refuses digests: the daemon's login would fail, exit 5", async () => {
+      expect((await d.cli(["-m", "discovery", "-t", "st", "-p", noDigests.portal])).code).toBe(0);
+      const iqnNd = noDigests.targets[0]!.iqn;
+      expect((await d.cli(["-m", "node", "-T", iqnNd, "-p", noDigests.portal, "-o", "update", "-n", "node.conn[0].iscsi.HeaderDigest", "-v", "CRC32C"])).code).toBe(0);
+      const r = await doctor([noDigests.portal, "--nop-wait", "0", "--state-dir", d.stateDir, "--socket", d.socket]);
+      expect(r.code).toBe(5);
+      const digests = r.one("target.digests");
+      expect([digests.status, digests.code]).toEqual(["fail", "LOGIN"]);
+      expect(digests.summary).toContain("this node requires CRC32C: the daemon's login will fail");
+      expect((await d.cli(["-m", "node", "-T", iqnNd, "-p", noDigests.portal, "--login"])).code).not.toBe(0);
     });
 
     test("a wrong stored secret fails the login as a CHAP mismatch", async () => {
