@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { FakeTarget } from "../fake/target.ts";
 import { TestDaemon } from "../harness/iscsid.ts";
 import { freePort } from "../harness/processes.ts";
 import { startTgtd, type TgtdTarget } from "../harness/tgtd.ts";
@@ -209,6 +210,27 @@ describe("ACL and reachability", () => {
     expect(r.code).toBe(0);
     expect(r.report.initiatorName).toBe(ALLOWED);
     expect(r.one("target.login").status).toBe("ok");
+  });
+
+  test("a portal the targets advertise that cannot be reached is named, with the portal to log in through", async () => {
+    const closed = freePort();
+    // A scripted target whose SendTargets lists only an address nobody listens on, and which refuses normal logins.
+    const fake = FakeTarget.listen({
+      sendTargets: [["TargetName", "iqn.2026-11.dev.iscsi.test:elsewhere"], ["TargetAddress", `127.0.0.1:${closed},1`]],
+      loginTamper: ({ res, pairs }) => {
+        if (pairs.some(([k]) => k === "TargetPortalGroupTag")) Object.assign(res, { statusClass: 2, statusDetail: 3, transit: false, nsg: 0 });
+      },
+    });
+    try {
+      const r = await doctor([`127.0.0.1:${fake.port}`, "--nop-wait", "0", "--timeout", "3"]);
+      const advertised = r.one("portal.advertised");
+      expect(advertised.status).toBe("warn");
+      expect(advertised.summary).toContain(`the targets also advertise 127.0.0.1:${closed}, which is unreachable from here`);
+      expect(advertised.fix).toContain(`(\`-p 127.0.0.1:${fake.port}\`)`);
+      expect(r.one("target.login").code).toBe("LOGIN_FATAL");
+    } finally {
+      fake.stop();
+    }
   });
 
   test("a closed port: one plain unreachable finding, nothing probed after it, exit 4", async () => {
