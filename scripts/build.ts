@@ -14,6 +14,8 @@ import pkg from "../package.json" with { type: "json" };
 const ROOT = resolve(import.meta.dir, "..");
 const ALL_TARGETS = ["linux-x64", "darwin-arm64", "darwin-x64"] as const;
 type Target = (typeof ALL_TARGETS)[number];
+/** What describeBinary() must say of a target's executable and attach library. */
+const EXPECTED_ARCH: Record<Target, string> = { "linux-x64": "ELF x86-64", "darwin-arm64": "Mach-O arm64", "darwin-x64": "Mach-O x86_64" };
 /** The name src/attach/native.ts looks for in Bun.embeddedFiles. */
 const SHIM_BASENAME = "libiscsi_attach";
 
@@ -68,8 +70,12 @@ async function buildShim(script: string, target: Target, outDir: string): Promis
     return { none: `ffi build failed (exit ${code})${last ? `: ${last.slice(0, 120)}` : ""}` };
   }
   // The script's outdir is either the library's folder or its parent: accept both.
-  for (const dir of [outDir, join(outDir, target)]) if (existsSync(join(dir, lib))) return { path: join(dir, lib) };
-  return { none: `ffi build succeeded but left no ${lib} in ${outDir}` };
+  const path = [outDir, join(outDir, target)].map((dir) => join(dir, lib)).find((p) => existsSync(p));
+  if (!path) return { none: `ffi build succeeded but left no ${lib} in ${outDir}` };
+  // A host compiler without a cross target makes a library for the wrong system: never embed that.
+  const got = describeBinary(path);
+  if (got !== EXPECTED_ARCH[target]) return { none: `ffi build made ${got}, not ${EXPECTED_ARCH[target]}` };
+  return { path };
 }
 
 async function compile(target: Target, outFile: string, shim: string | undefined): Promise<void> {
@@ -104,8 +110,10 @@ export async function build(o: BuildOptions): Promise<Built[]> {
     const file = join(o.outDir, `iscsi-${target}`);
     say(`${target}: bun build --compile → ${file}`);
     await compile(target, file, "path" in shim ? shim.path : undefined);
+    const arch = describeBinary(file);
+    if (arch !== EXPECTED_ARCH[target]) throw new Error(`${file} is ${arch}, not ${EXPECTED_ARCH[target]}`);
     built.push({
-      target, file, bytes: statSync(file).size, arch: describeBinary(file),
+      target, file, bytes: statSync(file).size, arch,
       shim: "path" in shim ? { embedded: shim.path.split("/").pop()! } : shim,
     });
     say(`${target}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -78,16 +78,18 @@ describe("embedding the attach library", () => {
   let fixture: BuildSummary;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "iscsi-build-"));
-    fixture = await runBuild(["--targets", "linux-x64,darwin-arm64", "--out", dir, "--shim-script", "test/dist/fixtures/attach-shim.sh", "--shim-out", join(dir, "ffi")]);
+    fixture = await runBuild(["--targets", "linux-x64,darwin-arm64,darwin-x64", "--out", dir, "--shim-script", "test/dist/fixtures/attach-shim.sh", "--shim-out", join(dir, "ffi")]);
   }, 300_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("a target whose library builds gets it embedded; one whose library fails still gets its executable", () => {
+  test("a library that builds is embedded; one that fails, or is for the wrong system, is not, and the executable is still made", () => {
     expect(fixture.built.map((b) => [b.target, b.shim])).toEqual([
       ["linux-x64", { embedded: "libiscsi_attach.so" }],
       ["darwin-arm64", { none: "ffi build failed (exit 3): attach-shim.sh: darwin-arm64 is not built on this host" }],
+      ["darwin-x64", { none: "ffi build made ELF x86-64, not Mach-O x86_64" }],
     ]);
     expect(header(join(dir, "iscsi-darwin-arm64")).getUint32(4, true)).toBe(CPU_TYPE_ARM64);
+    expect(header(join(dir, "iscsi-darwin-x64")).getUint32(4, true)).toBe(CPU_TYPE_X86_64);
   });
 
   test("the executable lists the library in Bun.embeddedFiles under its plain name, byte for byte the size built", async () => {
