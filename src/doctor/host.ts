@@ -1,6 +1,6 @@
-// Host checks of `iscsi doctor`: who we are to targets (initiator name), whether the daemon runs and its
-// socket and state dir are private, root, and what attaching a LUN needs (FUSE + loop on Linux; macFUSE or
-// FUSE-T + hdiutil on macOS; the attach library).
+// Host checks of `iscsi doctor`: who we are to targets (initiator name), whether the daemon runs, whether its
+// socket and state dir are private and its config file valid, root, and what attaching a LUN needs (FUSE +
+// loop on Linux; macFUSE or FUSE-T + hdiutil on macOS; the attach library).
 import { existsSync, lstatSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../config/config-file.ts";

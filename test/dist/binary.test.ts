@@ -27,7 +27,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("the compiled executable", () => {

@@ -80,7 +80,7 @@ describe("embedding the attach library", () => {
     dir = mkdtempSync(join(tmpdir(), "iscsi-build-"));
     fixture = await runBuild(["--targets", "linux-x64,darwin-arm64,darwin-x64", "--out", dir, "--shim-script", "test/dist/fixtures/attach-shim.sh", "--shim-out", join(dir, "ffi")]);
   }, 300_000);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
   test("a library that builds is embedded; one that fails, or is for the wrong system, is not, and the executable is still made", () => {
     expect(fixture.built.map((b) => [b.target, b.shim])).toEqual([
@@ -128,7 +128,7 @@ describe("Homebrew formula and release", () => {
       expect((await run(argv, repo)).code).toBe(0);
     }
   });
-  afterAll(() => rmSync(repo, { recursive: true, force: true }));
+  afterAll(() => repo && rmSync(repo, { recursive: true, force: true }));
 
   test("release.sh refuses a tree with uncommitted files, and a missing --repo", async () => {
     writeFileSync(join(repo, "stray.txt"), "not committed\n");
