@@ -22,6 +22,7 @@ export const subCommands: Record<string, Lazy> = {
   secret: lazy(() => import("./secret.ts")),
   "initiator-name": lazy(() => import("./initiator-name.ts")),
   service: lazy(() => import("./service.ts")),
+  doctor: lazy(() => import("./doctor.ts")),
 };
 
 export const main = defineCommand({

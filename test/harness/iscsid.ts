@@ -22,7 +22,11 @@ export class TestDaemon implements TrackedProcess {
   private child: Subprocess | undefined;
   private stopped = false;
 
-  constructor(opts: { config?: string } = {}) {
+  /** argv that runs the program: `bun src/main.ts` unless a test runs a compiled executable. */
+  readonly command: string[];
+
+  constructor(opts: { config?: string; command?: string[] } = {}) {
+    this.command = opts.command ?? [process.execPath, MAIN];
     this.dir = mkdtempSync(join(tmpdir(), "iscsi-daemon-"));
     this.stateDir = join(this.dir, "state");
     this.socket = join(this.dir, "iscsid.sock");
@@ -63,7 +67,7 @@ export class TestDaemon implements TrackedProcess {
   spawn(extraArgs: string[] = []): Subprocess {
     const logFd = openSync(this.logPath, "a");
     try {
-      this.child = Bun.spawn(withParentDeathSignal([process.execPath, MAIN, "daemon", "--state-dir", this.stateDir, "--socket", this.socket, ...extraArgs]), {
+      this.child = Bun.spawn(withParentDeathSignal([...this.command, "daemon", "--state-dir", this.stateDir, "--socket", this.socket, ...extraArgs]), {
         stdin: "ignore",
         stdout: logFd,
         stderr: logFd,
@@ -85,7 +89,7 @@ export class TestDaemon implements TrackedProcess {
 
   /** The CLI as a user runs it, against this daemon. */
   async cli(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
-    const p = Bun.spawn([process.execPath, MAIN, ...args], {
+    const p = Bun.spawn([...this.command, ...args], {
       stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
       stdout: "pipe",
       stderr: "pipe",
