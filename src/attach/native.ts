@@ -11,7 +11,8 @@ import { IscsiError } from "../errors.ts";
 /** The ABI version of ffi/iscsi_ring.h this code decodes. */
 export const RING_ABI_VERSION = 1;
 
-const SYMBOLS = {
+/** The ring of ffi/iscsi_ring.h (any library that carries ring.c: this one, or a test producer). */
+export const RING_SYMBOLS = {
   iscsi_ring_abi_version: { args: [], returns: "u32" },
   iscsi_ring_create: { args: ["u32"], returns: "ptr" },
   iscsi_ring_doorbell_fd: { args: ["ptr"], returns: "i32" },
@@ -20,6 +21,10 @@ const SYMBOLS = {
   iscsi_ring_shutdown: { args: ["ptr"], returns: "void" },
   iscsi_ring_destroy: { args: ["ptr"], returns: "void" },
   iscsi_ring_get_stats: { args: ["ptr", "ptr"], returns: "void" },
+} as const;
+
+const SYMBOLS = {
+  ...RING_SYMBOLS,
   iscsi_fuse_start: { args: ["ptr", "ptr", "ptr", "u64", "i32", "ptr", "u64"], returns: "ptr" },
   iscsi_fuse_shutdown: { args: ["ptr"], returns: "void" },
   iscsi_fuse_stop: { args: ["ptr"], returns: "i32" },
@@ -27,13 +32,26 @@ const SYMBOLS = {
   iscsi_fuse_max_io: { args: ["ptr"], returns: "u32" },
 } as const;
 
+export type RingSymbols = ReturnType<typeof dlopen<typeof RING_SYMBOLS>>["symbols"];
 export type AttachSymbols = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
 
-export interface AttachLibrary {
-  path: string;
-  symbols: AttachSymbols;
+export interface RingLibrary {
+  symbols: RingSymbols;
   /** dup(2) from the C library: the doorbell fd handed to Bun must be ours to close. */
   dup(fd: number): number;
+}
+
+export interface AttachLibrary extends RingLibrary {
+  path: string;
+  symbols: AttachSymbols;
+}
+
+let libc: { dup: (fd: number) => number } | undefined;
+
+/** dup(2) through the C library already loaded in this process. */
+export function dupFd(fd: number): number {
+  libc ??= dlopen(process.platform === "darwin" ? "libSystem.B.dylib" : "libc.so.6", { dup: { args: ["i32"], returns: "i32" } }).symbols;
+  return libc.dup(fd);
 }
 
 export const LIB_NAME = `libiscsi_attach.${suffix}`;
@@ -117,6 +135,5 @@ async function load(): Promise<AttachLibrary> {
   }
   const abi = symbols.iscsi_ring_abi_version();
   if (abi !== RING_ABI_VERSION) throw new IscsiError("ATTACH_UNAVAILABLE", `the attach library ${path} speaks ring ABI ${abi}, this build expects ${RING_ABI_VERSION}`);
-  const libc = dlopen(process.platform === "darwin" ? "libSystem.B.dylib" : "libc.so.6", { dup: { args: ["i32"], returns: "i32" } }).symbols;
-  return { path, symbols, dup: (fd) => libc.dup(fd) };
+  return { path, symbols, dup: dupFd };
 }

@@ -3,7 +3,7 @@
 // C buffer without copying, and completes requests by id. Everything here runs on the JavaScript thread.
 import { toArrayBuffer, type Pointer } from "bun:ffi";
 import { IscsiError } from "../errors.ts";
-import type { AttachLibrary } from "./native.ts";
+import type { RingLibrary } from "./native.ts";
 
 export const RingOp = { Read: 1, Write: 2, Flush: 3, Trim: 4, Scsi: 5 } as const;
 export const RingDir = { None: 0, Read: 1, Write: 2 } as const;
@@ -54,7 +54,7 @@ export class Ring {
   private shut = false;
 
   constructor(
-    private readonly lib: AttachLibrary,
+    private readonly lib: RingLibrary,
     readonly depth: number,
   ) {
     const p = lib.symbols.iscsi_ring_create(depth);
