@@ -27,6 +27,8 @@ export interface AttachOptions {
   runDir?: string;
   /** Requests in flight between kernel and session (ring depth = FUSE worker threads). */
   depth?: number;
+  /** Sector size of the loop device (default: the LUN's block size, or 512 when loop cannot take it). */
+  sectorSize?: number;
   log?: ConsolaInstance;
 }
 
@@ -65,6 +67,11 @@ export class Attachment {
 
   get stats(): AttachStats {
     return { ...this.server.stats };
+  }
+
+  /** Writes that waited for another write to the same blocks (read-modify-write in progress). */
+  get lockWaits(): number {
+    return this.server.lockWaits;
   }
 
   get state(): AttachState {
@@ -106,7 +113,8 @@ export class Attachment {
     }
     const a = new Attachment(session, lun, geometry, readOnly, ring, server, fuse, runDir, log);
     try {
-      const sectorSize = LOOP_SECTOR_SIZES.has(geometry.blockSize) ? geometry.blockSize : 512;
+      const sectorSize = opts.sectorSize ?? (LOOP_SECTOR_SIZES.has(geometry.blockSize) ? geometry.blockSize : 512);
+      if (!LOOP_SECTOR_SIZES.has(sectorSize)) throw new IscsiError("INVALID_ARGUMENT", `sector size ${sectorSize} is not one of ${[...LOOP_SECTOR_SIZES].join(", ")}`);
       a.device = await loopAttach(a.file, { readOnly, sectorSize });
       a.directIo = loopDirectIo(a.device);
       if (!a.directIo) log.warn(`${a.device}: the kernel refused direct I/O on the FUSE file; using buffered I/O`);

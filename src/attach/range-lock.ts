@@ -9,6 +9,8 @@ interface Held {
 
 export class RangeLocks {
   private readonly held = new Set<Held>();
+  /** How often an acquire had to wait for an overlapping range (shows that writes met). */
+  waits = 0;
 
   /** Waits until no held range overlaps [start, end), takes it, and returns its release. */
   async acquire(start: number, end: number): Promise<() => void> {
@@ -21,6 +23,7 @@ export class RangeLocks {
         }
       }
       if (!blocker) break;
+      this.waits++;
       await blocker.released;
     }
     let release!: () => void;

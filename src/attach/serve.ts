@@ -67,6 +67,11 @@ export class RequestServer {
     return this.ring.listen((req) => this.accept(req));
   }
 
+  /** Writes that waited for another write to the same blocks. */
+  get lockWaits(): number {
+    return this.locks.waits;
+  }
+
   /** Requests taken from the ring whose commands have not all settled (their buffers are still in use). */
   get busy(): number {
     return this.inFlight;
@@ -87,7 +92,9 @@ export class RequestServer {
   }
 
   private finish(req: RingRequest, outcome: Outcome, err?: unknown): void {
-    if (outcome.status < 0) {
+    // A refused TRIM is an answer (the LUN cannot deallocate), not a failure.
+    const refusedTrim = req.op === RingOp.Trim && outcome.status === -E.EOPNOTSUPP;
+    if (outcome.status < 0 && !refusedTrim) {
       this.stats.errors++;
       const now = Date.now();
       if (now - this.lastLogged > 1000) {
