@@ -50,6 +50,7 @@ export class Attachment {
   private release!: () => void;
   private detaching = false;
   private torn = false;
+  private running: Promise<void> | undefined;
 
   private constructor(
     readonly session: Session,
@@ -138,35 +139,47 @@ export class Attachment {
 
   /**
    * Unmount, detach the loop device, flush, stop FUSE. Not forced, it refuses while the session is not up (data
-   * could not be flushed) and fails on a busy mount. Forced, it fails waiting I/O first and unmounts lazily.
+   * could not be flushed) and fails on a busy mount. Forced, it fails waiting I/O first and unmounts lazily; a
+   * forced detach during an orderly one turns it into a forced one.
    */
   async detach(opts: { force?: boolean } = {}): Promise<void> {
-    if (this.torn) return;
     const force = opts.force ?? false;
+    if (this.running) {
+      if (!force) return this.running;
+      this.fuse.shutdown();
+      await this.running.catch(() => {});
+    }
+    if (this.torn) return;
     if (!force && this.session.state.kind !== "full-feature") {
       throw new IscsiError("BUSY", `the session to ${this.session.targetName} is ${this.session.state.kind}: buffered data could not be written; detach with --force to drop it`);
     }
     this.detaching = true;
+    this.running = this.teardown(force).finally(() => (this.running = undefined));
     try {
-      await this.teardown(force);
+      await this.running;
     } catch (err) {
-      this.detaching = false;
+      if (!this.torn) this.detaching = false;
       throw err;
     }
   }
 
   private async teardown(force: boolean): Promise<void> {
     if (force) this.fuse.shutdown();
-    if (this.mountPoint) await unmountDir(this.mountPoint, { lazy: force });
+    // Once shut down (now, or by a forced detach meanwhile) nothing can be flushed: the rest goes the forced way.
+    const forced = () => this.ring.isShutdown;
+    const unlessShutDown = (p: Promise<unknown>) => Promise.race([p, this.fuse.shutDown]);
+    if (this.mountPoint) await unmountDir(this.mountPoint, { lazy: forced() });
     this.mountPoint = undefined;
-    if (this.device) await loopDetach(this.device, this.file, force ? 2_000 : 10_000).catch((err) => {
-      if (!force) throw err;
-      this.log.warn((err as Error).message);
-    });
+    if (this.device) {
+      await loopDetach(this.device, this.file, forced() ? 2_000 : 10_000).catch((err) => {
+        if (!forced()) throw err;
+        this.log.warn((err as Error).message);
+      });
+    }
     this.device = undefined;
-    if (!force) {
-      await this.server.whenIdle();
-      await new LogicalUnit(this.session, this.lun).synchronizeCache();
+    if (!forced()) {
+      await unlessShutDown(this.server.whenIdle());
+      await unlessShutDown(new LogicalUnit(this.session, this.lun).synchronizeCache());
     }
     this.torn = true;
     this.fuse.stop();
@@ -177,6 +190,6 @@ export class Attachment {
       this.fuse.free();
       this.release();
     });
-    this.log.info(`LUN ${this.lun} of ${this.session.targetName} detached${force ? " (forced)" : ""}`);
+    this.log.info(`LUN ${this.lun} of ${this.session.targetName} detached${forced() ? " (forced)" : ""}`);
   }
 }

@@ -11,6 +11,9 @@ export class FuseFile {
   private handle: ReturnType<AttachLibrary["symbols"]["iscsi_fuse_start"]>;
   private stopped = false;
   private freed = false;
+  private markShut!: () => void;
+  /** Resolves when the backend is shut down (waiting I/O failed): an orderly detach in progress stops waiting. */
+  readonly shutDown = new Promise<void>((resolve) => (this.markShut = resolve));
 
   private constructor(
     private readonly lib: AttachLibrary,
@@ -37,12 +40,14 @@ export class FuseFile {
     if (this.freed || this.stopped) return;
     this.ring.markShutdown();
     this.lib.symbols.iscsi_fuse_shutdown(this.handle);
+    this.markShut();
   }
 
   /** Shuts down, aborts the connection, detaches the mount and joins the worker threads (bounded). */
   stop(): void {
     if (this.stopped) return;
     this.ring.markShutdown();
+    this.markShut();
     this.stopped = true;
     const r = this.lib.symbols.iscsi_fuse_stop(this.handle);
     if (r < 0) throw new IscsiError("GENERIC", `unmounting the FUSE file ${this.path} failed (errno ${-r})`);
