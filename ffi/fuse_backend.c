@@ -134,7 +134,10 @@ static void fill_attr(struct iscsi_fuse *h, fuse_ino_t ino, struct stat *st) {
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn) {
-  (void)userdata;
+  struct iscsi_fuse *h = userdata;
+  /* Loop's direct I/O is "background" to FUSE (default limit 12 in flight): allow one per worker thread. */
+  conn->max_background = h->nworkers;
+  conn->congestion_threshold = h->nworkers * 3 / 4;
   conn->max_write = MAX_IO;
   conn->max_read = MAX_IO;
   conn->max_readahead = 0;

@@ -11,6 +11,7 @@ export const REQ_FUA = 0x1;
 export const SENSE_BYTES = 252;
 
 const REQ_SIZE = 64;
+const NO_CDB = new Uint8Array(0);
 const BATCH = 64;
 
 export interface RingRequest {
@@ -87,9 +88,10 @@ export class Ring {
   private decode(i: number): RingRequest {
     const v = this.view;
     const o = i * REQ_SIZE;
+    const op = v.getUint32(o + 8, true);
     return {
       id: v.getUint32(o, true) + v.getUint32(o + 4, true) * 2 ** 32,
-      op: v.getUint32(o + 8, true),
+      op,
       flags: v.getUint32(o + 12, true),
       offset: v.getUint32(o + 16, true) + v.getUint32(o + 20, true) * 2 ** 32,
       length: v.getUint32(o + 24, true),
@@ -97,7 +99,7 @@ export class Ring {
       dir: v.getUint8(o + 29),
       lun: v.getUint16(o + 30, true),
       buffer: v.getUint32(o + 32, true) + v.getUint32(o + 36, true) * 2 ** 32,
-      cdb: this.out.slice(o + 40, o + 56),
+      cdb: op === RingOp.Scsi ? this.out.slice(o + 40, o + 56) : NO_CDB,
       sense: v.getUint32(o + 56, true) + v.getUint32(o + 60, true) * 2 ** 32,
     };
   }
