@@ -35,8 +35,11 @@
 #define ROOT_INO 1
 #define FILE_INO 2
 #define MAX_IO (1u << 20)
-/* A request is its headers (well under a page) plus at most max_write bytes of payload. */
-#define RECV_BUF (MAX_IO + (128u << 10))
+/* A request is its headers plus at most max_write bytes of payload (anything longer the kernel refuses with
+ * E2BIG instead of writing it). A read's reply data goes into the same buffer, past the page holding the
+ * request, so each worker has one buffer. */
+#define REPLY_AT 4096u
+#define WORKER_BUF (MAX_IO + REPLY_AT)
 #define MAX_WORKERS 64u
 #define ATTR_TIMEOUT 3600.0
 
@@ -49,9 +52,8 @@ struct worker {
   struct iscsi_fuse *h;
   pthread_t thread;
   int started;
-  void *recv;  /* the kernel's request lands here, write payload included */
-  void *data;  /* read replies are filled here */
-  int lent;    /* the current buffers went to a request that shutdown abandoned */
+  char *buf; /* the kernel's request lands here, write payload included; read replies at buf + REPLY_AT */
+  int lent;  /* the current buffer went to a request that shutdown abandoned */
 };
 
 struct iscsi_fuse {
@@ -86,9 +88,9 @@ static void capture_log(enum fuse_log_level level, const char *fmt, va_list ap) 
   pthread_mutex_unlock(&log_mu);
 }
 
-static void *alloc_buf(size_t n) {
+static char *alloc_buf(void) {
   void *p = NULL;
-  return posix_memalign(&p, 4096, n) == 0 ? p : NULL;
+  return posix_memalign(&p, 4096, WORKER_BUF) == 0 ? p : NULL;
 }
 
 static void retire(struct iscsi_fuse *h, void *mem) {
@@ -215,10 +217,11 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
   }
   if (size > MAX_IO) size = MAX_IO;
   if ((uint64_t)off + size > h->size) size = (size_t)(h->size - (uint64_t)off);
-  struct worker *w = current_worker;
-  int32_t status = submit(h, ISCSI_OP_READ, (uint64_t)off, (uint32_t)size, w->data);
+  /* The request's arguments are read by now: the rest of the worker's buffer takes the data. */
+  char *data = current_worker->buf + REPLY_AT;
+  int32_t status = submit(h, ISCSI_OP_READ, (uint64_t)off, (uint32_t)size, data);
   if (status < 0) fuse_reply_err(req, -status);
-  else fuse_reply_buf(req, w->data, size);
+  else fuse_reply_buf(req, data, size);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
@@ -359,20 +362,18 @@ static void *worker_main(void *arg) {
   while (!fuse_session_exited(h->se)) {
     struct fuse_buf fbuf;
     memset(&fbuf, 0, sizeof fbuf);
-    fbuf.mem = w->recv;
-    fbuf.size = RECV_BUF;
+    fbuf.mem = w->buf;
+    fbuf.size = WORKER_BUF;
     int res = fuse_session_receive_buf(h->se, &fbuf);
     if (res == -EINTR) continue;
     if (res <= 0) break;
     fuse_session_process_buf(h->se, &fbuf);
     if (w->lent) {
-      /* The consumer may still read or fill these: retire them (freed by iscsi_fuse_free) and take fresh ones. */
-      retire(h, w->recv);
-      retire(h, w->data);
-      w->recv = alloc_buf(RECV_BUF);
-      w->data = alloc_buf(MAX_IO);
+      /* The consumer may still read or fill it: retire it (freed by iscsi_fuse_free) and take a fresh one. */
+      retire(h, w->buf);
+      w->buf = alloc_buf();
       w->lent = 0;
-      if (!w->recv || !w->data) break;
+      if (!w->buf) break;
     }
   }
   return NULL;
@@ -388,10 +389,7 @@ static void set_err(char *err, size_t errlen, const char *what) {
 
 static void free_handle(struct iscsi_fuse *h) {
   if (h->se) fuse_session_destroy(h->se);
-  for (uint32_t i = 0; h->workers && i < h->nworkers; i++) {
-    free(h->workers[i].recv);
-    free(h->workers[i].data);
-  }
+  for (uint32_t i = 0; h->workers && i < h->nworkers; i++) free(h->workers[i].buf);
   for (struct retired *r = h->retired, *next; r; r = next) {
     next = r->next;
     free(r->mem);
@@ -427,9 +425,8 @@ iscsi_fuse *iscsi_fuse_start(iscsi_ring *ring, const char *mountpoint, const cha
   if (!h->mountpoint || !h->file_name || !h->workers) goto fail;
   for (uint32_t i = 0; i < h->nworkers; i++) {
     h->workers[i].h = h;
-    h->workers[i].recv = alloc_buf(RECV_BUF);
-    h->workers[i].data = alloc_buf(MAX_IO);
-    if (!h->workers[i].recv || !h->workers[i].data) goto fail;
+    h->workers[i].buf = alloc_buf();
+    if (!h->workers[i].buf) goto fail;
   }
 
   pthread_mutex_lock(&log_mu);
