@@ -89,6 +89,17 @@ int iscsi_hba_slot_finish(void *arena, uint32_t slot, uint32_t transfer_length, 
   return 0;
 }
 
+uint64_t iscsi_hba_decode_lun(const uint8_t bytes[8]) {
+  for (int i = 2; i < 8; i++) {
+    if (bytes[i] != 0) return ISCSI_HBA_LUN_UNSUPPORTED;
+  }
+  switch (bytes[0] >> 6) {
+  case 0: return (bytes[0] & 0x3f) == 0 ? bytes[1] : ISCSI_HBA_LUN_UNSUPPORTED;
+  case 1: return ((uint64_t)(bytes[0] & 0x3f) << 8) | bytes[1];
+  default: return ISCSI_HBA_LUN_UNSUPPORTED;
+  }
+}
+
 void iscsi_hba_notify_args(uint64_t args[ISCSI_HBA_NOTIFY_ARGS], uint64_t ready_mask, uint32_t sequence) {
   args[0] = ISCSI_HBA_NOTIFY_WORK;
   args[1] = ready_mask;

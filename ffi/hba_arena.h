@@ -58,6 +58,14 @@ struct iscsi_hba_outcome {
  */
 int iscsi_hba_slot_finish(void *arena, uint32_t slot, uint32_t transfer_length, struct iscsi_hba_outcome *out);
 
+/*
+ * The LUN number of SAM-5 §4.7 LUN bytes (SCSIUserParallelTask.fLogicalUnitBytes): single-level
+ * peripheral device addressing on bus 0 (00b) or flat space addressing (01b); anything else, or a
+ * second level, gives ISCSI_HBA_LUN_UNSUPPORTED, which the bridge answers as LOGICAL UNIT NOT SUPPORTED.
+ */
+#define ISCSI_HBA_LUN_UNSUPPORTED UINT64_MAX
+uint64_t iscsi_hba_decode_lun(const uint8_t bytes[8]);
+
 /* Fills the ISCSI_HBA_NOTIFY_ARGS values of a "work available" notification. */
 void iscsi_hba_notify_args(uint64_t args[ISCSI_HBA_NOTIFY_ARGS], uint64_t ready_mask, uint32_t sequence);
 
