@@ -9,34 +9,8 @@
 #include <string.h>
 
 #include "hba_arena.h"
+#include "hba_bridge_internal.h"
 #include "hba_local.h"
-
-struct target {
-  iscsi_ring *ring;
-  uint16_t ring_lun;
-  uint32_t in_flight; /* workers using `ring` right now */
-};
-
-struct iscsi_hba_bridge {
-  uint8_t *arena;
-  iscsi_hba_done_fn done;
-  void *ctx;
-  pthread_mutex_t lock; /* everything below except `pending_done` */
-  pthread_cond_t work;  /* queue not empty, or stopping */
-  pthread_cond_t idle;  /* a target's in_flight dropped to 0 */
-  struct target targets[ISCSI_HBA_MAX_TARGETS];
-  /* Slots claimed and not yet DONE. Private, so a slot the dext flips back to READY while we own it
-   * is never claimed twice, and the queue below can never overflow. */
-  uint64_t owned;
-  uint32_t queue[ISCSI_HBA_SLOTS];
-  uint32_t head, count;
-  int stopping;
-  uint32_t nworkers;
-  pthread_t workers[ISCSI_HBA_SLOTS];
-  uint64_t pending_done; /* atomic: DONE slots the dext has not been told about */
-  struct iscsi_hba_bridge_stats stats;
-  char last_error[256];
-};
 
 static struct iscsi_hba_slot *slot_at(iscsi_hba_bridge *b, uint32_t slot) {
   return (struct iscsi_hba_slot *)(b->arena + ISCSI_HBA_SLOT_TABLE_OFFSET) + slot;
@@ -91,9 +65,8 @@ static int check_header(const uint8_t *arena, uint64_t mapped, char *err, size_t
   return 0;
 }
 
-/* Writes the completion, gives the slot back (DONE) and tells the dext, batching with other workers. */
-static void complete_slot(iscsi_hba_bridge *b, uint32_t slot, uint32_t sequence, int32_t result, uint32_t sense_length,
-                          uint32_t residual, uint32_t refusal) {
+void iscsi_hba_complete_slot(iscsi_hba_bridge *b, uint32_t slot, uint32_t sequence, int32_t result,
+                             uint32_t sense_length, uint32_t residual, uint32_t refusal) {
   struct iscsi_hba_slot *s = slot_at(b, slot);
   struct iscsi_hba_completion c = {0};
   c.result = result;
@@ -137,12 +110,12 @@ static void run_slot(iscsi_hba_bridge *b, uint32_t slot) {
               ISCSI_HBA_SLOT_DATA_BYTES);
     pthread_mutex_unlock(&b->lock);
     int32_t result = refusal == ISCSI_HBA_REFUSED_NO_TARGET ? -ENXIO : -EINVAL;
-    complete_slot(b, slot, t.sequence, result, 0, t.transfer_length, refusal);
+    iscsi_hba_complete_slot(b, slot, t.sequence, result, 0, t.transfer_length, refusal);
     return;
   }
   if (b->stopping) {
     pthread_mutex_unlock(&b->lock);
-    complete_slot(b, slot, t.sequence, -EIO, 0, t.transfer_length, ISCSI_HBA_OK);
+    iscsi_hba_complete_slot(b, slot, t.sequence, -EIO, 0, t.transfer_length, ISCSI_HBA_OK);
     return;
   }
   uint8_t *data = b->arena + t.data_offset;
@@ -150,7 +123,7 @@ static void run_slot(iscsi_hba_bridge *b, uint32_t slot) {
   if (iscsi_hba_answer_locally(&t, data, s->sense, &local)) {
     b->stats.answered_locally++;
     pthread_mutex_unlock(&b->lock);
-    complete_slot(b, slot, t.sequence, local.status, local.sense_length, t.transfer_length - local.data_length,
+    iscsi_hba_complete_slot(b, slot, t.sequence, local.status, local.sense_length, t.transfer_length - local.data_length,
                   ISCSI_HBA_OK);
     return;
   }
@@ -175,10 +148,17 @@ static void run_slot(iscsi_hba_bridge *b, uint32_t slot) {
   if (--target->in_flight == 0) pthread_cond_broadcast(&b->idle);
   if (status < 0) set_error(b, "slot %u (tag %llu): no SCSI status, transport error %d", slot,
                             (unsigned long long)t.tag, status);
+  if (status < 0 && target->retiring) {
+    target->kept |= 1ull << slot;
+    b->kept_sequence[slot] = t.sequence;
+    b->kept_length[slot] = t.transfer_length;
+    pthread_mutex_unlock(&b->lock);
+    return;
+  }
   pthread_mutex_unlock(&b->lock);
   if (sense_length > ISCSI_HBA_SENSE_BYTES) sense_length = ISCSI_HBA_SENSE_BYTES;
   if (residual > t.transfer_length) residual = t.transfer_length;
-  complete_slot(b, slot, t.sequence, status, sense_length, residual, ISCSI_HBA_OK);
+  iscsi_hba_complete_slot(b, slot, t.sequence, status, sense_length, residual, ISCSI_HBA_OK);
 }
 
 static void *worker_main(void *arg) {
@@ -270,31 +250,6 @@ iscsi_hba_bridge *iscsi_hba_bridge_create(void *arena, uint64_t arena_bytes, uin
   return b;
 }
 
-int iscsi_hba_bridge_set_target(iscsi_hba_bridge *b, uint32_t target_id, iscsi_ring *ring, uint16_t ring_lun) {
-  if (target_id >= ISCSI_HBA_MAX_TARGETS || !ring) return -EINVAL;
-  pthread_mutex_lock(&b->lock);
-  int rc = 0;
-  if (b->targets[target_id].ring) {
-    rc = -EBUSY;
-  } else {
-    b->targets[target_id].ring = ring;
-    b->targets[target_id].ring_lun = ring_lun;
-  }
-  pthread_mutex_unlock(&b->lock);
-  return rc;
-}
-
-int iscsi_hba_bridge_remove_target(iscsi_hba_bridge *b, uint32_t target_id) {
-  if (target_id >= ISCSI_HBA_MAX_TARGETS) return -ENOENT;
-  pthread_mutex_lock(&b->lock);
-  struct target *t = &b->targets[target_id];
-  int rc = t->ring ? 0 : -ENOENT;
-  t->ring = 0;
-  while (t->in_flight > 0) pthread_cond_wait(&b->idle, &b->lock);
-  pthread_mutex_unlock(&b->lock);
-  return rc;
-}
-
 void iscsi_hba_bridge_stop(iscsi_hba_bridge *b) {
   pthread_mutex_lock(&b->lock);
   b->stopping = 1;
@@ -303,6 +258,7 @@ void iscsi_hba_bridge_stop(iscsi_hba_bridge *b) {
   b->nworkers = 0;
   pthread_mutex_unlock(&b->lock);
   for (uint32_t i = 0; i < n; i++) pthread_join(b->workers[i], 0);
+  iscsi_hba_release_kept(b, (1u << ISCSI_HBA_MAX_TARGETS) - 1);
 }
 
 void iscsi_hba_bridge_destroy(iscsi_hba_bridge *b) {

@@ -41,8 +41,17 @@ iscsi_hba_bridge *iscsi_hba_bridge_create(void *arena, uint64_t arena_bytes, uin
  * range, NULL ring) or -EBUSY (already served). */
 int iscsi_hba_bridge_set_target(iscsi_hba_bridge *b, uint32_t target_id, iscsi_ring *ring, uint16_t ring_lun);
 
-/* Stops serving `target_id`: later tasks for it are refused, and this waits until no worker still uses
- * its ring (call iscsi_ring_shutdown() on that ring first so blocked submits return at once).
+/*
+ * First step of removing `target_id`, before its ring is shut down. A shut-down ring fails a request at once
+ * although its consumer may still fill or read the buffer (iscsi_ring_shutdown()), so from now on a task of
+ * this target that fails keeps its slot (not DONE: the dext cannot reuse the window) until
+ * iscsi_hba_bridge_remove_target(), which the caller calls once the consumer has settled every request.
+ * 0 or -ENOENT when the target is not served.
+ */
+int iscsi_hba_bridge_retire_target(iscsi_hba_bridge *b, uint32_t target_id);
+
+/* Stops serving `target_id`: later tasks for it are refused; waits until no worker still uses its ring (shut
+ * the ring down first so blocked submits return at once), then completes the slots retire kept, with -EIO.
  * 0 or -ENOENT when the target was not served. */
 int iscsi_hba_bridge_remove_target(iscsi_hba_bridge *b, uint32_t target_id);
 
@@ -54,7 +63,8 @@ int iscsi_hba_bridge_remove_target(iscsi_hba_bridge *b, uint32_t target_id);
 int iscsi_hba_bridge_notify(iscsi_hba_bridge *b, const uint64_t *args, uint32_t count);
 
 /* Refuses further work, fails queued tasks with -EIO (never GOOD), and joins the workers: a worker
- * blocked in iscsi_ring_submit_wait() returns when that ring completes or is shut down. Idempotent. */
+ * blocked in iscsi_ring_submit_wait() returns when that ring completes or is shut down. Slots kept by
+ * retired targets are completed with -EIO: call it only once every ring's consumer has settled. Idempotent. */
 void iscsi_hba_bridge_stop(iscsi_hba_bridge *b);
 /* Frees the bridge; after iscsi_hba_bridge_stop(). */
 void iscsi_hba_bridge_destroy(iscsi_hba_bridge *b);

@@ -85,6 +85,10 @@ int dext_sim_set_target(dext_sim *sim, uint32_t target_id, iscsi_ring *ring, uin
   return iscsi_hba_bridge_set_target(sim->bridge, target_id, ring, (uint16_t)ring_lun);
 }
 
+int dext_sim_retire_target(dext_sim *sim, uint32_t target_id) {
+  return iscsi_hba_bridge_retire_target(sim->bridge, target_id);
+}
+
 int dext_sim_remove_target(dext_sim *sim, uint32_t target_id) {
   return iscsi_hba_bridge_remove_target(sim->bridge, target_id);
 }

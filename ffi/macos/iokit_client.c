@@ -142,6 +142,10 @@ int iscsi_dk_set_target(iscsi_dk_client *c, uint32_t target_id, iscsi_ring *ring
   return 0;
 }
 
+int iscsi_dk_retire_target(iscsi_dk_client *c, uint32_t target_id) {
+  return iscsi_hba_bridge_retire_target(c->bridge, target_id);
+}
+
 int iscsi_dk_remove_target(iscsi_dk_client *c, uint32_t target_id) {
   uint64_t id = target_id;
   uint32_t none = 0;

@@ -28,13 +28,18 @@ iscsi_dk_client *iscsi_dk_open(const char *service_name, uint32_t workers, char 
  * target. 0 or -errno. */
 int iscsi_dk_set_target(iscsi_dk_client *c, uint32_t target_id, iscsi_ring *ring, uint32_t ring_lun);
 
-/* Asks the dext to destroy the target, then stops serving it (shut its ring down first). 0 or -errno. */
+/* First step of removing a target, before its ring is shut down (iscsi_hba_bridge_retire_target). */
+int iscsi_dk_retire_target(iscsi_dk_client *c, uint32_t target_id);
+
+/* Asks the dext to destroy the target, then stops serving it: after the ring was shut down and its consumer
+ * has settled every request. 0 or -errno. */
 int iscsi_dk_remove_target(iscsi_dk_client *c, uint32_t target_id);
 
 void iscsi_dk_stats(iscsi_dk_client *c, struct iscsi_hba_bridge_stats *out);
 size_t iscsi_dk_last_error(iscsi_dk_client *c, char *buf, size_t len);
 
-/* Stops the bridge (shut every served ring down first), unmaps the arena, closes the connection. */
+/* Stops the bridge, unmaps the arena, closes the connection: after every served ring was shut down and its
+ * consumer has settled every request (the consumer views arena memory). */
 void iscsi_dk_close(iscsi_dk_client *c);
 
 #ifdef __cplusplus

@@ -56,7 +56,7 @@ beforeAll(async () => {
     portal: { host: "127.0.0.1", port: tgtd.port },
     login: { initiatorName: INITIATOR, targetName: tgtd.targets[0]!.iqn, sessionType: "Normal", auth: { method: "None" } },
     // Short, so the killed-target test sees waiting I/O fail within the test's time.
-    recovery: { replacementTimeoutMs: 1500, nopIntervalMs: 1000, nopTimeoutMs: 1000 },
+    recovery: { replacementTimeoutMs: 1500, nopIntervalMs: 1000, nopTimeoutMs: 1000, maxBackoffMs: 500 },
   });
   const lu = new LogicalUnit(session, LUN);
   const geometry = await probeGeometry(lu);
@@ -64,11 +64,11 @@ beforeAll(async () => {
   server = new RequestServer(ring, lu, geometry, { readOnly: false, log: logFor("dext-sim") });
   await server.start();
   sim = new DextSim(symbols, 8);
-  sim.connection.serve(0, ring, LUN);
+  sim.connection.serve(0, ring, LUN, () => server.whenIdle());
 }, 120_000);
 
 afterAll(async () => {
-  sim?.connection.close();
+  await sim?.connection.close();
   ring?.destroy();
   session?.close(); // the target is dead by now: no logout
   await tgtd?.stop();
@@ -241,9 +241,32 @@ describe("target loss", () => {
       expect(out.error).toBeLessThan(0);
     }
     expect(sim.connection.lastError()).toMatch(/no SCSI status, transport error -5/);
-    // Unserving shuts the ring down; a task posted afterwards is refused at once (no ring for target 0).
-    sim.connection.unserve(0);
+  }, 90_000);
+
+  test("removing a target while its commands are still out: the slots stay taken until the consumer settles, then fail", async () => {
+    await tgtd.restart();
+    const deadline = Date.now() + 30_000;
+    while (session.state.kind !== "full-feature" && Date.now() < deadline) await Bun.sleep(50);
+    const [again] = await sim.run([{ cdb: testUnitReady(), dir: Dir.None, length: 0 }]);
+    expect(again!.status).toBe(GOOD); // the session came back after the restart
+    // A stopped tgtd keeps the connection open and answers nothing: the reads stay out at the target.
+    process.kill(tgtd.pid, "SIGSTOP");
+    const slots = [sim.submit({ cdb: read10(0, 8), dir: Dir.Read, length: 4096 }), sim.submit({ cdb: read10(64, 8), dir: Dir.Read, length: 4096 })];
+    sim.notify();
+    while (server.busy < 2) await Bun.sleep(5);
+    const failuresBefore = sim.connection.stats().transportFailures;
+    const removing = sim.connection.unserve(0);
+    await Bun.sleep(300);
     expect(ring.isShutdown).toBe(true);
+    // The ring failed the submits at once, but the session may still place Data-In into these windows.
+    expect(sim.doneMask() & slots.reduce((m, s) => m | (1n << BigInt(s)), 0n)).toBe(0n);
+    expect(server.busy).toBe(2);
+    await removing; // the session gave the reads up (NOP timeout, then the replacement timeout)
+    expect(server.busy).toBe(0);
+    await sim.waitDone(slots);
+    for (const slot of slots) expect(sim.finish(slot)).toMatchObject({ transportFailed: true, bytes: 0 });
+    expect(sim.connection.stats().transportFailures - failuresBefore).toBe(2);
+    // Nothing serves target 0 now: a new task is refused at once.
     const [late] = await sim.run([{ cdb: testUnitReady(), dir: Dir.None, length: 0 }]);
     expect({ failed: late!.transportFailed, refusal: late!.refusal }).toEqual({ failed: true, refusal: REFUSED.noTarget });
   }, 90_000);

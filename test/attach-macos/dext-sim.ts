@@ -17,6 +17,7 @@ const SYMBOLS = {
   dext_sim_create: { args: ["u32", "ptr", "u64"], returns: "ptr" },
   dext_sim_try_header: { args: ["u32", "u32", "u64", "u64", "ptr", "u64"], returns: "i32" },
   dext_sim_set_target: { args: ["ptr", "u32", "ptr", "u32"], returns: "i32" },
+  dext_sim_retire_target: { args: ["ptr", "u32"], returns: "i32" },
   dext_sim_remove_target: { args: ["ptr", "u32"], returns: "i32" },
   dext_sim_submit: { args: ["ptr", "ptr", "u32", "u32", "u64", "u32", "u32", "ptr", "u64"], returns: "i32" },
   dext_sim_poke_task: { args: ["ptr", "u32", "u32", "u32", "u64"], returns: "i32" },
@@ -44,7 +45,7 @@ export async function loadHarness(): Promise<{ attach: AttachLibrary; sim: SimSy
   const attach = await attachLibrary();
   const dir = mkdtempSync(join(tmpdir(), "iscsi-dext-sim-"));
   const lib = join(dir, "libdext_sim.so");
-  const sources = ["harness/dext_sim.c", "hba_bridge.c", "hba_arena.c", "hba_local.c"].map((s) => join(FFI, s));
+  const sources = ["harness/dext_sim.c", "hba_bridge.c", "hba_bridge_targets.c", "hba_arena.c", "hba_local.c"].map((s) => join(FFI, s));
   const argv = ["gcc", "-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-pthread", `-I${FFI}`, ...sources,
     attach.path, `-Wl,-rpath,${dirname(attach.path)}`, "-o", lib];
   expectSuccess(argv, await runTool(argv, { timeoutMs: 120_000 }));
@@ -102,9 +103,10 @@ export class DextSim {
     const err = new Uint8Array(256);
     const handle = sim.dext_sim_create(workers, err, BigInt(err.length));
     if (!handle) throw new Error(`dext_sim_create: ${new TextDecoder().decode(err.subarray(0, err.indexOf(0)))}`);
-    this.handle = handle;
+    this.handle = handle as Pointer;
     this.connection = new HbaConnection({
       setTarget: (id, ring, lun) => sim.dext_sim_set_target(handle, id, ring, lun),
+      retireTarget: (id) => sim.dext_sim_retire_target(handle, id),
       removeTarget: (id) => sim.dext_sim_remove_target(handle, id),
       stats: (out) => sim.dext_sim_stats(handle, out),
       lastError: (out) => Number(sim.dext_sim_last_error(handle, out, BigInt(out.length))),

@@ -18,6 +18,7 @@ const ERROR_BYTES = 512;
 /** The C calls behind one open HBA connection: iscsi_dk_* on a Mac, dext_sim_* in the Linux harness. */
 export interface HbaPort {
   setTarget(targetId: number, ring: Pointer, lun: number): number;
+  retireTarget(targetId: number): number;
   removeTarget(targetId: number): number;
   stats(out: Uint8Array): void;
   lastError(out: Uint8Array): number;
@@ -38,19 +39,28 @@ export interface HbaStats {
 
 const STAT_NAMES = ["notifications", "badNotifications", "claimed", "submitted", "answeredLocally", "refused", "transportFailures", "doneCalls"] as const;
 
+interface Served {
+  ring: Ring;
+  /** Resolves once the ring's consumer has settled every request it took (RequestServer.whenIdle). */
+  settled: () => Promise<void>;
+}
+
 /**
- * One daemon-side connection to the HBA. The C bridge's worker threads block in the ring until JavaScript
- * completes their requests, so every call that waits for those threads (unserve, close) first shuts the
- * ring down: a worker then returns at once with -EIO and the JavaScript thread is never waited on by itself.
+ * One daemon-side connection to the HBA. Removing a target takes three steps, in this order: retire it in the
+ * bridge, shut its ring down, wait until the ring's consumer has settled. The C bridge's workers block in the
+ * ring until JavaScript completes their requests, so the ring is shut down before anything waits for them (the
+ * JavaScript thread is never waited on by itself); and a shut-down ring fails a request while the consumer
+ * may still be writing its buffer, so the bridge keeps those slots (the dext cannot reuse their windows) until
+ * the consumer has settled and the target is removed.
  */
 export class HbaConnection {
-  private readonly served = new Map<number, Ring>();
+  private readonly served = new Map<number, Served>();
   private closed = false;
 
   constructor(private readonly port: HbaPort) {}
 
-  /** HBA target `targetId` now carries LUN `lun` of the session behind `ring`. */
-  serve(targetId: number, ring: Ring, lun: number): void {
+  /** HBA target `targetId` now carries LUN `lun` of the session behind `ring`, whose consumer's settled() is given. */
+  serve(targetId: number, ring: Ring, lun: number, settled: () => Promise<void>): void {
     this.open();
     if (!Number.isInteger(targetId) || targetId < 0 || targetId >= HBA_MAX_TARGETS) {
       throw new IscsiError("INVALID_ARGUMENT", `HBA target ID ${targetId} is outside 0..${HBA_MAX_TARGETS - 1}`);
@@ -59,15 +69,15 @@ export class HbaConnection {
     if (this.served.has(targetId)) throw new IscsiError("BUSY", `HBA target ${targetId} is already served`);
     const rc = this.port.setTarget(targetId, ring.ptr, lun);
     if (rc !== 0) throw new IscsiError("ATTACH_UNAVAILABLE", `the HBA refused target ${targetId} (errno ${-rc})`);
-    this.served.set(targetId, ring);
+    this.served.set(targetId, { ring, settled });
   }
 
-  /** Stops serving `targetId`: shuts its ring down (queued and in-flight tasks fail, never succeed), removes the target. */
-  unserve(targetId: number): void {
-    const ring = this.served.get(targetId);
-    if (!ring) throw new IscsiError("NOT_FOUND", `HBA target ${targetId} is not served`);
-    ring.shutdown();
+  /** Stops serving `targetId`: its queued and in-flight tasks fail (never succeed), then the target goes away. */
+  async unserve(targetId: number): Promise<void> {
+    const served = this.served.get(targetId);
+    if (!served) throw new IscsiError("NOT_FOUND", `HBA target ${targetId} is not served`);
     this.served.delete(targetId);
+    await this.retire([[targetId, served]]);
     this.port.removeTarget(targetId);
   }
 
@@ -91,13 +101,22 @@ export class HbaConnection {
     return new TextDecoder().decode(buf.subarray(0, length));
   }
 
-  /** Shuts every served ring down, then stops the bridge and releases the connection. Idempotent. */
-  close(): void {
+  /** Retires every served target, then stops the bridge and releases the connection (and the arena). Idempotent. */
+  async close(): Promise<void> {
     if (this.closed) return;
-    for (const ring of this.served.values()) ring.shutdown();
-    this.served.clear();
     this.closed = true;
+    const all = [...this.served.entries()];
+    this.served.clear();
+    await this.retire(all);
     this.port.close();
+  }
+
+  private async retire(targets: Array<[number, Served]>): Promise<void> {
+    for (const [targetId, { ring }] of targets) {
+      this.port.retireTarget(targetId);
+      ring.shutdown();
+    }
+    await Promise.all(targets.map(([, { settled }]) => settled()));
   }
 
   private open(): void {
@@ -108,6 +127,7 @@ export class HbaConnection {
 const DK_SYMBOLS = {
   iscsi_dk_open: { args: ["ptr", "u32", "ptr", "u64"], returns: "ptr" },
   iscsi_dk_set_target: { args: ["ptr", "u32", "ptr", "u32"], returns: "i32" },
+  iscsi_dk_retire_target: { args: ["ptr", "u32"], returns: "i32" },
   iscsi_dk_remove_target: { args: ["ptr", "u32"], returns: "i32" },
   iscsi_dk_stats: { args: ["ptr", "ptr"], returns: "void" },
   iscsi_dk_last_error: { args: ["ptr", "ptr", "u64"], returns: "u64" },
@@ -134,6 +154,7 @@ export async function openDriverKitHba(opts: { workers?: number; service?: strin
   }
   return new HbaConnection({
     setTarget: (targetId, ring, lun) => dk.iscsi_dk_set_target(client, targetId, ring, lun),
+    retireTarget: (targetId) => dk.iscsi_dk_retire_target(client, targetId),
     removeTarget: (targetId) => dk.iscsi_dk_remove_target(client, targetId),
     stats: (out) => dk.iscsi_dk_stats(client, out),
     lastError: (out) => Number(dk.iscsi_dk_last_error(client, out, BigInt(out.length))),
