@@ -68,11 +68,14 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await sim?.connection.close();
-  ring?.destroy();
-  session?.close(); // the target is dead by now: no logout
-  await tgtd?.stop();
-  cleanup();
+  try {
+    await sim?.connection.close();
+    ring?.destroy();
+    session?.close(); // the target is dead by now: no logout
+  } finally {
+    await tgtd?.stop();
+    cleanup();
+  }
 });
 
 describe("dext → bridge → ring → session → tgtd", () => {
