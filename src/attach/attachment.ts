@@ -45,6 +45,9 @@ export class Attachment {
   device: string | undefined;
   mountPoint: string | undefined;
   directIo = false;
+  /** Resolves once the backend and its buffers are freed: after detach, when every command of it has settled. */
+  readonly released: Promise<void>;
+  private release!: () => void;
   private detaching = false;
   private torn = false;
 
@@ -58,7 +61,9 @@ export class Attachment {
     private readonly fuse: FuseFile,
     private readonly runDir: string,
     private readonly log: ConsolaInstance,
-  ) {}
+  ) {
+    this.released = new Promise((resolve) => (this.release = resolve));
+  }
 
   /** The FUSE file that holds the LUN. */
   get file(): string {
@@ -168,7 +173,10 @@ export class Attachment {
     this.ring.destroy();
     rmSync(this.runDir, { recursive: true, force: true });
     // Commands a shutdown abandoned may still use their buffers (a reconnect would send them): free after they settle.
-    void this.server.whenIdle().then(() => this.fuse.free());
+    void this.server.whenIdle().then(() => {
+      this.fuse.free();
+      this.release();
+    });
     this.log.info(`LUN ${this.lun} of ${this.session.targetName} detached${force ? " (forced)" : ""}`);
   }
 }
