@@ -1,6 +1,7 @@
 // A LUN attached as a local disk (design.md §4): FUSE file over a request ring served from the session, then
-// on Linux a loop device with direct I/O and an optional mount. Detach undoes it in reverse; forced (or with the
-// target gone) it fails queued I/O first so it finishes in bounded time and leaves no mount or loop device.
+// on Linux a loop device with direct I/O and an optional mount, on macOS a disk image attached by hdiutil
+// (never run on a Mac). Detach undoes it in reverse; forced (or with the target gone) it fails queued I/O
+// first so it finishes in bounded time and leaves no mount or block device.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
@@ -40,7 +41,7 @@ let nextId = 1;
 
 export class Attachment {
   readonly id = nextId++;
-  readonly backend: AttachBackend = "fuse-loop";
+  readonly backend: AttachBackend = process.platform === "darwin" ? "fuse-hdiutil" : "fuse-loop";
   readonly since = new Date();
   device: string | undefined;
   mountPoint: string | undefined;
@@ -94,10 +95,13 @@ export class Attachment {
   }
 
   static async attach(session: Session, lun: number, opts: AttachOptions = {}): Promise<Attachment> {
-    if (process.platform !== "linux") {
-      throw new IscsiError("ATTACH_UNAVAILABLE", `attaching a LUN is not available on ${process.platform} in this build (Linux: FUSE + loop)`);
+    if (process.platform !== "linux" && process.platform !== "darwin") {
+      throw new IscsiError("ATTACH_UNAVAILABLE", `attaching a LUN is not available on ${process.platform} (Linux: FUSE + loop; macOS: FUSE + hdiutil)`);
     }
     if (opts.mountDir !== undefined && !isAbsolute(opts.mountDir)) throw new IscsiError("INVALID_ARGUMENT", `mount directory ${JSON.stringify(opts.mountDir)} must be an absolute path`);
+    if (opts.mountDir !== undefined && process.platform === "darwin") {
+      throw new IscsiError("NOT_SUPPORTED", "--mount is not supported on macOS yet: attach, then mount the disk with diskutil");
+    }
     const lib = await attachLibrary();
     const lu = new LogicalUnit(session, lun);
     const geometry = await probeGeometry(lu);
@@ -119,11 +123,16 @@ export class Attachment {
     }
     const a = new Attachment(session, lun, geometry, readOnly, ring, server, fuse, runDir, log);
     try {
-      const sectorSize = opts.sectorSize ?? (LOOP_SECTOR_SIZES.has(geometry.blockSize) ? geometry.blockSize : 512);
-      if (!LOOP_SECTOR_SIZES.has(sectorSize)) throw new IscsiError("INVALID_ARGUMENT", `sector size ${sectorSize} is not one of ${[...LOOP_SECTOR_SIZES].join(", ")}`);
-      a.device = await loopAttach(a.file, { readOnly, sectorSize });
-      a.directIo = loopDirectIo(a.device);
-      if (!a.directIo) log.warn(`${a.device}: the kernel refused direct I/O on the FUSE file; using buffered I/O`);
+      if (process.platform === "darwin") {
+        const { attachImage } = await import("./macos/hdiutil.ts");
+        a.device = (await attachImage(a.file, { readOnly })).device;
+      } else {
+        const sectorSize = opts.sectorSize ?? (LOOP_SECTOR_SIZES.has(geometry.blockSize) ? geometry.blockSize : 512);
+        if (!LOOP_SECTOR_SIZES.has(sectorSize)) throw new IscsiError("INVALID_ARGUMENT", `sector size ${sectorSize} is not one of ${[...LOOP_SECTOR_SIZES].join(", ")}`);
+        a.device = await loopAttach(a.file, { readOnly, sectorSize });
+        a.directIo = loopDirectIo(a.device);
+        if (!a.directIo) log.warn(`${a.device}: the kernel refused direct I/O on the FUSE file; using buffered I/O`);
+      }
       if (opts.mountDir) {
         mkdirSync(opts.mountDir, { recursive: true });
         await mountDevice(a.device, opts.mountDir, { readOnly });
@@ -163,6 +172,14 @@ export class Attachment {
     }
   }
 
+  private async detachDevice(device: string, force: boolean): Promise<void> {
+    if (process.platform === "darwin") {
+      const { detachImage } = await import("./macos/hdiutil.ts");
+      return detachImage(device, { force });
+    }
+    return loopDetach(device, this.file, force ? 2_000 : 10_000);
+  }
+
   private async teardown(force: boolean): Promise<void> {
     if (force) this.fuse.shutdown();
     // Once shut down (now, or by a forced detach meanwhile) nothing can be flushed: the rest goes the forced way.
@@ -171,7 +188,7 @@ export class Attachment {
     if (this.mountPoint) await unmountDir(this.mountPoint, { lazy: forced() });
     this.mountPoint = undefined;
     if (this.device) {
-      await loopDetach(this.device, this.file, forced() ? 2_000 : 10_000).catch((err) => {
+      await this.detachDevice(this.device, forced()).catch((err) => {
         if (!forced()) throw err;
         this.log.warn((err as Error).message);
       });
