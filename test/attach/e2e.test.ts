@@ -146,6 +146,26 @@ test("tgtd killed (SIGKILL) and back 3 s later during fsync'd writes: every fsyn
   await detach(a);
 }, 300_000);
 
+test("target down longer than the replacement timeout: a waiting write fails with EIO, never success; reads too", async () => {
+  const { t, session } = await target(32);
+  session.recoveryOptions.replacementTimeoutMs = 2000;
+  const a = await attach(session);
+  await ok(`dd if=/dev/urandom of=${a.device} bs=64k count=4 oflag=direct status=none`);
+  await t.kill9();
+  const started = performance.now();
+  const w = await sh(`dd if=/dev/zero of=${a.device} bs=64k count=1 seek=100 oflag=direct status=none`, { timeoutMs: 30_000 });
+  const seconds = (performance.now() - started) / 1000;
+  expect(w.code).not.toBe(0);
+  expect(w.stderr).toMatch(/Input\/output error/);
+  expect(seconds).toBeGreaterThan(1); // it waited for the session first
+  expect(seconds).toBeLessThan(15);
+  const r = await sh(`dd if=${a.device} of=/dev/null bs=64k count=1 iflag=direct status=none`, { timeoutMs: 30_000 });
+  expect(r.code).not.toBe(0);
+  expect(a.stats.errors).toBeGreaterThanOrEqual(2);
+  expect(a.state).toBe("recovering");
+  await detach(a, true);
+}, 120_000);
+
 test("detach while the target is down: refused unless forced; forced it takes seconds, fails the stuck writer, leaves nothing", async () => {
   const { t, session } = await target(64);
   await mkfs(session);
