@@ -23,6 +23,8 @@ export const subCommands: Record<string, Lazy> = {
   "initiator-name": lazy(() => import("./initiator-name.ts")),
   service: lazy(() => import("./service.ts")),
   doctor: lazy(() => import("./doctor.ts")),
+  attach: lazy(() => import("./attach.ts")),
+  detach: lazy(() => import("./detach.ts")),
 };
 
 export const main = defineCommand({

@@ -3,6 +3,7 @@
 // error whose `code` comes from the shared catalogue (src/errors.ts).
 import * as v from "valibot";
 import { ERROR_CATALOGUE, type ErrorCode } from "../errors.ts";
+import type { AttachmentView } from "../daemon/attachments.ts";
 import type { DiscoverResult } from "../daemon/node-ops.ts";
 import type { LoginResult, LogoutResult } from "../daemon/session-ops.ts";
 import type { StatusView } from "../daemon/daemon.ts";
@@ -22,6 +23,9 @@ const settingName = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
 const settingValue = v.pipe(v.string(), v.maxLength(1024, "must be at most 1024 characters"));
 const secretValue = v.pipe(v.string("must be a string"), v.maxLength(1024, "must be at most 1024 characters"));
 const scope = v.picklist(["node", "discovery"]);
+const lunNumber = int(0, 16383);
+const absolutePath = v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(4096, "must be at most 4096 characters"), v.regex(/^\/[^\x00-\x1f\x7f]*$/, "must be an absolute path"));
+const devicePath = v.pipe(v.string(), v.maxLength(255, "must be at most 255 characters"), v.regex(/^\/dev\/[\w./-]+$/, "must be a device path under /dev"));
 const secretName = v.picklist(["password", "password_in"]);
 
 const req = <T extends string, E extends v.ObjectEntries>(op: T, entries: E) => v.strictObject({ id, op: v.literal(op), ...entries });
@@ -44,6 +48,10 @@ export const REQUESTS = {
   "discoverydb.new": req("discoverydb.new", { portal }),
   "discoverydb.delete": req("discoverydb.delete", { portal }),
   "discoverydb.update": req("discoverydb.update", { portal, name: settingName, value: settingValue }),
+  "attach.add": req("attach.add", { target, portal: v.optional(portalFilter), lun: lunNumber, mount: v.optional(absolutePath), readOnly: v.optional(v.boolean()) }),
+  // `id` names the attachment here; it takes the place of the envelope's correlation id (one request per connection).
+  "attach.remove": req("attach.remove", { device: v.optional(devicePath), mount: v.optional(absolutePath), target: v.optional(target), lun: v.optional(lunNumber), force: v.optional(v.boolean()) }),
+  "attach.list": req("attach.list", {}),
 } as const;
 
 export type Op = keyof typeof REQUESTS;
@@ -96,6 +104,13 @@ const discoverResult = v.strictObject({
   logins: v.optional(v.array(loginResult)),
 });
 const count = v.strictObject({ count: v.number() });
+const attachmentView = v.strictObject({
+  id: v.number(), target: v.string(), portal, lun: v.number(), sid: v.number(),
+  backend: v.picklist(["fuse-loop", "fuse-hdiutil", "driverkit"]), state: v.picklist(["attached", "recovering", "detaching", "failed"]),
+  file: v.string(), device: v.optional(v.string()), mountPoint: v.optional(v.string()), readOnly: v.boolean(), sizeBytes: v.string(),
+  blockSize: v.number(), since: v.string(),
+  stats: v.strictObject({ reads: v.number(), writes: v.number(), flushes: v.number(), trims: v.number(), bytesRead: v.number(), bytesWritten: v.number(), errors: v.number() }),
+});
 
 export const RESULTS = {
   ping: v.strictObject({ version: v.string(), pid: v.number() }),
@@ -115,6 +130,9 @@ export const RESULTS = {
   "discoverydb.new": v.strictObject({ record: discoveryView }),
   "discoverydb.delete": count,
   "discoverydb.update": v.strictObject({ record: discoveryView }),
+  "attach.add": attachmentView,
+  "attach.remove": v.strictObject({ detached: v.array(attachmentView) }),
+  "attach.list": v.array(attachmentView),
 } as const satisfies Record<Op, v.GenericSchema>;
 
 export type ResultOf<K extends Op> = v.InferOutput<(typeof RESULTS)[K]>;
@@ -129,6 +147,7 @@ export type _Checks = [
   Fits<LogoutResult, v.InferInput<typeof logoutResult>>,
   Fits<StatusView, v.InferInput<typeof status>>,
   Fits<DiscoverResult, v.InferInput<typeof discoverResult>>,
+  Fits<AttachmentView, v.InferInput<typeof attachmentView>>,
 ];
 
 const errorCode = v.picklist(Object.keys(ERROR_CATALOGUE) as ErrorCode[]);

@@ -1,0 +1,8 @@
+/* Stand-in for the macOS SDK's <stdio.h>, for the Linux cross-compile check only: see ../README.md. */
+#ifndef ISCSI_STUB_STDIO_H
+#define ISCSI_STUB_STDIO_H
+#include <stdarg.h>
+#include <stddef.h>
+int snprintf(char *buf, size_t size, const char *format, ...);
+int vsnprintf(char *buf, size_t size, const char *format, va_list ap);
+#endif
