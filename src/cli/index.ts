@@ -22,6 +22,7 @@ export const subCommands: Record<string, Lazy> = {
   secret: lazy(() => import("./secret.ts")),
   "initiator-name": lazy(() => import("./initiator-name.ts")),
   service: lazy(() => import("./service.ts")),
+  ui: lazy(() => import("./ui.ts")),
 };
 
 export const main = defineCommand({

@@ -1,7 +1,9 @@
 // The dispatch table: one entry per op of the protocol, each a call into the daemon's operations.
 import type { Daemon } from "../daemon/daemon.ts";
 import { clearSecret, deleteDiscovery, deleteNodes, discover, listDiscovery, listNodes, newDiscovery, newNode, setSecret, updateDiscovery, updateNodes } from "../daemon/node-ops.ts";
+import { setConfig, setInitiatorName, showConfig } from "../daemon/prefs-ops.ts";
 import { listSessions, loginNodes, logoutSessions, rescanSessions } from "../daemon/session-ops.ts";
+import { recentLog } from "../log.ts";
 import { VERSION } from "../version.ts";
 import type { Op, RequestOf, ResultOf } from "./protocol.ts";
 
@@ -12,7 +14,7 @@ export function dispatcher(d: Daemon): Handlers {
   return {
     ping: () => ({ version: VERSION, pid: process.pid }),
     status: () => d.status(),
-    discover: (r) => discover(d, r.portal, r.login ?? false),
+    discover: (r) => discover(d, r.portal, { login: r.login ?? false, record: r.record ?? true }),
     "nodes.list": async (r) => ({ nodes: await listNodes(d, filter(r)) }),
     "node.new": async (r) => ({ node: await newNode(d, r.target, r.portal, r.tpgt ?? 1) }),
     "node.delete": async (r) => ({ count: await deleteNodes(d, filter(r)) }),
@@ -27,5 +29,10 @@ export function dispatcher(d: Daemon): Handlers {
     "discoverydb.new": async (r) => ({ record: await newDiscovery(d, r.portal) }),
     "discoverydb.delete": async (r) => ({ count: await deleteDiscovery(d, r.portal) }),
     "discoverydb.update": async (r) => ({ record: await updateDiscovery(d, r.portal, r.name, r.value) }),
+    "ui.info": (r) => d.uiInfo(r.once ?? false),
+    "log.recent": (r) => ({ entries: recentLog(r.after, r.limit) }),
+    "config.show": () => showConfig(d),
+    "config.set": (r) => setConfig(d, r.name, r.value),
+    "initiator-name.set": (r) => setInitiatorName(d, r.name),
   };
 }

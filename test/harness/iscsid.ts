@@ -22,7 +22,11 @@ export class TestDaemon implements TrackedProcess {
   private child: Subprocess | undefined;
   private stopped = false;
 
-  constructor(opts: { config?: string } = {}) {
+  /** The dashboard's port; undefined: started with --no-ui, so parallel test daemons never fight over 8339. */
+  readonly uiPort: number | undefined;
+
+  constructor(opts: { config?: string; uiPort?: number } = {}) {
+    this.uiPort = opts.uiPort;
     this.dir = mkdtempSync(join(tmpdir(), "iscsi-daemon-"));
     this.stateDir = join(this.dir, "state");
     this.socket = join(this.dir, "iscsid.sock");
@@ -63,7 +67,8 @@ export class TestDaemon implements TrackedProcess {
   spawn(extraArgs: string[] = []): Subprocess {
     const logFd = openSync(this.logPath, "a");
     try {
-      this.child = Bun.spawn(withParentDeathSignal([process.execPath, MAIN, "daemon", "--state-dir", this.stateDir, "--socket", this.socket, ...extraArgs]), {
+      const ui = this.uiPort === undefined ? ["--no-ui"] : ["--ui-port", String(this.uiPort)];
+      this.child = Bun.spawn(withParentDeathSignal([process.execPath, MAIN, "daemon", "--state-dir", this.stateDir, "--socket", this.socket, ...ui, ...extraArgs]), {
         stdin: "ignore",
         stdout: logFd,
         stderr: logFd,
