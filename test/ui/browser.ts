@@ -25,11 +25,13 @@ export function launchBrowser(): Promise<Browser> {
 export const LAPTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 
-/** Saves a full-page screenshot as test/artifacts/ui/<name>.png and returns its path. */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** Saves a screenshot (the viewport, or the whole page) as test/artifacts/ui/<name>.png and returns its path. */
+export async function screenshot(page: Page, name: string, fullPage = false): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  // A passing notice would cover part of the page (and the CSP rightly refuses an injected style sheet).
+  await page.evaluate("document.getElementById('toast')?.classList.remove('show'); window.scrollTo(0, 0)");
+  await page.screenshot({ path, fullPage, animations: "disabled" });
   return path;
 }
 

@@ -48,20 +48,24 @@ export function showError(box, err) {
   box.textContent = err === undefined ? "" : describe(err);
 }
 
-/** Disables `button` while `work` runs and reports a failure in `box`; returns work's result or undefined. */
+/**
+ * Runs `work` once at a time for `button` and reports a failure in `box`; resolves true when work succeeded.
+ * The button is marked aria-disabled rather than disabled: a disabled button drops the keyboard focus.
+ */
 export async function busy(button, box, work) {
-  button.disabled = true;
+  if (button.getAttribute("aria-busy") === "true") return false;
   button.setAttribute("aria-busy", "true");
+  button.setAttribute("aria-disabled", "true");
   try {
-    const result = await work();
+    await work();
     showError(box, undefined);
-    return result;
+    return true;
   } catch (err) {
     showError(box, err);
-    return undefined;
+    return false;
   } finally {
-    button.disabled = false;
     button.removeAttribute("aria-busy");
+    button.removeAttribute("aria-disabled");
   }
 }
 

@@ -1,5 +1,5 @@
 // The dashboard's shell: hash routes (#/discovery, #/nodes, #/node/…, #/sessions, …) to page modules, the
-// daemon line in the header, and focus moved to each page's heading so keyboard and screen-reader users land there.
+// daemon line in the header, and focus moved to the heading after a page change so keyboard and screen-reader users land there.
 import { describe, every, loadCatalogue, op } from "./api.js";
 import { clear } from "./dom.js";
 
@@ -33,7 +33,8 @@ async function show() {
   clear(main);
   unmount = page.mount(main, params) ?? (() => {});
   document.title = `${main.querySelector("h1")?.textContent ?? "iscsi"} · iscsi`;
-  main.querySelector("h1")?.focus();
+  // On arrival the first Tab reaches the skip link; after a page change, focus goes to the new heading.
+  if (mine > 1) main.querySelector("h1")?.focus();
 }
 
 /** The header line: who the daemon is, or that it does not answer; also refreshed on every page change. */

@@ -86,7 +86,7 @@ function overview(n, reload, leave) {
   startup.addEventListener("change", () =>
     op("node.update", { ...nodeFilter(n), name: "node.startup", value: startup.value }).then(() => toast(`Start-up is now ${startup.value}`), (err) => showError(box, err)),
   );
-  const login = h("button", { type: "button", class: "primary", "data-key": "login", onclick: () => busy(login, box, () => loginOrOut(n)).then(reload) }, n.sid === undefined ? "Log in" : "Log out");
+  const login = h("button", { type: "button", class: "primary", "data-key": "login", onclick: () => busy(login, box, () => loginOrOut(n)).then((ok) => ok && reload()) }, n.sid === undefined ? "Log in" : "Log out");
   const remove = h("button", { type: "button", class: "danger", onclick: () => {
     if (!confirm(`Delete the node record of ${n.target}? Its settings and stored secrets go too.`)) return;
     busy(remove, box, async () => {

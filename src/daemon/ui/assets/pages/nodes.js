@@ -22,7 +22,7 @@ export async function loginOrOut(n) {
 
 function actions(n, box, reload) {
   const label = n.sid === undefined ? "Log in" : "Log out";
-  const button = h("button", { type: "button", "data-key": `login ${n.target} ${portalText(n.portal)}`, "aria-label": `${label}: ${n.target} at ${portalText(n.portal)}`, onclick: () => busy(button, box, () => loginOrOut(n)).then(reload) }, label);
+  const button = h("button", { type: "button", "data-key": `login ${n.target} ${portalText(n.portal)}`, "aria-label": `${label}: ${n.target} at ${portalText(n.portal)}`, onclick: () => busy(button, box, () => loginOrOut(n)).then((ok) => ok && reload()) }, label);
   return h("span", { class: "row-actions" }, h("a", { href: nodeHref(n), "aria-label": `Settings of ${n.target} at ${portalText(n.portal)}` }, "Settings"), button);
 }
 

@@ -1,7 +1,7 @@
 // Preferences: our initiator name (targets allow initiators by it), the defaults new node records start with
 // (node.* keys of the daemon's config file, comments there kept), and where the daemon keeps its state.
 import { busy, op, showError } from "../api.js";
-import { errorBox, facts, field, h, heading, rerender, select, table, toast } from "../dom.js";
+import { errorBox, facts, field, h, heading, rerender, select, table, toast, when } from "../dom.js";
 
 function nameForm(current) {
   const input = h("input", { value: current, spellcheck: "false", autocomplete: "off" });
@@ -80,7 +80,7 @@ export function mount(main) {
           facts([
             ["Version", status.version],
             ["Process", String(status.pid)],
-            ["Running since", status.startedAt],
+            ["Running since", when(status.startedAt)],
             ["State directory", status.stateDir],
             ["Config file", status.configPath],
             ["Dashboard", `this page, port ${location.port}; the config file says ${config.ui.enabled ? `on, port ${config.ui.port}` : "off"} (iscsid.ui, iscsid.ui.port; --ui-port and --no-ui win)`],
