@@ -2,10 +2,11 @@
 // requests without it, with a wrong one, from a foreign Origin or Host are refused in plain words; the first URL
 // becomes a cookie; the API answers through the same ops and schemas as the control socket; secrets never echo.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TestDaemon } from "../harness/iscsid.ts";
-import { freePort } from "../harness/processes.ts";
+import { MAIN, TestDaemon } from "../harness/iscsid.ts";
+import { freePort, pollUntil, withParentDeathSignal } from "../harness/processes.ts";
 
 const NO_DESKTOP = { DISPLAY: "", WAYLAND_DISPLAY: "" };
 const SECRET = "gate-secret-0123456789";
@@ -215,4 +216,30 @@ describe("restart and turning it off", () => {
       taken.stop(true);
     }
   });
+});
+
+test("the compiled binary serves the same page files, embedded (run from elsewhere, no source tree at hand)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "iscsi-ui-bin-"));
+  const binary = join(dir, "iscsi");
+  const build = Bun.spawnSync([process.execPath, "build", MAIN, "--compile", "--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv", "--outfile", binary], { stderr: "pipe" });
+  expect(build.exitCode).toBe(0);
+  const binPort = freePort();
+  const env = { ...process.env, ISCSI_SOCKET: join(dir, "sock"), DISPLAY: "", WAYLAND_DISPLAY: "" };
+  const daemon = Bun.spawn(withParentDeathSignal([binary, "daemon", "--state-dir", join(dir, "state"), "--ui-port", String(binPort)]), { cwd: dir, env, stdout: "ignore", stderr: "ignore" });
+  try {
+    const url = await pollUntil(async () => {
+      const r = Bun.spawnSync([binary, "ui"], { cwd: dir, env });
+      return r.exitCode === 0 ? r.stdout.toString().trim() : undefined;
+    }, 15_000, () => "the compiled daemon did not answer");
+    const binToken = new URL(url).searchParams.get("token")!;
+    for (const [path, file] of [["/app.js", "app.js"], ["/pages/sessions.js", "pages/sessions.js"], ["/app.css", "app.css"]]) {
+      const r = await fetch(`http://127.0.0.1:${binPort}${path}`, { headers: { "x-iscsi-token": binToken } });
+      expect(r.status).toBe(200);
+      expect(await r.text()).toBe(readFileSync(join(import.meta.dir, "../../src/daemon/ui/assets", file!), "utf8"));
+    }
+  } finally {
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
