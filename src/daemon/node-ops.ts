@@ -68,10 +68,11 @@ function recordsOrFail(d: DaemonState, filter: NodeFilter): NodeRecord[] {
   return records;
 }
 
-export async function newNode(d: DaemonState, target: string, portal: Portal, tpgt: number): Promise<NodeView> {
+/** A node record made by hand, or from a discovery result the user picked (`discovery`: where it was found). */
+export async function newNode(d: DaemonState, target: string, portal: Portal, tpgt: number, discovery?: Portal): Promise<NodeView> {
   const problem = iscsiNameProblem(target);
   if (problem) throw new IscsiError("INVALID_ARGUMENT", `invalid target name: ${problem}`);
-  const { record } = d.nodes.create(target, portal, tpgt, d.config.nodeDefaults);
+  const { record } = d.nodes.create(target, portal, tpgt, d.config.nodeDefaults, discovery && { ...discovery, type: "sendtargets" });
   return (await listNodes(d, { target, portal: record.portal }))[0]!;
 }
 

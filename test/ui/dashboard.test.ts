@@ -62,6 +62,7 @@ test("the node page shows its settings and saves the start-up mode", async () =>
   await page.getByText("Start-up is now manual").waitFor();
   expect((await nodesJson())[0]!.startup).toBe("manual");
   expect(await page.getByRole("cell", { name: "node.session.queue_depth" }).count()).toBe(1);
+  expect(await page.getByText(`SendTargets at ${tgt.portal}`).count()).toBe(1);
   await screenshot(page, "node");
 });
 

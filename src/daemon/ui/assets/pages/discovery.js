@@ -14,7 +14,7 @@ async function prepareAuth(portal, user, secret) {
   if (secret) await op("secret.set", { scope: "discovery", portal, name: "password", value: secret });
 }
 
-function saveButton(t, p, saved) {
+function saveButton(t, p, saved, discovery) {
   if (saved) return h("a", { href: nodeHref(t.name, p) }, "Saved — open node");
   const cell = h("span");
   const box = errorBox();
@@ -23,7 +23,7 @@ function saveButton(t, p, saved) {
     "aria-label": `Save ${t.name} at ${portalText(p)} as a node`,
     onclick: () =>
       busy(button, box, async () => {
-        await op("node.new", { target: t.name, portal: { host: p.host, port: p.port }, tpgt: p.tpgt });
+        await op("node.new", { target: t.name, portal: { host: p.host, port: p.port }, tpgt: p.tpgt, discovery });
         cell.replaceChildren(h("a", { href: nodeHref(t.name, p) }, "Saved — open node"));
         toast(`Saved ${t.name} as a node`);
       }),
@@ -44,7 +44,7 @@ function results(into, found, nodes) {
             { label: "Target", cell: (r) => r.t.name, class: "name" },
             { label: "Portal", cell: (r) => portalText(r.p) },
             { label: "TPGT", cell: (r) => String(r.p.tpgt) },
-            { label: "Node", cell: (r) => saveButton(r.t, r.p, r.saved) },
+            { label: "Node", cell: (r) => saveButton(r.t, r.p, r.saved, found.portal) },
           ],
           rows,
         ),
