@@ -1,5 +1,6 @@
 // The dashboard end to end in chromium against a real daemon and tgtd: discover a portal, save a target as a
-// node, set its start-up mode, log in, watch the session's live figures move while I/O runs through it, log out;
+// node, set its start-up mode, log in, watch the session's live figures move while I/O runs through it and its
+// reconnect history grow when the target restarts, log out;
 // a wrong CHAP secret is shown as a clear error, the right one then logs in. Screenshots go to test/artifacts/ui/.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { call } from "../../src/ipc/client.ts";
@@ -101,6 +102,18 @@ test("log in; the sessions page shows the session, and its live figures move whi
   expect(after).toBeGreaterThan(before);
   // Idle again: IOPS falls back to 0 without a reload.
   await until(figure("iops"), (t) => t === "0", "IOPS back to 0");
+});
+
+test("a target restart appears in the session's reconnect history, without a reload", async () => {
+  const { page, tgt } = ui;
+  const card = page.locator("[data-sid]");
+  await tgt.restart();
+  const history = card.locator("ol.history li");
+  await history.filter({ hasText: "reinstated" }).waitFor({ timeout: 60_000 });
+  expect(await history.first().textContent()).toMatch(/ lost: /);
+  await card.getByText("full-feature").waitFor();
+  await until(async () => (await card.locator(".totals").textContent()) ?? "", (t) => /\b1 reconnect$/.test(t), "one reconnect counted");
+  await screenshot(page, "sessions-reconnected");
 });
 
 test("log out from the sessions page", async () => {

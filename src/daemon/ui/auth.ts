@@ -72,7 +72,9 @@ export function gate(req: Request, url: URL, g: Gate): Response | undefined {
   if (!sameSecret(given, g.token)) return plain(403, "Wrong dashboard token: run `iscsi ui` and open the address it prints.");
   if (req.method !== "GET" && req.method !== "HEAD") {
     const origin = req.headers.get("origin");
-    if (origin === null || !origins(g.port).includes(origin)) return plain(403, `Refused: a ${req.method} must come from this dashboard's own page (Origin ${origin ?? "missing"}).`);
+    if (origin === null || !origins(g.port).includes(origin)) {
+      return plain(403, `Refused: a ${req.method} must come from this dashboard's own page (Origin ${origin === null ? "missing" : origin.slice(0, 100)}).`);
+    }
   }
   return undefined;
 }

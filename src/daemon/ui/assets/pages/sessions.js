@@ -4,6 +4,7 @@ import { busy, every, op, showError } from "../api.js";
 import { bytes, count, errorBox, facts, h, heading, portalText, rate, rerender, table, toast, when } from "../dom.js";
 
 const SPARK_POINTS = 60;
+const plural = (n, word) => `${count(n)} ${word}${n === 1 ? "" : "s"}`;
 const SVG = "http://www.w3.org/2000/svg";
 
 /** Rates between two samples of a session's counters; undefined figures until there are two. */
@@ -122,8 +123,8 @@ function card(s0, onGone) {
         spark.draw(through);
       }
       totals.replaceChildren(
-        h("span", { "data-total": "commands" }, `${count(s.stats.commands ?? 0)} commands`),
-        ` · ${bytes(s.stats.bytesIn ?? 0)} read · ${bytes(s.stats.bytesOut ?? 0)} written · ${count(s.stats.reinstatements ?? 0)} reconnects`,
+        h("span", { "data-total": "commands" }, plural(s.stats.commands ?? 0, "command")),
+        ` · ${bytes(s.stats.bytesIn ?? 0)} read · ${bytes(s.stats.bytesOut ?? 0)} written · ${plural(s.stats.reinstatements ?? 0, "reconnect")}`,
       );
       const where = [["Portal", portalText(s.portal)], ["Since", when(s.since)], ["ISID / TSIH", `${s.isid} / ${s.tsih}`], s.error && ["Error", s.error]];
       if (changed("info", where)) rerender(info, facts(where));
