@@ -4,6 +4,7 @@
 // a wrong CHAP secret is shown as a clear error, the right one then logs in. Screenshots go to test/artifacts/ui/.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { call } from "../../src/ipc/client.ts";
+import { startIstgt, type IstgtTarget } from "../harness/istgt.ts";
 import { startTgtd, type TgtdTarget } from "../harness/tgtd.ts";
 import { screenshot } from "./browser.ts";
 import { startDashboard, until, visit, type Dashboard } from "./setup.ts";
@@ -13,18 +14,19 @@ const WRONG = "dora-wrong-secret-9";
 
 let ui: Dashboard;
 let chapTgt: TgtdTarget;
+let ist: IstgtTarget;
 
 beforeAll(async () => {
-  [ui, chapTgt] = await Promise.all([startDashboard(), startTgtd({ luns: [{ sizeMiB: 4 }], chap: CHAP })]);
+  [ui, chapTgt, ist] = await Promise.all([startDashboard(), startTgtd({ luns: [{ sizeMiB: 4 }], chap: CHAP }), startIstgt({ luns: [{ sizeMiB: 4 }], chap: CHAP })]);
 });
 
 afterAll(async () => {
   await ui?.stop();
-  await chapTgt?.stop();
+  await Promise.all([chapTgt?.stop(), ist?.stop()]);
 });
 
 const nodesJson = async () => JSON.parse((await ui.d.cli(["nodes", "--json"])).stdout).nodes as Array<{ target: string; startup: string; sid?: number }>;
-const iqn = (t: TgtdTarget) => t.targets[0]!.iqn;
+const iqn = (t: TgtdTarget | IstgtTarget) => t.targets[0]!.iqn;
 
 /** Discovers `portal` on the discovery page and saves `target` as a node, then opens the node's page. */
 async function discoverAndSave(portal: string, target: string): Promise<void> {
@@ -152,4 +154,26 @@ test("a wrong CHAP secret is a clear error on the node page; the right one logs 
   }
   await page.getByRole("button", { name: "Log out" }).click();
   await page.getByRole("button", { name: "Log in" }).waitFor();
+});
+
+test("discovery with CHAP (istgt checks it): a short secret is refused plainly, a wrong one fails, the right one lists", async () => {
+  const { page, d } = ui;
+  await visit(page, "discovery", "Discovery");
+  const discover = page.getByRole("button", { name: "Discover", exact: true });
+  await page.getByLabel("Portal").fill(ist.portal);
+  await page.getByLabel("User name").fill(CHAP.username);
+  await page.getByLabel("Secret").fill("short");
+  await discover.click();
+  await page.getByRole("alert").filter({ hasText: "a CHAP secret must be at least 12 bytes (RFC 7143 §9.2.1); this one has 5 — INVALID_ARGUMENT: invalid argument" }).waitFor();
+  await page.getByLabel("Secret").fill(WRONG);
+  await discover.click();
+  await page.getByRole("alert").filter({ hasText: /— AUTH_FAILED: authentication failed$/ }).waitFor();
+  expect(await page.getByLabel("Secret").inputValue()).toBe("");
+  await page.getByLabel("Secret").fill(CHAP.secret);
+  await discover.click();
+  await page.getByRole("button", { name: `Save ${iqn(ist)} at ${ist.portal} as a node` }).waitFor();
+  expect(await page.getByRole("alert").filter({ hasText: /\S/ }).count()).toBe(0);
+  expect(await page.getByRole("cell", { name: `CHAP (${CHAP.username}), secret stored` }).count()).toBe(1);
+  expect(await page.content()).not.toContain(CHAP.secret);
+  expect(d.log()).not.toContain(CHAP.secret);
 });
