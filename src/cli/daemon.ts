@@ -16,7 +16,7 @@ export default defineCommand({
     ...stateDirArg,
     ...socketArg,
     config: { type: "string", description: "Config file (default: $ISCSI_CONFIG or <state dir>/iscsid.conf)" },
-    ui: { type: "boolean", default: true, description: "Serve the web dashboard on 127.0.0.1 (--no-ui: do not)" },
+    ui: { type: "boolean", default: true, description: "Do not serve the web dashboard (default: served on 127.0.0.1, see docs/gui.md)" },
     "ui-port": { type: "string", description: "Dashboard port (default: iscsid.ui.port of the config, else 8339)" },
   },
   async run({ args }) {
