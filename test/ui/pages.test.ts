@@ -4,6 +4,7 @@
 // without the token gets the refusal, not the page. Screenshots of each page go to test/artifacts/ui/.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
+import { freePort } from "../harness/processes.ts";
 import { LAPTOP, PHONE, screenshot, scrollsSideways } from "./browser.ts";
 import { startDashboard, until, visit, type Dashboard } from "./setup.ts";
 
@@ -171,4 +172,18 @@ test("every page fits a 390 px phone without sideways scrolling", async () => {
   } finally {
     await page.setViewportSize(LAPTOP);
   }
+});
+
+test("after a daemon restart the page still works, and lists an automatic node it keeps retrying with the last error", async () => {
+  const { page, d } = ui;
+  const gone = { target: "iqn.2026-11.dev.iscsi.test:gone", portal: `127.0.0.1:${freePort()}` };
+  expect((await d.cli(["-m", "node", "-o", "new", "-T", gone.target, "-p", gone.portal])).code).toBe(0);
+  expect((await d.cli(["set", "node.startup", "automatic", "-T", gone.target, "-p", gone.portal])).code).toBe(0);
+  await d.terminate();
+  await d.start();
+  await page.goto(`${ui.base}/#/sessions`);
+  const row = page.getByRole("row").filter({ hasText: `${gone.target} at ${gone.portal}` });
+  await row.filter({ hasText: "TRANSPORT" }).waitFor();
+  expect(await page.getByRole("heading", { name: "Waiting to log in" }).count()).toBe(1);
+  await screenshot(page, "sessions-waiting");
 });

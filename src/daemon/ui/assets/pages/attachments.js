@@ -22,7 +22,7 @@ function listing(attachments, box, reload) {
       { label: "Device", cell: (a) => a.device ?? a.file, class: "name" },
       { label: "Target", cell: (a) => `${a.target} (LUN ${a.lun})`, class: "name" },
       { label: "State", cell: (a) => h("span", { class: `state state-${a.state}` }, a.state) },
-      { label: "Mounted on", cell: (a) => a.mountPoint ?? "—" },
+      { label: "Mounted on", cell: (a) => a.mountPoint ?? "—", class: "name" },
       { label: "Size", cell: (a) => `${bytes(a.sizeBytes)}${a.readOnly ? ", read-only" : ""}` },
       { label: "I/O", cell: (a) => `${count(a.stats.reads)} reads, ${count(a.stats.writes)} writes, ${count(a.stats.errors)} errors` },
       { label: "Since", cell: (a) => when(a.since) },

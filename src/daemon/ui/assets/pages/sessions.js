@@ -1,5 +1,6 @@
 // Sessions: state, live throughput, IOPS and mean latency (from the session's counters, sampled every second),
-// totals, negotiated parameters (RFC 7143 §13), LUNs and reconnect history; logout and LUN rescan.
+// totals, negotiated parameters (RFC 7143 §13), LUNs and reconnect history; logout and LUN rescan; and the
+// background logins of automatic nodes still being retried.
 import { busy, every, op, showError } from "../api.js";
 import { bytes, count, errorBox, facts, h, heading, portalText, rate, rerender, table, toast, when } from "../dom.js";
 
@@ -53,7 +54,7 @@ const lunTable = (luns) =>
           { label: "LUN", cell: (l) => String(l.lun) },
           { label: "Type", cell: (l) => l.deviceType },
           { label: "Device", cell: (l) => `${l.vendor} ${l.product} ${l.revision}`.trim() || "—" },
-          { label: "Size", cell: (l) => (l.bytes ? `${bytes(l.bytes)} (${l.blockSize} B blocks)` : (l.error ?? "—")) },
+          { label: "Size", cell: (l) => (l.bytes ? `${bytes(l.bytes)} (${l.blockSize} B blocks)` : (l.error ?? "—")), class: "name" },
         ],
         luns,
       );
@@ -135,15 +136,36 @@ function card(s0, onGone) {
   };
 }
 
+/** Background logins of automatic nodes that have not succeeded yet (the daemon keeps retrying them). */
+const pendingTable = (pending) =>
+  pending.length === 0
+    ? []
+    : [
+        h("h2", {}, "Waiting to log in"),
+        table(
+          [
+            { label: "Node", cell: (p) => p.label, class: "name" },
+            { label: "State", cell: (p) => p.state },
+            { label: "Attempts", cell: (p) => String(p.attempts) },
+            { label: "Next attempt", cell: (p) => when(p.nextAttemptAt) },
+            { label: "Last error", cell: (p) => (p.lastError ? `${p.lastError.message} — ${p.lastError.code}` : "—"), class: "name" },
+          ],
+          pending,
+        ),
+      ];
+
 export function mount(main) {
   const box = errorBox();
+  const pending = h("section", { class: "card", hidden: true });
   const list = h("div", { class: "sessions" });
   const empty = h("p", { hidden: true }, "No sessions. Log in from ", h("a", { href: "#/nodes" }, "Nodes"), ".");
   const cards = new Map();
   const tick = async () => {
     try {
-      const { sessions } = await op("sessions.list");
+      const [{ sessions }, status] = await Promise.all([op("sessions.list"), op("status")]);
       const now = performance.now();
+      pending.hidden = status.startup.length === 0;
+      rerender(pending, ...pendingTable(status.startup));
       for (const [sid, c] of cards) {
         if (sessions.some((s) => s.sid === sid)) continue;
         const hadFocus = c.el.contains(document.activeElement);
@@ -166,6 +188,6 @@ export function mount(main) {
       showError(box, err);
     }
   };
-  main.append(heading("Sessions"), box, empty, list);
+  main.append(heading("Sessions"), box, pending, empty, list);
   return every(1000, tick);
 }
