@@ -85,7 +85,10 @@ uint32_t iscsi_ring_pop(iscsi_ring *ring, struct iscsi_ring_req *out, uint32_t m
  * request with that id is in flight (already completed, or failed by shutdown). */
 int32_t iscsi_ring_complete(iscsi_ring *ring, uint64_t id, int32_t status, uint32_t sense_length,
                             uint32_t residual);
-/* Fails every queued and in-flight request with -EIO and refuses new ones; idempotent. */
+/* Fails every queued and in-flight request with -EIO and refuses new ones; idempotent. A request the consumer
+ * already popped may still have its buffer read or filled by the consumer afterwards (its command is still out at
+ * the target, or queued for a reconnect): a producer keeps such a buffer valid and unchanged until the consumer
+ * says it is done with it (the FUSE backend retires them until iscsi_fuse_free()). */
 void iscsi_ring_shutdown(iscsi_ring *ring);
 /* Frees the ring; call only after shutdown and after every producer thread has returned. */
 void iscsi_ring_destroy(iscsi_ring *ring);

@@ -25,6 +25,7 @@ export const ERROR_CATALOGUE = {
   NOT_FOUND: { exit: 21, what: "no matching objects" },
   AUTH_FAILED: { exit: 24, what: "authentication failed" },
   NOT_SUPPORTED: { exit: 27, what: "not supported" },
+  ATTACH_UNAVAILABLE: { exit: 27, what: "attaching a LUN as a local disk is not available here" },
   BUSY: { exit: 28, what: "busy" },
   SCSI_STATUS: { exit: 1, what: "the SCSI command failed" },
   OUTCOME_UNKNOWN: { exit: 1, what: "outcome of the command is unknown" },

@@ -10,6 +10,7 @@ type NodeView = ResultOf<"nodes.list">["nodes"][number];
 type LoginResult = ResultOf<"login">["results"][number];
 type LogoutResult = ResultOf<"logout">["results"][number];
 type DiscoveryView = ResultOf<"discoverydb.list">["records"][number];
+type AttachmentView = ResultOf<"attach.list">[number];
 
 const out = (line: string) => process.stdout.write(line + "\n");
 /** iscsiadm writes portals as HOST:PORT,TPGT in lists and HOST,PORT inside brackets. */
@@ -156,4 +157,26 @@ export function printNodeTable(nodes: NodeView[]): void {
     ["TARGET", "PORTAL", "STARTUP", "AUTH", "SESSION"],
     nodes.map((n) => [printable(n.target), portalTpgt(n.portal, n.tpgt), n.startup, String(n.settings["node.session.auth.authmethod"]), n.sid ? `sid ${n.sid}` : "-"]),
   );
+}
+
+export function printAttachmentTable(attachments: AttachmentView[]): void {
+  printTable(
+    ["ID", "DEVICE", "TARGET", "LUN", "STATE", "SIZE", "MOUNTED ON", "I/O"],
+    attachments.map((a) => [
+      a.id,
+      a.device ?? a.file,
+      printable(a.target),
+      a.lun,
+      a.state,
+      `${formatBytes(Number(a.sizeBytes))}${a.readOnly ? " ro" : ""}`,
+      a.mountPoint ?? "-",
+      `${a.stats.reads} r / ${a.stats.writes} w / ${a.stats.errors} err`,
+    ]),
+  );
+}
+
+/** One line per attachment: what it is now called locally. */
+export function describeAttachment(a: AttachmentView): string {
+  const where = a.device ?? a.file;
+  return `LUN ${a.lun} of ${printable(a.target)} (${formatPortal(a.portal)}) as ${where}${a.mountPoint ? ` on ${a.mountPoint}` : ""}`;
 }

@@ -22,6 +22,8 @@ export const subCommands: Record<string, Lazy> = {
   secret: lazy(() => import("./secret.ts")),
   "initiator-name": lazy(() => import("./initiator-name.ts")),
   service: lazy(() => import("./service.ts")),
+  attach: lazy(() => import("./attach.ts")),
+  detach: lazy(() => import("./detach.ts")),
   ui: lazy(() => import("./ui.ts")),
 };
 

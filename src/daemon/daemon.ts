@@ -9,6 +9,7 @@ import { KeychainSecretStore } from "../config/keychain.ts";
 import { FileSecretStore, type SecretStore } from "../config/secrets.ts";
 import { logFor } from "../log.ts";
 import { VERSION } from "../version.ts";
+import { Attachments, detachAll } from "./attachments.ts";
 import { DiscoveryDb } from "./discovery-db.ts";
 import { nodeKey, NodeDb } from "./node-db.ts";
 import { GONE, SessionRegistry } from "./registry.ts";
@@ -48,6 +49,7 @@ export class Daemon implements DaemonState {
   readonly secrets: SecretStore;
   readonly registry: SessionRegistry;
   readonly startup: StartupLogins;
+  readonly attachments = new Attachments();
   private cachedName: string;
   private watch: ReturnType<typeof setInterval> | undefined;
   private ui: UiEndpoint | undefined;
@@ -138,11 +140,12 @@ export class Daemon implements DaemonState {
     };
   }
 
-  /** Stops retrying, then logs every session out (each bounded), dropping what does not answer. */
+  /** Stops retrying, detaches every attached LUN, then logs every session out (each bounded), dropping what does not answer. */
   async stop(): Promise<void> {
     clearInterval(this.watch);
     await this.ui?.close();
     this.startup.cancelAll();
+    await detachAll(this);
     await Promise.all(
       this.registry.list().map((e) => this.registry.logout(e, SHUTDOWN_LOGOUT_MS).catch((err) => this.log.warn(`session ${e.sid}: ${(err as Error).message}`))),
     );

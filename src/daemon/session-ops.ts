@@ -100,6 +100,12 @@ export async function logoutSessions(d: DaemonState, req: LogoutRequest): Promis
     entries.map(async (e) => {
       const timeout = (d.nodes.get(e.key)?.settings["node.conn[0].timeo.logout_timeout"] ?? 15) * 1000;
       const base = { sid: e.sid, target: e.target, portal: { ...e.portal } };
+      const pinned = d.attachments.ofSession(e.sid).map((x) => x.attachment);
+      if (pinned.length > 0) {
+        const what = pinned.map((a) => `LUN ${a.lun} as ${a.device ?? a.file} (attachment ${a.id})`).join(", ");
+        const message = `session ${e.sid} has ${what} attached; detach first (iscsi detach ${pinned[0]!.id})`;
+        return { ...base, ok: false, error: { code: "BUSY", message } };
+      }
       try {
         await d.registry.logout(e, timeout);
         d.log.info(`session ${e.sid}: logged out of ${e.target}`);

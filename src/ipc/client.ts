@@ -7,7 +7,7 @@ import { LineSplitter, encodeLine } from "./framing.ts";
 import { describeIssues, MAX_LINE_BYTES, REQUESTS, RESULTS, responseEnvelope, type Op, type RequestOf, type ResultOf } from "./protocol.ts";
 
 /** Ops that wait on targets (logins retry with backoff) get long; the rest answer at once. */
-const SLOW_OPS: ReadonlySet<Op> = new Set(["discover", "login", "logout", "sessions.rescan"]);
+const SLOW_OPS: ReadonlySet<Op> = new Set(["discover", "login", "logout", "sessions.rescan", "attach.add", "attach.remove"]);
 const FAST_TIMEOUT_MS = 30_000;
 const SLOW_TIMEOUT_MS = 15 * 60_000;
 
@@ -48,7 +48,8 @@ export function call<K extends Op>(socket: string, request: RequestOf<K> & { op:
     const timer = setTimeout(() => finish(new IscsiError("TIMEOUT", `the daemon did not answer ${op} within ${Math.round(limit / 1000)} s`)), limit);
     conn.on("connect", () => {
       connected = true;
-      conn.write(encodeLine({ ...checked.output, id: 1 }));
+      // No correlation id of our own: one request per connection, and attach.remove's `id` names an attachment.
+      conn.write(encodeLine(checked.output));
     });
     conn.on("error", (err: NodeJS.ErrnoException) => finish(connected ? new IscsiError("DAEMON_COMM", `lost the daemon's socket ${socket}: ${err.message}`) : connectError(socket, err)));
     conn.on("data", (chunk: Buffer) => {

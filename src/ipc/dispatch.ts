@@ -1,4 +1,5 @@
 // The dispatch table: one entry per op of the protocol, each a call into the daemon's operations.
+import { attachLun, detachLuns, listAttachments } from "../daemon/attachments.ts";
 import type { Daemon } from "../daemon/daemon.ts";
 import { clearSecret, deleteDiscovery, deleteNodes, discover, listDiscovery, listNodes, newDiscovery, newNode, setSecret, updateDiscovery, updateNodes } from "../daemon/node-ops.ts";
 import { setConfig, setInitiatorName, showConfig } from "../daemon/prefs-ops.ts";
@@ -29,6 +30,9 @@ export function dispatcher(d: Daemon): Handlers {
     "discoverydb.new": async (r) => ({ record: await newDiscovery(d, r.portal) }),
     "discoverydb.delete": async (r) => ({ count: await deleteDiscovery(d, r.portal) }),
     "discoverydb.update": async (r) => ({ record: await updateDiscovery(d, r.portal, r.name, r.value) }),
+    "attach.add": (r) => attachLun(d, { target: r.target, portal: r.portal, lun: r.lun, mount: r.mount, readOnly: r.readOnly }),
+    "attach.remove": async (r) => ({ detached: await detachLuns(d, { id: r.id, device: r.device, mount: r.mount, target: r.target, lun: r.lun, force: r.force }) }),
+    "attach.list": () => listAttachments(d),
     "ui.info": (r) => d.uiInfo(r.once ?? false),
     "log.recent": (r) => ({ entries: recentLog(r.after, r.limit) }),
     "config.show": () => showConfig(d),

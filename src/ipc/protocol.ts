@@ -3,6 +3,7 @@
 // error whose `code` comes from the shared catalogue (src/errors.ts).
 import * as v from "valibot";
 import { ERROR_CATALOGUE, type ErrorCode } from "../errors.ts";
+import type { AttachmentView } from "../daemon/attachments.ts";
 import type { DiscoverResult } from "../daemon/node-ops.ts";
 import type { LoginResult, LogoutResult } from "../daemon/session-ops.ts";
 import type { StatusView } from "../daemon/daemon.ts";
@@ -25,6 +26,9 @@ const settingName = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
 const settingValue = v.pipe(v.string(), v.maxLength(1024, "must be at most 1024 characters"));
 const secretValue = v.pipe(v.string("must be a string"), v.maxLength(1024, "must be at most 1024 characters"));
 const scope = v.picklist(["node", "discovery"]);
+const lunNumber = int(0, 16383);
+const absolutePath = v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(4096, "must be at most 4096 characters"), v.regex(/^\/[^\x00-\x1f\x7f]*$/, "must be an absolute path"));
+const devicePath = v.pipe(v.string(), v.maxLength(255, "must be at most 255 characters"), v.regex(/^\/dev\/[\w./-]+$/, "must be a device path under /dev"));
 const secretName = v.picklist(["password", "password_in"]);
 
 const req = <T extends string, E extends v.ObjectEntries>(op: T, entries: E) => v.strictObject({ id, op: v.literal(op), ...entries });
@@ -47,6 +51,10 @@ export const REQUESTS = {
   "discoverydb.new": req("discoverydb.new", { portal }),
   "discoverydb.delete": req("discoverydb.delete", { portal }),
   "discoverydb.update": req("discoverydb.update", { portal, name: settingName, value: settingValue }),
+  "attach.add": req("attach.add", { target, portal: v.optional(portalFilter), lun: lunNumber, mount: v.optional(absolutePath), readOnly: v.optional(v.boolean()) }),
+  // `id` names the attachment here; it takes the place of the envelope's correlation id (one request per connection).
+  "attach.remove": req("attach.remove", { device: v.optional(devicePath), mount: v.optional(absolutePath), target: v.optional(target), lun: v.optional(lunNumber), force: v.optional(v.boolean()) }),
+  "attach.list": req("attach.list", {}),
   "ui.info": req("ui.info", { once: v.optional(v.boolean()) }),
   "log.recent": req("log.recent", { after: v.optional(int(0, Number.MAX_SAFE_INTEGER)), limit: v.optional(int(1, 1000)) }),
   "config.show": req("config.show", {}),
@@ -105,6 +113,13 @@ const discoverResult = v.strictObject({
   logins: v.optional(v.array(loginResult)),
 });
 const count = v.strictObject({ count: v.number() });
+const attachmentView = v.strictObject({
+  id: v.number(), target: v.string(), portal, lun: v.number(), sid: v.number(),
+  backend: v.picklist(["fuse-loop", "fuse-hdiutil", "driverkit"]), state: v.picklist(["attached", "recovering", "detaching", "failed"]),
+  file: v.string(), device: v.optional(v.string()), mountPoint: v.optional(v.string()), readOnly: v.boolean(), sizeBytes: v.string(),
+  blockSize: v.number(), since: v.string(),
+  stats: v.strictObject({ reads: v.number(), writes: v.number(), flushes: v.number(), trims: v.number(), bytesRead: v.number(), bytesWritten: v.number(), errors: v.number() }),
+});
 const uiInfo = v.strictObject({ enabled: v.boolean(), url: v.optional(v.string()), port: v.optional(v.number()), problem: v.optional(v.string()) });
 const logEntry = v.strictObject({ seq: v.number(), time: v.string(), level: v.number(), type: v.string(), tag: v.string(), message: v.string() });
 const configView = v.strictObject({ path: v.string(), nodeDefaults: settings, inFile: v.array(v.string()), ui: v.strictObject({ enabled: v.boolean(), port: v.number() }) });
@@ -127,6 +142,9 @@ export const RESULTS = {
   "discoverydb.new": v.strictObject({ record: discoveryView }),
   "discoverydb.delete": count,
   "discoverydb.update": v.strictObject({ record: discoveryView }),
+  "attach.add": attachmentView,
+  "attach.remove": v.strictObject({ detached: v.array(attachmentView) }),
+  "attach.list": v.array(attachmentView),
   "ui.info": uiInfo,
   "log.recent": v.strictObject({ entries: v.array(logEntry) }),
   "config.show": configView,
@@ -146,6 +164,7 @@ export type _Checks = [
   Fits<LogoutResult, v.InferInput<typeof logoutResult>>,
   Fits<StatusView, v.InferInput<typeof status>>,
   Fits<DiscoverResult, v.InferInput<typeof discoverResult>>,
+  Fits<AttachmentView, v.InferInput<typeof attachmentView>>,
   Fits<UiInfo, v.InferInput<typeof uiInfo>>,
   Fits<LogEntry, v.InferInput<typeof logEntry>>,
   Fits<ConfigView, v.InferInput<typeof configView>>,

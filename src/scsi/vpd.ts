@@ -1,10 +1,11 @@
 // Decodes the vital product data pages an initiator needs: supported pages (00h), unit serial number (80h) and
-// device identification (83h) of SPC-4, and block limits (B0h) of SBC-3; parsers follow the rule in inquiry.ts.
+// device identification (83h) of SPC-4, block limits (B0h) and logical block provisioning (B2h) of SBC-3/SBC-4;
+// parsers follow the rule in inquiry.ts.
 import { Extent, ascii, hex, requireLength, viewOf } from "./bytes.ts";
 import { ScsiFormatError } from "./errors.ts";
 import { hexByte } from "./status.ts";
 
-export const VpdPage = { SupportedPages: 0x00, UnitSerial: 0x80, DeviceIdentification: 0x83, BlockLimits: 0xb0 } as const;
+export const VpdPage = { SupportedPages: 0x00, UnitSerial: 0x80, DeviceIdentification: 0x83, BlockLimits: 0xb0, LogicalBlockProvisioning: 0xb2 } as const;
 
 function vpdExtent(bytes: Uint8Array, page: number): Extent {
   const command = `INQUIRY VPD page ${hexByte(page)}h`;
@@ -118,4 +119,28 @@ export function parseVpdBlockLimits(bytes: Uint8Array): BlockLimits {
   const alignment = u32(32);
   if ((alignment & 0x8000_0000) !== 0) limits.unmapGranularityAlignment = alignment & 0x7fff_ffff;
   return limits;
+}
+
+/** Logical block provisioning (SBC-4 §6.6.4): which commands deallocate blocks, and what unmapped blocks read as. */
+export interface LogicalBlockProvisioning {
+  lbpu: boolean; // UNMAP is supported
+  lbpws: boolean; // WRITE SAME(16) with UNMAP is supported
+  lbpws10: boolean; // WRITE SAME(10) with UNMAP is supported
+  lbprz: number; // 0: unspecified; bit 0 set (SBC-3's LBPRZ bit): unmapped blocks read as zeroes
+  anc: boolean; // ANC_SUP: anchored LBAs supported
+  provisioningType: number; // 0 full, 1 resource, 2 thin
+}
+
+export function parseVpdLogicalBlockProvisioning(bytes: Uint8Array): LogicalBlockProvisioning {
+  const extent = vpdExtent(bytes, VpdPage.LogicalBlockProvisioning);
+  const u8 = (offset: number) => (extent.has(offset, 1) ? bytes[offset]! : 0);
+  const flags = u8(5);
+  return {
+    lbpu: (flags & 0x80) !== 0,
+    lbpws: (flags & 0x40) !== 0,
+    lbpws10: (flags & 0x20) !== 0,
+    lbprz: (flags >> 2) & 0x07,
+    anc: (flags & 0x02) !== 0,
+    provisioningType: u8(6) & 0x07,
+  };
 }

@@ -13,6 +13,8 @@ export interface TgtdLunSpec {
   null?: boolean;
   /** Advertise thin provisioning (UNMAP punches holes in the backing file). */
   thin?: boolean;
+  /** Logical block size in bytes (tgtadm --blocksize); default 512. */
+  blockSize?: number;
 }
 
 export interface TgtdOptions {
@@ -51,6 +53,7 @@ const DEFAULT_PARAMS = { HeaderDigest: "CRC32C,None", DataDigest: "CRC32C,None" 
 class TgtdDaemon extends TargetDaemon implements TgtdTarget {
   readonly kind = "tgtd" as const;
   private readonly thin = new Set<string>();
+  private readonly blockSizes = new Map<string, number>();
 
   constructor(private readonly options: TgtdOptions) {
     super(makeTempDir("tgtd"), options.port, options.startTimeoutMs ?? 10_000);
@@ -61,6 +64,7 @@ class TgtdDaemon extends TargetDaemon implements TgtdTarget {
       const luns = lunSpecs.map((spec, lunIndex) => {
         const lun = lunIndex + 1;
         if (spec.thin) this.thin.add(`${tid}/${lun}`);
+        if (spec.blockSize) this.blockSizes.set(`${tid}/${lun}`, spec.blockSize);
         if (spec.null) return { lun, sizeBytes: NULL_STORE_BYTES };
         const path = `${this.dir}/tid${tid}-lun${lun}.img`;
         const sizeBytes = (spec.sizeMiB ?? DEFAULT_LUN_MIB) * MiB;
@@ -113,7 +117,8 @@ class TgtdDaemon extends TargetDaemon implements TgtdTarget {
       await this.tgtadm(["--mode", "target", "--op", "new", "--tid", tid, "--targetname", target.iqn]);
       for (const { lun, path } of target.luns) {
         const store = path ? ["--backing-store", path] : ["--bstype", "null", "--backing-store", "/dev/null"];
-        await this.tgtadm(["--mode", "logicalunit", "--op", "new", "--tid", tid, "--lun", String(lun), ...store]);
+        const blockSize = this.blockSizes.get(`${tid}/${lun}`);
+        await this.tgtadm(["--mode", "logicalunit", "--op", "new", "--tid", tid, "--lun", String(lun), ...store, ...(blockSize ? [`--blocksize=${blockSize}`] : [])]);
         if (this.thin.has(`${tid}/${lun}`)) {
           await this.tgtadm(["--mode", "logicalunit", "--op", "update", "--tid", tid, "--lun", String(lun), "--params", "thin_provisioning=1"]);
         }

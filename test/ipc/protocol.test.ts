@@ -28,6 +28,9 @@ describe("requests", () => {
     ['{"op":"ping","extra":1}', /invalid ping request: extra: /],
     ['{"op":"logout","sid":"1"}', /sid: /],
     ['{"op":"login","which":"some"}', /which: /],
+    ['{"op":"attach.add","target":"iqn.2020-01.a:b","lun":1,"mount":"mnt"}', /mount: must be an absolute path/],
+    ['{"op":"attach.add","target":"iqn.2020-01.a:b","lun":16384}', /lun: /],
+    ['{"op":"attach.remove","device":"/tmp/x"}', /device: must be a device path under \/dev/],
   ])("%s is refused: %p", (line, message) => {
     expect(refused(line)).toMatch(message);
   });
@@ -40,7 +43,7 @@ describe("requests", () => {
   });
 
   test("every op has a schema and a response envelope takes known error codes only", () => {
-    expect(Object.keys(REQUESTS).length).toBe(22);
+    expect(Object.keys(REQUESTS).length).toBe(25);
     expect(v.safeParse(responseEnvelope, { ok: false, error: { code: "NOT_FOUND", message: "x" } }).success).toBe(true);
     expect(v.safeParse(responseEnvelope, { ok: false, error: { code: "MADE_UP", message: "x" } }).success).toBe(false);
   });

@@ -4,7 +4,7 @@ import { ScsiFormatError } from "../../src/scsi/errors.ts";
 import { parseStandardInquiry } from "../../src/scsi/inquiry.ts";
 import { parseModeSense10, parseModeSense6 } from "../../src/scsi/mode.ts";
 import { decodeSense } from "../../src/scsi/sense.ts";
-import { parseVpdBlockLimits, parseVpdDeviceIdentification, parseVpdSupportedPages, parseVpdUnitSerial } from "../../src/scsi/vpd.ts";
+import { parseVpdBlockLimits, parseVpdDeviceIdentification, parseVpdLogicalBlockProvisioning, parseVpdSupportedPages, parseVpdUnitSerial } from "../../src/scsi/vpd.ts";
 
 // Deterministic xorshift32 so a failure reproduces.
 let state = 0x9e3779b9;
@@ -24,6 +24,7 @@ const PARSERS: [string, (b: Uint8Array) => unknown, number[]][] = [
   ["parseVpdUnitSerial", parseVpdUnitSerial, [0x00, 0x80]],
   ["parseVpdDeviceIdentification", parseVpdDeviceIdentification, [0x00, 0x83]],
   ["parseVpdBlockLimits", parseVpdBlockLimits, [0x00, 0xb0]],
+  ["parseVpdLogicalBlockProvisioning", parseVpdLogicalBlockProvisioning, [0x00, 0xb2]],
   ["parseReadCapacity10", parseReadCapacity10, []],
   ["parseReadCapacity16", parseReadCapacity16, []],
   ["parseReportLuns", parseReportLuns, [0x00, 0x00, 0x00]],

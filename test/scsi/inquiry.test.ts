@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { ScsiFormatError } from "../../src/scsi/errors.ts";
 import { parseStandardInquiry } from "../../src/scsi/inquiry.ts";
 import {
-  parseVpdBlockLimits, parseVpdDeviceIdentification, parseVpdSupportedPages, parseVpdUnitSerial, vpdRequiredLength,
+  parseVpdBlockLimits, parseVpdDeviceIdentification, parseVpdLogicalBlockProvisioning, parseVpdSupportedPages, parseVpdUnitSerial,
+  vpdRequiredLength,
 } from "../../src/scsi/vpd.ts";
 
 const hex = (text: string) => Uint8Array.from(text.split(/\s+/).filter(Boolean), (b) => parseInt(b, 16));
@@ -146,5 +147,19 @@ describe("VPD B0h block limits", () => {
       expect(limits.unmapGranularityAlignment).toBe(n >= 36 ? 0 : undefined);
       expect(limits.maxWriteSameLength).toBe(n >= 44 ? 0x10000n : 0n);
     });
+  });
+});
+
+// Logical block provisioning, SBC-4 page length 04h: LBPU, LBPWS, LBPRZ 001b, thin provisioned.
+const LBP = hex("00 b2 00 04 00 c4 02 00");
+
+describe("VPD B2h logical block provisioning", () => {
+  test("decodes which commands unmap and what unmapped blocks read as", () => {
+    expect(parseVpdLogicalBlockProvisioning(LBP)).toEqual({ lbpu: true, lbpws: true, lbpws10: false, lbprz: 1, anc: false, provisioningType: 2 });
+    expect(parseVpdLogicalBlockProvisioning(hex("00 b2 00 04 00 20 01 00"))).toMatchObject({ lbpu: false, lbpws10: true, lbprz: 0, provisioningType: 1 });
+  });
+  test("a truncated page reads missing fields as 0; another page is refused", () => {
+    everyPrefix(LBP, 4, parseVpdLogicalBlockProvisioning, (p, n) => expect(p.lbpu).toBe(n >= 6));
+    expect(() => parseVpdLogicalBlockProvisioning(BLOCK_LIMITS)).toThrow(ScsiFormatError);
   });
 });

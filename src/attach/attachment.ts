@@ -1,0 +1,195 @@
+// A LUN attached as a local disk (design.md §4): FUSE file over a request ring served from the session, then
+// on Linux a loop device with direct I/O and an optional mount. Detach undoes it in reverse; forced (or with the
+// target gone) it fails queued I/O first so it finishes in bounded time and leaves no mount or loop device.
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import type { ConsolaInstance } from "consola";
+import { IscsiError } from "../errors.ts";
+import { logFor } from "../log.ts";
+import { LogicalUnit } from "../session/logical-unit.ts";
+import type { Session } from "../session/session.ts";
+import { FuseFile } from "./fuse.ts";
+import { probeGeometry, type Geometry } from "./geometry.ts";
+import { loopAttach, loopDetach, loopDirectIo, mountDevice, unmountDir } from "./loop.ts";
+import { attachLibrary } from "./native.ts";
+import { Ring } from "./ring.ts";
+import { RequestServer, type AttachStats } from "./serve.ts";
+
+export type AttachBackend = "fuse-loop" | "fuse-hdiutil" | "driverkit";
+export type AttachState = "attached" | "recovering" | "detaching" | "failed";
+
+export interface AttachOptions {
+  /** Mount the device's filesystem here (created when missing). */
+  mountDir?: string;
+  readOnly?: boolean;
+  /** Where the private FUSE mount dir is made (default $TMPDIR). */
+  runDir?: string;
+  /** Requests in flight between kernel and session (ring depth = FUSE worker threads). */
+  depth?: number;
+  /** Sector size of the loop device (default: the LUN's block size, or 512 when loop cannot take it). */
+  sectorSize?: number;
+  log?: ConsolaInstance;
+}
+
+const DEFAULT_DEPTH = 32;
+/** Sector sizes a loop device takes; the LUN's own avoids read-modify-write for every kernel I/O. */
+const LOOP_SECTOR_SIZES = new Set([512, 1024, 2048, 4096]);
+
+let nextId = 1;
+
+export class Attachment {
+  readonly id = nextId++;
+  readonly backend: AttachBackend = "fuse-loop";
+  readonly since = new Date();
+  device: string | undefined;
+  mountPoint: string | undefined;
+  directIo = false;
+  /** Resolves once the backend and its buffers are freed: after detach, when every command of it has settled. */
+  readonly released: Promise<void>;
+  private release!: () => void;
+  private detaching = false;
+  private torn = false;
+  private running: Promise<void> | undefined;
+
+  private constructor(
+    readonly session: Session,
+    readonly lun: number,
+    readonly geometry: Geometry,
+    readonly readOnly: boolean,
+    private readonly ring: Ring,
+    private readonly server: RequestServer,
+    private readonly fuse: FuseFile,
+    private readonly runDir: string,
+    private readonly log: ConsolaInstance,
+  ) {
+    this.released = new Promise((resolve) => (this.release = resolve));
+  }
+
+  /** The FUSE file that holds the LUN. */
+  get file(): string {
+    return this.fuse.path;
+  }
+
+  get stats(): AttachStats {
+    return { ...this.server.stats };
+  }
+
+  /** Writes that waited for another write to the same blocks (read-modify-write in progress). */
+  get lockWaits(): number {
+    return this.server.lockWaits;
+  }
+
+  get state(): AttachState {
+    if (this.detaching) return "detaching";
+    switch (this.session.state.kind) {
+      case "full-feature":
+        return "attached";
+      case "recovering":
+      case "verifying":
+        return "recovering";
+      default:
+        return "failed";
+    }
+  }
+
+  static async attach(session: Session, lun: number, opts: AttachOptions = {}): Promise<Attachment> {
+    if (process.platform !== "linux") {
+      throw new IscsiError("ATTACH_UNAVAILABLE", `attaching a LUN is not available on ${process.platform} in this build (Linux: FUSE + loop)`);
+    }
+    if (opts.mountDir !== undefined && !isAbsolute(opts.mountDir)) throw new IscsiError("INVALID_ARGUMENT", `mount directory ${JSON.stringify(opts.mountDir)} must be an absolute path`);
+    const lib = await attachLibrary();
+    const lu = new LogicalUnit(session, lun);
+    const geometry = await probeGeometry(lu);
+    const readOnly = (opts.readOnly ?? false) || geometry.writeProtected;
+    const log = opts.log ?? logFor(`attach:s${session.id}:lun${lun}`);
+    const runDir = mkdtempSync(join(opts.runDir ?? tmpdir(), "iscsi-attach-"));
+    const fuseDir = join(runDir, "fuse");
+    mkdirSync(fuseDir, { mode: 0o700 });
+    const ring = new Ring(lib, opts.depth ?? DEFAULT_DEPTH);
+    const server = new RequestServer(ring, lu, geometry, { readOnly, log });
+    let fuse: FuseFile | undefined;
+    try {
+      await server.start();
+      fuse = FuseFile.start(lib, ring, fuseDir, `lun${lun}.img`, geometry.sizeBytes, readOnly);
+    } catch (err) {
+      ring.destroy();
+      rmSync(runDir, { recursive: true, force: true });
+      throw err;
+    }
+    const a = new Attachment(session, lun, geometry, readOnly, ring, server, fuse, runDir, log);
+    try {
+      const sectorSize = opts.sectorSize ?? (LOOP_SECTOR_SIZES.has(geometry.blockSize) ? geometry.blockSize : 512);
+      if (!LOOP_SECTOR_SIZES.has(sectorSize)) throw new IscsiError("INVALID_ARGUMENT", `sector size ${sectorSize} is not one of ${[...LOOP_SECTOR_SIZES].join(", ")}`);
+      a.device = await loopAttach(a.file, { readOnly, sectorSize });
+      a.directIo = loopDirectIo(a.device);
+      if (!a.directIo) log.warn(`${a.device}: the kernel refused direct I/O on the FUSE file; using buffered I/O`);
+      if (opts.mountDir) {
+        mkdirSync(opts.mountDir, { recursive: true });
+        await mountDevice(a.device, opts.mountDir, { readOnly });
+        a.mountPoint = opts.mountDir;
+      }
+    } catch (err) {
+      await a.teardown(true).catch((e) => log.warn(`rollback of the failed attach: ${(e as Error).message}`));
+      throw err;
+    }
+    log.info(`LUN ${lun} of ${session.targetName} attached: ${a.device}${a.mountPoint ? ` mounted on ${a.mountPoint}` : ""} (${geometry.sizeBytes} bytes, ${geometry.blockSize}-byte blocks${readOnly ? ", read-only" : ""})`);
+    return a;
+  }
+
+  /**
+   * Unmount, detach the loop device, flush, stop FUSE. Not forced, it refuses while the session is not up (data
+   * could not be flushed) and fails on a busy mount. Forced, it fails waiting I/O first and unmounts lazily; a
+   * forced detach during an orderly one turns it into a forced one.
+   */
+  async detach(opts: { force?: boolean } = {}): Promise<void> {
+    const force = opts.force ?? false;
+    if (this.running) {
+      if (!force) return this.running;
+      this.fuse.shutdown();
+      await this.running.catch(() => {});
+    }
+    if (this.torn) return;
+    if (!force && this.session.state.kind !== "full-feature") {
+      throw new IscsiError("BUSY", `the session to ${this.session.targetName} is ${this.session.state.kind}: buffered data could not be written; detach with --force to drop it`);
+    }
+    this.detaching = true;
+    this.running = this.teardown(force).finally(() => (this.running = undefined));
+    try {
+      await this.running;
+    } catch (err) {
+      if (!this.torn) this.detaching = false;
+      throw err;
+    }
+  }
+
+  private async teardown(force: boolean): Promise<void> {
+    if (force) this.fuse.shutdown();
+    // Once shut down (now, or by a forced detach meanwhile) nothing can be flushed: the rest goes the forced way.
+    const forced = () => this.ring.isShutdown;
+    const unlessShutDown = (p: Promise<unknown>) => Promise.race([p, this.fuse.shutDown]);
+    if (this.mountPoint) await unmountDir(this.mountPoint, { lazy: forced() });
+    this.mountPoint = undefined;
+    if (this.device) {
+      await loopDetach(this.device, this.file, forced() ? 2_000 : 10_000).catch((err) => {
+        if (!forced()) throw err;
+        this.log.warn((err as Error).message);
+      });
+    }
+    this.device = undefined;
+    if (!forced()) {
+      await unlessShutDown(this.server.whenIdle());
+      await unlessShutDown(new LogicalUnit(this.session, this.lun).synchronizeCache());
+    }
+    this.torn = true;
+    this.fuse.stop();
+    this.ring.destroy();
+    rmSync(this.runDir, { recursive: true, force: true });
+    // Commands a shutdown abandoned may still use their buffers (a reconnect would send them): free after they settle.
+    void this.server.whenIdle().then(() => {
+      this.fuse.free();
+      this.release();
+    });
+    this.log.info(`LUN ${this.lun} of ${this.session.targetName} detached${forced() ? " (forced)" : ""}`);
+  }
+}
