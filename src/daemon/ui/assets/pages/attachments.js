@@ -19,12 +19,12 @@ function listing(attachments, box, reload) {
   if (attachments.length === 0) return h("p", {}, "Nothing attached.");
   return table(
     [
-      { label: "Device", cell: (a) => a.device ?? a.file, class: "name" },
+      { label: "Device", cell: (a) => a.device ?? a.file },
       { label: "Target", cell: (a) => `${a.target} (LUN ${a.lun})`, class: "name" },
       { label: "State", cell: (a) => h("span", { class: `state state-${a.state}` }, a.state) },
       { label: "Mounted on", cell: (a) => a.mountPoint ?? "—", class: "name" },
       { label: "Size", cell: (a) => `${bytes(a.sizeBytes)}${a.readOnly ? ", read-only" : ""}` },
-      { label: "I/O", cell: (a) => `${count(a.stats.reads)} reads, ${count(a.stats.writes)} writes, ${count(a.stats.errors)} errors` },
+      { label: "I/O", cell: (a) => `${count(a.stats.reads)} reads (${bytes(a.stats.bytesRead)}), ${count(a.stats.writes)} writes (${bytes(a.stats.bytesWritten)}), ${count(a.stats.errors)} errors` },
       { label: "Since", cell: (a) => when(a.since) },
       { label: "Actions", cell: (a) => detachButton(a, box, reload) },
     ],
@@ -32,11 +32,13 @@ function listing(attachments, box, reload) {
   );
 }
 
-function attachForm(sessions, reload) {
+/** Disk LUNs of logged-in sessions that are not attached yet. */
+function attachForm(sessions, attachments, reload) {
+  const taken = new Set(attachments.map((a) => `${a.target} ${a.lun}`));
   const choices = sessions.flatMap((s) =>
-    s.luns.filter((l) => l.deviceType === "disk" || l.bytes).map((l) => ({ value: JSON.stringify({ target: s.target, portal: s.persistentPortal, lun: l.lun }), label: `${s.target} at ${portalText(s.persistentPortal)}, LUN ${l.lun}${l.bytes ? ` (${bytes(l.bytes)})` : ""}` })),
+    s.luns.filter((l) => l.bytes && !taken.has(`${s.target} ${l.lun}`)).map((l) => ({ value: JSON.stringify({ target: s.target, portal: s.persistentPortal, lun: l.lun }), label: `${s.target} at ${portalText(s.persistentPortal)}, LUN ${l.lun}${l.bytes ? ` (${bytes(l.bytes)})` : ""}` })),
   );
-  if (choices.length === 0) return h("p", {}, "Log in to a target with a disk LUN first (", h("a", { href: "#/nodes" }, "Nodes"), ").");
+  if (choices.length === 0) return h("p", {}, "No LUN to attach: log in to a target with a disk LUN that is not attached yet (", h("a", { href: "#/nodes" }, "Nodes"), ").");
   const lun = select(choices, choices[0].value);
   const mountPoint = h("input", { autocomplete: "off", spellcheck: "false", placeholder: "/mnt/nas" });
   const readOnly = h("input", { type: "checkbox" });
@@ -73,8 +75,8 @@ export function mount(main) {
       const attachments = await op("attach.list");
       rerender(list, listing(attachments, box, reload));
       const { sessions } = await op("sessions.list");
-      const key = JSON.stringify(sessions.map((s) => [s.sid, s.luns]));
-      if (key !== formFor) rerender(form, attachForm(sessions, reload));
+      const key = JSON.stringify([sessions.map((s) => [s.sid, s.luns]), attachments.map((a) => a.id)]);
+      if (key !== formFor) rerender(form, attachForm(sessions, attachments, reload));
       formFor = key;
       showError(box, undefined);
     } catch (err) {
