@@ -1,8 +1,11 @@
 // `iscsi daemon`: the daemon in the foreground (launchd and systemd run it so). Opens the state, listens on
-// the control socket, starts background logins of automatic nodes, and on SIGTERM/SIGINT logs out and stops.
+// the control socket and serves the web dashboard (both answering through one dispatch), starts background
+// logins of automatic nodes, and on SIGTERM/SIGINT logs out and stops.
 import { defineCommand } from "citty";
 import { resolvePaths } from "../config/paths.ts";
 import { Daemon } from "../daemon/daemon.ts";
+import { IscsiError } from "../errors.ts";
+import { answerer } from "../ipc/answer.ts";
 import { serveIpc } from "../ipc/server.ts";
 import { logFor, setLogLevel } from "../log.ts";
 import { socketArg, stateDirArg } from "./_daemon.ts";
@@ -13,14 +16,22 @@ export default defineCommand({
     ...stateDirArg,
     ...socketArg,
     config: { type: "string", description: "Config file (default: $ISCSI_CONFIG or <state dir>/iscsid.conf)" },
+    ui: { type: "boolean", default: true, description: "Do not serve the web dashboard (default: served on 127.0.0.1, see docs/gui.md)" },
+    "ui-port": { type: "string", description: "Dashboard port (default: iscsid.ui.port of the config, else 8339)" },
   },
   async run({ args }) {
     // The daemon's log is its record of logins and retries: info level unless the user chose otherwise.
     if (!process.env.ISCSI_LOG_LEVEL && !process.argv.includes("-d") && !process.argv.includes("--debug")) setLogLevel(3);
     const log = logFor("iscsid");
+    const uiPort = args["ui-port"] === undefined ? undefined : Number(args["ui-port"]);
+    if (uiPort !== undefined && !(Number.isInteger(uiPort) && uiPort >= 1 && uiPort <= 65535)) {
+      throw new IscsiError("INVALID_ARGUMENT", `--ui-port must be a port number 1..65535, not ${JSON.stringify(args["ui-port"])}`);
+    }
     const paths = resolvePaths({ stateDir: args["state-dir"], socket: args.socket, config: args.config });
     const daemon = Daemon.open({ stateDir: paths.stateDir, configPath: paths.config });
-    const server = await serveIpc(daemon, paths.socket, log);
+    const answer = answerer(daemon, log);
+    const server = await serveIpc(daemon, paths.socket, log, answer);
+    daemon.startUi(answer, { enabled: args.ui, port: uiPort });
     log.info(`iscsi daemon ${process.pid} ready: state ${paths.stateDir}, initiator ${daemon.initiatorName()}`);
     daemon.startAutomaticLogins();
     const signal = await new Promise<string>((resolve) => {

@@ -25,6 +25,7 @@ export const subCommands: Record<string, Lazy> = {
   doctor: lazy(() => import("./doctor.ts")),
   attach: lazy(() => import("./attach.ts")),
   detach: lazy(() => import("./detach.ts")),
+  ui: lazy(() => import("./ui.ts")),
 };
 
 export const main = defineCommand({

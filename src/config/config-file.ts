@@ -14,7 +14,12 @@ export interface DaemonConfig {
   startup: { retryInitialMs: number; retryMaxMs: number };
   /** Where secrets live: the macOS Keychain or a root-only file in the state dir. */
   secrets: "file" | "keychain";
+  /** The web dashboard on 127.0.0.1 (design.md §6). */
+  ui: { enabled: boolean; port: number };
 }
+
+/** The dashboard's port when the config names none. */
+export const DEFAULT_UI_PORT = 8339;
 
 const seconds = (min: number, max: number) =>
   v.pipe(
@@ -30,13 +35,17 @@ const DAEMON_KEYS = {
   "iscsid.startup.retry_initial": seconds(0.05, 3600),
   "iscsid.startup.retry_max": seconds(0.05, 86400),
   "iscsid.secrets": v.picklist(["file", "keychain"], "must be file or keychain"),
+  "iscsid.ui": v.picklist(["on", "off"], "must be on or off"),
+  "iscsid.ui.port": v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.minValue(1, "must be 1 to 65535"), v.maxValue(65535, "must be 1 to 65535")),
 } as const;
+type DaemonKey = keyof typeof DAEMON_KEYS;
 
 export function defaultConfig(platform: Platform = currentPlatform()): DaemonConfig {
   return {
     nodeDefaults: defaultSettings(),
     startup: { retryInitialMs: 1000, retryMaxMs: 60_000 },
     secrets: platform === "darwin" ? "keychain" : "file",
+    ui: { enabled: true, port: DEFAULT_UI_PORT },
   };
 }
 
@@ -63,11 +72,9 @@ export function parseConfig(text: string, file: string, platform: Platform = cur
       if ("problem" in r) throw bad(line, key, r.problem);
       (config.nodeDefaults as Record<string, string | number>)[key] = r.value;
     } else if (Object.hasOwn(DAEMON_KEYS, key)) {
-      const r = v.safeParse(DAEMON_KEYS[key as keyof typeof DAEMON_KEYS], value);
+      const r = v.safeParse(DAEMON_KEYS[key as DaemonKey], value);
       if (!r.success) throw bad(line, key, r.issues[0].message);
-      if (key === "iscsid.startup.retry_initial") config.startup.retryInitialMs = r.output as number;
-      else if (key === "iscsid.startup.retry_max") config.startup.retryMaxMs = r.output as number;
-      else config.secrets = r.output as DaemonConfig["secrets"];
+      applyDaemonKey(config, key as DaemonKey, r.output);
     } else {
       throw bad(line, key, "unknown key (see docs/cli.md for the keys this daemon knows)");
     }
@@ -76,6 +83,41 @@ export function parseConfig(text: string, file: string, platform: Platform = cur
     throw new IscsiError("CONFIG", `${file}: iscsid.startup.retry_max must not be below iscsid.startup.retry_initial`);
   }
   return config;
+}
+
+function applyDaemonKey(config: DaemonConfig, key: DaemonKey, value: unknown): void {
+  switch (key) {
+    case "iscsid.startup.retry_initial":
+      config.startup.retryInitialMs = value as number;
+      return;
+    case "iscsid.startup.retry_max":
+      config.startup.retryMaxMs = value as number;
+      return;
+    case "iscsid.secrets":
+      config.secrets = value as DaemonConfig["secrets"];
+      return;
+    case "iscsid.ui":
+      config.ui.enabled = value === "on";
+      return;
+    case "iscsid.ui.port":
+      config.ui.port = value as number;
+      return;
+  }
+}
+
+/**
+ * `text` with `key = value`: the key's line replaced where it stands (comments, its own too, and order kept), appended when
+ * absent; `value` undefined removes the line. The caller validates the result with parseConfig.
+ */
+export function setConfigLine(text: string, key: string, value: string | undefined): string {
+  if (/[\x00-\x1f\x7f#]/.test(value ?? "")) throw new IscsiError("INVALID_ARGUMENT", `${key}: a config value cannot hold control characters or #`);
+  const lines = text === "" ? [] : text.replace(/\r?\n$/, "").split(/\r?\n/);
+  const at = lines.findIndex((l) => l.replace(/(^|\s)#.*$/, "").split("=")[0]!.trim() === key);
+  const comment = at >= 0 ? (/\s+#.*$/.exec(lines[at]!)?.[0] ?? "") : "";
+  const line = value === undefined ? [] : [`${key} = ${value}${comment}`];
+  if (at >= 0) lines.splice(at, 1, ...line);
+  else lines.push(...line);
+  return lines.length > 0 ? lines.join("\n") + "\n" : "";
 }
 
 /** Reads the config file; a missing file means the built-in defaults. */

@@ -16,6 +16,8 @@ import { GONE, SessionRegistry } from "./registry.ts";
 import { startupAttempt } from "./session-ops.ts";
 import { StartupLogins, type PendingLogin } from "./startup.ts";
 import type { DaemonState } from "./state.ts";
+import { serveUi } from "./ui/server.ts";
+import type { AnswerLine, UiEndpoint, UiInfo } from "./ui/state.ts";
 
 export interface DaemonOptions {
   stateDir: string;
@@ -50,6 +52,8 @@ export class Daemon implements DaemonState {
   readonly attachments = new Attachments();
   private cachedName: string;
   private watch: ReturnType<typeof setInterval> | undefined;
+  private ui: UiEndpoint | undefined;
+  private uiOff = "";
 
   private constructor(
     readonly stateDir: string,
@@ -107,6 +111,19 @@ export class Daemon implements DaemonState {
     }
   }
 
+  /** The web dashboard unless turned off (config `iscsid.ui = off`, or `--no-ui`); `--ui-port` wins over the config. */
+  startUi(answer: AnswerLine, flags: { enabled?: boolean; port?: number } = {}): void {
+    if (flags.enabled === false || !this.config.ui.enabled) {
+      this.uiOff = flags.enabled === false ? "the daemon was started with --no-ui" : `the dashboard is turned off in ${this.configPath} (iscsid.ui = off)`;
+      return;
+    }
+    this.ui = serveUi({ stateDir: this.stateDir, port: flags.port ?? this.config.ui.port, answer, log: this.log });
+  }
+
+  uiInfo(once: boolean): UiInfo {
+    return this.ui?.info(once) ?? { enabled: false, problem: this.uiOff || "the dashboard has not been started" };
+  }
+
   status(): StatusView {
     const nodes = this.nodes.list();
     return {
@@ -126,6 +143,7 @@ export class Daemon implements DaemonState {
   /** Stops retrying, detaches every attached LUN, then logs every session out (each bounded), dropping what does not answer. */
   async stop(): Promise<void> {
     clearInterval(this.watch);
+    await this.ui?.close();
     this.startup.cancelAll();
     await detachAll(this);
     await Promise.all(

@@ -23,6 +23,8 @@ export interface EngineSession {
   readonly negotiated: Negotiated;
   readonly stats: Readonly<Record<string, number>>;
   readonly portal: EnginePortal;
+  /** Reconnect history (lost, attempt-failed, reinstated, ...), newest last. */
+  readonly history?: readonly { at: number; event: string; detail: string }[];
   logout(timeoutMs?: number): Promise<void>;
   close(reason?: Error): void;
 }

@@ -18,28 +18,31 @@ export interface DiscoverResult {
   logins?: LoginResult[];
 }
 
-/** SendTargets at `portal`, every (target, portal) pair merged into the node database; optionally log them in. */
-export async function discover(d: DaemonState, portal: Portal, login: boolean): Promise<DiscoverResult> {
+/**
+ * SendTargets at `portal`, every (target, portal) pair merged into the node database (unless `record` is off:
+ * the dashboard lists first and saves the nodes the user picks); optionally log them in.
+ */
+export async function discover(d: DaemonState, portal: Portal, opts: { login: boolean; record: boolean }): Promise<DiscoverResult> {
   const drec = d.discoveries.ensure(portal);
   const auth = await discoveryAuth(drec, d.secrets);
   const found = await sendTargets(portal, d.initiatorName(), auth, drec.settings["discovery.sendtargets.timeo.login_timeout"] * 1000);
   d.discoveries.noteDiscovered(drec, found.length);
   const counts = { created: 0, updated: 0, unchanged: 0 };
   const touched: NodeRecord[] = [];
-  for (const t of found) {
+  for (const t of opts.record ? found : []) {
     for (const p of t.portals) {
       const tpgt = p.portalGroupTag ?? 1;
       counts[d.nodes.mergeDiscovered(t.name, { host: p.host, port: p.port }, tpgt, d.config.nodeDefaults, { host: portal.host, port: portal.port, type: "sendtargets" })]++;
       touched.push(d.nodes.get(nodeKey(t.name, p))!);
     }
   }
-  d.log.info(`discovery at ${portal.host}:${portal.port}: ${found.length} target(s); nodes ${counts.created} new, ${counts.updated} updated, ${counts.unchanged} unchanged`);
+  d.log.info(`discovery at ${portal.host}:${portal.port}: ${found.length} target(s)${opts.record ? `; nodes ${counts.created} new, ${counts.updated} updated, ${counts.unchanged} unchanged` : ""}`);
   const result: DiscoverResult = {
     portal,
     targets: found.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) })),
     nodes: counts,
   };
-  if (login) {
+  if (opts.login) {
     const logins = await Promise.all(touched.map((r) => loginNodes(d, { target: r.target, portal: r.portal }).then((x) => x[0]!)));
     result.logins = logins;
   }
@@ -65,10 +68,11 @@ function recordsOrFail(d: DaemonState, filter: NodeFilter): NodeRecord[] {
   return records;
 }
 
-export async function newNode(d: DaemonState, target: string, portal: Portal, tpgt: number): Promise<NodeView> {
+/** A node record made by hand, or from a discovery result the user picked (`discovery`: where it was found). */
+export async function newNode(d: DaemonState, target: string, portal: Portal, tpgt: number, discovery?: Portal): Promise<NodeView> {
   const problem = iscsiNameProblem(target);
   if (problem) throw new IscsiError("INVALID_ARGUMENT", `invalid target name: ${problem}`);
-  const { record } = d.nodes.create(target, portal, tpgt, d.config.nodeDefaults);
+  const { record } = d.nodes.create(target, portal, tpgt, d.config.nodeDefaults, discovery && { ...discovery, type: "sendtargets" });
   return (await listNodes(d, { target, portal: record.portal }))[0]!;
 }
 

@@ -60,6 +60,8 @@ export interface SessionView {
   negotiated: NegotiatedView;
   stats: Record<string, number>;
   luns: LunInfo[];
+  /** Reconnects of this session (design.md §3), newest last. */
+  history: Array<{ at: string; event: string; detail: string }>;
 }
 
 export interface DiscoveryView {
@@ -128,5 +130,6 @@ export function sessionView(e: SessionEntry): SessionView {
     },
     stats: { ...e.session.stats },
     luns: e.luns.map((l) => ({ ...l, vendor: printable(l.vendor), product: printable(l.product), revision: printable(l.revision) })),
+    history: (e.session.history ?? []).map((h) => ({ at: new Date(h.at).toISOString(), event: h.event, detail: h.detail })),
   };
 }

@@ -2,7 +2,9 @@
 import { attachLun, detachLuns, listAttachments } from "../daemon/attachments.ts";
 import type { Daemon } from "../daemon/daemon.ts";
 import { clearSecret, deleteDiscovery, deleteNodes, discover, listDiscovery, listNodes, newDiscovery, newNode, setSecret, updateDiscovery, updateNodes } from "../daemon/node-ops.ts";
+import { setConfig, setInitiatorName, showConfig } from "../daemon/prefs-ops.ts";
 import { listSessions, loginNodes, logoutSessions, rescanSessions } from "../daemon/session-ops.ts";
+import { recentLog } from "../log.ts";
 import { VERSION } from "../version.ts";
 import type { Op, RequestOf, ResultOf } from "./protocol.ts";
 
@@ -13,9 +15,9 @@ export function dispatcher(d: Daemon): Handlers {
   return {
     ping: () => ({ version: VERSION, pid: process.pid }),
     status: () => d.status(),
-    discover: (r) => discover(d, r.portal, r.login ?? false),
+    discover: (r) => discover(d, r.portal, { login: r.login ?? false, record: r.record ?? true }),
     "nodes.list": async (r) => ({ nodes: await listNodes(d, filter(r)) }),
-    "node.new": async (r) => ({ node: await newNode(d, r.target, r.portal, r.tpgt ?? 1) }),
+    "node.new": async (r) => ({ node: await newNode(d, r.target, r.portal, r.tpgt ?? 1, r.discovery) }),
     "node.delete": async (r) => ({ count: await deleteNodes(d, filter(r)) }),
     "node.update": (r) => ({ count: updateNodes(d, filter(r), r.name, r.value) }),
     "secret.set": async (r) => ({ count: await setSecret(d, { scope: r.scope, target: r.target, portal: r.portal, name: r.name }, r.value) }),
@@ -31,5 +33,10 @@ export function dispatcher(d: Daemon): Handlers {
     "attach.add": (r) => attachLun(d, { target: r.target, portal: r.portal, lun: r.lun, mount: r.mount, readOnly: r.readOnly }),
     "attach.remove": async (r) => ({ detached: await detachLuns(d, { id: r.id, device: r.device, mount: r.mount, target: r.target, lun: r.lun, force: r.force }) }),
     "attach.list": () => listAttachments(d),
+    "ui.info": (r) => d.uiInfo(r.once ?? false),
+    "log.recent": (r) => ({ entries: recentLog(r.after, r.limit) }),
+    "config.show": () => showConfig(d),
+    "config.set": (r) => setConfig(d, r.name, r.value),
+    "initiator-name.set": (r) => setInitiatorName(d, r.name),
   };
 }

@@ -8,6 +8,9 @@ import type { DiscoverResult } from "../daemon/node-ops.ts";
 import type { LoginResult, LogoutResult } from "../daemon/session-ops.ts";
 import type { StatusView } from "../daemon/daemon.ts";
 import type { DiscoveryView, NodeView, SessionView } from "../daemon/views.ts";
+import type { ConfigView } from "../daemon/prefs-ops.ts";
+import type { UiInfo } from "../daemon/ui/state.ts";
+import type { LogEntry } from "../log.ts";
 
 /** Longest request or response line; a session list of many sessions fits, a flood does not. */
 export const MAX_LINE_BYTES = 4 * 1024 * 1024;
@@ -33,9 +36,9 @@ const req = <T extends string, E extends v.ObjectEntries>(op: T, entries: E) => 
 export const REQUESTS = {
   ping: req("ping", {}),
   status: req("status", {}),
-  discover: req("discover", { portal, login: v.optional(v.boolean()) }),
+  discover: req("discover", { portal, login: v.optional(v.boolean()), record: v.optional(v.boolean()) }),
   "nodes.list": req("nodes.list", { target: v.optional(target), portal: v.optional(portalFilter) }),
-  "node.new": req("node.new", { target, portal, tpgt: v.optional(int(0, 65535)) }),
+  "node.new": req("node.new", { target, portal, tpgt: v.optional(int(0, 65535)), discovery: v.optional(portal) }),
   "node.delete": req("node.delete", { target: v.optional(target), portal: v.optional(portalFilter) }),
   "node.update": req("node.update", { target: v.optional(target), portal: v.optional(portalFilter), name: settingName, value: settingValue }),
   "secret.set": req("secret.set", { scope, target: v.optional(target), portal: portalFilter, name: secretName, value: secretValue }),
@@ -52,6 +55,11 @@ export const REQUESTS = {
   // `id` names the attachment here; it takes the place of the envelope's correlation id (one request per connection).
   "attach.remove": req("attach.remove", { device: v.optional(devicePath), mount: v.optional(absolutePath), target: v.optional(target), lun: v.optional(lunNumber), force: v.optional(v.boolean()) }),
   "attach.list": req("attach.list", {}),
+  "ui.info": req("ui.info", { once: v.optional(v.boolean()) }),
+  "log.recent": req("log.recent", { after: v.optional(int(0, Number.MAX_SAFE_INTEGER)), limit: v.optional(int(1, 1000)) }),
+  "config.show": req("config.show", {}),
+  "config.set": req("config.set", { name: settingName, value: v.optional(settingValue) }),
+  "initiator-name.set": req("initiator-name.set", { name: target }),
 } as const;
 
 export type Op = keyof typeof REQUESTS;
@@ -79,10 +87,11 @@ const negotiated = v.strictObject({
   defaultTime2Retain: v.number(), dataPDUInOrder: v.boolean(), dataSequenceInOrder: v.boolean(), authMethod: v.string(),
   chapAlgorithm: v.optional(v.number()), targetAlias: v.optional(v.string()),
 });
+const recoveryEvent = v.strictObject({ at: v.string(), event: v.string(), detail: v.string() });
 const sessionView = v.strictObject({
   sid: v.number(), target: v.string(), portal, persistentPortal: portal, tpgt: v.number(), state: v.string(), error: v.optional(v.string()),
   iface: v.string(), initiatorName: v.string(), isid: v.string(), tsih: v.number(), since: v.string(), negotiated,
-  stats: v.record(v.string(), v.number()), luns: v.array(lun),
+  stats: v.record(v.string(), v.number()), luns: v.array(lun), history: v.array(recoveryEvent),
 });
 const discoveryView = v.strictObject({
   portal, type: v.literal("sendtargets"), settings, secrets: secretsFlags, lastDiscovered: v.optional(v.string()), targets: v.optional(v.number()),
@@ -111,6 +120,9 @@ const attachmentView = v.strictObject({
   blockSize: v.number(), since: v.string(),
   stats: v.strictObject({ reads: v.number(), writes: v.number(), flushes: v.number(), trims: v.number(), bytesRead: v.number(), bytesWritten: v.number(), errors: v.number() }),
 });
+const uiInfo = v.strictObject({ enabled: v.boolean(), url: v.optional(v.string()), port: v.optional(v.number()), problem: v.optional(v.string()) });
+const logEntry = v.strictObject({ seq: v.number(), time: v.string(), level: v.number(), type: v.string(), tag: v.string(), message: v.string() });
+const configView = v.strictObject({ path: v.string(), nodeDefaults: settings, inFile: v.array(v.string()), ui: v.strictObject({ enabled: v.boolean(), port: v.number() }) });
 
 export const RESULTS = {
   ping: v.strictObject({ version: v.string(), pid: v.number() }),
@@ -133,6 +145,11 @@ export const RESULTS = {
   "attach.add": attachmentView,
   "attach.remove": v.strictObject({ detached: v.array(attachmentView) }),
   "attach.list": v.array(attachmentView),
+  "ui.info": uiInfo,
+  "log.recent": v.strictObject({ entries: v.array(logEntry) }),
+  "config.show": configView,
+  "config.set": configView,
+  "initiator-name.set": v.strictObject({ initiatorName: v.string() }),
 } as const satisfies Record<Op, v.GenericSchema>;
 
 export type ResultOf<K extends Op> = v.InferOutput<(typeof RESULTS)[K]>;
@@ -148,6 +165,9 @@ export type _Checks = [
   Fits<StatusView, v.InferInput<typeof status>>,
   Fits<DiscoverResult, v.InferInput<typeof discoverResult>>,
   Fits<AttachmentView, v.InferInput<typeof attachmentView>>,
+  Fits<UiInfo, v.InferInput<typeof uiInfo>>,
+  Fits<LogEntry, v.InferInput<typeof logEntry>>,
+  Fits<ConfigView, v.InferInput<typeof configView>>,
 ];
 
 const errorCode = v.picklist(Object.keys(ERROR_CATALOGUE) as ErrorCode[]);

@@ -5,12 +5,11 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, rmSync } from "node:fs";
 import net from "node:net";
 import { dirname } from "node:path";
 import type { ConsolaInstance } from "consola";
-import * as v from "valibot";
 import type { Daemon } from "../daemon/daemon.ts";
-import { errorCodeOf, IscsiError } from "../errors.ts";
-import { dispatcher } from "./dispatch.ts";
+import { IscsiError } from "../errors.ts";
+import { answerer, type Answerer } from "./answer.ts";
 import { encodeLine, LineSplitter } from "./framing.ts";
-import { describeIssues, MAX_REQUEST_BYTES, parseRequest, RESULTS, type Op, type Response } from "./protocol.ts";
+import { MAX_REQUEST_BYTES } from "./protocol.ts";
 
 const MAX_CONNECTIONS = 64;
 const IDLE_MS = 60_000;
@@ -40,30 +39,8 @@ async function prepareSocketPath(path: string): Promise<void> {
   rmSync(path);
 }
 
-export async function serveIpc(daemon: Daemon, path: string, log: ConsolaInstance): Promise<IpcServer> {
+export async function serveIpc(daemon: Daemon, path: string, log: ConsolaInstance, answer: Answerer = answerer(daemon, log)): Promise<IpcServer> {
   await prepareSocketPath(path);
-  const handlers = dispatcher(daemon) as Record<Op, (req: unknown) => unknown>;
-
-  const answer = async (line: string): Promise<Response> => {
-    const parsed = parseRequest(line);
-    if (!parsed.ok) {
-      log.warn(`control socket: refused a request: ${parsed.message}`);
-      return { id: parsed.id, ok: false, error: { code: "INVALID_REQUEST", message: parsed.message } };
-    }
-    const { request } = parsed;
-    log.debug(`control socket: ${request.op}`); // never the body: secret.set carries a secret
-    try {
-      const result = await handlers[request.op](request);
-      const checked = v.safeParse(RESULTS[request.op], result);
-      if (!checked.success) throw new IscsiError("INTERNAL", `${request.op} result does not fit the protocol: ${describeIssues(checked.issues)}`);
-      return { id: request.id, ok: true, result: checked.output };
-    } catch (err) {
-      const code = errorCodeOf(err);
-      if (code === "INTERNAL" || code === "GENERIC") log.error(`${request.op}: ${(err as Error).stack ?? err}`);
-      return { id: request.id, ok: false, error: { code, message: (err as Error)?.message ?? String(err) } };
-    }
-  };
-
   const open = new Set<net.Socket>();
   const server = net.createServer((conn) => {
     if (open.size >= MAX_CONNECTIONS) {
@@ -89,7 +66,7 @@ export async function serveIpc(daemon: Daemon, path: string, log: ConsolaInstanc
       for (const line of lines) {
         busy++;
         chain = chain.then(async () => {
-          const response = await answer(line);
+          const response = await answer(line, "control socket");
           busy--;
           if (!conn.destroyed) conn.write(encodeLine(response));
         });

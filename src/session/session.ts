@@ -58,8 +58,12 @@ export class Session {
   readonly tasks = new TaskTable<TaskState | PendingRequest>();
   readonly requests: Requests;
   readonly recoveryOptions: RecoveryOptions;
-  /** Counters for status output and tests (e.g. how many R2Ts a write took). */
-  readonly stats = { commands: 0, dataInPdus: 0, dataOutPdus: 0, r2ts: 0, bytesIn: 0, bytesOut: 0, nopInAnswered: 0, reinstatements: 0, reissued: 0 };
+  /**
+   * Counters for status output and tests (e.g. how many R2Ts a write took). `completed` counts commands that
+   * got a status and `latencyMicros` sums their times from send to status, so a reader sampling twice gets
+   * the mean latency of the commands in between.
+   */
+  readonly stats = { commands: 0, completed: 0, latencyMicros: 0, dataInPdus: 0, dataOutPdus: 0, r2ts: 0, bytesIn: 0, bytesOut: 0, nopInAnswered: 0, reinstatements: 0, reissued: 0 };
   /** Identity of each LU in use (VPD 0x80/0x83, capacity), re-checked after a reinstatement. */
   readonly identities = new Map<number, string>();
   /** No new commands go out (a target-requested logout is under way); cleared on the next connection. */
@@ -145,7 +149,7 @@ export class Session {
       const t: TaskState = {
         kind: "scsi", itt: 0, task, lunField: lunFieldOf(task.lun), cmdSN: 0,
         buffer: task.direction === "read" ? (task.buffer ?? new Uint8Array(task.transferLength)) : EMPTY,
-        nextDataSN: 0, nextR2TSN: 0, received: 0, resolve, reject, sent: false, priority: opts.priority ?? false, timer: undefined,
+        nextDataSN: 0, nextR2TSN: 0, received: 0, resolve, reject, sent: false, sentAt: 0, priority: opts.priority ?? false, timer: undefined,
       };
       if (t.priority) this.postponed.unshift(t);
       else this.postponed.push(t);
@@ -164,6 +168,7 @@ export class Session {
       this.tasks.add(head.itt, head);
       head.cmdSN = this.window.take();
       head.sent = true;
+      head.sentAt = performance.now();
       this.inFlight++;
       this.stats.commands++;
       startCommandTimer(this, head);
@@ -177,8 +182,11 @@ export class Session {
     this.tasks.delete(t.itt);
     clearTimeout(t.timer);
     if (t.sent) this.inFlight--;
-    if ("result" in outcome) t.resolve(outcome.result);
-    else t.reject(outcome.error);
+    if ("result" in outcome) {
+      this.stats.completed++;
+      this.stats.latencyMicros += Math.round((performance.now() - t.sentAt) * 1000);
+      t.resolve(outcome.result);
+    } else t.reject(outcome.error);
     this.pump();
   }
 

@@ -45,6 +45,8 @@ export interface TaskState {
   resolve: (r: ScsiResult) => void;
   reject: (e: Error) => void;
   sent: boolean;
+  /** performance.now() when the command went out, for the latency counter. */
+  sentAt: number;
   placed?: Uint8Array | undefined;
   /** Runs while the session re-checks LU identity after a reinstatement, ahead of everything queued. */
   priority: boolean;

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig, parseConfig } from "../../src/config/config-file.ts";
+import { DEFAULT_UI_PORT, loadConfig, parseConfig, setConfigLine } from "../../src/config/config-file.ts";
 import { ensureInitiatorName, readInitiatorName, writeInitiatorName } from "../../src/config/initiator-name.ts";
 import { discoveryFileName, iscsiNameProblem, nodeFileName, printable } from "../../src/config/names.ts";
 import { defaultSettings, parseSetting } from "../../src/config/node-settings.ts";
@@ -22,6 +22,23 @@ describe("config file", () => {
     expect(c.startup.retryInitialMs).toBe(500);
     expect(c.secrets).toBe("file");
     expect(parseConfig("", "x.conf", "darwin").secrets).toBe("keychain");
+  });
+
+  test("the dashboard is on at port 8339 unless the config turns it off or moves it", () => {
+    expect(parseConfig("", "x.conf", "linux").ui).toEqual({ enabled: true, port: DEFAULT_UI_PORT });
+    expect(parseConfig("iscsid.ui = off\niscsid.ui.port = 9000\n", "x.conf", "linux").ui).toEqual({ enabled: false, port: 9000 });
+    expect(() => parseConfig("iscsid.ui = maybe", "x.conf", "linux")).toThrow(/x\.conf:1: iscsid\.ui: must be on or off/);
+    expect(() => parseConfig("iscsid.ui.port = 70000", "x.conf", "linux")).toThrow(/iscsid\.ui\.port: must be 1 to 65535/);
+  });
+
+  test("setConfigLine replaces a key where it stands, keeps comments, appends new keys and removes on undefined", () => {
+    const text = "# my defaults\nnode.startup = manual  # for now\n\nnode.session.queue_depth = 32\n";
+    expect(setConfigLine(text, "node.startup", "automatic")).toBe("# my defaults\nnode.startup = automatic  # for now\n\nnode.session.queue_depth = 32\n");
+    expect(setConfigLine(text, "node.conn[0].timeo.login_timeout", "5")).toBe(text + "node.conn[0].timeo.login_timeout = 5\n");
+    expect(setConfigLine(text, "node.session.queue_depth", undefined)).toBe("# my defaults\nnode.startup = manual  # for now\n\n");
+    expect(setConfigLine("", "node.startup", "onboot")).toBe("node.startup = onboot\n");
+    expect(() => setConfigLine(text, "node.session.auth.username", "a\niscsid.secrets = keychain")).toThrow(/cannot hold control characters or #/);
+    expect(() => setConfigLine(text, "node.session.auth.username", "bob #1")).toThrow(/cannot hold control characters or #/);
   });
 
   test.each([

@@ -24,9 +24,12 @@ export class TestDaemon implements TrackedProcess {
 
   /** argv that runs the program: `bun src/main.ts` unless a test runs a compiled executable. */
   readonly command: string[];
+  /** The dashboard's port; undefined: started with --no-ui, so parallel test daemons never fight over 8339. */
+  readonly uiPort: number | undefined;
 
-  constructor(opts: { config?: string; command?: string[] } = {}) {
+  constructor(opts: { config?: string; command?: string[]; uiPort?: number } = {}) {
     this.command = opts.command ?? [process.execPath, MAIN];
+    this.uiPort = opts.uiPort;
     this.dir = mkdtempSync(join(tmpdir(), "iscsi-daemon-"));
     this.stateDir = join(this.dir, "state");
     this.socket = join(this.dir, "iscsid.sock");
@@ -67,7 +70,8 @@ export class TestDaemon implements TrackedProcess {
   spawn(extraArgs: string[] = []): Subprocess {
     const logFd = openSync(this.logPath, "a");
     try {
-      this.child = Bun.spawn(withParentDeathSignal([...this.command, "daemon", "--state-dir", this.stateDir, "--socket", this.socket, ...extraArgs]), {
+      const ui = this.uiPort === undefined ? ["--no-ui"] : ["--ui-port", String(this.uiPort)];
+      this.child = Bun.spawn(withParentDeathSignal([...this.command, "daemon", "--state-dir", this.stateDir, "--socket", this.socket, ...ui, ...extraArgs]), {
         stdin: "ignore",
         stdout: logFd,
         stderr: logFd,

@@ -1,0 +1,111 @@
+// Discovery: SendTargets at a portal (optionally with CHAP, kept in the discovery record and the secret store),
+// results listed without touching the node database, and each target portal saved as a node on request.
+import { busy, op, showError } from "../api.js";
+import { clear, errorBox, field, h, heading, parsePortal, portalText, table, toast, when } from "../dom.js";
+
+const AUTH = "discovery.sendtargets.auth.";
+const nodeHref = (target, p) => `#/node/${encodeURIComponent(target)}/${encodeURIComponent(p.host)}/${p.port}`;
+
+/** Stores how to authenticate at `portal`: CHAP with a user (and the secret, when one is typed), or none. */
+async function prepareAuth(portal, user, secret) {
+  await op("discoverydb.new", { portal });
+  await op("discoverydb.update", { portal, name: `${AUTH}authmethod`, value: user ? "CHAP" : "None" });
+  if (user) await op("discoverydb.update", { portal, name: `${AUTH}username`, value: user });
+  if (secret) await op("secret.set", { scope: "discovery", portal, name: "password", value: secret });
+}
+
+function saveButton(t, p, saved, discovery) {
+  if (saved) return h("a", { href: nodeHref(t.name, p) }, "Saved — open node");
+  const cell = h("span");
+  const box = errorBox();
+  const button = h("button", {
+    type: "button",
+    "aria-label": `Save ${t.name} at ${portalText(p)} as a node`,
+    onclick: () =>
+      busy(button, box, async () => {
+        await op("node.new", { target: t.name, portal: { host: p.host, port: p.port }, tpgt: p.tpgt, discovery });
+        cell.replaceChildren(h("a", { href: nodeHref(t.name, p) }, "Saved — open node"));
+        toast(`Saved ${t.name} as a node`);
+      }),
+  }, "Save as node");
+  cell.append(button, box);
+  return cell;
+}
+
+function results(into, found, nodes) {
+  const known = new Set(nodes.map((n) => `${n.target} ${n.portal.host}:${n.portal.port}`));
+  const rows = found.targets.flatMap((t) => t.portals.map((p) => ({ t, p, saved: known.has(`${t.name} ${p.host}:${p.port}`) })));
+  clear(into).append(
+    h("h2", {}, `Found at ${portalText(found.portal)}`),
+    rows.length === 0
+      ? h("p", {}, "The portal answered but offers no targets to this initiator (check the target's ACL for our initiator name).")
+      : table(
+          [
+            { label: "Target", cell: (r) => r.t.name, class: "name" },
+            { label: "Portal", cell: (r) => portalText(r.p) },
+            { label: "TPGT", cell: (r) => String(r.p.tpgt) },
+            { label: "Node", cell: (r) => saveButton(r.t, r.p, r.saved, found.portal) },
+          ],
+          rows,
+        ),
+  );
+}
+
+function records(into, list, rediscover) {
+  clear(into);
+  if (list.length === 0) return;
+  into.append(
+    h("h2", {}, "Discovery portals"),
+    table(
+      [
+        { label: "Portal", cell: (r) => portalText(r.portal) },
+        { label: "Authentication", cell: (r) => `${r.settings[`${AUTH}authmethod`]}${r.settings[`${AUTH}username`] ? ` (${r.settings[`${AUTH}username`]})` : ""}${r.secrets.password ? ", secret stored" : ""}` },
+        { label: "Last asked", cell: (r) => when(r.lastDiscovered) },
+        { label: "Targets", cell: (r) => (r.targets === undefined ? "—" : String(r.targets)) },
+        { label: "Actions", cell: (r) => h("button", { type: "button", onclick: () => rediscover(r.portal) }, `Discover ${portalText(r.portal)} again`) },
+      ],
+      list,
+    ),
+  );
+}
+
+export function mount(main) {
+  const portalInput = h("input", { name: "portal", required: true, autocomplete: "off", spellcheck: "false", placeholder: "192.168.1.10 or nas:3260" });
+  const userInput = h("input", { name: "chap-user", autocomplete: "off", spellcheck: "false" });
+  const secretInput = h("input", { name: "chap-secret", type: "password", autocomplete: "new-password" });
+  const submit = h("button", { type: "submit", class: "primary" }, "Discover");
+  const box = errorBox();
+  const found = h("section", { "aria-live": "polite" });
+  const known = h("section");
+
+  const run = (portal) =>
+    busy(submit, box, async () => {
+      const user = userInput.value.trim();
+      if (portal === undefined) {
+        portal = parsePortal(portalInput.value);
+        await prepareAuth(portal, user, secretInput.value);
+      }
+      secretInput.value = "";
+      const [result, { nodes }] = await Promise.all([op("discover", { portal, record: false }), op("nodes.list")]);
+      results(found, result, nodes);
+      refresh();
+    });
+  const refresh = () => op("discoverydb.list").then((r) => records(known, r.records, (p) => run(p)), (err) => showError(box, err));
+
+  const form = h(
+    "form",
+    { class: "card", onsubmit: (e) => (e.preventDefault(), run()) },
+    field("Portal", portalInput, "HOST, HOST:PORT or [IPv6]:PORT; the port defaults to 3260"),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "CHAP for discovery (optional)"),
+      field("User name", userInput, "Leave empty when the portal needs no CHAP"),
+      field("Secret", secretInput, "12 to 255 bytes; kept by the daemon, never shown again. Empty keeps a stored one"),
+    ),
+    h("div", { class: "actions" }, submit),
+    box,
+  );
+  main.append(heading("Discovery"), form, found, known);
+  refresh();
+}

@@ -1,0 +1,57 @@
+// The session's latency counters (completed, latencyMicros) against the scripted fake target: a command
+// answered after a known delay is counted once with at least that delay; one that fails is not counted.
+import { afterEach, expect, test } from "bun:test";
+import { Opcode, type ScsiCommand } from "../../src/pdu/index.ts";
+import { Session } from "../../src/session/session.ts";
+import { FakeTarget, type FakeTargetOptions } from "../fake/target.ts";
+
+let target: FakeTarget | undefined;
+let session: Session | undefined;
+
+afterEach(() => {
+  session?.close();
+  target?.stop();
+  session = target = undefined;
+});
+
+async function open(opts: FakeTargetOptions): Promise<Session> {
+  target = FakeTarget.listen(opts);
+  session = await Session.open({
+    portal: { host: "127.0.0.1", port: target.port },
+    login: { initiatorName: "iqn.2026-11.dev.iscsi:test", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" } },
+    recovery: { enabled: false },
+  });
+  return session;
+}
+
+const tur = { lun: 0, cdb: new Uint8Array(6), direction: "none" as const, transferLength: 0, name: "TEST UNIT READY" };
+const DELAY_MS = 40;
+
+test("a command answered after a delay adds one completion and at least that delay in microseconds", async () => {
+  const s = await open({
+    onPdu(c, f) {
+      if (f.pdu.opcode !== Opcode.ScsiCommand) return;
+      const cmd = f.pdu as ScsiCommand;
+      setTimeout(() => c.good(cmd), DELAY_MS);
+    },
+  });
+  expect(s.stats.completed).toBe(0);
+  await s.execute(tur);
+  await s.execute(tur);
+  expect(s.stats.commands).toBe(2);
+  expect(s.stats.completed).toBe(2);
+  // A lower bound only: the counter must include the target's delay; how much more is the machine's business.
+  expect(s.stats.latencyMicros).toBeGreaterThanOrEqual(2 * (DELAY_MS - 1) * 1000);
+  expect(Number.isInteger(s.stats.latencyMicros)).toBe(true);
+});
+
+test("a command that never gets a status is not counted as completed", async () => {
+  const s = await open({ onPdu() {} });
+  const pending = s.execute(tur);
+  await Bun.sleep(20);
+  s.close();
+  await expect(pending).rejects.toThrow();
+  expect(s.stats.commands).toBe(1);
+  expect(s.stats.completed).toBe(0);
+  expect(s.stats.latencyMicros).toBe(0);
+});

@@ -1,0 +1,99 @@
+// The attachments page end to end, in chromium against a real daemon and tgtd (needs root, /dev/fuse and loop
+// devices): attach a LUN of a logged-in session, write to the loop device and watch the session's write
+// throughput and the attachment's counters move, logout refused while attached, detach; ext4 mounted through
+// the form; a mount that cannot work is a clear error and leaves nothing attached.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { isMountPoint } from "../../src/attach/loop.ts";
+import { loopDevices, ok, sh, TMP } from "../attach/_util.ts";
+import { screenshot } from "./browser.ts";
+import { startDashboard, until, visit, type Dashboard } from "./setup.ts";
+
+let ui: Dashboard;
+let work: string;
+const iqn = () => ui.tgt.targets[0]!.iqn;
+const attachments = async () => JSON.parse((await ui.d.cli(["attach", "--list", "--json"])).stdout) as Array<{ id: number; device: string; file: string; mountPoint?: string }>;
+const choice = (lun: number, size: string) => `${iqn()} at ${ui.tgt.portal}, LUN ${lun} (${size})`;
+
+beforeAll(async () => {
+  ui = await startDashboard({ luns: [{ sizeMiB: 32 }, { sizeMiB: 48 }] });
+  work = mkdtempSync(join(TMP, "iscsi-ui-attach-"));
+  expect((await ui.d.cli(["-m", "discovery", "-t", "st", "-p", ui.tgt.portal])).code).toBe(0);
+  expect((await ui.d.cli(["login", iqn(), "-p", ui.tgt.portal])).code).toBe(0);
+});
+
+afterAll(async () => {
+  for (const a of (await attachments().catch(() => [])) ?? []) await ui.d.cli(["detach", String(a.id), "--force"]);
+  await ui?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+test("attach a LUN from the page; writes to its loop device move the session's figures and the attachment's counters", async () => {
+  const { page } = ui;
+  await visit(page, "attachments", "Attachments");
+  await page.getByText("Nothing attached.").waitFor();
+  await page.getByLabel("LUN").selectOption({ label: choice(1, "32.0 MiB") });
+  await page.getByRole("button", { name: "Attach", exact: true }).click();
+  const [a] = await until(attachments, (l) => l.length === 1, "one attachment");
+  expect(a!.device).toMatch(/^\/dev\/loop\d+$/);
+  const row = page.getByRole("row").filter({ hasText: a!.device });
+  await row.getByText("attached").waitFor();
+
+  await visit(page, "sessions", "Sessions");
+  const card = page.locator("[data-sid]");
+  // dd in a child process, direct I/O, for a few seconds: every write goes through the daemon's session.
+  const dd = sh(`end=$((SECONDS+8)); while [ $SECONDS -lt $end ]; do dd if=/dev/zero of=${a!.device} bs=1M count=8 oflag=direct status=none || exit 1; done`);
+  try {
+    await until(async () => (await card.locator('[data-figure="write"]').textContent()) ?? "", (t) => /^\d+(\.\d+)? (MiB|GiB)\/s$/.test(t), "a write rate in MiB/s");
+    await until(async () => (await card.locator(".spark polyline").getAttribute("points"))?.split(" ").length ?? 0, (n) => n >= 6, "six trend points");
+    await screenshot(page, "sessions-io");
+  } finally {
+    expect((await dd).code).toBe(0);
+  }
+
+  await card.getByRole("button", { name: "Log out" }).click();
+  await card.getByRole("alert").filter({ hasText: `has LUN 1 as ${a!.device} (attachment ${a!.id}) attached; detach first` }).waitFor();
+  expect((await card.getByRole("alert").textContent())!).toMatch(/ — BUSY: busy$/);
+
+  await visit(page, "attachments", "Attachments");
+  await until(async () => (await row.textContent()) ?? "", (t) => /[1-9][\d,]* writes \([\d.]+ (MiB|GiB)\), 0 errors/.test(t), "the write counter");
+  // An attached LUN is no longer offered.
+  await until(() => page.getByLabel("LUN").locator("option").allTextContents(), (o) => o.length === 1 && o[0] === choice(2, "48.0 MiB"), "only LUN 2 offered");
+  await screenshot(page, "attachments");
+});
+
+test("detach from the page: the row goes, and so does the loop device", async () => {
+  const { page } = ui;
+  const [a] = await attachments();
+  await page.getByRole("button", { name: `Detach ${a!.device}` }).click();
+  await page.getByText("Nothing attached.").waitFor();
+  expect(await attachments()).toEqual([]);
+  expect(loopDevices(a!.file)).toEqual([]);
+});
+
+test("mounting: a LUN without a filesystem is a clear error leaving nothing; with ext4 it mounts and detach unmounts", async () => {
+  const { page, d } = ui;
+  const mnt = join(work, "mnt");
+  await ok(`mkdir -p ${mnt}`);
+  await page.getByLabel("LUN").selectOption({ label: choice(2, "48.0 MiB") });
+  await page.getByLabel("Mount point (optional)").fill(mnt);
+  await page.getByRole("button", { name: "Attach", exact: true }).click();
+  const failure = page.getByRole("alert").filter({ hasText: /mount/ });
+  await failure.waitFor();
+  expect(await failure.textContent()).toMatch(/ — [A-Z_]+: /);
+  expect(await attachments()).toEqual([]);
+
+  const plain = JSON.parse((await d.cli(["attach", iqn(), "2", "--json"])).stdout);
+  await ok(`mkfs.ext4 -q -F -E nodiscard ${plain.device}`);
+  expect((await d.cli(["detach", String(plain.id)])).code).toBe(0);
+
+  await page.getByRole("button", { name: "Attach", exact: true }).click();
+  const row = page.getByRole("row").filter({ hasText: mnt });
+  await row.waitFor();
+  expect(isMountPoint(mnt)).toBe(true);
+  await screenshot(page, "attachments-mounted");
+  await row.getByRole("button", { name: /^Detach / }).click();
+  await page.getByText("Nothing attached.").waitFor();
+  expect(isMountPoint(mnt)).toBe(false);
+});
