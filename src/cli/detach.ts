@@ -10,7 +10,7 @@ import { jsonArg, parseLunNumber, printJson } from "./_shared.ts";
 /** ID, /dev/DEVICE, a mount point (any path), or TARGET with a LUN. */
 function selector(what: string, lun: string | undefined) {
   if (lun !== undefined) return { target: what, lun: parseLunNumber(lun) };
-  if (/^\d+$/.test(what)) return { id: Number(what) };
+  if (/^\d+$/.test(what)) return { attachment: Number(what) };
   if (what.startsWith("/dev/")) return { device: what };
   if (what.includes("/")) return { mount: resolve(what) };
   throw new IscsiError("INVALID_ARGUMENT", `${JSON.stringify(what)} is no attachment id, device or mount point; for a target name its LUN too: iscsi detach TARGET LUN`);

@@ -48,7 +48,7 @@ export function call<K extends Op>(socket: string, request: RequestOf<K> & { op:
     const timer = setTimeout(() => finish(new IscsiError("TIMEOUT", `the daemon did not answer ${op} within ${Math.round(limit / 1000)} s`)), limit);
     conn.on("connect", () => {
       connected = true;
-      // No correlation id of our own: one request per connection, and attach.remove's `id` names an attachment.
+      // No correlation id of our own: one request per connection.
       conn.write(encodeLine(checked.output));
     });
     conn.on("error", (err: NodeJS.ErrnoException) => finish(connected ? new IscsiError("DAEMON_COMM", `lost the daemon's socket ${socket}: ${err.message}`) : connectError(socket, err)));

@@ -53,7 +53,7 @@ export const REQUESTS = {
   "discoverydb.update": req("discoverydb.update", { portal, name: settingName, value: settingValue }),
   "attach.add": req("attach.add", { target, portal: v.optional(portalFilter), lun: lunNumber, mount: v.optional(absolutePath), readOnly: v.optional(v.boolean()) }),
   // `id` names the attachment here; it takes the place of the envelope's correlation id (one request per connection).
-  "attach.remove": req("attach.remove", { device: v.optional(devicePath), mount: v.optional(absolutePath), target: v.optional(target), lun: v.optional(lunNumber), force: v.optional(v.boolean()) }),
+  "attach.remove": req("attach.remove", { attachment: v.optional(int(1, Number.MAX_SAFE_INTEGER)), device: v.optional(devicePath), mount: v.optional(absolutePath), target: v.optional(target), lun: v.optional(lunNumber), force: v.optional(v.boolean()) }),
   "attach.list": req("attach.list", {}),
   "ui.info": req("ui.info", { once: v.optional(v.boolean()) }),
   "log.recent": req("log.recent", { after: v.optional(int(0, Number.MAX_SAFE_INTEGER)), limit: v.optional(int(1, 1000)) }),

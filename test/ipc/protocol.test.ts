@@ -31,6 +31,7 @@ describe("requests", () => {
     ['{"op":"attach.add","target":"iqn.2020-01.a:b","lun":1,"mount":"mnt"}', /mount: must be an absolute path/],
     ['{"op":"attach.add","target":"iqn.2020-01.a:b","lun":16384}', /lun: /],
     ['{"op":"attach.remove","device":"/tmp/x"}', /device: must be a device path under \/dev/],
+    ['{"op":"attach.remove","attachment":0}', /attachment/],
   ])("%s is refused: %p", (line, message) => {
     expect(refused(line)).toMatch(message);
   });

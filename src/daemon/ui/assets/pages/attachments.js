@@ -8,7 +8,7 @@ const missing = (err) => err?.code === "INVALID_REQUEST" && /unknown op/.test(er
 
 function detachButton(a, box, reload) {
   const button = h("button", { type: "button", "data-key": `detach ${a.id}`, "aria-label": `Detach ${a.device ?? a.file}`, onclick: () => busy(button, box, async () => {
-    const { detached } = await op("attach.remove", { id: a.id });
+    const { detached } = await op("attach.remove", { attachment: a.id });
     toast(`Detached ${detached.map((d) => d.device ?? d.file).join(", ")}`);
     reload();
   }) }, "Detach");
