@@ -45,7 +45,7 @@ export async function startLocalTgtd(opts: { sizeBytes: number; nullBacking?: bo
     closeSync(fd);
   }
   const port = await freePort();
-  // tgtd's control port is an abstract-socket number, not TCP; any number unlikely to clash will do.
+  // tgtd's control channel is a Unix socket /var/run/tgtd/socket.N (not TCP); any N unlikely to clash will do.
   const control = 1 + (port % 32000); // tgtd wants a small number here
   const proc = Bun.spawn([tgtd, "-f", "-C", String(control), "--iscsi", `portal=127.0.0.1:${port}`], { stdout: "ignore", stderr: "pipe" });
   const iqn = opts.iqn ?? `iqn.2026-11.dev.iscsi.demo:lun-${port}`;
@@ -57,6 +57,8 @@ export async function startLocalTgtd(opts: { sizeBytes: number; nullBacking?: bo
     proc.kill("SIGKILL");
     await proc.exited;
     rmSync(dir, { recursive: true, force: true });
+    // QUIRK(tgt): a killed tgtd leaves its control socket and lock file behind.
+    for (const suffix of ["", ".lock"]) rmSync(`/var/run/tgtd/socket.${control}${suffix}`, { force: true });
   };
   try {
     for (let i = 0; ; i++) {
