@@ -36,6 +36,12 @@ for (const op of Object.values(Opcode)) KNOWN[op] = 1;
  */
 export type DataPlacer = (frame: Frame) => Uint8Array | undefined;
 
+/** The part of a placed data segment not received yet, and the whole segment's length. */
+export interface Placement {
+  rest: Uint8Array;
+  segmentLength: number;
+}
+
 interface Pending {
   frame: Frame; // data still EMPTY
   segment: number; // data + padding + data digest, the bytes still to read
@@ -106,10 +112,10 @@ export class PduFramer {
    * segment, when every queued byte has been read. A producer may read the stream straight into it and
    * then report the count with `placed(n)` instead of feeding those bytes.
    */
-  placement(): Uint8Array | undefined {
+  placement(): Placement | undefined {
     const p = this.#pending;
     if (this.#failed !== undefined || this.#queue.length > 0 || !p?.dest || p.fill >= p.dest.length) return undefined;
-    return p.dest.subarray(p.fill);
+    return { rest: p.dest.subarray(p.fill), segmentLength: p.dest.length };
   }
 
   /** `n` bytes were written into the start of the last `placement()`; a completed frame comes from `next()`. */

@@ -15,10 +15,12 @@ const READABLE = 1;
 const WRITABLE = 2;
 /** The reused receive buffer: the most one read takes when bytes are not placed. */
 const RECEIVE_BYTES = 256 * 1024;
-/** After a placed segment the next PDU's header is read alone, so a large segment behind it can be placed too. */
+/** While large segments flow, reads stop at the next PDU's header, so its segment can be placed too. */
 const HEADER_READ = 48;
 /** Placed reads are worth their own system call from this size; smaller segments come through the receive buffer. */
 const PLACE_MIN = 64 * 1024;
+/** Header-sized reads that led to no placed segment before reads go back to filling the receive buffer. */
+const HEADER_MISSES = 2;
 /** Bytes read per doorbell before yielding to the event loop (the re-armed poller rings again at once). */
 const READ_BUDGET = 8 * 1024 * 1024;
 /** Pieces and bytes one sendmsg takes (the shim's limits). */
@@ -31,7 +33,8 @@ class NativeTransport implements Transport {
   private readonly receive = new Uint8Array(RECEIVE_BYTES);
   private readonly desc = new Float64Array(2 * SEND_PIECES);
   private armed = 0; // interest registered with the poller and not yet reported
-  private headerNext = false;
+  private misses = HEADER_MISSES; // header-sized reads in a row that found no large segment to place
+  private lastWasHeader = false;
   private pieces: Uint8Array[] = [];
   private head = 0;
   private offset = 0;
@@ -114,20 +117,27 @@ class NativeTransport implements Transport {
     this.armed = want;
   }
 
-  /** Read until the socket is empty or the budget is spent, placing or lending what arrives. */
+  /**
+   * Read until the socket is empty or the budget is spent. Bytes go straight into a large placed segment,
+   * else into the lent receive buffer. While large segments flow, a read stops at the next PDU's header
+   * (like libiscsi's), so that segment is placed too instead of arriving inside a large buffered read.
+   */
   private read(): void {
     const { nt_recv } = this.lib.symbols;
     const handlers = this.handlers!;
     for (let budget = READ_BUDGET; budget > 0 && !this.closed; ) {
-      const into = handlers.placement?.();
-      const placing = into !== undefined && into.length >= PLACE_MIN;
-      const want = placing ? into.length : this.headerNext ? HEADER_READ : RECEIVE_BYTES;
-      const n = nt_recv(this.handle, placing ? into : this.receive, want);
+      const p = handlers.placement?.();
+      if (p && p.segmentLength >= PLACE_MIN) this.misses = 0;
+      else if (this.lastWasHeader && this.misses < HEADER_MISSES) this.misses++;
+      const placing = p !== undefined && p.rest.length >= PLACE_MIN;
+      const headerMode = !placing && this.misses < HEADER_MISSES;
+      const want = placing ? p.rest.length : headerMode ? (p?.rest.length ?? 0) + HEADER_READ : RECEIVE_BYTES;
+      const n = nt_recv(this.handle, placing ? p.rest : this.receive, want);
+      this.lastWasHeader = headerMode && n === want;
       if (n === this.lib.wouldBlock) return;
       if (n === 0) return this.onClosed(new TransportError(`connection to ${this.peer} closed by the target`));
       if (n < 0) return this.fail("lost", n);
       if (n > want) return this.fail("read", -22); // EINVAL: the shim broke its contract
-      this.headerNext = placing;
       if (placing) handlers.placed!(n);
       else handlers.data(this.receive.subarray(0, n), true);
       budget -= n;

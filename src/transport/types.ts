@@ -7,11 +7,12 @@ export interface TransportHandlers {
    */
   data(chunk: Uint8Array, lent?: boolean): void;
   /**
-   * Optional, for transports that read on request (native.ts): the buffer the next bytes of the stream belong
-   * in, if the receiver knows (the rest of a Data-In segment's destination). Asked before every read.
+   * Optional, for transports that read on request (native.ts): where the next bytes of the stream belong, if
+   * the receiver knows: `rest`, the unfilled part of a data segment of `segmentLength` bytes (a Data-In
+   * segment's destination). Asked before every read.
    */
-  placement?(): Uint8Array | undefined;
-  /** `n` bytes (1..its length) were read straight into the start of the buffer `placement()` just returned. */
+  placement?(): { rest: Uint8Array; segmentLength: number } | undefined;
+  /** `n` bytes (1..its length) were read straight into the start of the `rest` that `placement()` just returned. */
   placed?(n: number): void;
   /** The pipe is gone: peer FIN/RST, local close, or an error (then `error` is set). Called once. */
   close(error?: Error): void;
