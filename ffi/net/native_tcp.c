@@ -143,8 +143,8 @@ int32_t nt_connect_result(struct nt_conn *c) {
 /* Ask for one doorbell byte when the socket becomes readable and/or writable (NT_READABLE | NT_WRITABLE). */
 int32_t nt_arm(struct nt_conn *c, int32_t interest) {
     if (c == NULL || (interest & ~(NT_READABLE | NT_WRITABLE)) != 0) return -EINVAL;
-    struct epoll_event ev = { .events = EPOLLONESHOT | EPOLLRDHUP, .data.fd = c->sock };
-    if (interest & NT_READABLE) ev.events |= EPOLLIN;
+    struct epoll_event ev = { .events = EPOLLONESHOT, .data.fd = c->sock };
+    if (interest & NT_READABLE) ev.events |= EPOLLIN | EPOLLRDHUP;
     if (interest & NT_WRITABLE) ev.events |= EPOLLOUT;
     return epoll_ctl(c->ep, EPOLL_CTL_MOD, c->sock, &ev) == 0 ? 0 : -errno;
 }
