@@ -1,26 +1,22 @@
 /*
- * A TCP socket read and written by the JavaScript thread through bun:ffi, without Bun's socket layer
- * (src/transport/native.ts; measured in docs/performance.md, "A native transport").
+ * Socket calls for src/transport/native.ts, reached through bun:ffi: recv() into memory JavaScript names
+ * (a reused receive buffer, or a read's destination) and sendmsg() straight from the queued pieces, so no
+ * byte is copied in user space; and a watcher for when Bun must not read the socket itself
+ * (docs/performance.md, "A native transport").
  *
- * JavaScript calls nt_recv() into buffers it owns (a reused receive buffer, or a read's destination) and
- * nt_send() with pointers to the bytes it queued, so no byte is copied in user space here. Bun gives no
- * way to learn that a foreign fd is readable, so one poller thread per connection waits on epoll with
- * EPOLLONESHOT and, when the socket is ready, writes one byte to a socketpair (the "doorbell") whose
- * other end JavaScript reads with Bun.connect({fd}). The poller never touches data, never runs
- * JavaScript, and is disarmed after each report until JavaScript re-arms it with nt_arm(), so there is
- * at most one doorbell byte per read cycle. nt_close() wakes the poller, joins it and only then closes
- * the descriptors and frees the handle: after it returns nothing else refers to them.
+ * The socket belongs to Bun (Bun.connect); these calls only read and write it. While large data segments
+ * flow, JavaScript pauses Bun's reading and arms the watcher instead: one thread per connection waits on
+ * epoll with EPOLLONESHOT and, when the socket is readable, writes one byte to a socketpair (the
+ * "doorbell") whose other end JavaScript reads with Bun.connect({fd}). The watcher never touches data,
+ * never runs JavaScript, and is disarmed after each report until nt_arm(). nt_unwatch() wakes it, joins
+ * it, and only then closes its own descriptors (never the socket) and frees the handle.
  *
  * Return values: byte counts (>= 0), NT_WOULD_BLOCK, or -errno. Every length from JavaScript is checked.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -28,132 +24,26 @@
 #include <unistd.h>
 
 #ifndef __linux__
-#error "native_tcp.c uses epoll and MSG_NOSIGNAL: Linux only (the Bun transport serves other systems)"
+#error "native_tcp.c uses epoll, eventfd and MSG_NOSIGNAL: Linux only (the Bun transport serves other systems)"
 #endif
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
-#define NT_ABI_VERSION 1
+#define NT_ABI_VERSION 3
 #define NT_WOULD_BLOCK (-1000000)
-#define NT_READABLE 1
-#define NT_WRITABLE 2
 /* Largest single recv or send: keeps every count representable in the int32 results. */
 #define NT_MAX_IO (1 << 30)
 /* Most pieces one nt_send() takes (IOV_MAX is 1024 on Linux). */
 #define NT_MAX_PIECES 1024
 
-struct nt_conn {
-    int sock;      /* the TCP socket, non-blocking */
-    int ep;        /* epoll set: sock (one-shot) and stop */
-    int stop;      /* eventfd: nt_close() wakes the poller through it */
-    int bell[2];   /* socketpair: [0] for JavaScript, [1] written by the poller */
-    pthread_t poller;
-    int poller_started;
-};
-
 int32_t nt_abi_version(void) { return NT_ABI_VERSION; }
 int32_t nt_would_block(void) { return NT_WOULD_BLOCK; }
 
-static void *poll_loop(void *arg) {
-    struct nt_conn *c = arg;
-    struct epoll_event ev[2];
+/* Read up to len bytes from socket fd into buf: the count (0 at end of stream), NT_WOULD_BLOCK, or -errno. */
+int32_t nt_recv(int32_t fd, uint8_t *buf, int32_t len) {
+    if (fd < 0 || buf == NULL || len <= 0 || len > NT_MAX_IO) return -EINVAL;
     for (;;) {
-        int n = epoll_wait(c->ep, ev, 2, -1);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return NULL;
-        }
-        uint8_t bits = 0;
-        for (int i = 0; i < n; i++) {
-            if (ev[i].data.fd == c->stop) return NULL;
-            /* Errors and hang-ups are reported as both: the next recv/send call learns what happened. */
-            if (ev[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) bits |= NT_READABLE;
-            if (ev[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) bits |= NT_WRITABLE;
-        }
-        if (bits == 0) continue;
-        /* A full doorbell means JavaScript has not read earlier bytes yet; it will look at the socket anyway. */
-        while (send(c->bell[1], &bits, 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno == EINTR) {}
-    }
-}
-
-static void release(struct nt_conn *c) {
-    if (c->sock >= 0) close(c->sock);
-    if (c->ep >= 0) close(c->ep);
-    if (c->stop >= 0) close(c->stop);
-    if (c->bell[1] >= 0) close(c->bell[1]);
-    /* bell[0] belongs to JavaScript once nt_open() returned: Bun closes it with its socket. */
-    free(c);
-}
-
-/*
- * Start connecting to a numeric IPv4 or IPv6 address. On success returns the handle and the doorbell fd
- * in *bell_fd; the caller arms NT_WRITABLE and calls nt_connect_result() when the doorbell rings. On
- * failure returns NULL and -errno (or -EINVAL for a bad address or port) in *bell_fd.
- */
-struct nt_conn *nt_open(const char *address, int32_t port, int32_t *bell_fd) {
-    *bell_fd = -EINVAL;
-    if (address == NULL || port <= 0 || port > 65535) return NULL;
-    struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM };
-    struct addrinfo *ai = NULL;
-    char service[8];
-    snprintf(service, sizeof service, "%d", (int)port);
-    if (getaddrinfo(address, service, &hints, &ai) != 0 || ai == NULL) return NULL;
-
-    struct nt_conn *c = calloc(1, sizeof *c);
-    if (c == NULL) {
-        freeaddrinfo(ai);
-        *bell_fd = -ENOMEM;
-        return NULL;
-    }
-    c->sock = c->ep = c->stop = c->bell[0] = c->bell[1] = -1;
-    int one = 1;
-    int err = 0;
-    c->sock = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->sock < 0) err = errno;
-    if (!err && setsockopt(c->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) err = errno;
-    if (!err && connect(c->sock, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) err = errno;
-    freeaddrinfo(ai);
-    if (!err && (c->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) err = errno;
-    if (!err && (c->stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) err = errno;
-    if (!err && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, c->bell) != 0) err = errno;
-    struct epoll_event stop_ev = { .events = EPOLLIN, .data.fd = c->stop };
-    struct epoll_event sock_ev = { .events = EPOLLONESHOT, .data.fd = c->sock }; /* disarmed until nt_arm() */
-    if (!err && epoll_ctl(c->ep, EPOLL_CTL_ADD, c->stop, &stop_ev) != 0) err = errno;
-    if (!err && epoll_ctl(c->ep, EPOLL_CTL_ADD, c->sock, &sock_ev) != 0) err = errno;
-    if (!err && (err = pthread_create(&c->poller, NULL, poll_loop, c)) == 0) c->poller_started = 1;
-    if (err) {
-        if (c->bell[0] >= 0) close(c->bell[0]);
-        release(c);
-        *bell_fd = -err;
-        return NULL;
-    }
-    *bell_fd = c->bell[0];
-    return c;
-}
-
-/* 0 once connected, else -errno of the failed connect (SO_ERROR). */
-int32_t nt_connect_result(struct nt_conn *c) {
-    if (c == NULL) return -EINVAL;
-    int soerr = 0;
-    socklen_t len = sizeof soerr;
-    if (getsockopt(c->sock, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) return -errno;
-    return soerr ? -soerr : 0;
-}
-
-/* Ask for one doorbell byte when the socket becomes readable and/or writable (NT_READABLE | NT_WRITABLE). */
-int32_t nt_arm(struct nt_conn *c, int32_t interest) {
-    if (c == NULL || (interest & ~(NT_READABLE | NT_WRITABLE)) != 0) return -EINVAL;
-    struct epoll_event ev = { .events = EPOLLONESHOT, .data.fd = c->sock };
-    if (interest & NT_READABLE) ev.events |= EPOLLIN | EPOLLRDHUP;
-    if (interest & NT_WRITABLE) ev.events |= EPOLLOUT;
-    return epoll_ctl(c->ep, EPOLL_CTL_MOD, c->sock, &ev) == 0 ? 0 : -errno;
-}
-
-/* Read up to len bytes into buf: the count (0 at end of stream), NT_WOULD_BLOCK, or -errno. */
-int32_t nt_recv(struct nt_conn *c, uint8_t *buf, int32_t len) {
-    if (c == NULL || buf == NULL || len <= 0 || len > NT_MAX_IO) return -EINVAL;
-    for (;;) {
-        ssize_t n = recv(c->sock, buf, (size_t)len, 0);
+        ssize_t n = recv(fd, buf, (size_t)len, MSG_DONTWAIT);
         if (n >= 0) return (int32_t)n;
         if (errno == EINTR) continue;
         return errno == EAGAIN || errno == EWOULDBLOCK ? NT_WOULD_BLOCK : -errno;
@@ -161,16 +51,18 @@ int32_t nt_recv(struct nt_conn *c, uint8_t *buf, int32_t len) {
 }
 
 /*
- * Send `count` pieces described by `desc` as (address, length) pairs of doubles (bun:ffi pointers are
- * numbers, exact below 2^53), in one sendmsg: the count written (maybe partial), NT_WOULD_BLOCK, or -errno.
+ * Send on socket fd `count` pieces described by `desc` as (address, length) pairs of doubles (bun:ffi
+ * pointers are numbers, exact below 2^53), in one sendmsg: the count written (maybe partial),
+ * NT_WOULD_BLOCK, or -errno.
  */
-int32_t nt_send(struct nt_conn *c, const double *desc, int32_t count) {
-    if (c == NULL || desc == NULL || count <= 0 || count > NT_MAX_PIECES) return -EINVAL;
+int32_t nt_send(int32_t fd, const double *desc, int32_t count) {
+    if (fd < 0 || desc == NULL || count <= 0 || count > NT_MAX_PIECES) return -EINVAL;
     struct iovec iov[NT_MAX_PIECES];
     size_t total = 0;
     for (int32_t i = 0; i < count; i++) {
         double at = desc[2 * i], len = desc[2 * i + 1];
-        if (!(at > 0 && at < 9007199254740992.0) || !(len > 0 && len <= NT_MAX_IO) || at != (double)(uintptr_t)at || len != (double)(size_t)len) return -EINVAL;
+        if (!(at > 0 && at < 9007199254740992.0) || !(len > 0 && len <= NT_MAX_IO)) return -EINVAL;
+        if (at != (double)(uintptr_t)at || len != (double)(size_t)len) return -EINVAL;
         total += (size_t)len;
         if (total > NT_MAX_IO) return -EINVAL;
         iov[i].iov_base = (void *)(uintptr_t)at;
@@ -178,7 +70,7 @@ int32_t nt_send(struct nt_conn *c, const double *desc, int32_t count) {
     }
     struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)count };
     for (;;) {
-        ssize_t n = sendmsg(c->sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n >= 0) return (int32_t)n;
         if (errno == EINTR) continue;
         return errno == EAGAIN || errno == EWOULDBLOCK ? NT_WOULD_BLOCK : -errno;
@@ -191,16 +83,95 @@ const char *nt_strerror(int32_t code) {
     return strerror(code < 0 ? -code : code);
 }
 
-/*
- * Stop the poller (waking it if it waits), join it, close the socket and the poller's descriptors, free
- * the handle. Call exactly once; JavaScript closes its doorbell end itself.
- */
-void nt_close(struct nt_conn *c) {
-    if (c == NULL) return;
-    if (c->poller_started) {
-        uint64_t one = 1;
-        while (write(c->stop, &one, sizeof one) < 0 && errno == EINTR) {}
-        pthread_join(c->poller, NULL);
+struct nt_watch {
+    int sock;      /* watched, not owned */
+    int ep;        /* epoll set: sock (one-shot) and stop */
+    int stop;      /* eventfd: nt_unwatch() wakes the thread through it */
+    int bell[2];   /* socketpair: [0] for JavaScript, [1] written by the thread */
+    pthread_t thread;
+    int started;
+};
+
+static void *watch_loop(void *arg) {
+    struct nt_watch *w = arg;
+    struct epoll_event ev[2];
+    for (;;) {
+        int n = epoll_wait(w->ep, ev, 2, -1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return NULL;
+        }
+        int ring = 0;
+        for (int i = 0; i < n; i++) {
+            if (ev[i].data.fd == w->stop) return NULL;
+            ring = 1; /* readable, hang-up or error: the next nt_recv() learns which */
+        }
+        if (!ring) continue;
+        /* A full doorbell means JavaScript has not read earlier bytes yet; it will look at the socket anyway. */
+        uint8_t one = 1;
+        while (send(w->bell[1], &one, 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno == EINTR) {}
     }
-    release(c);
+}
+
+static void release(struct nt_watch *w) {
+    if (w->ep >= 0) close(w->ep);
+    if (w->stop >= 0) close(w->stop);
+    if (w->bell[1] >= 0) close(w->bell[1]);
+    /* bell[0] belongs to JavaScript once nt_watch() returned: Bun closes it with its socket. */
+    free(w);
+}
+
+/*
+ * Start watching socket fd (disarmed). Returns the handle and the doorbell fd in *bell_fd, or NULL and
+ * -errno in *bell_fd.
+ */
+struct nt_watch *nt_watch(int32_t fd, int32_t *bell_fd) {
+    if (bell_fd == NULL) return NULL;
+    *bell_fd = -EINVAL;
+    if (fd < 0) return NULL;
+    struct nt_watch *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        *bell_fd = -ENOMEM;
+        return NULL;
+    }
+    w->sock = fd;
+    w->ep = w->stop = w->bell[0] = w->bell[1] = -1;
+    int err = 0;
+    if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) err = errno;
+    if (!err && (w->stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) err = errno;
+    if (!err && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, w->bell) != 0) err = errno;
+    struct epoll_event stop_ev = { .events = EPOLLIN, .data.fd = w->stop };
+    struct epoll_event sock_ev = { .events = EPOLLONESHOT, .data.fd = fd }; /* disarmed until nt_arm() */
+    if (!err && epoll_ctl(w->ep, EPOLL_CTL_ADD, w->stop, &stop_ev) != 0) err = errno;
+    if (!err && epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &sock_ev) != 0) err = errno;
+    if (!err && (err = pthread_create(&w->thread, NULL, watch_loop, w)) == 0) w->started = 1;
+    if (err) {
+        if (w->bell[0] >= 0) close(w->bell[0]);
+        release(w);
+        *bell_fd = -err;
+        return NULL;
+    }
+    *bell_fd = w->bell[0];
+    return w;
+}
+
+/* Ask for one doorbell byte when the socket is readable (or hangs up, or fails). */
+int32_t nt_arm(struct nt_watch *w) {
+    if (w == NULL) return -EINVAL;
+    struct epoll_event ev = { .events = EPOLLONESHOT | EPOLLIN | EPOLLRDHUP, .data.fd = w->sock };
+    return epoll_ctl(w->ep, EPOLL_CTL_MOD, w->sock, &ev) == 0 ? 0 : -errno;
+}
+
+/*
+ * Stop the thread (waking it if it waits), join it, close the watcher's descriptors (not the socket) and
+ * free the handle. Call exactly once, before the socket is closed; JavaScript closes its doorbell end.
+ */
+void nt_unwatch(struct nt_watch *w) {
+    if (w == NULL) return;
+    if (w->started) {
+        uint64_t one = 1;
+        while (write(w->stop, &one, sizeof one) < 0 && errno == EINTR) {}
+        pthread_join(w->thread, NULL);
+    }
+    release(w);
 }

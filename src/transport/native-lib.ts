@@ -1,21 +1,20 @@
-// Loads the native TCP shim (ffi/net/native_tcp.c, built by ffi/net/build.sh) once, and checks its ABI.
+// Loads the native transport's shim (ffi/net/native_tcp.c, built by ffi/net/build.sh) once, and checks its ABI.
 import { dlopen } from "bun:ffi";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { TransportError } from "./tcp.ts";
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 3;
 
 const SYMBOLS = {
   nt_abi_version: { args: [], returns: "i32" },
   nt_would_block: { args: [], returns: "i32" },
-  nt_open: { args: ["ptr", "i32", "ptr"], returns: "ptr" },
-  nt_connect_result: { args: ["ptr"], returns: "i32" },
-  nt_arm: { args: ["ptr", "i32"], returns: "i32" },
-  nt_recv: { args: ["ptr", "ptr", "i32"], returns: "i32" },
-  nt_send: { args: ["ptr", "ptr", "i32"], returns: "i32" },
+  nt_recv: { args: ["i32", "ptr", "i32"], returns: "i32" },
+  nt_send: { args: ["i32", "ptr", "i32"], returns: "i32" },
   nt_strerror: { args: ["i32"], returns: "cstring" },
-  nt_close: { args: ["ptr"], returns: "void" },
+  nt_watch: { args: ["i32", "ptr"], returns: "ptr" },
+  nt_arm: { args: ["ptr"], returns: "i32" },
+  nt_unwatch: { args: ["ptr"], returns: "void" },
 } as const;
 
 export type NativeSymbols = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];

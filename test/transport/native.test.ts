@@ -88,45 +88,23 @@ describe("native transport", () => {
     }
   });
 
-  test("bytes go straight into the buffer placement() names, and only the rest is lent", async () => {
+  test("a large segment goes straight into the buffer placement() names, through the watcher while it trickles in", async () => {
     const data = pattern(1 << 20, 2);
-    const dest = new Uint8Array(512 * 1024); // bytes 100 KiB .. 612 KiB of the stream
     const start = 100 * 1024;
-    let streamAt = 0;
-    let placedBytes = 0;
-    const lent: Uint8Array[] = [];
-    let closed = false;
-    const handlers: TransportHandlers = {
-      data: (chunk, isLent) => {
-        expect(isLent).toBe(true);
-        lent.push(chunk.slice());
-        streamAt += chunk.length;
-      },
-      // Like the framer: a placement only from the segment's first byte on, never past its end.
-      placement: () => (streamAt >= start && streamAt < start + dest.length ? { rest: dest.subarray(streamAt - start), segmentLength: dest.length } : undefined),
-      placed: (n) => {
-        expect(streamAt + n).toBeLessThanOrEqual(start + dest.length);
-        placedBytes += n;
-        streamAt += n;
-      },
-      close: () => void (closed = true),
-    };
-    onSocket = (s) => {
-      // Stop at the segment's first byte, so the transport can place from there.
-      s.write(data.subarray(0, start));
-      setTimeout(() => {
-        s.write(data.subarray(start, start + dest.length + 300 * 1024));
-        s.end(data.subarray(start + dest.length + 300 * 1024));
-      }, 100);
-    };
+    const r = segmentReceiver(start, 512 * 1024);
+    const th0 = threads();
+    onSocket = (s) => void trickle(s, data, start, 16);
     const t = await connectNative("127.0.0.1", server.port);
-    t.attach(handlers);
-    await until(() => closed);
-    expect(streamAt).toBe(data.length);
-    expect(dest).toEqual(data.subarray(start, start + dest.length));
-    expect(placedBytes).toBeGreaterThan(0);
-    const all = Bun.concatArrayBuffers(lent, Infinity, true);
-    expect(all.length + placedBytes).toBe(data.length);
+    t.attach(r.handlers);
+    await until(() => r.streamAt >= start + 64 * 1024);
+    const during = threads();
+    await until(() => r.closed);
+    expect(r.streamAt).toBe(data.length);
+    expect(r.dest).toEqual(data.subarray(start, start + r.dest.length));
+    expect(r.placedBytes).toBeGreaterThan(256 * 1024);
+    expect(r.bytes()).toEqual(Bun.concatArrayBuffers([data.subarray(0, start), data.subarray(start + r.dest.length)], Infinity, true));
+    expect(during).toBe(th0 + 1); // the watcher thread, started once large segments flowed
+    await until(() => threads() === th0);
   });
 
   test("32 MiB in 5000 pieces to a stopped receiver: the queue waits for writability and delivers in order", async () => {
@@ -180,28 +158,53 @@ describe("native transport", () => {
     await t.drained();
   });
 
-  test("close while the poller waits, 20 times: close reported once each, no descriptor or thread left", async () => {
-    onSocket = () => {};
-    onData = () => {};
-    // One round first, so lazily created runtime threads and descriptors are in the baseline.
-    const warm = await connectNative("127.0.0.1", server.port);
-    warm.attach(collector().handlers);
-    warm.close();
+  test("closed by us while the watcher waits, 10 times: close reported once each, no descriptor or thread left", async () => {
+    const data = pattern(300 * 1024, 3);
+    // The peer sends the start of a large segment, a little more once our watcher runs, then nothing:
+    // we end up with Bun's reading paused and the watcher armed.
+    onSocket = (s) => {
+      s.write(data.subarray(0, 150 * 1024));
+      setTimeout(() => s.write(data.subarray(150 * 1024, 170 * 1024)), 30);
+    };
+    const round = async () => {
+      const threadsBefore = threads();
+      const r = segmentReceiver(100 * 1024, 200 * 1024);
+      const t = await connectNative("127.0.0.1", server.port);
+      t.attach(r.handlers);
+      t.send([pattern(1000, 1)]);
+      await t.drained();
+      await until(() => r.streamAt === 170 * 1024);
+      await Bun.sleep(20);
+      expect(threads()).toBeGreaterThan(threadsBefore);
+      t.close();
+      t.close();
+      expect(r.closes).toBe(1);
+      expect(r.dest.subarray(0, 70 * 1024)).toEqual(data.subarray(100 * 1024, 170 * 1024));
+    };
+    await round(); // lazily created runtime threads and descriptors go into the baseline
     await Bun.sleep(100);
     const [fd0, th0] = [fds(), threads()];
-    for (let i = 0; i < 20; i++) {
-      const t = await connectNative("127.0.0.1", server.port);
-      const c = collector();
-      t.attach(c.handlers);
-      t.send([pattern(1000, i)]);
-      await t.drained();
-      t.close();
-      t.close();
-      expect(c.closes()).toBe(1);
-    }
+    for (let i = 0; i < 10; i++) await round();
     await until(() => fds() <= fd0 && threads() <= th0, 5000);
     expect(fds()).toBeLessThanOrEqual(fd0);
     expect(threads()).toBeLessThanOrEqual(th0);
+  });
+
+  test("a peer reset in the middle of a placed segment is reported once, as an error", async () => {
+    const data = pattern(400 * 1024, 4);
+    onSocket = (s) => {
+      s.write(data.subarray(0, 150 * 1024));
+      setTimeout(() => s.terminate(), 100);
+    };
+    const r = segmentReceiver(10 * 1024, 300 * 1024);
+    const t = await connectNative("127.0.0.1", server.port);
+    t.attach(r.handlers);
+    await until(() => r.closed);
+    await Bun.sleep(50);
+    expect(r.closes).toBe(1);
+    expect(r.error?.message).toContain(`127.0.0.1:${server.port}`);
+    expect(r.streamAt).toBe(150 * 1024);
+    expect(r.dest.subarray(0, 140 * 1024)).toEqual(data.subarray(10 * 1024, 150 * 1024));
   });
 
   test("a refused connect rejects with a TransportError naming the peer, and leaves nothing open", async () => {
@@ -210,16 +213,13 @@ describe("native transport", () => {
     const err = await connectNative("127.0.0.1", port).then(() => undefined, (e: Error & { code?: string }) => e);
     expect(err?.code).toBe("TRANSPORT");
     expect(err?.message).toContain(`127.0.0.1:${port}`);
-    expect(err?.message).toMatch(/refused/i);
     await until(() => fds() <= fd0, 2000);
   });
 
-  test("an unknown host name or a bad address is a TransportError", async () => {
+  test("an unknown host name is a TransportError naming it", async () => {
     const err = await connectNative("no-such-host.invalid", 3260).then(() => undefined, (e: Error & { code?: string }) => e);
     expect(err?.code).toBe("TRANSPORT");
     expect(err?.message).toContain("no-such-host.invalid:3260");
-    const bad = await connectNative("127.0.0.1", 70000).then(() => undefined, (e: Error & { code?: string }) => e);
-    expect(bad?.code).toBe("TRANSPORT");
   });
 });
 
@@ -261,6 +261,75 @@ describe("choosing the transport", () => {
     expect(r.stdout.toString()).toContain("TRANSPORT native transport library /nonexistent/libiscsi_net.so not found: build it with `sh ffi/net/build.sh`");
   });
 });
+
+/** Plays the framer: bytes [start, start + length) of the stream belong in `dest`, the rest is collected. */
+interface SegmentReceiver {
+  dest: Uint8Array;
+  streamAt: number;
+  placedBytes: number;
+  closes: number;
+  closed: boolean;
+  error: Error | undefined;
+  bytes(): Uint8Array;
+  handlers: TransportHandlers;
+}
+
+function segmentReceiver(start: number, length: number): SegmentReceiver {
+  const dest = new Uint8Array(length);
+  const got: Uint8Array[] = [];
+  const r: SegmentReceiver = {
+    dest,
+    streamAt: 0,
+    placedBytes: 0,
+    closes: 0,
+    closed: false,
+    error: undefined,
+    bytes: () => Bun.concatArrayBuffers(got, Infinity, true),
+    handlers: {
+      data: (chunk, lent) => {
+        // Bytes of the segment that arrive in a chunk are copied into place, as the framer does.
+        const from = Math.max(r.streamAt, start);
+        const to = Math.min(r.streamAt + chunk.length, start + length);
+        if (from < to) dest.set(chunk.subarray(from - r.streamAt, to - r.streamAt), from - start);
+        const before = chunk.subarray(0, Math.max(0, Math.min(chunk.length, start - r.streamAt)));
+        const after = chunk.subarray(Math.max(0, Math.min(chunk.length, start + length - r.streamAt)));
+        for (const part of [before, after]) if (part.length) got.push(lent ? part.slice() : part);
+        r.streamAt += chunk.length;
+      },
+      placement: () =>
+        r.streamAt >= start && r.streamAt < start + length ? { rest: dest.subarray(r.streamAt - start), segmentLength: length } : undefined,
+      placed: (n) => {
+        if (n <= 0 || r.streamAt + n > start + length) throw new Error(`placed ${n} at ${r.streamAt}: outside the segment`);
+        r.placedBytes += n;
+        r.streamAt += n;
+      },
+      close: (e) => {
+        r.closes++;
+        r.closed = true;
+        r.error = e;
+      },
+    },
+  };
+  return r;
+}
+
+/** Send `data`: everything before `start` at once, then the rest in `pieces` writes 10 ms apart, then FIN. */
+async function trickle(s: Socket<undefined>, data: Uint8Array, start: number, pieces: number): Promise<void> {
+  s.write(data.subarray(0, start));
+  const step = Math.ceil((data.length - start) / pieces);
+  for (let at = start; at < data.length; at += step) {
+    await Bun.sleep(10);
+    const piece = data.subarray(at, Math.min(data.length, at + step));
+    let off = 0;
+    while (off < piece.length) {
+      const n = s.write(piece.subarray(off));
+      if (n < 0) return;
+      off += n;
+      if (off < piece.length) await Bun.sleep(1);
+    }
+  }
+  s.end();
+}
 
 /** Receiver process: prints its port, then "<bytes> <sha256>" once it has read $BYTES bytes. */
 const SINK = `
