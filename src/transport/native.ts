@@ -164,8 +164,9 @@ class NativeTransport implements Transport {
     const out = new Int32Array(1);
     const handle = nt_watch(this.fd, out) as Pointer | null;
     if (!handle) {
+      // Out of threads or descriptors: Bun keeps reading, slower but never wrong.
       this.watcher = { state: "failed" };
-      return this.fail("cannot start its watcher", out[0]!);
+      return;
     }
     this.watcher = { state: "starting" };
     Bun.connect<undefined>({
