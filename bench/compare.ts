@@ -4,10 +4,11 @@
 //
 //   bun bench/compare.ts [--rounds 3] [--time 5] [--warmup 1] [--pin 0] [--backing null,tmpfs]
 //                        [--profiles read:1M:16,write:4k:32,...] [--soak 60] [--json FILE]
-//                        [--also DIR=LABEL ...]
+//                        [--also DIR=LABEL ...] [--native]
 //
 // --also adds `iscsi bench` from another checkout (DIR/src/main.ts) as one more of "ours", e.g. to measure
-// a proposed change against the current tree and the peers in the same run.
+// a proposed change against the current tree and the peers in the same run. --native adds this tree's
+// `iscsi bench --transport native` (the bun:ffi transport) as one more of ours.
 //
 // Everything started here (tgtd, every tool) is killed by pid when the script ends, or by the kernel if the
 // script dies (parent-death signal).
@@ -15,7 +16,7 @@ import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import { startTgtd } from "../test/harness/tgtd.ts";
 import { stopAllTargets } from "../test/harness/processes.ts";
-import { CONTENDERS, iscsiBench, iscsiBenchAt, type Contender, type Profile, type RunResult, type RunSettings } from "./contenders.ts";
+import { CONTENDERS, iscsiBench, iscsiBenchAt, iscsiBenchNative, type Contender, type Profile, type RunResult, type RunSettings } from "./contenders.ts";
 import { formatTable, median, profileLabel, type Row } from "./report.ts";
 
 const DEFAULT_PROFILES = "read:1M:16,write:1M:16,read:4k:32,write:4k:32,read:4k:1,write:4k:1,randread:4k:1,randread:4k:32";
@@ -31,6 +32,7 @@ const { values: opts } = parseArgs({
     soak: { type: "string", default: "0" },
     json: { type: "string" },
     also: { type: "string", multiple: true, default: [] },
+    native: { type: "boolean", default: false },
   },
 });
 
@@ -52,6 +54,7 @@ const variants = (opts.also ?? []).map((spec) => {
   const [dir, label] = spec.split("=");
   return iscsiBenchAt(`${dir}/src/main.ts`, label || `iscsi bench (${dir})`);
 });
+if (opts.native) variants.unshift(iscsiBenchNative);
 const contenders = [...CONTENDERS, ...variants];
 const ours = [iscsiBench.name, ...variants.map((v) => v.name)];
 

@@ -69,15 +69,18 @@ function failed(name: string, f: Finished): Error {
   return new Error(`${name} exited with ${f.exitCode}: ${(f.stderr + f.stdout).trim().slice(-1500)}`);
 }
 
-/** Our initiator: `iscsi bench --json` from the tree whose entry is `main`; CPU is what it measured over its own window (after warm-up). */
-export function iscsiBenchAt(main: string, name: string): Contender {
+/**
+ * Our initiator: `iscsi bench --json` from the tree whose entry is `main`, with `extra` arguments (e.g. the
+ * transport); CPU is what it measured over its own window (after warm-up).
+ */
+export function iscsiBenchAt(main: string, name: string, extra: string[] = []): Contender {
   return {
     name,
     supports: () => true,
     async run(p, s) {
       const argv = [
         process.execPath, main, "bench", s.url, "--rw", p.workload, "--bs", String(p.blockSize), "--qd", String(p.queueDepth),
-        "--time", String(s.seconds), "--warmup", String(s.warmupSeconds), "--destroy-data", "--json",
+        "--time", String(s.seconds), "--warmup", String(s.warmupSeconds), "--destroy-data", "--json", ...extra,
       ];
       const f = await spawnTool(argv, s.pin);
       if (f.exitCode !== 0) throw failed(name, f);
@@ -87,7 +90,9 @@ export function iscsiBenchAt(main: string, name: string): Contender {
   };
 }
 
-export const iscsiBench = iscsiBenchAt(MAIN, "iscsi bench");
+export const iscsiBench = iscsiBenchAt(MAIN, "iscsi bench", ["--transport", "bun"]);
+/** The same tree on the native transport (src/transport/native.ts). */
+export const iscsiBenchNative = iscsiBenchAt(MAIN, "iscsi bench native", ["--transport", "native"]);
 
 /**
  * libiscsi's iscsi-perf: READ(16) only, sequential or random, runs until SIGINT and prints one line a second

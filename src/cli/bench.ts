@@ -4,6 +4,7 @@ import { defineCommand } from "citty";
 import { runWorkload, WORKLOADS, type Workload, type WorkloadName, type WorkloadResult } from "../bench/workload.ts";
 import { startLocalTgtd, type LocalTgtd } from "../demo/local-tgtd.ts";
 import { IscsiError } from "../errors.ts";
+import { transportKind, TRANSPORT_KINDS } from "../transport/connect.ts";
 import { formatBytes, jsonArg, lunAddressFrom, lunArgs, parseIscsiUrl, parseSize, printJson, printTable, type LunAddress } from "./_shared.ts";
 import { closeLun, openLun } from "./_session.ts";
 
@@ -20,6 +21,7 @@ export default defineCommand({
     warmup: { type: "string", description: "Seconds of warm-up before measuring (default 1)" },
     offset: { type: "string", description: "Start of the LUN range used (default 0)" },
     span: { type: "string", description: "Length of the LUN range used (default: to the end of the LUN)" },
+    transport: { type: "string", description: `TCP transport: ${TRANSPORT_KINDS.join(" or ")} (default $ISCSI_TRANSPORT, else bun)` },
     "destroy-data": { type: "boolean", description: "Allow write workloads: they overwrite the LUN's data in the range", default: false },
     ...jsonArg,
   },
@@ -31,6 +33,7 @@ export default defineCommand({
     const durationMs = args.bytes ? undefined : seconds(args.time ?? "10", "--time") * 1000;
     const bytes = args.bytes ? parseSize(args.bytes, "--bytes") : undefined;
     const warmupMs = seconds(args.warmup ?? "1", "--warmup") * 1000;
+    const transport = transportKind(args.transport);
     const writes = names.some((n) => n.endsWith("write"));
     // A local tgtd's null LUN holds no data, so only a real LUN needs the explicit consent.
     if (writes && !args.local && !args["destroy-data"]) {
@@ -47,7 +50,7 @@ export default defineCommand({
       addr = lunAddressFrom(args);
     }
     try {
-      const lu = await openLun(addr, args, { queueDepth: Math.max(...depths) });
+      const lu = await openLun(addr, args, { queueDepth: Math.max(...depths), transport });
       const results: WorkloadResult[] = [];
       try {
         const cap = lu.capacity!;
@@ -67,7 +70,7 @@ export default defineCommand({
         if (args.json) {
           printJson({
             target: {
-              portal: `${addr.portal.host}:${addr.portal.port}`, iqn: addr.target, lun: addr.lun, local: local !== undefined,
+              portal: `${addr.portal.host}:${addr.portal.port}`, iqn: addr.target, lun: addr.lun, local: local !== undefined, transport,
               blockSize: cap.blockSize, capacityBytes: cap.bytes,
               negotiated: {
                 maxRecvDataSegmentLength: n.maxRecvDataSegmentLength, maxXmitDataSegmentLength: n.maxXmitDataSegmentLength,

@@ -42,7 +42,10 @@ export class Connection {
   ) {
     this.log = logFor(tag);
     transport.attach({
-      data: (chunk) => this.onData(chunk),
+      data: (chunk, lent) => this.onData(chunk, lent === true),
+      // Only in full feature phase with nothing left to hand over: the framer then knows where data goes.
+      placement: () => (this.isClosed || this.paused || this.loginWaiter ? undefined : this.framer.placement()),
+      placed: (n) => this.onPlaced(n),
       close: (error) => this.onClose(error ?? new IscsiError("TRANSPORT", `connection to ${transport.peer} closed by the target`)),
     });
   }
@@ -111,9 +114,21 @@ export class Connection {
     this.transport.close();
   }
 
-  private onData(chunk: Uint8Array): void {
+  private onData(chunk: Uint8Array, lent: boolean): void {
     try {
-      this.framer.feed(chunk);
+      this.framer.feed(chunk, lent);
+    } catch (err) {
+      this.close(asIscsiError(err, this.peer));
+      return;
+    }
+    this.drainFrames();
+    // A pause (after a Login Response) can leave bytes of a lent chunk unread: the framer keeps a copy.
+    if (lent) this.framer.releaseLent();
+  }
+
+  private onPlaced(n: number): void {
+    try {
+      this.framer.placed(n);
     } catch (err) {
       this.close(asIscsiError(err, this.peer));
       return;

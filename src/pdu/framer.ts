@@ -39,6 +39,12 @@ for (const op of Object.values(Opcode)) KNOWN[op] = 1;
  */
 export type DataPlacer = (frame: Frame) => Uint8Array | undefined;
 
+/** The part of a placed data segment not received yet, and the whole segment's length. */
+export interface Placement {
+  rest: Uint8Array;
+  segmentLength: number;
+}
+
 interface Pending {
   frame: Frame; // data still EMPTY
   segment: number; // data + padding + data digest, the bytes still to read
@@ -51,8 +57,10 @@ interface Pending {
  * Cuts a byte stream into whole PDUs. Use `push(chunk)` for all frames a chunk completes, or `feed(chunk)` and
  * then `next()` one frame at a time when options may change between frames (digests turn on right after the
  * final Login Response). Frames alias the pushed chunks where a PDU lies within one chunk, so a chunk must
- * not be reused by its producer. With a DataPlacer, data segments are copied once into the buffers it
- * names instead. After any error the framer stays failed and throws that error again.
+ * not be reused by its producer, unless it is fed as lent: then frames get copies, and `releaseLent()`
+ * copies its unread rest before the producer reuses it. With a DataPlacer, data segments are copied once
+ * into the buffers it names instead, or read straight into them by a producer that asks `placement()`.
+ * After any error the framer stays failed and throws that error again.
  */
 export class PduFramer {
   #opts: FramerOptions;
@@ -65,6 +73,8 @@ export class PduFramer {
   #headLength = 0; // known once 48 bytes are in
   #pending: Pending | undefined = undefined;
   #place: DataPlacer | undefined;
+  #lent: Uint8Array | undefined = undefined; // the queued chunk its producer will reuse
+  #ready: Frame | undefined = undefined; // completed by placed(), returned by the next next()
 
   constructor(opts: FramerOptions, place?: DataPlacer) {
     this.#opts = checkOptions(opts);
@@ -77,15 +87,61 @@ export class PduFramer {
     this.#opts = checkOptions({ ...this.#opts, ...partial });
   }
 
-  /** Queue a chunk for `next()`; empty chunks are ignored. */
-  feed(chunk: Uint8Array): void {
+  /**
+   * Queue a chunk for `next()`; empty chunks are ignored. A `lent` chunk's memory will be reused by its
+   * producer: frames made from it get copies, and `releaseLent()` must be called before it is reused.
+   */
+  feed(chunk: Uint8Array, lent = false): void {
     if (this.#failed !== undefined) throw this.#failed;
-    if (chunk.length > 0) this.#queue.push(chunk);
+    if (lent && this.#lent) throw new RangeError("a lent chunk was fed before the previous one was released");
+    if (chunk.length === 0) return;
+    this.#queue.push(chunk);
+    if (lent) this.#lent = chunk;
+  }
+
+  /** The lent chunk is about to be reused: keep a copy of its bytes not read yet (the rare partial leftover). */
+  releaseLent(): void {
+    const lent = this.#lent;
+    if (!lent) return;
+    this.#lent = undefined;
+    const at = this.#queue.indexOf(lent);
+    if (at < 0) return;
+    this.#queue[at] = lent.slice(at === 0 ? this.#pos : 0);
+    if (at === 0) this.#pos = 0;
+  }
+
+  /**
+   * Where the next bytes of the stream belong, if the framer knows: the unfilled rest of a placed data
+   * segment, when every queued byte has been read. A producer may read the stream straight into it and
+   * then report the count with `placed(n)` instead of feeding those bytes.
+   */
+  placement(): Placement | undefined {
+    const p = this.#pending;
+    if (this.#failed !== undefined || this.#queue.length > 0 || !p?.dest || p.fill >= p.dest.length) return undefined;
+    return { rest: p.dest.subarray(p.fill), segmentLength: p.dest.length };
+  }
+
+  /** `n` bytes were written into the start of the last `placement()`; a completed frame comes from `next()`. */
+  placed(n: number): void {
+    if (this.#failed !== undefined) throw this.#failed;
+    const p = this.#pending;
+    const room = this.#queue.length === 0 && p?.dest ? p.dest.length - p.fill : 0;
+    if (!Number.isInteger(n) || n <= 0 || n > room) throw new RangeError(`placed ${n} bytes where ${room} were asked for`);
+    p!.fill += n;
+    if (p!.fill < p!.segment) return;
+    this.#pending = undefined;
+    p!.frame.data = p!.dest!;
+    this.#ready = p!.frame;
   }
 
   /** The next whole frame from the queued chunks, or undefined when more input is needed. */
   next(): Frame | undefined {
     if (this.#failed !== undefined) throw this.#failed;
+    const ready = this.#ready;
+    if (ready) {
+      this.#ready = undefined;
+      return ready;
+    }
     try {
       while (this.#queue.length > 0) {
         const frame = this.#pending ? this.#takeData(this.#pending) : this.#takeHeader();
@@ -110,7 +166,7 @@ export class PduFramer {
   #advance(n: number): void {
     this.#pos += n;
     if (this.#pos === this.#queue[0]!.length) {
-      this.#queue.shift();
+      if (this.#queue.shift() === this.#lent) this.#lent = undefined;
       this.#pos = 0;
     }
   }
@@ -124,8 +180,9 @@ export class PduFramer {
     if (this.#headFill === 0 && avail >= BHS_LENGTH) {
       const length = this.#headerLength(chunk, pos);
       if (avail >= length) {
+        const lent = chunk === this.#lent; // known before #advance lets go of it
         this.#advance(length);
-        return this.#onHeader(chunk, pos, length, false);
+        return this.#onHeader(chunk, pos, length, lent);
       }
     }
     const want = this.#headFill < BHS_LENGTH ? BHS_LENGTH : this.#headLength;
@@ -155,9 +212,10 @@ export class PduFramer {
 
   /**
    * A complete header of `length` bytes at `at` in `src`: verify its digest, check, decode; return the frame
-   * if it carries no data. A header gathered in the scratch buffer is copied out only after it passed the checks.
+   * if it carries no data. A header from the scratch buffer or a lent chunk (`copy`) is copied out only after it
+   * passed the checks, and decoded before that from where it lies (a DataView over a fresh small copy costs more).
    */
-  #onHeader(src: Uint8Array, at: number, length: number, scratch: boolean): Frame | undefined {
+  #onHeader(src: Uint8Array, at: number, length: number, copy: boolean): Frame | undefined {
     if (this.#cur.headerDigest) {
       const end = at + length - 4;
       const received = readDigest(src, end);
@@ -167,11 +225,13 @@ export class PduFramer {
       }
       this.#check(src, at);
     }
-    const header = scratch ? src.slice(at, at + length) : src.subarray(at, at + length);
+    const view = src.subarray(at, at + length);
+    const pdu = decodePdu(length === BHS_LENGTH ? view : view.subarray(0, BHS_LENGTH));
+    const header = copy ? view.slice() : view;
     const bhs = length === BHS_LENGTH ? header : header.subarray(0, BHS_LENGTH);
     const ahsLength = bhs[4]! * 4;
     const frame: Frame = {
-      pdu: decodePdu(bhs),
+      pdu,
       bhs,
       ahs: ahsLength === 0 ? EMPTY : header.subarray(BHS_LENGTH, BHS_LENGTH + ahsLength),
       data: EMPTY,
@@ -195,13 +255,14 @@ export class PduFramer {
     const dataLength = p.frame.pdu.dataSegmentLength;
     let segment: Uint8Array;
     if (p.fill === 0 && avail >= p.segment) {
+      const keep = chunk === this.#lent ? chunk.slice(pos, pos + p.segment) : chunk.subarray(pos, pos + p.segment);
       this.#advance(p.segment);
       if (!this.#cur.dataDigest) {
         this.#pending = undefined;
-        p.frame.data = chunk.subarray(pos, pos + dataLength); // zero copy
+        p.frame.data = keep.length === dataLength ? keep : keep.subarray(0, dataLength); // zero copy unless lent
         return p.frame;
       }
-      segment = chunk.subarray(pos, pos + p.segment);
+      segment = keep;
     } else {
       // The length was checked in #check before this allocation.
       p.buffer ??= new Uint8Array(p.segment);

@@ -1,4 +1,5 @@
 // TCP transport on Bun.connect: connect with a timeout, an own send queue for partial writes, one close report.
+// connectSocket is shared with the native transport, which reads and writes the same kind of socket itself.
 import type { Socket } from "bun";
 import { SendQueue } from "./send-queue.ts";
 import type { Transport, TransportHandlers } from "./types.ts";
@@ -69,10 +70,27 @@ class TcpTransport implements Transport {
   }
 }
 
+/** What a Bun socket's events are handed to. */
+export interface SocketEvents {
+  onData(chunk: Uint8Array): void;
+  onDrain(): void;
+  onClosed(error?: Error): void;
+}
+
 /** Connect to host:port; rejects with a TransportError naming the peer on refusal or timeout. */
-export async function connectTcp(host: string, port: number, timeoutMs = 10_000): Promise<Transport> {
+export function connectTcp(host: string, port: number, timeoutMs = 10_000): Promise<Transport> {
+  return connectSocket(host, port, timeoutMs, (socket, peer) => new TcpTransport(socket, peer));
+}
+
+/** Bun.connect with a timeout; `wrap` turns the connected socket into the object that gets its events. */
+export async function connectSocket<T extends SocketEvents>(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  wrap: (socket: Socket<undefined>, peer: string) => T,
+): Promise<T> {
   const peer = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-  let transport: TcpTransport | undefined;
+  let user: T | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const connecting = Bun.connect<undefined>({
     hostname: host,
@@ -80,19 +98,19 @@ export async function connectTcp(host: string, port: number, timeoutMs = 10_000)
     socket: {
       binaryType: "uint8array",
       data(_s, chunk) {
-        transport?.onData(chunk);
+        user?.onData(chunk);
       },
       drain() {
-        transport?.onDrain();
+        user?.onDrain();
       },
       end() {
-        transport?.onClosed(new TransportError(`connection to ${peer} closed by the target`));
+        user?.onClosed(new TransportError(`connection to ${peer} closed by the target`));
       },
       close(_s, error) {
-        transport?.onClosed(error ? new TransportError(`connection to ${peer} lost: ${error.message}`, { cause: error }) : new TransportError(`connection to ${peer} closed`));
+        user?.onClosed(error ? new TransportError(`connection to ${peer} lost: ${error.message}`, { cause: error }) : new TransportError(`connection to ${peer} closed`));
       },
       error(_s, error) {
-        transport?.onClosed(new TransportError(`connection to ${peer} failed: ${error.message}`, { cause: error }));
+        user?.onClosed(new TransportError(`connection to ${peer} failed: ${error.message}`, { cause: error }));
       },
       connectError() {},
     },
@@ -100,11 +118,10 @@ export async function connectTcp(host: string, port: number, timeoutMs = 10_000)
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new TransportError(`connecting to ${peer} timed out after ${timeoutMs} ms`)), timeoutMs);
   });
+  let socket: Socket<undefined>;
   try {
-    const socket = await Promise.race([connecting, timeout]);
+    socket = await Promise.race([connecting, timeout]);
     socket.setNoDelay(true);
-    transport = new TcpTransport(socket, peer);
-    return transport;
   } catch (err) {
     connecting.then((s) => s.end(), () => {});
     if (err instanceof TransportError) throw err;
@@ -113,4 +130,11 @@ export async function connectTcp(host: string, port: number, timeoutMs = 10_000)
   } finally {
     clearTimeout(timer);
   }
+  try {
+    user = wrap(socket, peer);
+  } catch (err) {
+    socket.end();
+    throw err;
+  }
+  return user;
 }

@@ -1,8 +1,19 @@
 // The byte pipe under a connection: TCP in production, an in-memory pair in tests and benchmarks.
 
 export interface TransportHandlers {
-  /** Bytes from the peer. The chunk is the receiver's to keep (never reused by the transport). */
-  data(chunk: Uint8Array): void;
+  /**
+   * Bytes from the peer. The chunk is the receiver's to keep (never reused by the transport), unless `lent`:
+   * then its memory is reused once this call returns, and the receiver copies whatever it keeps.
+   */
+  data(chunk: Uint8Array, lent?: boolean): void;
+  /**
+   * Optional, for transports that read on request (native.ts): where the next bytes of the stream belong, if
+   * the receiver knows: `rest`, the unfilled part of a data segment of `segmentLength` bytes (a Data-In
+   * segment's destination). Asked before every read.
+   */
+  placement?(): { rest: Uint8Array; segmentLength: number } | undefined;
+  /** `n` bytes (1..its length) were read straight into the start of the `rest` that `placement()` just returned. */
+  placed?(n: number): void;
   /** The pipe is gone: peer FIN/RST, local close, or an error (then `error` is set). Called once. */
   close(error?: Error): void;
 }
