@@ -22,6 +22,12 @@ case "$platform" in
     cflags+=(-D_POSIX_C_SOURCE=200809L $fuse_cflags)
     ;;
   darwin-arm64 | darwin-x64)
+    if [ "$(uname -s)" != Darwin ]; then
+      # The darwin library links macFUSE/FUSE-T's libfuse, whose headers and stubs exist only on a Mac; from
+      # Linux only the IOKit client is cross-compiled, as a check (ffi/macos/build-check.sh).
+      echo "ffi/build.sh: $platform is built on a Mac (needs macFUSE or FUSE-T); ffi/macos/build-check.sh cross-checks the IOKit client from here" >&2
+      exit 3
+    fi
     # macFUSE or FUSE-T provide fuse3 through pkg-config as well; the IOKit client joins this list later.
     sources=("${common[@]}")
     lib=libiscsi_attach.dylib
