@@ -4,6 +4,7 @@ import { LogicalUnit } from "../../src/session/logical-unit.ts";
 import type { LoginParams } from "../../src/login/login.ts";
 import type { OperationalProposal } from "../../src/login/keys.ts";
 import type { TransportKind } from "../../src/transport/connect.ts";
+import { readRange, writeRange } from "../../src/session/transfer.ts";
 
 export const INITIATOR = "iqn.2026-11.dev.iscsi:interop-test";
 export const enc = (s: string) => new TextEncoder().encode(s);
@@ -36,4 +37,27 @@ export function firstDifference(a: Uint8Array, b: Uint8Array): number {
   if (a.length !== b.length) return Math.min(a.length, b.length);
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
   return -1;
+}
+
+/** Writes `data` at QD16 in 4 KiB, 64 KiB and 1 MiB I/Os (8 + 24 + 32 MiB), reads it back the same way, and returns
+ * the first differing offset of each part (all -1 when identical). Logs the session out in every case. */
+export async function mixedRoundTrip(lu: LogicalUnit, data: Uint8Array): Promise<number[]> {
+  const MiB = 1024 * 1024;
+  const plan = [
+    { offset: 0, length: 8 * MiB, ioSize: 4096 },
+    { offset: 8 * MiB, length: 24 * MiB, ioSize: 64 * 1024 },
+    { offset: 32 * MiB, length: 32 * MiB, ioSize: MiB },
+  ];
+  const differences: number[] = [];
+  try {
+    for (const p of plan) await writeRange(lu, { ...p, queueDepth: 16 }, (at, len) => data.subarray(p.offset + at, p.offset + at + len));
+    for (const p of plan) {
+      const back = new Uint8Array(p.length);
+      await readRange(lu, { ...p, queueDepth: 16 }, (at, d) => back.set(d, at));
+      differences.push(firstDifference(back, data.subarray(p.offset, p.offset + p.length)));
+    }
+  } finally {
+    await lu.session.logout();
+  }
+  return differences;
 }

@@ -8,7 +8,7 @@ import { startTgtd, type TgtdTarget } from "../harness/tgtd.ts";
 import { startIstgt } from "../harness/istgt.ts";
 import { libiscsiUrl, qemuImgRead, qemuImgWrite } from "../harness/initiators.ts";
 import { ensureNativeLib } from "../harness/native.ts";
-import { enc, firstDifference, openLu, openSession, randomData } from "./_util.ts";
+import { enc, firstDifference, mixedRoundTrip, openLu, openSession, randomData } from "./_util.ts";
 
 const MiB = 1 << 20;
 const native = { transport: "native" } as const;
@@ -34,21 +34,7 @@ describe("tgtd on the native transport", () => {
     const lu = await openLu(t.port, iqn, 1, { queueDepth: 32, ...native });
     onNative(lu);
     const data = randomData(64 * MiB);
-    const plan = [
-      { offset: 0, length: 8 * MiB, ioSize: 4096 },
-      { offset: 8 * MiB, length: 24 * MiB, ioSize: 64 * 1024 },
-      { offset: 32 * MiB, length: 32 * MiB, ioSize: MiB },
-    ];
-    try {
-      for (const p of plan) await writeRange(lu, { ...p, queueDepth: 16 }, (at, len) => data.subarray(p.offset + at, p.offset + at + len));
-      for (const p of plan) {
-        const back = new Uint8Array(p.length);
-        await readRange(lu, { ...p, queueDepth: 16 }, (at, d) => back.set(d, at));
-        expect(firstDifference(back, data.subarray(p.offset, p.offset + p.length))).toBe(-1);
-      }
-    } finally {
-      await lu.session.logout();
-    }
+    expect(await mixedRoundTrip(lu, data)).toEqual([-1, -1, -1]);
     expect(firstDifference(await qemuImgRead(libiscsiUrl({ portal: t.portal, iqn, lun: 1 }), 0, 64 * MiB), data)).toBe(-1);
   }, 120_000);
 
