@@ -2,18 +2,20 @@
 // tgtd LUNs in the same run: a `null` LUN and a file on tmpfs, several rounds with the contenders taking
 // turns, then each profile's medians, CPU per GiB and our ratio to the best peer, as Markdown tables.
 //
-//   bun bench/compare.ts [--rounds 3] [--time 5] [--warmup 1] [--pin 0] [--backing null,tmpfs]
+//   bun bench/compare.ts [--rounds 3] [--time 5] [--warmup 1] [--pin 0] [--pin-target 0] [--backing null,tmpfs]
 //                        [--profiles read:1M:16,write:4k:32,...] [--soak 60] [--json FILE]
 //                        [--also DIR=LABEL ...] [--native]
 //
 // --also adds `iscsi bench` from another checkout (DIR/src/main.ts) as one more of "ours", e.g. to measure
 // a proposed change against the current tree and the peers in the same run. --native adds this tree's
-// `iscsi bench --transport native` (the bun:ffi transport) as one more of ours.
+// `iscsi bench --transport native` (the bun:ffi transport) as one more of ours. --pin pins every contender
+// (and tgtd, unless --pin-target pins it elsewhere) with taskset. Each run also reports the CPU tgtd spent per
+// GiB: with a CPU of its own, 1 ÷ that figure is the most any initiator can get from it.
 //
 // Everything started here (tgtd, every tool) is killed by pid when the script ends, or by the kernel if the
 // script dies (parent-death signal).
 import { parseArgs } from "node:util";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { startTgtd } from "../test/harness/tgtd.ts";
 import { stopAllTargets } from "../test/harness/processes.ts";
 import { CONTENDERS, iscsiBench, iscsiBenchAt, iscsiBenchNative, type Contender, type Profile, type RunResult, type RunSettings } from "./contenders.ts";
@@ -27,6 +29,7 @@ const { values: opts } = parseArgs({
     time: { type: "string", default: "5" },
     warmup: { type: "string", default: "1" },
     pin: { type: "string" },
+    "pin-target": { type: "string" },
     backing: { type: "string", default: "null,tmpfs" },
     profiles: { type: "string", default: DEFAULT_PROFILES },
     soak: { type: "string", default: "0" },
@@ -50,6 +53,9 @@ const rounds = Number(opts.rounds);
 const profiles = opts.profiles!.split(",").map(parseProfile);
 const backings = opts.backing!.split(",") as Array<"null" | "tmpfs">;
 const pin = opts.pin;
+// The target's CPUs: --pin-target when given (e.g. tgtd on CPU 0 and the initiators on CPU 1, as when the
+// target is another machine), else the initiators' --pin (both on one CPU: the stable, hardest setting).
+const pinTarget = opts["pin-target"] ?? pin;
 const variants = (opts.also ?? []).map((spec) => {
   const [dir, label] = spec.split("=");
   return iscsiBenchAt(`${dir}/src/main.ts`, label || `iscsi bench (${dir})`);
@@ -63,14 +69,14 @@ process.env.TMPDIR = "/dev/shm";
 const target = await startTgtd({ luns: [{ null: true }, { sizeMiB: 1024 }] });
 const log = (s: string) => process.stderr.write(s + "\n");
 try {
-  if (pin) {
-    const p = Bun.spawnSync(["taskset", "-a", "-p", "-c", pin, String(target.pid)], { stdout: "ignore" });
+  if (pinTarget) {
+    const p = Bun.spawnSync(["taskset", "-a", "-p", "-c", pinTarget, String(target.pid)], { stdout: "ignore" });
     if (p.exitCode !== 0) throw new Error(`taskset on tgtd pid ${target.pid} failed`);
   }
   const iqn = target.targets[0]!.iqn;
   const urlFor = (b: "null" | "tmpfs") => `iscsi://${target.portal}/${iqn}/${b === "null" ? 1 : 2}`;
   const raw: Record<string, Record<string, Record<string, RunResult[]>>> = {};
-  log(`tgtd pid ${target.pid} on ${target.portal}; ${rounds} rounds × ${profiles.length} profiles × ${backings.join("+")}, ${opts.time} s each${pin ? `, pinned to CPU ${pin}` : ""}`);
+  log(`tgtd pid ${target.pid} on ${target.portal}; ${rounds} rounds × ${profiles.length} profiles × ${backings.join("+")}, ${opts.time} s each${pin ? `, initiators pinned to CPU ${pin}` : ""}${pinTarget ? `, tgtd to CPU ${pinTarget}` : ""}`);
   for (let round = 0; round < rounds; round++) {
     for (const backing of backings) {
       for (const [pi, p] of profiles.entries()) {
@@ -79,10 +85,13 @@ try {
         // Rotate the order every round and profile, so no contender always runs first (or right after tgtd idled).
         const turn = (round + pi) % who.length;
         for (const c of [...who.slice(turn), ...who.slice(0, turn)]) {
+          await c.prepare?.(p, settings);
+          const before = processCpuSeconds(target.pid);
           const r = await c.run(p, settings);
+          r.targetCpuPerGiB = (processCpuSeconds(target.pid) - before) / (r.movedBytes / 2 ** 30);
           ((raw[backing] ??= {})[profileLabel(p)] ??= {})[c.name] ??= [];
           raw[backing]![profileLabel(p)]![c.name]!.push(r);
-          log(`round ${round + 1} ${backing} ${profileLabel(p)} ${c.name}: ${(r.bytesPerSecond / 1e6).toFixed(1)} MB/s, ${Math.round(r.iops)} IOPS, ${r.cpuPerGiB.toFixed(3)} CPU s/GiB`);
+          log(`round ${round + 1} ${backing} ${profileLabel(p)} ${c.name}: ${(r.bytesPerSecond / 1e6).toFixed(1)} MB/s, ${Math.round(r.iops)} IOPS, ${r.cpuPerGiB.toFixed(3)} CPU s/GiB, tgtd ${r.targetCpuPerGiB.toFixed(3)} CPU s/GiB`);
         }
       }
     }
@@ -96,7 +105,7 @@ try {
       const med = (c: Contender, f: (r: RunResult) => number) => (byName[c.name] ? median(byName[c.name]!.map(f)) : undefined);
       return {
         profile: p,
-        contenders: contenders.map((c) => ({ name: c.name, rate: med(c, (r) => (p.blockSize >= 65536 ? r.bytesPerSecond : r.iops)), cpuPerGiB: med(c, (r) => r.cpuPerGiB) })),
+        contenders: contenders.map((c) => ({ name: c.name, rate: med(c, (r) => (p.blockSize >= 65536 ? r.bytesPerSecond : r.iops)), cpuPerGiB: med(c, (r) => r.cpuPerGiB), targetCpuPerGiB: med(c, (r) => r.targetCpuPerGiB!) })),
       };
     });
     out += `\n### tgtd \`${backing === "null" ? "null" : "file on tmpfs"}\` backing store\n\n${formatTable(rows, ours)}\n`;
@@ -107,6 +116,16 @@ try {
 } finally {
   await target.stop();
   await stopAllTargets();
+}
+
+/**
+ * CPU seconds (user + system, all threads) a process has used so far, from /proc/PID/stat (fields 14 and 15,
+ * in clock ticks of 1/100 s on Linux): how much of the target's time each contender's run cost.
+ */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** One long `iscsi bench` run: does resident memory stay flat? */

@@ -18,6 +18,10 @@ export interface RunResult {
   cpuPerGiB: number;
   /** Peak resident set size of the process. */
   maxRssBytes: number;
+  /** Every byte the run moved, warm-up included (estimated for ours: the warm-up at the measured rate). */
+  movedBytes: number;
+  /** The target's CPU seconds over the run divided by movedBytes in GiB (set by bench/compare.ts). */
+  targetCpuPerGiB?: number;
 }
 
 export interface RunSettings {
@@ -31,6 +35,8 @@ export interface RunSettings {
 export interface Contender {
   name: string;
   supports(p: Profile): boolean;
+  /** Anything to do before a measured run that must not count against the target's CPU (qemu-img's sizing run). */
+  prepare?(p: Profile, s: RunSettings): Promise<void>;
   run(p: Profile, s: RunSettings): Promise<RunResult>;
 }
 
@@ -85,7 +91,11 @@ export function iscsiBenchAt(main: string, name: string, extra: string[] = []): 
       const f = await spawnTool(argv, s.pin);
       if (f.exitCode !== 0) throw failed(name, f);
       const r = JSON.parse(f.stdout).results[0];
-      return { bytesPerSecond: r.mbPerSecond * 1e6, iops: r.iops, cpuPerGiB: r.cpu.secondsPerGiB, maxRssBytes: r.memory.peakRssBytes };
+      const bytesPerSecond = r.mbPerSecond * 1e6;
+      return {
+        bytesPerSecond, iops: r.iops, cpuPerGiB: r.cpu.secondsPerGiB, maxRssBytes: r.memory.peakRssBytes,
+        movedBytes: Number(r.bytes) + bytesPerSecond * s.warmupSeconds,
+      };
     },
   };
 }
@@ -111,7 +121,7 @@ export const iscsiPerf: Contender = {
     const measured = perSecond.slice(Math.min(Math.round(s.warmupSeconds), perSecond.length - 1), Math.round(totalS));
     const iops = measured.reduce((a, b) => a + b, 0) / measured.length;
     const allBytes = perSecond.reduce((a, b) => a + b, 0) * p.blockSize;
-    return { bytesPerSecond: iops * p.blockSize, iops, cpuPerGiB: f.cpuSeconds / (allBytes / GiB), maxRssBytes: f.maxRssBytes };
+    return { bytesPerSecond: iops * p.blockSize, iops, cpuPerGiB: f.cpuSeconds / (allBytes / GiB), maxRssBytes: f.maxRssBytes, movedBytes: allBytes };
   },
 };
 
@@ -126,6 +136,9 @@ const key = (p: Profile) => `${p.workload}/${p.blockSize}/${p.queueDepth}`;
 export const qemuImgBench: Contender = {
   name: "qemu-img bench",
   supports: (p) => p.workload === "read" || p.workload === "write",
+  async prepare(p, s) {
+    if (!qemuRate.has(key(p))) qemuRate.set(key(p), await calibrate(p, s));
+  },
   async run(p, s) {
     const rate = qemuRate.get(key(p)) ?? (await calibrate(p, s));
     const count = Math.max(1, Math.round(rate * s.seconds));
@@ -135,7 +148,7 @@ export const qemuImgBench: Contender = {
     const elapsed = Number(m[1]);
     qemuRate.set(key(p), count / elapsed);
     const bytes = count * p.blockSize;
-    return { bytesPerSecond: bytes / elapsed, iops: count / elapsed, cpuPerGiB: f.cpuSeconds / (bytes / GiB), maxRssBytes: f.maxRssBytes };
+    return { bytesPerSecond: bytes / elapsed, iops: count / elapsed, cpuPerGiB: f.cpuSeconds / (bytes / GiB), maxRssBytes: f.maxRssBytes, movedBytes: bytes };
   },
 };
 

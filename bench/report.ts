@@ -5,7 +5,7 @@ import type { Profile } from "./contenders.ts";
 export interface Row {
   profile: Profile;
   /** Median MB/s-in-bytes (large blocks) or IOPS (small blocks); undefined when a contender can't run it. */
-  contenders: Array<{ name: string; rate: number | undefined; cpuPerGiB: number | undefined }>;
+  contenders: Array<{ name: string; rate: number | undefined; cpuPerGiB: number | undefined; targetCpuPerGiB?: number | undefined }>;
 }
 
 export function median(xs: number[]): number {
@@ -29,6 +29,7 @@ export function formatTable(rows: Row[], ours: string[]): string {
   const head = [
     "profile", ...names, ...ours.map((o) => `${o} ÷ best peer`),
     ...names.map((n) => `CPU s/GiB ${n}`), ...ours.map((o) => `CPU ${o} ÷ best peer`),
+    ...names.map((n) => `tgtd CPU s/GiB with ${n}`),
   ];
   const lines = [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`];
   for (const r of rows) {
@@ -38,7 +39,7 @@ export function formatTable(rows: Row[], ours: string[]): string {
     const mine = ours.map((o) => r.contenders.find((c) => c.name === o)!);
     const ratios = mine.map((m) => (m.rate !== undefined && Number.isFinite(bestRate) ? `${(m.rate / bestRate).toFixed(2)}×` : "–"));
     const cpuRatios = mine.map((m) => (m.cpuPerGiB !== undefined && Number.isFinite(bestCpu) ? `${(m.cpuPerGiB / bestCpu).toFixed(2)}×` : "–"));
-    lines.push(`| ${[profileLabel(r.profile), ...r.contenders.map((c) => rateText(r.profile, c.rate)), ...ratios, ...r.contenders.map((c) => cpuText(c.cpuPerGiB)), ...cpuRatios].join(" | ")} |`);
+    lines.push(`| ${[profileLabel(r.profile), ...r.contenders.map((c) => rateText(r.profile, c.rate)), ...ratios, ...r.contenders.map((c) => cpuText(c.cpuPerGiB)), ...cpuRatios, ...r.contenders.map((c) => cpuText(c.targetCpuPerGiB))].join(" | ")} |`);
   }
   return lines.join("\n");
 }
