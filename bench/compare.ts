@@ -4,11 +4,12 @@
 //
 //   bun bench/compare.ts [--rounds 3] [--time 5] [--warmup 1] [--pin 0] [--pin-target 0] [--backing null,tmpfs]
 //                        [--profiles read:1M:16,write:4k:32,...] [--soak 60] [--json FILE]
-//                        [--also DIR=LABEL ...] [--native]
+//                        [--also DIR=LABEL ...] [--native] [--bun]
 //
 // --also adds `iscsi bench` from another checkout (DIR/src/main.ts) as one more of "ours", e.g. to measure
-// a proposed change against the current tree and the peers in the same run. --native adds this tree's
-// `iscsi bench --transport native` (the bun:ffi transport) as one more of ours. --pin pins every contender
+// a proposed change against the current tree and the peers in the same run. "iscsi bench" runs with its
+// default transport; --native and --bun add this tree's `iscsi bench --transport native` (the bun:ffi
+// transport) or `--transport bun` (Bun's sockets) as more of ours. --pin pins every contender
 // (and tgtd, unless --pin-target pins it elsewhere) with taskset. Each run also reports the CPU tgtd spent per
 // GiB: with a CPU of its own, 1 ÷ that figure is the most any initiator can get from it.
 //
@@ -18,7 +19,7 @@ import { parseArgs } from "node:util";
 import { readFileSync, writeFileSync } from "node:fs";
 import { startTgtd } from "../test/harness/tgtd.ts";
 import { stopAllTargets } from "../test/harness/processes.ts";
-import { CONTENDERS, iscsiBench, iscsiBenchAt, iscsiBenchNative, type Contender, type Profile, type RunResult, type RunSettings } from "./contenders.ts";
+import { CONTENDERS, iscsiBench, iscsiBenchAt, iscsiBenchBun, iscsiBenchNative, type Contender, type Profile, type RunResult, type RunSettings } from "./contenders.ts";
 import { formatTable, median, profileLabel, type Row } from "./report.ts";
 
 const DEFAULT_PROFILES = "read:1M:16,write:1M:16,read:4k:32,write:4k:32,read:4k:1,write:4k:1,randread:4k:1,randread:4k:32";
@@ -36,6 +37,7 @@ const { values: opts } = parseArgs({
     json: { type: "string" },
     also: { type: "string", multiple: true, default: [] },
     native: { type: "boolean", default: false },
+    bun: { type: "boolean", default: false },
   },
 });
 
@@ -60,6 +62,7 @@ const variants = (opts.also ?? []).map((spec) => {
   const [dir, label] = spec.split("=");
   return iscsiBenchAt(`${dir}/src/main.ts`, label || `iscsi bench (${dir})`);
 });
+if (opts.bun) variants.unshift(iscsiBenchBun);
 if (opts.native) variants.unshift(iscsiBenchNative);
 const contenders = [...CONTENDERS, ...variants];
 const ours = [iscsiBench.name, ...variants.map((v) => v.name)];

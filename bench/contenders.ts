@@ -100,9 +100,12 @@ export function iscsiBenchAt(main: string, name: string, extra: string[] = []): 
   };
 }
 
-export const iscsiBench = iscsiBenchAt(MAIN, "iscsi bench", ["--transport", "bun"]);
+/** This tree with its default transport (what a user gets; the JSON says which). */
+export const iscsiBench = iscsiBenchAt(MAIN, "iscsi bench");
 /** The same tree on the native transport (src/transport/native.ts). */
 export const iscsiBenchNative = iscsiBenchAt(MAIN, "iscsi bench native", ["--transport", "native"]);
+/** The same tree on Bun's own sockets (src/transport/tcp.ts). */
+export const iscsiBenchBun = iscsiBenchAt(MAIN, "iscsi bench bun", ["--transport", "bun"]);
 
 /**
  * libiscsi's iscsi-perf: READ(16) only, sequential or random, runs until SIGINT and prints one line a second
