@@ -1,8 +1,9 @@
 // Builds the `iscsi` executables (design.md §1): one `bun build --compile` per target, cross-compiled from any
-// host, each embedding the attach library (ffi/build.sh) when it can be built here; dist/iscsi is the host's.
+// host, each embedding the C libraries that can be built here for it: the attach library (ffi/build.sh) and,
+// on Linux, the native transport's shim (ffi/net/build.sh); dist/iscsi is the host's.
 //
 //   bun scripts/build.ts [--targets linux-x64,darwin-arm64,darwin-x64] [--out dist] [--json]
-//                        [--shim-script ffi/build.sh] [--shim-out DIR]
+//                        [--shim-script ffi/build.sh] [--net-script ffi/net/build.sh] [--shim-out DIR]
 //
 // Progress goes to stderr, the summary table (or --json) to stdout. Exit 1 if a binary could not be built or
 // the host's binary does not print package.json's version.
@@ -16,16 +17,19 @@ const ALL_TARGETS = ["linux-x64", "darwin-arm64", "darwin-x64"] as const;
 type Target = (typeof ALL_TARGETS)[number];
 /** What describeBinary() must say of a target's executable and attach library. */
 const EXPECTED_ARCH: Record<Target, string> = { "linux-x64": "ELF x86-64", "darwin-arm64": "Mach-O arm64", "darwin-x64": "Mach-O x86_64" };
-/** The name src/attach/native.ts looks for in Bun.embeddedFiles. */
-const SHIM_BASENAME = "libiscsi_attach";
+/** The libraries src/transport/ffi-lib.ts looks for in Bun.embeddedFiles, by the names they keep there. */
+const LIBRARIES = ["libiscsi_attach", "libiscsi_net"] as const;
+type Library = (typeof LIBRARIES)[number];
+
+/** A library embedded (its file name), or why it is not. */
+export type Embedding = { embedded: string } | { none: string };
 
 export interface Built {
   target: Target;
   file: string;
   bytes: number;
   arch: string;
-  /** Embedded attach library, or why there is none. */
-  shim: { embedded: string } | { none: string };
+  libraries: Record<Library, Embedding>;
 }
 
 const say = (line: string) => process.stderr.write(`build: ${line}\n`);
@@ -55,11 +59,12 @@ export function describeBinary(path: string): string {
   return "unknown format";
 }
 
-/** Runs the FFI build script for one target; returns the library it produced, or why there is none. */
-async function buildShim(script: string, target: Target, outDir: string): Promise<{ path: string } | { none: string }> {
+/** Runs an FFI build script for one target; returns the library it produced, or why there is none. */
+async function buildShim(base: Library, script: string, target: Target, outDir: string): Promise<{ path: string } | { none: string }> {
+  if (base === "libiscsi_net" && !target.startsWith("linux")) return { none: "the native transport is Linux-only" };
   if (!existsSync(script)) return { none: `no ${script.startsWith(ROOT) ? script.slice(ROOT.length + 1) : script}` };
   const ext = target.startsWith("darwin") ? "dylib" : "so";
-  const lib = `${SHIM_BASENAME}.${ext}`;
+  const lib = `${base}.${ext}`;
   // A stale library must not be embedded when this run's build fails.
   for (const dir of [outDir, join(outDir, target)]) rmSync(join(dir, lib), { force: true });
   say(`${target}: bash ${script} ${target} ${outDir}`);
@@ -78,12 +83,12 @@ async function buildShim(script: string, target: Target, outDir: string): Promis
   return { path };
 }
 
-async function compile(target: Target, outFile: string, shim: string | undefined): Promise<void> {
+async function compile(target: Target, outFile: string, libraries: string[]): Promise<void> {
   const argv = [
-    process.execPath, "build", join(ROOT, "src/main.ts"), ...(shim ? [shim] : []),
+    process.execPath, "build", join(ROOT, "src/main.ts"), ...libraries,
     "--compile", "--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv",
     `--target=bun-${target}`,
-    // The library keeps its plain name inside the binary, so Bun.embeddedFiles finds it by name.
+    // Each library keeps its plain name inside the binary, so Bun.embeddedFiles finds it by name.
     "--asset-naming=[name].[ext]",
     "--outfile", outFile,
   ];
@@ -95,7 +100,8 @@ async function compile(target: Target, outFile: string, shim: string | undefined
 export interface BuildOptions {
   targets: Target[];
   outDir: string;
-  shimScript: string;
+  /** The build script of each library. */
+  scripts: Record<Library, string>;
   /** Where shims are built; one folder per target below it. */
   shimOut: string;
 }
@@ -105,17 +111,20 @@ export async function build(o: BuildOptions): Promise<Built[]> {
   const built: Built[] = [];
   for (const target of o.targets) {
     const started = performance.now();
-    const shim = await buildShim(o.shimScript, target, join(o.shimOut, target));
-    if ("none" in shim) say(`${target}: no attach library embedded (${shim.none})`);
+    const libraries = {} as Record<Library, Embedding>;
+    const paths: string[] = [];
+    for (const base of LIBRARIES) {
+      const shim = await buildShim(base, o.scripts[base], target, join(o.shimOut, target));
+      if ("none" in shim) say(`${target}: no ${base} embedded (${shim.none})`);
+      else paths.push(shim.path);
+      libraries[base] = "path" in shim ? { embedded: shim.path.split("/").pop()! } : shim;
+    }
     const file = join(o.outDir, `iscsi-${target}`);
     say(`${target}: bun build --compile → ${file}`);
-    await compile(target, file, "path" in shim ? shim.path : undefined);
+    await compile(target, file, paths);
     const arch = describeBinary(file);
     if (arch !== EXPECTED_ARCH[target]) throw new Error(`${file} is ${arch}, not ${EXPECTED_ARCH[target]}`);
-    built.push({
-      target, file, bytes: statSync(file).size, arch,
-      shim: "path" in shim ? { embedded: shim.path.split("/").pop()! } : shim,
-    });
+    built.push({ target, file, bytes: statSync(file).size, arch, libraries });
     say(`${target}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   return built;
@@ -146,9 +155,12 @@ function printSummary(built: Built[]): void {
     b.file.startsWith(ROOT) ? b.file.slice(ROOT.length + 1) : b.file,
     `${(b.bytes / 2 ** 20).toFixed(1)} MiB`,
     b.arch,
-    "embedded" in b.shim ? b.shim.embedded : `none (${b.shim.none})`,
+    ...LIBRARIES.map((base) => {
+      const e = b.libraries[base];
+      return "embedded" in e ? e.embedded : `none (${e.none})`;
+    }),
   ]);
-  const cells = [["FILE", "SIZE", "ARCH", "ATTACH LIBRARY"], ...rows];
+  const cells = [["FILE", "SIZE", "ARCH", "ATTACH LIBRARY", "NET LIBRARY"], ...rows];
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
   for (const r of cells) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ") + "\n");
 }
@@ -159,6 +171,7 @@ async function main(): Promise<number> {
       targets: { type: "string", default: ALL_TARGETS.join(",") },
       out: { type: "string", default: "dist" },
       "shim-script": { type: "string", default: "ffi/build.sh" },
+      "net-script": { type: "string", default: "ffi/net/build.sh" },
       "shim-out": { type: "string", default: "ffi/build" },
       json: { type: "boolean", default: false },
     },
@@ -172,7 +185,8 @@ async function main(): Promise<number> {
   const outDir = resolve(ROOT, values.out);
   say(`iscsi ${pkg.version}, bun ${Bun.version}, targets ${targets.join(", ")}`);
   try {
-    const built = await build({ targets: targets as Target[], outDir, shimScript: resolve(ROOT, values["shim-script"]), shimOut: resolve(ROOT, values["shim-out"]) });
+    const scripts = { libiscsi_attach: resolve(ROOT, values["shim-script"]), libiscsi_net: resolve(ROOT, values["net-script"]) };
+    const built = await build({ targets: targets as Target[], outDir, scripts, shimOut: resolve(ROOT, values["shim-out"]) });
     const host = await installHostBinary(built, outDir);
     if (values.json) process.stdout.write(JSON.stringify({ version: pkg.version, host: host ?? null, built }, null, 2) + "\n");
     else printSummary(built);

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Builds the native TCP shim for src/transport/native.ts: ffi/build/<os>-<arch>/libiscsi_net.so.
-# Linux only (epoll); needs a C compiler (cc, or $CC) and pthreads. Usage: sh ffi/net/build.sh
+# Builds the native TCP shim for src/transport/native.ts: ffi/net/build.sh [<os>-<arch> [outdir]] →
+# <outdir>/libiscsi_net.so (default: this host's platform, outdir ffi/build/<os>-<arch>). Linux only (epoll);
+# needs a C compiler (cc, or $CC) and pthreads. scripts/build.ts runs it per target and embeds the result.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 os=$(uname -s | tr '[:upper:]' '[:lower:]')
@@ -9,11 +10,21 @@ case $(uname -m) in
   aarch64 | arm64) arch=arm64 ;;
   *) arch=$(uname -m) ;;
 esac
+platform=${1:-$os-$arch}
+case $platform in
+  linux-*) ;;
+  *)
+    echo "ffi/net/build.sh: the native transport is Linux-only (asked for $platform)" >&2
+    exit 1
+    ;;
+esac
 if [ "$os" != linux ]; then
-  echo "ffi/net/build.sh: the native transport is Linux-only (found $os)" >&2
+  echo "ffi/net/build.sh: $platform is built on Linux (found $os)" >&2
   exit 1
 fi
-out="$here/../build/$os-$arch"
+out=${2:-$here/../build/$platform}
 mkdir -p "$out"
-${CC:-cc} -O2 -g -Wall -Wextra -Werror -std=c11 -shared -fPIC -o "$out/libiscsi_net.so" "$here/native_tcp.c" -lpthread
+tmp="$out/.libiscsi_net.so.$$"
+${CC:-cc} -O2 -g -Wall -Wextra -Werror -std=c11 -shared -fPIC -Wl,-soname,libiscsi_net.so -o "$tmp" "$here/native_tcp.c" -lpthread
+mv -f "$tmp" "$out/libiscsi_net.so"
 echo "$out/libiscsi_net.so"

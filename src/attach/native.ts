@@ -1,12 +1,9 @@
-// Finds and loads the attach layer's C library (ffi/ring.c + ffi/fuse_backend.c, built by ffi/build.sh):
-// $ISCSI_ATTACH_LIB, else the copy embedded in a compiled binary (extracted once into a private cache dir),
+// Loads the attach layer's C library (ffi/ring.c + ffi/fuse_backend.c, built by ffi/build.sh) once, found as
+// transport/ffi-lib.ts finds our libraries: $ISCSI_ATTACH_LIB, else the copy embedded in a compiled binary,
 // else <exe dir>/../libexec/iscsi (Homebrew layout), else the repository's ffi/build/<os>-<arch>/.
-import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
-import { dlopen, suffix } from "bun:ffi";
+import { dlopen } from "bun:ffi";
 import { IscsiError } from "../errors.ts";
+import { ffiLibPath, platformKey, type FfiLib } from "../transport/ffi-lib.ts";
 
 /** The ABI version of ffi/iscsi_ring.h this code decodes. */
 export const RING_ABI_VERSION = 1;
@@ -54,46 +51,7 @@ export function dupFd(fd: number): number {
   return libc.dup(fd);
 }
 
-export const LIB_NAME = `libiscsi_attach.${suffix}`;
-
-export function platformKey(): string {
-  const os = process.platform === "darwin" ? "darwin" : "linux";
-  const arch = process.arch === "arm64" ? "arm64" : "x64";
-  return `${os}-${arch}`;
-}
-
-/** The copy embedded by `bun build --compile`, written once to a private cache dir named by its hash. */
-async function extractEmbedded(): Promise<string | undefined> {
-  if (!Bun.isStandaloneExecutable) return undefined;
-  const pattern = new RegExp(`^libiscsi_attach(-[A-Za-z0-9]+)?\\.${suffix}$`);
-  const blob = Bun.embeddedFiles.find((f) => pattern.test(basename((f as Blob & { name?: string }).name ?? "")));
-  if (!blob) return undefined;
-  const bytes = new Uint8Array(await blob.arrayBuffer());
-  const hash = createHash("sha256").update(bytes).digest("hex");
-  const dir = join(process.env.TMPDIR || tmpdir(), `iscsi-attach-${process.getuid?.() ?? 0}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = lstatSync(dir);
-  // Someone else's directory (or a symlink planted in a shared $TMPDIR) must never hold code we load.
-  if (!st.isDirectory() || st.uid !== (process.getuid?.() ?? st.uid) || (st.mode & 0o077) !== 0) {
-    throw new IscsiError("ATTACH_UNAVAILABLE", `cannot use ${dir} to hold the attach library: it must be a directory owned by us with mode 0700`);
-  }
-  const path = join(dir, `libiscsi_attach-${hash.slice(0, 16)}.${suffix}`);
-  const sameBytes = (p: string) => existsSync(p) && createHash("sha256").update(readFileSync(p)).digest("hex") === hash;
-  if (!sameBytes(path)) {
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, bytes, { mode: 0o500 });
-    renameSync(tmp, path);
-    if (!sameBytes(path)) throw new IscsiError("ATTACH_UNAVAILABLE", `the attach library extracted to ${path} does not match the embedded copy`);
-  }
-  return path;
-}
-
-function candidates(): string[] {
-  const list: string[] = [];
-  list.push(join(dirname(process.execPath), "..", "libexec", "iscsi", LIB_NAME));
-  list.push(join(import.meta.dir, "..", "..", "ffi", "build", platformKey(), LIB_NAME));
-  return list;
-}
+export const ATTACH_LIB: FfiLib = { base: "libiscsi_attach", env: "ISCSI_ATTACH_LIB", label: "the attach library", build: `bash ffi/build.sh ${platformKey()}` };
 
 let loaded: Promise<AttachLibrary> | undefined;
 
@@ -107,25 +65,11 @@ export function attachLibrary(): Promise<AttachLibrary> {
 }
 
 async function load(): Promise<AttachLibrary> {
-  const tried: string[] = [];
-  const fromEnv = process.env.ISCSI_ATTACH_LIB;
-  let path: string | undefined;
-  if (fromEnv) {
-    if (!existsSync(fromEnv)) throw new IscsiError("ATTACH_UNAVAILABLE", `ISCSI_ATTACH_LIB names ${fromEnv}, which does not exist`);
-    path = fromEnv;
-  } else {
-    path = await extractEmbedded();
-    if (!path) tried.push("(no copy embedded in this executable)");
-    for (const c of path ? [] : candidates()) {
-      tried.push(c);
-      if (existsSync(c)) {
-        path = c;
-        break;
-      }
-    }
-  }
-  if (!path) {
-    throw new IscsiError("ATTACH_UNAVAILABLE", `the attach library ${LIB_NAME} was not found; looked at: ${tried.join(", ")}. Build it with \`bash ffi/build.sh ${platformKey()}\` or set ISCSI_ATTACH_LIB`);
+  let path: string;
+  try {
+    path = await ffiLibPath(ATTACH_LIB);
+  } catch (err) {
+    throw new IscsiError("ATTACH_UNAVAILABLE", (err as Error).message, { cause: err });
   }
   let symbols: AttachSymbols;
   try {

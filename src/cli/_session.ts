@@ -1,10 +1,10 @@
 // Opening a Normal session to the LUN a command names, ready for block I/O (used by read, write, luns, demo).
 import { Session } from "../session/session.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
-import type { TransportKind } from "../transport/connect.ts";
+import type { TransportChoice } from "../transport/connect.ts";
 import { authFrom, initiatorNameFrom, type LunAddress } from "./_shared.ts";
 
-export async function openLun(addr: LunAddress, args: Record<string, unknown>, opts: { queueDepth?: number; transport?: TransportKind } = {}): Promise<LogicalUnit> {
+export async function openLun(addr: LunAddress, args: Record<string, unknown>, opts: { queueDepth?: number; transport?: TransportChoice } = {}): Promise<LogicalUnit> {
   const session = await Session.open({
     portal: addr.portal,
     login: { initiatorName: initiatorNameFrom(args), targetName: addr.target, sessionType: "Normal", auth: authFrom(args, addr.user) },

@@ -4,7 +4,7 @@ import { defineCommand } from "citty";
 import { runWorkload, WORKLOADS, type Workload, type WorkloadName, type WorkloadResult } from "../bench/workload.ts";
 import { startLocalTgtd, type LocalTgtd } from "../demo/local-tgtd.ts";
 import { IscsiError } from "../errors.ts";
-import { transportKind, TRANSPORT_KINDS } from "../transport/connect.ts";
+import { resolveTransport, TRANSPORT_CHOICES } from "../transport/connect.ts";
 import { formatBytes, jsonArg, lunAddressFrom, lunArgs, parseIscsiUrl, parseSize, printJson, printTable, type LunAddress } from "./_shared.ts";
 import { closeLun, openLun } from "./_session.ts";
 
@@ -21,7 +21,7 @@ export default defineCommand({
     warmup: { type: "string", description: "Seconds of warm-up before measuring (default 1)" },
     offset: { type: "string", description: "Start of the LUN range used (default 0)" },
     span: { type: "string", description: "Length of the LUN range used (default: to the end of the LUN)" },
-    transport: { type: "string", description: `TCP transport: ${TRANSPORT_KINDS.join(" or ")} (default $ISCSI_TRANSPORT, else bun)` },
+    transport: { type: "string", description: `TCP transport: ${TRANSPORT_CHOICES.join(", ")} (default $ISCSI_TRANSPORT, else auto: native on Linux when its library loads)` },
     "destroy-data": { type: "boolean", description: "Allow write workloads: they overwrite the LUN's data in the range", default: false },
     ...jsonArg,
   },
@@ -33,7 +33,7 @@ export default defineCommand({
     const durationMs = args.bytes ? undefined : seconds(args.time ?? "10", "--time") * 1000;
     const bytes = args.bytes ? parseSize(args.bytes, "--bytes") : undefined;
     const warmupMs = seconds(args.warmup ?? "1", "--warmup") * 1000;
-    const transport = transportKind(args.transport);
+    const transport = (await resolveTransport(args.transport)).kind;
     const writes = names.some((n) => n.endsWith("write"));
     // A local tgtd's null LUN holds no data, so only a real LUN needs the explicit consent.
     if (writes && !args.local && !args["destroy-data"]) {

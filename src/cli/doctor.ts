@@ -1,6 +1,5 @@
 // `iscsi doctor [PORTAL] [--target IQN] [--json]`: checks the host and, given a portal, probes it and its
 // targets; every finding ok/warn/fail in plain words with what to do; exit code of the first failure.
-import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { currentPlatform, resolvePaths } from "../config/paths.ts";
 import { countByStatus, type Finding, type Report } from "../doctor/finding.ts";
@@ -20,12 +19,6 @@ function seconds(text: string, what: string, min: number): number {
 
 function embeddedFiles(): Array<{ name: string; bytes: number }> {
   return Bun.embeddedFiles.map((b) => ({ name: (b as Blob & { name?: string }).name ?? "", bytes: b.size }));
-}
-
-/** The repository when run as `bun src/main.ts`; undefined inside a compiled executable. */
-function sourceTree(): string | undefined {
-  const script = process.argv[1] ?? "";
-  return script.startsWith("/$bunfs/") || script.startsWith("B:/~BUN/") ? undefined : resolve(import.meta.dir, "../..");
 }
 
 function printReport(r: Report): void {
@@ -68,7 +61,7 @@ export default defineCommand({
     const platform = currentPlatform();
     const host = await checkHost({
       platform, stateDir: paths.stateDir, socket: paths.socket, config: paths.config, standaloneName: initiatorNameFrom(args),
-      embedded: embeddedFiles(), sourceTree: sourceTree(), uid: process.getuid?.() ?? -1,
+      embedded: embeddedFiles(), uid: process.getuid?.() ?? -1,
     });
     // Who we probe as: a name given explicitly, else the daemon's (what its logins use), else the standalone one.
     const explicit = args["initiator-name"] || process.env.ISCSI_INITIATOR_NAME;

@@ -1,6 +1,6 @@
 // Host checks of `iscsi doctor`: who we are to targets (initiator name), whether the daemon runs, whether its
-// socket and state dir are private and its config file valid, root, and what attaching a LUN needs (FUSE +
-// loop on Linux; macFUSE or FUSE-T + hdiutil on macOS; the attach library).
+// socket and state dir are private and its config file valid, root, what attaching a LUN needs (FUSE + loop on
+// Linux; macFUSE or FUSE-T + hdiutil on macOS; the attach library), and the TCP transport sessions will use.
 import { existsSync, lstatSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../config/config-file.ts";
@@ -11,6 +11,7 @@ import { errorCodeOf } from "../errors.ts";
 import { call } from "../ipc/client.ts";
 import { VERSION } from "../version.ts";
 import { Findings } from "./finding.ts";
+import { attachLibrary, transport } from "./libraries.ts";
 
 export interface HostContext {
   platform: Platform;
@@ -21,8 +22,6 @@ export interface HostContext {
   standaloneName: string;
   /** Files embedded in this executable (Bun.embeddedFiles); empty when run from source. */
   embedded: Array<{ name: string; bytes: number }>;
-  /** The repository when run from source (`bun src/main.ts`); undefined in a compiled executable. */
-  sourceTree: string | undefined;
   uid: number;
 }
 
@@ -172,26 +171,7 @@ function attachTools(f: Findings, c: HostContext): void {
     if (existsSync("/usr/bin/hdiutil")) f.ok("host.hdiutil", "/usr/bin/hdiutil present");
     else f.warn("host.hdiutil", "/usr/bin/hdiutil is missing: the FUSE file cannot become a disk", "it ships with macOS; check the system installation");
   }
-  attachLibrary(f, c);
-}
-
-/** The attach library: embedded in a compiled binary, named by $ISCSI_ATTACH_LIB, or built in the source tree. */
-function attachLibrary(f: Findings, c: HostContext): void {
-  const name = `libiscsi_attach.${c.platform === "darwin" ? "dylib" : "so"}`;
-  const fromEnv = process.env.ISCSI_ATTACH_LIB;
-  if (fromEnv) {
-    if (existsSync(fromEnv)) f.ok("host.attach-library", `$ISCSI_ATTACH_LIB names ${fromEnv}`);
-    else f.warn("host.attach-library", `$ISCSI_ATTACH_LIB names ${fromEnv}, which does not exist`, `unset it or point it at ${name}`);
-  } else if (c.sourceTree === undefined) {
-    const lib = c.embedded.find((e) => e.name === name);
-    if (lib) f.ok("host.attach-library", `${name} (${lib.bytes} bytes) is embedded in this executable`, { embedded: c.embedded });
-    else f.warn("host.attach-library", `this executable has no ${name} embedded: attaching LUNs is unavailable`,
-      "use a build made where `ffi/build.sh` works (`bun run build` embeds the library it builds), or set $ISCSI_ATTACH_LIB", { embedded: c.embedded });
-  } else {
-    const built = join(c.sourceTree, "ffi/build", `${c.platform}-${process.arch}`, name);
-    if (existsSync(built)) f.ok("host.attach-library", `${built} (running from source)`);
-    else f.warn("host.attach-library", `running from source and ${built} is not built: attaching LUNs is unavailable`, `bash ffi/build.sh ${c.platform}-${process.arch} (needs gcc, pkg-config and libfuse3-dev)`);
-  }
+  attachLibrary(f, c.embedded);
 }
 
 export interface HostResult {
@@ -208,5 +188,6 @@ export async function checkHost(c: HostContext): Promise<HostResult> {
   config(f, c);
   root(f, c);
   attachTools(f, c);
+  await transport(f);
   return { findings: f, daemonName };
 }

@@ -3,7 +3,7 @@
 // backoff policy belong to the caller.
 import { IscsiError } from "../errors.ts";
 import { ChapAlgorithmRejected, login, LoginRedirect, type LoginParams, type Negotiated } from "../login/login.ts";
-import { connectTransport, transportKind, type TransportKind } from "../transport/connect.ts";
+import { connectTransport, resolveTransport, type TransportChoice } from "../transport/connect.ts";
 import { Connection, asIscsiError } from "../connection/connection.ts";
 
 export interface Portal {
@@ -21,8 +21,8 @@ export interface OpenOptions {
   /** Whole login, all PDUs together (reliability.md case 7: a slow-drip target must not stretch it). */
   loginTimeoutMs?: number;
   maxRedirects?: number;
-  /** TCP transport: Bun's sockets or the native shim (default: $ISCSI_TRANSPORT, else "bun"). */
-  transport?: TransportKind;
+  /** TCP transport: Bun's sockets, the native shim, or "auto" (default: $ISCSI_TRANSPORT, else "auto"). */
+  transport?: TransportChoice;
 }
 
 export interface OpenedConnection {
@@ -36,10 +36,11 @@ export async function openConnection(portal: Portal, params: LoginParams, tag: s
   const maxRedirects = opts.maxRedirects ?? 5;
   let at = portal;
   let md5Fallback = false;
-  const kind = transportKind(opts.transport);
+  const chosen = await resolveTransport(opts.transport);
   for (let hop = 0; ; hop++) {
-    const transport = await connectTransport(kind, at.host, at.port, opts.connectTimeoutMs ?? 10_000);
+    const transport = await connectTransport(chosen.kind, at.host, at.port, opts.connectTimeoutMs ?? 10_000);
     const connection = new Connection(transport, tag);
+    if (chosen.fellBack) connection.log.debug(`Bun's transport: ${chosen.why}`);
     try {
       const attempt = md5Fallback && params.auth.method === "CHAP" ? { ...params, auth: { ...params.auth, algorithms: [5] } } : params;
       const negotiated = await withTimeout(login(connection.loginExchange(), attempt), opts.loginTimeoutMs ?? 15_000, () => `login to ${connection.peer} timed out after ${opts.loginTimeoutMs ?? 15_000} ms`);

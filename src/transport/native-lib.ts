@@ -1,10 +1,12 @@
-// Loads the native transport's shim (ffi/net/native_tcp.c, built by ffi/net/build.sh) once, and checks its ABI.
+// Loads the native transport's shim (ffi/net/native_tcp.c, built by ffi/net/build.sh) once, and checks its ABI:
+// $ISCSI_NET_LIB, else the copy embedded in a compiled binary, else the checkout's build (ffi-lib.ts).
 import { dlopen } from "bun:ffi";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { ffiLibPath, type FfiLib } from "./ffi-lib.ts";
 import { TransportError } from "./tcp.ts";
 
 const ABI_VERSION = 3;
+
+export const NET_LIB: FfiLib = { base: "libiscsi_net", env: "ISCSI_NET_LIB", label: "the native transport library", build: "sh ffi/net/build.sh" };
 
 const SYMBOLS = {
   nt_abi_version: { args: [], returns: "i32" },
@@ -20,23 +22,29 @@ const SYMBOLS = {
 export type NativeSymbols = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
 
 export interface NativeLib {
+  /** The file loaded (for an embedded copy, where it was extracted). */
+  path: string;
   symbols: NativeSymbols;
   /** The shim's "try again when the doorbell rings" result. */
   wouldBlock: number;
 }
 
-let loaded: NativeLib | undefined;
+let loaded: Promise<NativeLib> | undefined;
 
-/** Where the shim is: $ISCSI_NET_LIB, else this checkout's ffi/build/<os>-<arch>/libiscsi_net.so. */
-export function nativeLibPath(): string {
-  return process.env.ISCSI_NET_LIB || join(import.meta.dir, "../../ffi/build", `${process.platform}-${process.arch}`, "libiscsi_net.so");
+/** The shim, loaded on first use; the outcome, library or error, is kept for the life of the process. */
+export function loadNative(): Promise<NativeLib> {
+  loaded ??= load();
+  return loaded;
 }
 
-export function loadNative(): NativeLib {
-  if (loaded) return loaded;
-  const path = nativeLibPath();
+async function load(): Promise<NativeLib> {
   if (process.platform !== "linux") throw new TransportError(`the native transport is Linux-only (this is ${process.platform}); use the Bun transport`);
-  if (!existsSync(path)) throw new TransportError(`native transport library ${path} not found: build it with \`sh ffi/net/build.sh\` or set ISCSI_NET_LIB`);
+  let path: string;
+  try {
+    path = await ffiLibPath(NET_LIB);
+  } catch (err) {
+    throw new TransportError((err as Error).message, { cause: err });
+  }
   let symbols: NativeSymbols;
   try {
     symbols = dlopen(path, SYMBOLS).symbols;
@@ -44,7 +52,6 @@ export function loadNative(): NativeLib {
     throw new TransportError(`cannot load the native transport library ${path}: ${(err as Error).message}`, { cause: err });
   }
   const abi = symbols.nt_abi_version();
-  if (abi !== ABI_VERSION) throw new TransportError(`native transport library ${path} has ABI ${abi}, expected ${ABI_VERSION}: rebuild it`);
-  loaded = { symbols, wouldBlock: symbols.nt_would_block() };
-  return loaded;
+  if (abi !== ABI_VERSION) throw new TransportError(`the native transport library ${path} has ABI ${abi}, expected ${ABI_VERSION}: rebuild it`);
+  return { path, symbols, wouldBlock: symbols.nt_would_block() };
 }

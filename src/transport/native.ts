@@ -204,7 +204,7 @@ class NativeTransport implements Transport {
 
 /** Connect to host:port (Bun.connect) for the native transport; rejects with a TransportError naming the peer. */
 export async function connectNative(host: string, port: number, timeoutMs = 10_000): Promise<Transport> {
-  const lib = loadNative();
+  const lib = await loadNative();
   return connectSocket(host, port, timeoutMs, (socket, peer) => {
     // QUIRK(Bun 1.4.5): Socket.fd exists at run time but is not in bun-types.
     const fd = (socket as unknown as { fd?: unknown }).fd;

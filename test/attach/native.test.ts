@@ -4,10 +4,12 @@ import { afterAll, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { attachLibrary, LIB_NAME, platformKey } from "../../src/attach/native.ts";
+import { ATTACH_LIB, attachLibrary } from "../../src/attach/native.ts";
 import { ERROR_CATALOGUE } from "../../src/errors.ts";
+import { ffiLibFileName, platformKey } from "../../src/transport/ffi-lib.ts";
 
 const ROOT = join(import.meta.dir, "../..");
+const LIB_NAME = ffiLibFileName(ATTACH_LIB);
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -32,7 +34,7 @@ test("$ISCSI_ATTACH_LIB is used as given; a path that does not exist is named", 
     `attachLibrary().then((l) => console.log("loaded", l.path), (e) => console.log(e.code, e.message));`,
     { ISCSI_ATTACH_LIB: "/nonexistent/libiscsi_attach.so" },
   );
-  expect(r.stdout.trim()).toBe("ATTACH_UNAVAILABLE ISCSI_ATTACH_LIB names /nonexistent/libiscsi_attach.so, which does not exist");
+  expect(r.stdout.trim()).toBe("ATTACH_UNAVAILABLE $ISCSI_ATTACH_LIB names /nonexistent/libiscsi_attach.so, which does not exist: unset ISCSI_ATTACH_LIB or point it at libiscsi_attach.so");
   const copy = join(mkdtempSync(join(tmpdir(), "iscsi-native-test-")), LIB_NAME);
   dirs.push(join(copy, ".."));
   copyFileSync(join(ROOT, "ffi/build", platformKey(), LIB_NAME), copy);
@@ -44,9 +46,10 @@ test("with no library anywhere, the error lists every path tried and how to buil
   // native.ts (and what it imports) copied into a tree without ffi/build: nothing to find.
   const tree = mkdtempSync(join(tmpdir(), "iscsi-native-test-"));
   dirs.push(tree);
-  mkdirSync(join(tree, "src/attach"), { recursive: true });
-  copyFileSync(join(ROOT, "src/attach/native.ts"), join(tree, "src/attach/native.ts"));
-  copyFileSync(join(ROOT, "src/errors.ts"), join(tree, "src/errors.ts"));
+  for (const f of ["attach/native.ts", "errors.ts", "transport/ffi-lib.ts"]) {
+    mkdirSync(join(tree, "src", f, ".."), { recursive: true });
+    copyFileSync(join(ROOT, "src", f), join(tree, "src", f));
+  }
   const r = await inFreshProcess(`attachLibrary().then(() => console.log("loaded"), (e) => console.log(e.code + "\\n" + e.message));`, { ISCSI_ATTACH_LIB: undefined }, join(tree, "src"));
   const [code, message] = r.stdout.trim().split("\n");
   expect(code).toBe("ATTACH_UNAVAILABLE");
@@ -54,5 +57,5 @@ test("with no library anywhere, the error lists every path tried and how to buil
   expect(message).toContain(`the attach library ${LIB_NAME} was not found; looked at: (no copy embedded in this executable), `);
   expect(message).toContain(join(process.execPath, "../../libexec/iscsi", LIB_NAME));
   expect(message).toContain(join(tree, "ffi/build", platformKey(), LIB_NAME));
-  expect(message).toContain(`bash ffi/build.sh ${platformKey()}`);
+  expect(message).toContain(`: build it with \`bash ffi/build.sh ${platformKey()}\`, or set ISCSI_ATTACH_LIB`);
 });

@@ -1,6 +1,6 @@
 // `iscsi bench` as a user runs it, against a tgtd `null` LUN started by the test: JSON shape and sanity
-// (no timing assertions), the table form, the destroy-data guard, the native transport, and argument errors
-// with exit code 7.
+// (no timing assertions), the table form, the destroy-data guard, the transport chosen and reported, and
+// argument errors with exit code 7.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { ensureNativeLib } from "../harness/native.ts";
@@ -8,8 +8,8 @@ import { startTgtd, type StartedTarget } from "../harness/tgtd.ts";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 
-async function cli(args: string[]) {
-  const p = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe" });
+async function cli(args: string[], env: Record<string, string | undefined> = {}) {
+  const p = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { stdout, stderr, code };
 }
@@ -73,6 +73,16 @@ describe("iscsi bench", () => {
     const out = JSON.parse(r.stdout);
     expect(out.target.transport).toBe("native");
     expect(out.results.map((x: { bytes: number }) => x.bytes)).toEqual([64 * 2 ** 20, 64 * 2 ** 20]);
+  });
+
+  test("the JSON names the transport resolved: native by default here, bun by ISCSI_TRANSPORT; a missing ISCSI_NET_LIB is exit 4", async () => {
+    ensureNativeLib();
+    const run = (env: Record<string, string | undefined>) => cli(["bench", url, "--bs", "1M", "--qd", "4", "--bytes", "8M", "--warmup", "0", "--json"], { ISCSI_TRANSPORT: undefined, ISCSI_NET_LIB: undefined, ...env });
+    expect(JSON.parse((await run({})).stdout).target.transport).toBe("native");
+    expect(JSON.parse((await run({ ISCSI_TRANSPORT: "bun" })).stdout).target.transport).toBe("bun");
+    const broken = await run({ ISCSI_NET_LIB: "/nonexistent/libiscsi_net.so" });
+    expect(broken.code).toBe(4);
+    expect(broken.stderr).toContain("$ISCSI_NET_LIB names /nonexistent/libiscsi_net.so, which does not exist");
   });
 
   test("bad workloads, sizes, depths and transports are argument errors (exit 7)", async () => {

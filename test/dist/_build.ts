@@ -12,7 +12,8 @@ export interface BuiltBinary {
   file: string;
   bytes: number;
   arch: string;
-  shim: { embedded: string } | { none: string };
+  /** Each C library embedded (its file name), or why it is not. */
+  libraries: Record<"libiscsi_attach" | "libiscsi_net", { embedded: string } | { none: string }>;
 }
 
 export interface BuildSummary {

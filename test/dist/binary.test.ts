@@ -1,6 +1,7 @@
 // The compiled linux-x64 executable as users get it, run from outside the repository against a tgtd started
 // here: --version, --help, discovery (native and iscsiadm syntax), a write/read round trip, a bad argument,
-// `doctor`, and the daemon started from the executable serving `-m node --login` and `-m session --json`.
+// `doctor`, the embedded native transport used by default, and the daemon started from the executable serving
+// `-m node --login` and `-m session --json`.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -86,6 +87,21 @@ describe("the compiled executable", () => {
     const logins = report.findings.filter((f: { check: string }) => f.check === "target.login");
     expect(logins.map((f: { status: string; section: string }) => [f.section, f.status])).toEqual(t.targets.map((x) => [`target ${x.iqn}`, "ok"]));
     expect(report.counts.fail).toBe(0);
+  });
+
+  test("sessions run on the native transport from the embedded shim; ISCSI_TRANSPORT=bun still picks Bun's", async () => {
+    const url = `iscsi://${t.portal}/${t.targets[1]!.iqn}/1`;
+    const bench = (env: Record<string, string>) => iscsi(["bench", url, "--rw", "read", "--bs", "1M", "--qd", "4", "--bytes", "8M", "--warmup", "0", "--json"], env);
+    const native = await bench({ ISCSI_TRANSPORT: "" });
+    expect(native.code).toBe(0);
+    expect(JSON.parse(native.stdout).target.transport).toBe("native");
+    expect(JSON.parse(native.stdout).results[0].bytes).toBe(8 * MiB);
+    const bun = await bench({ ISCSI_TRANSPORT: "bun" });
+    expect(JSON.parse(bun.stdout).target.transport).toBe("bun");
+    const doctor = await iscsi(["doctor", "--json", "--state-dir", join(dir, "no-state")], { ISCSI_TRANSPORT: "" });
+    const found = JSON.parse(doctor.stdout).findings.find((f: { check: string }) => f.check === "host.transport");
+    expect(found).toMatchObject({ status: "ok", data: { transport: "native" } });
+    expect(found.summary).toMatch(/^sessions use the native transport \(the default, and its library loads\): libiscsi_net\.so \(\d+ bytes\) is embedded in this executable$/);
   });
 
   test("doctor against a closed port says unreachable and exits 4", async () => {

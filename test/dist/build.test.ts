@@ -1,5 +1,6 @@
 // `bun run build` and the release around it: three executables for the right OS and CPU (ELF and Mach-O headers
-// read here), dist/iscsi the host's, the attach library embedded when the FFI build script builds one,
+// read here), dist/iscsi the host's, the attach library and (Linux) the native transport's shim embedded when
+// their FFI build scripts build them,
 // Formula/iscsi.rb valid Ruby, and scripts/release.sh's tarballs, checksums, formula and dirty-tree refusal.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
@@ -69,41 +70,58 @@ describe("bun run build", () => {
 
   test("the attach library is embedded exactly when ffi/build.sh exists and builds it", () => {
     const linux = summary.built.find((b) => b.target === "linux-x64")!;
-    expect(linux.shim).toEqual(existsSync(join(ROOT, "ffi/build.sh")) ? { embedded: "libiscsi_attach.so" } : { none: "no ffi/build.sh" });
+    expect(linux.libraries.libiscsi_attach).toEqual(existsSync(join(ROOT, "ffi/build.sh")) ? { embedded: "libiscsi_attach.so" } : { none: "no ffi/build.sh" });
+  });
+
+  test("the native transport's shim is embedded in the linux executable only", () => {
+    expect(summary.built.map((b) => [b.target, b.libraries.libiscsi_net])).toEqual([
+      ["linux-x64", { embedded: "libiscsi_net.so" }],
+      ["darwin-arm64", { none: "the native transport is Linux-only" }],
+      ["darwin-x64", { none: "the native transport is Linux-only" }],
+    ]);
   });
 });
 
-describe("embedding the attach library", () => {
+describe("embedding the C libraries", () => {
   let dir: string;
   let fixture: BuildSummary;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "iscsi-build-"));
-    fixture = await runBuild(["--targets", "linux-x64,darwin-arm64,darwin-x64", "--out", dir, "--shim-script", "test/dist/fixtures/attach-shim.sh", "--shim-out", join(dir, "ffi")]);
+    fixture = await runBuild(["--targets", "linux-x64,darwin-arm64,darwin-x64", "--out", dir, "--shim-script", "test/dist/fixtures/attach-shim.sh", "--net-script", "test/dist/fixtures/net-shim.sh", "--shim-out", join(dir, "ffi")]);
   }, 300_000);
   afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
   test("a library that builds is embedded; one that fails, or is for the wrong system, is not, and the executable is still made", () => {
-    expect(fixture.built.map((b) => [b.target, b.shim])).toEqual([
+    expect(fixture.built.map((b) => [b.target, b.libraries.libiscsi_attach])).toEqual([
       ["linux-x64", { embedded: "libiscsi_attach.so" }],
       ["darwin-arm64", { none: "ffi build failed (exit 3): attach-shim.sh: darwin-arm64 is not built on this host" }],
       ["darwin-x64", { none: "ffi build made ELF x86-64, not Mach-O x86_64" }],
+    ]);
+    expect(fixture.built.map((b) => [b.target, b.libraries.libiscsi_net])).toEqual([
+      ["linux-x64", { none: "ffi build failed (exit 1): net-shim.sh: no compiler here" }],
+      ["darwin-arm64", { none: "the native transport is Linux-only" }],
+      ["darwin-x64", { none: "the native transport is Linux-only" }],
     ]);
     expect(header(join(dir, "iscsi-darwin-arm64")).getUint32(4, true)).toBe(CPU_TYPE_ARM64);
     expect(header(join(dir, "iscsi-darwin-x64")).getUint32(4, true)).toBe(CPU_TYPE_X86_64);
   });
 
-  test("the executable lists the library in Bun.embeddedFiles under its plain name, byte for byte the size built", async () => {
+  test("the executable lists the library in Bun.embeddedFiles under its plain name, byte for byte the size built; no shim: Bun's transport", async () => {
     const r = await runBinary(join(dir, "iscsi-linux-x64"), ["doctor", "--json", "--state-dir", join(dir, "state")]);
     expect(r.code).toBe(0);
     const lib = JSON.parse(r.stdout).findings.find((f: { check: string }) => f.check === "host.attach-library");
     expect(lib.status).toBe("ok");
     expect(lib.data.embedded).toEqual([{ name: "libiscsi_attach.so", bytes: statSync(join(dir, "ffi/linux-x64/libiscsi_attach.so")).size }]);
+    const transport = JSON.parse(r.stdout).findings.find((f: { check: string }) => f.check === "host.transport");
+    expect(transport).toMatchObject({ status: "warn", data: { transport: "bun" } });
+    expect(transport.summary).toContain("the native transport library libiscsi_net.so was not found; looked at: (no copy embedded in this executable), ");
+    expect(transport.fix).toContain("use a build made where `sh ffi/net/build.sh` works");
   });
 
   test("an executable built without it says attaching is unavailable", async () => {
     const r = await runBinary(join(DIST, "iscsi-linux-x64"), ["doctor", "--json", "--state-dir", join(dir, "state")]);
     const lib = JSON.parse(r.stdout).findings.find((f: { check: string }) => f.check === "host.attach-library");
-    const embedded = summary.built[0]!.shim;
+    const embedded = summary.built[0]!.libraries.libiscsi_attach;
     expect(lib.status).toBe("embedded" in embedded ? "ok" : "warn");
   });
 });

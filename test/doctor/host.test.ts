@@ -4,6 +4,7 @@ import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureNativeLib } from "../harness/native.ts";
 import { doctor } from "./_doctor.ts";
 
 const ROOT = join(import.meta.dir, "../..");
@@ -46,9 +47,32 @@ describe("this machine", () => {
     const built = existsSync(join(ROOT, "ffi/build/linux-x64/libiscsi_attach.so"));
     expect((await host()).one("host.attach-library").status).toBe(built ? "ok" : "warn");
     const missing = await host({ ISCSI_ATTACH_LIB: join(base, "nope.so") });
-    expect(missing.one("host.attach-library")).toMatchObject({ status: "warn", summary: `$ISCSI_ATTACH_LIB names ${join(base, "nope.so")}, which does not exist` });
+    expect(missing.one("host.attach-library")).toMatchObject({
+      status: "warn", summary: `attaching LUNs is unavailable: $ISCSI_ATTACH_LIB names ${join(base, "nope.so")}, which does not exist`, fix: "unset ISCSI_ATTACH_LIB or point it at libiscsi_attach.so",
+    });
     writeFileSync(join(base, "lib.so"), "x");
-    expect((await host({ ISCSI_ATTACH_LIB: join(base, "lib.so") })).one("host.attach-library").status).toBe("ok");
+    expect((await host({ ISCSI_ATTACH_LIB: join(base, "lib.so") })).one("host.attach-library")).toMatchObject({ status: "ok", summary: `$ISCSI_ATTACH_LIB names ${join(base, "lib.so")}` });
+  });
+
+  test("the transport sessions use: native by default (the shim built here), Bun's when ISCSI_TRANSPORT=bun", async () => {
+    ensureNativeLib();
+    const native = (await host({ ISCSI_TRANSPORT: "" })).one("host.transport");
+    expect(native).toMatchObject({ status: "ok", data: { transport: "native" } });
+    expect(native.summary).toMatch(/^sessions use the native transport \(the default, and its library loads\): \S+\/ffi\/build\/linux-x64\/libiscsi_net\.so \(running from source\)$/);
+    const bun = (await host({ ISCSI_TRANSPORT: "bun" })).one("host.transport");
+    expect(bun).toMatchObject({ status: "ok", summary: "sessions use Bun's transport (ISCSI_TRANSPORT=bun)", data: { transport: "bun", why: "ISCSI_TRANSPORT=bun" } });
+  });
+
+  test("a transport sessions cannot use fails with its exit code: a missing ISCSI_NET_LIB (4), an unknown ISCSI_TRANSPORT (7)", async () => {
+    const missing = await host({ ISCSI_NET_LIB: join(base, "nope-net.so") });
+    expect(missing.code).toBe(4);
+    expect(missing.one("host.transport")).toMatchObject({
+      status: "fail", code: "TRANSPORT", fix: "unset ISCSI_NET_LIB or point it at a working libiscsi_net.so",
+      summary: `sessions cannot connect: $ISCSI_NET_LIB names ${join(base, "nope-net.so")}, which does not exist: unset ISCSI_NET_LIB or point it at libiscsi_net.so`,
+    });
+    const unknown = await host({ ISCSI_TRANSPORT: "rdma" });
+    expect(unknown.code).toBe(7);
+    expect(unknown.one("host.transport")).toMatchObject({ status: "fail", code: "INVALID_ARGUMENT", fix: "set ISCSI_TRANSPORT to one of auto, bun, native" });
   });
 });
 

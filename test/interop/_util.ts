@@ -3,7 +3,7 @@ import { Session } from "../../src/session/session.ts";
 import { LogicalUnit } from "../../src/session/logical-unit.ts";
 import type { LoginParams } from "../../src/login/login.ts";
 import type { OperationalProposal } from "../../src/login/keys.ts";
-import type { TransportKind } from "../../src/transport/connect.ts";
+import type { TransportChoice } from "../../src/transport/connect.ts";
 import { readRange, writeRange } from "../../src/session/transfer.ts";
 
 export const INITIATOR = "iqn.2026-11.dev.iscsi:interop-test";
@@ -15,7 +15,7 @@ export function randomData(size: number): Uint8Array {
   return out;
 }
 
-export async function openSession(port: number, iqn: string, opts: { auth?: LoginParams["auth"]; proposal?: Partial<OperationalProposal>; queueDepth?: number; transport?: TransportKind } = {}): Promise<Session> {
+export async function openSession(port: number, iqn: string, opts: { auth?: LoginParams["auth"]; proposal?: Partial<OperationalProposal>; queueDepth?: number; transport?: TransportChoice } = {}): Promise<Session> {
   return Session.open({
     portal: { host: "127.0.0.1", port },
     login: { initiatorName: INITIATOR, targetName: iqn, sessionType: "Normal", auth: opts.auth ?? { method: "None" }, ...(opts.proposal ? { proposal: opts.proposal } : {}) },

@@ -1,6 +1,6 @@
-// The key interop cases on the native (bun:ffi) transport, chosen explicitly: login with and without CHAP,
-// 64 MiB at QD16 in 4 KiB, 64 KiB and 1 MiB I/Os read back identical and cross-checked by qemu-img, both
-// digests, istgt, and a tgtd killed mid-workload (ERL0 recovery) losing nothing.
+// The key interop cases on the native (bun:ffi) transport, chosen explicitly (and once as "auto", the default):
+// login with and without CHAP, 64 MiB at QD16 in 4 KiB, 64 KiB and 1 MiB I/Os read back identical and
+// cross-checked by qemu-img, both digests, istgt, and a tgtd killed mid-workload (ERL0 recovery) losing nothing.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readRange, writeRange } from "../../src/session/transfer.ts";
 import type { LogicalUnit } from "../../src/session/logical-unit.ts";
@@ -37,6 +37,18 @@ describe("tgtd on the native transport", () => {
     expect(await mixedRoundTrip(lu, data)).toEqual([-1, -1, -1]);
     expect(firstDifference(await qemuImgRead(libiscsiUrl({ portal: t.portal, iqn, lun: 1 }), 0, 64 * MiB), data)).toBe(-1);
   }, 120_000);
+
+  test("a session on `auto` (the default) runs on the native transport here; `bun` still gives Bun's", async () => {
+    for (const [transport, expected] of [["auto", "NativeTransport"], ["bun", "TcpTransport"]] as const) {
+      const lu = await openLu(t.port, iqn, 1, { transport });
+      try {
+        expect([transport, lu.session.connection.transport.constructor.name]).toEqual([transport, expected]);
+        expect(lu.capacity!.bytes).toBe(BigInt(80 * MiB));
+      } finally {
+        await lu.session.logout();
+      }
+    }
+  });
 
   test("data written by qemu-img reads back identical through us", async () => {
     const data = randomData(4 * MiB);

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import type { Socket, TCPSocketListener } from "bun";
 import { connectNative } from "../../src/transport/native.ts";
-import { connectTransport, transportKind } from "../../src/transport/connect.ts";
-import type { Transport, TransportHandlers } from "../../src/transport/types.ts";
+import { loadNative } from "../../src/transport/native-lib.ts";
+import type { TransportHandlers } from "../../src/transport/types.ts";
 import { ensureNativeLib } from "../harness/native.ts";
 import { freePort } from "../harness/net.ts";
 
@@ -223,42 +223,17 @@ describe("native transport", () => {
   });
 });
 
-describe("choosing the transport", () => {
-  test("by name or ISCSI_TRANSPORT; an unknown name is an INVALID_ARGUMENT error naming it", async () => {
-    expect(transportKind("native")).toBe("native");
-    expect(transportKind("bun")).toBe("bun");
-    const saved = process.env.ISCSI_TRANSPORT;
-    try {
-      process.env.ISCSI_TRANSPORT = "native";
-      expect(transportKind()).toBe("native");
-      process.env.ISCSI_TRANSPORT = "rdma";
-      expect(() => transportKind()).toThrow(/ISCSI_TRANSPORT "rdma" is not one of bun, native/);
-      delete process.env.ISCSI_TRANSPORT;
-      expect(transportKind()).toBe("bun");
-    } finally {
-      if (saved === undefined) delete process.env.ISCSI_TRANSPORT;
-      else process.env.ISCSI_TRANSPORT = saved;
-    }
-    let code: unknown;
-    try {
-      transportKind("tcp");
-    } catch (e) {
-      code = (e as { code?: unknown }).code;
-    }
-    expect(code).toBe("INVALID_ARGUMENT");
-    onSocket = (s) => s.end();
-    const t: Transport = await connectTransport("native", "127.0.0.1", server.port);
-    const c = collector();
-    t.attach(c.handlers);
-    await c.closed;
-    expect(c.closes()).toBe(1);
+describe("the shim library", () => {
+  test("is loaded once per process", async () => {
+    expect(loadNative()).toBe(loadNative());
+    expect((await loadNative()).symbols.nt_abi_version()).toBe(3);
   });
 
-  test("a missing shim library is a clear error that says how to build it", async () => {
+  test("a missing one named by ISCSI_NET_LIB is a TransportError naming the path", async () => {
     const code = `import { connectNative } from "${import.meta.dir}/../../src/transport/native.ts";
       connectNative("127.0.0.1", 1).then(() => console.log("connected"), (e) => console.log(e.code, e.message));`;
     const r = Bun.spawnSync([process.execPath, "-e", code], { env: { ...process.env, ISCSI_NET_LIB: "/nonexistent/libiscsi_net.so" } });
-    expect(r.stdout.toString()).toContain("TRANSPORT native transport library /nonexistent/libiscsi_net.so not found: build it with `sh ffi/net/build.sh`");
+    expect(r.stdout.toString().trim()).toBe("TRANSPORT $ISCSI_NET_LIB names /nonexistent/libiscsi_net.so, which does not exist: unset ISCSI_NET_LIB or point it at libiscsi_net.so");
   });
 });
 
