@@ -8,6 +8,7 @@ import { IscsiError } from "../errors.ts";
 import { answerer } from "../ipc/answer.ts";
 import { serveIpc } from "../ipc/server.ts";
 import { logFor, setLogLevel } from "../log.ts";
+import { resolveTransport } from "../transport/connect.ts";
 import { socketArg, stateDirArg } from "./_daemon.ts";
 
 export default defineCommand({
@@ -32,7 +33,12 @@ export default defineCommand({
     const answer = answerer(daemon, log);
     const server = await serveIpc(daemon, paths.socket, log, answer);
     daemon.startUi(answer, { enabled: args.ui, port: uiPort });
-    log.info(`iscsi daemon ${process.pid} ready: state ${paths.stateDir}, initiator ${daemon.initiatorName()}`);
+    // Which TCP transport its sessions get: the environment of a service manager may differ from a shell's.
+    const transport = await resolveTransport().then(
+      (t) => `sessions on the ${t.kind} transport (${t.why})`,
+      (err: Error) => `no usable transport: ${err.message}`,
+    );
+    log.info(`iscsi daemon ${process.pid} ready: state ${paths.stateDir}, initiator ${daemon.initiatorName()}; ${transport}`);
     daemon.startAutomaticLogins();
     const signal = await new Promise<string>((resolve) => {
       for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(s, () => resolve(s));

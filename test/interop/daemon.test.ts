@@ -70,6 +70,8 @@ describe("seed commands against tgtd", () => {
     expect(r.stdout).toBe(
       `Logging in to [iface: default, target: ${iqn(tgt)}, portal: 127.0.0.1,${tgt.port}]\nLogin to [iface: default, target: ${iqn(tgt)}, portal: 127.0.0.1,${tgt.port}] successful.\n`,
     );
+    // The daemon's log says which transport its sessions use (native unless the run forces Bun's: .ci/setup builds the shim).
+    expect(d.log()).toContain(`sessions on the ${process.env.ISCSI_TRANSPORT === "bun" ? "bun" : "native"} transport (`);
     const again = await cli(["-m", "node", "-T", iqn(tgt), "-p", tgt.portal, "--login"]);
     expect(again.code).toBe(15);
     expect(again.stderr).toMatch(/already exists/);
