@@ -91,9 +91,10 @@ export async function runWorkload(lu: LogicalUnit, w: Workload): Promise<Workloa
   const stopIssuing = (now: number) =>
     failure !== undefined || (windowStart >= 0 && (w.durationMs !== undefined ? now - windowStart >= w.durationMs : issued >= w.bytes!));
 
+  // One clock read per I/O: a completion's time is also when the next I/O of the slot is issued.
   const worker = async (buffer: Uint8Array) => {
+    let started = performance.now();
     for (;;) {
-      const started = performance.now();
       if (windowStart < 0 && started >= measureAfter) {
         windowStart = started;
         sampler.start();
@@ -108,10 +109,12 @@ export async function runWorkload(lu: LogicalUnit, w: Workload): Promise<Workloa
         failure ??= err;
         return;
       }
+      const now = performance.now();
       if (windowStart >= 0) {
-        histogram.record((performance.now() - started) * 1000);
+        histogram.record((now - started) * 1000);
         ios++;
       }
+      started = now;
     }
   };
   await Promise.all(buffers.map(worker));

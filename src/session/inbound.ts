@@ -101,12 +101,13 @@ function complete(s: Session, t: TaskState, status: number, r: { residualOverflo
     s.finish(t, { error: new IscsiError("PROTOCOL", `${name}: target reported GOOD with ${t.received} of ${moved} bytes delivered`) });
     return;
   }
+  // One object shape whether or not there is sense: a conditional spread costs a property copy per command.
   const result = {
     status,
+    sense,
     residualUnderflow: underflow,
     residualOverflow: overflow,
     data: t.task.direction === "read" && Math.min(moved, t.received) !== t.buffer.length ? t.buffer.subarray(0, Math.min(moved, t.received)) : t.buffer,
-    ...(sense ? { sense } : {}),
   };
   s.finish(t, { result });
 }

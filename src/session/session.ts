@@ -17,7 +17,7 @@ import { replayable, type ScsiResult, type ScsiTask, type TaskState } from "./ta
 import { Requests, type PendingRequest } from "./requests.ts";
 import { Recovery, DEFAULT_RECOVERY, type RecoveryOptions, type RecoveryEvent } from "./recovery.ts";
 import { Keepalive } from "./keepalive.ts";
-import { startCommandTimer } from "./timeouts.ts";
+import { CommandTimeouts } from "./timeouts.ts";
 
 export type SessionState =
   | { kind: "full-feature" }
@@ -75,6 +75,7 @@ export class Session {
   private readonly queueDepth: number;
   private readonly recovery: Recovery;
   readonly keepalive: Keepalive;
+  private readonly timeouts: CommandTimeouts;
 
   private constructor(
     opened: OpenedConnection,
@@ -93,6 +94,7 @@ export class Session {
     this.recoveryOptions = { ...DEFAULT_RECOVERY, ...options.recovery };
     this.recovery = new Recovery(this);
     this.keepalive = new Keepalive(this);
+    this.timeouts = new CommandTimeouts(this);
     this.adopt(opened);
   }
 
@@ -118,6 +120,7 @@ export class Session {
       { frame: (f) => this.inbound(f), placeData: (f) => placeDataIn(this, f as Frame<TargetPdu>), closed: (e) => this.connectionClosed(connection, e) },
     );
     this.keepalive.start();
+    this.timeouts.start();
   }
 
   get targetName(): string | undefined {
@@ -149,7 +152,7 @@ export class Session {
       const t: TaskState = {
         kind: "scsi", itt: 0, task, lunField: lunFieldOf(task.lun), cmdSN: 0,
         buffer: task.direction === "read" ? (task.buffer ?? new Uint8Array(task.transferLength)) : EMPTY,
-        nextDataSN: 0, nextR2TSN: 0, received: 0, resolve, reject, sent: false, sentAt: 0, priority: opts.priority ?? false, timer: undefined,
+        nextDataSN: 0, nextR2TSN: 0, received: 0, resolve, reject, sent: false, sentAt: 0, priority: opts.priority ?? false, expired: false,
       };
       if (t.priority) this.postponed.unshift(t);
       else this.postponed.push(t);
@@ -171,7 +174,6 @@ export class Session {
       head.sentAt = performance.now();
       this.inFlight++;
       this.stats.commands++;
-      startCommandTimer(this, head);
       sendScsiCommand(this, head);
     }
   }
@@ -180,7 +182,6 @@ export class Session {
   finish(t: TaskState, outcome: { result: ScsiResult } | { error: Error }): void {
     if (this.tasks.get(t.itt) !== t) return;
     this.tasks.delete(t.itt);
-    clearTimeout(t.timer);
     if (t.sent) this.inFlight--;
     if ("result" in outcome) {
       this.stats.completed++;
@@ -202,6 +203,7 @@ export class Session {
     this.transition({ kind: "logging-out" }, "logout requested");
     this.recovery.cancel();
     this.keepalive.stop();
+    this.timeouts.stop();
     try {
       if (wasUp) await this.requests.logout(timeoutMs);
     } finally {
@@ -216,6 +218,7 @@ export class Session {
     if (this.state.kind !== "closed") this.transition({ kind: "closed" }, reason?.message ?? "closed");
     this.recovery.cancel();
     this.keepalive.stop();
+    this.timeouts.stop();
     this.failEverything(reason ?? new IscsiError("ABORTED", "session closed"));
     this.connection.close(reason);
   }
@@ -223,10 +226,7 @@ export class Session {
   /** Fail every queued and outstanding command (replacement timeout, logout, close). */
   failEverything(error: Error): void {
     this.failQueued(error);
-    for (const t of this.tasks.drain()) {
-      if (t.kind === "scsi") clearTimeout(t.timer);
-      t.reject(error);
-    }
+    for (const t of this.tasks.drain()) t.reject(error);
     this.inFlight = 0;
   }
 
@@ -247,7 +247,6 @@ export class Session {
         t.reject(error);
         continue;
       }
-      clearTimeout(t.timer);
       if (!replayable(t.task)) {
         t.reject(new IscsiError("OUTCOME_UNKNOWN", `${t.task.name ?? `opcode 0x${t.task.cdb[0]!.toString(16)}`}: connection lost before its status arrived; not re-issued because it is not idempotent`, { cause: error }));
         continue;
@@ -256,7 +255,7 @@ export class Session {
     }
     sent.sort((a, b) => (a.cmdSN === b.cmdSN ? 0 : serialGe(a.cmdSN, b.cmdSN) ? 1 : -1));
     for (const t of sent) {
-      Object.assign(t, { nextDataSN: 0, nextR2TSN: 0, received: 0, sent: false, priority: false, timer: undefined });
+      Object.assign(t, { nextDataSN: 0, nextR2TSN: 0, received: 0, sent: false, priority: false, expired: false });
     }
     this.stats.reissued += sent.length;
     this.postponed.unshift(...sent);
@@ -273,6 +272,7 @@ export class Session {
     if (connection !== this.connection) return; // an older connection's late report
     const err = error ?? new IscsiError("TRANSPORT", `connection to ${connection.peer} closed`);
     this.keepalive.stop();
+    this.timeouts.stop();
     switch (this.state.kind) {
       case "full-feature":
       case "verifying":

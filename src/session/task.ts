@@ -50,8 +50,8 @@ export interface TaskState {
   placed?: Uint8Array | undefined;
   /** Runs while the session re-checks LU identity after a reinstatement, ahead of everything queued. */
   priority: boolean;
-  /** Command timeout (RFC 7143 leaves it to the SCSI layer; escalation in timeouts.ts). */
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Its command timeout has passed and escalation began (RFC 7143 leaves timeouts to the SCSI layer; timeouts.ts). */
+  expired: boolean;
 }
 
 /**

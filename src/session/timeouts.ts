@@ -7,17 +7,43 @@ import { TaskManagementFunction } from "./requests.ts";
 import type { Session } from "./session.ts";
 import type { TaskState } from "./task.ts";
 
-const chains = new WeakMap<Session, Promise<void>>();
+/**
+ * One periodic sweep per session instead of a timer per command: arming and clearing a timer for every
+ * command cost about a tenth of the JavaScript time of a 4 KiB I/O (docs/performance.md). The task table
+ * keeps insertion order, which is send order, so a sweep stops at the first command still in time. A
+ * command is caught between `commandTimeoutMs` and a quarter more (at most one second more) after it was sent.
+ */
+export class CommandTimeouts {
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private chain: Promise<void> = Promise.resolve();
 
-export function startCommandTimer(s: Session, t: TaskState): void {
-  const ms = s.recoveryOptions.commandTimeoutMs;
-  if (ms <= 0) return;
-  t.timer = setTimeout(() => {
-    const previous = chains.get(s) ?? Promise.resolve();
-    const next = previous.then(() => escalate(s, t, ms)).catch((e) => s.log.warn(`task management failed: ${(e as Error).message}`));
-    chains.set(s, next);
-  }, ms);
-  t.timer.unref?.();
+  constructor(private readonly s: Session) {}
+
+  start(): void {
+    this.stop();
+    const ms = this.s.recoveryOptions.commandTimeoutMs;
+    if (ms <= 0) return;
+    this.timer = setInterval(() => this.sweep(ms), Math.min(1000, Math.max(10, ms / 4)));
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private sweep(ms: number): void {
+    const s = this.s;
+    if (s.state.kind !== "full-feature") return;
+    const due = performance.now() - ms;
+    for (const t of s.tasks.values()) {
+      if (t.kind !== "scsi") continue;
+      if (t.sentAt > due) return;
+      if (t.expired) continue;
+      t.expired = true;
+      this.chain = this.chain.then(() => escalate(s, t, ms)).catch((e) => s.log.warn(`task management failed: ${(e as Error).message}`));
+    }
+  }
 }
 
 async function escalate(s: Session, t: TaskState, ms: number): Promise<void> {

@@ -96,9 +96,9 @@ export async function connectSocket<T extends SocketEvents>(
     hostname: host,
     port,
     socket: {
-      binaryType: "uint8array",
+      binaryType: "arraybuffer",
       data(_s, chunk) {
-        user?.onData(chunk);
+        user?.onData(new Uint8Array(chunk));
       },
       drain() {
         user?.onDrain();
