@@ -60,7 +60,9 @@ test("a loop device with direct I/O over the FUSE file: what goes in through it,
   expect(firstDifference(back, theirs)).toBe(-1);
 
   const s = a.stats;
-  expect(s.writes).toBeGreaterThanOrEqual(12); // 6 MiB in requests of at most 512 KiB
+  // 6 MiB in requests of at most 1 MiB (our FUSE max_write); usually 512 KiB (loop's 128 segments of 4 KiB),
+  // but dd's buffer may sit in huge pages, and then the block layer hands over whole 1 MiB requests.
+  expect(s.writes).toBeGreaterThanOrEqual(6);
   expect(s.bytesWritten).toBe(6 * MiB);
   expect(s.bytesRead).toBeGreaterThanOrEqual(2 * MiB + 8192);
   expect(s.flushes).toBeGreaterThanOrEqual(1);
