@@ -56,7 +56,7 @@ export class RequestServer {
 
   constructor(
     private readonly ring: Ring,
-    private readonly lu: LogicalUnit,
+    private lu: LogicalUnit,
     private readonly geo: Geometry,
     private readonly opts: { readOnly: boolean; log: ConsolaInstance },
   ) {
@@ -65,6 +65,11 @@ export class RequestServer {
 
   start(): Promise<void> {
     return this.ring.listen((req) => this.accept(req));
+  }
+
+  /** Requests from now on go to `lu` (the same LU over a new session); those already sent settle where they are. */
+  rebind(lu: LogicalUnit): void {
+    this.lu = lu;
   }
 
   /** Writes that waited for another write to the same blocks. */

@@ -1,14 +1,17 @@
 // Attached LUNs live in the daemon beside their sessions (design.md §4, §5): attach (logging the node in first
 // when needed), list, detach by id, device, mount point or target and LUN. An attachment pins its session:
-// logout refuses it until it is detached. The attach layer (and its C library) is loaded only when first used.
+// logout refuses it until it is detached. When a node logs in anew after its session failed or closed, its
+// attachments move to the new session if it serves the same LU. The attach layer (and its C library) is loaded
+// only when first used.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { ConsolaInstance } from "consola";
 import type { Attachment, AttachBackend, AttachState } from "../attach/attachment.ts";
 import type { AttachStats } from "../attach/serve.ts";
 import { IscsiError } from "../errors.ts";
 import type { Session } from "../session/session.ts";
 import { matches, type NodeFilter, type Portal } from "./node-db.ts";
-import type { SessionEntry } from "./registry.ts";
+import { GONE, type SessionEntry } from "./registry.ts";
 import { describeFilter, loginOnce } from "./session-ops.ts";
 import type { DaemonState } from "./state.ts";
 
@@ -32,6 +35,7 @@ export interface AttachmentView {
 
 export interface Attached {
   attachment: Attachment;
+  /** The session it uses; replaced when a rebind moves it to a new login of the same node. */
   entry: SessionEntry;
 }
 
@@ -56,6 +60,19 @@ export class Attachments {
 
   remove(x: Attached): void {
     this.byId.delete(x.attachment.id);
+  }
+
+  /** After `entry` logged its node in: that node's attachments whose session is gone move to it, same LU only. */
+  async rebind(entry: SessionEntry, log: ConsolaInstance): Promise<void> {
+    for (const x of this.list()) {
+      if (x.entry.key !== entry.key || x.entry === entry || !GONE.has(x.attachment.session.state.kind)) continue;
+      try {
+        await x.attachment.rebind(entry.session as Session);
+        x.entry = entry;
+      } catch (err) {
+        log.error(`attachment ${x.attachment.id} not moved to session ${entry.sid}: ${(err as Error).message}`);
+      }
+    }
   }
 }
 

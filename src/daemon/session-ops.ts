@@ -32,7 +32,7 @@ export interface LogoutResult {
 const opError = (err: unknown): OpError => ({ code: errorCodeOf(err), message: (err as Error)?.message ?? String(err) });
 const label = (r: NodeRecord) => `${r.target} at ${r.portal.host}:${r.portal.port}`;
 
-/** One login attempt of one node; cancels that node's background loop on success. */
+/** One login attempt of one node; cancels that node's background loop on success and takes over its orphaned attachments. */
 export async function loginOnce(d: DaemonState, record: NodeRecord): Promise<SessionEntry> {
   const key = nodeKey(record.target, record.portal);
   const initiatorName = d.initiatorName();
@@ -41,6 +41,7 @@ export async function loginOnce(d: DaemonState, record: NodeRecord): Promise<Ses
   );
   d.startup.cancel(key);
   d.log.info(`session ${entry.sid}: logged in to ${label(record)}`);
+  await d.attachments.rebind(entry, d.log);
   return entry;
 }
 
