@@ -61,3 +61,62 @@ export async function mixedRoundTrip(lu: LogicalUnit, data: Uint8Array): Promise
   }
   return differences;
 }
+
+export interface KillUnderLoad {
+  /** What the LUN must hold: every write that was acknowledged. */
+  model: Uint8Array;
+  errors: string[];
+  /** Writes verified before the kill. */
+  before: number;
+  /** When tgtd was back, and when the last write-then-verify finished (performance.now()). */
+  back: number;
+  lastDone: number;
+}
+
+/**
+ * Sixteen write-then-verify workers over the first `size` bytes of `lu` in `chunk`-byte pieces; after 500 ms
+ * tgtd is killed with SIGKILL, restarted `downMs` later, and the workers run until one finishes after the
+ * restart (at most 15 s) plus 300 ms. The caller asserts on what came back.
+ */
+export async function writeThroughKill(
+  lu: LogicalUnit,
+  target: { kill9(): Promise<void>; restart(): Promise<void> },
+  opts: { size: number; chunk: number; downMs: number },
+): Promise<KillUnderLoad> {
+  const bs = lu.capacity!.blockSize;
+  const chunks = opts.size / opts.chunk;
+  const model = new Uint8Array(opts.size);
+  const errors: string[] = [];
+  let verified = 0;
+  let lastDone = 0;
+  let stop = false;
+  let next = 0;
+  const worker = async () => {
+    while (!stop) {
+      const i = next++ % chunks;
+      const data = randomData(opts.chunk);
+      try {
+        await lu.write(BigInt((i * opts.chunk) / bs), data);
+        model.set(data, i * opts.chunk);
+        if (firstDifference(await lu.read(BigInt((i * opts.chunk) / bs), opts.chunk / bs), data) !== -1) errors.push(`chunk ${i} read back different`);
+        verified++;
+        lastDone = performance.now();
+      } catch (err) {
+        errors.push((err as Error).message);
+        return;
+      }
+    }
+  };
+  const workers = Array.from({ length: 16 }, worker);
+  await Bun.sleep(500);
+  const before = verified;
+  await target.kill9();
+  await Bun.sleep(opts.downMs);
+  await target.restart();
+  const back = performance.now();
+  while (lastDone < back && performance.now() < back + 15_000) await Bun.sleep(50);
+  await Bun.sleep(300);
+  stop = true;
+  await Promise.all(workers);
+  return { model, errors, before, back, lastDone };
+}

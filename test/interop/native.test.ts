@@ -8,7 +8,7 @@ import { startTgtd, type TgtdTarget } from "../harness/tgtd.ts";
 import { startIstgt } from "../harness/istgt.ts";
 import { libiscsiUrl, qemuImgRead, qemuImgWrite } from "../harness/initiators.ts";
 import { ensureNativeLib } from "../harness/native.ts";
-import { enc, firstDifference, mixedRoundTrip, openLu, openSession, randomData } from "./_util.ts";
+import { enc, firstDifference, mixedRoundTrip, openLu, openSession, randomData, writeThroughKill } from "./_util.ts";
 
 const MiB = 1 << 20;
 const native = { transport: "native" } as const;
@@ -123,41 +123,7 @@ test("tgtd killed mid-workload (QD16) and back 3 s later: nothing acknowledged i
     const lu = await openLu(t.port, t.targets[0]!.iqn, 1, { queueDepth: 32, ...native });
     lu.session.recoveryOptions.replacementTimeoutMs = 60_000;
     const bs = lu.capacity!.blockSize;
-    const chunk = 256 * 1024;
-    const chunks = (16 * MiB) / chunk;
-    const model = new Uint8Array(16 * MiB);
-    const errors: string[] = [];
-    let verified = 0;
-    let lastDone = 0;
-    let stop = false;
-    let next = 0;
-    const worker = async () => {
-      while (!stop) {
-        const i = next++ % chunks;
-        const data = randomData(chunk);
-        try {
-          await lu.write(BigInt((i * chunk) / bs), data);
-          model.set(data, i * chunk);
-          if (firstDifference(await lu.read(BigInt((i * chunk) / bs), chunk / bs), data) !== -1) errors.push(`chunk ${i} read back different`);
-          verified++;
-          lastDone = performance.now();
-        } catch (err) {
-          errors.push((err as Error).message);
-          return;
-        }
-      }
-    };
-    const workers = Array.from({ length: 16 }, worker);
-    await Bun.sleep(500);
-    const before = verified;
-    await t.kill9();
-    await Bun.sleep(3000);
-    await t.restart();
-    const back = performance.now();
-    while (lastDone < back && performance.now() < back + 15_000) await Bun.sleep(50);
-    await Bun.sleep(300);
-    stop = true;
-    await Promise.all(workers);
+    const { model, errors, before, back, lastDone } = await writeThroughKill(lu, t, { size: 16 * MiB, chunk: 256 * 1024, downMs: 3000 });
     expect(errors).toEqual([]);
     expect(before).toBeGreaterThan(0);
     expect(lastDone).toBeGreaterThan(back);
