@@ -1,15 +1,20 @@
 // Opening a Normal session to the LUN a command names, ready for block I/O (used by read, write, luns, demo).
+import { IscsiError } from "../errors.ts";
 import { Session } from "../session/session.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
 import type { TransportChoice } from "../transport/connect.ts";
 import { authFrom, initiatorNameFrom, type LunAddress } from "./_shared.ts";
 
 export async function openLun(addr: LunAddress, args: Record<string, unknown>, opts: { queueDepth?: number; transport?: TransportChoice } = {}): Promise<LogicalUnit> {
+  const timeout = args["command-timeout"];
+  const seconds = timeout === undefined ? undefined : Number(timeout);
+  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0)) throw new IscsiError("INVALID_ARGUMENT", `--command-timeout ${JSON.stringify(timeout)}: expected a number of seconds above 0`);
   const session = await Session.open({
     portal: addr.portal,
     login: { initiatorName: initiatorNameFrom(args), targetName: addr.target, sessionType: "Normal", auth: authFrom(args, addr.user) },
     ...(opts.queueDepth ? { queueDepth: opts.queueDepth } : {}),
     ...(opts.transport ? { transport: opts.transport } : {}),
+    ...(seconds ? { recovery: { commandTimeoutMs: seconds * 1000 } } : {}),
   });
   const lu = new LogicalUnit(session, addr.lun);
   try {

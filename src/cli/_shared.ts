@@ -24,6 +24,7 @@ export const lunArgs = {
   portal: { type: "string", alias: "p", description: "Target portal HOST[:PORT]" },
   target: { type: "string", alias: "T", description: "Target IQN" },
   lun: { type: "string", alias: "l", description: "LUN number (default 0)" },
+  "command-timeout": { type: "string", description: "Seconds a command may wait for its status, counted from submission, also while the target's command window is closed (default 30)" },
   ...authArgs,
   ...initiatorArg,
 } as const;

@@ -18,6 +18,7 @@ import { Requests, type PendingRequest } from "./requests.ts";
 import { Recovery, DEFAULT_RECOVERY, type RecoveryOptions, type RecoveryEvent } from "./recovery.ts";
 import { Keepalive } from "./keepalive.ts";
 import { CommandTimeouts } from "./timeouts.ts";
+import { WindowStall } from "./window-stall.ts";
 
 export type SessionState =
   | { kind: "full-feature" }
@@ -76,6 +77,7 @@ export class Session {
   private readonly recovery: Recovery;
   readonly keepalive: Keepalive;
   private readonly timeouts: CommandTimeouts;
+  readonly windowStall: WindowStall;
 
   private constructor(
     opened: OpenedConnection,
@@ -95,6 +97,7 @@ export class Session {
     this.recovery = new Recovery(this);
     this.keepalive = new Keepalive(this);
     this.timeouts = new CommandTimeouts(this);
+    this.windowStall = new WindowStall(this, this.postponed);
     this.adopt(opened);
   }
 
@@ -152,7 +155,7 @@ export class Session {
       const t: TaskState = {
         kind: "scsi", itt: 0, task, lunField: lunFieldOf(task.lun), cmdSN: 0,
         buffer: task.direction === "read" ? (task.buffer ?? new Uint8Array(task.transferLength)) : EMPTY,
-        nextDataSN: 0, nextR2TSN: 0, received: 0, resolve, reject, sent: false, sentAt: 0, priority: opts.priority ?? false, expired: false,
+        nextDataSN: 0, nextR2TSN: 0, received: 0, resolve, reject, sent: false, sentAt: 0, queuedAt: performance.now(), priority: opts.priority ?? false, expired: false,
       };
       if (t.priority) this.postponed.unshift(t);
       else this.postponed.push(t);
@@ -176,6 +179,7 @@ export class Session {
       this.stats.commands++;
       sendScsiCommand(this, head);
     }
+    if (this.postponed.length > 0 && !this.window.open) this.windowStall.stalled();
   }
 
   /** Complete a task exactly once and free its tag. */

@@ -35,6 +35,7 @@ export class CommandTimeouts {
   private sweep(ms: number): void {
     const s = this.s;
     if (s.state.kind !== "full-feature") return;
+    s.windowStall.expire(ms);
     const due = performance.now() - ms;
     for (const t of s.tasks.values()) {
       if (t.kind !== "scsi") continue;
