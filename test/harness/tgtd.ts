@@ -35,6 +35,8 @@ export interface TgtdOptions {
   /** Extra `tgtadm --op update --name K --value V` per target, e.g. { MaxRecvDataSegmentLength: 16384 }. */
   params?: Record<string, string | number>;
   startTimeoutMs?: number;
+  /** Run inside this network namespace (netlab.ts), listening on every address there; `host` is the portal to use. */
+  netns?: { name: string; host: string };
 }
 
 export interface TgtdTarget extends StartedTarget {
@@ -57,6 +59,7 @@ class TgtdDaemon extends TargetDaemon implements TgtdTarget {
 
   constructor(private readonly options: TgtdOptions) {
     super(makeTempDir("tgtd"), options.port, options.startTimeoutMs ?? 10_000);
+    if (options.netns) this.host = options.netns.host;
     const lunSpecs = options.luns?.length ? options.luns : [{}];
     // Backing files are created once here, so restart() serves the same data.
     this.targets = Array.from({ length: options.targets ?? 1 }, (_, index): TargetInfo => {
@@ -80,8 +83,11 @@ class TgtdDaemon extends TargetDaemon implements TgtdTarget {
   }
 
   protected argv(port: number): string[] {
-    // -C gives this tgtd its own management socket, so several tgtd run side by side.
-    return ["tgtd", "-f", "-C", String(port), "--iscsi", `portal=127.0.0.1:${port}`];
+    // -C gives this tgtd its own management socket, so several tgtd run side by side. In a lab namespace
+    // it listens on every address there, so it stays reachable when the test changes its address.
+    const ns = this.options.netns;
+    const argv = ["tgtd", "-f", "-C", String(port), "--iscsi", `portal=${ns ? "0.0.0.0" : "127.0.0.1"}:${port}`];
+    return ns ? ["ip", "netns", "exec", ns.name, ...argv] : argv;
   }
 
   protected portConflict(log: string): boolean {
