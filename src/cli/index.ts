@@ -26,6 +26,7 @@ export const subCommands: Record<string, Lazy> = {
   attach: lazy(() => import("./attach.ts")),
   detach: lazy(() => import("./detach.ts")),
   ui: lazy(() => import("./ui.ts")),
+  event: lazy(() => import("./event.ts")),
 };
 
 export const main = defineCommand({

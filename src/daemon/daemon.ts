@@ -1,6 +1,6 @@
 // The long-lived process (design.md §1, §5): loads the config, node and discovery databases, secrets and the
 // initiator name, owns the session registry, and starts the background logins of automatic nodes.
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { ConsolaInstance } from "consola";
 import { ensurePrivateDir } from "../config/atomic.ts";
 import { loadConfig, type DaemonConfig } from "../config/config-file.ts";
@@ -17,6 +17,9 @@ import { startupAttempt } from "./session-ops.ts";
 import { StartupLogins, type PendingLogin } from "./startup.ts";
 import type { DaemonState } from "./state.ts";
 import { serveUi } from "./ui/server.ts";
+import { startSystemEvents, type SystemEventSource } from "./system-events.ts";
+import { SystemReactions } from "./system-reactions.ts";
+import type { Session } from "../session/session.ts";
 import type { AnswerLine, UiEndpoint, UiInfo } from "./ui/state.ts";
 
 export interface DaemonOptions {
@@ -50,6 +53,8 @@ export class Daemon implements DaemonState {
   readonly registry: SessionRegistry;
   readonly startup: StartupLogins;
   readonly attachments = new Attachments();
+  readonly reactions: SystemReactions;
+  private events: SystemEventSource | undefined;
   private cachedName: string;
   private watch: ReturnType<typeof setInterval> | undefined;
   private ui: UiEndpoint | undefined;
@@ -67,6 +72,7 @@ export class Daemon implements DaemonState {
     this.registry = new SessionRegistry(log);
     this.startup = new StartupLogins((key) => startupAttempt(this, key), config.startup, log);
     this.cachedName = ensureInitiatorName(stateDir);
+    this.reactions = new SystemReactions({ sessions: () => this.registry.list().map((e) => e.session as Session), attached: () => this.attachments.list(), log });
   }
 
   /** Everything that can be wrong with the state dir or config fails here, before the socket opens. */
@@ -111,6 +117,14 @@ export class Daemon implements DaemonState {
     }
   }
 
+  /** Watch the system's sleep, wake and network events (system-events.ts); returns at once. */
+  startSystemEvents(): void {
+    const helper = process.env.ISCSI_POWER_EVENTS ?? join(dirname(process.execPath), "iscsi-power-events");
+    this.events = startSystemEvents((e) => void this.reactions.handle(e).catch((err) => this.log.warn(`reacting to ${e.kind}: ${(err as Error).message}`)), this.log, helper);
+    this.reactions.source = this.events;
+    this.log.info(this.events ? `system events from ${this.events.name}` : "no system event source on this platform; link loss is noticed by keepalive");
+  }
+
   /** The web dashboard unless turned off (config `iscsid.ui = off`, or `--no-ui`); `--ui-port` wins over the config. */
   startUi(answer: AnswerLine, flags: { enabled?: boolean; port?: number } = {}): void {
     if (flags.enabled === false || !this.config.ui.enabled) {
@@ -143,6 +157,7 @@ export class Daemon implements DaemonState {
   /** Stops retrying, detaches every attached LUN, then logs every session out (each bounded), dropping what does not answer. */
   async stop(): Promise<void> {
     clearInterval(this.watch);
+    this.events?.stop();
     await this.ui?.close();
     this.startup.cancelAll();
     await detachAll(this);

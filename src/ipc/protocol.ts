@@ -60,6 +60,7 @@ export const REQUESTS = {
   "config.show": req("config.show", {}),
   "config.set": req("config.set", { name: settingName, value: v.optional(settingValue) }),
   "initiator-name.set": req("initiator-name.set", { name: target }),
+  "system.event": req("system.event", { event: v.picklist(["will-sleep", "did-wake", "network-changed"]) }),
 } as const;
 
 export type Op = keyof typeof REQUESTS;
@@ -124,6 +125,10 @@ const uiInfo = v.strictObject({ enabled: v.boolean(), url: v.optional(v.string()
 const logEntry = v.strictObject({ seq: v.number(), time: v.string(), level: v.number(), type: v.string(), tag: v.string(), message: v.string() });
 const configView = v.strictObject({ path: v.string(), nodeDefaults: settings, inFile: v.array(v.string()), ui: v.strictObject({ enabled: v.boolean(), port: v.number() }) });
 
+const reactionReport = v.strictObject({
+  event: v.string(), sessions: v.array(v.strictObject({ id: v.number(), outcome: v.string() })), flushed: v.number(), problems: v.array(v.string()),
+});
+
 export const RESULTS = {
   ping: v.strictObject({ version: v.string(), pid: v.number() }),
   status,
@@ -150,6 +155,7 @@ export const RESULTS = {
   "config.show": configView,
   "config.set": configView,
   "initiator-name.set": v.strictObject({ initiatorName: v.string() }),
+  "system.event": reactionReport,
 } as const satisfies Record<Op, v.GenericSchema>;
 
 export type ResultOf<K extends Op> = v.InferOutput<(typeof RESULTS)[K]>;

@@ -135,6 +135,11 @@ export class Session {
     return this.recovery.history;
   }
 
+  /** While recovering: attempt the next login now (the network changed or the machine woke). */
+  retryNow(): void {
+    this.recovery.retryNow();
+  }
+
   /** Change state and say so in the log. */
   transition(next: SessionState, why: string): void {
     const from = this.state.kind;

@@ -51,6 +51,10 @@ class NativeTransport implements Transport {
     });
   }
 
+  get localAddress(): string | undefined {
+    return this.socket.localAddress || undefined;
+  }
+
   get queuedBytes(): number {
     return this.queue.queuedBytes;
   }

@@ -26,6 +26,10 @@ class TcpTransport implements Transport {
     this.queue = new SendQueue((data) => (this.closed ? -1 : socket.write(data)));
   }
 
+  get localAddress(): string | undefined {
+    return this.socket.localAddress || undefined;
+  }
+
   get queuedBytes(): number {
     return this.queue.queuedBytes;
   }
