@@ -1,0 +1,20 @@
+import { afterAll, expect, test } from "bun:test";
+import { Rig } from "./_rig.ts";
+let rig: Rig | undefined;
+afterAll(async () => { await rig?.destroy(); });
+test("try link down 5 s", async () => {
+  rig = await Rig.start();
+  const w = await rig.startWriter();
+  await rig.progress(w, 20);
+  const t0 = performance.now();
+  await rig.lab.down(rig.links[0]!.a);
+  await Bun.sleep(5000);
+  await rig.lab.up(rig.links[0]!.a);
+  await rig.progress(w, 20);
+  console.log("recovered after", performance.now() - t0);
+  const r = await w.stop();
+  console.log(r.acked.length, r.failed.length, r.longestStallMs);
+  console.log(JSON.stringify((await rig.sessions())[0]!.history));
+  expect(await rig.checkThroughMount(r)).toEqual([]);
+  expect(await rig.checkIndependently(r)).toEqual([]);
+}, 120000);
