@@ -41,6 +41,8 @@ export interface OpenParams {
   queueDepth: number;
   /** node.session.timeo.replacement_timeout in ms: 0 fails waiting I/O at once, -1 never. */
   replacementTimeoutMs: number;
+  /** Where else the target may be found when its portal stops answering (rediscover.ts). */
+  alternatePortals?: () => Promise<EnginePortal[]>;
 }
 
 export async function openSession(p: OpenParams): Promise<EngineSession> {
@@ -51,6 +53,7 @@ export async function openSession(p: OpenParams): Promise<EngineSession> {
     connectTimeoutMs: Math.min(10_000, p.loginTimeoutMs),
     queueDepth: p.queueDepth,
     recovery: { replacementTimeoutMs: p.replacementTimeoutMs },
+    ...(p.alternatePortals ? { alternatePortals: p.alternatePortals } : {}),
   });
 }
 

@@ -3,6 +3,7 @@
 import { errorCodeOf, IscsiError } from "../errors.ts";
 import { openSession } from "./engine.ts";
 import { nodeOpenParams } from "./login-params.ts";
+import { alternatePortals } from "./rediscover.ts";
 import { matches, nodeKey, type NodeFilter, type NodeRecord, type Portal } from "./node-db.ts";
 import type { SessionEntry } from "./registry.ts";
 import { backoffDelay, isRetryable } from "./startup.ts";
@@ -37,7 +38,7 @@ export async function loginOnce(d: DaemonState, record: NodeRecord): Promise<Ses
   const key = nodeKey(record.target, record.portal);
   const initiatorName = d.initiatorName();
   const entry = await d.registry.login(key, { target: record.target, portal: record.portal, tpgt: record.tpgt, isid: record.isid, initiatorName }, async () =>
-    openSession(await nodeOpenParams(record, d.secrets, initiatorName)),
+    openSession({ ...(await nodeOpenParams(record, d.secrets, initiatorName)), alternatePortals: () => alternatePortals(d, record) }),
   );
   d.startup.cancel(key);
   d.log.info(`session ${entry.sid}: logged in to ${label(record)}`);

@@ -4,7 +4,7 @@
 // The replacement timeout (open-iscsi semantics: 0 fail at once, -1 wait forever, N ms) decides when
 // waiting I/O fails; it never turns into success. Reconnecting goes on until logout or close.
 import { IscsiError } from "../errors.ts";
-import { loginParamsFor, openConnection } from "./open.ts";
+import { reconnect } from "./reconnect.ts";
 import type { Session, SessionState } from "./session.ts";
 import { LogicalUnit, identityOf } from "./logical-unit.ts";
 
@@ -115,7 +115,7 @@ export class Recovery {
     this.attempting = true;
     try {
       // Reinstatement: same ISID, TSIH 0, CmdSN continuing where we were (RFC 7143 §6.3.5).
-      const opened = await openConnection(s.options.portal, loginParamsFor(s.options.login, s.isid, s.window.cmdSN), `s${s.id}:c0`, s.options);
+      const opened = await reconnect(s);
       if (this.cancelled || s.state.kind !== "recovering") {
         opened.connection.close();
         return;

@@ -36,6 +36,8 @@ export interface SessionOptions extends OpenOptions {
   /** Most SCSI commands in flight at once (the CmdSN window may allow fewer). */
   queueDepth?: number;
   recovery?: Partial<RecoveryOptions>;
+  /** Portals where the target may be now, asked when a reinstatement cannot reach the known ones (reconnect.ts). */
+  alternatePortals?: () => Promise<Portal[]>;
 }
 
 let nextSessionId = 1;

@@ -36,7 +36,7 @@ export interface TgtdOptions {
   params?: Record<string, string | number>;
   startTimeoutMs?: number;
   /** Run inside this network namespace (netlab.ts), listening on every address there; `host` is the portal to use. */
-  netns?: { name: string; host: string };
+  netns?: { name: string; host: string; portals?: string[] };
 }
 
 export interface TgtdTarget extends StartedTarget {
@@ -86,7 +86,8 @@ class TgtdDaemon extends TargetDaemon implements TgtdTarget {
     // -C gives this tgtd its own management socket, so several tgtd run side by side. In a lab namespace
     // it listens on every address there, so it stays reachable when the test changes its address.
     const ns = this.options.netns;
-    const argv = ["tgtd", "-f", "-C", String(port), "--iscsi", `portal=${ns ? "0.0.0.0" : "127.0.0.1"}:${port}`];
+    const portals = (ns?.portals ?? [ns ? "0.0.0.0" : "127.0.0.1"]).map((a) => `portal=${a}:${port}`).join(",");
+    const argv = ["tgtd", "-f", "-C", String(port), "--iscsi", portals];
     return ns ? ["ip", "netns", "exec", ns.name, ...argv] : argv;
   }
 
