@@ -15,6 +15,8 @@ const NAME_PREFIX = "ne";
 const SLOTS = 256;
 
 let labsMade = 0;
+/** Slots taken by labs of this process (their routes may not exist yet while another lab picks). */
+const slotsInUse = new Set<number>();
 
 export interface VethEnd {
   /** Interface name. */
@@ -145,9 +147,9 @@ export class NetLab {
     await ip(end.netns, ["addr", "flush", "dev", end.name]);
   }
 
-  /** argv that runs `argv` inside namespace `netns`. */
+  /** argv that runs `argv` inside namespace `netns` (its network only: `ip netns exec` would copy the mount table too). */
   exec(netns: string, argv: string[]): string[] {
-    return ["ip", "netns", "exec", netns, ...argv];
+    return ["nsenter", `--net=/var/run/netns/${netns}`, ...argv];
   }
 
   /** Remove every link, namespace, slot route and guard of this lab; safe to call twice and after failures. */
@@ -162,6 +164,7 @@ export class NetLab {
     // Deleting one end of a veth deletes its peer; deleting a namespace deletes the ends inside it.
     for (const l of this.links) await attempt(ipIn(l.a.netns, ["link", "del", l.a.name]));
     for (const ns of this.namespaces) await attempt(["ip", "netns", "del", ns]);
+    for (const s of this.slots) slotsInUse.delete(s);
     if (this.guarded) {
       await attempt(["ip", "route", "del", "unreachable", LAB_PREFIX, "metric", String(this.metric)]);
       await attempt(["ip", "-6", "route", "del", "unreachable", LAB_PREFIX6, "metric", String(this.metric)]);
@@ -191,12 +194,13 @@ export class NetLab {
 
   private freeSlot(): number {
     const taken = takenSlots();
-    for (const s of this.slots) taken.add(s);
-    const start = (process.pid * 7 + labsMade * 13 + this.slots.length) % SLOTS;
+    for (const s of slotsInUse) taken.add(s);
+    const start = (process.pid * 7) % SLOTS;
     for (let k = 0; k < SLOTS; k++) {
       const slot = (start + k) % SLOTS;
       if (!taken.has(slot)) {
         this.slots.push(slot);
+        slotsInUse.add(slot);
         return slot;
       }
     }

@@ -88,7 +88,9 @@ class TgtdDaemon extends TargetDaemon implements TgtdTarget {
     const ns = this.options.netns;
     const portals = (ns?.portals ?? [ns ? "0.0.0.0" : "127.0.0.1"]).map((a) => `portal=${a}:${port}`).join(",");
     const argv = ["tgtd", "-f", "-C", String(port), "--iscsi", portals];
-    return ns ? ["ip", "netns", "exec", ns.name, ...argv] : argv;
+    // nsenter joins only the network namespace: `ip netns exec` would also give tgtd a private copy of the
+    // mount table, which keeps every mount of that moment (an ext4 on one of our loop devices) busy.
+    return ns ? ["nsenter", `--net=/var/run/netns/${ns.name}`, ...argv] : argv;
   }
 
   protected portConflict(log: string): boolean {
