@@ -122,6 +122,18 @@ export class NetLab {
     return link;
   }
 
+  /**
+   * An address of its own /28 on the loopback of `netns`, routed from the main namespace over `via` links
+   * in order of preference (metric 100, 200, …): one address reachable over several links.
+   */
+  async hostAddress(netns: string, via: Veth[]): Promise<string> {
+    const [third, fourth] = slotBase(this.freeSlot());
+    const address = `198.18.${third}.${fourth + 1}`;
+    await ip(netns, ["addr", "add", `${address}/32`, "dev", "lo"]);
+    for (const [k, link] of via.entries()) await ip(link.a.netns, ["route", "add", `${address}/32`, "via", link.b.address, "metric", String(100 * (k + 1))]);
+    return address;
+  }
+
   /** One more address on an end (its /28 slot gets a /32 host address), e.g. for an address change. */
   async addAddress(end: VethEnd, address: string, prefixLen = 28): Promise<void> {
     await ip(end.netns, ["addr", "add", `${address}/${prefixLen}`, "dev", end.name]);

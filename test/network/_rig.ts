@@ -104,8 +104,12 @@ export interface RigOptions {
   fs?: "ext4" | "raw";
   /** Extra links from the main namespace to the target's namespace (interface switch). */
   links?: number;
-  /** The portal the node is recorded with (default: the target's address on the first link). */
-  portal?: (r: { link: Veth; port: number }) => string;
+  /** The target's address (default: its end of the first link). */
+  targetHost?: (rig: Rig) => Promise<string>;
+  /** The portal the node is recorded with and attached through (default: the target's portal). */
+  portal?: (rig: Rig) => Promise<string>;
+  /** Before the first discovery (more addresses, discovery records, host names). */
+  prepare?: (rig: Rig) => Promise<void>;
 }
 
 export class Rig {
@@ -137,11 +141,13 @@ export class Rig {
     this.lab = await NetLab.create();
     this.ns = await this.lab.namespace();
     for (let i = 0; i < (opts.links ?? 1); i++) this.links.push(await this.lab.veth(undefined, this.ns, { metric: 100 * (i + 1) }));
-    this.target = await startTgtd({ luns: [{ sizeMiB: LUN_MIB }], netns: { name: this.ns, host: this.links[0]!.b.address } });
+    const host = opts.targetHost ? await opts.targetHost(this) : this.links[0]!.b.address;
+    this.target = await startTgtd({ luns: [{ sizeMiB: LUN_MIB }], netns: { name: this.ns, host } });
     this.iqn = this.target.targets[0]!.iqn;
-    this.portal = opts.portal?.({ link: this.links[0]!, port: this.target.port }) ?? this.target.portal;
     this.daemon = new TestDaemon();
     await this.daemon.start();
+    await opts.prepare?.(this);
+    this.portal = opts.portal ? await opts.portal(this) : this.target.portal;
     await this.cliOk(["-m", "discovery", "-t", "sendtargets", "-p", this.target.portal]);
     if (this.portal !== this.target.portal) await this.cliOk(["-m", "node", "-o", "new", "-T", this.iqn, "-p", this.portal]);
     const update = (n: string, v: string) => this.cliOk(["-m", "node", "-T", this.iqn, "-p", this.portal, "-o", "update", "-n", n, "-v", v]);
