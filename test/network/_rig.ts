@@ -2,7 +2,7 @@
 // with the LUN attached (FUSE + loop) and ext4 mounted on it (or the raw device), a writer that records each
 // acknowledged fsync (fsync_writer.c), and the checks at the end: every acknowledged step read back through the
 // mount, then, after detaching, by an independent initiator (qemu-img over libiscsi) from the raw LU.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { fuseMounts, loopDevices, ok, sh, TMP } from "../attach/_util.ts";
@@ -14,14 +14,15 @@ import { startTgtd, type TgtdTarget } from "../harness/tgtd.ts";
 
 export const STEP_BYTES = 16384;
 const LUN_MIB = 64;
-let writerBinary: string | undefined;
+let writerBinary: Promise<string> | undefined;
 
-/** Compile fsync_writer.c once per test process. */
-async function writer(): Promise<string> {
-  if (writerBinary && existsSync(writerBinary)) return writerBinary;
-  const dir = mkdtempSync(join(TMP, "iscsi-netev-writer-"));
-  writerBinary = join(dir, "fsync_writer");
-  await ok(`gcc -O2 -Wall -Werror -o ${writerBinary} ${import.meta.dir}/fsync_writer.c`);
+/** Compile fsync_writer.c once per test process (rigs starting together share the one compile). */
+function writer(): Promise<string> {
+  writerBinary ??= (async () => {
+    const path = join(mkdtempSync(join(TMP, "iscsi-netev-writer-")), "fsync_writer");
+    await ok(`gcc -O2 -Wall -Werror -o ${path} ${import.meta.dir}/fsync_writer.c`);
+    return path;
+  })();
   return writerBinary;
 }
 
@@ -123,6 +124,8 @@ export class Rig {
   mnt = "";
   iqn = "";
   portal = "";
+  /** Where an independent initiator reaches the target now (a test that moves the target sets it). */
+  targetPortal = "";
 
   /** Build it all; on failure everything made so far is removed before the error is rethrown. */
   static async start(opts: RigOptions = {}): Promise<Rig> {
@@ -178,7 +181,7 @@ export class Rig {
     for (;;) {
       const s = (await this.sessions())[0];
       if (s && s.state === "full-feature" && (s.stats.reinstatements ?? 0) >= reinstatements) return;
-      if (Date.now() > deadline) throw new Error(`session not reinstated within ${timeoutMs} ms: ${JSON.stringify(s?.state)} ${JSON.stringify(s?.history?.slice(-3))}`);
+      if (Date.now() > deadline) throw new Error(`session not reinstated within ${timeoutMs} ms: ${JSON.stringify(s?.state)} ${JSON.stringify(s?.history?.slice(-3))}\ndaemon log:\n${this.daemon.log().slice(-3000)}`);
       await Bun.sleep(250);
     }
   }
@@ -224,7 +227,7 @@ export class Rig {
     if (this.mnt) await ok(`umount ${this.mnt}`);
     await this.cliOk(["detach", this.device]);
     const image = join(this.work, "lu.raw");
-    const url = libiscsiUrl({ portal: this.target.portal, iqn: this.iqn, lun: 1 });
+    const url = libiscsiUrl({ portal: this.targetPortal || this.target.portal, iqn: this.iqn, lun: 1 });
     const argv = ["qemu-img", "convert", "-f", "raw", "-O", "raw", url, image];
     expectSuccess(argv, await runTool(argv, { timeoutMs: 120_000 }));
     const bad: number[] = [];
