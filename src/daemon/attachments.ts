@@ -3,7 +3,7 @@
 // logout refuses it until it is detached. When a node logs in anew after its session failed or closed, its
 // attachments move to the new session if it serves the same LU. The attach layer (and its C library) is loaded
 // only when first used.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import type { ConsolaInstance } from "consola";
 import type { Attachment, AttachBackend, AttachState } from "../attach/attachment.ts";
@@ -26,6 +26,8 @@ export interface AttachmentView {
   file: string;
   device?: string;
   mountPoint?: string;
+  /** The mounted filesystem's size and free space (statfs of the mount point), when mounted. */
+  fs?: { sizeBytes: string; freeBytes: string };
   readOnly: boolean;
   sizeBytes: string;
   blockSize: number;
@@ -88,12 +90,24 @@ export function attachmentView({ attachment: a, entry }: Attached): AttachmentVi
     file: a.file,
     ...(a.device ? { device: a.device } : {}),
     ...(a.mountPoint ? { mountPoint: a.mountPoint } : {}),
+    ...filesystemSpace(a.mountPoint),
     readOnly: a.readOnly,
     sizeBytes: String(a.geometry.sizeBytes),
     blockSize: a.geometry.blockSize,
     since: a.since.toISOString(),
     stats: a.stats,
   };
+}
+
+/** Size and free space of the filesystem mounted at `mountPoint` (blocks available to unprivileged users, as df shows). */
+function filesystemSpace(mountPoint: string | undefined): { fs?: { sizeBytes: string; freeBytes: string } } {
+  if (!mountPoint) return {};
+  try {
+    const s = statfsSync(mountPoint, { bigint: true });
+    return { fs: { sizeBytes: String(s.blocks * s.bsize), freeBytes: String(s.bavail * s.bsize) } };
+  } catch {
+    return {};
+  }
 }
 
 /** The session of the node named by target (and portal): an existing one, or a login through the node record. */
