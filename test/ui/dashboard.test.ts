@@ -152,7 +152,9 @@ test("a wrong CHAP secret is a clear error on the node page; the right one logs 
   await page.getByRole("button", { name: "Save authentication" }).click();
   await page.getByText("Authentication saved").waitFor();
   await page.getByRole("button", { name: "Log in" }).click();
-  await page.getByRole("button", { name: "Log out" }).waitFor();
+  await page.getByRole("button", { name: "Log out" }).waitFor().catch(async (e) => {
+    throw new Error(`${e}; page says: ${await page.locator("main").textContent()}`);
+  });
   expect(await error.count()).toBe(0);
   const html = await page.content();
   for (const s of [CHAP.secret, WRONG]) {

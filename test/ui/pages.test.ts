@@ -113,6 +113,7 @@ test("preferences: the initiator name is shown; a default changed with the form 
   await visit(page, "preferences", "Preferences");
   const status = JSON.parse((await d.cli(["status", "--json"])).stdout).daemon;
   expect(await page.getByLabel("Name", { exact: true }).inputValue()).toBe(status.initiatorName);
+  await page.getByText("Defaults for new targets (advanced)").click();
   await page.getByLabel("Setting").selectOption("node.session.queue_depth");
   expect(await page.getByLabel("Default value").inputValue()).toBe("128");
   await page.getByLabel("Default value").fill("64");
@@ -150,7 +151,7 @@ test("every page fits a 390 px phone without sideways scrolling", async () => {
       [node, iqn(0).split(":").pop()!, "form"],
       ["discovery", "Discovery", "form"],
       ["attachments", "Attachments", "form"],
-      ["preferences", "Preferences", "table.grid"],
+      ["preferences", "Preferences", "form"],
       ["log", "Log", ".log li"],
     ];
     for (const [route, heading, content] of pages) {

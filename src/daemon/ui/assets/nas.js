@@ -5,6 +5,8 @@ import { op, OpError } from "./api.js";
 
 const DISCOVERY_AUTH = "discovery.sendtargets.auth.";
 const NODE_AUTH = "node.session.auth.";
+/** SPC-4 peripheral device type 0, as the daemon names it: the LUNs that can be a disk. */
+const DISK = "direct access block device";
 
 /** Stores how to authenticate discovery at `portal`: CHAP with a user (and the secret, when one is typed), or none. */
 export async function prepareDiscoveryAuth(portal, user, secret) {
@@ -54,7 +56,7 @@ export async function disksOf(targets) {
     .filter((s) => names.has(s.target))
     .flatMap((s) =>
       s.luns
-        .filter((l) => l.bytes && l.deviceType === "disk")
+        .filter((l) => l.bytes && l.deviceType === DISK)
         .map((l) => ({ session: s, lun: l, attachment: attached.find((a) => a.target === s.target && a.lun === l.lun) })),
     );
 }

@@ -57,7 +57,7 @@ const lunTable = (luns, attached) =>
         [
           { label: "LUN", cell: (l) => String(l.lun) },
           { label: "Type", cell: (l) => l.deviceType },
-          { label: "Local disk", cell: (l) => (l.deviceType === "disk" ? localDisk(attached.find((a) => a.lun === l.lun)) : "—") },
+          { label: "Local disk", cell: (l) => (l.bytes ? localDisk(attached.find((a) => a.lun === l.lun)) : "—") },
           { label: "Model", cell: (l) => `${l.vendor} ${l.product} ${l.revision}`.trim() || "—" },
           { label: "Size", cell: (l) => (l.bytes ? `${bytes(l.bytes)} (${l.blockSize} B blocks)` : (l.error ?? "—")), class: "name" },
         ],
