@@ -94,7 +94,9 @@ test("mounting: a LUN without a filesystem is a clear error leaving nothing; wit
 
   await page.getByRole("button", { name: "Attach", exact: true }).click();
   const row = page.getByRole("row").filter({ hasText: mnt });
-  await row.waitFor();
+  await row.waitFor().catch(async (e) => {
+    throw new Error(`${e}; page says: ${await page.locator("main").innerText()}`);
+  });
   expect(isMountPoint(mnt)).toBe(true);
   await screenshot(page, "attachments-mounted");
   await row.getByRole("button", { name: /^Detach / }).click();
