@@ -2,7 +2,7 @@
 // CHAP secrets from a file or the environment (never argv), sizes, output tables, JSON and progress.
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { LoginParams } from "../login/login.ts";
 
 export const jsonArg = { json: { type: "boolean", description: "Print JSON instead of a table", default: false } } as const;

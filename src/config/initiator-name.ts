@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./atomic.ts";
 import { iscsiNameProblem } from "./names.ts";
 

@@ -6,32 +6,15 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ConsolaInstance } from "consola";
-import type { Attachment, AttachBackend, AttachState } from "../attach/attachment.ts";
+import type { Attachment } from "../attach/attachment.ts";
 import type { AttachStats } from "../attach/serve.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { Session } from "../session/session.ts";
 import { matches, type NodeFilter, type Portal } from "./node-db.ts";
 import { GONE, type SessionEntry } from "./registry.ts";
 import { describeFilter, loginOnce } from "./session-ops.ts";
 import type { DaemonState } from "./state.ts";
-
-export interface AttachmentView {
-  id: number;
-  target: string;
-  portal: Portal;
-  lun: number;
-  sid: number;
-  backend: AttachBackend;
-  state: AttachState;
-  file: string;
-  device?: string;
-  mountPoint?: string;
-  readOnly: boolean;
-  sizeBytes: string;
-  blockSize: number;
-  since: string;
-  stats: AttachStats;
-}
+import type { AttachmentView } from "../contract/views.ts";
 
 export interface Attached {
   attachment: Attachment;

@@ -5,6 +5,7 @@ import { discover, type DiscoveredTarget } from "../discovery/send-targets.ts";
 import type { LoginParams, Negotiated } from "../login/login.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
 import { Session } from "../session/session.ts";
+import type { LunInfo } from "../contract/views.ts";
 
 export type { DiscoveredTarget } from "../discovery/send-targets.ts";
 export type { Negotiated } from "../login/login.ts";
@@ -56,17 +57,6 @@ export async function openSession(p: OpenParams): Promise<EngineSession> {
 
 export async function sendTargets(portal: EnginePortal, initiatorName: string, auth: EngineAuth, loginTimeoutMs: number): Promise<DiscoveredTarget[]> {
   return discover({ portal, initiatorName, auth, loginTimeoutMs, connectTimeoutMs: Math.min(10_000, loginTimeoutMs) });
-}
-
-export interface LunInfo {
-  lun: number;
-  deviceType: string;
-  vendor: string;
-  product: string;
-  revision: string;
-  blockSize?: number;
-  bytes?: string;
-  error?: string;
 }
 
 /** REPORT LUNS, then INQUIRY and capacity of each LUN (SPC-4, SBC-3). Failures are reported per LUN. */

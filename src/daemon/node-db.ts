@@ -7,7 +7,7 @@ import * as v from "valibot";
 import { ensurePrivateDir, writeFileAtomic } from "../config/atomic.ts";
 import { iscsiNameProblem, nodeFileName } from "../config/names.ts";
 import { isSettingName, storedSettingsSchema, type NodeSettings, type SettingName } from "../config/node-settings.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { ConsolaInstance } from "consola";
 
 export interface Portal {

@@ -1,8 +1,9 @@
 // The session registry: sessions live here, in the daemon, and outlive the CLI that asked for them. One
 // session per node (iscsiadm's "session exists"), concurrent logins of one node joined, SIDs from 1.
 import type { ConsolaInstance } from "consola";
-import { IscsiError } from "../errors.ts";
-import { scanLuns, type EngineSession, type LunInfo } from "./engine.ts";
+import { IscsiError } from "../contract/errors.ts";
+import type { LunInfo } from "../contract/views.ts";
+import { scanLuns, type EngineSession } from "./engine.ts";
 import type { Portal } from "./node-db.ts";
 
 export interface SessionEntry {

@@ -1,6 +1,6 @@
 // SendTargets discovery (RFC 7143 §11.10, Appendix C): a Discovery session, `SendTargets=All`, and the
 // answer folded into targets with all their portals (IPv4, DNS names and bracketed IPv6).
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { LoginParams } from "../login/login.ts";
 import { parseTargetAddress } from "../pdu/text.ts";
 import { Session } from "../session/session.ts";

@@ -7,7 +7,7 @@ import { loadConfig } from "../config/config-file.ts";
 import { readInitiatorName } from "../config/initiator-name.ts";
 import { iscsiNameProblem } from "../config/names.ts";
 import type { Platform } from "../config/paths.ts";
-import { errorCodeOf } from "../errors.ts";
+import { errorCodeOf } from "../contract/errors.ts";
 import { call } from "../ipc/client.ts";
 import { VERSION } from "../version.ts";
 import { Findings } from "./finding.ts";

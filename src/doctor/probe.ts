@@ -3,7 +3,7 @@
 // one probe per target (target-probe.ts), a few at a time.
 import { discover, type DiscoveredTarget } from "../discovery/send-targets.ts";
 import type { EngineAuth } from "../daemon/engine.ts";
-import { errorCodeOf } from "../errors.ts";
+import { errorCodeOf } from "../contract/errors.ts";
 import type { Portal } from "../session/open.ts";
 import { connectTcp } from "../transport/tcp.ts";
 import { explainConnect, explainLogin } from "./explain.ts";

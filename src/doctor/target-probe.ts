@@ -2,8 +2,9 @@
 // the daemon would use, the negotiated keys, LUNs read over those digests, NOP-Out answers and NOP-In pings
 // (§11.18, §11.19), and the CHAP algorithms the target accepts (§12.1.3).
 import type { NodeSettings } from "../config/node-settings.ts";
-import { scanLuns, type EngineAuth, type EngineProposal, type LunInfo } from "../daemon/engine.ts";
-import { errorCodeOf } from "../errors.ts";
+import type { LunInfo } from "../contract/views.ts";
+import { scanLuns, type EngineAuth, type EngineProposal } from "../daemon/engine.ts";
+import { errorCodeOf } from "../contract/errors.ts";
 import { LoginRejected, type Negotiated } from "../login/login.ts";
 import { Session } from "../session/session.ts";
 import type { Portal } from "../session/open.ts";

@@ -1,6 +1,6 @@
 // A disk LUN over a session: the SCSI commands a block client needs, with the retry rules of SPC-4 for
 // UNIT ATTENTION, and non-GOOD status turned into a ScsiStatusError that names the sense.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import {
   inquiry, modeSense10, parseReadCapacity10, parseReadCapacity16, parseReportLuns, parseStandardInquiry,
   parseVpdBlockLimits, parseVpdDeviceIdentification, parseVpdSupportedPages, parseVpdUnitSerial, readCapacity10,

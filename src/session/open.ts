@@ -1,7 +1,7 @@
 // Opening a connection for a session: TCP connect, login within a time limit, and login redirects
 // (RFC 7143 §11.13.5 status class 1) followed for a bounded number of hops. Mechanism only: retry and
 // backoff policy belong to the caller.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ChapAlgorithmRejected, login, LoginRedirect, type LoginParams, type Negotiated } from "../login/login.ts";
 import { connectTransport, resolveTransport, type TransportChoice } from "../transport/connect.ts";
 import { Connection, asIscsiError } from "../connection/connection.ts";

@@ -1,6 +1,6 @@
 // Session requests that are not SCSI commands: NOP-Out pings and answers, Text (SendTargets), Logout
 // and Task Management (RFC 7143 §11.5, §11.10, §11.14, §11.18). They share the task table's ITT space.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { encodeLogoutRequest } from "../pdu/logout.ts";
 import { encodeNopOut } from "../pdu/nop.ts";
 import { encodeTaskMgmtRequest } from "../pdu/task-mgmt.ts";
