@@ -3,7 +3,8 @@
 import { printable } from "../config/names.ts";
 import type { AttachmentView, DiscoveryView, LoginResult, LogoutResult, NodeView, SessionView } from "../contract/views.ts";
 import { VERSION } from "../version.ts";
-import { formatBytes, formatPortal, printTable } from "./_shared.ts";
+import { formatPortal } from "../transport/portal.ts";
+import { formatBytes, printTable } from "./_shared.ts";
 
 const out = (line: string) => process.stdout.write(line + "\n");
 /** iscsiadm writes portals as HOST:PORT,TPGT in lists and HOST,PORT inside brackets. */

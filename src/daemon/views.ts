@@ -3,7 +3,8 @@
 import { printable } from "../config/names.ts";
 import { SETTING_NAMES, type NodeSettings } from "../config/node-settings.ts";
 import type { DiscoveryRecord } from "./discovery-db.ts";
-import type { NodeRecord, Portal } from "./node-db.ts";
+import type { Portal } from "../transport/portal.ts";
+import type { NodeRecord } from "./node-db.ts";
 import type { SessionEntry } from "./registry.ts";
 import type { DiscoveryView, LunInfo, NodeView, SessionView } from "../contract/views.ts";
 

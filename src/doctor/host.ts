@@ -5,7 +5,7 @@ import { existsSync, lstatSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../config/config-file.ts";
 import { readInitiatorName } from "../config/initiator-name.ts";
-import { iscsiNameProblem } from "../config/names.ts";
+import { iscsiNameProblem } from "../pdu/iscsi-name.ts";
 import type { Platform } from "../config/paths.ts";
 import { errorCodeOf } from "../contract/errors.ts";
 import { call } from "../ipc/client.ts";

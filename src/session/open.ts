@@ -5,11 +5,8 @@ import { IscsiError } from "../contract/errors.ts";
 import { ChapAlgorithmRejected, login, LoginRedirect, type LoginParams, type Negotiated } from "../login/login.ts";
 import { connectTransport, resolveTransport, type TransportChoice } from "../transport/connect.ts";
 import { Connection, asIscsiError } from "../connection/connection.ts";
-
-export interface Portal {
-  host: string;
-  port: number;
-}
+import { withTimeout } from "../transport/deadline.ts";
+import type { Portal } from "../transport/portal.ts";
 
 /** Login parameters for a new session or a reinstatement: a given ISID, TSIH 0 (RFC 7143 §6.3.5). */
 export function loginParamsFor(login: Omit<LoginParams, "isid" | "tsih" | "cid" | "initialCmdSN">, isid: number, initialCmdSN: number): LoginParams {
@@ -43,7 +40,7 @@ export async function openConnection(portal: Portal, params: LoginParams, tag: s
     if (chosen.fellBack) connection.log.debug(`Bun's transport: ${chosen.why}`);
     try {
       const attempt = md5Fallback && params.auth.method === "CHAP" ? { ...params, auth: { ...params.auth, algorithms: [5] } } : params;
-      const negotiated = await withTimeout(login(connection.loginExchange(), attempt), opts.loginTimeoutMs ?? 15_000, () => `login to ${connection.peer} timed out after ${opts.loginTimeoutMs ?? 15_000} ms`);
+      const negotiated = await withTimeout(login(connection.loginExchange(), attempt), opts.loginTimeoutMs ?? 15_000, () => new IscsiError("TIMEOUT", `login to ${connection.peer} timed out after ${opts.loginTimeoutMs ?? 15_000} ms`));
       return { connection, negotiated, portal: at };
     } catch (err) {
       connection.close();
@@ -66,12 +63,4 @@ export async function openConnection(portal: Portal, params: LoginParams, tag: s
       throw asIscsiError(err, connection.peer);
     }
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new IscsiError("TIMEOUT", what())), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }

@@ -1,6 +1,8 @@
 // TCP transport on Bun.connect: connect with a timeout, an own send queue for partial writes, one close report.
 // connectSocket is shared with the native transport, which reads and writes the same kind of socket itself.
 import type { Socket } from "bun";
+import { withTimeout } from "./deadline.ts";
+import { formatPortal } from "./portal.ts";
 import { SendQueue } from "./send-queue.ts";
 import type { Transport, TransportHandlers } from "./types.ts";
 
@@ -89,9 +91,8 @@ export async function connectSocket<T extends SocketEvents>(
   timeoutMs: number,
   wrap: (socket: Socket<undefined>, peer: string) => T,
 ): Promise<T> {
-  const peer = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  const peer = formatPortal({ host, port });
   let user: T | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   const connecting = Bun.connect<undefined>({
     hostname: host,
     port,
@@ -115,20 +116,15 @@ export async function connectSocket<T extends SocketEvents>(
       connectError() {},
     },
   });
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TransportError(`connecting to ${peer} timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
   let socket: Socket<undefined>;
   try {
-    socket = await Promise.race([connecting, timeout]);
+    socket = await withTimeout(connecting, timeoutMs, () => new TransportError(`connecting to ${peer} timed out after ${timeoutMs} ms`));
     socket.setNoDelay(true);
   } catch (err) {
     connecting.then((s) => s.end(), () => {});
     if (err instanceof TransportError) throw err;
     const msg = (err as Error)?.message ?? String(err);
     throw new TransportError(`cannot connect to ${peer}: ${msg}`, { cause: err });
-  } finally {
-    clearTimeout(timer);
   }
   try {
     user = wrap(socket, peer);
