@@ -37,7 +37,7 @@ export function sessionView(e: SessionEntry): SessionView {
     persistentPortal: { ...e.portal },
     tpgt: n.targetPortalGroupTag ?? e.tpgt,
     state: state.kind,
-    ...(state.error ? { error: state.error.message } : {}),
+    ...("error" in state ? { error: state.error.message } : {}),
     iface: "default",
     initiatorName: e.initiatorName,
     isid: e.isid.toString(16).padStart(12, "0"),

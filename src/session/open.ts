@@ -7,6 +7,7 @@ import { connectTransport, resolveTransport, type TransportChoice } from "../tra
 import { Connection, asIscsiError } from "../connection/connection.ts";
 import { withTimeout } from "../transport/deadline.ts";
 import type { Portal } from "../transport/portal.ts";
+import type { Transport } from "../transport/types.ts";
 
 /** Login parameters for a new session or a reinstatement: a given ISID, TSIH 0 (RFC 7143 §6.3.5). */
 export function loginParamsFor(login: Omit<LoginParams, "isid" | "tsih" | "cid" | "initialCmdSN">, isid: number, initialCmdSN: number): LoginParams {
@@ -20,6 +21,8 @@ export interface OpenOptions {
   maxRedirects?: number;
   /** TCP transport: Bun's sockets, the native shim, or "auto" (default: $ISCSI_TRANSPORT, else "auto"). */
   transport?: TransportChoice;
+  /** Opens the pipe to a portal instead of TCP (an in-memory pipe to a scripted target in tests). */
+  connect?: (portal: Portal, timeoutMs: number) => Promise<Transport>;
 }
 
 export interface OpenedConnection {
@@ -33,11 +36,11 @@ export async function openConnection(portal: Portal, params: LoginParams, tag: s
   const maxRedirects = opts.maxRedirects ?? 5;
   let at = portal;
   let md5Fallback = false;
-  const chosen = await resolveTransport(opts.transport);
+  const chosen = opts.connect ? undefined : await resolveTransport(opts.transport);
+  const connect = opts.connect ?? ((p: Portal, ms: number) => connectTransport(chosen!.kind, p.host, p.port, ms));
   for (let hop = 0; ; hop++) {
-    const transport = await connectTransport(chosen.kind, at.host, at.port, opts.connectTimeoutMs ?? 10_000);
-    const connection = new Connection(transport, tag);
-    if (chosen.fellBack) connection.log.debug(`Bun's transport: ${chosen.why}`);
+    const connection = new Connection(await connect(at, opts.connectTimeoutMs ?? 10_000), tag);
+    if (chosen?.fellBack) connection.log.debug(`Bun's transport: ${chosen.why}`);
     try {
       const attempt = md5Fallback && params.auth.method === "CHAP" ? { ...params, auth: { ...params.auth, algorithms: [5] } } : params;
       const negotiated = await withTimeout(login(connection.loginExchange(), attempt), opts.loginTimeoutMs ?? 15_000, () => new IscsiError("TIMEOUT", `login to ${connection.peer} timed out after ${opts.loginTimeoutMs ?? 15_000} ms`));
