@@ -12,8 +12,29 @@ function throughput(prev, cur, seconds) {
   return { read: Math.max(0, cur.bytesRead - prev.bytesRead) / seconds, write: Math.max(0, cur.bytesWritten - prev.bytesWritten) / seconds };
 }
 
-/** "paths 2 of 2 up" when the daemon reports paths for the disk. */
-const pathWords = (a) => (Array.isArray(a.paths) && a.paths.length > 0 ? `paths ${a.paths.filter((p) => p.state === "up").length} of ${a.paths.length} up` : undefined);
+/**
+ * "paths 2 of 2 up" when the disk's logical unit is reached over more than one path (paths.list of a daemon with
+ * multipath; an older daemon answers "unknown op" and the disk shows no paths), or when a path is down.
+ */
+function pathWords(a, devices) {
+  const d = devices.find((x) => x.target === a.target && x.paths.some((p) => p.lun === a.lun));
+  if (!d) return undefined;
+  const up = d.paths.filter((p) => p.state === "up").length;
+  return d.paths.length > 1 || up < d.paths.length ? `paths ${up} of ${d.paths.length} up` : undefined;
+}
+
+/** Damaged state files the daemon set aside, with what to do: shown until they are dealt with. */
+function setAside(files) {
+  if (!files?.length) return [];
+  return [
+    h(
+      "div",
+      { class: "notice", role: "note" },
+      h("p", {}, `${files.length === 1 ? "A damaged settings file was" : `${files.length} damaged settings files were`} set aside and not used: `, files.map((f) => f.original ?? f.path).join(", "), "."),
+      h("p", {}, "Nothing was overwritten. Repair the file and rename it back, or delete it and add the NAS again; `iscsi doctor` names each one."),
+    ),
+  ];
+}
 
 /** One disk's card, built once and updated in place so that focus and an open details panel survive refreshes. */
 function card(a0, reload) {
@@ -51,9 +72,9 @@ function card(a0, reload) {
   let prev;
   return {
     el,
-    update(a, session, now) {
+    update(a, session, now, devices) {
       const s = stateWords(session, clock);
-      const paths = pathWords(a);
+      const paths = pathWords(a, devices);
       state.textContent = paths ? `${s.words}, ${paths}` : s.words;
       state.className = `state tone-${s.tone}`;
       const t = throughput(prev?.stats, a.stats, prev ? (now - prev.t) / 1000 : 0);
@@ -80,6 +101,7 @@ function card(a0, reload) {
           ["Session", String(a.sid)],
           ["Route", a.route ?? a.backend],
           a.export?.url && ["Export", nameText(a.export.url)],
+          a.nfs && ["NFS requests", `${a.nfs.reads} reads, ${a.nfs.writes} writes, ${a.nfs.commits} commits, ${a.nfs.jukebox} "try again later" answers while reconnecting`],
           ["Backing file", nameText(a.file)],
           ["Connected since", when(a.since)],
           ["Requests", `${a.stats.reads} reads (${bytes(a.stats.bytesRead)}), ${a.stats.writes} writes (${bytes(a.stats.bytesWritten)}), ${a.stats.flushes} flushes`],
@@ -91,6 +113,7 @@ function card(a0, reload) {
 
 export function mount(main) {
   const box = errorBox();
+  const warnings = h("div");
   const list = h("div", { class: "disks" });
   const first = h("div");
   const more = h("p", { hidden: true }, h("a", { href: "#/add", class: "button" }, "Add another NAS"));
@@ -98,7 +121,13 @@ export function mount(main) {
   let firstShown = false;
   const tick = async () => {
     try {
-      const [attachments, { sessions }] = await Promise.all([listAttachments(), op("sessions.list")]);
+      const [attachments, { sessions }, status, devices] = await Promise.all([
+        listAttachments(),
+        op("sessions.list"),
+        op("status"),
+        op("paths.list").then((r) => r.devices ?? [], () => []),
+      ]);
+      rerender(warnings, ...setAside(status.quarantined));
       const now = performance.now();
       for (const [id, c] of cards) {
         if (attachments.some((a) => a.id === id)) continue;
@@ -114,7 +143,7 @@ export function mount(main) {
           cards.set(a.id, c);
           list.append(c.el);
         }
-        c.update(a, sessions.find((s) => s.sid === a.sid), now);
+        c.update(a, sessions.find((s) => s.sid === a.sid), now, devices);
       }
       more.hidden = attachments.length === 0;
       if (attachments.length === 0 && !firstShown) {
@@ -131,7 +160,7 @@ export function mount(main) {
       showError(box, err);
     }
   };
-  main.append(heading("Disks"), box, list, more, first);
+  main.append(heading("Disks"), box, warnings, list, more, first);
   return every(2000, tick);
 }
 

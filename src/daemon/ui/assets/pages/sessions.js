@@ -150,7 +150,8 @@ function card(s0, onGone) {
         h("span", { "data-total": "commands" }, plural(s.stats.commands ?? 0, "command")),
         ` · ${bytes(s.stats.bytesIn ?? 0)} read · ${bytes(s.stats.bytesOut ?? 0)} written · ${plural(s.stats.reinstatements ?? 0, "reconnect")}`,
       );
-      const where = [["Address", portalText(s.portal)], ["Connected since", when(s.since)], s.error && ["Last error", s.error]];
+      const links = Array.isArray(s.connections) ? s.connections.length : 1;
+      const where = [["Address", portalText(s.portal)], ["Connected since", when(s.since)], links > 1 && ["Connections", `${links} TCP connections share this session`], s.error && ["Last error", s.error]];
       if (changed("info", where)) rerender(info, facts(where));
       const tech = [["State (RFC 7143)", s.state], ["ISID / TSIH", `${s.isid} / ${s.tsih}`], ["Target portal group tag", String(s.tpgt)], ["Interface", s.iface]];
       if (changed("technical", tech)) rerender(technical, facts(tech));
