@@ -1,5 +1,5 @@
 // Opening a Normal session to the LUN a command names, ready for block I/O (used by read, write, luns, demo).
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { Session } from "../session/session.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
 import type { TransportChoice } from "../transport/connect.ts";

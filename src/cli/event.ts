@@ -1,7 +1,7 @@
 // `iscsi event will-sleep|did-wake|network-changed`: tell the daemon of a system event as if its platform
 // source had reported it (for tests, and for scripts on systems whose sleep the daemon cannot see).
 import { defineCommand } from "citty";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ask, socketArg } from "./_daemon.ts";
 import { jsonArg, printJson } from "./_shared.ts";
 

@@ -9,35 +9,24 @@ import { KeychainSecretStore } from "../config/keychain.ts";
 import { FileSecretStore, type SecretStore } from "../config/secrets.ts";
 import { logFor } from "../log.ts";
 import { VERSION } from "../version.ts";
-import { Attachments, detachAll } from "./attachments.ts";
+import { Attachments } from "./attachment-table.ts";
+import { detachAll } from "./attachments.ts";
 import { DiscoveryDb } from "./discovery-db.ts";
 import { nodeKey, NodeDb } from "./node-db.ts";
 import { GONE, SessionRegistry } from "./registry.ts";
 import { startupAttempt } from "./session-ops.ts";
-import { StartupLogins, type PendingLogin } from "./startup.ts";
+import { StartupLogins } from "./startup.ts";
 import type { DaemonState } from "./state.ts";
 import { serveUi } from "./ui/server.ts";
 import { startSystemEvents, type SystemEventSource } from "./system-events.ts";
 import { SystemReactions } from "./system-reactions.ts";
-import type { Session } from "../session/session.ts";
-import type { AnswerLine, UiEndpoint, UiInfo } from "./ui/state.ts";
+import { sessionOf } from "./engine.ts";
+import type { AnswerLine, UiEndpoint } from "./ui/state.ts";
+import type { PendingLogin, StatusView, UiInfo } from "../contract/views.ts";
 
 export interface DaemonOptions {
   stateDir: string;
   configPath: string;
-}
-
-export interface StatusView {
-  version: string;
-  pid: number;
-  startedAt: string;
-  stateDir: string;
-  configPath: string;
-  initiatorName: string;
-  nodes: number;
-  automaticNodes: number;
-  sessions: number;
-  startup: PendingLogin[];
 }
 
 /** Logout of every session at shutdown is bounded, so a dead target cannot hold the daemon. */
@@ -72,7 +61,7 @@ export class Daemon implements DaemonState {
     this.registry = new SessionRegistry(log);
     this.startup = new StartupLogins((key) => startupAttempt(this, key), config.startup, log);
     this.cachedName = ensureInitiatorName(stateDir);
-    this.reactions = new SystemReactions({ sessions: () => this.registry.list().map((e) => e.session as Session), attached: () => this.attachments.list(), log });
+    this.reactions = new SystemReactions({ sessions: () => this.registry.list().map((e) => sessionOf(e.session)), attached: () => this.attachments.list(), log });
   }
 
   /** Everything that can be wrong with the state dir or config fails here, before the socket opens. */

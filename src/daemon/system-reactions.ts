@@ -4,11 +4,12 @@
 // SYNCHRONIZE CACHE on every attached LUN, keepalive paused, then the source is acknowledged. Did wake:
 // keepalive resumed, every connection probed, what died reinstated. Nothing ever logs out for sleep.
 import type { ConsolaInstance } from "consola";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
 import { dropIfAddressGone, pauseKeepalive, probe, resumeKeepalive } from "../session/probe.ts";
 import type { Session } from "../session/session.ts";
-import type { Attached } from "./attachments.ts";
+import type { Attached } from "./attachment-table.ts";
+import type { ReactionReport } from "../contract/views.ts";
 import type { SystemEvent, SystemEventSource } from "./system-events.ts";
 
 /** How long a NOP-Out probe after a network change may take before the connection counts as dead. */
@@ -20,16 +21,6 @@ export interface ReactionTargets {
   sessions(): Session[];
   attached(): Attached[];
   readonly log: ConsolaInstance;
-}
-
-export interface ReactionReport {
-  event: SystemEvent["kind"];
-  /** Per session: what its probe found (alive, dropped, retrying, idle) or, for sleep, "paused". */
-  sessions: Array<{ id: number; outcome: string }>;
-  /** Attached LUNs whose cache was synchronized (will-sleep). */
-  flushed: number;
-  /** Problems met on the way (a flush that failed, ...). */
-  problems: string[];
 }
 
 export class SystemReactions {

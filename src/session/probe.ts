@@ -3,7 +3,7 @@
 // NOP-Out), drop a connection whose local address is gone, and pause or resume the keepalive around sleep.
 // Nothing here logs out: a session survives sleep and reconnects by itself (recovery.ts).
 import { networkInterfaces } from "node:os";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { Session } from "./session.ts";
 
 export type ProbeOutcome = "alive" | "dropped" | "retrying" | "idle";

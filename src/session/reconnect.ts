@@ -3,7 +3,8 @@
 // node records), so a target whose address changed is found again without a user step. A portal given by
 // host name is resolved again for every attempt (an address cached from the first login may be stale).
 import { isIP } from "node:net";
-import { loginParamsFor, openConnection, type OpenedConnection, type Portal } from "./open.ts";
+import type { Portal } from "../transport/portal.ts";
+import { loginParamsFor, openConnection, type OpenedConnection } from "./open.ts";
 import type { Session } from "./session.ts";
 
 const samePortal = (a: Portal, b: Portal) => a.host === b.host && a.port === b.port;

@@ -2,7 +2,7 @@
 // forever. When commands have to wait for the window the session probes at once with an immediate NOP-Out
 // (immediate PDUs need no window; the NOP-In brings a fresh MaxCmdSN), and a command still unsent when its
 // command timeout, counted from submission, has passed fails with an error that says the window was closed.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { Session } from "./session.ts";
 import type { TaskState } from "./task.ts";
 

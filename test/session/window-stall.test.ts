@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeNopIn, Opcode, RESERVED_TAG, type NopOut } from "../../src/pdu/index.ts";
 import { Session } from "../../src/session/session.ts";
-import { ERROR_CATALOGUE } from "../../src/errors.ts";
+import { ERROR_CATALOGUE } from "../../src/contract/errors.ts";
 import { FakeTarget, type FakeConnection } from "../fake/target.ts";
 import type { Frame } from "../../src/pdu/types.ts";
 
