@@ -96,6 +96,8 @@ export function printSessions(sessions: SessionView[], level: number): void {
     block("Interface:", [
       `Iface Name: ${s.iface}`,
       "Iface Transport: tcp",
+      `Iface IPaddress: ${s.ifaceIpaddress ?? "<empty>"}`,
+      `Iface Netdev: ${s.ifaceNetdev ?? "<empty>"}`,
       `Iface Initiatorname: ${s.initiatorName}`,
       `SID: ${s.sid}`,
       `ISID: ${s.isid}`,

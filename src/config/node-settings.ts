@@ -30,6 +30,8 @@ export const NODE_SETTINGS = {
   "node.conn[0].timeo.logout_timeout": { kind: "int", min: 1, max: 3600, default: 15, doc: "seconds to wait for a Logout Response" },
   "node.session.initial_login_retry_max": { kind: "int", min: 0, max: 1000, default: 4, doc: "extra attempts of a requested login" },
   "node.session.timeo.replacement_timeout": { kind: "int", min: -1, max: 86400, default: 120, doc: "seconds I/O waits for a lost session (-1 forever)" },
+  "iface.net_ifacename": { kind: "text", default: "", doc: "leave through this network interface (SO_BINDTODEVICE, Linux); empty: any" },
+  "iface.ipaddress": { kind: "text", default: "", doc: "leave from this local address (bind); empty: the kernel picks" },
   "node.session.queue_depth": { kind: "int", min: 1, max: 4096, default: 128, doc: "most commands in flight" },
 } as const satisfies Record<string, Def>;
 

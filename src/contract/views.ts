@@ -30,7 +30,7 @@ export const negotiated = v.strictObject({
 export const recoveryEvent = v.strictObject({ at: v.string(), event: v.string(), detail: v.string() });
 export const sessionView = v.strictObject({
   sid: v.number(), target: v.string(), portal, persistentPortal: portal, tpgt: v.number(), state: v.string(), error: v.optional(v.string()),
-  iface: v.string(), initiatorName: v.string(), isid: v.string(), tsih: v.number(), since: v.string(), negotiated,
+  iface: v.string(), ifaceIpaddress: v.optional(v.string()), ifaceNetdev: v.optional(v.string()), initiatorName: v.string(), isid: v.string(), tsih: v.number(), since: v.string(), negotiated,
   stats: v.record(v.string(), v.number()), luns: v.array(lun), history: v.array(recoveryEvent),
 });
 export const discoveryView = v.strictObject({

@@ -19,7 +19,7 @@ const label = (r: NodeRecord) => `${r.target} at ${r.portal.host}:${r.portal.por
 export async function loginOnce(d: DaemonState, record: NodeRecord): Promise<SessionEntry> {
   const key = nodeKey(record.target, record.portal);
   const initiatorName = d.initiatorName();
-  const entry = await d.registry.login(key, { target: record.target, portal: record.portal, tpgt: record.tpgt, isid: record.isid, initiatorName }, async () =>
+  const entry = await d.registry.login(key, { target: record.target, portal: record.portal, tpgt: record.tpgt, isid: record.isid, initiatorName, ...(record.settings["iface.net_ifacename"] ? { netdev: record.settings["iface.net_ifacename"] } : {}) }, async () =>
     openSession({ ...(await nodeOpenParams(record, d.secrets, initiatorName)), alternatePortals: () => alternatePortals(d, record) }),
   );
   d.startup.cancel(key);
