@@ -195,7 +195,10 @@ export class Rig {
     const want = w.ackedCount + n;
     const deadline = Date.now() + timeoutMs;
     while (w.ackedCount < want) {
-      if (Date.now() > deadline) throw new Error(`writer made no progress for ${timeoutMs} ms (${w.ackedCount} acked, want ${want})`);
+      if (Date.now() > deadline) {
+        const s = (await this.sessions())[0];
+        throw new Error(`writer made no progress for ${timeoutMs} ms (${w.ackedCount} acked, want ${want}); session ${JSON.stringify(s?.state)} ${JSON.stringify(s?.history?.slice(-4))}\ndaemon log:\n${this.daemon.log().slice(-3000)}`);
+      }
       await Bun.sleep(100);
     }
   }
