@@ -1,25 +1,17 @@
 #!/usr/bin/env bash
-# Cross-compiles the macOS sleep/wake and network-change helper (ffi/macos/power_events.c) on Linux with clang
-# and ld64.lld against the SDK stand-ins in stubs/: ffi/macos/power-events-build.sh <arm64|x86_64>... [--out DIR]
-# → DIR/darwin-<arch>/iscsi-power-events (default DIR: ffi/build/check). A compile-and-link check only: the
-# helper has never run on a Mac; a Mac build uses the real SDK:
+# Cross-compiles the macOS sleep/wake and network-change helper (ffi/macos/power_events.c) on Linux for both Mac
+# CPUs with clang and ld64.lld against the SDK stand-ins in stubs/: ffi/macos/power-events-build.sh [OUTDIR]
+# → OUTDIR/darwin-{arm64,x64}/iscsi-power-events (default OUTDIR: ffi/build/check). A compile-and-link check: the
+# helper has never run on a Mac. On a Mac it is built against the real SDK:
 #   clang -O2 -o iscsi-power-events ffi/macos/power_events.c -framework IOKit -framework CoreFoundation -framework SystemConfiguration
 set -euo pipefail
 ffi="$(cd "$(dirname "$0")/.." && pwd)"
-out="$ffi/build/check"
-arches=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --out) out="${2:?--out needs a directory}"; shift 2 ;;
-    arm64 | x86_64) arches+=("$1"); shift ;;
-    *) echo "power-events-build.sh: unknown argument $1 (arches: arm64 x86_64; --out DIR)" >&2; exit 2 ;;
-  esac
-done
-[ ${#arches[@]} -gt 0 ] || arches=(arm64 x86_64)
-cc=$(command -v clang || command -v clang-16 || command -v clang-15 || command -v clang-14) || { echo "power-events-build.sh: clang not found" >&2; exit 3; }
-ld=$(command -v ld64.lld || command -v ld64.lld-16 || command -v ld64.lld-15 || command -v ld64.lld-14) || { echo "power-events-build.sh: ld64.lld not found (apt-get install lld)" >&2; exit 3; }
+out="${1:-$ffi/build/check}"
 stubs="$ffi/macos/stubs"
-for arch in "${arches[@]}"; do
+cc=$(command -v clang clang-16 clang-15 clang-14 | head -n1) || true
+ld=$(command -v ld64.lld ld64.lld-16 ld64.lld-15 ld64.lld-14 | head -n1) || true
+[ -n "$cc" ] && [ -n "$ld" ] || { echo "power-events-build.sh: needs clang and ld64.lld (apt-get install clang lld)" >&2; exit 3; }
+for arch in arm64 x86_64; do
   dir="$out/darwin-${arch/x86_64/x64}"
   mkdir -p "$dir"
   "$cc" -target "$arch-apple-macos11" -nostdlibinc -isystem "$stubs/include" -std=c11 -O2 -Wall -Wextra -Werror \

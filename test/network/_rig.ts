@@ -272,3 +272,16 @@ export class Rig {
 function same(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
 }
+
+/**
+ * Start a scenario now and collect its outcome later: rigs run side by side (started in beforeAll), each test
+ * awaits its own. A failure is kept until then (no unhandled rejection meanwhile) and rethrown there.
+ */
+export function inBackground<T>(run: () => Promise<T>): () => Promise<T> {
+  const settled = run().then((value) => ({ value }), (error: Error) => ({ error }));
+  return async () => {
+    const r = await settled;
+    if ("error" in r) throw r.error;
+    return r.value;
+  };
+}

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { ip } from "../harness/netlab.ts";
 import { HostsEntry } from "./_hosts.ts";
-import { Rig, type WriterResult } from "./_rig.ts";
+import { inBackground, Rig, type WriterResult } from "./_rig.ts";
 
 const rigs: Rig[] = [];
 const hosts: HostsEntry[] = [];
@@ -67,26 +67,19 @@ async function byDiscoveryRecord(): Promise<Outcome> {
   return { moved: discovery, ...(await move(rig, neighbour(rig.links[0]!.b.address, 1))) };
 }
 
-const settled = <T>(p: Promise<T>) => p.then((value) => ({ value }), (error: Error) => ({ error }));
-let named: ReturnType<typeof settled<Outcome>>;
-let recorded: ReturnType<typeof settled<Outcome>>;
+let named: () => Promise<Outcome>;
+let recorded: () => Promise<Outcome>;
 beforeAll(() => {
-  named = settled(byHostName());
-  recorded = settled(byDiscoveryRecord());
+  named = inBackground(() => byHostName());
+  recorded = inBackground(() => byDiscoveryRecord());
 });
 afterAll(async () => {
   for (const h of hosts) h.remove();
   for (const r of rigs) await r.destroy();
 });
 
-async function outcome(p: Promise<{ value: Outcome } | { error: Error }>): Promise<Outcome> {
-  const r = await p;
-  if ("error" in r) throw r.error;
-  return r.value;
-}
-
 test("a node recorded by host name: the name is resolved again at reconnect and the session continues at the new address", async () => {
-  const o = await outcome(named);
+  const o = await named();
   expect(o.session.persistentPortal.host).toEndWith(".lab.test");
   expect(o.session.portal.host).toBe(o.moved);
   expect(o.result.failed).toEqual([]);
@@ -95,7 +88,7 @@ test("a node recorded by host name: the name is resolved again at reconnect and 
 }, 300_000);
 
 test("a node recorded by address: found again through its discovery record (SendTargets at another address of the target)", async () => {
-  const o = await outcome(recorded);
+  const o = await recorded();
   expect(o.session.portal.host).toBe(o.moved);
   expect(o.session.persistentPortal.host).not.toBe(o.moved);
   expect(o.result.failed).toEqual([]);

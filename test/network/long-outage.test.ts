@@ -4,7 +4,7 @@
 // around it. Each runs an attached ext4 under an fsync writer; afterwards every acknowledged file is read back
 // through the mount and, after detaching, from the raw LU by qemu-img; none may be lost.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { Rig, type WriterResult } from "./_rig.ts";
+import { inBackground, Rig, type WriterResult } from "./_rig.ts";
 
 const OUTAGE_MS = 60_000;
 const rigs: Rig[] = [];
@@ -46,21 +46,20 @@ async function sleepThroughTargetRestart(rig: Rig): Promise<void> {
   }
 }
 
-const settled = <T>(p: Promise<T>) => p.then((value) => ({ value }), (error: Error) => ({ error }));
-let linkDown: ReturnType<typeof settled<Outcome>>;
-let sleepPlain: ReturnType<typeof settled<Outcome>>;
-let sleepEvents: ReturnType<typeof settled<Outcome>>;
+let linkDown: () => Promise<Outcome>;
+let sleepPlain: () => Promise<Outcome>;
+let sleepEvents: () => Promise<Outcome>;
 
 beforeAll(() => {
-  linkDown = settled(
+  linkDown = inBackground(() =>
     scenario(async (rig) => {
       await rig.lab.down(rig.links[0]!.a);
       await Bun.sleep(OUTAGE_MS);
       await rig.lab.up(rig.links[0]!.a);
     }),
   );
-  sleepPlain = settled(scenario(sleepThroughTargetRestart));
-  sleepEvents = settled(
+  sleepPlain = inBackground(() => scenario(sleepThroughTargetRestart));
+  sleepEvents = inBackground(() =>
     scenario(async (rig, notes) => {
       notes.willSleep = JSON.parse(await rig.cliOk(["event", "will-sleep", "--json"]));
       await sleepThroughTargetRestart(rig);
@@ -73,14 +72,8 @@ afterAll(async () => {
   for (const r of rigs) await r.destroy();
 });
 
-async function outcome(p: Promise<{ value: Outcome } | { error: Error }>): Promise<Outcome> {
-  const r = await p;
-  if ("error" in r) throw r.error;
-  return r.value;
-}
-
 test("link down 60 s under an fsync writer on ext4: the session is reinstated and no acknowledged file is lost", async () => {
-  const o = await outcome(linkDown);
+  const o = await linkDown();
   expect(o.result.acked.length).toBeGreaterThanOrEqual(20);
   expect(o.result.failed).toEqual([]);
   expect(o.reinstatements).toBeGreaterThanOrEqual(1);
@@ -91,7 +84,7 @@ test("link down 60 s under an fsync writer on ext4: the session is reinstated an
 }, 300_000);
 
 test("sleep stand-in: daemon SIGSTOPped 60 s while tgtd is killed and restarted, then SIGCONT: reinstated, nothing lost", async () => {
-  const o = await outcome(sleepPlain);
+  const o = await sleepPlain();
   expect(o.result.failed).toEqual([]);
   expect(o.reinstatements).toBeGreaterThanOrEqual(1);
   expect(o.throughMount).toEqual([]);
@@ -99,7 +92,7 @@ test("sleep stand-in: daemon SIGSTOPped 60 s while tgtd is killed and restarted,
 }, 300_000);
 
 test("the same with will-sleep before and did-wake after: the LUN is flushed, keepalive paused, never logged out; nothing lost", async () => {
-  const o = await outcome(sleepEvents);
+  const o = await sleepEvents();
   const willSleep = o.notes.willSleep as { flushed: number; sessions: Array<{ outcome: string }>; problems: string[] };
   const didWake = o.notes.didWake as { sessions: Array<{ outcome: string }> };
   expect(willSleep.flushed).toBe(1);

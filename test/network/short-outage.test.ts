@@ -2,7 +2,7 @@
 // the replacement timeout on the raw device (writes then fail with EIO, never report success; once the link
 // returns the disk works again). Every acknowledged step is checked through the device and by qemu-img.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { Rig, type WriterResult } from "./_rig.ts";
+import { inBackground, Rig, type WriterResult } from "./_rig.ts";
 
 const rigs: Rig[] = [];
 const REPLACEMENT_S = 4;
@@ -26,25 +26,18 @@ async function outage(downMs: number, opts: { fs?: "ext4" | "raw"; replacementTi
   return { result, throughDevice: await rig.checkThroughMount(result), independent: await rig.checkIndependently(result) };
 }
 
-const settled = <T>(p: Promise<T>) => p.then((value) => ({ value }), (error: Error) => ({ error }));
-let five: ReturnType<typeof settled<Outcome>>;
-let past: ReturnType<typeof settled<Outcome>>;
+let five: () => Promise<Outcome>;
+let past: () => Promise<Outcome>;
 beforeAll(() => {
-  five = settled(outage(5_000, {}));
-  past = settled(outage(REPLACEMENT_S * 1000 + 8_000, { fs: "raw", replacementTimeout: REPLACEMENT_S }));
+  five = inBackground(() => outage(5_000, {}));
+  past = inBackground(() => outage(REPLACEMENT_S * 1000 + 8_000, { fs: "raw", replacementTimeout: REPLACEMENT_S }));
 });
 afterAll(async () => {
   for (const r of rigs) await r.destroy();
 });
 
-async function outcome(p: Promise<{ value: Outcome } | { error: Error }>): Promise<Outcome> {
-  const r = await p;
-  if ("error" in r) throw r.error;
-  return r.value;
-}
-
 test("link down 5 s under an fsync writer on ext4: writes wait, none fails, nothing acknowledged is lost", async () => {
-  const o = await outcome(five);
+  const o = await five();
   expect(o.result.failed).toEqual([]);
   expect(o.result.longestStallMs).toBeGreaterThan(3_000);
   expect(o.throughDevice).toEqual([]);
@@ -52,7 +45,7 @@ test("link down 5 s under an fsync writer on ext4: writes wait, none fails, noth
 }, 240_000);
 
 test("link down past the replacement timeout: writes fail with EIO (never success), and work again once the link is back", async () => {
-  const o = await outcome(past);
+  const o = await past();
   expect(o.result.failed.length).toBeGreaterThan(0);
   expect(new Set(o.result.failed.map((f) => f.errno))).toEqual(new Set([5])); // EIO
   // Nothing that failed was acknowledged, and acknowledged steps continue after the failures.
