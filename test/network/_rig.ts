@@ -13,7 +13,6 @@ import { expectSuccess, runTool } from "../harness/processes.ts";
 import { startTgtd, type TgtdTarget } from "../harness/tgtd.ts";
 
 export const STEP_BYTES = 16384;
-const LUN_MIB = 64;
 let writerBinary: Promise<string> | undefined;
 
 /** Compile fsync_writer.c once per test process (rigs starting together share the one compile). */
@@ -103,6 +102,8 @@ export interface RigOptions {
   replacementTimeout?: number;
   /** "ext4" (default): mkfs and mount; "raw": the writer uses the block device. */
   fs?: "ext4" | "raw";
+  /** Size of the LUN (default 64 MiB; the writer puts down 16 KiB per step and never reuses a name). */
+  lunMiB?: number;
   /** Extra links from the main namespace to the target's namespace (interface switch). */
   links?: number;
   /** The target's address (default: its end of the first link). */
@@ -145,7 +146,7 @@ export class Rig {
     this.ns = await this.lab.namespace();
     for (let i = 0; i < (opts.links ?? 1); i++) this.links.push(await this.lab.veth(undefined, this.ns, { metric: 100 * (i + 1) }));
     const host = opts.targetHost ? await opts.targetHost(this) : this.links[0]!.b.address;
-    this.target = await startTgtd({ luns: [{ sizeMiB: LUN_MIB }], netns: { name: this.ns, host } });
+    this.target = await startTgtd({ luns: [{ sizeMiB: opts.lunMiB ?? 64 }], netns: { name: this.ns, host } });
     this.iqn = this.target.targets[0]!.iqn;
     this.daemon = new TestDaemon();
     await this.daemon.start();
@@ -206,10 +207,11 @@ export class Rig {
   /** Every acknowledged step, read back through the mount (or the device): a list of the ones that differ. */
   async checkThroughMount(result: WriterResult): Promise<number[]> {
     const bad: number[] = [];
-    const cmd = this.mnt ? `cat ${result.acked.map((i) => `${this.mnt}/w/f${String(i).padStart(6, "0")}`).join(" ")}` : "";
     if (this.mnt) {
-      // A child reads: never this thread, which serves the FUSE file behind the mount.
-      const p = Bun.spawn(["bash", "-c", `echo 3 > /proc/sys/vm/drop_caches; ${cmd}`], { stdout: "pipe", stderr: "pipe" });
+      // A child reads (never this thread, which serves the FUSE file behind the mount), the names from a file.
+      const list = join(this.work, "acked-files");
+      writeFileSync(list, result.acked.map((i) => `${this.mnt}/w/f${String(i).padStart(6, "0")}\n`).join(""));
+      const p = Bun.spawn(["bash", "-c", `echo 3 > /proc/sys/vm/drop_caches; xargs -d '\\n' -a ${list} cat`], { stdout: "pipe", stderr: "pipe" });
       const all = new Uint8Array(await new Response(p.stdout).arrayBuffer());
       await p.exited;
       result.acked.forEach((i, k) => {
