@@ -96,7 +96,9 @@ export function startSystemEvents(onEvent: (e: SystemEvent) => void, log: Consol
       log.warn("system events: `ip` (iproute2) is not installed; network changes are noticed only by keepalive timeouts");
       return undefined;
     }
-    return lineSource("rtnetlink (ip -o monitor link address route)", ["ip", "-o", "monitor", "link", "address", "route"], onEvent, log);
+    // With setpriv the monitor dies with the daemon even after a kill -9 (else it would go at the next event, on EPIPE).
+    const withParent = Bun.which("setpriv") ? ["setpriv", "--pdeathsig", "TERM", "--"] : [];
+    return lineSource("rtnetlink (ip -o monitor link address route)", [...withParent, "ip", "-o", "monitor", "link", "address", "route"], onEvent, log);
   }
   if (process.platform === "darwin" && macHelper) return lineSource("IOKit power + SCDynamicStore helper", [macHelper], onEvent, log);
   return undefined;
