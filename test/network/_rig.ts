@@ -13,16 +13,11 @@ import { expectSuccess, runTool } from "../harness/processes.ts";
 import { startTgtd, type TgtdTarget } from "../harness/tgtd.ts";
 
 export const STEP_BYTES = 16384;
-let writerBinary: Promise<string> | undefined;
-
-/** Compile fsync_writer.c once per test process (rigs starting together share the one compile). */
-function writer(): Promise<string> {
-  writerBinary ??= (async () => {
-    const path = join(mkdtempSync(join(TMP, "iscsi-netev-writer-")), "fsync_writer");
-    await ok(`gcc -O2 -Wall -Werror -o ${path} ${import.meta.dir}/fsync_writer.c`);
-    return path;
-  })();
-  return writerBinary;
+/** Compile fsync_writer.c into `dir` (each rig its own copy, removed with the rig). */
+async function writer(dir: string): Promise<string> {
+  const path = join(dir, "fsync_writer");
+  if (!existsSync(path)) await ok(`gcc -O2 -Wall -Werror -o ${path} ${import.meta.dir}/fsync_writer.c`);
+  return path;
 }
 
 /** The 16 KiB the writer puts down in step `i`. */
@@ -52,12 +47,12 @@ export class Writer {
     private readonly stopFile: string,
   ) {}
 
-  static async start(mode: "files" | "blocks", path: string, work: string): Promise<Writer> {
+  static async start(mode: "files" | "blocks", path: string, work: string, pauseMs = 0): Promise<Writer> {
     const ackLog = join(work, `acks-${mode}`);
     const stopFile = join(work, `stop-${mode}`);
     rmSync(stopFile, { force: true });
     writeFileSync(ackLog, "");
-    const child = Bun.spawn([await writer(), mode, path, ackLog, stopFile], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    const child = Bun.spawn([await writer(work), mode, path, ackLog, stopFile, String(pauseMs)], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
     return new Writer(child, ackLog, stopFile);
   }
 
@@ -125,6 +120,7 @@ export class Rig {
   mnt = "";
   iqn = "";
   portal = "";
+  private readonly writers: Writer[] = [];
   /** Where an independent initiator reaches the target now (a test that moves the target sets it). */
   targetPortal = "";
 
@@ -187,8 +183,11 @@ export class Rig {
     }
   }
 
-  startWriter(): Promise<Writer> {
-    return this.mnt ? Writer.start("files", join(this.mnt, "w"), this.work) : Writer.start("blocks", this.device, this.work);
+  /** `pauseMs` between steps bounds the space a long run takes (each step keeps 16 KiB for good). */
+  async startWriter(pauseMs = 0): Promise<Writer> {
+    const w = this.mnt ? await Writer.start("files", join(this.mnt, "w"), this.work, pauseMs) : await Writer.start("blocks", this.device, this.work, pauseMs);
+    this.writers.push(w);
+    return w;
   }
 
   /** Let the writer get `n` more steps acknowledged (proof that I/O flows). */
@@ -257,6 +256,7 @@ export class Rig {
 
   /** Remove everything, whatever state the rig is in; checks that nothing of it is left. */
   async destroy(): Promise<void> {
+    for (const w of this.writers) w.kill(); // a failed test leaves its writer running
     if (this.mnt) await sh(`mountpoint -q ${this.mnt} && umount -l ${this.mnt}`);
     if (this.daemon) {
       if (this.device) await this.daemon.cli(["detach", this.device, "--force"]).catch(() => undefined);

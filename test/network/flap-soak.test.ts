@@ -21,10 +21,10 @@ function sample(pid: number): { rssKiB: number; fds: number } {
 }
 
 test(`flap soak for ${SOAK_S} s: link down/up every ${MIN_S}–${MAX_S} s; RSS and fds flat, nothing acknowledged lost`, async () => {
-  // About 30 fsync'd 16 KiB files a second when the link is up: room for all of them.
-  rig = await Rig.start({ lunMiB: Math.max(64, Math.ceil((SOAK_S * 30 * 20) / 1024 / 64) * 64) });
+  // At most 20 fsync'd 16 KiB files a second (a 50 ms pause after each): room for all of them, ext4 overhead included.
+  rig = await Rig.start({ lunMiB: Math.max(64, Math.ceil((SOAK_S * 20 * 24) / 1024 / 64) * 64) });
   const link = rig.links[0]!.a;
-  const w = await rig.startWriter();
+  const w = await rig.startWriter(50);
   await rig.progress(w, 10);
   const pid = rig.daemon.pid!;
   const samples = [sample(pid)];

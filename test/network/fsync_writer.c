@@ -1,13 +1,13 @@
 /*
  * Test helper: a writer that records every acknowledged fsync, for the link-loss and sleep tests.
  *
- *   fsync_writer files DIR ACKLOG STOPFILE   new file DIR/fNNNNNN per step: write, fsync, fsync DIR
- *   fsync_writer blocks DEV ACKLOG STOPFILE  block NNNNNN of DEV (16 KiB each): pwrite, fdatasync
+ *   fsync_writer files DIR ACKLOG STOPFILE [PAUSE_MS]   new file DIR/fNNNNNN per step: write, fsync, fsync DIR
+ *   fsync_writer blocks DEV ACKLOG STOPFILE [PAUSE_MS]  block NNNNNN of DEV (16 KiB each): pwrite, fdatasync
  *
  * Step i writes 16 KiB whose every 8-byte word is (i << 32 | word index). After the kernel acknowledged a step
  * the writer appends "ok I START_NS END_NS" to ACKLOG; a failed step appends "err I ERRNO START_NS END_NS" and
  * is never retried under the same number (its outcome is unknown). Times are CLOCK_MONOTONIC. It stops when
- * STOPFILE exists, or in blocks mode when DEV is full.
+ * STOPFILE exists, or in blocks mode when DEV is full. PAUSE_MS between steps bounds the space a long run takes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -59,10 +59,11 @@ static int file_step(int dirfd, uint64_t step, const uint64_t *buf) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5 || (strcmp(argv[1], "files") != 0 && strcmp(argv[1], "blocks") != 0)) {
-        fprintf(stderr, "usage: fsync_writer files|blocks DIR|DEV ACKLOG STOPFILE\n");
+    if ((argc != 5 && argc != 6) || (strcmp(argv[1], "files") != 0 && strcmp(argv[1], "blocks") != 0)) {
+        fprintf(stderr, "usage: fsync_writer files|blocks DIR|DEV ACKLOG STOPFILE [PAUSE_MS]\n");
         return 2;
     }
+    useconds_t pause = argc == 6 ? (useconds_t)atoi(argv[5]) * 1000 : 0;
     int files = strcmp(argv[1], "files") == 0;
     int fd = files ? open(argv[2], O_RDONLY | O_DIRECTORY) : open(argv[2], O_WRONLY);
     if (fd < 0) {
@@ -89,7 +90,10 @@ int main(int argc, char **argv) {
             if (rc == 0 && fdatasync(fd) != 0) rc = -errno;
         }
         uint64_t end = now_ns();
-        if (rc == 0) fprintf(log, "ok %llu %llu %llu\n", (unsigned long long)step, (unsigned long long)start, (unsigned long long)end);
+        if (rc == 0) {
+            fprintf(log, "ok %llu %llu %llu\n", (unsigned long long)step, (unsigned long long)start, (unsigned long long)end);
+            if (pause) usleep(pause);
+        }
         else {
             fprintf(log, "err %llu %d %llu %llu\n", (unsigned long long)step, -rc, (unsigned long long)start, (unsigned long long)end);
             usleep(200000);
