@@ -160,7 +160,7 @@ export class Attachment {
     const was = this.current;
     if (was.state.kind !== "failed" && was.state.kind !== "closed") throw new IscsiError("BUSY", `attachment ${this.id} still has session ${was.id} (${was.state.kind})`);
     if (this.detaching) throw new IscsiError("BUSY", `attachment ${this.id} is being detached`);
-    const before = was.identities.get(this.lun);
+    const before = was.recordedIdentity(this.lun);
     const lu = new LogicalUnit(session, this.lun);
     await lu.testUnitReady();
     const now = await identityOf(lu);

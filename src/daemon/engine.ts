@@ -79,7 +79,7 @@ export async function scanLuns(session: EngineSession): Promise<LunInfo[]> {
       const info: LunInfo = { lun: n, deviceType: inq.deviceTypeName, vendor: inq.vendor, product: inq.product, revision: inq.revision };
       if (inq.peripheralDeviceType === 0x00) {
         await lu.testUnitReady();
-        const cap = await lu.readCapacity();
+        const cap = await lu.open();
         info.blockSize = cap.blockSize;
         info.bytes = cap.bytes.toString();
       }

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { Opcode, encodeAsyncMessage, encodeTaskMgmtResponse, encodeTextResponse, type Frame, type LoginRequest, type ScsiCommand, type TaskMgmtRequest } from "../../src/pdu/index.ts";
 import { Session } from "../../src/session/session.ts";
 import { LogicalUnit } from "../../src/session/logical-unit.ts";
-import type { RecoveryOptions } from "../../src/session/recovery.ts";
+import type { RecoveryOptions } from "../../src/session/core.ts";
 import { FakeTarget, type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
 
 let target: FakeTarget | undefined;
@@ -159,7 +159,7 @@ test("Async Message event 2 (connection drop ahead): the next login waits the Ti
   expect(s.stats.reinstatements).toBe(1);
   // DefaultTime2Wait is 0 here, so only the announced 1 s can account for the wait.
   expect(performance.now() - dropped).toBeGreaterThanOrEqual(950);
-  expect(s.time2WaitHint).toBeUndefined();
+  expect(s.takeTime2WaitHint()).toBeUndefined();
 });
 
 test("Async Message event 4 (negotiation requested) is answered with an empty Text Request; the session stays up", async () => {
@@ -243,8 +243,8 @@ test("after reinstatement a LU with another serial number is not trusted: its I/
     },
   });
   const lu = new LogicalUnit(s, 0);
-  await lu.readCapacity();
-  expect(s.identities.get(0)).toContain("SERIAL-A");
+  await lu.open();
+  expect(s.recordedIdentity(0)).toContain("SERIAL-A");
   const err = await lu.read(0n, 1).then(() => undefined, (e: unknown) => e as Error);
   expect(err?.message).toMatch(/not the same logical unit after reconnecting/);
   expect(s.state.kind).toBe("failed");
