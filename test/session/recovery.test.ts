@@ -7,6 +7,7 @@ import { Session } from "../../src/session/session.ts";
 import { LogicalUnit } from "../../src/session/logical-unit.ts";
 import type { RecoveryOptions } from "../../src/session/core.ts";
 import { FakeTarget, type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
+import { openFakeSession } from "../support/fake-session.ts";
 
 let target: FakeTarget | undefined;
 let session: Session | undefined;
@@ -19,12 +20,8 @@ afterEach(() => {
 const fast: Partial<RecoveryOptions> = { maxBackoffMs: 50, nopIntervalMs: 0, commandTimeoutMs: 0 };
 
 async function open(opts: FakeTargetOptions, recovery: Partial<RecoveryOptions> = {}): Promise<Session> {
-  target = FakeTarget.listen({ answers: { DefaultTime2Wait: "0" }, ...opts });
-  session = await Session.open({
-    portal: { host: "127.0.0.1", port: target.port },
-    login: { initiatorName: "iqn.2026-11.dev.iscsi:test", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" }, proposal: { defaultTime2Wait: 0 } },
-    recovery: { ...fast, ...recovery },
-  });
+  target = FakeTarget.inMemory({ answers: { DefaultTime2Wait: "0" }, ...opts });
+  session = await openFakeSession(target, { login: { proposal: { defaultTime2Wait: 0 } }, recovery: { enabled: true, ...fast, ...recovery } });
   return session;
 }
 

@@ -5,6 +5,7 @@ import { encodeNopIn, Opcode, RESERVED_TAG, type NopOut, type ScsiCommand } from
 import { Session } from "../../src/session/session.ts";
 import type { ScsiTask } from "../../src/session/task.ts";
 import { FakeTarget, type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
+import { openFakeSession } from "../support/fake-session.ts";
 import { within } from "../fault/outcome.ts";
 
 let target: FakeTarget | undefined;
@@ -16,11 +17,10 @@ afterEach(() => {
 });
 
 async function open(opts: FakeTargetOptions, extra: { initialCmdSN?: number; queueDepth?: number } = {}): Promise<Session> {
-  target = FakeTarget.listen(opts);
-  session = await Session.open({
-    portal: { host: "127.0.0.1", port: target.port },
-    login: { initiatorName: "iqn.2026-11.dev.iscsi:seq", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" }, ...(extra.initialCmdSN !== undefined ? { initialCmdSN: extra.initialCmdSN } : {}) },
-    recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
+  target = FakeTarget.inMemory(opts);
+  session = await openFakeSession(target, {
+    login: { initiatorName: "iqn.2026-11.dev.iscsi:seq", ...(extra.initialCmdSN !== undefined ? { initialCmdSN: extra.initialCmdSN } : {}) },
+    recovery: { nopIntervalMs: 0, commandTimeoutMs: 0 },
     ...(extra.queueDepth ? { queueDepth: extra.queueDepth } : {}),
   });
   return session;

@@ -1,9 +1,10 @@
-// Session behaviour against the scripted fake target on real loopback TCP: the cases real targets won't
+// Session behaviour against the scripted fake target on an in-memory pipe: the cases real targets won't
 // produce (hostile Data-In and R2T, closed windows, NOP-In pings, residuals, sense).
 import { afterEach, describe, expect, test } from "bun:test";
 import { Opcode, RESERVED_TAG, type DataOut, type Frame, type ScsiCommand } from "../../src/pdu/index.ts";
 import { Session } from "../../src/session/session.ts";
 import { FakeTarget, type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
+import { openFakeSession } from "../support/fake-session.ts";
 
 let target: FakeTarget | undefined;
 let session: Session | undefined;
@@ -16,13 +17,8 @@ afterEach(() => {
 
 // Detection is what these tests check, so recovery is off: a protocol error fails the session at once.
 async function open(opts: FakeTargetOptions, queueDepth?: number): Promise<Session> {
-  target = FakeTarget.listen(opts);
-  session = await Session.open({
-    portal: { host: "127.0.0.1", port: target.port },
-    login: { initiatorName: "iqn.2026-11.dev.iscsi:test", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" } },
-    recovery: { enabled: false },
-    ...(queueDepth ? { queueDepth } : {}),
-  });
+  target = FakeTarget.inMemory(opts);
+  session = await openFakeSession(target, queueDepth ? { queueDepth } : {});
   return session;
 }
 

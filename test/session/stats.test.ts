@@ -4,6 +4,7 @@ import { afterEach, expect, test } from "bun:test";
 import { Opcode, type ScsiCommand } from "../../src/pdu/index.ts";
 import { Session } from "../../src/session/session.ts";
 import { FakeTarget, type FakeTargetOptions } from "../fake/target.ts";
+import { openFakeSession } from "../support/fake-session.ts";
 
 let target: FakeTarget | undefined;
 let session: Session | undefined;
@@ -15,12 +16,8 @@ afterEach(() => {
 });
 
 async function open(opts: FakeTargetOptions): Promise<Session> {
-  target = FakeTarget.listen(opts);
-  session = await Session.open({
-    portal: { host: "127.0.0.1", port: target.port },
-    login: { initiatorName: "iqn.2026-11.dev.iscsi:test", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" } },
-    recovery: { enabled: false },
-  });
+  target = FakeTarget.inMemory(opts);
+  session = await openFakeSession(target);
   return session;
 }
 
