@@ -52,7 +52,7 @@ export async function probeGeometry(lu: LogicalUnit): Promise<Geometry> {
 
 /** LBPME and LBPRZ from READ CAPACITY(16), LBPU from the B2h page (assumed with LBPME when the page is absent). */
 async function unmapZeroes(lu: LogicalUnit, pages: number[]): Promise<boolean> {
-  let rc;
+  let rc: ReturnType<typeof parseReadCapacity16>;
   try {
     rc = parseReadCapacity16((await lu.run(readCapacity16({ allocationLength: 32 }))).data);
   } catch (err) {

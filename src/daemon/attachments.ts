@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { IscsiError } from "../contract/errors.ts";
 import { matches, type NodeFilter } from "./node-db.ts";
-import { attachmentView, type Attached } from "./attachment-table.ts";
+import { attachmentView } from "./attachment-table.ts";
 import { sessionOf } from "./engine.ts";
 import type { SessionEntry } from "./registry.ts";
 import { describeFilter, loginOnce } from "./session-ops.ts";

@@ -19,7 +19,7 @@ import { StartupLogins } from "./startup.ts";
 import type { DaemonState } from "./state.ts";
 import { serveUi } from "./ui/server.ts";
 import type { AnswerLine, UiEndpoint } from "./ui/state.ts";
-import type { PendingLogin, StatusView, UiInfo } from "../contract/views.ts";
+import type { StatusView, UiInfo } from "../contract/views.ts";
 
 export interface DaemonOptions {
   stateDir: string;

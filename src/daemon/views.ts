@@ -3,10 +3,9 @@
 import { printable } from "../config/names.ts";
 import { SETTING_NAMES, type NodeSettings } from "../config/node-settings.ts";
 import type { DiscoveryRecord } from "./discovery-db.ts";
-import type { Portal } from "../transport/portal.ts";
 import type { NodeRecord } from "./node-db.ts";
 import type { SessionEntry } from "./registry.ts";
-import type { DiscoveryView, LunInfo, NodeView, SessionView } from "../contract/views.ts";
+import type { DiscoveryView, NodeView, SessionView } from "../contract/views.ts";
 
 export function nodeView(r: NodeRecord, secrets: NodeView["secrets"], sid?: number): NodeView {
   const settings: NodeSettings = r.settings;

@@ -3,7 +3,7 @@
 // is lost the session reinstates itself (recovery.ts, RFC 7143 §6.3.5, §7.1) and re-issues what it can.
 import { IscsiError } from "../contract/errors.ts";
 import { logFor } from "../log.ts";
-import type { LoginParams, Negotiated } from "../login/login.ts";
+import type { Negotiated } from "../login/login.ts";
 import { serialAdd, serialGe } from "../pdu/serial.ts";
 import type { Frame, TargetPdu } from "../pdu/types.ts";
 import { encodeLun } from "../scsi/lun.ts";

@@ -3,7 +3,7 @@
 // at any byte (raw, truncated, oversized, wrong digests), odd windows, NOP-In floods, Async Messages, Rejects,
 // bent Login Responses. It logs in anyone (AuthMethod=None), switches CRC32C digests on when it answers
 // them, and hands every full-feature PDU to the test.
-import type { Socket, TCPSocketListener } from "bun";
+import type { Socket } from "bun";
 import {
   PduFramer, framePdu, encodeLoginResponse, encodeScsiResponse, encodeDataIn, encodeR2T, encodeNopIn, encodeAsyncMessage, encodeReject,
   encodeTextResponse, encodeLogoutResponse, Opcode, RESERVED_TAG, crc32c, writeDigest,

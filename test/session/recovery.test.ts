@@ -3,7 +3,7 @@
 // NOP keepalive and command-timeout escalation (RFC 7143 §6.3.5, §7.1.5, §11.5, §11.18; design.md §3).
 import { afterEach, describe, expect, test } from "bun:test";
 import { Opcode, encodeAsyncMessage, encodeTaskMgmtResponse, encodeTextResponse, type Frame, type LoginRequest, type ScsiCommand, type TaskMgmtRequest } from "../../src/pdu/index.ts";
-import { Session } from "../../src/session/session.ts";
+import type { Session } from "../../src/session/session.ts";
 import { LogicalUnit } from "../../src/session/logical-unit.ts";
 import type { RecoveryOptions } from "../../src/session/core.ts";
 import { FakeTarget, type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";

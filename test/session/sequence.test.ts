@@ -2,7 +2,7 @@
 // §4.2.2.2, §11.2.1.8): a window that stays closed, CmdSN and StatSN across 2^32, and unique ITTs under load.
 import { afterEach, expect, test } from "bun:test";
 import { encodeNopIn, Opcode, RESERVED_TAG, type NopOut, type ScsiCommand } from "../../src/pdu/index.ts";
-import { Session } from "../../src/session/session.ts";
+import type { Session } from "../../src/session/session.ts";
 import type { ScsiTask } from "../../src/session/task.ts";
 import { FakeTarget, type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
 import { openFakeSession } from "../support/fake-session.ts";

@@ -2,7 +2,7 @@
 // produce (hostile Data-In and R2T, closed windows, NOP-In pings, residuals, sense).
 import { afterEach, describe, expect, test } from "bun:test";
 import { Opcode, RESERVED_TAG, type DataOut, type Frame, type ScsiCommand } from "../../src/pdu/index.ts";
-import { Session } from "../../src/session/session.ts";
+import type { Session } from "../../src/session/session.ts";
 import { FakeTarget, type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
 import { openFakeSession } from "../support/fake-session.ts";
 

@@ -2,7 +2,7 @@
 // answered after a known delay is counted once with at least that delay; one that fails is not counted.
 import { afterEach, expect, test } from "bun:test";
 import { Opcode, type ScsiCommand } from "../../src/pdu/index.ts";
-import { Session } from "../../src/session/session.ts";
+import type { Session } from "../../src/session/session.ts";
 import { FakeTarget, type FakeTargetOptions } from "../fake/target.ts";
 import { openFakeSession } from "../support/fake-session.ts";
 
