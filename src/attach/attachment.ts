@@ -1,4 +1,4 @@
-// A LUN attached as a local disk (design.md §4): FUSE file over a request ring served from the session, then
+// A LUN attached as a local disk (docs/architecture.md, "Attaching a LUN"): FUSE file over a request ring served from the session, then
 // on Linux a loop device with direct I/O and an optional mount, on macOS a disk image attached by hdiutil
 // (never run on a Mac). Detach undoes it in reverse; forced (or with the target gone) it fails queued I/O
 // first so it finishes in bounded time and leaves no mount or block device. When the session is gone for good

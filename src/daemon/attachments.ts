@@ -1,4 +1,4 @@
-// Attached LUNs live in the daemon beside their sessions (design.md §4, §5): attach (logging the node in first
+// Attached LUNs live in the daemon beside their sessions (docs/architecture.md, "Attaching a LUN" and "The daemon"): attach (logging the node in first
 // when needed), list, detach by id, device, mount point or target and LUN. An attachment pins its session:
 // logout refuses it until it is detached. When a node logs in anew after its session failed or closed, its
 // attachments move to the new session if it serves the same LU. The attach layer (and its C library) is loaded

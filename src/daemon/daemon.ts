@@ -1,4 +1,4 @@
-// The long-lived process (design.md §1, §5): loads the config, node and discovery databases, secrets and the
+// The long-lived process (docs/architecture.md, "One executable, three roles" and "The daemon"): loads the config, node and discovery databases, secrets and the
 // initiator name, owns the session registry, and starts the background logins of automatic nodes.
 import { join } from "node:path";
 import type { ConsolaInstance } from "consola";

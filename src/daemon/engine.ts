@@ -1,6 +1,6 @@
 // The daemon's one door to the engine: opening and ending sessions, SendTargets, and the LUN scan shown by
 // `-m session -P 3`. Everything else in src/daemon sees only `EngineSession`; the session reinstates itself
-// after a lost connection (design.md §3, ERL0), so the daemon only shows its state.
+// after a lost connection (docs/architecture.md, "Recovery (ERL0)", ERL0), so the daemon only shows its state.
 import { discover, type DiscoveredTarget } from "../discovery/send-targets.ts";
 import type { LoginParams, Negotiated } from "../login/login.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";

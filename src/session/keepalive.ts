@@ -1,4 +1,4 @@
-// NOP-Out keepalive (RFC 7143 §11.18; design.md §3): after `nopIntervalMs` without any PDU from the target
+// NOP-Out keepalive (RFC 7143 §11.18; docs/architecture.md, "Recovery (ERL0)"): after `nopIntervalMs` without any PDU from the target
 // we ping; if nothing at all arrives within `nopTimeoutMs` more, the connection is declared dead and dropped,
 // which starts recovery. Any inbound PDU counts as life, so a busy link is never called dead (open-iscsi #97).
 import { IscsiError } from "../contract/errors.ts";

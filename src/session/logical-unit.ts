@@ -176,7 +176,7 @@ export class LogicalUnit<S extends LuSession = SessionCore> {
 
 /**
  * What makes this LU this LU: unit serial (VPD 0x80), device identifiers (VPD 0x83) and capacity. Pages a
- * target does not offer are left out. Compared after a reinstatement (design.md §3).
+ * target does not offer are left out. Compared after a reinstatement (docs/architecture.md, "Recovery (ERL0)").
  */
 export async function identityOf(lu: LogicalUnit<LuSession>, capacity?: Capacity): Promise<string> {
   const pages = await lu.vpdPages().catch(() => [] as number[]);

@@ -57,7 +57,7 @@ export interface TaskState {
 
 /**
  * Commands whose replay after a lost connection could do harm when the first attempt may have run
- * (reliability.md §2.5): they fail with "outcome unknown" instead of being re-issued.
+ * (docs/reliability.md, section G): they fail with "outcome unknown" instead of being re-issued.
  * COMPARE AND WRITE, PERSISTENT RESERVE OUT, RESERVE/RELEASE(6/10), WRITE BUFFER, XDWRITEREAD, MAINTENANCE OUT.
  */
 const NOT_IDEMPOTENT = new Set([0x89, 0x5f, 0x16, 0x17, 0x56, 0x57, 0x3b, 0x53, 0xa4]);

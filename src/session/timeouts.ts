@@ -1,4 +1,4 @@
-// Command timeouts and their escalation (reliability.md §2.3; RFC 7143 §11.5 Task Management): a command
+// Command timeouts and their escalation (docs/reliability.md, section G; RFC 7143 §11.5 Task Management): a command
 // without status in time gets ABORT TASK; if that fails, LOGICAL UNIT RESET; if that fails too, the
 // connection is dropped and recovery takes over. One task-management request at a time per session.
 // An aborted command is reported as failed, never as done.

@@ -1,4 +1,4 @@
-// Hostile answers to one command, well framed but wrong (reliability.md §3.2 Data-In, R2T, SCSI Response,
+// Hostile answers to one command, well framed but wrong (docs/reliability.md, Data-In, R2T, SCSI Response,
 // tags; cases 14, 15, 43, 46, 47, 49, 50): each must fail the command (never resolve it as success), name the
 // field, send no byte the target did not ask for, and leave no unhandled rejection. Recovery is off.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";

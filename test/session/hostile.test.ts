@@ -1,4 +1,4 @@
-// A hostile target at the byte level in full feature phase, over real loopback TCP (reliability.md §3.2, cases
+// A hostile target at the byte level in full feature phase, over an in-memory pipe (docs/reliability.md, cases
 // 1–6, 10, 68, 76–82): truncated PDUs then FIN/RST, lengths far beyond what we declared, AHS and initiator
 // opcodes from a target, wrong digests, odd padding, Async Messages 0–4, Rejects, NOP-In floods (login: see
 // hostile-login.test.ts). Each must end in a clear error naming the field, with no crash, no unhandled rejection,

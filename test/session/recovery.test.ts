@@ -1,6 +1,6 @@
 // ERL0 recovery against the scripted fake target on real TCP: reinstatement with the same ISID and TSIH 0,
 // re-issue of outstanding commands, "outcome unknown" for non-idempotent ones, the replacement timeout,
-// NOP keepalive and command-timeout escalation (RFC 7143 §6.3.5, §7.1.5, §11.5, §11.18; design.md §3).
+// NOP keepalive and command-timeout escalation (RFC 7143 §6.3.5, §7.1.5, §11.5, §11.18; docs/architecture.md, "Recovery (ERL0)").
 import { afterEach, describe, expect, test } from "bun:test";
 import { Opcode, encodeAsyncMessage, encodeTaskMgmtResponse, encodeTextResponse, type Frame, type LoginRequest, type ScsiCommand, type TaskMgmtRequest } from "../../src/pdu/index.ts";
 import type { Session } from "../../src/session/session.ts";
