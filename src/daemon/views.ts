@@ -1,5 +1,5 @@
 // What the daemon shows of its state: nodes with secrets reduced to "stored or not", sessions with their
-// negotiated parameters (RFC 7143 §13), counters and LUNs. The IPC schemas (src/ipc/protocol.ts) check these shapes.
+// negotiated parameters (RFC 7143 §13), counters and LUNs. Their types and schemas are the contract's (src/contract/views.ts).
 import { printable } from "../config/names.ts";
 import { SETTING_NAMES, type NodeSettings } from "../config/node-settings.ts";
 import type { DiscoveryRecord } from "./discovery-db.ts";
