@@ -13,6 +13,7 @@ import { encodeTextKeys, parseTextKeys } from "../../src/pdu/text.ts";
 import type { OpenOptions } from "../../src/session/open.ts";
 import { memoryPair } from "../../src/transport/memory.ts";
 import { formatPortal, type Portal } from "../../src/transport/portal.ts";
+import { concat } from "../support/bytes.ts";
 
 export interface FakeTargetOptions {
   targetName?: string;
@@ -361,18 +362,6 @@ export class FakeTarget {
     for (const c of this.connections) c.socket.end();
     this.stopServer();
   }
-}
-
-function concat(pieces: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of pieces) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function digestOf(bytes: Uint8Array): Uint8Array {

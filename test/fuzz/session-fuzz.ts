@@ -18,6 +18,7 @@ import { FakeTarget, type FakeConnection } from "../fake/target.ts";
 import { within } from "../fault/outcome.ts";
 import { Rng } from "./prng.ts";
 import { corruptBytes, mutateList, mutatePdu, split, strayPdu, type RawPdu } from "./mutate.ts";
+import { concat } from "../support/bytes.ts";
 
 export interface Finding {
   episode: number;
@@ -336,14 +337,3 @@ function encodeHeaderCopy(cmd: ScsiCommand): Uint8Array {
   return out;
 }
 
-function concat(pieces: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of pieces) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
