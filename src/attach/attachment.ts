@@ -1,4 +1,4 @@
-// A LUN attached as a local disk (design.md §4): FUSE file over a request ring served from the session, then
+// A LUN attached as a local disk (docs/architecture.md, "Attaching a LUN"): FUSE file over a request ring served from the session, then
 // on Linux a loop device with direct I/O and an optional mount, on macOS a disk image attached by hdiutil
 // (never run on a Mac). Detach undoes it in reverse; forced (or with the target gone) it fails queued I/O
 // first so it finishes in bounded time and leaves no mount or block device. When the session is gone for good
@@ -160,7 +160,7 @@ export class Attachment {
     const was = this.current;
     if (was.state.kind !== "failed" && was.state.kind !== "closed") throw new IscsiError("BUSY", `attachment ${this.id} still has session ${was.id} (${was.state.kind})`);
     if (this.detaching) throw new IscsiError("BUSY", `attachment ${this.id} is being detached`);
-    const before = was.identities.get(this.lun);
+    const before = was.recordedIdentity(this.lun);
     const lu = new LogicalUnit(session, this.lun);
     await lu.testUnitReady();
     const now = await identityOf(lu);

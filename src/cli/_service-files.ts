@@ -1,4 +1,4 @@
-// The service definitions `iscsi service install` writes (design.md §1): a systemd unit (Linux) and a launchd
+// The service definitions `iscsi service install` writes (docs/architecture.md, "One executable, three roles"): a systemd unit (Linux) and a launchd
 // property list (macOS) that run `iscsi daemon` at boot and restart it if it dies. Pure text; no I/O here.
 import { resolve } from "node:path";
 import type { Platform } from "../config/paths.ts";

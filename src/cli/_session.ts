@@ -14,7 +14,7 @@ export async function openLun(addr: LunAddress, args: Record<string, unknown>, o
   const lu = new LogicalUnit(session, addr.lun);
   try {
     await lu.testUnitReady();
-    await lu.readCapacity();
+    await lu.open();
   } catch (err) {
     await session.logout().catch(() => session.close());
     throw err;

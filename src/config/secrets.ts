@@ -1,4 +1,4 @@
-// The secret store (design.md §5): CHAP secrets kept apart from the node database, never on argv, in logs or
+// The secret store (docs/architecture.md, "The daemon"): CHAP secrets kept apart from the node database, never on argv, in logs or
 // in any listing. Linux: one root-only 0600 JSON file in the state dir; macOS: the Keychain (keychain.ts).
 import { lstatSync, readFileSync } from "node:fs";
 import * as v from "valibot";

@@ -1,4 +1,4 @@
-// Attached LUNs live in the daemon beside their sessions (design.md §4, §5): attach (logging the node in first
+// Attached LUNs live in the daemon beside their sessions (docs/architecture.md, "Attaching a LUN" and "The daemon"): attach (logging the node in first
 // when needed), list, detach by id, device, mount point or target and LUN. An attachment pins its session:
 // logout refuses it until it is detached. When a node logs in anew after its session failed or closed, its
 // attachments move to the new session if it serves the same LU. The attach layer (and its C library) is loaded
@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { IscsiError } from "../contract/errors.ts";
 import { matches, type NodeFilter } from "./node-db.ts";
-import { attachmentView, type Attached } from "./attachment-table.ts";
+import { attachmentView } from "./attachment-table.ts";
 import { sessionOf } from "./engine.ts";
 import type { SessionEntry } from "./registry.ts";
 import { describeFilter, loginOnce } from "./session-ops.ts";

@@ -1,4 +1,4 @@
-// The long-lived process (design.md §1, §5): loads the config, node and discovery databases, secrets and the
+// The long-lived process (docs/architecture.md, "One executable, three roles" and "The daemon"): loads the config, node and discovery databases, secrets and the
 // initiator name, owns the session registry, and starts the background logins of automatic nodes.
 import { join } from "node:path";
 import type { ConsolaInstance } from "consola";
@@ -19,7 +19,7 @@ import { StartupLogins } from "./startup.ts";
 import type { DaemonState } from "./state.ts";
 import { serveUi } from "./ui/server.ts";
 import type { AnswerLine, UiEndpoint } from "./ui/state.ts";
-import type { PendingLogin, StatusView, UiInfo } from "../contract/views.ts";
+import type { StatusView, UiInfo } from "../contract/views.ts";
 
 export interface DaemonOptions {
   stateDir: string;

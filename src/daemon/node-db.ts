@@ -1,4 +1,4 @@
-// The node database with open-iscsi semantics (design.md §5): one record per (target, portal) holding its
+// The node database with open-iscsi semantics (docs/architecture.md, "The daemon"): one record per (target, portal) holding its
 // settings, one JSON file each under <state dir>/nodes, written atomically, named by a hash of the key.
 // Discovery merges into it and never touches a setting the user changed (open-iscsi #58, #286).
 import { readdirSync, readFileSync, rmSync } from "node:fs";

@@ -11,7 +11,7 @@ import type { Portal } from "../transport/portal.ts";
 import { describeFilter, loginNodes } from "./session-ops.ts";
 import type { DaemonState } from "./state.ts";
 import { discoveryView, nodeView } from "./views.ts";
-import type { DiscoverResult, DiscoveryView, LoginResult, NodeView } from "../contract/views.ts";
+import type { DiscoverResult, DiscoveryView, NodeView } from "../contract/views.ts";
 
 /**
  * SendTargets at `portal`, every (target, portal) pair merged into the node database (unless `record` is off:

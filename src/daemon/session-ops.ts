@@ -4,7 +4,6 @@ import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import { openSession } from "./engine.ts";
 import { nodeOpenParams } from "./login-params.ts";
 import { matches, nodeKey, type NodeFilter, type NodeRecord } from "./node-db.ts";
-import type { Portal } from "../transport/portal.ts";
 import type { SessionEntry } from "./registry.ts";
 import { backoffDelay, isRetryable } from "./startup.ts";
 import type { DaemonState } from "./state.ts";

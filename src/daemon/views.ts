@@ -1,12 +1,11 @@
 // What the daemon shows of its state: nodes with secrets reduced to "stored or not", sessions with their
-// negotiated parameters (RFC 7143 §13), counters and LUNs. The IPC schemas (src/ipc/protocol.ts) check these shapes.
+// negotiated parameters (RFC 7143 §13), counters and LUNs. Their types and schemas are the contract's (src/contract/views.ts).
 import { printable } from "../config/names.ts";
 import { SETTING_NAMES, type NodeSettings } from "../config/node-settings.ts";
 import type { DiscoveryRecord } from "./discovery-db.ts";
-import type { Portal } from "../transport/portal.ts";
 import type { NodeRecord } from "./node-db.ts";
 import type { SessionEntry } from "./registry.ts";
-import type { DiscoveryView, LunInfo, NodeView, SessionView } from "../contract/views.ts";
+import type { DiscoveryView, NodeView, SessionView } from "../contract/views.ts";
 
 export function nodeView(r: NodeRecord, secrets: NodeView["secrets"], sid?: number): NodeView {
   const settings: NodeSettings = r.settings;
