@@ -1,6 +1,7 @@
 // open-iscsi's iscsiadm command line (`-m discovery|discoverydb|node|session|iface` with its short and long
 // options), parsed by hand because citty cannot read `-m node -T …`; main.ts sends such argv here.
 import { IscsiError } from "../errors.ts";
+import { suggestion } from "./_argv.ts";
 
 export interface AdmArgs {
   mode: string;
@@ -65,7 +66,9 @@ opt(undefined, "file", "file", true);
 opt(undefined, "socket", "socket", true);
 
 /** Is this argv in iscsiadm's syntax? (-m/--mode anywhere, or -L/-U given alone.) */
-export function isIscsiadmSyntax(argv: string[]): boolean {
+export function isIscsiadmSyntax(argv: string[], commands: string[]): boolean {
+  const first = argv.find((a) => a !== "-d" && a !== "--debug");
+  if (first !== undefined && commands.includes(first)) return false; // `iscsi attach IQN 1 -m DIR`: -m is --mount there
   return argv.some((a) => a === "-m" || a === "--mode" || a.startsWith("--mode=") || /^-m[a-z]/.test(a) || a === "-L" || a === "-U" || a === "--loginall" || a === "--logoutall");
 }
 
@@ -90,7 +93,7 @@ export function parseAdmArgs(argv: string[]): AdmArgs {
       inline = word.slice(2);
     }
     const def = OPTIONS[name];
-    if (!def) throw bad(word.startsWith("-") ? `unknown option ${word} (iscsiadm syntax; see iscsi -m node --help)` : `unexpected argument ${JSON.stringify(word)}`);
+    if (!def) throw bad(word.startsWith("-") ? `unknown option ${name}${suggestion(name, Object.keys(OPTIONS)) || " (iscsiadm syntax; see iscsi -m node --help)"}` : `unexpected argument ${JSON.stringify(word)}`);
     if (def.key === "debug") {
       if (/^\d$/.test(argv[i + 1] ?? "")) i++; // iscsiadm's -d LEVEL
       continue;

@@ -1,15 +1,20 @@
 // The iscsiadm command line as open-iscsi users type it.
 import { describe, expect, test } from "bun:test";
 import { isIscsiadmSyntax, parseAdmArgs } from "../../src/cli/_adm-args.ts";
+import { subCommands } from "../../src/cli/index.ts";
+
+const COMMANDS = Object.keys(subCommands);
 
 describe("iscsiadm syntax", () => {
   test("is recognised by -m/--mode or -L/-U, and not in native commands", () => {
-    expect(isIscsiadmSyntax(["-m", "session"])).toBe(true);
-    expect(isIscsiadmSyntax(["--mode=node"])).toBe(true);
-    expect(isIscsiadmSyntax(["-msession"])).toBe(true);
-    expect(isIscsiadmSyntax(["-U", "all"])).toBe(true);
-    expect(isIscsiadmSyntax(["discover", "10.0.0.1", "--json"])).toBe(false);
-    expect(isIscsiadmSyntax(["read", "iscsi://h/iqn.x/1", "-o", "f"])).toBe(false);
+    expect(isIscsiadmSyntax(["-m", "session"], COMMANDS)).toBe(true);
+    expect(isIscsiadmSyntax(["--mode=node"], COMMANDS)).toBe(true);
+    expect(isIscsiadmSyntax(["-msession"], COMMANDS)).toBe(true);
+    expect(isIscsiadmSyntax(["-U", "all"], COMMANDS)).toBe(true);
+    expect(isIscsiadmSyntax(["discover", "10.0.0.1", "--json"], COMMANDS)).toBe(false);
+    expect(isIscsiadmSyntax(["read", "iscsi://h/iqn.x/1", "-o", "f"], COMMANDS)).toBe(false);
+    expect(isIscsiadmSyntax(["attach", "iqn.x", "1", "-m", "/mnt/x"], COMMANDS)).toBe(false);
+    expect(isIscsiadmSyntax(["-d", "attach", "iqn.x", "1", "-m", "/mnt/x"], COMMANDS)).toBe(false);
   });
 
   test("the seed commands parse", () => {
