@@ -17,8 +17,8 @@ export function isBrokenPipe(err: unknown): boolean {
 }
 
 export interface OutputFile {
-  /** Write all of `data` at byte `at` (ignored for stdout, which is written in order). */
-  write(at: number, data: Uint8Array): void;
+  /** Write all of `data` at byte `at` of the output (a stream gets the pieces in order). */
+  write(at: number, data: Uint8Array): void | Promise<void>;
   /** fsync and rename over the named file; the result is visible only now. */
   commit(): void;
   /** Remove the temporary file; the named file is as it was. */
@@ -30,23 +30,37 @@ function writeAll(fd: number, data: Uint8Array, position: number | null): void {
   for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off, position === null ? null : position + off);
 }
 
-/** Pieces that complete out of order go out to a stream (stdout, a pipe) in order. */
-function inOrder(fd: number): OutputFile {
+/** Pieces that complete out of order go out to a stream (stdout, a pipe, a device) in order. */
+function inOrder(sink: (data: Uint8Array) => void | Promise<void>, close = () => {}): OutputFile {
   const waiting = new Map<number, Uint8Array>();
   let cursor = 0;
+  let flushing: Promise<void> | undefined;
+  const flush = async () => {
+    for (let next = waiting.get(cursor); next !== undefined; next = waiting.get(cursor)) {
+      waiting.delete(cursor);
+      await sink(next);
+      cursor += next.length;
+    }
+  };
   return {
-    write(at, data) {
+    async write(at, data) {
       waiting.set(at, data);
-      for (let next = waiting.get(cursor); next !== undefined; next = waiting.get(cursor)) {
-        waiting.delete(cursor);
-        writeAll(fd, next, null);
-        cursor += next.length;
+      while (flushing) await flushing;
+      if (!waiting.has(cursor)) return;
+      flushing = flush();
+      try {
+        await flushing;
+      } finally {
+        flushing = undefined;
       }
     },
-    commit() {},
-    abort() {},
+    commit: close,
+    abort: close,
   };
 }
+
+/** stdout is a non-blocking pipe under Bun: write through the stream and wait for it to drain. */
+const toStdout = (data: Uint8Array) => new Promise<void>((resolve) => (process.stdout.write(data) ? resolve() : process.stdout.once("drain", resolve)));
 
 function existingNonFile(path: string): boolean {
   try {
@@ -61,10 +75,11 @@ function existingNonFile(path: string): boolean {
  * to a temporary file beside it that replaces it on commit, so a failed or refused request leaves it untouched.
  */
 export function openOutput(path: string): OutputFile {
-  if (path === "-") return inOrder(1);
+  if (path === "-") return inOrder(toStdout);
   if (existingNonFile(path)) {
     try {
-      return inOrder(openSync(path, "w"));
+      const fd = openSync(path, "w");
+      return inOrder((data) => writeAll(fd, data, null), () => closeSync(fd));
     } catch (err) {
       throw fileError(path, "write", err);
     }

@@ -39,7 +39,7 @@ export default defineCommand({
       try {
         await readRange(lu, { offset, length, ioSize, queueDepth, progress: (d) => progress.update(d) }, (at, data) => {
           out ??= openOutput(args.output);
-          out.write(at, data);
+          return out.write(at, data);
         });
         out ??= openOutput(args.output);
         out.commit();

@@ -1,7 +1,7 @@
 // The CLI as a user runs it (`bun src/main.ts …`), against a tgtd started by the test: stdout, stderr and
 // exit codes; a 16 MiB write/read round trip; secrets kept off argv.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTgtd, type StartedTarget } from "../harness/tgtd.ts";
@@ -84,10 +84,36 @@ describe("iscsi write / read", () => {
     expect(firstDifference(independent, data)).toBe(-1);
   });
 
-  test("a range past the end of the LUN is refused before any I/O (exit 7)", async () => {
-    const r = await cli(["read", `iscsi://${t.portal}/${t.targets[0]!.iqn}/1`, "-o", join(dir, "x.bin"), "--offset", "31M", "--length", "2M"]);
-    expect(r.code).toBe(7);
-    expect(r.stderr).toMatch(/beyond the end of the LUN/);
+  test("a range past the end of the LUN is refused before any I/O (exit 7) and leaves an existing file intact", async () => {
+    const existing = join(dir, "existing.txt");
+    writeFileSync(existing, "precious\n");
+    for (const range of [["--offset", "31M", "--length", "2M"], ["--length", "10G"]]) {
+      const r = await cli(["read", `iscsi://${t.portal}/${t.targets[0]!.iqn}/1`, "-o", existing, ...range]);
+      expect(r.code).toBe(7);
+      expect(r.stderr).toMatch(/beyond the end of the LUN/);
+      expect(readFileSync(existing, "utf8")).toBe("precious\n");
+    }
+    expect(readdirSync(dir).filter((f) => f.includes(".tmp"))).toEqual([]);
+  });
+
+  test("-i - reads stdin and -o - streams to stdout, in order", async () => {
+    const data = randomData(3 << 20);
+    const url = `iscsi://${t.portal}/${t.targets[0]!.iqn}/1`;
+    const w = Bun.spawn([process.execPath, MAIN, "write", url, "-i", "-", "--offset", "1M", "--io-size", "64k"], { stdin: new Blob([data]), stdout: "pipe", stderr: "pipe", env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock" } });
+    const [wErr, wCode] = await Promise.all([new Response(w.stderr).text(), w.exited]);
+    expect({ wCode, wErr }).toMatchObject({ wCode: 0 });
+    const r = Bun.spawn([process.execPath, MAIN, "read", url, "-o", "-", "--offset", "1M", "--length", "3M", "--io-size", "64k"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock" } });
+    const [out, rErr, code] = await Promise.all([new Response(r.stdout).bytes(), new Response(r.stderr).text(), r.exited]);
+    expect({ code, rErr }).toMatchObject({ code: 0 });
+    expect(firstDifference(out, data)).toBe(-1);
+  });
+
+  test("a reader that closes the pipe early (| head) ends the read quietly, without a stack trace", async () => {
+    const url = `iscsi://${t.portal}/${t.targets[0]!.iqn}/1`;
+    const p = Bun.spawn(["bash", "-c", `"$0" "$1" read "$2" -o - | head -c 100 >/dev/null; echo "\${PIPESTATUS[0]}"`, process.execPath, MAIN, url], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock" } });
+    const [stdout, stderr] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expect(stdout.trim()).toBe("141"); // what a shell reports for a tool stopped by SIGPIPE
+    expect(stderr).toBe("");
   });
 });
 
@@ -122,10 +148,11 @@ describe("arguments and secrets", () => {
     expect(r.code).toBe(0);
   });
 
-  test("an unknown subcommand prints usage and exits 7", async () => {
+  test("an unknown subcommand exits 7 and suggests the closest one", async () => {
     const r = await cli(["frobnicate"]);
     expect(r.code).toBe(7);
-    expect(r.stderr).toMatch(/Unknown command/i);
+    expect(r.stderr).toMatch(/unknown command "frobnicate"/);
+    expect((await cli(["wirte"])).stderr).toMatch(/did you mean write\?/);
   });
 
   test("--version prints the version", async () => {
