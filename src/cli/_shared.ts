@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { IscsiError } from "../errors.ts";
 import type { LoginParams } from "../login/login.ts";
+import type { Digest, OperationalProposal } from "../login/keys.ts";
 
 export const jsonArg = { json: { type: "boolean", description: "Print JSON instead of a table", default: false } } as const;
 
@@ -19,12 +20,18 @@ export const authArgs = {
   "chap-algorithms": { type: "string", description: "CHAP_A preference, e.g. SHA3-256,SHA-256,SHA-1,MD5 (default)" },
 } as const;
 
+export const digestArgs = {
+  "header-digest": { type: "string", description: "HeaderDigest offer in preference order: None,CRC32C (default), CRC32C,None, None or CRC32C" },
+  "data-digest": { type: "string", description: "DataDigest offer, as --header-digest (default None,CRC32C)" },
+} as const;
+
 export const lunArgs = {
   url: { type: "positional", required: false, description: "iscsi://[user@]host[:port]/IQN/LUN" },
   portal: { type: "string", alias: "p", description: "Target portal HOST[:PORT]" },
   target: { type: "string", alias: "T", description: "Target IQN" },
   lun: { type: "string", alias: "l", description: "LUN number (default 0)" },
   ...authArgs,
+  ...digestArgs,
   ...initiatorArg,
 } as const;
 
@@ -145,6 +152,26 @@ export function authFrom(args: StrArgs, userFromUrl?: string): LoginParams["auth
     mutual = { username: mutualUser, secret: ms };
   }
   return { method: "CHAP", username, secret, ...(algorithms ? { algorithms } : {}), ...(mutual ? { mutual } : {}) };
+}
+
+const DIGEST_OFFERS = ["None,CRC32C", "CRC32C,None", "None", "CRC32C"];
+
+/** The digest offers of --header-digest / --data-digest (RFC 7143 §13.1), or nothing for the defaults. */
+export function digestsFrom(args: StrArgs): Partial<Pick<OperationalProposal, "headerDigest" | "dataDigest">> {
+  const out: Partial<Pick<OperationalProposal, "headerDigest" | "dataDigest">> = {};
+  for (const [flag, field] of [["header-digest", "headerDigest"], ["data-digest", "dataDigest"]] as const) {
+    const v = str(args, flag);
+    if (v === undefined) continue;
+    const canonical = DIGEST_OFFERS.find((d) => d.toLowerCase() === v.replace(/\s/g, "").toLowerCase());
+    if (!canonical) throw new IscsiError("INVALID_ARGUMENT", `invalid --${flag} ${JSON.stringify(v)}: use ${DIGEST_OFFERS.join(", ")}`);
+    out[field] = canonical.split(",") as Digest[];
+  }
+  return out;
+}
+
+/** The login of a Normal session to `target` from the command's flags (name, CHAP, digests). */
+export function normalLogin(args: StrArgs, target: string, userFromUrl?: string) {
+  return { initiatorName: initiatorNameFrom(args), targetName: target, sessionType: "Normal" as const, auth: authFrom(args, userFromUrl), proposal: digestsFrom(args) };
 }
 
 /** Our initiator name: flag, environment, open-iscsi's file, or one derived from the host name. */

@@ -5,7 +5,7 @@ import { discover } from "../discovery/send-targets.ts";
 import { errorCodeOf, IscsiError } from "../errors.ts";
 import { ask, failIfAny, socketArg } from "./_daemon.ts";
 import { printLoginResults } from "./_format.ts";
-import { authArgs, authFrom, formatPortal, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printJson, printTable, type Portal } from "./_shared.ts";
+import { authArgs, authFrom, digestArgs, digestsFrom, formatPortal, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printJson, printTable, type Portal } from "./_shared.ts";
 
 interface Found {
   name: string;
@@ -25,7 +25,8 @@ function print(portal: Portal, targets: Found[], json: boolean, extra: Record<st
   );
 }
 
-const usesChap = (args: Record<string, unknown>) => Boolean(args["chap-user"] || args["chap-secret-file"] || args["mutual-user"] || process.env.ISCSI_CHAP_USER);
+/** CHAP or digest flags are for a direct SendTargets: the daemon uses the stored discovery settings. */
+const direct = (args: Record<string, unknown>) => Boolean(args["chap-user"] || args["chap-secret-file"] || args["mutual-user"] || process.env.ISCSI_CHAP_USER || args["header-digest"] || args["data-digest"]);
 
 export default defineCommand({
   meta: { name: "discover", description: "List the targets a portal offers (SendTargets); records them as nodes when a daemon runs" },
@@ -34,13 +35,14 @@ export default defineCommand({
     record: { type: "boolean", default: true, description: "Record the targets in the daemon's node database when a daemon runs (--no-record: only list)" },
     login: { type: "boolean", description: "Also log in to every discovered node (needs the daemon)" },
     ...authArgs,
+    ...digestArgs,
     ...initiatorArg,
     ...socketArg,
     ...jsonArg,
   },
   async run({ args }) {
     const portal = parsePortal(args.portal);
-    if (args.record && !usesChap(args)) {
+    if (args.record && !direct(args)) {
       try {
         const r = await ask(args, { op: "discover", portal, login: args.login ?? false });
         const targets = r.targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, portalGroupTag: p.tpgt })) }));
@@ -53,9 +55,9 @@ export default defineCommand({
         if (args.login || (code !== "DAEMON_NOT_RUNNING" && code !== "ACCESS")) throw err;
       }
     } else if (args.login) {
-      throw new IscsiError("INVALID_ARGUMENT", "--login goes through the daemon: drop --no-record and the CHAP flags (store discovery secrets with `iscsi secret set --discovery`)");
+      throw new IscsiError("INVALID_ARGUMENT", "--login goes through the daemon: drop --no-record and the CHAP and digest flags (store discovery secrets with `iscsi secret set --discovery`)");
     }
-    const targets = await discover({ portal, initiatorName: initiatorNameFrom(args), auth: authFrom(args) });
+    const targets = await discover({ portal, initiatorName: initiatorNameFrom(args), auth: authFrom(args), proposal: digestsFrom(args) });
     print(portal, targets, args.json, args.json ? { recorded: false } : {});
   },
 });

@@ -4,7 +4,7 @@ import { discover } from "../discovery/send-targets.ts";
 import { Session } from "../session/session.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
 import { IscsiError } from "../errors.ts";
-import { authFrom, formatBytes, formatPortal, initiatorNameFrom, jsonArg, lunArgs, parseIscsiUrl, parsePortal, printJson, printTable, type Portal } from "./_shared.ts";
+import { authFrom, digestsFrom, normalLogin, formatBytes, formatPortal, initiatorNameFrom, jsonArg, lunArgs, parseIscsiUrl, parsePortal, printJson, printTable, type Portal } from "./_shared.ts";
 
 interface LunInfo {
   target: string;
@@ -23,7 +23,7 @@ interface LunInfo {
 async function lunsOf(portal: Portal, target: string, args: Record<string, unknown>, user?: string): Promise<LunInfo[]> {
   const session = await Session.open({
     portal,
-    login: { initiatorName: initiatorNameFrom(args), targetName: target, sessionType: "Normal", auth: authFrom(args, user) },
+    login: normalLogin(args, target, user),
   });
   try {
     const lun0 = new LogicalUnit(session, 0);
@@ -66,7 +66,7 @@ export default defineCommand({
       user = u.user;
     } else if (args.portal) {
       portal = parsePortal(args.portal);
-      targets = args.target ? [args.target] : (await discover({ portal, initiatorName: initiatorNameFrom(args), auth: authFrom(args) })).map((t) => t.name);
+      targets = args.target ? [args.target] : (await discover({ portal, initiatorName: initiatorNameFrom(args), auth: authFrom(args), proposal: digestsFrom(args) })).map((t) => t.name);
     } else {
       throw new IscsiError("INVALID_ARGUMENT", "name a target with iscsi://host[:port]/IQN or --portal HOST[:PORT] [--target IQN]");
     }
