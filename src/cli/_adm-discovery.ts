@@ -23,10 +23,24 @@ async function sendTargetsThroughDaemon(a: AdmArgs, login: boolean): Promise<voi
   const r = await ask(a as unknown as Record<string, unknown>, { op: "discover", portal, login });
   if (a.json) printJson(r);
   else {
-    printNodeLines(r.targets.flatMap((t) => t.portals.map((p) => ({ target: t.name, portal: p, tpgt: p.tpgt }))));
+    printFound(r.targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.tpgt })) })), a.print ?? 0);
     if (r.logins) printLoginResults(r.logins);
   }
   if (r.logins) failIfAny(r.logins, "logins");
+}
+
+interface Found {
+  name: string;
+  portals: Array<{ host: string; port: number; tpgt: number }>;
+}
+
+/** Discovered targets: iscsiadm's `PORTAL,TPGT IQN` lines, or with -P 1 its tree (Target, Portal, Iface Name). */
+function printFound(targets: Found[], level: number): void {
+  if (level < 1) return printNodeLines(targets.flatMap((t) => t.portals.map((p) => ({ target: t.name, portal: p, tpgt: p.tpgt }))));
+  for (const t of targets) {
+    process.stdout.write(`Target: ${t.name}\n`);
+    for (const p of t.portals) process.stdout.write(`\tPortal: ${formatPortal(p)},${p.tpgt}\n\t\tIface Name: default\n`);
+  }
 }
 
 /** `-m discovery`: without -t/-p lists discovery records; otherwise SendTargets. */
@@ -41,7 +55,7 @@ export async function runDiscovery(a: AdmArgs): Promise<void> {
     const portal = requirePortal(a);
     const targets = await discover({ portal, initiatorName: initiatorNameFrom({}) });
     if (a.json) printJson({ portal, targets: targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) })), recorded: false });
-    else printNodeLines(targets.flatMap((t) => t.portals.map((p) => ({ target: t.name, portal: p, tpgt: p.portalGroupTag ?? 1 }))));
+    else printFound(targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) })), a.print ?? 0);
     process.stderr.write(`iscsi: no daemon is running, so these targets were not recorded as nodes (start it with \`sudo iscsi daemon\`)\n`);
   }
 }
@@ -61,7 +75,10 @@ const SECRET_NAMES: Record<string, "password" | "password_in"> = {
 
 /** `-m discoverydb`: records per portal; -o new|delete|update|show, --discover to run SendTargets. */
 export async function runDiscoveryDb(a: AdmArgs): Promise<void> {
-  if (!a.portal) return listRecords(a);
+  if (!a.portal) {
+    if (a.ops.length > 0 || a.name || a.discover) throw new IscsiError("INVALID_ARGUMENT", `-m discoverydb ${a.ops.length ? `-o ${a.ops[0]}` : a.discover ? "--discover" : "-n"} needs the record: -t st -p PORTAL[:PORT]`);
+    return listRecords(a);
+  }
   checkType(a);
   const portal = parsePortal(a.portal);
   const args = a as unknown as Record<string, unknown>;

@@ -46,6 +46,7 @@ export async function runNode(a: AdmArgs): Promise<void> {
     return failIfAny(results, "logouts");
   }
 
+  if (a.rescan) return rescan(a, args, filter);
   const op = a.ops[0] ?? (a.target || a.portal ? "show" : "list");
   switch (op) {
     case "new": {
@@ -95,4 +96,21 @@ async function update(a: AdmArgs, args: Record<string, unknown>, filter: { targe
   if (a.value === undefined) throw new IscsiError("INVALID_ARGUMENT", "-o update needs -v VALUE");
   const r = await ask(args, { op: "node.update", ...filter, name: a.name, value: a.value });
   if (a.json) printJson(r);
+}
+
+/** `-m node [-T IQN] [-p PORTAL] -R`: rescan the LUNs of the matching nodes' sessions, as iscsiadm does. */
+async function rescan(a: AdmArgs, args: Record<string, unknown>, filter: { target?: string; portal?: { host: string; port?: number } }): Promise<void> {
+  if (a.ops.length > 0 || a.login || a.logout) throw new IscsiError("INVALID_ARGUMENT", "-R (rescan) goes alone with -T/-p");
+  const { sessions } = await ask(args, { op: "sessions.list" });
+  const matching = sessions.filter(
+    (s) => (!filter.target || s.target === filter.target) && (!filter.portal || (s.persistentPortal.host === filter.portal.host && (filter.portal.port === undefined || s.persistentPortal.port === filter.portal.port))),
+  );
+  if (matching.length === 0) throw new IscsiError("NOT_FOUND", "No session found.");
+  const rescanned = [];
+  for (const s of matching) {
+    const r = await ask(args, { op: "sessions.rescan", sid: s.sid });
+    rescanned.push(...r.sessions);
+    if (!a.json) process.stdout.write(`Rescanning session [sid: ${s.sid}, target: ${s.target}, portal: ${s.persistentPortal.host},${s.persistentPortal.port}]\n`);
+  }
+  if (a.json) printJson({ sessions: rescanned });
 }

@@ -1,7 +1,7 @@
 // iscsiadm's session and iface modes: `-m session [-P 0..3] [-r SID] [-R] [-s] [-u]` and `-m iface`.
 // No sessions is exit 21 (ISCSI_ERR_NO_OBJS_FOUND), as iscsiadm does.
 import { IscsiError } from "../errors.ts";
-import { ask, failIfAny } from "./_daemon.ts";
+import { ask, attachmentsFor, failIfAny } from "./_daemon.ts";
 import { printLogoutResults, printSessions } from "./_format.ts";
 import type { AdmArgs } from "./_adm-args.ts";
 import { printJson, printTable } from "./_shared.ts";
@@ -28,7 +28,7 @@ export async function runSession(a: AdmArgs): Promise<void> {
     }
     return;
   }
-  if (!a.rescan || a.print !== undefined) printSessions(sessions, a.print ?? 0);
+  if (!a.rescan || a.print !== undefined) printSessions(sessions, a.print ?? 0, (a.print ?? 0) >= 3 ? await attachmentsFor(args) : []);
 }
 
 /** One interface, "default", over TCP: the same as iscsiadm shows on a host without offload. */

@@ -2,7 +2,7 @@
 // (HOST matches any port), secrets read from stdin or a file, and per-node results turned into an exit code.
 import { readFileSync } from "node:fs";
 import { resolvePaths } from "../config/paths.ts";
-import { IscsiError, isErrorCode } from "../errors.ts";
+import { errorCodeOf, IscsiError, isErrorCode } from "../errors.ts";
 import { call } from "../ipc/client.ts";
 import type { Op, RequestOf, ResultOf } from "../ipc/protocol.ts";
 import { parsePortal } from "./_shared.ts";
@@ -75,5 +75,15 @@ async function promptHidden(prompt: string): Promise<string> {
   } finally {
     Bun.spawnSync(["stty", "echo"], { stdin: "inherit" });
     process.stderr.write("\n");
+  }
+}
+
+/** The daemon's attachments, for showing which LUN is which local disk; none where attaching is unavailable. */
+export async function attachmentsFor(args: Record<string, unknown>): Promise<ResultOf<"attach.list">> {
+  try {
+    return await ask(args, { op: "attach.list" });
+  } catch (err) {
+    if (errorCodeOf(err) === "ATTACH_UNAVAILABLE") return [];
+    throw err;
   }
 }

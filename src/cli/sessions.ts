@@ -1,7 +1,7 @@
 // `iscsi sessions`: the daemon's sessions as a table, iscsiadm's tree (-P 1..3) or JSON.
 import { defineCommand } from "citty";
 import { IscsiError } from "../errors.ts";
-import { ask, socketArg } from "./_daemon.ts";
+import { ask, attachmentsFor, socketArg } from "./_daemon.ts";
 import { printSessions, printSessionTable } from "./_format.ts";
 import { jsonArg, printJson } from "./_shared.ts";
 
@@ -22,7 +22,7 @@ export default defineCommand({
       process.stderr.write("no active sessions\n");
       return;
     }
-    if (args.print !== undefined) printSessions(sessions, Number(args.print));
+    if (args.print !== undefined) printSessions(sessions, Number(args.print), Number(args.print) >= 3 ? await attachmentsFor(args) : []);
     else printSessionTable(sessions);
   },
 });
