@@ -3,7 +3,9 @@
 import { discover } from "../discovery/send-targets.ts";
 import { errorCodeOf, IscsiError } from "../errors.ts";
 import { ask, failIfAny, readSecretInput } from "./_daemon.ts";
-import { printDiscoveryRecord, printLoginResults, printNodeLines } from "./_format.ts";
+import { printable } from "../config/names.ts";
+import { foundTargets, printDiscoveryRecord, printLoginResults, printNodeLines } from "./_format.ts";
+import { printOutput } from "./_json.ts";
 import type { AdmArgs } from "./_adm-args.ts";
 import { formatPortal, initiatorNameFrom, parsePortal, printJson } from "./_shared.ts";
 
@@ -21,24 +23,21 @@ function requirePortal(a: AdmArgs) {
 async function sendTargetsThroughDaemon(a: AdmArgs, login: boolean): Promise<void> {
   const portal = requirePortal(a);
   const r = await ask(a as unknown as Record<string, unknown>, { op: "discover", portal, login });
-  if (a.json) printJson(r);
+  if (a.json) printOutput("discovery", { ...r, recorded: true });
   else {
-    printFound(r.targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.tpgt })) })), a.print ?? 0);
+    printFound(r.targets, a.print ?? 0);
     if (r.logins) printLoginResults(r.logins);
   }
   if (r.logins) failIfAny(r.logins, "logins");
 }
 
-interface Found {
-  name: string;
-  portals: Array<{ host: string; port: number; tpgt: number }>;
-}
+type Found = ReturnType<typeof foundTargets>[number];
 
 /** Discovered targets: iscsiadm's `PORTAL,TPGT IQN` lines, or with -P 1 its tree (Target, Portal, Iface Name). */
 function printFound(targets: Found[], level: number): void {
   if (level < 1) return printNodeLines(targets.flatMap((t) => t.portals.map((p) => ({ target: t.name, portal: p, tpgt: p.tpgt }))));
   for (const t of targets) {
-    process.stdout.write(`Target: ${t.name}\n`);
+    process.stdout.write(`Target: ${printable(t.name)}\n`);
     for (const p of t.portals) process.stdout.write(`\tPortal: ${formatPortal(p)},${p.tpgt}\n\t\tIface Name: default\n`);
   }
 }
@@ -54,8 +53,8 @@ export async function runDiscovery(a: AdmArgs): Promise<void> {
     // Discovery is useful without a daemon; it just cannot record nodes then.
     const portal = requirePortal(a);
     const targets = await discover({ portal, initiatorName: initiatorNameFrom({}) });
-    if (a.json) printJson({ portal, targets: targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) })), recorded: false });
-    else printFound(targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) })), a.print ?? 0);
+    if (a.json) printOutput("discovery", { portal, targets: foundTargets(targets), recorded: false });
+    else printFound(foundTargets(targets), a.print ?? 0);
     process.stderr.write(`iscsi: no daemon is running, so these targets were not recorded as nodes (start it with \`sudo iscsi daemon\`)\n`);
   }
 }

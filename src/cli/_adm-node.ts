@@ -6,6 +6,7 @@ import { secretOnArgv } from "./_adm-discovery.ts";
 import { printLoginResults, printLogoutResults, printNodeLines, printNodeRecord } from "./_format.ts";
 import type { AdmArgs } from "./_adm-args.ts";
 import { parsePortal, printJson } from "./_shared.ts";
+import { printOutput } from "./_json.ts";
 
 const NODE_SECRETS: Record<string, "password" | "password_in"> = {
   "node.session.auth.password": "password",
@@ -68,7 +69,7 @@ export async function runNode(a: AdmArgs): Promise<void> {
     case "list": {
       const { nodes } = await ask(args, { op: "nodes.list", ...filter });
       if (nodes.length === 0 && !a.json) throw new IscsiError("NOT_FOUND", "no records found");
-      if (a.json) return printJson({ nodes });
+      if (a.json) return printOutput("nodes", { nodes });
       if (op === "show") nodes.forEach(printNodeRecord);
       else if ((a.print ?? 0) >= 1) {
         for (const n of nodes) process.stdout.write(`Target: ${n.target}\n\tPortal: ${n.portal.host}:${n.portal.port},${n.tpgt}\n\t\tIface Name: default\n`);
@@ -112,5 +113,5 @@ async function rescan(a: AdmArgs, args: Record<string, unknown>, filter: { targe
     rescanned.push(...r.sessions);
     if (!a.json) process.stdout.write(`Rescanning session [sid: ${s.sid}, target: ${s.target}, portal: ${s.persistentPortal.host},${s.persistentPortal.port}]\n`);
   }
-  if (a.json) printJson({ sessions: rescanned });
+  if (a.json) printOutput("sessions", { sessions: rescanned });
 }

@@ -5,6 +5,7 @@ import { ask, attachmentsFor, failIfAny } from "./_daemon.ts";
 import { printLogoutResults, printSessions } from "./_format.ts";
 import type { AdmArgs } from "./_adm-args.ts";
 import { printJson, printTable } from "./_shared.ts";
+import { printOutput } from "./_json.ts";
 
 export async function runSession(a: AdmArgs): Promise<void> {
   const args = a as unknown as Record<string, unknown>;
@@ -17,7 +18,7 @@ export async function runSession(a: AdmArgs): Promise<void> {
     return failIfAny(results, "logouts");
   }
   const { sessions } = a.rescan ? await ask(args, { op: "sessions.rescan", ...sid }) : await ask(args, { op: "sessions.list", ...sid });
-  if (a.json) printJson({ sessions });
+  if (a.json) printOutput("sessions", { sessions });
   if (sessions.length === 0) throw new IscsiError("NOT_FOUND", "No active sessions.");
   if (a.json) return;
   if (a.rescan) for (const s of sessions) process.stdout.write(`Rescanning session [sid: ${s.sid}, target: ${s.target}, portal: ${s.persistentPortal.host},${s.persistentPortal.port}]\n`);

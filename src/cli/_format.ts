@@ -2,6 +2,7 @@
 // working) and the native tables. Target-supplied text is escaped; secrets are only ever "********".
 import { printable } from "../config/names.ts";
 import type { ResultOf } from "../ipc/protocol.ts";
+import type { DiscoveredTarget } from "../discovery/send-targets.ts";
 import { VERSION } from "../version.ts";
 import { formatBytes, formatPortal, printTable } from "./_shared.ts";
 
@@ -82,6 +83,11 @@ const CONNECTION_STATE: Record<string, [string, string]> = {
 const yesNo = (b: boolean) => (b ? "Yes" : "No");
 
 type AttachmentList = ResultOf<"attach.list">;
+
+/** SendTargets results in the one shape every command prints (portal group tag 1 when the target gave none). */
+export function foundTargets(targets: DiscoveredTarget[]): Array<{ name: string; portals: Array<{ host: string; port: number; tpgt: number }> }> {
+  return targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) }));
+}
 
 /** iscsiadm's line under an attached LUN (scripts grep for "Attached scsi disk"): the local device and its state. */
 function attachedLine(a: AttachmentList[number] | undefined): string {

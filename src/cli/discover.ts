@@ -4,16 +4,14 @@ import { defineCommand } from "citty";
 import { discover } from "../discovery/send-targets.ts";
 import { errorCodeOf, IscsiError } from "../errors.ts";
 import { ask, failIfAny, socketArg } from "./_daemon.ts";
-import { printLoginResults } from "./_format.ts";
-import { authArgs, authFrom, digestArgs, digestsFrom, formatPortal, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printJson, printTable, type Portal } from "./_shared.ts";
+import { foundTargets, printLoginResults } from "./_format.ts";
+import { printOutput, type Output } from "./_json.ts";
+import { authArgs, authFrom, digestArgs, digestsFrom, formatPortal, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printTable, type Portal } from "./_shared.ts";
 
-interface Found {
-  name: string;
-  portals: Array<{ host: string; port: number; portalGroupTag?: number }>;
-}
+type Found = Output<"discovery">["targets"];
 
-function print(portal: Portal, targets: Found[], json: boolean, extra: Record<string, unknown>): void {
-  if (json) return printJson({ portal: formatPortal(portal), targets, ...extra });
+function print(portal: Portal, targets: Found, json: boolean, extra: Omit<Output<"discovery">, "portal" | "targets">): void {
+  if (json) return printOutput("discovery", { portal: { host: portal.host, port: portal.port }, targets, ...extra });
   if (targets.length === 0) {
     process.stderr.write(`no targets at ${formatPortal(portal)}\n`);
     return;
@@ -21,7 +19,7 @@ function print(portal: Portal, targets: Found[], json: boolean, extra: Record<st
   // iscsiadm's layout: PORTAL,TPGT IQN
   printTable(
     ["PORTAL", "TARGET"],
-    targets.flatMap((t) => t.portals.map((p) => [`${formatPortal(p)},${p.portalGroupTag ?? 1}`, t.name])),
+    targets.flatMap((t) => t.portals.map((p) => [`${formatPortal(p)},${p.tpgt}`, t.name])),
   );
 }
 
@@ -45,8 +43,7 @@ export default defineCommand({
     if (args.record && !direct(args)) {
       try {
         const r = await ask(args, { op: "discover", portal, login: args.login ?? false });
-        const targets = r.targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, portalGroupTag: p.tpgt })) }));
-        print(portal, targets, args.json, { recorded: true, nodes: r.nodes, ...(r.logins ? { logins: r.logins } : {}) });
+        print(portal, r.targets, args.json, { recorded: true, nodes: r.nodes, ...(r.logins ? { logins: r.logins } : {}) });
         if (r.logins && !args.json) printLoginResults(r.logins);
         if (r.logins) failIfAny(r.logins, "logins");
         return;
@@ -58,6 +55,6 @@ export default defineCommand({
       throw new IscsiError("INVALID_ARGUMENT", "--login goes through the daemon: drop --no-record and the CHAP and digest flags (store discovery secrets with `iscsi secret set --discovery`)");
     }
     const targets = await discover({ portal, initiatorName: initiatorNameFrom(args), auth: authFrom(args), proposal: digestsFrom(args) });
-    print(portal, targets, args.json, args.json ? { recorded: false } : {});
+    print(portal, foundTargets(targets), args.json, { recorded: false });
   },
 });

@@ -40,6 +40,17 @@ describe("iscsi discover", () => {
     expect(out.targets[0].portals[0].port).toBe(t.port);
   });
 
+  test("discover --json and -m discovery --json print the same object, with a schemaVersion", async () => {
+    const native = await cli(["discover", t.portal, "--json"]);
+    const adm = await cli(["-m", "discovery", "-t", "st", "-p", t.portal, "--json"]);
+    expect(native.code).toBe(0);
+    expect(adm.code).toBe(0);
+    const out = JSON.parse(native.stdout);
+    expect(out).toEqual(JSON.parse(adm.stdout));
+    expect(out).toMatchObject({ schemaVersion: 1, portal: { host: "127.0.0.1", port: t.port }, recorded: false });
+    expect(out.targets[0].portals[0]).toEqual({ host: "127.0.0.1", port: t.port, tpgt: 1 });
+  });
+
   test("the human form is iscsiadm's PORTAL,TPGT IQN", async () => {
     const r = await cli(["discover", t.portal]);
     expect(r.code).toBe(0);
