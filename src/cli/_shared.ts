@@ -1,7 +1,8 @@
 // Argument fragments and helpers shared by the subcommands: naming a LUN (flags or libiscsi's URL form),
 // CHAP secrets from a file or the environment (never argv), sizes, output tables, JSON and progress.
 import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { lookupInitiatorName } from "../config/initiator-name.ts";
+import { resolvePaths } from "../config/paths.ts";
 import { IscsiError } from "../errors.ts";
 import type { LoginParams } from "../login/login.ts";
 import type { Digest, OperationalProposal } from "../login/keys.ts";
@@ -9,7 +10,7 @@ import type { Digest, OperationalProposal } from "../login/keys.ts";
 export const jsonArg = { json: { type: "boolean", description: "Print JSON instead of a table", default: false } } as const;
 
 export const initiatorArg = {
-  "initiator-name": { type: "string", description: "Our iSCSI name (default: $ISCSI_INITIATOR_NAME, /etc/iscsi/initiatorname.iscsi, or one made from the host name)" },
+  "initiator-name": { type: "string", description: "Our iSCSI name (default: $ISCSI_INITIATOR_NAME, else the daemon's, from <state dir>/initiatorname.iscsi)" },
 } as const;
 
 export const authArgs = {
@@ -174,16 +175,16 @@ export function normalLogin(args: StrArgs, target: string, userFromUrl?: string)
   return { initiatorName: initiatorNameFrom(args), targetName: target, sessionType: "Normal" as const, auth: authFrom(args, userFromUrl), proposal: digestsFrom(args) };
 }
 
-/** Our initiator name: flag, environment, open-iscsi's file, or one derived from the host name. */
+/**
+ * Our initiator name: --initiator-name, $ISCSI_INITIATOR_NAME, else the daemon's (stored in the state dir,
+ * generated and stored on first use) so standalone commands and the daemon look the same to a target's ACL.
+ */
 export function initiatorNameFrom(args: StrArgs): string {
   const given = str(args, "initiator-name") ?? process.env.ISCSI_INITIATOR_NAME;
   if (given) return given;
-  try {
-    const m = /^InitiatorName=(\S+)/m.exec(readFileSync("/etc/iscsi/initiatorname.iscsi", "utf8"));
-    if (m) return m[1]!;
-  } catch {}
-  const host = hostname().toLowerCase().replace(/[^a-z0-9.-]/g, "-") || "host";
-  return `iqn.2026-11.dev.iscsi:${host}`;
+  const { name, notStored } = lookupInitiatorName(resolvePaths({ stateDir: args["state-dir"] }).stateDir);
+  if (notStored) process.stderr.write(`iscsi: using initiator name ${name} for this run only (${notStored}); \`sudo iscsi initiator-name\` stores one\n`);
+  return name;
 }
 
 /** 4096, 4k, 64K, 1M, 1MiB, 2G → bytes. */
