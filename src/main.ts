@@ -2,7 +2,7 @@
 // Entry of the `iscsi` binary: parse, run one subcommand, and map errors to exit codes (the only place
 // that exits the process with a code).
 import { renderUsage, type CommandDef } from "citty";
-import { exitCodeFor, IscsiError } from "./errors.ts";
+import { exitCodeFor, IscsiError } from "./contract/errors.ts";
 import { setLogLevel } from "./log.ts";
 import { main, subCommands } from "./cli/index.ts";
 import { parseStrict, suggestion } from "./cli/_argv.ts";

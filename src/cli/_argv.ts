@@ -2,7 +2,7 @@
 // positional or a missing value is a usage error (exit 7) that names the word and suggests the closest valid
 // one; nothing runs. Every command in the table gets this, including ones added later (main.ts calls it).
 import type { ArgsDef } from "citty";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 
 /** Options every command takes (handled by main.ts). */
 const GLOBAL = { debug: { type: "boolean", alias: "d" } } as const;

@@ -1,17 +1,11 @@
 // Human output of daemon results: iscsiadm's line and record layouts (so scripts written for it keep
 // working) and the native tables. Target-supplied text is escaped; secrets are only ever "********".
 import { printable } from "../config/names.ts";
-import type { ResultOf } from "../ipc/protocol.ts";
+import type { AttachmentView, DiscoveryView, LoginResult, LogoutResult, NodeView, SessionView } from "../contract/views.ts";
 import type { DiscoveredTarget } from "../discovery/send-targets.ts";
 import { VERSION } from "../version.ts";
-import { formatBytes, formatPortal, printTable } from "./_shared.ts";
-
-type SessionView = ResultOf<"sessions.list">["sessions"][number];
-type NodeView = ResultOf<"nodes.list">["nodes"][number];
-type LoginResult = ResultOf<"login">["results"][number];
-type LogoutResult = ResultOf<"logout">["results"][number];
-type DiscoveryView = ResultOf<"discoverydb.list">["records"][number];
-type AttachmentView = ResultOf<"attach.list">[number];
+import { formatPortal } from "../transport/portal.ts";
+import { formatBytes, printTable } from "./_shared.ts";
 
 const out = (line: string) => process.stdout.write(line + "\n");
 /** iscsiadm writes portals as HOST:PORT,TPGT in lists and HOST,PORT inside brackets. */
@@ -82,7 +76,7 @@ const CONNECTION_STATE: Record<string, [string, string]> = {
 };
 const yesNo = (b: boolean) => (b ? "Yes" : "No");
 
-type AttachmentList = ResultOf<"attach.list">;
+type AttachmentList = AttachmentView[];
 
 /** SendTargets results in the one shape every command prints (portal group tag 1 when the target gave none). */
 export function foundTargets(targets: DiscoveredTarget[]): Array<{ name: string; portals: Array<{ host: string; port: number; tpgt: number }> }> {

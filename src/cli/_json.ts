@@ -2,7 +2,7 @@
 // an object at the top level with `schemaVersion`, checked against these valibot schemas before printing.
 // scripts/json-schema.ts turns them into docs/json-schema/*.json for users' scripts.
 import * as v from "valibot";
-import { RESULTS } from "../ipc/protocol.ts";
+import { RESULTS } from "../contract/protocol.ts";
 import { printJson } from "./_shared.ts";
 
 /** Raised when a field is removed or changes meaning; additions keep the version. */

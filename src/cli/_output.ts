@@ -3,7 +3,7 @@
 // (`| head`) is recognised so main.ts can end quietly.
 import { closeSync, fstatSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 
 /** A local file error that names the path and what we were doing with it. */
 export function fileError(path: string, doing: string, err: unknown): IscsiError {

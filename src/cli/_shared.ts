@@ -1,9 +1,10 @@
 // Argument fragments and helpers shared by the subcommands: naming a LUN (flags or libiscsi's URL form),
 // CHAP secrets from a file or the environment (never argv), sizes, output tables, JSON and progress.
 import { readFileSync } from "node:fs";
-import { lookupInitiatorName } from "../config/initiator-name.ts";
+import { IscsiError } from "../contract/errors.ts";
+import { standaloneInitiatorName } from "../config/initiator-name.ts";
 import { resolvePaths } from "../config/paths.ts";
-import { IscsiError } from "../errors.ts";
+import type { Portal } from "../transport/portal.ts";
 import type { LoginParams } from "../login/login.ts";
 import type { Digest, OperationalProposal } from "../login/keys.ts";
 
@@ -35,16 +36,6 @@ export const lunArgs = {
   ...digestArgs,
   ...initiatorArg,
 } as const;
-
-export interface Portal {
-  host: string;
-  port: number;
-}
-
-/** "host:port", with brackets around an IPv6 host. */
-export function formatPortal(p: { host: string; port: number }): string {
-  return `${p.host.includes(":") ? `[${p.host}]` : p.host}:${p.port}`;
-}
 
 /** HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address. */
 export function parsePortal(text: string, defaultPort = 3260): Portal {
@@ -180,9 +171,7 @@ export function normalLogin(args: StrArgs, target: string, userFromUrl?: string)
  * generated and stored on first use) so standalone commands and the daemon look the same to a target's ACL.
  */
 export function initiatorNameFrom(args: StrArgs): string {
-  const given = str(args, "initiator-name") ?? process.env.ISCSI_INITIATOR_NAME;
-  if (given) return given;
-  const { name, notStored } = lookupInitiatorName(resolvePaths({ stateDir: args["state-dir"] }).stateDir);
+  const { name, notStored } = standaloneInitiatorName(str(args, "initiator-name"), resolvePaths({ stateDir: args["state-dir"] }).stateDir);
   if (notStored) process.stderr.write(`iscsi: using initiator name ${name} for this run only (${notStored}); \`sudo iscsi initiator-name\` stores one\n`);
   return name;
 }

@@ -2,11 +2,12 @@
 // nodes (as iscsiadm does); with --no-record, CHAP flags, or no daemon, it asks directly and records nothing.
 import { defineCommand } from "citty";
 import { discover } from "../discovery/send-targets.ts";
-import { errorCodeOf, IscsiError } from "../errors.ts";
+import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import { ask, failIfAny, socketArg } from "./_daemon.ts";
 import { foundTargets, printLoginResults } from "./_format.ts";
 import { printOutput, type Output } from "./_json.ts";
-import { authArgs, authFrom, digestArgs, digestsFrom, formatPortal, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printTable, type Portal } from "./_shared.ts";
+import { formatPortal, type Portal } from "../transport/portal.ts";
+import { authArgs, authFrom, digestArgs, digestsFrom, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printTable } from "./_shared.ts";
 
 type Found = Output<"discovery">["targets"];
 
