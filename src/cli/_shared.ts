@@ -27,13 +27,26 @@ export const digestArgs = {
   "data-digest": { type: "string", description: "DataDigest offer, as --header-digest (default None,CRC32C)" },
 } as const;
 
+export const loginTimeoutArg = {
+  "login-timeout": { type: "string", description: "Seconds a login may take before it fails (default 15, as open-iscsi's login_timeout)" },
+} as const;
+
+/** --login-timeout in milliseconds, or nothing for the default. */
+export function loginTimeoutFrom(args: StrArgs): { loginTimeoutMs?: number } {
+  const v = str(args, "login-timeout");
+  if (v === undefined) return {};
+  if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0 || Number(v) > 3600) throw new IscsiError("INVALID_ARGUMENT", `invalid --login-timeout ${JSON.stringify(v)}: seconds, more than 0 and at most 3600`);
+  return { loginTimeoutMs: Math.round(Number(v) * 1000) };
+}
+
 export const lunArgs = {
   url: { type: "positional", required: false, description: "iscsi://[user@]host[:port]/IQN/LUN" },
   portal: { type: "string", alias: "p", description: "Target portal HOST[:PORT]" },
   target: { type: "string", alias: "T", description: "Target IQN" },
-  lun: { type: "string", alias: "l", description: "LUN number (default 0)" },
+  lun: { type: "string", alias: "l", description: "LUN number (default: the target's only disk LUN)" },
   ...authArgs,
   ...digestArgs,
+  ...loginTimeoutArg,
   ...initiatorArg,
 } as const;
 
@@ -63,6 +76,8 @@ export interface LunAddress {
   portal: Portal;
   target: string;
   lun: number;
+  /** False when the URL or flags named no LUN: `lun` is then 0, and openLun picks the only disk LUN instead. */
+  lunGiven: boolean;
   user?: string;
 }
 
@@ -78,6 +93,7 @@ export function parseIscsiUrl(url: string): LunAddress {
     portal: parsePortal(m[2]!),
     target: decodeURIComponent(m[3]!),
     lun: m[4] === undefined ? 0 : parseLunNumber(m[4]),
+    lunGiven: m[4] !== undefined,
     ...(userinfo ? { user: decodeURIComponent(userinfo) } : {}),
   };
 }
@@ -101,7 +117,7 @@ export function lunAddressFrom(args: StrArgs): LunAddress {
   const target = str(args, "target");
   if (!portal || !target) throw new IscsiError("INVALID_ARGUMENT", "name the LUN with iscsi://host[:port]/IQN/LUN or with --portal HOST[:PORT] --target IQN [--lun N]");
   const lun = str(args, "lun");
-  return { portal: parsePortal(portal), target, lun: lun === undefined ? 0 : parseLunNumber(lun) };
+  return { portal: parsePortal(portal), target, lun: lun === undefined ? 0 : parseLunNumber(lun), lunGiven: lun !== undefined };
 }
 
 const ALGORITHMS: Record<string, number> = { MD5: 5, "SHA-1": 6, SHA1: 6, "SHA-256": 7, SHA256: 7, "SHA3-256": 8 };
@@ -112,7 +128,8 @@ function readSecret(file: string | undefined, env: string, what: string): Uint8A
     try {
       text = readFileSync(file, "utf8").split(/\r?\n/)[0];
     } catch (err) {
-      throw new IscsiError("INVALID_ARGUMENT", `cannot read the ${what} from ${file}: ${(err as Error).message}`);
+      const e = err as NodeJS.ErrnoException;
+      throw new IscsiError("INVALID_ARGUMENT", `cannot read the ${what} from ${file}: ${e.code === "ENOENT" ? "no such file" : e.code === "EACCES" ? "permission denied" : e.message}`);
     }
   } else {
     text = process.env[env];

@@ -7,7 +7,7 @@ import { ask, failIfAny, socketArg } from "./_daemon.ts";
 import { foundTargets, printLoginResults } from "./_format.ts";
 import { printOutput, type Output } from "./_json.ts";
 import { formatPortal, type Portal } from "../transport/portal.ts";
-import { authArgs, authFrom, digestArgs, digestsFrom, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printTable } from "./_shared.ts";
+import { authArgs, authFrom, digestArgs, digestsFrom, loginTimeoutArg, loginTimeoutFrom, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printTable } from "./_shared.ts";
 
 type Found = Output<"discovery">["targets"];
 
@@ -25,7 +25,7 @@ function print(portal: Portal, targets: Found, json: boolean, extra: Omit<Output
 }
 
 /** CHAP or digest flags are for a direct SendTargets: the daemon uses the stored discovery settings. */
-const direct = (args: Record<string, unknown>) => Boolean(args["chap-user"] || args["chap-secret-file"] || args["mutual-user"] || process.env.ISCSI_CHAP_USER || args["header-digest"] || args["data-digest"]);
+const direct = (args: Record<string, unknown>) => Boolean(args["chap-user"] || args["chap-secret-file"] || args["mutual-user"] || process.env.ISCSI_CHAP_USER || args["header-digest"] || args["data-digest"] || args["login-timeout"]);
 
 export default defineCommand({
   meta: { name: "discover", description: "List the targets a portal offers (SendTargets); records them as nodes when a daemon runs" },
@@ -35,6 +35,7 @@ export default defineCommand({
     login: { type: "boolean", description: "Also log in to every discovered node (needs the daemon)" },
     ...authArgs,
     ...digestArgs,
+    ...loginTimeoutArg,
     ...initiatorArg,
     ...socketArg,
     ...jsonArg,
@@ -55,7 +56,7 @@ export default defineCommand({
     } else if (args.login) {
       throw new IscsiError("INVALID_ARGUMENT", "--login goes through the daemon: drop --no-record and the CHAP and digest flags (store discovery secrets with `iscsi secret set --discovery`)");
     }
-    const targets = await discover({ portal, initiatorName: initiatorNameFrom(args), auth: authFrom(args), proposal: digestsFrom(args) });
+    const targets = await discover({ portal, initiatorName: initiatorNameFrom(args), auth: authFrom(args), proposal: digestsFrom(args), ...loginTimeoutFrom(args) });
     print(portal, foundTargets(targets), args.json, { recorded: false });
   },
 });

@@ -50,9 +50,9 @@ export default defineCommand({
         progress.done();
       }
       const seconds = (performance.now() - started) / 1000;
-      const summary = { lun: addr.lun, target: addr.target, offset, bytes: length, seconds: Number(seconds.toFixed(3)), output: args.output };
+      const summary = { lun: lu.lun, target: addr.target, offset, bytes: length, seconds: Number(seconds.toFixed(3)), output: args.output };
       if (args.json) printJson(summary);
-      else process.stderr.write(`read ${formatBytes(length)} from ${addr.target} LUN ${addr.lun} at offset ${offset} in ${seconds.toFixed(2)} s\n`);
+      else process.stderr.write(`read ${formatBytes(length)} from ${addr.target} LUN ${lu.lun} at offset ${offset} in ${seconds.toFixed(2)} s\n`);
     } finally {
       await closeLun(lu);
     }

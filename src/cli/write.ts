@@ -38,9 +38,9 @@ export default defineCommand({
           progress.done();
         }
         const seconds = (performance.now() - started) / 1000;
-        const summary = { lun: addr.lun, target: addr.target, offset, bytes: length, seconds: Number(seconds.toFixed(3)), input: args.input };
+        const summary = { lun: lu.lun, target: addr.target, offset, bytes: length, seconds: Number(seconds.toFixed(3)), input: args.input };
         if (args.json) printJson(summary);
-        else process.stderr.write(`wrote ${formatBytes(length)} to ${addr.target} LUN ${addr.lun} at offset ${offset} in ${seconds.toFixed(2)} s (synchronized)\n`);
+        else process.stderr.write(`wrote ${formatBytes(length)} to ${addr.target} LUN ${lu.lun} at offset ${offset} in ${seconds.toFixed(2)} s (synchronized)\n`);
       } finally {
         await closeLun(lu);
       }

@@ -43,7 +43,7 @@ export async function openConnection(portal: Portal, params: LoginParams, tag: s
     if (chosen?.fellBack) connection.log.debug(`Bun's transport: ${chosen.why}`);
     try {
       const attempt = md5Fallback && params.auth.method === "CHAP" ? { ...params, auth: { ...params.auth, algorithms: [5] } } : params;
-      const negotiated = await withTimeout(login(connection.loginExchange(), attempt), opts.loginTimeoutMs ?? 15_000, () => new IscsiError("TIMEOUT", `login to ${connection.peer} timed out after ${opts.loginTimeoutMs ?? 15_000} ms`));
+      const negotiated = await withTimeout(login(connection.loginExchange(), attempt), opts.loginTimeoutMs ?? 15_000, () => new IscsiError("TIMEOUT", `login to ${connection.peer} timed out after ${(opts.loginTimeoutMs ?? 15_000) / 1000} s: the target accepted the connection but did not answer the login (is this an iSCSI port?)`));
       return { connection, negotiated, portal: at };
     } catch (err) {
       connection.close();

@@ -61,7 +61,7 @@ describe("iscsi discover", () => {
     const r = await cli(["discover", `127.0.0.1:${freePort()}`]);
     expect(r.code).toBe(4);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toMatch(/cannot connect to 127\.0\.0\.1:\d+/);
+    expect(r.stderr).toMatch(/cannot connect to 127\.0\.0\.1:\d+: connection refused/);
   });
 });
 
@@ -125,6 +125,38 @@ describe("iscsi write / read", () => {
     const [stdout, stderr] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     expect(stdout.trim()).toBe("141"); // what a shell reports for a tool stopped by SIGPIPE
     expect(stderr).toBe("");
+  });
+});
+
+describe("errors a user can act on", () => {
+  test("a LUN that does not exist is named with the LUNs that do (exit 21)", async () => {
+    const r = await cli(["read", `iscsi://${t.portal}/${t.targets[0]!.iqn}/7`, "-o", join(dir, "none.bin")]);
+    expect(r.code).toBe(21);
+    expect(r.stderr).toBe(`iscsi: ${t.targets[0]!.iqn} has no LUN 7; its LUNs: 0 (storage array controller device), 1 (disk)\n`);
+  });
+
+  test("a URL without a LUN reads the target's only disk LUN, not the controller at LUN 0", async () => {
+    const r = await cli(["read", `iscsi://${t.portal}/${t.targets[0]!.iqn}`, "-o", join(dir, "only.bin"), "--length", "4k", "--json"]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(JSON.parse(r.stdout).lun).toBe(1);
+  });
+
+  test("a port that accepts and never answers fails after the login timeout, saying so (exit 8)", async () => {
+    const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const r = await cli(["luns", `iscsi://127.0.0.1:${silent.port}/${t.targets[0]!.iqn}`, "--login-timeout", "1"]);
+      expect(r.code).toBe(8);
+      expect(r.stderr).toBe(`iscsi: login to 127.0.0.1:${silent.port} timed out after 1 s: the target accepted the connection but did not answer the login (is this an iSCSI port?)\n`);
+    } finally {
+      silent.stop(true);
+    }
+  });
+
+  test("a target name the portal does not have fails at once, printed once (exit 19)", async () => {
+    const r = await cli(["luns", `iscsi://${t.portal}/iqn.2026-11.dev.iscsi.test:no-such-target`]);
+    expect(r.code).toBe(19);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/target not found/);
   });
 });
 
