@@ -71,6 +71,7 @@ async function run(rawArgs: string[]): Promise<number> {
 function report(err: unknown): number {
   const e = err as Error;
   if (isBrokenPipe(err)) return EXIT_BROKEN_PIPE;
+  if ((err as { reported?: unknown })?.reported === true) return exitCodeFor(err); // already on stderr
   process.stderr.write(`iscsi: ${e?.message ?? String(err)}${process.env.ISCSI_DEBUG ? `\n${e?.stack}` : ""}\n`);
   return exitCodeFor(err);
 }

@@ -29,7 +29,7 @@ async function sendTargetsThroughDaemon(a: AdmArgs, login: boolean): Promise<voi
     printFound(r.targets, a.print ?? 0);
     if (r.logins) printLoginResults(r.logins);
   }
-  if (r.logins) failIfAny(r.logins, "logins");
+  if (r.logins) failIfAny(r.logins, "logins", !a.json);
 }
 
 type Found = ReturnType<typeof foundTargets>[number];

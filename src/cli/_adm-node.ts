@@ -24,14 +24,14 @@ export async function runNode(a: AdmArgs): Promise<void> {
     const { results } = await ask(args, { op: "login", which: a.loginAll as (typeof LOGIN_ALL)[number] });
     if (a.json) printJson({ results });
     else printLoginResults(results);
-    return failIfAny(results, "logins");
+    return failIfAny(results, "logins", !a.json);
   }
   if (a.logoutAll !== undefined) {
     if (a.logoutAll !== "all") throw new IscsiError("INVALID_ARGUMENT", `-U takes all, not ${JSON.stringify(a.logoutAll)}`);
     const { results } = await ask(args, { op: "logout", all: true });
     if (a.json) printJson({ results });
     else printLogoutResults(results);
-    return failIfAny(results, "logouts");
+    return failIfAny(results, "logouts", !a.json);
   }
   if (a.login || a.logout) {
     if (a.login && a.logout) throw new IscsiError("INVALID_ARGUMENT", "--login and --logout together make no sense");
@@ -39,12 +39,12 @@ export async function runNode(a: AdmArgs): Promise<void> {
       const { results } = await ask(args, { op: "login", ...filter });
       if (a.json) printJson({ results });
       else printLoginResults(results);
-      return failIfAny(results, "logins");
+      return failIfAny(results, "logins", !a.json);
     }
     const { results } = await ask(args, { op: "logout", ...filter });
     if (a.json) printJson({ results });
     else printLogoutResults(results);
-    return failIfAny(results, "logouts");
+    return failIfAny(results, "logouts", !a.json);
   }
 
   if (a.rescan) return rescan(a, args, filter);

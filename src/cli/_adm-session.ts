@@ -15,7 +15,7 @@ export async function runSession(a: AdmArgs): Promise<void> {
     const { results } = await ask(args, { op: "logout", sid: a.sid });
     if (a.json) printJson({ results });
     else printLogoutResults(results);
-    return failIfAny(results, "logouts");
+    return failIfAny(results, "logouts", !a.json);
   }
   const { sessions } = a.rescan ? await ask(args, { op: "sessions.rescan", ...sid }) : await ask(args, { op: "sessions.list", ...sid });
   if (a.json) printOutput("sessions", { sessions });

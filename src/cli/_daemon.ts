@@ -57,12 +57,17 @@ export interface OpOutcome {
 }
 
 /** Exit status of per-node results: success when all succeeded, otherwise the first failure's code. */
-export function failIfAny(results: OpOutcome[], what: string): void {
+/**
+ * Fail with the first failure's code when any outcome failed. `printed`: each failure is already on stderr
+ * (printLoginResults/printLogoutResults), so main.ts prints nothing more and each error appears once.
+ */
+export function failIfAny(results: OpOutcome[], what: string, printed = false): void {
   const failed = results.filter((r) => !r.ok);
   if (failed.length === 0) return;
   const first = failed[0]!.error!;
   const code = isErrorCode(first.code) ? first.code : "GENERIC";
-  throw new IscsiError(code, failed.length === 1 && results.length === 1 ? first.message : `${failed.length} of ${results.length} ${what} failed; first: ${first.message}`);
+  const err = new IscsiError(code, failed.length === 1 && results.length === 1 ? first.message : `${failed.length} of ${results.length} ${what} failed; first: ${first.message}`);
+  throw printed ? Object.assign(err, { reported: true }) : err;
 }
 
 /** One line from the terminal with echo off (stty), so the secret is not shown either. */

@@ -47,7 +47,7 @@ export default defineCommand({
         const r = await ask(args, { op: "discover", portal, login: args.login ?? false });
         print(portal, r.targets, args.json, { recorded: true, nodes: r.nodes, ...(r.logins ? { logins: r.logins } : {}) });
         if (r.logins && !args.json) printLoginResults(r.logins);
-        if (r.logins) failIfAny(r.logins, "logins");
+        if (r.logins) failIfAny(r.logins, "logins", !args.json);
         return;
       } catch (err) {
         const code = errorCodeOf(err);

@@ -38,6 +38,12 @@ describe("iscsiadm syntax", () => {
     [["-m", "node", "extra"], /unexpected argument "extra"/],
     [["-m", "node", "-T"], /-T needs a value/],
     [["-p", "h", "--login"], /needs a mode/],
+    [["-m", "node", "--stat"], /unknown option --stat \(did you mean --stats\?\)/],
+    [["-m", "node", "-s"], /-s \(statistics\) works with -m session/],
+    [["-m", "session", "-r", "1", "-o", "new"], /-m session -o new .* is not supported/],
+    [["-m", "node", "-T", "iqn.x", "-I", "iser", "--login"], /-I iser: only the "default" interface/],
+    [["-m", "discovery", "-t", "st", "-p", "h", "-n", "x"], /-n \(--name\) is not used with -m discovery/],
+    [["-m", "session", "-T", "iqn.x"], /-m session takes -r SID, not -T/],
   ])("%p is refused: %p", (argv, message) => {
     expect(() => parseAdmArgs(argv)).toThrow(message);
   });

@@ -198,6 +198,12 @@ describe("arguments and secrets", () => {
     expect((await cli(["wirte"])).stderr).toMatch(/did you mean write\?/);
   });
 
+  test("-m discoverydb -o delete without -p is refused, not taken as a listing (exit 7)", async () => {
+    const r = await cli(["-m", "discoverydb", "-o", "delete"]);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toBe("iscsi: -m discoverydb -o delete needs the record: -t st -p PORTAL[:PORT]\n");
+  });
+
   test("--version prints the version", async () => {
     const r = await cli(["--version"]);
     expect(r.code).toBe(0);
