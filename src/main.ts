@@ -20,7 +20,7 @@ interface Resolved {
 }
 
 /** Walk the subcommand words; options before a subcommand word are checked against the parent's table. */
-async function resolve(root: CommandDef<any>, rawArgs: string[]): Promise<Resolved> {
+async function resolve(root: CommandDef<any>, rawArgs: string[], forHelp = false): Promise<Resolved> {
   let parent: CommandDef<any> | undefined;
   let cmd = root;
   let path = "iscsi";
@@ -29,11 +29,12 @@ async function resolve(root: CommandDef<any>, rawArgs: string[]): Promise<Resolv
     const subs = await resolveValue(cmd.subCommands);
     if (!subs) return { cmd, parent, path, rest };
     const at = rest.findIndex((w) => !w.startsWith("-"));
+    if (forHelp && (at < 0 || !subs[rest[at]!])) return { cmd, parent, path, rest };
     if (at < 0) throw new IscsiError("INVALID_ARGUMENT", `\`${path}\` needs a command: ${Object.keys(subs).join(", ")}`);
     const word = rest[at]!;
     const next = subs[word];
     if (!next) throw new IscsiError("INVALID_ARGUMENT", `unknown command ${JSON.stringify(word)} for \`${path}\`${suggestion(word, Object.keys(subs))}`);
-    parseStrict((await resolveValue(cmd.args)) ?? {}, rest.slice(0, at), path);
+    if (!forHelp) parseStrict((await resolveValue(cmd.args)) ?? {}, rest.slice(0, at), path);
     parent = cmd;
     cmd = await resolveValue(next);
     path = `${path} ${word}`;
@@ -53,7 +54,7 @@ async function run(rawArgs: string[]): Promise<number> {
   }
   if (isIscsiadmSyntax(rawArgs, Object.keys(subCommands))) return runIscsiadmSyntax(rawArgs);
   if (rawArgs.length === 0 || rawArgs.includes("--help") || rawArgs.includes("-h")) {
-    const { cmd, parent } = await resolve(main, rawArgs.filter((w) => w !== "--help" && w !== "-h")).catch(() => ({ cmd: main, parent: undefined }));
+    const { cmd, parent } = await resolve(main, rawArgs.filter((w) => w !== "--help" && w !== "-h"), true);
     process.stdout.write((await renderUsage(cmd, parent)) + "\n");
     return rawArgs.length === 0 ? 7 : 0;
   }

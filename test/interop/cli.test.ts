@@ -204,6 +204,12 @@ describe("arguments and secrets", () => {
     expect(r.stderr).toBe("iscsi: -m discoverydb -o delete needs the record: -t st -p PORTAL[:PORT]\n");
   });
 
+  test("--help of a nested command shows that command's usage", async () => {
+    const r = await cli(["service", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("USAGE `iscsi service install|uninstall|status`");
+  });
+
   test("--version prints the version", async () => {
     const r = await cli(["--version"]);
     expect(r.code).toBe(0);
