@@ -2,7 +2,8 @@
 import { defineCommand } from "citty";
 import { ask, parsePortalFilter, socketArg } from "./_daemon.ts";
 import { printNodeRecord, printNodeTable } from "./_format.ts";
-import { jsonArg, printJson } from "./_shared.ts";
+import { jsonArg } from "./_shared.ts";
+import { printOutput } from "./_json.ts";
 
 export default defineCommand({
   meta: { name: "nodes", description: "List recorded nodes (iscsiadm -m node)" },
@@ -15,7 +16,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const { nodes } = await ask(args, { op: "nodes.list", ...(args.target ? { target: args.target } : {}), ...(args.portal ? { portal: parsePortalFilter(args.portal) } : {}) });
-    if (args.json) return printJson({ nodes });
+    if (args.json) return printOutput("nodes", { nodes });
     if (nodes.length === 0) {
       process.stderr.write("no node records; discover targets first: iscsi discover PORTAL\n");
       return;

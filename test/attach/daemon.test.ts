@@ -47,7 +47,7 @@ test("iscsi attach logs the node in and makes a loop device; --list --json shows
   expect(a.sid).toBe((await json(["sessions"])).sessions[0].sid);
   await ok(`dd if=/dev/urandom of=${a.device} bs=64k count=16 oflag=direct conv=fsync status=none`);
 
-  const list = await json(["attach", "--list"]);
+  const list = (await json(["attach", "--list"])).attachments;
   expect(list).toHaveLength(1);
   expect(list[0].stats).toMatchObject({ writes: 16, bytesWritten: 1 << 20, errors: 0 });
   expect(list[0].stats.flushes).toBeGreaterThanOrEqual(1);
@@ -65,7 +65,7 @@ test("iscsi attach logs the node in and makes a loop device; --list --json shows
 
   const gone = await json(["detach", "1"]);
   expect(gone.detached.map((x: { id: number }) => x.id)).toEqual([1]);
-  expect(await json(["attach", "--list"])).toEqual([]);
+  expect((await json(["attach", "--list"])).attachments).toEqual([]);
   expect(loopDevices(a.file)).toEqual([]);
   expect((await cli(["logout", iqn()])).code).toBe(0);
 });
@@ -89,7 +89,7 @@ test("--mount: a LUN without a filesystem fails to mount and leaves nothing; wit
   const failed = await cli(["attach", iqn(), "2", "--mount", mnt]);
   expect(failed.code).not.toBe(0);
   expect(failed.stderr).toMatch(/mount/);
-  expect(await json(["attach", "--list"])).toEqual([]);
+  expect((await json(["attach", "--list"])).attachments).toEqual([]);
   expect(fuseMounts(d.stateDir)).toEqual([]);
   expect(loopDevices(d.stateDir)).toEqual([]);
 
