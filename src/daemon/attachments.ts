@@ -1,8 +1,10 @@
 // Attached LUNs live in the daemon beside their sessions (design.md §4, §5): attach (logging the node in first
-// when needed), list, detach by id, device, mount point or target and LUN. An attachment pins its session:
-// logout refuses it until it is detached. When a node logs in anew after its session failed or closed, its
-// attachments move to the new session if it serves the same LU. The attach layer (and its C library) is loaded
-// only when first used.
+// when needed), list, detach by id, device, mount point or target and LUN. Each is also a record in the state
+// directory (attachment-db.ts), written once it works and removed by a detach, so a restarted daemon brings it
+// back (attach-restore.ts); one LU is attached once. A failed attach undoes what it did, its login included.
+// An attachment pins its session: logout refuses it until it is detached. When a node logs in anew after its
+// session failed or closed, its attachments move to the new session if it serves the same LU. The attach layer
+// (and its C library) is loaded only when first used.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ConsolaInstance } from "consola";
@@ -13,6 +15,8 @@ import type { Session } from "../session/session.ts";
 import { matches, type NodeFilter, type Portal } from "./node-db.ts";
 import { GONE, type SessionEntry } from "./registry.ts";
 import { describeFilter, loginOnce } from "./session-ops.ts";
+import type { AttachmentDb } from "./attachment-db.ts";
+import { bootId } from "./boot-id.ts";
 import type { DaemonState } from "./state.ts";
 
 export interface AttachmentView {
@@ -44,6 +48,27 @@ const STOP_DETACH_MS = 30_000;
 
 export class Attachments {
   private readonly byId = new Map<number, Attached>();
+  /** LUs ("target|lun") with an attach or restore under way, so a second one is refused before either finishes. */
+  private readonly claimed = new Map<string, number>();
+
+  constructor(readonly db: AttachmentDb) {}
+
+  /**
+   * Reserves an attachment id for the LU, or refuses (EXISTS) when the LU is attached, recorded or being attached.
+   * `id`: a restore's own record id, which it may reuse.
+   */
+  claim(target: string, lun: number, id?: number): { id: number; release: () => void } {
+    const key = `${target}|${lun}`;
+    const live = this.list().find((x) => x.entry.target === target && x.attachment.lun === lun);
+    const record = this.db.find(target, lun);
+    const busy = this.claimed.get(key);
+    if (live) throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is already attached as ${live.attachment.device ?? live.attachment.file} (attachment ${live.attachment.id})`);
+    if (busy !== undefined) throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is being attached (attachment ${busy})`);
+    if (record && record.id !== id) throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is already attached (attachment ${record.id}, being restored; see iscsi status)`);
+    const taken = id ?? this.db.nextId([...this.byId.keys(), ...this.claimed.values()]);
+    this.claimed.set(key, taken);
+    return { id: taken, release: () => this.claimed.delete(key) };
+  }
 
   list(): Attached[] {
     return [...this.byId.values()].sort((a, b) => a.attachment.id - b.attachment.id);
@@ -96,18 +121,21 @@ export function attachmentView({ attachment: a, entry }: Attached): AttachmentVi
   };
 }
 
-/** The session of the node named by target (and portal): an existing one, or a login through the node record. */
-async function sessionFor(d: DaemonState, target: string, portal?: NodeFilter["portal"]): Promise<SessionEntry> {
+/**
+ * The session of the node named by target (and portal): an existing one, or a login through the node record
+ * (`loggedIn`: undo it if the attach fails).
+ */
+export async function sessionFor(d: DaemonState, target: string, portal?: NodeFilter["portal"]): Promise<{ entry: SessionEntry; loggedIn: boolean }> {
   const filter: NodeFilter = { target, portal };
   const live = d.registry.list().filter((e) => matches(e, filter) && d.registry.active(e.key));
   if (live.length > 1) throw new IscsiError("INVALID_ARGUMENT", `${live.length} sessions match${describeFilter(filter)}; name the portal (--portal HOST:PORT)`);
-  if (live.length === 1) return live[0]!;
+  if (live.length === 1) return { entry: live[0]!, loggedIn: false };
   const records = d.nodes.list(filter);
   if (records.length === 0) {
     throw new IscsiError("NOT_FOUND", `no node record${describeFilter(filter)}; run discovery first (iscsi -m discovery -t st -p PORTAL)`);
   }
   if (records.length > 1) throw new IscsiError("INVALID_ARGUMENT", `${records.length} node records match${describeFilter(filter)}; name the portal (--portal HOST:PORT)`);
-  return loginOnce(d, records[0]!);
+  return { entry: await loginOnce(d, records[0]!), loggedIn: true };
 }
 
 export interface AttachRequest {
@@ -119,20 +147,64 @@ export interface AttachRequest {
 }
 
 export async function attachLun(d: DaemonState, req: AttachRequest): Promise<AttachmentView> {
-  const entry = await sessionFor(d, req.target, req.portal);
-  const same = d.attachments.ofSession(entry.sid).find((x) => x.attachment.lun === req.lun);
-  if (same) throw new IscsiError("BUSY", `LUN ${req.lun} of ${entry.target} is already attached as ${same.attachment.device ?? same.attachment.file} (attachment ${same.attachment.id})`);
-  if (req.mount && d.attachments.list().some((x) => x.attachment.mountPoint === req.mount)) {
-    throw new IscsiError("BUSY", `another attachment is mounted on ${req.mount}`);
+  const claim = d.attachments.claim(req.target, req.lun);
+  try {
+    if (req.mount && (d.attachments.list().some((x) => x.attachment.mountPoint === req.mount) || d.attachments.db.list().some((r) => r.mountPoint === req.mount))) {
+      throw new IscsiError("EXISTS", `another attachment is mounted on ${req.mount}`);
+    }
+    const x = await attachThrough(d, { ...req, id: claim.id }, { undoLogin: true });
+    return attachmentView(x);
+  } finally {
+    claim.release();
   }
-  const { Attachment } = await import("../attach/attachment.ts");
-  // FUSE mount dirs live in the daemon's private state dir, one per attachment, removed at detach.
-  const runDir = join(d.stateDir, "attach");
-  mkdirSync(runDir, { recursive: true, mode: 0o700 });
-  const attachment = await Attachment.attach(entry.session as Session, req.lun, { mountDir: req.mount, readOnly: req.readOnly, runDir, log: d.log });
-  const x = { attachment, entry };
-  d.attachments.add(x);
-  return attachmentView(x);
+}
+
+/**
+ * Logs in if needed, attaches, records it. On failure undoes what it did: the backend rolls back its own steps
+ * (FUSE file, loop device, mount) and the session is logged out again if this call logged it in and `undoLogin`.
+ */
+export async function attachThrough(d: DaemonState, req: AttachRequest & { id: number; identity?: string; created?: string }, opts: { undoLogin: boolean }): Promise<Attached> {
+  const { entry, loggedIn } = await sessionFor(d, req.target, req.portal);
+  try {
+    const known = entry.luns.map((l) => l.lun);
+    if (known.length > 0 && !known.includes(req.lun)) {
+      throw new IscsiError("NOT_FOUND", `${entry.target} has no LUN ${req.lun}; it has LUN ${known.join(", ")} (iscsi luns ${entry.target})`);
+    }
+    const { Attachment } = await import("../attach/attachment.ts");
+    // FUSE mount dirs live in the daemon's private state dir, one per attachment, removed at detach.
+    const runDir = join(d.stateDir, "attach");
+    mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    const attachment = await Attachment.attach(entry.session as Session, req.lun, { id: req.id, identity: req.identity, mountDir: req.mount, readOnly: req.readOnly, runDir, log: d.log });
+    const x = { attachment, entry };
+    try {
+      d.attachments.db.save({
+        version: 1,
+        id: attachment.id,
+        route: attachment.backend,
+        target: entry.target,
+        portal: { ...entry.portal },
+        lun: req.lun,
+        ...(req.mount ? { mountPoint: req.mount } : {}),
+        readOnly: req.readOnly ?? false,
+        ...(attachment.identity ? { identity: attachment.identity } : {}),
+        file: attachment.file,
+        ...(attachment.device ? { device: attachment.device } : {}),
+        ...(bootId() ? { bootId: bootId() } : {}),
+        created: req.created ?? new Date().toISOString(),
+      });
+    } catch (err) {
+      await attachment.detach({ force: true }).catch(() => {});
+      throw err;
+    }
+    d.attachments.add(x);
+    return x;
+  } catch (err) {
+    if (loggedIn && opts.undoLogin && d.attachments.ofSession(entry.sid).length === 0) {
+      await d.registry.logout(entry, 5_000).catch(() => {});
+      d.log.info(`session ${entry.sid}: logged out of ${entry.target} again, the attach failed`);
+    }
+    throw err;
+  }
 }
 
 export interface DetachRequest {
@@ -160,6 +232,7 @@ export async function detachLuns(d: DaemonState, req: DetachRequest): Promise<At
     const before = attachmentView(x);
     await x.attachment.detach({ force: req.force ?? false });
     d.attachments.remove(x);
+    d.attachments.db.delete(x.attachment.id);
     detached.push({ ...before, state: x.attachment.state, stats: x.attachment.stats });
   }
   return detached;
@@ -169,7 +242,10 @@ export function listAttachments(d: DaemonState): AttachmentView[] {
   return d.attachments.list().map(attachmentView);
 }
 
-/** At daemon stop: an orderly detach where the session is up, forced after STOP_DETACH_MS or on error. Never throws. */
+/**
+ * At daemon stop: an orderly detach where the session is up, forced after STOP_DETACH_MS or on error. The records
+ * stay, so the next start (after a service restart or a reboot) brings them back. Never throws.
+ */
 export async function detachAll(d: DaemonState): Promise<void> {
   for (const x of d.attachments.list()) {
     const a = x.attachment;

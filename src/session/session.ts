@@ -35,6 +35,8 @@ export interface SessionOptions extends OpenOptions {
   /** Most SCSI commands in flight at once (the CmdSN window may allow fewer). */
   queueDepth?: number;
   recovery?: Partial<RecoveryOptions>;
+  /** The number users know the session by (the daemon's sid), used in its log tag; default a per-process counter. */
+  id?: number;
 }
 
 let nextSessionId = 1;
@@ -46,7 +48,7 @@ export function makeIsid(): number {
 }
 
 export class Session {
-  readonly id = nextSessionId++;
+  readonly id: number;
   readonly log;
   state: SessionState = { kind: "full-feature" };
   connection: Connection;
@@ -82,6 +84,7 @@ export class Session {
     readonly options: SessionOptions,
     isid: number,
   ) {
+    this.id = options.id ?? nextSessionId++;
     this.log = logFor(`s${this.id}:c0`);
     this.isid = isid;
     this.connection = opened.connection;
@@ -101,7 +104,7 @@ export class Session {
   /** Connect, log in (following redirects) and enter full feature phase. */
   static async open(options: SessionOptions): Promise<Session> {
     const isid = options.login.isid ?? makeIsid();
-    const opened = await openConnection(options.portal, loginParamsFor(options.login, isid, options.login.initialCmdSN ?? 1), `s${nextSessionId}:c0`, options);
+    const opened = await openConnection(options.portal, loginParamsFor(options.login, isid, options.login.initialCmdSN ?? 1), `s${options.id ?? nextSessionId}:c0`, options);
     return new Session(opened, options, isid);
   }
 
