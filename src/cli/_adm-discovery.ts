@@ -5,6 +5,7 @@ import { errorCodeOf, IscsiError } from "../errors.ts";
 import { ask, failIfAny, readSecretInput } from "./_daemon.ts";
 import { printDiscoveryRecord, printLoginResults, printNodeLines } from "./_format.ts";
 import type { AdmArgs } from "./_adm-args.ts";
+import { warnSetAside, warnSkippedNodes } from "./_set-aside.ts";
 import { formatPortal, initiatorNameFrom, parsePortal, printJson } from "./_shared.ts";
 
 function checkType(a: AdmArgs): void {
@@ -21,6 +22,7 @@ function requirePortal(a: AdmArgs) {
 async function sendTargetsThroughDaemon(a: AdmArgs, login: boolean): Promise<void> {
   const portal = requirePortal(a);
   const r = await ask(a as unknown as Record<string, unknown>, { op: "discover", portal, login });
+  warnSkippedNodes(r.nodes.quarantined);
   if (a.json) printJson(r);
   else {
     printNodeLines(r.targets.flatMap((t) => t.portals.map((p) => ({ target: t.name, portal: p, tpgt: p.tpgt }))));
@@ -48,8 +50,9 @@ export async function runDiscovery(a: AdmArgs): Promise<void> {
 
 async function listRecords(a: AdmArgs): Promise<void> {
   const portal = a.portal ? parsePortal(a.portal) : undefined;
-  const { records } = await ask(a as unknown as Record<string, unknown>, { op: "discoverydb.list", ...(portal ? { portal } : {}) });
-  if (a.json) return printJson({ records });
+  const { records, quarantined } = await ask(a as unknown as Record<string, unknown>, { op: "discoverydb.list", ...(portal ? { portal } : {}) });
+  warnSetAside(quarantined);
+  if (a.json) return printJson({ records, ...(quarantined ? { quarantined } : {}) });
   if (records.length === 0) throw new IscsiError("NOT_FOUND", "no discovery records found");
   for (const r of records) process.stdout.write(`${formatPortal(r.portal)} via sendtargets\n`);
 }

@@ -5,6 +5,7 @@ import { discover } from "../discovery/send-targets.ts";
 import { errorCodeOf, IscsiError } from "../errors.ts";
 import { ask, failIfAny, socketArg } from "./_daemon.ts";
 import { printLoginResults } from "./_format.ts";
+import { warnSkippedNodes } from "./_set-aside.ts";
 import { authArgs, authFrom, formatPortal, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printJson, printTable, type Portal } from "./_shared.ts";
 
 interface Found {
@@ -43,6 +44,7 @@ export default defineCommand({
     if (args.record && !usesChap(args)) {
       try {
         const r = await ask(args, { op: "discover", portal, login: args.login ?? false });
+        warnSkippedNodes(r.nodes.quarantined);
         const targets = r.targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, portalGroupTag: p.tpgt })) }));
         print(portal, targets, args.json, { recorded: true, nodes: r.nodes, ...(r.logins ? { logins: r.logins } : {}) });
         if (r.logins && !args.json) printLoginResults(r.logins);

@@ -1,13 +1,13 @@
 // Attachments as persistent records (one JSON file each under <state dir>/attachments, written atomically):
 // what the user asked for (target, portal, LUN, mount point, read-only, route) and what the daemon made of it
 // (FUSE dir, device, LU identity, boot), so a restarted daemon can clean up after a killed one and restore it.
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ConsolaInstance } from "consola";
 import * as v from "valibot";
 import { ensurePrivateDir, writeFileAtomic } from "../config/atomic.ts";
 import { iscsiNameProblem } from "../config/names.ts";
-import { quarantine } from "../config/quarantine.ts";
+import { readRecords, type DamagedFile } from "../config/record-files.ts";
 
 const absolute = v.pipe(v.string(), v.startsWith("/"), v.maxLength(4096));
 
@@ -41,22 +41,14 @@ export class AttachmentDb {
     this.dir = join(stateDir, "attachments");
   }
 
-  /** Reads every record; a damaged one is quarantined (renamed, kept) and reported, never dropped silently. */
-  load(): void {
+  /** Reads every record; a damaged one is set aside (renamed, kept) and reported, never dropped silently. */
+  load(opts: { setAside?: boolean } = {}): DamagedFile[] {
     ensurePrivateDir(this.dir);
     this.records.clear();
-    for (const name of readdirSync(this.dir)) {
-      if (!name.endsWith(".json") || name.startsWith(".")) continue;
-      const path = join(this.dir, name);
-      try {
-        const r = v.safeParse(recordSchema, JSON.parse(readFileSync(path, "utf8")));
-        if (!r.success) throw new Error(`${r.issues[0].path?.map((p) => p.key).join(".") ?? "record"}: ${r.issues[0].message}`);
-        if (name !== `${r.output.id}.json`) throw new Error(`holds attachment ${r.output.id}`);
-        this.records.set(r.output.id, r.output);
-      } catch (err) {
-        this.log.error(`attachment records: ${path} is damaged (${(err as Error).message}); set aside as ${quarantine(path)}`);
-      }
-    }
+    return readRecords(this.dir, recordSchema, (r, name) => {
+      if (name !== `${r.id}.json`) throw new Error(`holds attachment ${r.id}, not what its name says`);
+      this.records.set(r.id, r);
+    }, { setAside: opts.setAside ?? true, log: this.log, what: "attachment records" });
   }
 
   list(): AttachmentRecord[] {

@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import type { ConsolaInstance } from "consola";
 import { ensurePrivateDir } from "../config/atomic.ts";
+import { quarantine, type QuarantinedFile } from "../config/quarantine.ts";
 import { loadConfig, type DaemonConfig } from "../config/config-file.ts";
 import { ensureInitiatorName, readInitiatorName } from "../config/initiator-name.ts";
 import { KeychainSecretStore } from "../config/keychain.ts";
@@ -20,6 +21,7 @@ import { startupAttempt } from "./session-ops.ts";
 import { StartupLogins, type PendingLogin } from "./startup.ts";
 import { lockStateDir, type StateLock } from "./state-lock.ts";
 import type { DaemonState } from "./state.ts";
+import { setAsideView } from "./views.ts";
 import { serveUi } from "./ui/server.ts";
 import type { AnswerLine, UiEndpoint, UiInfo } from "./ui/state.ts";
 
@@ -39,6 +41,8 @@ export interface StatusView {
   automaticNodes: number;
   sessions: number;
   startup: PendingLogin[];
+  /** Damaged state files set aside (present when any). */
+  quarantined?: QuarantinedFile[];
 }
 
 /** Logout of every session at shutdown is bounded, so a dead target cannot hold the daemon. */
@@ -91,11 +95,20 @@ export class Daemon implements DaemonState {
       d.nodes.load();
       d.discoveries.load();
       d.attachments.db.load();
+      d.setAsideDamagedSecrets();
       return d;
     } catch (err) {
       lock.release();
       throw err;
     }
+  }
+
+  /** A secrets file with damaged content is set aside (kept, never overwritten by the next `secret set`). */
+  private setAsideDamagedSecrets(): void {
+    if (!(this.secrets instanceof FileSecretStore)) return;
+    const problem = this.secrets.problem();
+    if (!problem?.damaged) return;
+    this.log.error(`${problem.message}; set aside as ${quarantine(this.secrets.path)}: CHAP logins fail until the secrets are set again or the file is repaired (see iscsi doctor)`);
   }
 
   /** Removes what a killed daemon left (before anything new is attached). */
@@ -166,6 +179,7 @@ export class Daemon implements DaemonState {
       automaticNodes: nodes.filter((r) => r.settings["node.startup"] !== "manual").length,
       sessions: this.registry.list().length,
       startup: [...this.startup.pending(), ...this.restores.pending()],
+      ...setAsideView(this.stateDir),
     };
   }
 

@@ -102,14 +102,16 @@ const pending = v.strictObject({
   key: v.string(), label: v.string(), state: v.picklist(["trying", "waiting", "gave-up"]), attempts: v.number(),
   lastError: v.optional(opError), nextAttemptAt: v.optional(v.string()),
 });
+/** A damaged state file set aside (renamed beside where it was). */
+const quarantined = v.optional(v.array(v.strictObject({ path: v.string(), original: v.string(), since: v.string() })));
 const status = v.strictObject({
   version: v.string(), pid: v.number(), startedAt: v.string(), stateDir: v.string(), configPath: v.string(), initiatorName: v.string(),
-  nodes: v.number(), automaticNodes: v.number(), sessions: v.number(), startup: v.array(pending),
+  nodes: v.number(), automaticNodes: v.number(), sessions: v.number(), startup: v.array(pending), quarantined,
 });
 const discoverResult = v.strictObject({
   portal,
   targets: v.array(v.strictObject({ name: v.string(), portals: v.array(v.strictObject({ host: v.string(), port: v.number(), tpgt: v.number() })) })),
-  nodes: v.strictObject({ created: v.number(), updated: v.number(), unchanged: v.number() }),
+  nodes: v.strictObject({ created: v.number(), updated: v.number(), unchanged: v.number(), quarantined: v.optional(v.number()) }),
   logins: v.optional(v.array(loginResult)),
 });
 const count = v.strictObject({ count: v.number() });
@@ -128,7 +130,7 @@ export const RESULTS = {
   ping: v.strictObject({ version: v.string(), pid: v.number() }),
   status,
   discover: discoverResult,
-  "nodes.list": v.strictObject({ nodes: v.array(nodeView) }),
+  "nodes.list": v.strictObject({ nodes: v.array(nodeView), quarantined }),
   "node.new": v.strictObject({ node: nodeView }),
   "node.delete": count,
   "node.update": count,
@@ -138,7 +140,7 @@ export const RESULTS = {
   logout: v.strictObject({ results: v.array(logoutResult) }),
   "sessions.list": v.strictObject({ sessions: v.array(sessionView) }),
   "sessions.rescan": v.strictObject({ sessions: v.array(sessionView) }),
-  "discoverydb.list": v.strictObject({ records: v.array(discoveryView) }),
+  "discoverydb.list": v.strictObject({ records: v.array(discoveryView), quarantined }),
   "discoverydb.new": v.strictObject({ record: discoveryView }),
   "discoverydb.delete": count,
   "discoverydb.update": v.strictObject({ record: discoveryView }),
