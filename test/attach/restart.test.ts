@@ -3,7 +3,7 @@
 // from its record at the same mount point, serving the same fsync'd files; a second attachment of that LU is
 // refused; a detach leaves nothing behind and removes the record, so the next start restores nothing.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isMountPoint } from "../../src/attach/loop.ts";
 import { TestDaemon } from "../harness/iscsid.ts";
@@ -101,4 +101,31 @@ test("SIGTERM keeps the record: the next start brings the attachment back; a det
   expect(await list()).toEqual([]);
   // Restored after the kill and after the SIGTERM, not after the detach.
   expect(d.log().match(/restoring 1 attachment\(s\)/g)).toHaveLength(2);
+}, 120_000);
+
+test("after a reboot (another boot id in the record) a manual node's attachment is dropped, an automatic node's comes back", async () => {
+  const recordPath = (id: number) => join(d.stateDir, "attachments", `${id}.json`);
+  const rebootRecord = (id: number) => {
+    const r = JSON.parse(readFileSync(recordPath(id), "utf8"));
+    expect(r.bootId).toBe(readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim());
+    writeFileSync(recordPath(id), JSON.stringify({ ...r, bootId: "an-earlier-boot" }));
+  };
+  const manual = await json(["attach", iqn(), "1"]);
+  expect(await d.terminate()).toBe(0);
+  rebootRecord(manual.id);
+  await d.start();
+  await pollUntil(async () => (d.log().includes(`attachment ${manual.id} (LUN 1 of ${iqn()}`) && d.log().includes("is not restored after a reboot: its node is manual") ? true : undefined), 10_000, () => d.log());
+  expect(existsSync(recordPath(manual.id))).toBe(false);
+  expect(await list()).toEqual([]);
+
+  expect((await d.cli(["set", "node.startup", "automatic", "-T", iqn(), "-p", t.portal])).code).toBe(0);
+  const auto = await json(["attach", iqn(), "1"]);
+  expect(await d.terminate()).toBe(0);
+  rebootRecord(auto.id);
+  await d.start();
+  const back = await pollUntil(async () => (await list()).find((x) => x.state === "attached"), 30_000, () => `not restored:\n${d.log()}`);
+  expect(back.id).toBe(auto.id);
+  // Restored in this boot: the record now carries this boot's id.
+  expect(JSON.parse(readFileSync(recordPath(auto.id), "utf8")).bootId).not.toBe("an-earlier-boot");
+  await json(["detach", String(back.id)]);
 }, 120_000);
