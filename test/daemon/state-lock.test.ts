@@ -1,6 +1,7 @@
 // One daemon per state directory (real tgtd): a second daemon on the same state directory, even with its own
 // socket, exits at once naming the pid that holds the lock, and never logs in (it would throw the first one's
-// sessions out, same ISIDs); the first keeps its session. A lock left by a SIGKILLed daemon is taken over.
+// sessions out, same ISIDs); the first keeps its session. Session log tags carry the sid. A lock left by a
+// SIGKILLed daemon is taken over.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { MAIN, TestDaemon } from "../harness/iscsid.ts";
@@ -50,6 +51,13 @@ test("a second daemon on the same state directory exits non-zero within 10 s nam
   const [after] = await sessions();
   expect(after).toMatchObject({ sid: 1, state: "full-feature" });
   expect(d.log()).not.toMatch(/session 1 .*(lost|failed)/);
+});
+
+test("log tags name the session by the number users see (the discovery session before it does not shift it)", async () => {
+  expect((await d.cli(["logout", iqn()])).code).toBe(0);
+  expect(d.log()).toMatch(/\[s1:c0\].*full-feature → logging-out/);
+  expect(d.log()).not.toMatch(/\[s2:c0\]/);
+  expect(d.log()).toContain(`session 1: logged out of ${iqn()}`);
 });
 
 test("a lock left by a SIGKILLed daemon is taken over by the next one", async () => {
