@@ -19,7 +19,8 @@ import { Ring } from "./ring.ts";
 import { RequestServer, type AttachStats } from "./serve.ts";
 
 export type AttachBackend = "fuse-loop" | "fuse-hdiutil" | "driverkit";
-export type AttachState = "attached" | "recovering" | "detaching" | "failed";
+/** As listed; "restoring" is the daemon's, for a recorded attachment not brought back yet. */
+export type AttachState = "attached" | "recovering" | "detaching" | "failed" | "restoring";
 
 /** Where an attachment is in its life; what a detach was (forced or not) is carried by the phase itself. */
 export type AttachPhase =

@@ -7,13 +7,11 @@ import { join } from "node:path";
 import { isMountPoint } from "../attach/loop.ts";
 import { errorCodeOf, IscsiError } from "../errors.ts";
 import type { AttachmentRecord } from "./attachment-db.ts";
-import { attachThrough } from "./attachments.ts";
+import { attachThrough, restoreId, restoreKey } from "./attachments.ts";
 import { bootId } from "./boot-id.ts";
 import { nodeKey } from "./node-db.ts";
 import type { StartupLogins } from "./startup.ts";
 import type { DaemonState } from "./state.ts";
-
-const restoreKey = (id: number) => `attachment:${id}`;
 
 /** Linux: unmounts, detaches and removes what a killed daemon left under <state dir>/attach. Never throws. */
 export async function cleanAttachLeftovers(d: DaemonState): Promise<void> {
@@ -50,7 +48,7 @@ export function restoreAttachments(d: DaemonState, loops: StartupLogins): void {
 
 /** One restore attempt of the record behind `key` (what the retry loop calls). */
 export async function restoreAttempt(d: DaemonState, key: string): Promise<void> {
-  const r = d.attachments.db.get(Number(key.slice("attachment:".length)));
+  const r = d.attachments.db.get(restoreId(key));
   if (!r) throw new IscsiError("NOT_FOUND", "the attachment was detached meanwhile");
   if (d.attachments.list().some((x) => x.attachment.id === r.id)) return;
   if (r.mountPoint && isMountPoint(r.mountPoint)) throw new IscsiError("BUSY", `${r.mountPoint} is still a mount point; unmount it to let the attachment come back`);

@@ -15,7 +15,7 @@ import type { Session } from "../session/session.ts";
 import { matches, type NodeFilter, type Portal } from "./node-db.ts";
 import { GONE, type SessionEntry } from "./registry.ts";
 import { describeFilter, loginOnce } from "./session-ops.ts";
-import type { AttachmentDb } from "./attachment-db.ts";
+import type { AttachmentDb, AttachmentRecord } from "./attachment-db.ts";
 import { bootId } from "./boot-id.ts";
 import type { DaemonState } from "./state.ts";
 
@@ -57,6 +57,11 @@ export class Attachments {
    * Reserves an attachment id for the LU, or refuses (EXISTS) when the LU is attached, recorded or being attached.
    * `id`: a restore's own record id, which it may reuse.
    */
+  /** Is a restore (or attach) of attachment `id` running at this moment? */
+  restoring(id: number): boolean {
+    return [...this.claimed.values()].includes(id);
+  }
+
   claim(target: string, lun: number, id?: number): { id: number; release: () => void } {
     const key = `${target}|${lun}`;
     const live = this.list().find((x) => x.entry.target === target && x.attachment.lun === lun);
@@ -218,14 +223,17 @@ export interface DetachRequest {
 
 export async function detachLuns(d: DaemonState, req: DetachRequest): Promise<AttachmentView[]> {
   if (req.id === undefined && !req.device && !req.mount && !req.target) throw new IscsiError("INVALID_ARGUMENT", "name the attachment: id, device, mount point, or target and LUN");
-  const picked = d.attachments.list().filter(({ attachment: a, entry }) =>
-    (req.id === undefined || a.id === req.id) &&
-    (req.device === undefined || a.device === req.device) &&
-    (req.mount === undefined || a.mountPoint === req.mount) &&
-    (req.target === undefined || entry.target === req.target) &&
-    (req.lun === undefined || a.lun === req.lun),
-  );
-  if (picked.length === 0) throw new IscsiError("NOT_FOUND", `no attachment matches ${describeDetach(req)}`);
+  const wanted = (v: AttachmentView) =>
+    (req.id === undefined || v.id === req.id) &&
+    (req.device === undefined || v.device === req.device) &&
+    (req.mount === undefined || v.mountPoint === req.mount) &&
+    (req.target === undefined || v.target === req.target) &&
+    (req.lun === undefined || v.lun === req.lun);
+  const picked = d.attachments.list().filter((x) => wanted(attachmentView(x)));
+  const waiting = unrestored(d).filter((r) => wanted(recordView(d, r)));
+  if (picked.length + waiting.length === 0) throw new IscsiError("NOT_FOUND", `no attachment matches ${describeDetach(req)}`);
+  const busy = waiting.find((r) => d.attachments.restoring(r.id));
+  if (busy) throw new IscsiError("BUSY", `attachment ${busy.id} is being restored right now; try again in a moment`);
   const detached: AttachmentView[] = [];
   for (const x of picked) {
     // Shown as it was (device, mount point) with its final state and counters.
@@ -235,11 +243,51 @@ export async function detachLuns(d: DaemonState, req: DetachRequest): Promise<At
     d.attachments.db.delete(x.attachment.id);
     detached.push({ ...before, state: x.attachment.state, stats: x.attachment.stats });
   }
+  // Not restored yet: nothing local exists; the restore stops and the record goes.
+  for (const r of waiting) {
+    d.restores.cancel(restoreKey(r.id));
+    d.attachments.db.delete(r.id);
+    detached.push(recordView(d, r));
+  }
   return detached;
 }
 
+/** Live attachments, then recorded ones not (yet) restored, each once. */
 export function listAttachments(d: DaemonState): AttachmentView[] {
-  return d.attachments.list().map(attachmentView);
+  return [...d.attachments.list().map(attachmentView), ...unrestored(d).map((r) => recordView(d, r))].sort((a, b) => a.id - b.id);
+}
+
+const RESTORE_PREFIX = "attachment:";
+/** The key of a record's restore loop, and back. */
+export const restoreKey = (id: number) => `${RESTORE_PREFIX}${id}`;
+export const restoreId = (key: string) => Number(key.slice(RESTORE_PREFIX.length));
+
+function unrestored(d: DaemonState): AttachmentRecord[] {
+  const live = new Set(d.attachments.list().map((x) => x.attachment.id));
+  return d.attachments.db.list().filter((r) => !live.has(r.id));
+}
+
+const NO_STATS: AttachStats = { reads: 0, writes: 0, flushes: 0, trims: 0, bytesRead: 0, bytesWritten: 0, errors: 0 };
+
+/** A record waiting for its restore: no session (sid 0), no file or device yet; "failed" once its restore gave up. */
+function recordView(d: DaemonState, r: AttachmentRecord): AttachmentView {
+  const loop = d.restores.pending().find((p) => p.key === restoreKey(r.id));
+  return {
+    id: r.id,
+    target: r.target,
+    portal: { ...r.portal },
+    lun: r.lun,
+    sid: 0,
+    backend: r.route as AttachBackend,
+    state: loop?.state === "gave-up" ? "failed" : "restoring",
+    file: "",
+    ...(r.mountPoint ? { mountPoint: r.mountPoint } : {}),
+    readOnly: r.readOnly,
+    sizeBytes: "0",
+    blockSize: 0,
+    since: r.created,
+    stats: { ...NO_STATS },
+  };
 }
 
 /**

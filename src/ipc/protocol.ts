@@ -117,7 +117,7 @@ const discoverResult = v.strictObject({
 const count = v.strictObject({ count: v.number() });
 const attachmentView = v.strictObject({
   id: v.number(), target: v.string(), portal, lun: v.number(), sid: v.number(),
-  backend: v.picklist(["fuse-loop", "fuse-hdiutil", "driverkit"]), state: v.picklist(["attached", "recovering", "detaching", "failed"]),
+  backend: v.picklist(["fuse-loop", "fuse-hdiutil", "driverkit"]), state: v.picklist(["attached", "recovering", "detaching", "failed", "restoring"]),
   file: v.string(), device: v.optional(v.string()), mountPoint: v.optional(v.string()), readOnly: v.boolean(), sizeBytes: v.string(),
   blockSize: v.number(), since: v.string(),
   stats: v.strictObject({ reads: v.number(), writes: v.number(), flushes: v.number(), trims: v.number(), bytesRead: v.number(), bytesWritten: v.number(), errors: v.number() }),

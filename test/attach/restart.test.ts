@@ -129,3 +129,23 @@ test("after a reboot (another boot id in the record) a manual node's attachment 
   expect(JSON.parse(readFileSync(recordPath(auto.id), "utf8")).bootId).not.toBe("an-earlier-boot");
   await json(["detach", String(back.id)]);
 }, 120_000);
+
+test("a record that cannot come back is listed as failed (sid 0, the restore's error in status) and a detach removes it", async () => {
+  expect((await d.cli(["set", "node.startup", "manual", "-T", iqn(), "-p", t.portal])).code).toBe(0);
+  const a = await json(["attach", iqn(), "1"]);
+  expect(await d.terminate()).toBe(0);
+  const path = join(d.stateDir, "attachments", `${a.id}.json`);
+  writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, "utf8")), lun: 7 }));
+  await d.start();
+  const failed = await pollUntil(async () => (await list()).find((x) => x.id === a.id && x.state === "failed"), 30_000, () => d.log());
+  expect(failed).toMatchObject({ sid: 0, file: "" });
+  const pending = JSON.parse((await d.cli(["status", "--json"])).stdout).daemon.startup.find((p: { key: string }) => p.key === `attachment:${a.id}`);
+  expect(pending).toMatchObject({ state: "gave-up", lastError: { code: "NOT_FOUND" } });
+  expect(pending.lastError.message).toContain("has no LUN 7");
+  // Its login was undone (a manual node's restore).
+  expect(JSON.parse((await d.cli(["sessions", "--json"])).stdout).sessions).toEqual([]);
+  const gone = await json(["detach", String(a.id)]);
+  expect(gone.detached.map((x: { id: number }) => x.id)).toEqual([a.id]);
+  expect(existsSync(path)).toBe(false);
+  expect(await list()).toEqual([]);
+}, 120_000);
