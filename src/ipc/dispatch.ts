@@ -1,5 +1,6 @@
 // The dispatch table: one entry per op of the protocol, each a call into the daemon's operations.
-import { attachLun, detachLuns, listAttachments } from "../daemon/attachments.ts";
+import { attachLun } from "../daemon/attach-ops.ts";
+import { detachLuns, listAttachments } from "../daemon/attachments.ts";
 import type { Daemon } from "../daemon/daemon.ts";
 import { clearSecret, deleteDiscovery, deleteNodes, discover, listDiscovery, listNodes, newDiscovery, newNode, setSecret, updateDiscovery, updateNodes } from "../daemon/node-ops.ts";
 import { setConfig, setInitiatorName, showConfig } from "../daemon/prefs-ops.ts";
