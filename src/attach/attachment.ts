@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { ConsolaInstance } from "consola";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
+import type { AttachBackend, AttachState } from "../contract/views.ts";
 import { logFor } from "../log.ts";
 import { identityOf, LogicalUnit } from "../session/logical-unit.ts";
 import type { Session } from "../session/session.ts";
@@ -17,10 +18,6 @@ import { loopAttach, loopDetach, loopDirectIo, mountDevice, unmountDir } from ".
 import { attachLibrary } from "./native.ts";
 import { Ring } from "./ring.ts";
 import { RequestServer, type AttachStats } from "./serve.ts";
-
-export type AttachBackend = "fuse-loop" | "fuse-hdiutil" | "driverkit";
-/** As listed; "restoring" is the daemon's, for a recorded attachment not brought back yet. */
-export type AttachState = "attached" | "recovering" | "detaching" | "failed" | "restoring";
 
 /** Where an attachment is in its life; what a detach was (forced or not) is carried by the phase itself. */
 export type AttachPhase =

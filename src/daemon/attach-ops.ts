@@ -3,10 +3,11 @@
 // back its own steps (FUSE file, loop device, mount) and the session is logged out again if this attach logged it in.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { IscsiError } from "../errors.ts";
-import type { Session } from "../session/session.ts";
-import { attachmentView, type Attached, type AttachmentView } from "./attachments.ts";
+import { IscsiError } from "../contract/errors.ts";
+import type { AttachmentView } from "../contract/views.ts";
+import { attachmentView, type Attached } from "./attachment-table.ts";
 import { bootId } from "./boot-id.ts";
+import { sessionOf } from "./engine.ts";
 import { matches, type NodeFilter } from "./node-db.ts";
 import type { SessionEntry } from "./registry.ts";
 import { describeFilter, loginOnce } from "./session-ops.ts";
@@ -65,7 +66,7 @@ export async function attachThrough(d: DaemonState, req: AttachRequest & { id: n
     // FUSE mount dirs live in the daemon's private state dir, one per attachment, removed at detach.
     const runDir = join(d.stateDir, "attach");
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    const attachment = await Attachment.attach(entry.session as Session, req.lun, { id: req.id, identity: req.identity, mountDir: req.mount, readOnly: req.readOnly, runDir, log: d.log });
+    const attachment = await Attachment.attach(sessionOf(entry.session), req.lun, { id: req.id, identity: req.identity, mountDir: req.mount, readOnly: req.readOnly, runDir, log: d.log });
     const x = { attachment, entry };
     try {
       d.attachments.db.save({

@@ -5,7 +5,7 @@
 // sessions are not logged in at boot either).
 import { join } from "node:path";
 import { isMountPoint } from "../attach/loop.ts";
-import { errorCodeOf, IscsiError } from "../errors.ts";
+import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import type { AttachmentRecord } from "./attachment-db.ts";
 import { attachThrough } from "./attach-ops.ts";
 import { restoreId, restoreKey } from "./attachments.ts";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { ConsolaInstance } from "consola";
 import * as v from "valibot";
 import { ensurePrivateDir, writeFileAtomic } from "../config/atomic.ts";
-import { iscsiNameProblem } from "../config/names.ts";
+import { iscsiNameProblem } from "../pdu/iscsi-name.ts";
 import { readRecords, type DamagedFile } from "../config/record-files.ts";
 
 const absolute = v.pipe(v.string(), v.startsWith("/"), v.maxLength(4096));

@@ -1,130 +1,17 @@
-// Attached LUNs live in the daemon beside their sessions (design.md §4, §5): attach (logging the node in first
-// when needed), list, detach by id, device, mount point or target and LUN. Each is also a record in the state
-// directory (attachment-db.ts), written once it works and removed by a detach, so a restarted daemon brings it
-// back (attach-restore.ts); one LU is attached once. A failed attach undoes what it did, its login included.
-// An attachment pins its session: logout refuses it until it is detached. When a node logs in anew after its
-// session failed or closed, its attachments move to the new session if it serves the same LU. The attach layer
-// (and its C library) is loaded only when first used.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import type { ConsolaInstance } from "consola";
-import type { Attachment, AttachBackend, AttachState } from "../attach/attachment.ts";
+// Attached LUNs live in the daemon beside their sessions (design.md §4, §5): listed, and detached by id, device,
+// mount point or target and LUN (attaching is attach-ops.ts). Each is also a record in the state directory
+// (attachment-db.ts), removed by a detach and kept by a daemon stop, so the next start brings it back
+// (attach-restore.ts); records not restored yet are listed and can be detached too. An attachment pins its
+// session: logout refuses it until it is detached.
 import type { AttachStats } from "../attach/serve.ts";
-import { IscsiError } from "../errors.ts";
-import type { Session } from "../session/session.ts";
-import { matches, type NodeFilter, type Portal } from "./node-db.ts";
-import { GONE, type SessionEntry } from "./registry.ts";
-import { describeFilter, loginOnce } from "./session-ops.ts";
-import type { AttachmentDb, AttachmentRecord } from "./attachment-db.ts";
-import { bootId } from "./boot-id.ts";
+import type { AttachBackend, AttachmentView } from "../contract/views.ts";
+import { IscsiError } from "../contract/errors.ts";
+import type { AttachmentRecord } from "./attachment-db.ts";
+import { attachmentView } from "./attachment-table.ts";
 import type { DaemonState } from "./state.ts";
-
-export interface AttachmentView {
-  id: number;
-  target: string;
-  portal: Portal;
-  lun: number;
-  sid: number;
-  backend: AttachBackend;
-  state: AttachState;
-  file: string;
-  device?: string;
-  mountPoint?: string;
-  readOnly: boolean;
-  sizeBytes: string;
-  blockSize: number;
-  since: string;
-  stats: AttachStats;
-}
-
-export interface Attached {
-  attachment: Attachment;
-  /** The session it uses; replaced when a rebind moves it to a new login of the same node. */
-  entry: SessionEntry;
-}
 
 /** How long a daemon stop waits for an orderly detach before it forces one. */
 const STOP_DETACH_MS = 30_000;
-
-export class Attachments {
-  private readonly byId = new Map<number, Attached>();
-  /** LUs ("target|lun") with an attach or restore under way, so a second one is refused before either finishes. */
-  private readonly claimed = new Map<string, number>();
-
-  constructor(readonly db: AttachmentDb) {}
-
-  /**
-   * Reserves an attachment id for the LU, or refuses (EXISTS) when the LU is attached, recorded or being attached.
-   * `id`: a restore's own record id, which it may reuse.
-   */
-  /** Is a restore (or attach) of attachment `id` running at this moment? */
-  restoring(id: number): boolean {
-    return [...this.claimed.values()].includes(id);
-  }
-
-  claim(target: string, lun: number, id?: number): { id: number; release: () => void } {
-    const key = `${target}|${lun}`;
-    const live = this.list().find((x) => x.entry.target === target && x.attachment.lun === lun);
-    const record = this.db.find(target, lun);
-    const busy = this.claimed.get(key);
-    if (live) throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is already attached as ${live.attachment.device ?? live.attachment.file} (attachment ${live.attachment.id})`);
-    if (busy !== undefined) throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is being attached (attachment ${busy})`);
-    if (record && record.id !== id) throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is already attached (attachment ${record.id}, being restored; see iscsi status)`);
-    const taken = id ?? this.db.nextId([...this.byId.keys(), ...this.claimed.values()]);
-    this.claimed.set(key, taken);
-    return { id: taken, release: () => this.claimed.delete(key) };
-  }
-
-  list(): Attached[] {
-    return [...this.byId.values()].sort((a, b) => a.attachment.id - b.attachment.id);
-  }
-
-  /** Attachments using session `sid` (logout refuses while there are any). */
-  ofSession(sid: number): Attached[] {
-    return this.list().filter((x) => x.entry.sid === sid);
-  }
-
-  add(x: Attached): void {
-    this.byId.set(x.attachment.id, x);
-  }
-
-  remove(x: Attached): void {
-    this.byId.delete(x.attachment.id);
-  }
-
-  /** After `entry` logged its node in: that node's attachments whose session is gone move to it, same LU only. */
-  async rebind(entry: SessionEntry, log: ConsolaInstance): Promise<void> {
-    for (const x of this.list()) {
-      if (x.entry.key !== entry.key || x.entry === entry || !GONE.has(x.attachment.session.state.kind)) continue;
-      try {
-        await x.attachment.rebind(entry.session as Session);
-        x.entry = entry;
-      } catch (err) {
-        log.error(`attachment ${x.attachment.id} not moved to session ${entry.sid}: ${(err as Error).message}`);
-      }
-    }
-  }
-}
-
-export function attachmentView({ attachment: a, entry }: Attached): AttachmentView {
-  return {
-    id: a.id,
-    target: entry.target,
-    portal: { ...entry.portal },
-    lun: a.lun,
-    sid: entry.sid,
-    backend: a.backend,
-    state: a.state,
-    file: a.file,
-    ...(a.device ? { device: a.device } : {}),
-    ...(a.mountPoint ? { mountPoint: a.mountPoint } : {}),
-    readOnly: a.readOnly,
-    sizeBytes: String(a.geometry.sizeBytes),
-    blockSize: a.geometry.blockSize,
-    since: a.since.toISOString(),
-    stats: a.stats,
-  };
-}
 
 export interface DetachRequest {
   id?: number;

@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import type { ConsolaInstance } from "consola";
 import { ensurePrivateDir } from "../config/atomic.ts";
-import { quarantine, type QuarantinedFile } from "../config/quarantine.ts";
+import { quarantine } from "../config/quarantine.ts";
 import { loadConfig, type DaemonConfig } from "../config/config-file.ts";
 import { ensureInitiatorName, readInitiatorName } from "../config/initiator-name.ts";
 import { KeychainSecretStore } from "../config/keychain.ts";
@@ -13,36 +13,23 @@ import { logFor } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { cleanAttachLeftovers, restoreAttachments, restoreAttempt } from "./attach-restore.ts";
 import { AttachmentDb } from "./attachment-db.ts";
-import { Attachments, detachAll } from "./attachments.ts";
+import { Attachments } from "./attachment-table.ts";
+import { detachAll } from "./attachments.ts";
 import { DiscoveryDb } from "./discovery-db.ts";
 import { nodeKey, NodeDb } from "./node-db.ts";
 import { GONE, SessionRegistry } from "./registry.ts";
 import { startupAttempt } from "./session-ops.ts";
-import { StartupLogins, type PendingLogin } from "./startup.ts";
+import { StartupLogins } from "./startup.ts";
 import { lockStateDir, type StateLock } from "./state-lock.ts";
 import type { DaemonState } from "./state.ts";
 import { setAsideView } from "./views.ts";
 import { serveUi } from "./ui/server.ts";
-import type { AnswerLine, UiEndpoint, UiInfo } from "./ui/state.ts";
+import type { AnswerLine, UiEndpoint } from "./ui/state.ts";
+import type { PendingLogin, StatusView, UiInfo } from "../contract/views.ts";
 
 export interface DaemonOptions {
   stateDir: string;
   configPath: string;
-}
-
-export interface StatusView {
-  version: string;
-  pid: number;
-  startedAt: string;
-  stateDir: string;
-  configPath: string;
-  initiatorName: string;
-  nodes: number;
-  automaticNodes: number;
-  sessions: number;
-  startup: PendingLogin[];
-  /** Damaged state files set aside (present when any). */
-  quarantined?: QuarantinedFile[];
 }
 
 /** Logout of every session at shutdown is bounded, so a dead target cannot hold the daemon. */

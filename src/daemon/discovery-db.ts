@@ -9,8 +9,8 @@ import { discoveryFileName } from "../config/names.ts";
 import { isQuarantined, QUARANTINE_MARK } from "../config/quarantine.ts";
 import { readRecords, type DamagedFile } from "../config/record-files.ts";
 import { parseSetting } from "../config/node-settings.ts";
-import { IscsiError } from "../errors.ts";
-import type { Portal } from "./node-db.ts";
+import { IscsiError } from "../contract/errors.ts";
+import type { Portal } from "../transport/portal.ts";
 
 /** Discovery setting → the node setting whose rules its values follow. */
 export const DISCOVERY_SETTINGS = {
