@@ -12,7 +12,7 @@ import { call } from "../ipc/client.ts";
 import { VERSION } from "../version.ts";
 import { Findings } from "./finding.ts";
 import { attachLibrary, transport } from "./libraries.ts";
-import { stateFiles } from "./state-files.ts";
+import { deadAttachments, stateFiles } from "./state-files.ts";
 
 export interface HostContext {
   platform: Platform;
@@ -187,6 +187,7 @@ export async function checkHost(c: HostContext): Promise<HostResult> {
   await daemon(f, c);
   stateDir(f, c);
   stateFiles(f, c.stateDir);
+  await deadAttachments(f, c.stateDir);
   config(f, c);
   root(f, c);
   attachTools(f, c);

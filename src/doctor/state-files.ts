@@ -1,6 +1,7 @@
 // Doctor's look at the daemon's stored files, changing nothing: a damaged secrets file or record (node,
-// discovery, attachment) the daemon will set aside at its next start, and files it already set aside.
-import { existsSync } from "node:fs";
+// discovery, attachment) the daemon will set aside at its next start, files it already set aside, and what a
+// killed daemon left mounted.
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createConsola } from "consola";
 import { listQuarantined } from "../config/quarantine.ts";
@@ -50,4 +51,23 @@ export function stateFiles(f: Findings, stateDir: string): void {
       `look at ${q.path}: repair it and rename it back to ${q.original} with the daemon stopped, or delete it to start that record afresh`);
   }
   if (damaged.length === 0 && !problem?.damaged && setAside.length === 0) f.ok("host.records", `the records in ${stateDir} are all readable`);
+}
+
+/** Linux: FUSE mounts of a killed daemon (they answer ENOTCONN) and the loop devices and mounts on them. */
+export async function deadAttachments(f: Findings, stateDir: string): Promise<void> {
+  if (process.platform !== "linux") return;
+  const { findLeftovers } = await import("../attach/leftovers.ts");
+  const found = findLeftovers(join(stateDir, "attach"));
+  const dead = found.fuse.filter((m) => {
+    try {
+      statSync(m);
+      return false;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === "ENOTCONN";
+    }
+  });
+  if (dead.length === 0) return;
+  const what = [...found.mounts.map((m) => `mount ${m}`), ...found.loops.map((l) => `loop device ${l.device}`), ...dead.map((m) => `FUSE mount ${m}`)];
+  f.warn("host.dead-attachments", `a killed daemon left ${what.join(", ")}: their disk no longer answers (I/O errors)`,
+    "start the daemon (`sudo iscsi daemon` or the service): it removes them first, then restores each attachment at the same place");
 }

@@ -1,11 +1,14 @@
-// A daemon killed with a LUN attached and mounted (real tgtd, FUSE, loop device, ext4): the next daemon on the
-// same state directory first removes the dead FUSE mount, loop device and mount, then restores the attachment
-// from its record at the same mount point, serving the same fsync'd files; a second attachment of that LU is
-// refused; a detach leaves nothing behind and removes the record, so the next start restores nothing.
+// A daemon killed with a LUN attached and mounted (real tgtd, FUSE, loop device, ext4): doctor names what it
+// left; the next daemon on the same state directory first removes the dead FUSE mount, loop device and mount,
+// then restores the attachment from its record at the same mount point, serving the same fsync'd files; a second
+// attachment of that LU is refused; a detach leaves nothing behind and removes the record. SIGTERM keeps the
+// record; a simulated reboot restores only an automatic node's; a record that cannot come back is listed and
+// can be detached.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isMountPoint } from "../../src/attach/loop.ts";
+import { doctor } from "../doctor/_doctor.ts";
 import { TestDaemon } from "../harness/iscsid.ts";
 import { pollUntil } from "../harness/processes.ts";
 import { startTgtd, type TgtdTarget } from "../harness/tgtd.ts";
@@ -57,6 +60,9 @@ test("SIGKILL with ext4 mounted: the restarted daemon cleans up and serves the s
   expect(isMountPoint(mnt)).toBe(true);
   expect(loopDevices(d.stateDir)).toEqual([a.device]);
   expect(fuseMounts(d.stateDir)).toHaveLength(1);
+  const found = (await doctor(["--state-dir", d.stateDir, "--socket", d.socket])).one("host.dead-attachments");
+  expect(found.status).toBe("warn");
+  expect(found.summary).toContain(`a killed daemon left mount ${mnt}, loop device ${a.device}, FUSE mount ${d.stateDir}/attach/`);
 
   const restarted = Date.now();
   await d.start();
