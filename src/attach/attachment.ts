@@ -168,7 +168,7 @@ export class Attachment {
         a.mountPoint = opts.mountDir;
       }
     } catch (err) {
-      await a.teardown(true).catch((e) => log.warn(`rollback of the failed attach: ${(e as Error).message}`));
+      await a.teardown(true, "undo").catch((e) => log.warn(`rollback of the failed attach: ${(e as Error).message}`));
       throw err;
     }
     log.info(`LUN ${lun} of ${session.targetName} attached: ${a.device}${a.mountPoint ? ` mounted on ${a.mountPoint}` : ""} (${geometry.sizeBytes} bytes, ${geometry.blockSize}-byte blocks${readOnly ? ", read-only" : ""})`);
@@ -234,7 +234,8 @@ export class Attachment {
     return loopDetach(device, this.file, force ? 2_000 : 10_000);
   }
 
-  private async teardown(force: boolean): Promise<void> {
+  /** `undo`: rolling back a failed attach, logged as such rather than as a (forced) detach. */
+  private async teardown(force: boolean, why: "detach" | "undo" = "detach"): Promise<void> {
     if (force) this.fuse.shutdown();
     // Once shut down (now, or by a forced detach meanwhile) nothing can be flushed: the rest goes the forced way.
     const forced = () => this.ring.isShutdown;
@@ -263,6 +264,7 @@ export class Attachment {
       this.fuse.free();
       this.release();
     });
-    this.log.info(`LUN ${this.lun} of ${this.session.targetName} detached${wasForced ? " (forced)" : ""}`);
+    if (why === "undo") this.log.info(`LUN ${this.lun} of ${this.session.targetName}: the failed attach is undone`);
+    else this.log.info(`LUN ${this.lun} of ${this.session.targetName} detached${wasForced ? " (forced)" : ""}`);
   }
 }

@@ -105,6 +105,7 @@ test("--mount: a LUN without a filesystem fails to mount and leaves nothing; wit
   expect(failed.code).not.toBe(0);
   expect(failed.stderr).toMatch(/mount/);
   expect(await json(["attach", "--list"])).toEqual([]);
+  expect(d.log()).toContain(`LUN 2 of ${iqn()}: the failed attach is undone`);
   // The session this attach logged in is logged out again; no record is left to restore.
   expect((await json(["sessions"])).sessions).toHaveLength(0);
   expect(readdirSync(join(d.stateDir, "attachments")).filter((n) => n.endsWith(".json"))).toEqual([]);
@@ -113,7 +114,11 @@ test("--mount: a LUN without a filesystem fails to mount and leaves nothing; wit
 
   const plain = await json(["attach", iqn(), "2"]);
   await ok(`mkfs.ext4 -q -F -E nodiscard ${plain.device}`);
-  expect((await json(["detach", plain.device])).detached[0].id).toBe(plain.id);
+  await ok(`sync`);
+  expect((await json(["detach", plain.device, "--force"])).detached[0].id).toBe(plain.id);
+  // Logged as forced only when it was: the orderly detach of the first test was not.
+  const detaches = d.log().match(/LUN \d of \S+ detached.*/g);
+  expect(detaches).toEqual([`LUN 1 of ${iqn()} detached`, `LUN 2 of ${iqn()} detached (forced)`]);
 
   const mounted = await json(["attach", "--portal", t.portal, iqn(), "2", "--mount", mnt]);
   expect(mounted.mountPoint).toBe(mnt);
