@@ -57,7 +57,10 @@ export const discoverResult = v.strictObject({
 export const attachmentView = v.strictObject({
   id: v.number(), target: v.string(), portal, lun: v.number(), sid: v.number(),
   backend: v.picklist(["fuse-loop", "fuse-hdiutil", "driverkit"]), state: v.picklist(["attached", "recovering", "detaching", "failed", "restoring"]),
-  file: v.string(), device: v.optional(v.string()), mountPoint: v.optional(v.string()), readOnly: v.boolean(), sizeBytes: v.string(),
+  file: v.string(), device: v.optional(v.string()), mountPoint: v.optional(v.string()),
+  /** The mounted filesystem's size and free space (statfs of the mount point), when mounted. */
+  fs: v.optional(v.strictObject({ sizeBytes: v.string(), freeBytes: v.string() })),
+  readOnly: v.boolean(), sizeBytes: v.string(),
   blockSize: v.number(), since: v.string(),
   stats: v.strictObject({ reads: v.number(), writes: v.number(), flushes: v.number(), trims: v.number(), bytesRead: v.number(), bytesWritten: v.number(), errors: v.number() }),
 });

@@ -1,6 +1,7 @@
 // The daemon's table of attached LUNs, each with the session it uses, and how one is shown; a new login of a
 // node takes over its attachments whose session is gone (same LU only). One LU is attached once: an attach or
 // restore claims it first, against live attachments and the records in the state dir (attachment-db.ts).
+import { statfsSync } from "node:fs";
 import type { ConsolaInstance } from "consola";
 import type { Attachment } from "../attach/attachment.ts";
 import { IscsiError } from "../contract/errors.ts";
@@ -87,10 +88,22 @@ export function attachmentView({ attachment: a, entry }: Attached): AttachmentVi
     file: a.file,
     ...(a.device ? { device: a.device } : {}),
     ...(a.mountPoint ? { mountPoint: a.mountPoint } : {}),
+    ...filesystemSpace(a.mountPoint),
     readOnly: a.readOnly,
     sizeBytes: String(a.geometry.sizeBytes),
     blockSize: a.geometry.blockSize,
     since: a.since.toISOString(),
     stats: a.stats,
   };
+}
+
+/** Size and free space of the filesystem mounted at `mountPoint` (blocks available to unprivileged users, as df shows). */
+function filesystemSpace(mountPoint: string | undefined): { fs?: { sizeBytes: string; freeBytes: string } } {
+  if (!mountPoint) return {};
+  try {
+    const s = statfsSync(mountPoint, { bigint: true });
+    return { fs: { sizeBytes: String(s.blocks * s.bsize), freeBytes: String(s.bavail * s.bsize) } };
+  } catch {
+    return {};
+  }
 }
