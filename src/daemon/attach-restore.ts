@@ -41,7 +41,7 @@ export function restoreAttachments(d: DaemonState, loops: StartupLogins): void {
       d.attachments.db.delete(r.id);
       continue;
     }
-    wanted.push({ key: restoreKey(r.id), label: `restore of ${describe(r)}` });
+    wanted.push({ key: restoreKey(r.id), label: describe(r) });
   }
   if (wanted.length > 0) d.log.info(`restoring ${wanted.length} attachment(s) in the background`);
   loops.start(wanted);

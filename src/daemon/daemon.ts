@@ -65,7 +65,7 @@ export class Daemon implements DaemonState {
     this.secrets = config.secrets === "keychain" ? new KeychainSecretStore() : new FileSecretStore(join(stateDir, "secrets.json"));
     this.registry = new SessionRegistry(log);
     this.startup = new StartupLogins((key) => startupAttempt(this, key), config.startup, log);
-    this.restores = new StartupLogins((key) => restoreAttempt(this, key), config.startup, log);
+    this.restores = new StartupLogins((key) => restoreAttempt(this, key), config.startup, log, "restore of");
     this.cachedName = ensureInitiatorName(stateDir);
   }
 
