@@ -1,4 +1,4 @@
-// Attached LUNs live in the daemon beside their sessions (design.md §4, §5): listed, and detached by id, device,
+// Attached LUNs live in the daemon beside their sessions: listed, and detached by id, device,
 // mount point or target and LUN (attaching is attach-ops.ts). Each is also a record in the state directory
 // (attachment-db.ts), removed by a detach and kept by a daemon stop, so the next start brings it back
 // (attach-restore.ts); records not restored yet are listed and can be detached too. An attachment pins its
