@@ -17,8 +17,8 @@ const label = (r: NodeRecord) => `${r.target} at ${r.portal.host}:${r.portal.por
 export async function loginOnce(d: DaemonState, record: NodeRecord): Promise<SessionEntry> {
   const key = nodeKey(record.target, record.portal);
   const initiatorName = d.initiatorName();
-  const entry = await d.registry.login(key, { target: record.target, portal: record.portal, tpgt: record.tpgt, isid: record.isid, initiatorName }, async () =>
-    openSession(await nodeOpenParams(record, d.secrets, initiatorName)),
+  const entry = await d.registry.login(key, { target: record.target, portal: record.portal, tpgt: record.tpgt, isid: record.isid, initiatorName }, async (sid) =>
+    openSession(await nodeOpenParams(record, d.secrets, initiatorName), sid),
   );
   d.startup.cancel(key);
   d.log.info(`session ${entry.sid}: logged in to ${label(record)}`);

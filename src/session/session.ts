@@ -32,7 +32,7 @@ export function makeIsid(): number {
 export type { SessionOptions, SessionState } from "./core.ts";
 
 export class Session implements SessionCore {
-  readonly id = nextSessionId++;
+  readonly id: number;
   readonly log;
   private current: SessionState = { kind: "full-feature" };
   connection: Connection;
@@ -67,6 +67,7 @@ export class Session implements SessionCore {
     readonly options: SessionOptions,
     isid: number,
   ) {
+    this.id = options.id ?? nextSessionId++;
     this.log = logFor(`s${this.id}:c0`);
     this.isid = isid;
     this.connection = opened.connection;
@@ -86,7 +87,7 @@ export class Session implements SessionCore {
   /** Connect, log in (following redirects) and enter full feature phase. */
   static async open(options: SessionOptions): Promise<Session> {
     const isid = options.login.isid ?? makeIsid();
-    const opened = await openConnection(options.portal, loginParamsFor(options.login, isid, options.login.initialCmdSN ?? 1), `s${nextSessionId}:c0`, options);
+    const opened = await openConnection(options.portal, loginParamsFor(options.login, isid, options.login.initialCmdSN ?? 1), `s${options.id ?? nextSessionId}:c0`, options);
     return new Session(opened, options, isid);
   }
 
