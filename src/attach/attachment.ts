@@ -79,7 +79,7 @@ export class Attachment {
 
   /** The LU identity recorded when the session first read the LUN's capacity (what a restore must find again). */
   get identity(): string | undefined {
-    return this.current.identities.get(this.lun);
+    return this.current.recordedIdentity(this.lun);
   }
 
   private transition(next: AttachPhase, why: string): void {
@@ -130,7 +130,7 @@ export class Attachment {
     const lib = await attachLibrary();
     const lu = new LogicalUnit(session, lun);
     const geometry = await probeGeometry(lu);
-    const found = session.identities.get(lun);
+    const found = session.recordedIdentity(lun);
     if (opts.identity !== undefined && found !== opts.identity) {
       throw new IscsiError("GENERIC", `LUN ${lun} of ${session.targetName} is not the logical unit attached before (was ${opts.identity}, now ${found ?? "unknown"}); not attaching it, to protect the data`);
     }
