@@ -23,13 +23,13 @@ const rateText = (p: Profile, v: number | undefined) =>
   v === undefined ? "–" : p.blockSize >= 65536 ? `${(v / 1e6).toFixed(0)} MB/s` : `${(v / 1000).toFixed(1)} k IOPS`;
 const cpuText = (v: number | undefined) => (v === undefined ? "–" : v.toFixed(2));
 
-/** `ours` are our builds (each gets ratio columns), every other contender is a peer. */
-export function formatTable(rows: Row[], ours: string[]): string {
+/** `ours` are our builds (each gets ratio columns), every other contender is a peer; `target` names the target's CPU columns. */
+export function formatTable(rows: Row[], ours: string[], target = "tgtd"): string {
   const names = rows[0]?.contenders.map((c) => c.name) ?? [];
   const head = [
     "profile", ...names, ...ours.map((o) => `${o} ÷ best peer`),
     ...names.map((n) => `CPU s/GiB ${n}`), ...ours.map((o) => `CPU ${o} ÷ best peer`),
-    ...names.map((n) => `tgtd CPU s/GiB with ${n}`),
+    ...names.map((n) => `${target} CPU s/GiB with ${n}`),
   ];
   const lines = [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`];
   for (const r of rows) {
