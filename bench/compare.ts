@@ -23,7 +23,7 @@ import { startTgtd } from "../test/harness/tgtd.ts";
 import { startNullTarget } from "../test/harness/null-target.ts";
 import { stopAllTargets } from "../test/harness/processes.ts";
 import { CONTENDERS, iscsiBench, iscsiBenchAt, iscsiBenchBun, iscsiBenchNative, type Contender, type Profile, type RunResult, type RunSettings } from "./contenders.ts";
-import { formatTable, median, profileLabel, type Row } from "./report.ts";
+import { formatTable, median, profileLabel, type Row } from "../src/bench/compare-table.ts";
 
 const DEFAULT_PROFILES = "read:1M:16,write:1M:16,read:4k:32,write:4k:32,read:4k:1,write:4k:1,randread:4k:1,randread:4k:32";
 
