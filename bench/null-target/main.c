@@ -147,9 +147,11 @@ int main(int argc, char **argv) {
                 accept_all(lfd);
                 continue;
             }
-            int ok = 1;
+            int ok = 1, was_paused = c->paused;
             if (evs[i].events & EPOLLOUT) ok = conn_flush(c) >= 0;
-            if (ok && evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ok = conn_receive(c) >= 0;
+            /* A queue that drained un-pauses the connection: PDUs already buffered are handled now, not when more arrive. */
+            int resume = was_paused && !c->paused;
+            if (ok && (resume || evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) ok = conn_receive(c) >= 0;
             if (!ok || (c->closing && c->count == 0)) {
                 conn_free(c);
                 continue;
