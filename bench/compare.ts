@@ -22,8 +22,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { startTgtd } from "../test/harness/tgtd.ts";
 import { startNullTarget } from "../test/harness/null-target.ts";
 import { stopAllTargets } from "../test/harness/processes.ts";
-import { CONTENDERS, iscsiBench, iscsiBenchAt, iscsiBenchBun, iscsiBenchNative, type Contender, type Profile, type RunResult, type RunSettings } from "./contenders.ts";
+import { CONTENDERS, iscsiBench, iscsiBenchAt, iscsiBenchBun, iscsiBenchNative, type Contender, type RunResult, type RunSettings } from "./contenders.ts";
 import { formatTable, median, profileLabel, type Row } from "../src/bench/compare-table.ts";
+import { parseProfile } from "../src/bench/peers.ts";
 
 const DEFAULT_PROFILES = "read:1M:16,write:1M:16,read:4k:32,write:4k:32,read:4k:1,write:4k:1,randread:4k:1,randread:4k:32";
 
@@ -44,16 +45,6 @@ const { values: opts } = parseArgs({
     bun: { type: "boolean", default: false },
   },
 });
-
-function parseProfile(text: string): Profile {
-  const [workload, bs, qd] = text.split(":");
-  const size = /^(\d+)([kKmM]?)$/.exec(bs ?? "");
-  if (!["read", "write", "randread", "randwrite"].includes(workload!) || !size || !/^\d+$/.test(qd ?? "")) {
-    throw new Error(`profile ${JSON.stringify(text)}: expected WORKLOAD:SIZE:QD, e.g. read:1M:16`);
-  }
-  const mult = { "": 1, k: 1024, m: 1 << 20 }[size[2]!.toLowerCase()]!;
-  return { workload: workload as Profile["workload"], blockSize: Number(size[1]) * mult, queueDepth: Number(qd) };
-}
 
 const rounds = Number(opts.rounds);
 const profiles = opts.profiles!.split(",").map(parseProfile);

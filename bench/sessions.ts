@@ -9,10 +9,11 @@
 // places them. --extra passes more arguments to every `iscsi bench` (e.g. MC/S connections, once available).
 import { parseArgs } from "node:util";
 import { median } from "../src/bench/compare-table.ts";
+import { parseProfile } from "../src/bench/peers.ts";
 import { stopAllTargets } from "../test/harness/processes.ts";
 import { startNullTarget } from "../test/harness/null-target.ts";
 import { startTgtd } from "../test/harness/tgtd.ts";
-import { iscsiBenchAt, type Profile, type RunResult } from "./contenders.ts";
+import { iscsiBenchAt, type RunResult } from "./contenders.ts";
 
 const { values: opts } = parseArgs({
   options: {
@@ -26,10 +27,7 @@ const { values: opts } = parseArgs({
     extra: { type: "string", default: "" },
   },
 });
-const [workload, bs, qd] = opts.profile!.split(":");
-const size = /^(\d+)([kKmM]?)$/.exec(bs ?? "");
-if (!size || !["read", "write", "randread", "randwrite"].includes(workload!)) throw new Error(`--profile ${opts.profile}: expected e.g. read:1M:16`);
-const profile: Profile = { workload: workload as Profile["workload"], blockSize: Number(size[1]) * ({ "": 1, k: 1024, m: 1 << 20 }[size[2]!.toLowerCase()] ?? 1), queueDepth: Number(qd) };
+const profile = parseProfile(opts.profile!);
 const n = Number(opts.sessions);
 const cpus = navigator.hardwareConcurrency;
 const ours = iscsiBenchAt(`${import.meta.dir}/../src/main.ts`, "iscsi bench", opts.extra ? opts.extra.split(" ") : []);

@@ -10,6 +10,17 @@ export interface Profile {
   queueDepth: number;
 }
 
+/** WORKLOAD:SIZE:QD, e.g. read:1M:16 or randread:4k:32 (the benchmark scripts' profile syntax). */
+export function parseProfile(text: string): Profile {
+  const [workload, bs, qd] = text.split(":");
+  const size = /^(\d+)([kKmM]?)$/.exec(bs ?? "");
+  if (!["read", "write", "randread", "randwrite"].includes(workload!) || !size || !/^\d+$/.test(qd ?? "")) {
+    throw new Error(`profile ${JSON.stringify(text)}: expected WORKLOAD:SIZE:QD, e.g. read:1M:16`);
+  }
+  const mult = { "": 1, k: 1024, m: 1 << 20 }[size[2]!.toLowerCase()]!;
+  return { workload: workload as Profile["workload"], blockSize: Number(size[1]) * mult, queueDepth: Number(qd) };
+}
+
 export interface PeerResult {
   bytesPerSecond: number;
   iops: number;
