@@ -57,7 +57,8 @@ try {
     `Command: \`${command}\` (${opts.rounds} rounds, medians; ${new Date().toISOString().slice(0, 10)}, ${cpus} CPUs, Bun ${Bun.version})\n\n` +
       `| ${opts.profile} on ${opts.target} | 1 session | ${n} sessions | ${n} ÷ 1 |\n|---|---:|---:|---:|\n` +
       `| MB/s | ${(median(one) / 1e6).toFixed(0)} | ${(median(many) / 1e6).toFixed(0)} | ${(median(many) / median(one)).toFixed(2)}× |\n` +
-      `| CPU s/GiB (all sessions) | ${median(cpuOne).toFixed(2)} | ${median(cpuMany).toFixed(2)} | ${(median(cpuMany) / median(cpuOne)).toFixed(2)}× |\n`,
+      `| CPU s/GiB (all sessions) | ${median(cpuOne).toFixed(2)} | ${median(cpuMany).toFixed(2)} | ${(median(cpuMany) / median(cpuOne)).toFixed(2)}× |\n` +
+      `\nRound by round (${n} ÷ 1 within each round, which a drifting machine load affects least): ${many.map((m, i) => (m / one[i]!).toFixed(2)).join(" ")}; median ${median(many.map((m, i) => m / one[i]!)).toFixed(2)}×\n`,
   );
 } finally {
   await target.stop();
