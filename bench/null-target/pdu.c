@@ -189,9 +189,15 @@ static int parse(struct conn *c) {
     return 0;
 }
 
+/* A broken rule ends the connection, after sending what was answered before it (best effort). */
+static int broken(struct conn *c) {
+    conn_flush(c);
+    return -1;
+}
+
 /* Read what the socket has (bounded per wake-up, for fairness between connections), then send the answers. */
 int conn_receive(struct conn *c) {
-    if (parse(c) < 0) return -1;
+    if (parse(c) < 0) return broken(c);
     for (int round = 0; round < 16 && !c->closing; round++) {
         ssize_t n;
         size_t ask;
@@ -218,7 +224,7 @@ int conn_receive(struct conn *c) {
         } else {
             c->rlen += (size_t)n;
         }
-        if (parse(c) < 0) return -1;
+        if (parse(c) < 0) return broken(c);
         if ((size_t)n < ask) break;
     }
     return conn_flush(c);

@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { read16 } from "../../src/scsi/cdb.ts";
+import { encodeLoginRequest } from "../../src/pdu/login.ts";
+import { encodeTextKeys } from "../../src/pdu/text.ts";
 import { ScsiStatusError } from "../../src/scsi/index.ts";
 import { runTool } from "../harness/processes.ts";
 import { NULL_TARGET_BYTES, NULL_TARGET_IQN, startNullTarget, type NullTarget } from "../harness/null-target.ts";
@@ -17,22 +19,48 @@ afterAll(async () => {
   await t?.stop();
 });
 
-/** Sends raw bytes on a new connection and resolves with what came back once the target closes it. */
-function rawExchange(bytes: Uint8Array, timeoutMs = 5000): Promise<{ closed: boolean; received: number }> {
+/**
+ * Sends raw bytes on a new connection and resolves with what came back once the target closes it, or after
+ * `timeoutMs`, or (with `enough`) 50 ms after that many bytes came.
+ */
+function rawExchange(bytes: Uint8Array, timeoutMs = 5000, enough = Infinity): Promise<{ closed: boolean; received: number }> {
   return new Promise((resolve) => {
     let received = 0;
     const s = connect(t.port, "127.0.0.1", () => s.write(bytes));
-    const timer = setTimeout(() => {
+    const giveUp = () => {
       s.destroy();
       resolve({ closed: false, received });
-    }, timeoutMs);
-    s.on("data", (d) => (received += d.length));
+    };
+    let timer = setTimeout(giveUp, timeoutMs);
+    s.on("data", (d) => {
+      received += d.length;
+      if (received >= enough) clearTimeout(timer), (timer = setTimeout(giveUp, 50));
+    });
     s.on("error", () => {});
     s.on("close", () => {
       clearTimeout(timer);
       resolve({ closed: true, received });
     });
   });
+}
+
+/** A leading login PDU that takes the connection straight to full feature phase (no authentication). */
+function loginPdu(): Uint8Array {
+  const keys = encodeTextKeys([["InitiatorName", "iqn.2026-12.dev.iscsi:fuzz"], ["TargetName", NULL_TARGET_IQN], ["SessionType", "Normal"], ["MaxRecvDataSegmentLength", "65536"]]);
+  const padded = (keys.length + 3) & ~3;
+  const out = new Uint8Array(48 + padded);
+  encodeLoginRequest({ immediate: true, totalAHSLength: 0, dataSegmentLength: keys.length, transit: true, continue: false, csg: 1, nsg: 3, versionMax: 0, versionMin: 0, isid: 0x80_0000_0001, tsih: 0, itt: 1, cid: 0, cmdSN: 1, expStatSN: 0 }, out);
+  out.set(keys, 48);
+  return out;
+}
+
+/** xorshift: the same "random" PDUs for a seed, so a failure can be replayed. */
+function* randomBytes(seed: number): Generator<number> {
+  let x = seed >>> 0 || 1;
+  for (;;) {
+    x ^= x << 13, x >>>= 0, x ^= x >>> 17, x ^= x << 5, x >>>= 0;
+    yield x & 0xff;
+  }
 }
 
 describe("null target", () => {
@@ -84,6 +112,28 @@ describe("null target", () => {
     } finally {
       await lu.session.logout();
     }
+  });
+
+  test("200 logged-in connections that send random headers and bytes leave the target serving (seeded)", async () => {
+    const seed = Number(process.env.FUZZ_SEED ?? 19);
+    const rnd = randomBytes(seed);
+    const login = loginPdu();
+    for (let i = 0; i < 200; i++) {
+      // A valid login, then one random BHS (opcode from the initiator set, random fields and lengths) and random tail bytes.
+      const junk = new Uint8Array(48 + (rnd.next().value as number) * 4);
+      for (let j = 0; j < junk.length; j++) junk[j] = rnd.next().value as number;
+      junk[0] = [0x00, 0x01, 0x02, 0x04, 0x05, 0x06, 0x10, 0x41, 0x03][junk[0]! % 9]!;
+      const bytes = new Uint8Array(login.length + junk.length);
+      bytes.set(login);
+      bytes.set(junk, login.length);
+      const r = await rawExchange(bytes, 10_000, 48);
+      // The login answer always comes; what follows may be answered, refused or dropped, never a crash.
+      expect(r.received).toBeGreaterThanOrEqual(48);
+    }
+    expect(process.kill(t.pid, 0)).toBe(true);
+    const r = await runTool(["iscsi-inq", t.url], { timeoutMs: 20_000 });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain("DIRECT_ACCESS");
   });
 
   test("a PDU longer than declared, or a command before login, closes that connection only", async () => {
