@@ -2,9 +2,10 @@
 // on the user's LUN (src/bench/compare.ts) and prints the side-by-side table, human or JSON.
 import { compareInTurns, OURS, toRows, verdict } from "../bench/compare.ts";
 import { installedPeers, type Profile } from "../bench/peers.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { LogicalUnit } from "../session/logical-unit.ts";
-import { formatBytes, formatPortal, printJson, printTable, type LunAddress } from "./_shared.ts";
+import { formatPortal } from "../transport/portal.ts";
+import { formatBytes, printJson, printTable, type LunAddress } from "./_shared.ts";
 
 export interface CompareArgs {
   profiles: Profile[];
