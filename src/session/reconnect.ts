@@ -5,7 +5,7 @@
 import { isIP } from "node:net";
 import type { Portal } from "../transport/portal.ts";
 import { loginParamsFor, openConnection, type OpenedConnection } from "./open.ts";
-import type { Session } from "./session.ts";
+import type { SessionCore } from "./core.ts";
 
 const samePortal = (a: Portal, b: Portal) => a.host === b.host && a.port === b.port;
 
@@ -21,7 +21,7 @@ export async function resolveNow(host: string): Promise<string[]> {
 }
 
 /** Log in again for `s`, trying its portals in order; rejects with the first portal's error when none works. */
-export async function reconnect(s: Session): Promise<OpenedConnection> {
+export async function reconnect(s: Pick<SessionCore, "id" | "log" | "isid" | "options" | "portal" | "window">): Promise<OpenedConnection> {
   const params = loginParamsFor(s.options.login, s.isid, s.window.cmdSN);
   const tag = `s${s.id}:c0`;
   const tried: Portal[] = [];

@@ -3,7 +3,7 @@
 // (immediate PDUs need no window; the NOP-In brings a fresh MaxCmdSN), and a command still unsent when its
 // command timeout, counted from submission, has passed fails with an error that says the window was closed.
 import { IscsiError } from "../contract/errors.ts";
-import type { Session } from "./session.ts";
+import type { SessionCore } from "./core.ts";
 import type { TaskState } from "./task.ts";
 
 export class WindowStall {
@@ -11,7 +11,7 @@ export class WindowStall {
 
   /** `queue` is the session's postponed queue (oldest first, priority commands at the head). */
   constructor(
-    private readonly s: Session,
+    private readonly s: Pick<SessionCore, "connection" | "state" | "requests" | "recoveryOptions" | "log" | "window">,
     private readonly queue: TaskState[],
   ) {}
 

@@ -26,7 +26,7 @@ export interface TargetInfo {
 }
 
 export interface StartedTarget {
-  readonly kind: "tgtd" | "istgt";
+  readonly kind: "tgtd" | "istgt" | "null-target";
   /** 127.0.0.1 unless the target runs in a network namespace of the lab (test/harness/netlab.ts). */
   readonly host: string;
   readonly port: number;
@@ -74,7 +74,7 @@ class PortConflict extends Error {}
 const LOG_TAIL = 3000;
 
 export abstract class TargetDaemon implements StartedTarget, TrackedProcess {
-  abstract readonly kind: "tgtd" | "istgt";
+  abstract readonly kind: "tgtd" | "istgt" | "null-target";
   host = "127.0.0.1";
   port = 0;
   targets: TargetInfo[] = [];
