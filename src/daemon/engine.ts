@@ -51,8 +51,10 @@ export function sessionOf(e: EngineSession): Session {
   return e;
 }
 
-export async function openSession(p: OpenParams): Promise<EngineSession> {
+/** `sid`: the daemon's number for the session, which its log lines then carry. */
+export async function openSession(p: OpenParams, sid?: number): Promise<EngineSession> {
   return Session.open({
+    id: sid,
     portal: p.portal,
     login: { initiatorName: p.initiatorName, targetName: p.targetName, sessionType: "Normal", auth: p.auth, isid: p.isid, proposal: p.proposal },
     loginTimeoutMs: p.loginTimeoutMs,

@@ -56,6 +56,8 @@ export interface SessionOptions extends OpenOptions {
   /** Most SCSI commands in flight at once (the CmdSN window may allow fewer). */
   queueDepth?: number;
   recovery?: Partial<RecoveryOptions>;
+  /** The number users know the session by (the daemon's sid), used in its log tag; default a per-process counter. */
+  id?: number;
 }
 
 export interface SessionCore {
