@@ -11,6 +11,7 @@ import type { TaskState } from "./task.ts";
 type DataOutSession = Pick<SessionCore, "connection" | "negotiated" | "expStatSN" | "stats">;
 
 const SIMPLE = 1;
+/** Every Data-Out and SCSI Command header is encoded here: safe because Connection.send copies the BHS before it returns. */
 const SCRATCH_BHS = new Uint8Array(48);
 
 export function sendScsiCommand(s: DataOutSession, t: TaskState): void {
