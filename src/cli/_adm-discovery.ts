@@ -8,6 +8,7 @@ import { foundTargets, printDiscoveryRecord, printLoginResults, printNodeLines }
 import { printOutput } from "./_json.ts";
 import type { AdmArgs } from "./_adm-args.ts";
 import { formatPortal } from "../transport/portal.ts";
+import { warnSetAside, warnSkippedNodes } from "./_set-aside.ts";
 import { initiatorNameFrom, parsePortal, printJson } from "./_shared.ts";
 
 function checkType(a: AdmArgs): void {
@@ -24,6 +25,7 @@ function requirePortal(a: AdmArgs) {
 async function sendTargetsThroughDaemon(a: AdmArgs, login: boolean): Promise<void> {
   const portal = requirePortal(a);
   const r = await ask(a as unknown as Record<string, unknown>, { op: "discover", portal, login });
+  warnSkippedNodes(r.nodes.quarantined);
   if (a.json) printOutput("discovery", { ...r, recorded: true });
   else {
     printFound(r.targets, a.print ?? 0);
@@ -62,8 +64,9 @@ export async function runDiscovery(a: AdmArgs): Promise<void> {
 
 async function listRecords(a: AdmArgs): Promise<void> {
   const portal = a.portal ? parsePortal(a.portal) : undefined;
-  const { records } = await ask(a as unknown as Record<string, unknown>, { op: "discoverydb.list", ...(portal ? { portal } : {}) });
-  if (a.json) return printJson({ records });
+  const { records, quarantined } = await ask(a as unknown as Record<string, unknown>, { op: "discoverydb.list", ...(portal ? { portal } : {}) });
+  warnSetAside(quarantined);
+  if (a.json) return printJson({ records, ...(quarantined ? { quarantined } : {}) });
   if (records.length === 0) throw new IscsiError("NOT_FOUND", "no discovery records found");
   for (const r of records) process.stdout.write(`${formatPortal(r.portal)} via sendtargets\n`);
 }

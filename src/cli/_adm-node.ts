@@ -5,6 +5,7 @@ import { ask, failIfAny, parsePortalFilter, readSecretInput } from "./_daemon.ts
 import { secretOnArgv } from "./_adm-discovery.ts";
 import { printLoginResults, printLogoutResults, printNodeLines, printNodeRecord } from "./_format.ts";
 import type { AdmArgs } from "./_adm-args.ts";
+import { warnSetAside } from "./_set-aside.ts";
 import { parsePortal, printJson } from "./_shared.ts";
 import { printOutput } from "./_json.ts";
 
@@ -67,9 +68,10 @@ export async function runNode(a: AdmArgs): Promise<void> {
       return update(a, args, filter);
     case "show":
     case "list": {
-      const { nodes } = await ask(args, { op: "nodes.list", ...filter });
+      const { nodes, quarantined } = await ask(args, { op: "nodes.list", ...filter });
+      warnSetAside(quarantined);
       if (nodes.length === 0 && !a.json) throw new IscsiError("NOT_FOUND", "no records found");
-      if (a.json) return printOutput("nodes", { nodes });
+      if (a.json) return printOutput("nodes", { nodes, ...(quarantined ? { quarantined } : {}) });
       if (op === "show") nodes.forEach(printNodeRecord);
       else if ((a.print ?? 0) >= 1) {
         for (const n of nodes) process.stdout.write(`Target: ${n.target}\n\tPortal: ${n.portal.host}:${n.portal.port},${n.tpgt}\n\t\tIface Name: default\n`);

@@ -180,7 +180,7 @@ export function printAttachmentTable(attachments: AttachmentView[]): void {
     ["ID", "DEVICE", "TARGET", "LUN", "STATE", "SIZE", "MOUNTED ON", "I/O"],
     attachments.map((a) => [
       a.id,
-      a.device ?? a.file,
+      a.device ?? (a.file || "-"),
       printable(a.target),
       a.lun,
       a.state,

@@ -28,7 +28,7 @@ export const OUTPUTS = {
   /** `iscsi sessions --json`, `iscsi -m session --json` */
   sessions: v.strictObject({ schemaVersion: version, sessions: RESULTS["sessions.list"].entries.sessions }),
   /** `iscsi nodes --json`, `iscsi -m node --json` */
-  nodes: v.strictObject({ schemaVersion: version, nodes: RESULTS["nodes.list"].entries.nodes }),
+  nodes: v.strictObject({ schemaVersion: version, nodes: RESULTS["nodes.list"].entries.nodes, quarantined: RESULTS["nodes.list"].entries.quarantined }),
 } as const;
 
 export type OutputKind = keyof typeof OUTPUTS;

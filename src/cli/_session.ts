@@ -30,7 +30,7 @@ export async function openLun(addr: LunAddress, args: Record<string, unknown>, o
       }
       throw err;
     }
-    await lu.readCapacity();
+    await lu.open();
     return lu;
   } catch (err) {
     await session.logout().catch(() => session.close());

@@ -7,6 +7,7 @@ import { ask, failIfAny, socketArg } from "./_daemon.ts";
 import { foundTargets, printLoginResults } from "./_format.ts";
 import { printOutput, type Output } from "./_json.ts";
 import { formatPortal, type Portal } from "../transport/portal.ts";
+import { warnSkippedNodes } from "./_set-aside.ts";
 import { authArgs, authFrom, digestArgs, digestsFrom, loginTimeoutArg, loginTimeoutFrom, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printTable } from "./_shared.ts";
 
 type Found = Output<"discovery">["targets"];
@@ -45,6 +46,7 @@ export default defineCommand({
     if (args.record && !direct(args)) {
       try {
         const r = await ask(args, { op: "discover", portal, login: args.login ?? false });
+        warnSkippedNodes(r.nodes.quarantined);
         print(portal, r.targets, args.json, { recorded: true, nodes: r.nodes, ...(r.logins ? { logins: r.logins } : {}) });
         if (r.logins && !args.json) printLoginResults(r.logins);
         if (r.logins) failIfAny(r.logins, "logins", !args.json);

@@ -39,7 +39,7 @@ async function lunsOf(portal: Portal, target: string, args: Record<string, unkno
       if (inq.peripheralDeviceType === 0x00) {
         try {
           await lu.testUnitReady();
-          const cap = await lu.readCapacity();
+          const cap = await lu.open();
           Object.assign(info, { blockSize: cap.blockSize, blocks: cap.blocks.toString(), bytes: cap.bytes.toString() });
           info.serial = await lu.unitSerialNumber().catch(() => undefined);
         } catch (err) {

@@ -4,7 +4,6 @@ import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import { openSession } from "./engine.ts";
 import { nodeOpenParams } from "./login-params.ts";
 import { matches, nodeKey, type NodeFilter, type NodeRecord } from "./node-db.ts";
-import type { Portal } from "../transport/portal.ts";
 import type { SessionEntry } from "./registry.ts";
 import { backoffDelay, isRetryable } from "./startup.ts";
 import type { DaemonState } from "./state.ts";
@@ -18,8 +17,8 @@ const label = (r: NodeRecord) => `${r.target} at ${r.portal.host}:${r.portal.por
 export async function loginOnce(d: DaemonState, record: NodeRecord): Promise<SessionEntry> {
   const key = nodeKey(record.target, record.portal);
   const initiatorName = d.initiatorName();
-  const entry = await d.registry.login(key, { target: record.target, portal: record.portal, tpgt: record.tpgt, isid: record.isid, initiatorName }, async () =>
-    openSession(await nodeOpenParams(record, d.secrets, initiatorName)),
+  const entry = await d.registry.login(key, { target: record.target, portal: record.portal, tpgt: record.tpgt, isid: record.isid, initiatorName }, async (sid) =>
+    openSession(await nodeOpenParams(record, d.secrets, initiatorName), sid),
   );
   d.startup.cancel(key);
   d.log.info(`session ${entry.sid}: logged in to ${label(record)}`);

@@ -17,6 +17,8 @@ export interface DaemonState {
   readonly secrets: SecretStore;
   readonly registry: SessionRegistry;
   readonly startup: StartupLogins;
+  /** Background restores of recorded attachments (keyed by restoreKey). */
+  readonly restores: StartupLogins;
   /** LUNs attached as local disks; each pins its session. */
   readonly attachments: Attachments;
   readonly log: ConsolaInstance;

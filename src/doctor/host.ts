@@ -12,6 +12,7 @@ import { call } from "../ipc/client.ts";
 import { VERSION } from "../version.ts";
 import { Findings } from "./finding.ts";
 import { attachLibrary, transport } from "./libraries.ts";
+import { deadAttachments, stateFiles } from "./state-files.ts";
 
 export interface HostContext {
   platform: Platform;
@@ -186,6 +187,8 @@ export async function checkHost(c: HostContext): Promise<HostResult> {
   const daemonName = initiatorName(f, c);
   await daemon(f, c);
   stateDir(f, c);
+  stateFiles(f, c.stateDir);
+  await deadAttachments(f, c.stateDir);
   config(f, c);
   root(f, c);
   attachTools(f, c);
