@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { IscsiError } from "../contract/errors.ts";
 import { standaloneInitiatorName } from "../config/initiator-name.ts";
 import { resolvePaths } from "../config/paths.ts";
+import { fileError } from "./_output.ts";
 import type { Portal } from "../transport/portal.ts";
 import type { LoginParams } from "../login/login.ts";
 import type { Digest, OperationalProposal } from "../login/keys.ts";
@@ -128,8 +129,7 @@ function readSecret(file: string | undefined, env: string, what: string): Uint8A
     try {
       text = readFileSync(file, "utf8").split(/\r?\n/)[0];
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new IscsiError("INVALID_ARGUMENT", `cannot read the ${what} from ${file}: ${e.code === "ENOENT" ? "no such file" : e.code === "EACCES" ? "permission denied" : e.message}`);
+      throw fileError(file, `read the ${what} from`, err);
     }
   } else {
     text = process.env[env];
