@@ -17,7 +17,9 @@ export interface NodeView {
   secrets: { password: boolean; password_in: boolean };
   /** Settings the user changed, kept across rediscovery. */
   userSet: string[];
-  discovery?: { host: string; port: number; type: "sendtargets" };
+  discovery?: { host: string; port: number; type: "sendtargets" | "isns" };
+  /** When discovery last found the target gone (an iSNS server no longer lists it); the record is kept. */
+  stale?: string;
   sid?: number;
 }
 
@@ -66,7 +68,7 @@ export interface SessionView {
 
 export interface DiscoveryView {
   portal: Portal;
-  type: "sendtargets";
+  type: "sendtargets" | "isns";
   settings: Record<string, string | number>;
   secrets: { password: boolean; password_in: boolean };
   lastDiscovered?: string;
@@ -84,12 +86,13 @@ export function nodeView(r: NodeRecord, secrets: NodeView["secrets"], sid?: numb
     secrets,
     userSet: [...r.userSet],
     ...(r.discovery ? { discovery: { ...r.discovery } } : {}),
+    ...(r.stale ? { stale: r.stale } : {}),
     ...(sid !== undefined ? { sid } : {}),
   };
 }
 
 export function discoveryView(r: DiscoveryRecord, secrets: DiscoveryView["secrets"]): DiscoveryView {
-  return { portal: { ...r.portal }, type: r.type, settings: { ...r.settings }, secrets, lastDiscovered: r.lastDiscovered, targets: r.targets };
+  return { portal: { ...r.portal }, type: r.type, settings: { ...(r.settings as unknown as Record<string, string | number>) }, secrets, lastDiscovered: r.lastDiscovered, targets: r.targets };
 }
 
 export function sessionView(e: SessionEntry): SessionView {

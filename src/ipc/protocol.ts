@@ -26,6 +26,7 @@ const settingName = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
 const settingValue = v.pipe(v.string(), v.maxLength(1024, "must be at most 1024 characters"));
 const secretValue = v.pipe(v.string("must be a string"), v.maxLength(1024, "must be at most 1024 characters"));
 const scope = v.picklist(["node", "discovery"]);
+const discoveryType = v.picklist(["sendtargets", "isns"]);
 const lunNumber = int(0, 16383);
 const absolutePath = v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(4096, "must be at most 4096 characters"), v.regex(/^\/[^\x00-\x1f\x7f]*$/, "must be an absolute path"));
 const devicePath = v.pipe(v.string(), v.maxLength(255, "must be at most 255 characters"), v.regex(/^\/dev\/[\w./-]+$/, "must be a device path under /dev"));
@@ -36,7 +37,7 @@ const req = <T extends string, E extends v.ObjectEntries>(op: T, entries: E) => 
 export const REQUESTS = {
   ping: req("ping", {}),
   status: req("status", {}),
-  discover: req("discover", { portal, login: v.optional(v.boolean()), record: v.optional(v.boolean()) }),
+  discover: req("discover", { portal, login: v.optional(v.boolean()), record: v.optional(v.boolean()), type: v.optional(discoveryType) }),
   "nodes.list": req("nodes.list", { target: v.optional(target), portal: v.optional(portalFilter) }),
   "node.new": req("node.new", { target, portal, tpgt: v.optional(int(0, 65535)), discovery: v.optional(portal) }),
   "node.delete": req("node.delete", { target: v.optional(target), portal: v.optional(portalFilter) }),
@@ -48,7 +49,7 @@ export const REQUESTS = {
   "sessions.list": req("sessions.list", { sid: v.optional(int(1, 2 ** 31)) }),
   "sessions.rescan": req("sessions.rescan", { sid: v.optional(int(1, 2 ** 31)) }),
   "discoverydb.list": req("discoverydb.list", { portal: v.optional(portalFilter) }),
-  "discoverydb.new": req("discoverydb.new", { portal }),
+  "discoverydb.new": req("discoverydb.new", { portal, type: v.optional(discoveryType) }),
   "discoverydb.delete": req("discoverydb.delete", { portal }),
   "discoverydb.update": req("discoverydb.update", { portal, name: settingName, value: settingValue }),
   "attach.add": req("attach.add", { target, portal: v.optional(portalFilter), lun: lunNumber, mount: v.optional(absolutePath), readOnly: v.optional(v.boolean()) }),
@@ -72,7 +73,8 @@ const settings = v.record(v.string(), v.union([v.string(), v.number()]));
 
 const nodeView = v.strictObject({
   target: v.string(), portal, tpgt: v.number(), startup: v.string(), settings, secrets: secretsFlags, userSet: v.array(v.string()),
-  discovery: v.optional(v.strictObject({ host: v.string(), port: v.number(), type: v.literal("sendtargets") })),
+  discovery: v.optional(v.strictObject({ host: v.string(), port: v.number(), type: discoveryType })),
+  stale: v.optional(v.string()),
   sid: v.optional(v.number()),
 });
 const lun = v.strictObject({
@@ -94,7 +96,7 @@ const sessionView = v.strictObject({
   stats: v.record(v.string(), v.number()), luns: v.array(lun), history: v.array(recoveryEvent),
 });
 const discoveryView = v.strictObject({
-  portal, type: v.literal("sendtargets"), settings, secrets: secretsFlags, lastDiscovered: v.optional(v.string()), targets: v.optional(v.number()),
+  portal, type: discoveryType, settings, secrets: secretsFlags, lastDiscovered: v.optional(v.string()), targets: v.optional(v.number()),
 });
 const loginResult = v.strictObject({ target: v.string(), portal, ok: v.boolean(), sid: v.optional(v.number()), attempts: v.number(), error: v.optional(opError) });
 const logoutResult = v.strictObject({ sid: v.number(), target: v.string(), portal, ok: v.boolean(), error: v.optional(opError) });

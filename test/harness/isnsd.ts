@@ -63,7 +63,7 @@ export class Isnsd implements TrackedProcess {
       ].join("\n"),
     );
     const log = Bun.file(`${this.dir}/isnsd.log`);
-    this.child = Bun.spawn(withParentDeathSignal(["isnsd", "-f", "-c", this.config, "-d", "scn"]), { stdout: log, stderr: log });
+    this.child = Bun.spawn(withParentDeathSignal(["isnsd", "-f", "-c", this.config, "-d", process.env.ISNSD_DEBUG ?? "scn"]), { stdout: log, stderr: log });
     await pollUntil(
       () => (isListeningBy(this.child!.pid, ISNS_PORT) && existsSync(`${this.dir}/control`) ? true : undefined),
       10_000,
