@@ -4,6 +4,7 @@ import type { DaemonConfig } from "../config/config-file.ts";
 import type { SecretStore } from "../config/secrets.ts";
 import type { Attachments } from "./attachments.ts";
 import type { DiscoveryDb } from "./discovery-db.ts";
+import type { IsnsWatches } from "./isns-watch.ts";
 import type { NodeDb } from "./node-db.ts";
 import type { SessionRegistry } from "./registry.ts";
 import type { StartupLogins } from "./startup.ts";
@@ -19,6 +20,8 @@ export interface DaemonState {
   readonly startup: StartupLogins;
   /** LUNs attached as local disks; each pins its session. */
   readonly attachments: Attachments;
+  /** iSNS servers the daemon stays registered with and listens to. */
+  readonly isns: IsnsWatches;
   readonly log: ConsolaInstance;
   /** Read per login, so `iscsi initiator-name --set` applies without a restart. */
   initiatorName(): string;

@@ -15,7 +15,7 @@ export function dispatcher(d: Daemon): Handlers {
   return {
     ping: () => ({ version: VERSION, pid: process.pid }),
     status: () => d.status(),
-    discover: (r) => discover(d, r.portal, { login: r.login ?? false, record: r.record ?? true }),
+    discover: (r) => discover(d, r.portal, { login: r.login ?? false, record: r.record ?? true, type: r.type }),
     "nodes.list": async (r) => ({ nodes: await listNodes(d, filter(r)) }),
     "node.new": async (r) => ({ node: await newNode(d, r.target, r.portal, r.tpgt ?? 1, r.discovery) }),
     "node.delete": async (r) => ({ count: await deleteNodes(d, filter(r)) }),
@@ -27,7 +27,7 @@ export function dispatcher(d: Daemon): Handlers {
     "sessions.list": (r) => ({ sessions: listSessions(d, r.sid) }),
     "sessions.rescan": async (r) => ({ sessions: await rescanSessions(d, r.sid) }),
     "discoverydb.list": async (r) => ({ records: await listDiscovery(d, r.portal) }),
-    "discoverydb.new": async (r) => ({ record: await newDiscovery(d, r.portal) }),
+    "discoverydb.new": async (r) => ({ record: await newDiscovery(d, r.portal, r.type) }),
     "discoverydb.delete": async (r) => ({ count: await deleteDiscovery(d, r.portal) }),
     "discoverydb.update": async (r) => ({ record: await updateDiscovery(d, r.portal, r.name, r.value) }),
     "attach.add": (r) => attachLun(d, { target: r.target, portal: r.portal, lun: r.lun, mount: r.mount, readOnly: r.readOnly }),

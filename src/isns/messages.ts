@@ -172,9 +172,19 @@ export function parseScn(m: Message): { destination: string; events: ScnEvent[] 
   const first = attrs[0];
   if (!first || first.tag !== TAG.iscsiName) throw new IsnsError("SCN without a Destination attribute (iSCSI Name) first");
   const events: ScnEvent[] = [];
+  // QUIRK(open-isns): isnsd puts each SCN Bitmap before the name it belongs to; the RFC's examples put it after.
+  // A bitmap goes to the name before it when that one has none yet, else to the next name.
+  let pending: number | undefined;
   for (const a of attrs.slice(1)) {
-    if (a.tag === TAG.iscsiName) events.push({ name: readString(a), bitmap: 0 });
-    else if (a.tag === TAG.iscsiScnBitmap && events.length > 0) events[events.length - 1]!.bitmap = readU32(a);
+    if (a.tag === TAG.iscsiName) {
+      events.push({ name: readString(a), bitmap: pending ?? 0 });
+      pending = undefined;
+    } else if (a.tag === TAG.iscsiScnBitmap) {
+      const bits = readU32(a);
+      const last = events[events.length - 1];
+      if (last && last.bitmap === 0 && pending === undefined) last.bitmap = bits;
+      else pending = bits;
+    }
   }
   return { destination: readString(first), events };
 }
