@@ -1,5 +1,6 @@
-// iscsiadm's discovery modes: `-m discovery -t st -p PORTAL [--login]` (SendTargets through the daemon, which
-// records nodes; standalone with a note when no daemon runs) and `-m discoverydb` (discovery records).
+// iscsiadm's discovery modes: `-m discovery -t st|isns -p PORTAL [--login]` (SendTargets or an iSNS query through
+// the daemon, which records nodes; standalone with a note when no daemon runs) and `-m discoverydb` (records).
+import { DEFAULT_ISNS_PORT, isnsDiscover } from "../discovery/isns-client.ts";
 import { discover } from "../discovery/send-targets.ts";
 import { errorCodeOf, IscsiError } from "../errors.ts";
 import { ask, failIfAny, readSecretInput } from "./_daemon.ts";
@@ -7,20 +8,25 @@ import { printDiscoveryRecord, printLoginResults, printNodeLines } from "./_form
 import type { AdmArgs } from "./_adm-args.ts";
 import { formatPortal, initiatorNameFrom, parsePortal, printJson } from "./_shared.ts";
 
-function checkType(a: AdmArgs): void {
-  if (a.type === undefined) throw new IscsiError("INVALID_ARGUMENT", "discovery needs -t sendtargets (or st) and -p PORTAL[:PORT]");
-  if (["isns", "fw", "slp"].includes(a.type)) throw new IscsiError("NOT_SUPPORTED", `discovery type ${a.type} is not supported; use -t sendtargets`);
-  if (a.type !== "sendtargets" && a.type !== "st") throw new IscsiError("INVALID_ARGUMENT", `unknown discovery type ${JSON.stringify(a.type)}: use sendtargets (st)`);
+type Kind = "sendtargets" | "isns";
+
+function checkType(a: AdmArgs): Kind {
+  if (a.type === undefined) throw new IscsiError("INVALID_ARGUMENT", "discovery needs -t sendtargets (or st) or -t isns, and -p PORTAL[:PORT]");
+  if (a.type === "isns") return "isns";
+  if (["fw", "slp"].includes(a.type)) throw new IscsiError("NOT_SUPPORTED", `discovery type ${a.type} is not supported; use -t sendtargets or -t isns`);
+  if (a.type !== "sendtargets" && a.type !== "st") throw new IscsiError("INVALID_ARGUMENT", `unknown discovery type ${JSON.stringify(a.type)}: use sendtargets (st) or isns`);
+  return "sendtargets";
 }
 
-function requirePortal(a: AdmArgs) {
-  if (!a.portal) throw new IscsiError("INVALID_ARGUMENT", "discovery needs -p PORTAL[:PORT]");
-  return parsePortal(a.portal);
+/** -p HOST[:PORT]; an iSNS server's port defaults to 3205 (RFC 4171 §5.1), a portal's to 3260. */
+function requirePortal(a: AdmArgs, kind: Kind = "sendtargets") {
+  if (!a.portal) throw new IscsiError("INVALID_ARGUMENT", `discovery needs -p ${kind === "isns" ? "ISNS_SERVER[:3205]" : "PORTAL[:PORT]"}`);
+  return parsePortal(a.portal, kind === "isns" ? DEFAULT_ISNS_PORT : undefined);
 }
 
-async function sendTargetsThroughDaemon(a: AdmArgs, login: boolean): Promise<void> {
-  const portal = requirePortal(a);
-  const r = await ask(a as unknown as Record<string, unknown>, { op: "discover", portal, login });
+async function discoverThroughDaemon(a: AdmArgs, kind: Kind, login: boolean): Promise<void> {
+  const portal = requirePortal(a, kind);
+  const r = await ask(a as unknown as Record<string, unknown>, { op: "discover", portal, login, ...(kind === "isns" ? { type: kind } : {}) });
   if (a.json) printJson(r);
   else {
     printNodeLines(r.targets.flatMap((t) => t.portals.map((p) => ({ target: t.name, portal: p, tpgt: p.tpgt }))));
@@ -32,14 +38,15 @@ async function sendTargetsThroughDaemon(a: AdmArgs, login: boolean): Promise<voi
 /** `-m discovery`: without -t/-p lists discovery records; otherwise SendTargets. */
 export async function runDiscovery(a: AdmArgs): Promise<void> {
   if (!a.type && !a.portal) return listRecords(a);
-  checkType(a);
+  const kind = checkType(a);
   try {
-    await sendTargetsThroughDaemon(a, a.login);
+    await discoverThroughDaemon(a, kind, a.login);
   } catch (err) {
     if (errorCodeOf(err) !== "DAEMON_NOT_RUNNING" || a.login) throw err;
     // Discovery is useful without a daemon; it just cannot record nodes then.
-    const portal = requirePortal(a);
-    const targets = await discover({ portal, initiatorName: initiatorNameFrom({}) });
+    const portal = requirePortal(a, kind);
+    const initiatorName = initiatorNameFrom({});
+    const targets = kind === "isns" ? await isnsDiscover({ server: portal, initiatorName }) : await discover({ portal, initiatorName });
     if (a.json) printJson({ portal, targets: targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) })), recorded: false });
     else printNodeLines(targets.flatMap((t) => t.portals.map((p) => ({ target: t.name, portal: p, tpgt: p.portalGroupTag ?? 1 }))));
     process.stderr.write(`iscsi: no daemon is running, so these targets were not recorded as nodes (start it with \`sudo iscsi daemon\`)\n`);
@@ -51,7 +58,7 @@ async function listRecords(a: AdmArgs): Promise<void> {
   const { records } = await ask(a as unknown as Record<string, unknown>, { op: "discoverydb.list", ...(portal ? { portal } : {}) });
   if (a.json) return printJson({ records });
   if (records.length === 0) throw new IscsiError("NOT_FOUND", "no discovery records found");
-  for (const r of records) process.stdout.write(`${formatPortal(r.portal)} via sendtargets\n`);
+  for (const r of records) process.stdout.write(`${formatPortal(r.portal)} via ${r.type}\n`);
 }
 
 const SECRET_NAMES: Record<string, "password" | "password_in"> = {
@@ -62,12 +69,12 @@ const SECRET_NAMES: Record<string, "password" | "password_in"> = {
 /** `-m discoverydb`: records per portal; -o new|delete|update|show, --discover to run SendTargets. */
 export async function runDiscoveryDb(a: AdmArgs): Promise<void> {
   if (!a.portal) return listRecords(a);
-  checkType(a);
-  const portal = parsePortal(a.portal);
+  const kind = checkType(a);
+  const portal = requirePortal(a, kind);
   const args = a as unknown as Record<string, unknown>;
   const op = a.ops[0] ?? (a.discover ? undefined : "show");
   if (op === "new") {
-    const { record } = await ask(args, { op: "discoverydb.new", portal });
+    const { record } = await ask(args, { op: "discoverydb.new", portal, ...(kind === "isns" ? { type: kind } : {}) });
     if (a.json) printJson({ record });
     else process.stdout.write(`New discovery record for [${portal.host},${portal.port}] added.\n`);
   } else if (op === "delete") {
@@ -91,7 +98,7 @@ export async function runDiscoveryDb(a: AdmArgs): Promise<void> {
     if (a.json) printJson({ records });
     else records.forEach(printDiscoveryRecord);
   }
-  if (a.discover) await sendTargetsThroughDaemon(a, a.login);
+  if (a.discover) await discoverThroughDaemon(a, kind, a.login);
 }
 
 export function secretOnArgv(name: string): IscsiError {
