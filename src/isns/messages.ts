@@ -66,6 +66,11 @@ export function scnReg(source: string, bitmap: number): Request {
   return request(FUNCTION.SCNReg, [str(TAG.iscsiName, source), str(TAG.iscsiName, source), delimiter(), u32(TAG.iscsiScnBitmap, bitmap)]);
 }
 
+/** SCNDereg of `node`'s SCN registration (RFC 4171 §5.6.5.6). */
+export function scnDereg(source: string, node: string): Request {
+  return request(FUNCTION.SCNDereg, [str(TAG.iscsiName, source), str(TAG.iscsiName, node), delimiter()]);
+}
+
 /** SCNRsp: Successful and the Destination attribute (RFC 4171 §5.7.5.8). */
 export function scnRsp(destination: string, status = 0): Request {
   return { functionId: FUNCTION.SCN | RESPONSE_BIT, flags: FLAG.client, payload: withStatus(status, encodeAttributes([str(TAG.iscsiName, destination)])) };
