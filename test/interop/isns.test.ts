@@ -160,3 +160,27 @@ describe("discovery domains", () => {
     await d.terminate();
   });
 });
+
+describe("iscsi doctor --isns", () => {
+  test("reports the server reachable, registration and query answered, our node visible, SCN accepted; leaves nothing registered", async () => {
+    const d = await daemon("discovery.isns.use_discoveryd = No\n");
+    const me = await initiatorName(d);
+    const r = await d.cli(["doctor", "--isns", "127.0.0.1", "--json"]);
+    const report = JSON.parse(r.stdout) as { findings: Array<{ check: string; status: string; summary: string }> };
+    const isnsFindings = Object.fromEntries(report.findings.filter((f) => f.check.startsWith("isns.")).map((f) => [f.check, f]));
+    expect(Object.keys(isnsFindings).sort()).toEqual(["isns.query", "isns.register", "isns.scn", "isns.tcp", "isns.visible"]);
+    for (const f of Object.values(isnsFindings)) expect(f.status).toBe("ok");
+    expect(isnsFindings["isns.query"]!.summary).toContain(registered[1]!);
+    expect(await isns.nodeNames()).not.toContain(me);
+    await d.terminate();
+  });
+
+  test("a server that does not answer is a failed check with the transport exit code", async () => {
+    const standalone = new TestDaemon();
+    daemons.push(standalone);
+    const r = await standalone.cli(["doctor", "--isns", "127.0.0.1:1", "--json"]);
+    const report = JSON.parse(r.stdout) as { findings: Array<{ check: string; status: string }> };
+    expect(report.findings.find((f) => f.check === "isns.tcp")?.status).toBe("fail");
+    expect(r.code).toBe(4);
+  });
+});
