@@ -88,10 +88,10 @@ function recordsOrFail(d: DaemonState, filter: NodeFilter): NodeRecord[] {
 }
 
 /** A node record made by hand, or from a discovery result the user picked (`discovery`: where it was found). */
-export async function newNode(d: DaemonState, target: string, portal: Portal, tpgt: number, discovery?: Portal): Promise<NodeView> {
+export async function newNode(d: DaemonState, target: string, portal: Portal, tpgt: number, discovery?: Portal, discoveryType: DiscoveryType = "sendtargets"): Promise<NodeView> {
   const problem = iscsiNameProblem(target);
   if (problem) throw new IscsiError("INVALID_ARGUMENT", `invalid target name: ${problem}`);
-  const { record } = d.nodes.create(target, portal, tpgt, d.config.nodeDefaults, discovery && { ...discovery, type: "sendtargets" });
+  const { record } = d.nodes.create(target, portal, tpgt, d.config.nodeDefaults, discovery && { ...discovery, type: discoveryType });
   return (await listNodes(d, { target, portal: record.portal }))[0]!;
 }
 

@@ -17,7 +17,7 @@ export function dispatcher(d: Daemon): Handlers {
     status: () => d.status(),
     discover: (r) => discover(d, r.portal, { login: r.login ?? false, record: r.record ?? true, type: r.type }),
     "nodes.list": async (r) => ({ nodes: await listNodes(d, filter(r)) }),
-    "node.new": async (r) => ({ node: await newNode(d, r.target, r.portal, r.tpgt ?? 1, r.discovery) }),
+    "node.new": async (r) => ({ node: await newNode(d, r.target, r.portal, r.tpgt ?? 1, r.discovery, r.discoveryType) }),
     "node.delete": async (r) => ({ count: await deleteNodes(d, filter(r)) }),
     "node.update": (r) => ({ count: updateNodes(d, filter(r), r.name, r.value) }),
     "secret.set": async (r) => ({ count: await setSecret(d, { scope: r.scope, target: r.target, portal: r.portal, name: r.name }, r.value) }),

@@ -39,7 +39,7 @@ export const REQUESTS = {
   status: req("status", {}),
   discover: req("discover", { portal, login: v.optional(v.boolean()), record: v.optional(v.boolean()), type: v.optional(discoveryType) }),
   "nodes.list": req("nodes.list", { target: v.optional(target), portal: v.optional(portalFilter) }),
-  "node.new": req("node.new", { target, portal, tpgt: v.optional(int(0, 65535)), discovery: v.optional(portal) }),
+  "node.new": req("node.new", { target, portal, tpgt: v.optional(int(0, 65535)), discovery: v.optional(portal), discoveryType: v.optional(discoveryType) }),
   "node.delete": req("node.delete", { target: v.optional(target), portal: v.optional(portalFilter) }),
   "node.update": req("node.update", { target: v.optional(target), portal: v.optional(portalFilter), name: settingName, value: settingValue }),
   "secret.set": req("secret.set", { scope, target: v.optional(target), portal: portalFilter, name: secretName, value: secretValue }),

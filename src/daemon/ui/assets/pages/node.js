@@ -101,7 +101,7 @@ function overview(n, reload, leave) {
     facts([
       ["Portal", portalText(n.portal)],
       ["Portal group", String(n.tpgt)],
-      ["Found by", n.discovery ? `SendTargets at ${portalText(n.discovery)}` : "added by hand"],
+      ["Found by", n.discovery ? `${n.discovery.type === "isns" ? "iSNS server" : "SendTargets"} at ${portalText(n.discovery)}${n.stale ? " (no longer listed there)" : ""}` : "added by hand"],
       ["Session", n.sid === undefined ? "not logged in" : h("a", { href: "#/sessions" }, `session ${n.sid}`)],
     ]),
     field("Log in when the daemon starts", startup, "automatic and onboot log in at every daemon start, retrying in the background; manual only on request"),
