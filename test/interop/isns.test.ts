@@ -133,14 +133,19 @@ describe("iSNS discovery through the daemon", () => {
 });
 
 describe("iSNS with SCNs off", () => {
-  test("a new target becomes a node within the poll interval", async () => {
-    const d = await daemon("discovery.isns.use_scn = No\ndiscovery.isns.discoveryd_poll_inval = 2\n");
+  test("a new target becomes a node within the poll interval, and is logged in as node.startup = automatic asks", async () => {
+    const d = await daemon("discovery.isns.use_scn = No\ndiscovery.isns.discoveryd_poll_inval = 2\nnode.startup = automatic\n");
     const r = await d.cli(["-m", "discovery", "-t", "isns", "-p", "127.0.0.1"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(registered[0]!);
     const iqn = await addTarget(4);
     await nodeListUntil(d, (o) => o.includes(iqn), `${iqn} did not appear within the poll interval`, 10_000);
     expect(d.log()).not.toContain("SCN for");
+    await pollUntil(
+      async () => ((JSON.parse((await d.cli(["sessions", "--json"])).stdout).sessions as Array<{ target: string }>).some((x) => x.target === iqn) ? true : undefined),
+      15_000,
+      () => `no session to ${iqn}:\n${d.log().slice(-1500)}`,
+    );
     await d.terminate();
   });
 });
@@ -183,4 +188,20 @@ describe("iscsi doctor --isns", () => {
     expect(report.findings.find((f) => f.check === "isns.tcp")?.status).toBe("fail");
     expect(r.code).toBe(4);
   });
+});
+
+describe("registration refresh", () => {
+  test("our registration outlives the server's registration period; without refreshes it expires", async () => {
+    // A server of its own with a short period; tgtd goes first, so it never talks to a stopped isnsd.
+    await tgt.stop();
+    await isns.stop();
+    isns = await Isnsd.start({ registrationPeriod: 16 });
+    const d = await daemon("discovery.isns.discoveryd_poll_inval = 0\n");
+    const me = await initiatorName(d);
+    expect((await d.cli(["-m", "discovery", "-t", "isns", "-p", SERVER])).code).toBe(0);
+    await Bun.sleep(24_000); // 1.5 periods: refreshed at 8 s and 16 s
+    expect(await isns.nodeNames()).toContain(me);
+    await d.kill9(); // no deregistration, no refresh: the server must drop us by itself
+    await pollUntil(async () => (!(await isns.nodeNames()).includes(me) ? true : undefined), 30_000, () => `${me} never expired`);
+  }, 90_000);
 });
