@@ -39,9 +39,13 @@ export function encodeMessage(m: Message): Uint8Array {
     const flags = (m.flags & ~(FLAG.firstPdu | FLAG.lastPdu)) | (seq === 0 ? FLAG.firstPdu : 0) | (seq === count - 1 ? FLAG.lastPdu : 0);
     chunks.push(encodeHeader({ functionId: m.functionId, pduLength: part.length, flags, transactionId: m.transactionId, sequenceId: seq }), part);
   }
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  return concat(chunks);
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, c) => n + c.length, 0));
   let at = 0;
-  for (const c of chunks) {
+  for (const c of parts) {
     out.set(c, at);
     at += c.length;
   }
@@ -54,9 +58,7 @@ export class MessageFramer {
   private partial: { functionId: number; transactionId: number; flags: number; nextSeq: number; parts: Uint8Array[]; bytes: number } | undefined;
 
   push(chunk: Uint8Array): Message[] {
-    const joined = new Uint8Array(this.buffer.length + chunk.length);
-    joined.set(this.buffer);
-    joined.set(chunk, this.buffer.length);
+    const joined = concat([this.buffer, chunk]);
     const out: Message[] = [];
     let at = 0;
     while (joined.length - at >= HEADER_BYTES) {
@@ -94,12 +96,6 @@ export class MessageFramer {
     p.nextSeq++;
     if (!last) return undefined;
     this.partial = undefined;
-    const whole = new Uint8Array(p.bytes);
-    let at = 0;
-    for (const part of p.parts) {
-      whole.set(part, at);
-      at += part.length;
-    }
-    return { functionId: p.functionId, flags: p.flags, transactionId: p.transactionId, payload: whole };
+    return { functionId: p.functionId, flags: p.flags, transactionId: p.transactionId, payload: concat(p.parts) };
   }
 }
