@@ -2,11 +2,12 @@
 // the daemon, which records nodes; standalone with a note when no daemon runs) and `-m discoverydb` (records).
 import { DEFAULT_ISNS_PORT, isnsDiscover } from "../discovery/isns-client.ts";
 import { discover } from "../discovery/send-targets.ts";
-import { errorCodeOf, IscsiError } from "../errors.ts";
+import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import { ask, failIfAny, readSecretInput } from "./_daemon.ts";
 import { printDiscoveryRecord, printLoginResults, printNodeLines } from "./_format.ts";
 import type { AdmArgs } from "./_adm-args.ts";
-import { formatPortal, initiatorNameFrom, parsePortal, printJson } from "./_shared.ts";
+import { formatPortal } from "../transport/portal.ts";
+import { initiatorNameFrom, parsePortal, printJson } from "./_shared.ts";
 
 type Kind = "sendtargets" | "isns";
 

@@ -9,7 +9,7 @@ import { probeIsns } from "../doctor/isns-probe.ts";
 import { probePortal } from "../doctor/probe.ts";
 import { DEFAULT_ISNS_PORT } from "../discovery/isns-client.ts";
 import { StoredState } from "../doctor/stored.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { VERSION } from "../version.ts";
 import { socketArg, stateDirArg } from "./_daemon.ts";
 import { authArgs, authFrom, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printJson } from "./_shared.ts";

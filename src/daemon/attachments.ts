@@ -5,96 +5,17 @@
 // only when first used.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { ConsolaInstance } from "consola";
-import type { Attachment, AttachBackend, AttachState } from "../attach/attachment.ts";
-import type { AttachStats } from "../attach/serve.ts";
-import { IscsiError } from "../errors.ts";
-import type { Session } from "../session/session.ts";
-import { matches, type NodeFilter, type Portal } from "./node-db.ts";
-import { GONE, type SessionEntry } from "./registry.ts";
+import { IscsiError } from "../contract/errors.ts";
+import { matches, type NodeFilter } from "./node-db.ts";
+import { attachmentView, type Attached } from "./attachment-table.ts";
+import { sessionOf } from "./engine.ts";
+import type { SessionEntry } from "./registry.ts";
 import { describeFilter, loginOnce } from "./session-ops.ts";
 import type { DaemonState } from "./state.ts";
-
-export interface AttachmentView {
-  id: number;
-  target: string;
-  portal: Portal;
-  lun: number;
-  sid: number;
-  backend: AttachBackend;
-  state: AttachState;
-  file: string;
-  device?: string;
-  mountPoint?: string;
-  readOnly: boolean;
-  sizeBytes: string;
-  blockSize: number;
-  since: string;
-  stats: AttachStats;
-}
-
-export interface Attached {
-  attachment: Attachment;
-  /** The session it uses; replaced when a rebind moves it to a new login of the same node. */
-  entry: SessionEntry;
-}
+import type { AttachmentView } from "../contract/views.ts";
 
 /** How long a daemon stop waits for an orderly detach before it forces one. */
 const STOP_DETACH_MS = 30_000;
-
-export class Attachments {
-  private readonly byId = new Map<number, Attached>();
-
-  list(): Attached[] {
-    return [...this.byId.values()].sort((a, b) => a.attachment.id - b.attachment.id);
-  }
-
-  /** Attachments using session `sid` (logout refuses while there are any). */
-  ofSession(sid: number): Attached[] {
-    return this.list().filter((x) => x.entry.sid === sid);
-  }
-
-  add(x: Attached): void {
-    this.byId.set(x.attachment.id, x);
-  }
-
-  remove(x: Attached): void {
-    this.byId.delete(x.attachment.id);
-  }
-
-  /** After `entry` logged its node in: that node's attachments whose session is gone move to it, same LU only. */
-  async rebind(entry: SessionEntry, log: ConsolaInstance): Promise<void> {
-    for (const x of this.list()) {
-      if (x.entry.key !== entry.key || x.entry === entry || !GONE.has(x.attachment.session.state.kind)) continue;
-      try {
-        await x.attachment.rebind(entry.session as Session);
-        x.entry = entry;
-      } catch (err) {
-        log.error(`attachment ${x.attachment.id} not moved to session ${entry.sid}: ${(err as Error).message}`);
-      }
-    }
-  }
-}
-
-export function attachmentView({ attachment: a, entry }: Attached): AttachmentView {
-  return {
-    id: a.id,
-    target: entry.target,
-    portal: { ...entry.portal },
-    lun: a.lun,
-    sid: entry.sid,
-    backend: a.backend,
-    state: a.state,
-    file: a.file,
-    ...(a.device ? { device: a.device } : {}),
-    ...(a.mountPoint ? { mountPoint: a.mountPoint } : {}),
-    readOnly: a.readOnly,
-    sizeBytes: String(a.geometry.sizeBytes),
-    blockSize: a.geometry.blockSize,
-    since: a.since.toISOString(),
-    stats: a.stats,
-  };
-}
 
 /** The session of the node named by target (and portal): an existing one, or a login through the node record. */
 async function sessionFor(d: DaemonState, target: string, portal?: NodeFilter["portal"]): Promise<SessionEntry> {
@@ -129,7 +50,7 @@ export async function attachLun(d: DaemonState, req: AttachRequest): Promise<Att
   // FUSE mount dirs live in the daemon's private state dir, one per attachment, removed at detach.
   const runDir = join(d.stateDir, "attach");
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
-  const attachment = await Attachment.attach(entry.session as Session, req.lun, { mountDir: req.mount, readOnly: req.readOnly, runDir, log: d.log });
+  const attachment = await Attachment.attach(sessionOf(entry.session), req.lun, { mountDir: req.mount, readOnly: req.readOnly, runDir, log: d.log });
   const x = { attachment, entry };
   d.attachments.add(x);
   return attachmentView(x);

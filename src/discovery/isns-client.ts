@@ -1,7 +1,7 @@
 // An iSNSP client over TCP (RFC 4171 §5): one request at a time with a fresh transaction ID, each answer checked
 // (function ID, transaction ID, status) before use, every failure an IscsiError naming the server and message.
 import type { Socket } from "bun";
-import { IscsiError, type ErrorCode } from "../errors.ts";
+import { IscsiError, type ErrorCode } from "../contract/errors.ts";
 import { ISNS_PORT } from "../isns/constants.ts";
 import { IsnsError } from "../isns/errors.ts";
 import { devAttrQryTargets, devAttrReg, devDereg, parseResponse, parseTargets, registrationPeriod, type IsnsTarget, type Registration, type Request, type Response } from "../isns/messages.ts";

@@ -4,7 +4,7 @@
 // leaves that registration alone.
 import { deregister, IsnsClient, queryTargets, register, type IsnsServer } from "../discovery/isns-client.ts";
 import { listenScn } from "../discovery/isns-scn.ts";
-import { errorCodeOf } from "../errors.ts";
+import { errorCodeOf } from "../contract/errors.ts";
 import { SCN_BIT } from "../isns/constants.ts";
 import { devAttrQryNode, scnReg } from "../isns/messages.ts";
 import { readString } from "../isns/tlv.ts";

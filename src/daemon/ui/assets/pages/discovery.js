@@ -2,18 +2,11 @@
 // a query of an iSNS server (which the daemon then keeps watching); results listed without touching the node
 // database, and each target portal saved as a node on request.
 import { busy, op, showError } from "../api.js";
-import { clear, errorBox, field, h, heading, parsePortal, portalText, table, toast, when } from "../dom.js";
+import { prepareDiscoveryAuth } from "../nas.js";
+import { clear, errorBox, field, h, heading, nameText, parsePortal, portalText, table, toast, when } from "../dom.js";
 
 const AUTH = "discovery.sendtargets.auth.";
 const nodeHref = (target, p) => `#/node/${encodeURIComponent(target)}/${encodeURIComponent(p.host)}/${p.port}`;
-
-/** Stores how to authenticate at `portal`: CHAP with a user (and the secret, when one is typed), or none. */
-async function prepareAuth(portal, user, secret) {
-  await op("discoverydb.new", { portal });
-  await op("discoverydb.update", { portal, name: `${AUTH}authmethod`, value: user ? "CHAP" : "None" });
-  if (user) await op("discoverydb.update", { portal, name: `${AUTH}username`, value: user });
-  if (secret) await op("secret.set", { scope: "discovery", portal, name: "password", value: secret });
-}
 
 function saveButton(t, p, saved, discovery, discoveryType) {
   if (saved) return h("a", { href: nodeHref(t.name, p) }, "Saved — open node");
@@ -42,9 +35,8 @@ function results(into, found, nodes, type) {
       ? h("p", {}, "The portal answered but offers no targets to this initiator (check the target's ACL for our initiator name).")
       : table(
           [
-            { label: "Target", cell: (r) => r.t.name, class: "name" },
-            { label: "Portal", cell: (r) => portalText(r.p) },
-            { label: "TPGT", cell: (r) => String(r.p.tpgt) },
+            { label: "Target", cell: (r) => nameText(r.t.name), class: "name" },
+            { label: "Address", cell: (r) => portalText(r.p) },
             { label: "Node", cell: (r) => saveButton(r.t, r.p, r.saved, found.portal, type) },
           ],
           rows,
@@ -81,21 +73,24 @@ export function mount(main) {
   const found = h("section", { "aria-live": "polite" });
   const known = h("section");
 
-  const run = (portal, type = methodInput.value) =>
-    busy(submit, box, async () => {
+  const run = (portal, type = methodInput.value) => {
+    // Results of an earlier discovery must not stand under a new error.
+    clear(found);
+    return busy(submit, box, async () => {
       const user = userInput.value.trim();
       if (portal === undefined && type === "isns") {
         portal = parsePortal(portalInput.value, 3205);
         await op("discoverydb.new", { portal, type });
       } else if (portal === undefined) {
         portal = parsePortal(portalInput.value);
-        await prepareAuth(portal, user, secretInput.value);
+        await prepareDiscoveryAuth(portal, user, secretInput.value);
       }
       secretInput.value = "";
       const [result, { nodes }] = await Promise.all([op("discover", { portal, record: false, type }), op("nodes.list")]);
       results(found, result, nodes, type);
       refresh();
     });
+  };
   const refresh = () => op("discoverydb.list").then((r) => records(known, r.records, (p, t) => run(p, t)), (err) => showError(box, err));
 
   const form = h(

@@ -1,0 +1,80 @@
+// The daemon's table of attached LUNs, each with the session it uses, and how one is shown; a new login of a
+// node takes over its attachments whose session is gone (same LU only).
+import { statfsSync } from "node:fs";
+import type { ConsolaInstance } from "consola";
+import type { Attachment } from "../attach/attachment.ts";
+import type { AttachmentView } from "../contract/views.ts";
+import { sessionOf } from "./engine.ts";
+import { GONE, type SessionEntry } from "./registry.ts";
+
+export interface Attached {
+  attachment: Attachment;
+  /** The session it uses; replaced when a rebind moves it to a new login of the same node. */
+  entry: SessionEntry;
+}
+
+export class Attachments {
+  private readonly byId = new Map<number, Attached>();
+
+  list(): Attached[] {
+    return [...this.byId.values()].sort((a, b) => a.attachment.id - b.attachment.id);
+  }
+
+  /** Attachments using session `sid` (logout refuses while there are any). */
+  ofSession(sid: number): Attached[] {
+    return this.list().filter((x) => x.entry.sid === sid);
+  }
+
+  add(x: Attached): void {
+    this.byId.set(x.attachment.id, x);
+  }
+
+  remove(x: Attached): void {
+    this.byId.delete(x.attachment.id);
+  }
+
+  /** After `entry` logged its node in: that node's attachments whose session is gone move to it, same LU only. */
+  async rebind(entry: SessionEntry, log: ConsolaInstance): Promise<void> {
+    for (const x of this.list()) {
+      if (x.entry.key !== entry.key || x.entry === entry || !GONE.has(x.attachment.session.state.kind)) continue;
+      try {
+        await x.attachment.rebind(sessionOf(entry.session));
+        x.entry = entry;
+      } catch (err) {
+        log.error(`attachment ${x.attachment.id} not moved to session ${entry.sid}: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+export function attachmentView({ attachment: a, entry }: Attached): AttachmentView {
+  return {
+    id: a.id,
+    target: entry.target,
+    portal: { ...entry.portal },
+    lun: a.lun,
+    sid: entry.sid,
+    backend: a.backend,
+    state: a.state,
+    file: a.file,
+    ...(a.device ? { device: a.device } : {}),
+    ...(a.mountPoint ? { mountPoint: a.mountPoint } : {}),
+    ...filesystemSpace(a.mountPoint),
+    readOnly: a.readOnly,
+    sizeBytes: String(a.geometry.sizeBytes),
+    blockSize: a.geometry.blockSize,
+    since: a.since.toISOString(),
+    stats: a.stats,
+  };
+}
+
+/** Size and free space of the filesystem mounted at `mountPoint` (blocks available to unprivileged users, as df shows). */
+function filesystemSpace(mountPoint: string | undefined): { fs?: { sizeBytes: string; freeBytes: string } } {
+  if (!mountPoint) return {};
+  try {
+    const s = statfsSync(mountPoint, { bigint: true });
+    return { fs: { sizeBytes: String(s.blocks * s.bsize), freeBytes: String(s.bavail * s.bsize) } };
+  } catch {
+    return {};
+  }
+}
