@@ -9,6 +9,7 @@ import { IsnsClient } from "../../src/discovery/isns-client.ts";
 import { scnDereg } from "../../src/isns/messages.ts";
 import { iqnFor } from "../harness/daemon.ts";
 import { startTgtd, type TgtdTarget } from "../harness/tgtd.ts";
+import { startDashboard, visit } from "../ui/setup.ts";
 
 const SERVER = "127.0.0.1:3205";
 const base = `isns${process.pid}-t`;
@@ -187,6 +188,27 @@ describe("iscsi doctor --isns", () => {
     const report = JSON.parse(r.stdout) as { findings: Array<{ check: string; status: string }> };
     expect(report.findings.find((f) => f.check === "isns.tcp")?.status).toBe("fail");
     expect(r.code).toBe(4);
+  });
+});
+
+describe("dashboard", () => {
+  test("the discovery page asks an iSNS server and saves a target it lists as an iSNS node", async () => {
+    const ui = await startDashboard();
+    try {
+      const { page, d } = ui;
+      await visit(page, "discovery", "Discovery");
+      await page.getByLabel("Method").selectOption("isns");
+      await page.getByLabel("Portal").fill("127.0.0.1");
+      await page.getByRole("button", { name: "Discover", exact: true }).click();
+      const iqn = registered[1]!;
+      await page.getByRole("button", { name: `Save ${iqn} at 127.0.0.1:${tgt.port} as a node` }).click();
+      await page.getByRole("link", { name: "Saved — open node" }).first().waitFor();
+      const nodes = JSON.parse((await d.cli(["nodes", "--json"])).stdout).nodes as Array<{ target: string; discovery?: { type: string; port: number } }>;
+      expect(nodes.find((n) => n.target === iqn)?.discovery).toEqual({ host: "127.0.0.1", port: 3205, type: "isns" });
+      expect(await page.getByRole("cell", { name: "iSNS", exact: true }).count()).toBe(1);
+    } finally {
+      await ui.stop();
+    }
   });
 });
 
