@@ -145,6 +145,8 @@ export class IsnsWatch {
     const client = await IsnsClient.connect(this.server, this.timeoutMs);
     try {
       this.period = await this.registerOn(client);
+      // A server that restarted without its database lost our SCN registration too.
+      if (this.scn) await client.call(scnReg(this.d.initiatorName(), SCN_INTEREST));
     } finally {
       client.close();
     }

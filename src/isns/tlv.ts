@@ -71,7 +71,8 @@ export function ip(tag: number, address: string): Attribute {
 
 export function encodeIp(address: string): Uint8Array {
   const out = new Uint8Array(16);
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
+  // A socket's IPv4-mapped form ("::ffff:10.0.0.1") is the same address.
+  const v4 = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/i.exec(address);
   if (v4) {
     const parts = v4.slice(1).map(Number);
     if (parts.some((p) => p > 255)) throw new IsnsError(`not an IPv4 address: ${address}`);

@@ -203,7 +203,7 @@ describe("dashboard", () => {
       const iqn = registered[1]!;
       await page.getByRole("button", { name: `Save ${iqn} at 127.0.0.1:${tgt.port} as a node` }).click();
       await page.getByRole("link", { name: "Saved — open node" }).first().waitFor();
-      const nodes = JSON.parse((await d.cli(["nodes", "--json"])).stdout).nodes as Array<{ target: string; discovery?: { type: string; port: number } }>;
+      const nodes = JSON.parse((await d.cli(["nodes", "--json"])).stdout).nodes as Array<{ target: string; discovery?: { host: string; type: string; port: number } }>;
       expect(nodes.find((n) => n.target === iqn)?.discovery).toEqual({ host: "127.0.0.1", port: 3205, type: "isns" });
       expect(await page.getByRole("cell", { name: "iSNS", exact: true }).count()).toBe(1);
     } finally {

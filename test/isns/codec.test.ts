@@ -66,6 +66,7 @@ describe("requests, byte for byte", () => {
 
   test("addresses: IPv4 mapped, IPv6 as given; both read back", () => {
     expect(hexOf(encodeIp("10.1.2.3"))).toBe("00000000000000000000ffff0a010203");
+    expect(hexOf(encodeIp("::ffff:10.1.2.3"))).toBe("00000000000000000000ffff0a010203");
     expect(hexOf(encodeIp("fe80::1"))).toBe("fe800000000000000000000000000001");
     expect(readIp({ tag: 16, value: encodeIp("fe80::1") })).toBe("fe80::1");
     expect(() => encodeIp("300.1.1.1")).toThrow(IsnsError);
