@@ -1,9 +1,12 @@
 // The daemon's table of attached LUNs, each with the session it uses, and how one is shown; a new login of a
-// node takes over its attachments whose session is gone (same LU only).
+// node takes over its attachments whose session is gone (same LU only). One LU is attached once: an attach or
+// restore claims it first, against live attachments and the records in the state dir (attachment-db.ts).
 import { statfsSync } from "node:fs";
 import type { ConsolaInstance } from "consola";
 import type { Attachment } from "../attach/attachment.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { AttachmentView } from "../contract/views.ts";
+import type { AttachmentDb } from "./attachment-db.ts";
 import { sessionOf } from "./engine.ts";
 import { GONE, type SessionEntry } from "./registry.ts";
 
@@ -15,6 +18,32 @@ export interface Attached {
 
 export class Attachments {
   private readonly byId = new Map<number, Attached>();
+  /** LUs ("target|lun") with an attach or restore under way, so a second one is refused before either finishes. */
+  private readonly claimed = new Map<string, number>();
+
+  constructor(readonly db: AttachmentDb) {}
+
+  /**
+   * Reserves an attachment id for the LU, or refuses (EXISTS) when the LU is attached, recorded or being attached.
+   * `id`: a restore's own record id, which it may reuse.
+   */
+  claim(target: string, lun: number, id?: number): { id: number; release: () => void } {
+    const key = `${target}|${lun}`;
+    const live = this.list().find((x) => x.entry.target === target && x.attachment.lun === lun);
+    const record = this.db.find(target, lun);
+    const busy = this.claimed.get(key);
+    if (live) throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is already attached as ${live.attachment.device ?? live.attachment.file} (attachment ${live.attachment.id})`);
+    if (busy !== undefined) throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is being attached (attachment ${busy})`);
+    if (record && record.id !== id) throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is already attached (attachment ${record.id}, being restored; see iscsi status)`);
+    const taken = id ?? this.db.nextId([...this.byId.keys(), ...this.claimed.values()]);
+    this.claimed.set(key, taken);
+    return { id: taken, release: () => this.claimed.delete(key) };
+  }
+
+  /** Is a restore (or attach) of attachment `id` running at this moment? */
+  restoring(id: number): boolean {
+    return [...this.claimed.values()].includes(id);
+  }
 
   list(): Attached[] {
     return [...this.byId.values()].sort((a, b) => a.attachment.id - b.attachment.id);

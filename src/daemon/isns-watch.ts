@@ -19,6 +19,8 @@ export interface FoundCounts {
   created: number;
   updated: number;
   unchanged: number;
+  /** Records set aside as damaged: not recreated with defaults. */
+  quarantined: number;
   stale: number;
 }
 
@@ -28,7 +30,7 @@ export interface FoundCounts {
  * asks for it. Returns the touched records.
  */
 export function recordIsnsTargets(d: DaemonState, server: IsnsServer, found: IsnsTarget[]): { counts: FoundCounts; touched: NodeRecord[] } {
-  const counts: FoundCounts = { created: 0, updated: 0, unchanged: 0, stale: 0 };
+  const counts: FoundCounts = { created: 0, updated: 0, unchanged: 0, quarantined: 0, stale: 0 };
   const touched: NodeRecord[] = [];
   const seen = new Set<string>();
   const logins: Array<{ key: string; label: string }> = [];
@@ -39,6 +41,10 @@ export function recordIsnsTargets(d: DaemonState, server: IsnsServer, found: Isn
       const outcome = d.nodes.mergeDiscovered(t.name, { host: p.host, port: p.port }, p.portalGroupTag ?? 1, d.config.nodeDefaults, { host: server.host, port: server.port, type: "isns" });
       counts[outcome]++;
       seen.add(key);
+      if (outcome === "quarantined") {
+        d.log.warn(`iSNS ${server.host}:${server.port}: the record of ${t.name} at ${p.host}:${p.port} is set aside as damaged; not recreated with defaults (see iscsi doctor)`);
+        continue;
+      }
       const record = d.nodes.get(key)!;
       touched.push(record);
       const cameBack = outcome === "created" || before?.stale !== undefined;

@@ -13,7 +13,7 @@ import type { Portal } from "../transport/portal.ts";
 import { describeFilter, loginNodes } from "./session-ops.ts";
 import type { DaemonState } from "./state.ts";
 import { discoveryView, nodeView } from "./views.ts";
-import type { DiscoverResult, DiscoveryView, LoginResult, NodeView } from "../contract/views.ts";
+import type { DiscoverResult, DiscoveryView, NodeView } from "../contract/views.ts";
 
 /**
  * SendTargets at `portal` (or a query of the iSNS server at `portal`), every (target, portal) pair merged into the
@@ -26,20 +26,23 @@ export async function discover(d: DaemonState, portal: Portal, opts: { login: bo
   const auth = await discoveryAuth(drec, d.secrets);
   const found = await sendTargets(portal, d.initiatorName(), auth, drec.settings["discovery.sendtargets.timeo.login_timeout"] * 1000);
   d.discoveries.noteDiscovered(drec, found.length);
-  const counts = { created: 0, updated: 0, unchanged: 0 };
+  const counts = { created: 0, updated: 0, unchanged: 0, quarantined: 0 };
   const touched: NodeRecord[] = [];
   for (const t of opts.record ? found : []) {
     for (const p of t.portals) {
       const tpgt = p.portalGroupTag ?? 1;
-      counts[d.nodes.mergeDiscovered(t.name, { host: p.host, port: p.port }, tpgt, d.config.nodeDefaults, { host: portal.host, port: portal.port, type: "sendtargets" })]++;
-      touched.push(d.nodes.get(nodeKey(t.name, p))!);
+      const outcome = d.nodes.mergeDiscovered(t.name, { host: p.host, port: p.port }, tpgt, d.config.nodeDefaults, { host: portal.host, port: portal.port, type: "sendtargets" });
+      counts[outcome]++;
+      if (outcome === "quarantined") d.log.warn(`discovery: the record of ${t.name} at ${p.host}:${p.port} is set aside as damaged; not recreated with defaults (see iscsi doctor)`);
+      else touched.push(d.nodes.get(nodeKey(t.name, p))!);
     }
   }
-  d.log.info(`discovery at ${portal.host}:${portal.port}: ${found.length} target(s)${opts.record ? `; nodes ${counts.created} new, ${counts.updated} updated, ${counts.unchanged} unchanged` : ""}`);
+  const { quarantined, ...kept } = counts;
+  d.log.info(`discovery at ${portal.host}:${portal.port}: ${found.length} target(s)${opts.record ? `; nodes ${counts.created} new, ${counts.updated} updated, ${counts.unchanged} unchanged${quarantined ? `, ${quarantined} set aside as damaged` : ""}` : ""}`);
   const result: DiscoverResult = {
     portal,
     targets: found.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) })),
-    nodes: counts,
+    nodes: quarantined ? counts : kept,
   };
   if (opts.login) result.logins = await loginAll(d, touched);
   return result;
@@ -52,12 +55,12 @@ async function discoverIsns(d: DaemonState, server: Portal, opts: { login: boole
   const drec = d.discoveries.ensureIsns(server, d.config.isnsDefaults);
   const found = await d.isns.discover(drec);
   d.discoveries.noteDiscovered(drec, found.length);
-  const { counts, touched } = opts.record ? recordIsnsTargets(d, server, found) : { counts: { created: 0, updated: 0, unchanged: 0 }, touched: [] };
+  const { counts, touched } = opts.record ? recordIsnsTargets(d, server, found) : { counts: { created: 0, updated: 0, unchanged: 0, quarantined: 0 }, touched: [] };
   d.log.info(`iSNS discovery at ${server.host}:${server.port}: ${found.length} target(s)`);
   const result: DiscoverResult = {
     portal: server,
     targets: found.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) })),
-    nodes: { created: counts.created, updated: counts.updated, unchanged: counts.unchanged },
+    nodes: { created: counts.created, updated: counts.updated, unchanged: counts.unchanged, ...(counts.quarantined ? { quarantined: counts.quarantined } : {}) },
   };
   if (opts.login) result.logins = await loginAll(d, touched);
   return result;

@@ -18,6 +18,8 @@ export interface DaemonState {
   readonly secrets: SecretStore;
   readonly registry: SessionRegistry;
   readonly startup: StartupLogins;
+  /** Background restores of recorded attachments (keyed by restoreKey). */
+  readonly restores: StartupLogins;
   /** LUNs attached as local disks; each pins its session. */
   readonly attachments: Attachments;
   /** iSNS servers the daemon stays registered with and listens to. */
