@@ -8,7 +8,7 @@ import { listenScn, type ScnListener } from "../discovery/isns-scn.ts";
 import { SCN_BIT } from "../isns/constants.ts";
 import { scnReg, type IsnsTarget } from "../isns/messages.ts";
 import { nodeKey, type NodeRecord } from "./node-db.ts";
-import type { DaemonState } from "./state.ts";
+import type { DaemonState, IsnsWatching } from "./state.ts";
 
 /** Events that change what we may see (RFC 4171 §6.4.4): objects added, removed or updated, domain membership. */
 const SCN_INTEREST = SCN_BIT.objectAdded | SCN_BIT.objectRemoved | SCN_BIT.objectUpdated | SCN_BIT.ddMemberAdded | SCN_BIT.ddMemberRemoved;
@@ -204,7 +204,7 @@ export class IsnsWatch {
 const RETRY_START_MS = 30_000;
 
 /** The daemon's watches, one per iSNS discovery record with discovery.isns.use_discoveryd = Yes. */
-export class IsnsWatches {
+export class IsnsWatches implements IsnsWatching {
   private readonly watches = new Map<string, IsnsWatch>();
   private readonly retries = new Map<string, ReturnType<typeof setTimeout>>();
 
