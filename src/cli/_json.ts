@@ -13,7 +13,7 @@ const portal = v.strictObject({ host: v.string(), port: v.number() });
 const daemonDiscover = RESULTS.discover.entries;
 
 export const OUTPUTS = {
-  /** `iscsi discover --json`, `iscsi -m discovery -t st -p P --json` */
+  /** `iscsi discover [--isns] --json`, `iscsi -m discovery -t st|isns -p P --json` */
   discovery: v.strictObject({
     schemaVersion: version,
     portal,

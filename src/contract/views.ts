@@ -9,10 +9,13 @@ export const portal = v.strictObject({ host, port: int(1, 65535) });
 export const opError = v.strictObject({ code: v.string(), message: v.string() });
 export const secretsFlags = v.strictObject({ password: v.boolean(), password_in: v.boolean() });
 export const settings = v.record(v.string(), v.union([v.string(), v.number()]));
+export const discoveryType = v.picklist(["sendtargets", "isns"]);
 
 export const nodeView = v.strictObject({
   target: v.string(), portal, tpgt: v.number(), startup: v.string(), settings, secrets: secretsFlags, userSet: v.array(v.string()),
-  discovery: v.optional(v.strictObject({ host: v.string(), port: v.number(), type: v.literal("sendtargets") })),
+  discovery: v.optional(v.strictObject({ host: v.string(), port: v.number(), type: discoveryType })),
+  /** When discovery last found the target gone (an iSNS server no longer lists it); the record is kept. */
+  stale: v.optional(v.string()),
   sid: v.optional(v.number()),
 });
 export const lun = v.strictObject({
@@ -34,7 +37,7 @@ export const sessionView = v.strictObject({
   stats: v.record(v.string(), v.number()), luns: v.array(lun), history: v.array(recoveryEvent),
 });
 export const discoveryView = v.strictObject({
-  portal, type: v.literal("sendtargets"), settings, secrets: secretsFlags, lastDiscovered: v.optional(v.string()), targets: v.optional(v.number()),
+  portal, type: discoveryType, settings, secrets: secretsFlags, lastDiscovered: v.optional(v.string()), targets: v.optional(v.number()),
 });
 export const loginResult = v.strictObject({ target: v.string(), portal, ok: v.boolean(), sid: v.optional(v.number()), attempts: v.number(), error: v.optional(opError) });
 export const logoutResult = v.strictObject({ sid: v.number(), target: v.string(), portal, ok: v.boolean(), error: v.optional(opError) });

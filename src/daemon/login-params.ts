@@ -3,7 +3,7 @@
 import type { NodeSettings, SecretName } from "../config/node-settings.ts";
 import type { SecretStore } from "../config/secrets.ts";
 import { IscsiError } from "../contract/errors.ts";
-import type { DiscoveryRecord } from "./discovery-db.ts";
+import type { SendTargetsRecord } from "./discovery-db.ts";
 import type { EngineAuth, OpenParams } from "./engine.ts";
 import type { Portal } from "../transport/portal.ts";
 import type { NodeRecord } from "./node-db.ts";
@@ -73,7 +73,7 @@ export async function nodeOpenParams(record: NodeRecord, secrets: SecretStore, i
   };
 }
 
-export async function discoveryAuth(record: DiscoveryRecord, secrets: SecretStore): Promise<EngineAuth> {
+export async function discoveryAuth(record: SendTargetsRecord, secrets: SecretStore): Promise<EngineAuth> {
   const s = record.settings;
   return authFrom({
     method: s["discovery.sendtargets.auth.authmethod"],
