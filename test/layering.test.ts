@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative, dirname, resolve } from "node:path";
 
 const SRC = join(import.meta.dir, "../src");
-const RANK: Record<string, number> = { main: 9, cli: 8, demo: 7, bench: 7, doctor: 7, ipc: 7, daemon: 6, discovery: 5, attach: 5, session: 4, connection: 3, login: 2, transport: 1, pdu: 0, scsi: 0, errors: 0, log: 0, version: 0, config: 1 };
+const RANK: Record<string, number> = { main: 9, cli: 8, demo: 7, bench: 7, doctor: 7, ipc: 7, daemon: 6, discovery: 5, attach: 5, multipath: 5, session: 4, connection: 3, login: 2, transport: 1, pdu: 0, scsi: 0, errors: 0, log: 0, version: 0, config: 1 };
 const LEAVES = new Set(["pdu", "scsi", "transport", "errors", "log"]);
 
 function files(dir: string): string[] {

@@ -111,6 +111,7 @@ export function printSessions(sessions: SessionView[], level: number): void {
       ...(s.error ? [`Last Error: ${printable(s.error)}`] : []),
       `Logged In Since: ${s.since}`,
     ]);
+    if (s.paths?.length) block("Multipath:", s.paths.map((p) => `Path of ${p.device} (LUN ${p.lun}): ${p.state}${p.active ? ", active" : ""}`));
     if (level >= 2) {
       const n = s.negotiated;
       block("Negotiated iSCSI params:", [

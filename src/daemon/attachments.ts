@@ -1,18 +1,19 @@
-// Attached LUNs live in the daemon beside their sessions (design.md §4, §5): attach (logging the node in first
-// when needed), list, detach by id, device, mount point or target and LUN. An attachment pins its session:
-// logout refuses it until it is detached. When a node logs in anew after its session failed or closed, its
-// attachments move to the new session if it serves the same LU. The attach layer (and its C library) is loaded
-// only when first used.
+// Attached LUNs live in the daemon beside their sessions (design.md §4, §5): attach (logging every portal of
+// the target in first when needed), list, detach by id, device, mount point or target and LUN. An attachment
+// sits on the LU's multipath device (docs/multipath.md), never on one session: it pins the device's last
+// live path (logout refuses it until it is detached). A new login of the same LU becomes a path of the device,
+// so the attachment is served again; a different LU at the same LUN never is. The attach layer (and its C
+// library) is loaded only when first used.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ConsolaInstance } from "consola";
 import type { Attachment, AttachBackend, AttachState } from "../attach/attachment.ts";
 import type { AttachStats } from "../attach/serve.ts";
-import { IscsiError } from "../errors.ts";
-import type { Session } from "../session/session.ts";
-import { matches, type NodeFilter, type Portal } from "./node-db.ts";
+import { IscsiError, type ErrorCode } from "../errors.ts";
+import type { MultipathDevice } from "../multipath/device.ts";
+import type { NodeFilter, Portal } from "./node-db.ts";
 import { GONE, type SessionEntry } from "./registry.ts";
-import { describeFilter, loginOnce } from "./session-ops.ts";
+import { describeFilter, loginNodes } from "./session-ops.ts";
 import type { DaemonState } from "./state.ts";
 
 export interface AttachmentView {
@@ -21,6 +22,8 @@ export interface AttachmentView {
   portal: Portal;
   lun: number;
   sid: number;
+  /** The multipath device it sits on. */
+  mpath: string;
   backend: AttachBackend;
   state: AttachState;
   file: string;
@@ -35,8 +38,7 @@ export interface AttachmentView {
 
 export interface Attached {
   attachment: Attachment;
-  /** The session it uses; replaced when a rebind moves it to a new login of the same node. */
-  entry: SessionEntry;
+  device: MultipathDevice;
 }
 
 /** How long a daemon stop waits for an orderly detach before it forces one. */
@@ -49,9 +51,13 @@ export class Attachments {
     return [...this.byId.values()].sort((a, b) => a.attachment.id - b.attachment.id);
   }
 
-  /** Attachments using session `sid` (logout refuses while there are any). */
-  ofSession(sid: number): Attached[] {
-    return this.list().filter((x) => x.entry.sid === sid);
+  /** Attachments that would lose their last live path if session `sid` went (logout refuses while there are any). */
+  pinning(sid: number): Attached[] {
+    return this.list().filter((x) => x.device.paths.some((p) => p.meta.sid === sid) && !x.device.paths.some((p) => p.meta.sid !== sid && !GONE.has(p.session.state.kind)));
+  }
+
+  onDevice(device: MultipathDevice): Attached[] {
+    return this.list().filter((x) => x.device === device);
   }
 
   add(x: Attached): void {
@@ -62,27 +68,27 @@ export class Attachments {
     this.byId.delete(x.attachment.id);
   }
 
-  /** After `entry` logged its node in: that node's attachments whose session is gone move to it, same LU only. */
-  async rebind(entry: SessionEntry, log: ConsolaInstance): Promise<void> {
+  /** After `entry` joined its paths: say so when a node of an attached device now serves another LU there. */
+  noteOtherLu(entry: SessionEntry, log: ConsolaInstance): void {
     for (const x of this.list()) {
-      if (x.entry.key !== entry.key || x.entry === entry || !GONE.has(x.attachment.session.state.kind)) continue;
-      try {
-        await x.attachment.rebind(entry.session as Session);
-        x.entry = entry;
-      } catch (err) {
-        log.error(`attachment ${x.attachment.id} not moved to session ${entry.sid}: ${(err as Error).message}`);
-      }
+      const old = x.device.paths.find((p) => p.meta.key === entry.key && p.meta.sid !== entry.sid);
+      if (!old || x.device.paths.some((p) => p.meta.sid === entry.sid)) continue;
+      const now = (entry.session as { identities?: Map<number, string> }).identities?.get(old.lun);
+      if (now === undefined || now === x.device.identity) continue;
+      log.error(`attachment ${x.attachment.id} not moved to session ${entry.sid}: LUN ${old.lun} of ${entry.target} is not the logical unit attached as ${x.attachment.device ?? x.attachment.file} (was ${x.device.identity}, now ${now}); left failed to protect the data: detach it (iscsi detach --force ${x.attachment.id})`);
     }
   }
 }
 
-export function attachmentView({ attachment: a, entry }: Attached): AttachmentView {
+export function attachmentView({ attachment: a, device }: Attached): AttachmentView {
+  const path = device.activePath ?? device.upPaths()[0] ?? device.paths.at(-1);
   return {
     id: a.id,
-    target: entry.target,
-    portal: { ...entry.portal },
+    target: path?.meta.target ?? device.targetName ?? "",
+    portal: { ...(path?.meta.portal ?? { host: "", port: 0 }) },
     lun: a.lun,
-    sid: entry.sid,
+    sid: path?.meta.sid ?? 0,
+    mpath: device.name,
     backend: a.backend,
     state: a.state,
     file: a.file,
@@ -96,18 +102,19 @@ export function attachmentView({ attachment: a, entry }: Attached): AttachmentVi
   };
 }
 
-/** The session of the node named by target (and portal): an existing one, or a login through the node record. */
-async function sessionFor(d: DaemonState, target: string, portal?: NodeFilter["portal"]): Promise<SessionEntry> {
+/** The multipath device of LUN `lun` of the target: an existing one, or after logging in every portal of the target. */
+async function deviceFor(d: DaemonState, target: string, lun: number, portal?: NodeFilter["portal"]): Promise<MultipathDevice> {
   const filter: NodeFilter = { target, portal };
-  const live = d.registry.list().filter((e) => matches(e, filter) && d.registry.active(e.key));
-  if (live.length > 1) throw new IscsiError("INVALID_ARGUMENT", `${live.length} sessions match${describeFilter(filter)}; name the portal (--portal HOST:PORT)`);
-  if (live.length === 1) return live[0]!;
-  const records = d.nodes.list(filter);
-  if (records.length === 0) {
-    throw new IscsiError("NOT_FOUND", `no node record${describeFilter(filter)}; run discovery first (iscsi -m discovery -t st -p PORTAL)`);
+  const live = () => d.multipath.find(filter, lun).filter((x) => x.state.kind !== "failed");
+  if (live().length === 0) {
+    const results = await loginNodes(d, filter);
+    const failed = results.find((r) => !r.ok);
+    if (!results.some((r) => r.ok) && failed?.error) throw new IscsiError(failed.error.code as ErrorCode, failed.error.message);
   }
-  if (records.length > 1) throw new IscsiError("INVALID_ARGUMENT", `${records.length} node records match${describeFilter(filter)}; name the portal (--portal HOST:PORT)`);
-  return loginOnce(d, records[0]!);
+  const found = live();
+  if (found.length > 1) throw new IscsiError("INVALID_ARGUMENT", `LUN ${lun}${describeFilter(filter)} is ${found.length} different logical units (${found.map((x) => x.name).join(", ")}); name the portal (--portal HOST:PORT)`);
+  if (found.length === 0) throw new IscsiError("NOT_FOUND", `no disk at LUN ${lun}${describeFilter(filter)}`);
+  return found[0]!;
 }
 
 export interface AttachRequest {
@@ -119,9 +126,9 @@ export interface AttachRequest {
 }
 
 export async function attachLun(d: DaemonState, req: AttachRequest): Promise<AttachmentView> {
-  const entry = await sessionFor(d, req.target, req.portal);
-  const same = d.attachments.ofSession(entry.sid).find((x) => x.attachment.lun === req.lun);
-  if (same) throw new IscsiError("BUSY", `LUN ${req.lun} of ${entry.target} is already attached as ${same.attachment.device ?? same.attachment.file} (attachment ${same.attachment.id})`);
+  const device = await deviceFor(d, req.target, req.lun, req.portal);
+  const same = d.attachments.onDevice(device)[0];
+  if (same) throw new IscsiError("BUSY", `LUN ${req.lun} of ${req.target} is already attached as ${same.attachment.device ?? same.attachment.file} (attachment ${same.attachment.id})`);
   if (req.mount && d.attachments.list().some((x) => x.attachment.mountPoint === req.mount)) {
     throw new IscsiError("BUSY", `another attachment is mounted on ${req.mount}`);
   }
@@ -129,8 +136,8 @@ export async function attachLun(d: DaemonState, req: AttachRequest): Promise<Att
   // FUSE mount dirs live in the daemon's private state dir, one per attachment, removed at detach.
   const runDir = join(d.stateDir, "attach");
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
-  const attachment = await Attachment.attach(entry.session as Session, req.lun, { mountDir: req.mount, readOnly: req.readOnly, runDir, log: d.log });
-  const x = { attachment, entry };
+  const attachment = await Attachment.attach(device, req.lun, { mountDir: req.mount, readOnly: req.readOnly, runDir, log: d.log });
+  const x = { attachment, device };
   d.attachments.add(x);
   return attachmentView(x);
 }
@@ -146,11 +153,11 @@ export interface DetachRequest {
 
 export async function detachLuns(d: DaemonState, req: DetachRequest): Promise<AttachmentView[]> {
   if (req.id === undefined && !req.device && !req.mount && !req.target) throw new IscsiError("INVALID_ARGUMENT", "name the attachment: id, device, mount point, or target and LUN");
-  const picked = d.attachments.list().filter(({ attachment: a, entry }) =>
+  const picked = d.attachments.list().filter(({ attachment: a, device }) =>
     (req.id === undefined || a.id === req.id) &&
     (req.device === undefined || a.device === req.device) &&
     (req.mount === undefined || a.mountPoint === req.mount) &&
-    (req.target === undefined || entry.target === req.target) &&
+    (req.target === undefined || device.paths.some((p) => p.meta.target === req.target)) &&
     (req.lun === undefined || a.lun === req.lun),
   );
   if (picked.length === 0) throw new IscsiError("NOT_FOUND", `no attachment matches ${describeDetach(req)}`);

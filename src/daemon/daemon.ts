@@ -10,6 +10,7 @@ import { FileSecretStore, type SecretStore } from "../config/secrets.ts";
 import { logFor } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { Attachments, detachAll } from "./attachments.ts";
+import { Multipath } from "./multipath.ts";
 import { DiscoveryDb } from "./discovery-db.ts";
 import { nodeKey, NodeDb } from "./node-db.ts";
 import { GONE, SessionRegistry } from "./registry.ts";
@@ -50,6 +51,7 @@ export class Daemon implements DaemonState {
   readonly registry: SessionRegistry;
   readonly startup: StartupLogins;
   readonly attachments = new Attachments();
+  readonly multipath: Multipath;
   private cachedName: string;
   private watch: ReturnType<typeof setInterval> | undefined;
   private ui: UiEndpoint | undefined;
@@ -65,6 +67,7 @@ export class Daemon implements DaemonState {
     this.discoveries = new DiscoveryDb(stateDir, log);
     this.secrets = config.secrets === "keychain" ? new KeychainSecretStore() : new FileSecretStore(join(stateDir, "secrets.json"));
     this.registry = new SessionRegistry(log);
+    this.multipath = new Multipath(log);
     this.startup = new StartupLogins((key) => startupAttempt(this, key), config.startup, log);
     this.cachedName = ensureInitiatorName(stateDir);
   }

@@ -4,6 +4,7 @@ import type { DaemonConfig } from "../config/config-file.ts";
 import type { SecretStore } from "../config/secrets.ts";
 import type { Attachments } from "./attachments.ts";
 import type { DiscoveryDb } from "./discovery-db.ts";
+import type { Multipath } from "./multipath.ts";
 import type { NodeDb } from "./node-db.ts";
 import type { SessionRegistry } from "./registry.ts";
 import type { StartupLogins } from "./startup.ts";
@@ -19,6 +20,8 @@ export interface DaemonState {
   readonly startup: StartupLogins;
   /** LUNs attached as local disks; each pins its session. */
   readonly attachments: Attachments;
+  /** One device per logical unit, over every session that reaches it (docs/multipath.md). */
+  readonly multipath: Multipath;
   readonly log: ConsolaInstance;
   /** Read per login, so `iscsi initiator-name --set` applies without a restart. */
   initiatorName(): string;

@@ -5,6 +5,7 @@ import { SETTING_NAMES, type NodeSettings } from "../config/node-settings.ts";
 import type { DiscoveryRecord } from "./discovery-db.ts";
 import type { LunInfo } from "./engine.ts";
 import type { NodeRecord, Portal } from "./node-db.ts";
+import type { SessionPathView } from "./path-views.ts";
 import type { SessionEntry } from "./registry.ts";
 
 export interface NodeView {
@@ -62,6 +63,8 @@ export interface SessionView {
   luns: LunInfo[];
   /** Reconnects of this session (design.md §3), newest last. */
   history: Array<{ at: string; event: string; detail: string }>;
+  /** The multipath devices its LUs are paths of (docs/multipath.md). */
+  paths?: SessionPathView[];
 }
 
 export interface DiscoveryView {

@@ -2,6 +2,7 @@
 import { attachLun, detachLuns, listAttachments } from "../daemon/attachments.ts";
 import type { Daemon } from "../daemon/daemon.ts";
 import { clearSecret, deleteDiscovery, deleteNodes, discover, listDiscovery, listNodes, newDiscovery, newNode, setSecret, updateDiscovery, updateNodes } from "../daemon/node-ops.ts";
+import { listPaths } from "../daemon/multipath.ts";
 import { setConfig, setInitiatorName, showConfig } from "../daemon/prefs-ops.ts";
 import { listSessions, loginNodes, logoutSessions, rescanSessions } from "../daemon/session-ops.ts";
 import { recentLog } from "../log.ts";
@@ -33,6 +34,7 @@ export function dispatcher(d: Daemon): Handlers {
     "attach.add": (r) => attachLun(d, { target: r.target, portal: r.portal, lun: r.lun, mount: r.mount, readOnly: r.readOnly }),
     "attach.remove": async (r) => ({ detached: await detachLuns(d, { id: r.attachment, device: r.device, mount: r.mount, target: r.target, lun: r.lun, force: r.force }) }),
     "attach.list": () => listAttachments(d),
+    "paths.list": (r) => ({ devices: listPaths(d, r.device) }),
     "ui.info": (r) => d.uiInfo(r.once ?? false),
     "log.recent": (r) => ({ entries: recentLog(r.after, r.limit) }),
     "config.show": () => showConfig(d),

@@ -10,6 +10,7 @@ import type { StatusView } from "../daemon/daemon.ts";
 import type { DiscoveryView, NodeView, SessionView } from "../daemon/views.ts";
 import type { ConfigView } from "../daemon/prefs-ops.ts";
 import type { UiInfo } from "../daemon/ui/state.ts";
+import type { DeviceView } from "../daemon/path-views.ts";
 import type { LogEntry } from "../log.ts";
 
 /** Longest request or response line; a session list of many sessions fits, a flood does not. */
@@ -55,6 +56,7 @@ export const REQUESTS = {
   // `id` names the attachment here; it takes the place of the envelope's correlation id (one request per connection).
   "attach.remove": req("attach.remove", { attachment: v.optional(int(1, Number.MAX_SAFE_INTEGER)), device: v.optional(devicePath), mount: v.optional(absolutePath), target: v.optional(target), lun: v.optional(lunNumber), force: v.optional(v.boolean()) }),
   "attach.list": req("attach.list", {}),
+  "paths.list": req("paths.list", { device: v.optional(v.pipe(v.string(), v.regex(/^mpath[a-z]+$/, "must be a multipath device name (mpatha, mpathb, …)"))) }),
   "ui.info": req("ui.info", { once: v.optional(v.boolean()) }),
   "log.recent": req("log.recent", { after: v.optional(int(0, Number.MAX_SAFE_INTEGER)), limit: v.optional(int(1, 1000)) }),
   "config.show": req("config.show", {}),
@@ -88,10 +90,20 @@ const negotiated = v.strictObject({
   chapAlgorithm: v.optional(v.number()), targetAlias: v.optional(v.string()),
 });
 const recoveryEvent = v.strictObject({ at: v.string(), event: v.string(), detail: v.string() });
+const pathState = v.picklist(["up", "down", "failed"]);
+const pathView = v.strictObject({
+  sid: v.number(), target: v.string(), portal, lun: v.number(), state: pathState, reason: v.optional(v.string()), active: v.boolean(),
+  inFlight: v.number(), serviceMicros: v.number(), counters: v.record(v.string(), v.number()),
+});
+const deviceView = v.strictObject({
+  name: v.string(), wwid: v.string(), target: v.string(), state: v.string(), policy: v.string(), failback: v.string(), noPathRetry: v.number(),
+  pollingInterval: v.number(), paths: v.array(pathView), stats: v.record(v.string(), v.number()),
+});
 const sessionView = v.strictObject({
   sid: v.number(), target: v.string(), portal, persistentPortal: portal, tpgt: v.number(), state: v.string(), error: v.optional(v.string()),
   iface: v.string(), initiatorName: v.string(), isid: v.string(), tsih: v.number(), since: v.string(), negotiated,
   stats: v.record(v.string(), v.number()), luns: v.array(lun), history: v.array(recoveryEvent),
+  paths: v.optional(v.array(v.strictObject({ device: v.string(), lun: v.number(), state: pathState, active: v.boolean() }))),
 });
 const discoveryView = v.strictObject({
   portal, type: v.literal("sendtargets"), settings, secrets: secretsFlags, lastDiscovered: v.optional(v.string()), targets: v.optional(v.number()),
@@ -114,7 +126,7 @@ const discoverResult = v.strictObject({
 });
 const count = v.strictObject({ count: v.number() });
 const attachmentView = v.strictObject({
-  id: v.number(), target: v.string(), portal, lun: v.number(), sid: v.number(),
+  id: v.number(), target: v.string(), portal, lun: v.number(), sid: v.number(), mpath: v.string(),
   backend: v.picklist(["fuse-loop", "fuse-hdiutil", "driverkit"]), state: v.picklist(["attached", "recovering", "detaching", "failed"]),
   file: v.string(), device: v.optional(v.string()), mountPoint: v.optional(v.string()), readOnly: v.boolean(), sizeBytes: v.string(),
   blockSize: v.number(), since: v.string(),
@@ -145,6 +157,7 @@ export const RESULTS = {
   "attach.add": attachmentView,
   "attach.remove": v.strictObject({ detached: v.array(attachmentView) }),
   "attach.list": v.array(attachmentView),
+  "paths.list": v.strictObject({ devices: v.array(deviceView) }),
   "ui.info": uiInfo,
   "log.recent": v.strictObject({ entries: v.array(logEntry) }),
   "config.show": configView,
@@ -165,6 +178,7 @@ export type _Checks = [
   Fits<StatusView, v.InferInput<typeof status>>,
   Fits<DiscoverResult, v.InferInput<typeof discoverResult>>,
   Fits<AttachmentView, v.InferInput<typeof attachmentView>>,
+  Fits<DeviceView, v.InferInput<typeof deviceView>>,
   Fits<UiInfo, v.InferInput<typeof uiInfo>>,
   Fits<LogEntry, v.InferInput<typeof logEntry>>,
   Fits<ConfigView, v.InferInput<typeof configView>>,

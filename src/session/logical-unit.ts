@@ -7,6 +7,7 @@ import {
   readCapacity16, readCdb, reportLuns, requestSense, synchronizeCache10, synchronizeCache16, testUnitReady, unmap, writeCdb,
   writeSame16, decodeSense, ScsiStatusError, type CdbSpec,
 } from "../scsi/index.ts";
+import type { ScsiExecutor } from "./executor.ts";
 import type { Session } from "./session.ts";
 import type { ScsiResult } from "./task.ts";
 
@@ -25,14 +26,15 @@ export interface Capacity {
   thinProvisioned: boolean;
 }
 
-export class LogicalUnit {
+/** Over a session, or anything else that runs commands for the LU (a multipath device). */
+export class LogicalUnit<E extends ScsiExecutor = Session> {
   capacity: Capacity | undefined;
 
   private readonly priority: boolean;
 
   /** `priority`: the session's own identity re-check after a reinstatement, sent ahead of queued I/O. */
   constructor(
-    readonly session: Session,
+    readonly session: E,
     readonly lun: number,
     opts: { priority?: boolean } = {},
   ) {
@@ -171,7 +173,7 @@ export class LogicalUnit {
  * What makes this LU this LU: unit serial (VPD 0x80), device identifiers (VPD 0x83) and capacity. Pages a
  * target does not offer are left out. Compared after a reinstatement (design.md §3).
  */
-export async function identityOf(lu: LogicalUnit, capacity?: Capacity): Promise<string> {
+export async function identityOf(lu: LogicalUnit<ScsiExecutor>, capacity?: Capacity): Promise<string> {
   const pages = await lu.vpdPages().catch(() => [] as number[]);
   const serial = pages.includes(0x80) ? await lu.unitSerialNumber() : "";
   const ids = pages.includes(0x83) ? (await lu.deviceIdentification()).map((d) => `${d.type}:${d.value}`).join(",") : "";
