@@ -107,6 +107,7 @@ async function deviceFor(d: DaemonState, target: string, lun: number, portal?: N
   const filter: NodeFilter = { target, portal };
   const live = () => d.multipath.find(filter, lun).filter((x) => x.state.kind !== "failed");
   if (live().length === 0) {
+    if (d.nodes.list(filter).length === 0) throw new IscsiError("NOT_FOUND", `no node record${describeFilter(filter)}; run discovery first (iscsi -m discovery -t st -p PORTAL)`);
     const results = await loginNodes(d, filter);
     const failed = results.find((r) => !r.ok);
     if (!results.some((r) => r.ok) && failed?.error) throw new IscsiError(failed.error.code as ErrorCode, failed.error.message);
