@@ -38,6 +38,8 @@ test("a path cut under an fsync'ing writer on ext4: no error, no acknowledged by
   expect(upCount(dev!)).toBe(2);
   expect(dev!.policy).toBe("failover");
   expect(dev!.wwid).toMatch(/^naa\./);
+  const p1 = (await lab.d.cli(["-m", "session", "-P", "1"])).stdout;
+  expect(p1.match(new RegExp(`Path of ${dev!.name} \\(LUN 1\\): up`, "g"))).toHaveLength(2);
 
   const a = await lab.json<{ id: number; device: string; mpath: string }>(["attach", lab.iqn, "1"]);
   attachmentId = a.id;
@@ -68,6 +70,7 @@ test("a path cut under an fsync'ing writer on ext4: no error, no acknowledged by
   }, 30_000, () => `the cut path never went down:\n${lab.d.log().slice(-3000)}`);
   expect(during.paths).toHaveLength(2);
   expect(during.paths.find((p) => p.sid === active.sid)!.state).toBe("down");
+  expect((await lab.d.cli(["-m", "session", "-P", "1"])).stdout).toMatch(/Path of mpath[a-z]+ \(LUN 1\): down/);
   const atCut = manifestLines().length;
   await pollUntil(() => (manifestLines().length >= atCut + 20 ? true : undefined), 60_000, () => `the writer stalled during the cut:\n${lab.d.log().slice(-3000)}`);
   expect(upCount((await lab.devices())[0]!)).toBe(1);

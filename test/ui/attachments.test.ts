@@ -39,6 +39,8 @@ test("attach a LUN from the page; writes to its loop device move the session's f
   expect(a!.device).toMatch(/^\/dev\/loop\d+$/);
   const row = page.getByRole("row").filter({ hasText: a!.device });
   await row.getByText("attached").waitFor();
+  // The LU's multipath device: one path, the session's, up and active.
+  await page.getByRole("table", { name: /^Paths of mpath[a-z]+$/ }).getByText("up (active)").waitFor();
 
   await visit(page, "sessions", "Sessions");
   const card = page.locator("[data-sid]");
