@@ -118,3 +118,32 @@ test("a path cut under an fsync'ing writer on ext4: no error, no acknowledged by
     await sh(`umount ${copy}`);
   }
 }, 300_000);
+
+test("logging out one path of an attached device is allowed and I/O goes on; the last path is refused; a new login joins again", async () => {
+  const a = await lab.json<{ id: number; device: string; mpath: string }>(["attach", lab.iqn, "1"]);
+  attachmentId = a.id;
+  const [dev] = await lab.devices();
+  expect(upCount(dev!)).toBe(2);
+  const human = (await lab.d.cli(["paths"])).stdout;
+  expect(human).toContain(`${dev!.name} ${dev!.wwid} ${lab.iqn}`);
+  expect(human.match(/ up /g)).toHaveLength(2);
+
+  const [first, second] = dev!.paths;
+  expect((await lab.d.cli(["logout", "--sid", String(first!.sid)])).code).toBe(0);
+  expect((await lab.devices())[0]!.paths.map((p) => p.sid)).toEqual([second!.sid]);
+  await ok(`dd if=/dev/urandom of=${lab.d.dir}/blk bs=64k count=4 status=none && dd if=${lab.d.dir}/blk of=${a.device} bs=64k oflag=direct conv=fsync status=none`);
+  const refused = await lab.d.cli(["logout", "--sid", String(second!.sid)]);
+  expect(refused.code).toBe(28);
+  expect(refused.stderr).toContain(`has LUN 1 as ${a.device} (attachment ${a.id}) attached`);
+
+  expect((await lab.d.cli(["-m", "node", "-T", lab.iqn, "-p", `${first!.portal.host}:${first!.portal.port}`, "--login"])).code).toBe(0);
+  const again = await pollUntil(async () => {
+    const x = (await lab.devices())[0]!;
+    return upCount(x) === 2 ? x : undefined;
+  }, 30_000, () => "the path did not join again");
+  expect(again.name).toBe(dev!.name);
+  const sum = (await ok(`sha256sum < ${lab.d.dir}/blk`)).slice(0, 64);
+  expect((await ok(`dd if=${a.device} bs=64k count=4 iflag=direct status=none | sha256sum`)).slice(0, 64)).toBe(sum);
+  await lab.json(["detach", String(a.id)]);
+  attachmentId = 0;
+}, 120_000);
