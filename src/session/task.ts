@@ -1,5 +1,6 @@
 // What a caller hands to `session.execute()` and what it gets back (design.md §2), and the per-task
 // state the session keeps while the command is outstanding (RFC 7143 §11.3, §11.4, §11.7, §11.8).
+import type { ExtraConnection } from "./connections.ts";
 
 export type Direction = "none" | "read" | "write";
 
@@ -52,6 +53,8 @@ export interface TaskState {
   priority: boolean;
   /** Its command timeout has passed and escalation began (RFC 7143 leaves timeouts to the SCSI layer; timeouts.ts). */
   expired: boolean;
+  /** MC/S: the connection it is allegiant to, when not the leading one (connections.ts, RFC 7143 §6.1). */
+  via?: ExtraConnection | undefined;
 }
 
 /**
