@@ -26,6 +26,7 @@ export const NODE_SETTINGS = {
   "node.session.iscsi.ImmediateData": { kind: "enum", values: YES_NO, default: "Yes", doc: "send data with the command" },
   "node.session.iscsi.FirstBurstLength": { kind: "int", min: 512, max: LENGTH_MAX, default: 262144, doc: "unsolicited bytes per command" },
   "node.session.iscsi.MaxBurstLength": { kind: "int", min: 512, max: LENGTH_MAX, default: 16776192, doc: "bytes per sequence" },
+  "node.session.iscsi.MaxConnections": { kind: "int", min: 1, max: 65535, default: 1, doc: "TCP connections in the session (MC/S; the target's own maximum wins)" },
   "node.conn[0].timeo.login_timeout": { kind: "int", min: 1, max: 3600, default: 15, doc: "seconds for one login attempt" },
   "node.conn[0].timeo.logout_timeout": { kind: "int", min: 1, max: 3600, default: 15, doc: "seconds to wait for a Logout Response" },
   "node.session.initial_login_retry_max": { kind: "int", min: 0, max: 1000, default: 4, doc: "extra attempts of a requested login" },

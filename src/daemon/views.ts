@@ -63,6 +63,8 @@ export interface SessionView {
   luns: LunInfo[];
   /** Reconnects of this session (design.md §3), newest last. */
   history: Array<{ at: string; event: string; detail: string }>;
+  /** Its TCP connections (MC/S, RFC 7143 §6.1): CID, peer, commands sent and outstanding. */
+  connections: Array<{ cid: number; peer: string; outstanding: number; commands: number }>;
   /** The multipath devices its LUs are paths of (docs/multipath.md). */
   paths?: SessionPathView[];
 }
@@ -134,5 +136,6 @@ export function sessionView(e: SessionEntry): SessionView {
     stats: { ...e.session.stats },
     luns: e.luns.map((l) => ({ ...l, vendor: printable(l.vendor), product: printable(l.product), revision: printable(l.revision) })),
     history: (e.session.history ?? []).map((h) => ({ at: new Date(h.at).toISOString(), event: h.event, detail: h.detail })),
+    connections: e.session.connections?.views() ?? [],
   };
 }

@@ -103,6 +103,7 @@ const sessionView = v.strictObject({
   sid: v.number(), target: v.string(), portal, persistentPortal: portal, tpgt: v.number(), state: v.string(), error: v.optional(v.string()),
   iface: v.string(), initiatorName: v.string(), isid: v.string(), tsih: v.number(), since: v.string(), negotiated,
   stats: v.record(v.string(), v.number()), luns: v.array(lun), history: v.array(recoveryEvent),
+  connections: v.array(v.strictObject({ cid: v.number(), peer: v.string(), outstanding: v.number(), commands: v.number() })),
   paths: v.optional(v.array(v.strictObject({ device: v.string(), lun: v.number(), state: pathState, active: v.boolean() }))),
 });
 const discoveryView = v.strictObject({

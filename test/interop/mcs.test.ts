@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startIstgt, type IstgtTarget } from "../harness/istgt.ts";
 import { libiscsiUrl, qemuImgRead } from "../harness/initiators.ts";
+import { TestDaemon } from "../harness/iscsid.ts";
 import { startTgtd, type TgtdTarget } from "../harness/tgtd.ts";
 import { firstDifference, mixedRoundTrip, openLu, randomData } from "./_util.ts";
 
@@ -50,3 +51,24 @@ describe.each([
     }, 180_000);
   }
 });
+
+test("the daemon: node.session.iscsi.MaxConnections = 2 gives one session to istgt with 2 connections (-m session -P 3 --json)", async () => {
+  const d = new TestDaemon();
+  await d.start();
+  try {
+    const iqn = istgt.targets[0]!.iqn;
+    expect((await d.cli(["-m", "node", "-o", "new", "-T", iqn, "-p", istgt.portal])).code).toBe(0);
+    expect((await d.cli(["-m", "node", "-T", iqn, "-p", istgt.portal, "-o", "update", "-n", "node.session.iscsi.MaxConnections", "-v", "2"])).code).toBe(0);
+    expect((await d.cli(["-m", "node", "-T", iqn, "--login"])).code).toBe(0);
+    const r = await d.cli(["-m", "session", "-P", "3", "--json"]);
+    expect(r.code).toBe(0);
+    const { sessions } = JSON.parse(r.stdout);
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0].negotiated.maxConnections).toBe(2);
+    expect(sessions[0].connections.map((c: { cid: number }) => c.cid)).toEqual([0, 1]);
+    expect((await d.cli(["-m", "session", "-P", "3"])).stdout).toMatch(/CID 1: 127\.0\.0\.1:\d+, \d+ commands/);
+    expect((await d.cli(["-m", "node", "-T", iqn, "--logout"])).code).toBe(0);
+  } finally {
+    await d.stop();
+  }
+}, 60_000);
