@@ -2,12 +2,12 @@
 import { Session } from "../session/session.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
 import type { TransportChoice } from "../transport/connect.ts";
-import { authFrom, initiatorNameFrom, type LunAddress } from "./_shared.ts";
+import { authFrom, connectionsFrom, initiatorNameFrom, type LunAddress } from "./_shared.ts";
 
 export async function openLun(addr: LunAddress, args: Record<string, unknown>, opts: { queueDepth?: number; transport?: TransportChoice } = {}): Promise<LogicalUnit> {
   const session = await Session.open({
     portal: addr.portal,
-    login: { initiatorName: initiatorNameFrom(args), targetName: addr.target, sessionType: "Normal", auth: authFrom(args, addr.user) },
+    login: { initiatorName: initiatorNameFrom(args), targetName: addr.target, sessionType: "Normal", auth: authFrom(args, addr.user), proposal: { maxConnections: connectionsFrom(args) } },
     ...(opts.queueDepth ? { queueDepth: opts.queueDepth } : {}),
     ...(opts.transport ? { transport: opts.transport } : {}),
   });
