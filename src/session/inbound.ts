@@ -33,6 +33,8 @@ export function handleInbound(s: Session, frame: Frame<TargetPdu>): void {
 function scsiTask(s: Session, itt: number, pdu: string): TaskState {
   const t = s.tasks.get(itt);
   if (!t || t.kind !== "scsi") throw new IscsiError("PROTOCOL", `${pdu} for unknown ITT 0x${itt.toString(16)}`);
+  // RFC 7143 §6.1: a command's PDUs all travel on the connection it was sent on (MC/S, connections.ts).
+  if (t.via !== s.connections.current) throw new IscsiError("PROTOCOL", `${pdu} for ITT 0x${itt.toString(16)} came on connection ${s.connections.current?.cid ?? 0}, not on ${t.via?.cid ?? 0} where the command went`);
   return t;
 }
 
@@ -41,7 +43,7 @@ export function placeDataIn(s: Session, frame: Frame<TargetPdu>): Uint8Array | u
   const p = frame.pdu;
   if (p.opcode !== Opcode.DataIn) return undefined;
   const t = s.tasks.get(p.itt);
-  if (!t || t.kind !== "scsi" || t.task.direction !== "read" || p.bufferOffset !== t.received) return undefined;
+  if (!t || t.kind !== "scsi" || t.task.direction !== "read" || p.bufferOffset !== t.received || t.via !== s.connections.current) return undefined;
   const end = p.bufferOffset + p.dataSegmentLength;
   if (end > t.task.transferLength) return undefined;
   return (t.placed = t.buffer.subarray(p.bufferOffset, end));
