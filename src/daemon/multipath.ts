@@ -54,10 +54,11 @@ export class Multipath {
     return this.devices.filter((d) => d.paths.some((p) => p.meta.sid === sid));
   }
 
-  /** Make each disk LU of `entry`'s session a path; `keep` names devices not to drop (they carry attachments). */
+  /** Make each disk LU of `entry`'s session not yet a path one (after a login, and after a rescan); `keep` names devices not to drop (they carry attachments). */
   async join(entry: SessionEntry, settings: NodeSettings, keep: (d: MultipathDevice) => boolean): Promise<void> {
     const session = entry.session as Session;
     for (const [lun, identity] of session.identities) {
+      if (this.devices.some((d) => d.paths.some((p) => p.session === session && p.lun === lun))) continue; // already a path (a rescan)
       let wwid: string;
       try {
         const lu = new LogicalUnit(session, lun);

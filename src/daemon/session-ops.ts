@@ -131,7 +131,11 @@ const withPaths = (d: DaemonState, e: SessionEntry): SessionView => ({ ...sessio
 export async function rescanSessions(d: DaemonState, sid?: number): Promise<SessionView[]> {
   const entries = d.registry.list().filter((e) => sid === undefined || e.sid === sid);
   if (sid !== undefined && entries.length === 0) throw new IscsiError("SESSION_NOT_FOUND", `no session with sid ${sid}`);
-  await Promise.all(entries.map((e) => d.registry.rescan(e)));
+  await Promise.all(entries.map(async (e) => {
+    await d.registry.rescan(e);
+    const record = d.nodes.get(e.key);
+    if (record) await d.multipath.join(e, record.settings, (x) => d.attachments.onDevice(x).length > 0);
+  }));
   return entries.map((e) => withPaths(d, e));
 }
 

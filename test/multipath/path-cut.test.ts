@@ -4,6 +4,7 @@
 // goes back to the first path (failback immediate); every acknowledged file is verified, also through qemu-img.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
+import { createSparseFile } from "../harness/daemon.ts";
 import { qemuImgRead, libiscsiUrl } from "../harness/initiators.ts";
 import { pollUntil } from "../harness/processes.ts";
 import { ok, sh } from "../attach/_util.ts";
@@ -147,3 +148,17 @@ test("logging out one path of an attached device is allowed and I/O goes on; the
   await lab.json(["detach", String(a.id)]);
   attachmentId = 0;
 }, 120_000);
+
+test("a LU added while logged in becomes a second device with both paths after -m session -R", async () => {
+  const file = `${lab.d.dir}/lun2.img`;
+  createSparseFile(file, 16 * 1024 * 1024);
+  await lab.t.tgtadm(["--mode", "logicalunit", "--op", "new", "--tid", "1", "--lun", "2", "--backing-store", file]);
+  expect((await lab.devices()).length).toBe(1);
+  expect((await lab.d.cli(["-m", "session", "-R"])).code).toBe(0);
+  const devices = await lab.devices();
+  expect(devices).toHaveLength(2);
+  const added = devices.find((x) => x.paths.every((p) => p.lun === 2))!;
+  expect(added.paths).toHaveLength(2);
+  expect(new Set(added.paths.map((p) => p.sid)).size).toBe(2);
+  expect(added.wwid).not.toBe(devices.find((x) => x !== added)!.wwid);
+}, 60_000);
