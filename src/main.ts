@@ -2,7 +2,7 @@
 // Entry of the `iscsi` binary: parse, run one subcommand, and map errors to exit codes (the only place
 // that exits the process with a code).
 import { renderUsage, runCommand, type CommandDef } from "citty";
-import { errorCodeOf, exitCodeFor } from "./errors.ts";
+import { errorCodeOf, exitCodeFor } from "./contract/errors.ts";
 import { setLogLevel } from "./log.ts";
 import { main } from "./cli/index.ts";
 import { isIscsiadmSyntax } from "./cli/_adm-args.ts";

@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { ConsolaInstance } from "consola";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
+import type { AttachBackend, AttachState } from "../contract/views.ts";
 import { logFor } from "../log.ts";
 import type { ScsiExecutor } from "../session/executor.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
@@ -17,9 +18,6 @@ import { loopAttach, loopDetach, loopDirectIo, mountDevice, unmountDir } from ".
 import { attachLibrary } from "./native.ts";
 import { Ring } from "./ring.ts";
 import { RequestServer, type AttachStats } from "./serve.ts";
-
-export type AttachBackend = "fuse-loop" | "fuse-hdiutil" | "driverkit";
-export type AttachState = "attached" | "recovering" | "detaching" | "failed";
 
 export interface AttachOptions {
   /** Mount the device's filesystem here (created when missing). */

@@ -1,7 +1,7 @@
 // What the request server must know of a LUN before serving it (SBC-4): block size and capacity (READ CAPACITY),
 // the largest transfer (Block Limits VPD B0h) and whether UNMAP leaves zeroes behind (READ CAPACITY(16) LBPME/
 // LBPRZ, Logical Block Provisioning VPD B2h). Pages the target does not offer leave the safe defaults.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { inquiry, parseReadCapacity16, parseVpdLogicalBlockProvisioning, readCapacity16, ScsiStatusError } from "../scsi/index.ts";
 import type { ScsiExecutor } from "../session/executor.ts";
 import type { LogicalUnit } from "../session/logical-unit.ts";

@@ -2,7 +2,7 @@
 // descriptors in batches into one reused buffer, decodes them at the header's offsets, views each request's
 // C buffer without copying, and completes requests by id. Everything here runs on the JavaScript thread.
 import { toArrayBuffer, type Pointer } from "bun:ffi";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { RingLibrary } from "./native.ts";
 
 export const RingOp = { Read: 1, Write: 2, Flush: 3, Trim: 4, Scsi: 5 } as const;

@@ -4,7 +4,7 @@
 // when the target has answered, so a write is never reported done before GOOD, and a failure is never success.
 import { constants } from "node:os";
 import type { ConsolaInstance } from "consola";
-import { ScsiStatusError } from "../scsi/index.ts";
+import { ScsiStatusError, SenseKey } from "../scsi/index.ts";
 import type { ScsiExecutor } from "../session/executor.ts";
 import type { LogicalUnit } from "../session/logical-unit.ts";
 import type { Direction } from "../session/task.ts";
@@ -13,7 +13,6 @@ import { RangeLocks } from "./range-lock.ts";
 import { REQ_FUA, RingDir, RingOp, SENSE_BYTES, viewOf, type Ring, type RingRequest } from "./ring.ts";
 
 const E = constants.errno;
-const DATA_PROTECT = 0x07;
 
 export interface AttachStats {
   reads: number;
@@ -34,7 +33,7 @@ interface Outcome {
 /** A failed command as the kernel should see it: write protection and full thin pools by name, the rest EIO. */
 export function errnoOf(err: unknown): number {
   if (err instanceof ScsiStatusError && err.sense) {
-    if (err.sense.senseKey === DATA_PROTECT) return -E.EROFS;
+    if (err.sense.senseKey === SenseKey.DataProtect) return -E.EROFS;
     // SPACE ALLOCATION FAILED WRITE PROTECT (27h/07h): a thin pool ran out.
     if (err.sense.asc === 0x27 && err.sense.ascq === 0x07) return -E.ENOSPC;
   }

@@ -1,6 +1,6 @@
 // open-iscsi's iscsiadm command line (`-m discovery|discoverydb|node|session|iface` with its short and long
 // options), parsed by hand because citty cannot read `-m node -T …`; main.ts sends such argv here.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 
 export interface AdmArgs {
   mode: string;

@@ -1,11 +1,12 @@
 // iscsiadm's discovery modes: `-m discovery -t st -p PORTAL [--login]` (SendTargets through the daemon, which
 // records nodes; standalone with a note when no daemon runs) and `-m discoverydb` (discovery records).
 import { discover } from "../discovery/send-targets.ts";
-import { errorCodeOf, IscsiError } from "../errors.ts";
+import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import { ask, failIfAny, readSecretInput } from "./_daemon.ts";
 import { printDiscoveryRecord, printLoginResults, printNodeLines } from "./_format.ts";
 import type { AdmArgs } from "./_adm-args.ts";
-import { formatPortal, initiatorNameFrom, parsePortal, printJson } from "./_shared.ts";
+import { formatPortal } from "../transport/portal.ts";
+import { initiatorNameFrom, parsePortal, printJson } from "./_shared.ts";
 
 function checkType(a: AdmArgs): void {
   if (a.type === undefined) throw new IscsiError("INVALID_ARGUMENT", "discovery needs -t sendtargets (or st) and -p PORTAL[:PORT]");

@@ -1,6 +1,6 @@
 // iscsiadm's node mode: list and show records, -o new|delete|update, --login/--logout of the matching nodes,
 // -L all|automatic|manual and -U all. Secrets go to the secret store from stdin or a file, never from -v.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ask, failIfAny, parsePortalFilter, readSecretInput } from "./_daemon.ts";
 import { secretOnArgv } from "./_adm-discovery.ts";
 import { printLoginResults, printLogoutResults, printNodeLines, printNodeRecord } from "./_format.ts";

@@ -1,6 +1,6 @@
 // iscsiadm's session and iface modes: `-m session [-P 0..3] [-r SID] [-R] [-s] [-u]` and `-m iface`.
 // No sessions is exit 21 (ISCSI_ERR_NO_OBJS_FOUND), as iscsiadm does.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ask, failIfAny } from "./_daemon.ts";
 import { printLogoutResults, printSessions } from "./_format.ts";
 import type { AdmArgs } from "./_adm-args.ts";

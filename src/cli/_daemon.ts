@@ -2,9 +2,9 @@
 // (HOST matches any port), secrets read from stdin or a file, and per-node results turned into an exit code.
 import { readFileSync } from "node:fs";
 import { resolvePaths } from "../config/paths.ts";
-import { IscsiError, isErrorCode } from "../errors.ts";
+import { IscsiError, isErrorCode } from "../contract/errors.ts";
 import { call } from "../ipc/client.ts";
-import type { Op, RequestOf, ResultOf } from "../ipc/protocol.ts";
+import type { Op, RequestOf, ResultOf } from "../contract/protocol.ts";
 import { parsePortal } from "./_shared.ts";
 
 export const socketArg = {

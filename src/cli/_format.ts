@@ -1,16 +1,10 @@
 // Human output of daemon results: iscsiadm's line and record layouts (so scripts written for it keep
 // working) and the native tables. Target-supplied text is escaped; secrets are only ever "********".
 import { printable } from "../config/names.ts";
-import type { ResultOf } from "../ipc/protocol.ts";
+import type { AttachmentView, DiscoveryView, LoginResult, LogoutResult, NodeView, SessionView } from "../contract/views.ts";
 import { VERSION } from "../version.ts";
-import { formatBytes, formatPortal, printTable } from "./_shared.ts";
-
-type SessionView = ResultOf<"sessions.list">["sessions"][number];
-type NodeView = ResultOf<"nodes.list">["nodes"][number];
-type LoginResult = ResultOf<"login">["results"][number];
-type LogoutResult = ResultOf<"logout">["results"][number];
-type DiscoveryView = ResultOf<"discoverydb.list">["records"][number];
-type AttachmentView = ResultOf<"attach.list">[number];
+import { formatPortal } from "../transport/portal.ts";
+import { formatBytes, printTable } from "./_shared.ts";
 
 const out = (line: string) => process.stdout.write(line + "\n");
 /** iscsiadm writes portals as HOST:PORT,TPGT in lists and HOST,PORT inside brackets. */

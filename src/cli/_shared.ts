@@ -1,8 +1,9 @@
 // Argument fragments and helpers shared by the subcommands: naming a LUN (flags or libiscsi's URL form),
 // CHAP secrets from a file or the environment (never argv), sizes, output tables, JSON and progress.
 import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
+import { standaloneInitiatorName } from "../config/initiator-name.ts";
+import type { Portal } from "../transport/portal.ts";
 import type { LoginParams } from "../login/login.ts";
 
 export const jsonArg = { json: { type: "boolean", description: "Print JSON instead of a table", default: false } } as const;
@@ -28,16 +29,6 @@ export const lunArgs = {
   ...authArgs,
   ...initiatorArg,
 } as const;
-
-export interface Portal {
-  host: string;
-  port: number;
-}
-
-/** "host:port", with brackets around an IPv6 host. */
-export function formatPortal(p: { host: string; port: number }): string {
-  return `${p.host.includes(":") ? `[${p.host}]` : p.host}:${p.port}`;
-}
 
 /** HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address. */
 export function parsePortal(text: string, defaultPort = 3260): Portal {
@@ -148,16 +139,9 @@ export function authFrom(args: StrArgs, userFromUrl?: string): LoginParams["auth
   return { method: "CHAP", username, secret, ...(algorithms ? { algorithms } : {}), ...(mutual ? { mutual } : {}) };
 }
 
-/** Our initiator name: flag, environment, open-iscsi's file, or one derived from the host name. */
+/** Our initiator name for a command without the daemon: the flag, else the standalone policy. */
 export function initiatorNameFrom(args: StrArgs): string {
-  const given = str(args, "initiator-name") ?? process.env.ISCSI_INITIATOR_NAME;
-  if (given) return given;
-  try {
-    const m = /^InitiatorName=(\S+)/m.exec(readFileSync("/etc/iscsi/initiatorname.iscsi", "utf8"));
-    if (m) return m[1]!;
-  } catch {}
-  const host = hostname().toLowerCase().replace(/[^a-z0-9.-]/g, "-") || "host";
-  return `iqn.2026-11.dev.iscsi:${host}`;
+  return standaloneInitiatorName(str(args, "initiator-name"));
 }
 
 /** 4096, 4k, 64K, 1M, 1MiB, 2G → bytes. */

@@ -2,7 +2,7 @@
 // optionally mounted), logging the node in first when needed; `iscsi attach --list` shows what is attached where.
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ask, parsePortalFilter, socketArg } from "./_daemon.ts";
 import { describeAttachment, printAttachmentTable } from "./_format.ts";
 import { jsonArg, parseLunNumber, printJson } from "./_shared.ts";

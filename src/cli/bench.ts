@@ -4,7 +4,7 @@
 import { defineCommand } from "citty";
 import { runWorkload, WORKLOADS, type Workload, type WorkloadName, type WorkloadResult } from "../bench/workload.ts";
 import { startLocalTgtd, type LocalTgtd } from "../demo/local-tgtd.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { resolveTransport, TRANSPORT_CHOICES } from "../transport/connect.ts";
 import { formatBytes, jsonArg, lunAddressFrom, lunArgs, parseIscsiUrl, parseSize, printJson, printTable, type LunAddress } from "./_shared.ts";
 import { closeLun, openLun } from "./_session.ts";

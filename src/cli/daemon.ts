@@ -4,9 +4,9 @@
 import { defineCommand } from "citty";
 import { resolvePaths } from "../config/paths.ts";
 import { Daemon } from "../daemon/daemon.ts";
-import { IscsiError } from "../errors.ts";
-import { answerer } from "../ipc/answer.ts";
-import { serveIpc } from "../ipc/server.ts";
+import { IscsiError } from "../contract/errors.ts";
+import { answerer } from "../daemon/answer.ts";
+import { serveIpc } from "../daemon/control-socket.ts";
 import { logFor, setLogLevel } from "../log.ts";
 import { resolveTransport } from "../transport/connect.ts";
 import { socketArg, stateDirArg } from "./_daemon.ts";

@@ -4,7 +4,7 @@ import { defineCommand } from "citty";
 import { timingSafeEqual } from "node:crypto";
 import { discover } from "../discovery/send-targets.ts";
 import { startLocalTgtd } from "../demo/local-tgtd.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { Session } from "../session/session.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
 import { readRange, writeRange } from "../session/transfer.ts";

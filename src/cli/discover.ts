@@ -2,10 +2,11 @@
 // nodes (as iscsiadm does); with --no-record, CHAP flags, or no daemon, it asks directly and records nothing.
 import { defineCommand } from "citty";
 import { discover } from "../discovery/send-targets.ts";
-import { errorCodeOf, IscsiError } from "../errors.ts";
+import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import { ask, failIfAny, socketArg } from "./_daemon.ts";
 import { printLoginResults } from "./_format.ts";
-import { authArgs, authFrom, formatPortal, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printJson, printTable, type Portal } from "./_shared.ts";
+import { formatPortal, type Portal } from "../transport/portal.ts";
+import { authArgs, authFrom, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printJson, printTable } from "./_shared.ts";
 
 interface Found {
   name: string;

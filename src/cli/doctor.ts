@@ -6,7 +6,7 @@ import { countByStatus, type Finding, type Report } from "../doctor/finding.ts";
 import { checkHost } from "../doctor/host.ts";
 import { probePortal } from "../doctor/probe.ts";
 import { StoredState } from "../doctor/stored.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { VERSION } from "../version.ts";
 import { socketArg, stateDirArg } from "./_daemon.ts";
 import { authArgs, authFrom, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printJson } from "./_shared.ts";

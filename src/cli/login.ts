@@ -1,6 +1,6 @@
 // `iscsi login`: log in the nodes the daemon knows (by target and/or portal, or all/automatic ones).
 import { defineCommand } from "citty";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ask, failIfAny, parsePortalFilter, socketArg } from "./_daemon.ts";
 import { printLoginResults } from "./_format.ts";
 import { jsonArg, printJson } from "./_shared.ts";

@@ -3,8 +3,9 @@ import { defineCommand } from "citty";
 import { discover } from "../discovery/send-targets.ts";
 import { Session } from "../session/session.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
-import { IscsiError } from "../errors.ts";
-import { authFrom, formatBytes, formatPortal, initiatorNameFrom, jsonArg, lunArgs, parseIscsiUrl, parsePortal, printJson, printTable, type Portal } from "./_shared.ts";
+import { IscsiError } from "../contract/errors.ts";
+import { formatPortal, type Portal } from "../transport/portal.ts";
+import { authFrom, formatBytes, initiatorNameFrom, jsonArg, lunArgs, parseIscsiUrl, parsePortal, printJson, printTable } from "./_shared.ts";
 
 interface LunInfo {
   target: string;

@@ -2,10 +2,11 @@
 // state and counters (docs/multipath.md); human or --json.
 import { defineCommand } from "citty";
 import { printable } from "../config/names.ts";
-import type { DeviceView } from "../daemon/path-views.ts";
-import { IscsiError } from "../errors.ts";
+import type { DeviceView } from "../contract/views.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ask, socketArg } from "./_daemon.ts";
-import { formatPortal, jsonArg, printJson, printTable } from "./_shared.ts";
+import { formatPortal } from "../transport/portal.ts";
+import { jsonArg, printJson, printTable } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "paths", description: "List multipath devices and their paths" },

@@ -1,7 +1,7 @@
 // `iscsi read LUN -o FILE`: copy a byte range of a LUN to a file (or stdout) with many commands in flight.
 import { defineCommand } from "citty";
 import { openSync, writeSync, closeSync, fsyncSync } from "node:fs";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { readRange } from "../session/transfer.ts";
 import { Progress, formatBytes, jsonArg, lunAddressFrom, lunArgs, parseSize, printJson } from "./_shared.ts";
 import { closeLun, openLun } from "./_session.ts";

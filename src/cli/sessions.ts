@@ -1,6 +1,6 @@
 // `iscsi sessions`: the daemon's sessions as a table, iscsiadm's tree (-P 1..3) or JSON.
 import { defineCommand } from "citty";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ask, socketArg } from "./_daemon.ts";
 import { printSessions, printSessionTable } from "./_format.ts";
 import { jsonArg, printJson } from "./_shared.ts";

@@ -1,7 +1,7 @@
 // `iscsi write LUN -i FILE`: copy a file onto a LUN at an offset, then SYNCHRONIZE CACHE; done means GOOD.
 import { defineCommand } from "citty";
 import { openSync, readSync, closeSync, fstatSync } from "node:fs";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { writeRange } from "../session/transfer.ts";
 import { Progress, formatBytes, jsonArg, lunAddressFrom, lunArgs, parseSize, printJson } from "./_shared.ts";
 import { closeLun, openLun } from "./_session.ts";

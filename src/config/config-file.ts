@@ -3,7 +3,7 @@
 // valibot and a bad file is refused with its path, line, key and what is wrong (never echoing a value).
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { defaultSettings, isSettingName, parseSetting, SECRET_SETTINGS, type NodeSettings } from "./node-settings.ts";
 import { currentPlatform, type Platform } from "./paths.ts";
 

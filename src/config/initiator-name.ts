@@ -3,9 +3,9 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./atomic.ts";
-import { iscsiNameProblem } from "./names.ts";
+import { iscsiNameProblem } from "../pdu/iscsi-name.ts";
 
 export const INITIATOR_NAME_FILE = "initiatorname.iscsi";
 
@@ -13,11 +13,31 @@ export function initiatorNamePath(stateDir: string): string {
   return join(stateDir, INITIATOR_NAME_FILE);
 }
 
+/** Our naming authority (RFC 7143 §4.2.7.2 iqn. form) and the host name as a name-safe string. */
+const NAMING_AUTHORITY = "iqn.2026-11.dev.iscsi";
+const hostPart = () => hostname().toLowerCase().replace(/[^a-z0-9.-]/g, "-").replace(/^[.-]+/, "").slice(0, 64) || "host";
+
 /** A fresh name: our naming authority, the host name, and random hex so two hosts never collide. */
 export function generateInitiatorName(): string {
-  const host = hostname().toLowerCase().replace(/[^a-z0-9.-]/g, "-").replace(/^[.-]+/, "").slice(0, 64) || "host";
   const random = Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex");
-  return `iqn.2026-11.dev.iscsi:${host}.${random}`;
+  return `${NAMING_AUTHORITY}:${hostPart()}.${random}`;
+}
+
+/** The `InitiatorName=` line of open-iscsi's file format, or undefined when there is none. */
+const nameLine = (text: string) => /^\s*InitiatorName\s*=\s*(\S+)\s*$/m.exec(text)?.[1];
+
+/**
+ * The name of a command that runs without the daemon: the one given (flag or $ISCSI_INITIATOR_NAME), else
+ * open-iscsi's, else one derived from the host name alone (no state to keep a random one in).
+ */
+export function standaloneInitiatorName(given?: string): string {
+  const name = given || process.env.ISCSI_INITIATOR_NAME;
+  if (name) return name;
+  try {
+    const fromOpenIscsi = nameLine(readFileSync("/etc/iscsi/initiatorname.iscsi", "utf8"));
+    if (fromOpenIscsi) return fromOpenIscsi;
+  } catch {}
+  return `${NAMING_AUTHORITY}:${hostPart()}`;
 }
 
 /** The stored name, or undefined when the file does not exist yet. */
@@ -29,11 +49,11 @@ export function readInitiatorName(stateDir: string): string | undefined {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new IscsiError("NODE_DB", `cannot read ${initiatorNamePath(stateDir)}: ${(err as Error).message}`);
   }
-  const m = /^\s*InitiatorName\s*=\s*(\S+)\s*$/m.exec(text);
-  if (!m) throw new IscsiError("CONFIG", `${initiatorNamePath(stateDir)}: no "InitiatorName=" line`);
-  const problem = iscsiNameProblem(m[1]!);
+  const name = nameLine(text);
+  if (!name) throw new IscsiError("CONFIG", `${initiatorNamePath(stateDir)}: no "InitiatorName=" line`);
+  const problem = iscsiNameProblem(name);
   if (problem) throw new IscsiError("CONFIG", `${initiatorNamePath(stateDir)}: ${problem}`);
-  return m[1]!;
+  return name;
 }
 
 export function writeInitiatorName(stateDir: string, name: string): void {

@@ -2,7 +2,7 @@
 // in any listing. Linux: one root-only 0600 JSON file in the state dir; macOS: the Keychain (keychain.ts).
 import { lstatSync, readFileSync } from "node:fs";
 import * as v from "valibot";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
 export interface SecretStore {

@@ -6,101 +6,16 @@
 // library) is loaded only when first used.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { ConsolaInstance } from "consola";
-import type { Attachment, AttachBackend, AttachState } from "../attach/attachment.ts";
-import type { AttachStats } from "../attach/serve.ts";
-import { IscsiError, type ErrorCode } from "../errors.ts";
+import { IscsiError, type ErrorCode } from "../contract/errors.ts";
+import type { AttachmentView } from "../contract/views.ts";
 import type { MultipathDevice } from "../multipath/device.ts";
-import type { NodeFilter, Portal } from "./node-db.ts";
-import { GONE, type SessionEntry } from "./registry.ts";
+import { attachmentView } from "./attachment-table.ts";
+import type { NodeFilter } from "./node-db.ts";
 import { describeFilter, loginNodes } from "./session-ops.ts";
 import type { DaemonState } from "./state.ts";
 
-export interface AttachmentView {
-  id: number;
-  target: string;
-  portal: Portal;
-  lun: number;
-  sid: number;
-  /** The multipath device it sits on. */
-  mpath: string;
-  backend: AttachBackend;
-  state: AttachState;
-  file: string;
-  device?: string;
-  mountPoint?: string;
-  readOnly: boolean;
-  sizeBytes: string;
-  blockSize: number;
-  since: string;
-  stats: AttachStats;
-}
-
-export interface Attached {
-  attachment: Attachment;
-  device: MultipathDevice;
-}
-
 /** How long a daemon stop waits for an orderly detach before it forces one. */
 const STOP_DETACH_MS = 30_000;
-
-export class Attachments {
-  private readonly byId = new Map<number, Attached>();
-
-  list(): Attached[] {
-    return [...this.byId.values()].sort((a, b) => a.attachment.id - b.attachment.id);
-  }
-
-  /** Attachments that would lose their last live path if session `sid` went (logout refuses while there are any). */
-  pinning(sid: number): Attached[] {
-    return this.list().filter((x) => x.device.paths.some((p) => p.meta.sid === sid) && !x.device.paths.some((p) => p.meta.sid !== sid && !GONE.has(p.session.state.kind)));
-  }
-
-  onDevice(device: MultipathDevice): Attached[] {
-    return this.list().filter((x) => x.device === device);
-  }
-
-  add(x: Attached): void {
-    this.byId.set(x.attachment.id, x);
-  }
-
-  remove(x: Attached): void {
-    this.byId.delete(x.attachment.id);
-  }
-
-  /** After `entry` joined its paths: say so when a node of an attached device now serves another LU there. */
-  noteOtherLu(entry: SessionEntry, log: ConsolaInstance): void {
-    for (const x of this.list()) {
-      const old = x.device.paths.find((p) => p.meta.key === entry.key && p.meta.sid !== entry.sid);
-      if (!old || x.device.paths.some((p) => p.meta.sid === entry.sid)) continue;
-      const now = (entry.session as { identities?: Map<number, string> }).identities?.get(old.lun);
-      if (now === undefined || now === x.device.identity) continue;
-      log.error(`attachment ${x.attachment.id} not moved to session ${entry.sid}: LUN ${old.lun} of ${entry.target} is not the logical unit attached as ${x.attachment.device ?? x.attachment.file} (was ${x.device.identity}, now ${now}); left failed to protect the data: detach it (iscsi detach --force ${x.attachment.id})`);
-    }
-  }
-}
-
-export function attachmentView({ attachment: a, device }: Attached): AttachmentView {
-  const path = device.activePath ?? device.upPaths()[0] ?? device.paths.at(-1);
-  return {
-    id: a.id,
-    target: path?.meta.target ?? device.targetName ?? "",
-    portal: { ...(path?.meta.portal ?? { host: "", port: 0 }) },
-    lun: a.lun,
-    sid: path?.meta.sid ?? 0,
-    mpath: device.name,
-    backend: a.backend,
-    state: a.state,
-    file: a.file,
-    ...(a.device ? { device: a.device } : {}),
-    ...(a.mountPoint ? { mountPoint: a.mountPoint } : {}),
-    readOnly: a.readOnly,
-    sizeBytes: String(a.geometry.sizeBytes),
-    blockSize: a.geometry.blockSize,
-    since: a.since.toISOString(),
-    stats: a.stats,
-  };
-}
 
 /** The multipath device of LUN `lun` of the target: an existing one, or after logging in every portal of the target. */
 async function deviceFor(d: DaemonState, target: string, lun: number, portal?: NodeFilter["portal"]): Promise<MultipathDevice> {

@@ -9,33 +9,22 @@ import { KeychainSecretStore } from "../config/keychain.ts";
 import { FileSecretStore, type SecretStore } from "../config/secrets.ts";
 import { logFor } from "../log.ts";
 import { VERSION } from "../version.ts";
-import { Attachments, detachAll } from "./attachments.ts";
+import { Attachments } from "./attachment-table.ts";
+import { detachAll } from "./attachments.ts";
 import { Multipath } from "./multipath.ts";
 import { DiscoveryDb } from "./discovery-db.ts";
 import { nodeKey, NodeDb } from "./node-db.ts";
 import { GONE, SessionRegistry } from "./registry.ts";
 import { startupAttempt } from "./session-ops.ts";
-import { StartupLogins, type PendingLogin } from "./startup.ts";
+import { StartupLogins } from "./startup.ts";
 import type { DaemonState } from "./state.ts";
 import { serveUi } from "./ui/server.ts";
-import type { AnswerLine, UiEndpoint, UiInfo } from "./ui/state.ts";
+import type { AnswerLine, UiEndpoint } from "./ui/state.ts";
+import type { PendingLogin, StatusView, UiInfo } from "../contract/views.ts";
 
 export interface DaemonOptions {
   stateDir: string;
   configPath: string;
-}
-
-export interface StatusView {
-  version: string;
-  pid: number;
-  startedAt: string;
-  stateDir: string;
-  configPath: string;
-  initiatorName: string;
-  nodes: number;
-  automaticNodes: number;
-  sessions: number;
-  startup: PendingLogin[];
 }
 
 /** Logout of every session at shutdown is bounded, so a dead target cannot hold the daemon. */

@@ -7,8 +7,8 @@ import type { ConsolaInstance } from "consola";
 import { ensurePrivateDir, writeFileAtomic } from "../config/atomic.ts";
 import { discoveryFileName } from "../config/names.ts";
 import { parseSetting } from "../config/node-settings.ts";
-import { IscsiError } from "../errors.ts";
-import type { Portal } from "./node-db.ts";
+import { IscsiError } from "../contract/errors.ts";
+import type { Portal } from "../transport/portal.ts";
 
 /** Discovery setting → the node setting whose rules its values follow. */
 export const DISCOVERY_SETTINGS = {

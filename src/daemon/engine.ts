@@ -4,7 +4,9 @@
 import { discover, type DiscoveredTarget } from "../discovery/send-targets.ts";
 import type { LoginParams, Negotiated } from "../login/login.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
-import { Session } from "../session/session.ts";
+import { IscsiError } from "../contract/errors.ts";
+import { Session, type SessionState } from "../session/session.ts";
+import type { LunInfo } from "../contract/views.ts";
 
 export type { DiscoveredTarget } from "../discovery/send-targets.ts";
 export type { Negotiated } from "../login/login.ts";
@@ -19,7 +21,7 @@ export interface EnginePortal {
 /** What the daemon reads of a session; `Session` fits it as it is. */
 export interface EngineSession {
   readonly id: number;
-  readonly state: { kind: string; error?: Error };
+  readonly state: SessionState;
   readonly negotiated: Negotiated;
   readonly stats: Readonly<Record<string, number>>;
   readonly portal: EnginePortal;
@@ -45,6 +47,12 @@ export interface OpenParams {
   replacementTimeoutMs: number;
 }
 
+/** The engine's session behind an entry: every EngineSession the daemon holds came from openSession. */
+export function sessionOf(e: EngineSession): Session {
+  if (!(e instanceof Session)) throw new IscsiError("INTERNAL", `session ${e.id} is not an engine session`);
+  return e;
+}
+
 export async function openSession(p: OpenParams): Promise<EngineSession> {
   return Session.open({
     portal: p.portal,
@@ -60,20 +68,9 @@ export async function sendTargets(portal: EnginePortal, initiatorName: string, a
   return discover({ portal, initiatorName, auth, loginTimeoutMs, connectTimeoutMs: Math.min(10_000, loginTimeoutMs) });
 }
 
-export interface LunInfo {
-  lun: number;
-  deviceType: string;
-  vendor: string;
-  product: string;
-  revision: string;
-  blockSize?: number;
-  bytes?: string;
-  error?: string;
-}
-
 /** REPORT LUNS, then INQUIRY and capacity of each LUN (SPC-4, SBC-3). Failures are reported per LUN. */
 export async function scanLuns(session: EngineSession): Promise<LunInfo[]> {
-  const s = session as Session;
+  const s = sessionOf(session);
   const lun0 = new LogicalUnit(s, 0);
   await lun0.testUnitReady().catch(() => {});
   const out: LunInfo[] = [];

@@ -10,9 +10,10 @@ import type { Failback, PolicyName } from "../multipath/policy.ts";
 import { wwidOf } from "../multipath/wwid.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
 import type { Session } from "../session/session.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { NodeFilter } from "./node-db.ts";
-import { deviceView, type DeviceView } from "./path-views.ts";
+import type { DeviceView } from "../contract/views.ts";
+import { deviceView } from "./path-views.ts";
 import { GONE, type SessionEntry } from "./registry.ts";
 import type { DaemonState } from "./state.ts";
 

@@ -5,15 +5,12 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { ensurePrivateDir, writeFileAtomic } from "../config/atomic.ts";
-import { iscsiNameProblem, nodeFileName } from "../config/names.ts";
+import { nodeFileName } from "../config/names.ts";
+import { iscsiNameProblem } from "../pdu/iscsi-name.ts";
 import { isSettingName, storedSettingsSchema, type NodeSettings, type SettingName } from "../config/node-settings.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { ConsolaInstance } from "consola";
-
-export interface Portal {
-  host: string;
-  port: number;
-}
+import type { Portal } from "../transport/portal.ts";
 
 /** -p HOST matches any port, -p HOST:PORT one portal (as iscsiadm's node mode). */
 export interface NodeFilter {

@@ -1,22 +1,17 @@
 // Node and discovery records as iscsiadm manages them: -m discovery (SendTargets merged into the node
 // database), -m node -o new|delete|update|show, -m discoverydb, and secrets set apart from every record.
-import { iscsiNameProblem } from "../config/names.ts";
+import { iscsiNameProblem } from "../pdu/iscsi-name.ts";
 import { isSettingName, parseSetting, READ_ONLY_SETTINGS, SECRET_SETTINGS, type SecretName } from "../config/node-settings.ts";
 import { secretProblem } from "../config/secrets.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { sendTargets } from "./engine.ts";
 import { discoveryAuth, discoverySecretKey, nodeSecretKey } from "./login-params.ts";
-import { nodeKey, type NodeFilter, type NodeRecord, type Portal } from "./node-db.ts";
-import { describeFilter, loginNodes, type LoginResult } from "./session-ops.ts";
+import { nodeKey, type NodeFilter, type NodeRecord } from "./node-db.ts";
+import type { Portal } from "../transport/portal.ts";
+import { describeFilter, loginNodes } from "./session-ops.ts";
 import type { DaemonState } from "./state.ts";
-import { discoveryView, nodeView, type DiscoveryView, type NodeView } from "./views.ts";
-
-export interface DiscoverResult {
-  portal: Portal;
-  targets: Array<{ name: string; portals: Array<{ host: string; port: number; tpgt: number }> }>;
-  nodes: { created: number; updated: number; unchanged: number };
-  logins?: LoginResult[];
-}
+import { discoveryView, nodeView } from "./views.ts";
+import type { DiscoverResult, DiscoveryView, LoginResult, NodeView } from "../contract/views.ts";
 
 /**
  * SendTargets at `portal`, every (target, portal) pair merged into the node database (unless `record` is off:

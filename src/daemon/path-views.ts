@@ -2,43 +2,7 @@
 // policy and counters, each path with its session, portal, state and counters (docs/multipath.md).
 import type { MultipathDevice } from "../multipath/device.ts";
 import type { Path } from "../multipath/path.ts";
-import type { Portal } from "./node-db.ts";
-
-export interface PathView {
-  sid: number;
-  target: string;
-  portal: Portal;
-  lun: number;
-  state: "up" | "down" | "failed";
-  reason?: string;
-  /** failover: the path in use. */
-  active: boolean;
-  inFlight: number;
-  serviceMicros: number;
-  counters: Record<string, number>;
-}
-
-export interface DeviceView {
-  name: string;
-  wwid: string;
-  target: string;
-  state: string;
-  policy: string;
-  failback: string;
-  /** Seconds I/O waits with no path up (-1 forever). */
-  noPathRetry: number;
-  pollingInterval: number;
-  paths: PathView[];
-  stats: Record<string, number>;
-}
-
-/** A session's part in multipath, for `-m session -P 1/3`: which device each of its LUs is a path of. */
-export interface SessionPathView {
-  device: string;
-  lun: number;
-  state: "up" | "down" | "failed";
-  active: boolean;
-}
+import type { DeviceView, PathView, SessionPathView } from "../contract/views.ts";
 
 export function pathView(p: Path, d: MultipathDevice): PathView {
   return {

@@ -1,9 +1,11 @@
 // The session registry: sessions live here, in the daemon, and outlive the CLI that asked for them. One
 // session per node (iscsiadm's "session exists"), concurrent logins of one node joined, SIDs from 1.
 import type { ConsolaInstance } from "consola";
-import { IscsiError } from "../errors.ts";
-import { scanLuns, type EngineSession, type LunInfo } from "./engine.ts";
-import type { Portal } from "./node-db.ts";
+import { IscsiError } from "../contract/errors.ts";
+import type { LunInfo } from "../contract/views.ts";
+import { scanLuns, type EngineSession } from "./engine.ts";
+import { withTimeout } from "../transport/deadline.ts";
+import type { Portal } from "../transport/portal.ts";
 
 export interface SessionEntry {
   sid: number;
@@ -69,16 +71,10 @@ export class SessionRegistry {
 
   /** REPORT LUNS and friends again; a slow or failing scan leaves the session up with what it had. */
   async rescan(entry: SessionEntry): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`LUN scan took longer than ${SCAN_TIMEOUT_MS} ms`)), SCAN_TIMEOUT_MS);
-    });
     try {
-      entry.luns = await Promise.race([scanLuns(entry.session), timeout]);
+      entry.luns = await withTimeout(scanLuns(entry.session), SCAN_TIMEOUT_MS, () => new Error(`LUN scan took longer than ${SCAN_TIMEOUT_MS} ms`));
     } catch (err) {
       this.log.warn(`session ${entry.sid}: LUN scan failed: ${(err as Error).message}`);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -1,34 +1,16 @@
 // Logging nodes in and out and listing sessions: iscsiadm's --login/--logout, -L/-U and -m session.
 // Logins of several nodes run in parallel, each with its own retries (node.session.initial_login_retry_max).
-import { errorCodeOf, IscsiError } from "../errors.ts";
+import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import { openSession } from "./engine.ts";
 import { nodeOpenParams } from "./login-params.ts";
-import { matches, nodeKey, type NodeFilter, type NodeRecord, type Portal } from "./node-db.ts";
+import { matches, nodeKey, type NodeFilter, type NodeRecord } from "./node-db.ts";
+import type { Portal } from "../transport/portal.ts";
 import type { SessionEntry } from "./registry.ts";
 import { backoffDelay, isRetryable } from "./startup.ts";
 import type { DaemonState } from "./state.ts";
 import { sessionPaths } from "./path-views.ts";
-import { sessionView, type SessionView } from "./views.ts";
-
-export interface OpError {
-  code: string;
-  message: string;
-}
-export interface LoginResult {
-  target: string;
-  portal: Portal;
-  ok: boolean;
-  sid?: number;
-  attempts: number;
-  error?: OpError;
-}
-export interface LogoutResult {
-  sid: number;
-  target: string;
-  portal: Portal;
-  ok: boolean;
-  error?: OpError;
-}
+import { sessionView } from "./views.ts";
+import type { LoginResult, LogoutResult, OpError, SessionView } from "../contract/views.ts";
 
 const opError = (err: unknown): OpError => ({ code: errorCodeOf(err), message: (err as Error)?.message ?? String(err) });
 const label = (r: NodeRecord) => `${r.target} at ${r.portal.host}:${r.portal.port}`;

@@ -1,7 +1,8 @@
 // Background logins of automatic nodes (open-iscsi #73, #299, #304): each node retries on its own with capped
 // exponential backoff and jitter, so a dead target delays nothing else and the daemon answers at once.
 import type { ConsolaInstance } from "consola";
-import { errorCodeOf, type ErrorCode } from "../errors.ts";
+import { errorCodeOf, type ErrorCode } from "../contract/errors.ts";
+import type { PendingLogin } from "../contract/views.ts";
 
 /** Failures retrying cannot fix: a wrong secret, a bad record, a node deleted meanwhile. */
 const FINAL: ReadonlySet<ErrorCode> = new Set(["AUTH_FAILED", "CONFIG", "INVALID_ARGUMENT", "NOT_FOUND", "SESSION_EXISTS"]);
@@ -14,15 +15,6 @@ export function isRetryable(err: unknown): boolean {
 export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
   const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30));
   return Math.round(base * (0.5 + random() * 0.5));
-}
-
-export interface PendingLogin {
-  key: string;
-  label: string;
-  state: "trying" | "waiting" | "gave-up";
-  attempts: number;
-  lastError?: { code: string; message: string };
-  nextAttemptAt?: string;
 }
 
 interface Loop extends PendingLogin {

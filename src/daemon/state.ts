@@ -2,7 +2,7 @@
 import type { ConsolaInstance } from "consola";
 import type { DaemonConfig } from "../config/config-file.ts";
 import type { SecretStore } from "../config/secrets.ts";
-import type { Attachments } from "./attachments.ts";
+import type { Attachments } from "./attachment-table.ts";
 import type { DiscoveryDb } from "./discovery-db.ts";
 import type { Multipath } from "./multipath.ts";
 import type { NodeDb } from "./node-db.ts";

@@ -3,80 +3,10 @@
 import { printable } from "../config/names.ts";
 import { SETTING_NAMES, type NodeSettings } from "../config/node-settings.ts";
 import type { DiscoveryRecord } from "./discovery-db.ts";
-import type { LunInfo } from "./engine.ts";
-import type { NodeRecord, Portal } from "./node-db.ts";
-import type { SessionPathView } from "./path-views.ts";
+import type { Portal } from "../transport/portal.ts";
+import type { NodeRecord } from "./node-db.ts";
 import type { SessionEntry } from "./registry.ts";
-
-export interface NodeView {
-  target: string;
-  portal: Portal;
-  tpgt: number;
-  startup: string;
-  settings: Record<string, string | number>;
-  /** Whether each secret is stored; never the secret. */
-  secrets: { password: boolean; password_in: boolean };
-  /** Settings the user changed, kept across rediscovery. */
-  userSet: string[];
-  discovery?: { host: string; port: number; type: "sendtargets" };
-  sid?: number;
-}
-
-export interface NegotiatedView {
-  headerDigest: "None" | "CRC32C";
-  dataDigest: "None" | "CRC32C";
-  maxRecvDataSegmentLength: number;
-  maxXmitDataSegmentLength: number;
-  firstBurstLength: number;
-  maxBurstLength: number;
-  immediateData: boolean;
-  initialR2T: boolean;
-  maxOutstandingR2T: number;
-  maxConnections: number;
-  errorRecoveryLevel: number;
-  defaultTime2Wait: number;
-  defaultTime2Retain: number;
-  dataPDUInOrder: boolean;
-  dataSequenceInOrder: boolean;
-  authMethod: string;
-  chapAlgorithm?: number;
-  targetAlias?: string;
-}
-
-export interface SessionView {
-  sid: number;
-  target: string;
-  /** Where the session is connected (after redirects). */
-  portal: Portal;
-  /** The node's portal. */
-  persistentPortal: Portal;
-  tpgt: number;
-  state: string;
-  error?: string;
-  iface: string;
-  initiatorName: string;
-  isid: string;
-  tsih: number;
-  since: string;
-  negotiated: NegotiatedView;
-  stats: Record<string, number>;
-  luns: LunInfo[];
-  /** Reconnects of this session (design.md §3), newest last. */
-  history: Array<{ at: string; event: string; detail: string }>;
-  /** Its TCP connections (MC/S, RFC 7143 §6.1): CID, peer, commands sent and outstanding. */
-  connections: Array<{ cid: number; peer: string; outstanding: number; commands: number }>;
-  /** The multipath devices its LUs are paths of (docs/multipath.md). */
-  paths?: SessionPathView[];
-}
-
-export interface DiscoveryView {
-  portal: Portal;
-  type: "sendtargets";
-  settings: Record<string, string | number>;
-  secrets: { password: boolean; password_in: boolean };
-  lastDiscovered?: string;
-  targets?: number;
-}
+import type { DiscoveryView, LunInfo, NodeView, SessionView } from "../contract/views.ts";
 
 export function nodeView(r: NodeRecord, secrets: NodeView["secrets"], sid?: number): NodeView {
   const settings: NodeSettings = r.settings;
@@ -107,7 +37,7 @@ export function sessionView(e: SessionEntry): SessionView {
     persistentPortal: { ...e.portal },
     tpgt: n.targetPortalGroupTag ?? e.tpgt,
     state: state.kind,
-    ...(state.error ? { error: state.error.message } : {}),
+    ...("error" in state ? { error: state.error.message } : {}),
     iface: "default",
     initiatorName: e.initiatorName,
     isid: e.isid.toString(16).padStart(12, "0"),

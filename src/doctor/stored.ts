@@ -9,7 +9,8 @@ import { FileSecretStore, type SecretStore } from "../config/secrets.ts";
 import { DiscoveryDb } from "../daemon/discovery-db.ts";
 import type { EngineAuth, OpenParams } from "../daemon/engine.ts";
 import { discoveryAuth, nodeOpenParams } from "../daemon/login-params.ts";
-import { NodeDb, type NodeRecord, type Portal } from "../daemon/node-db.ts";
+import { NodeDb, type NodeRecord } from "../daemon/node-db.ts";
+import type { Portal } from "../transport/portal.ts";
 import { logFor } from "../log.ts";
 
 /** A stored login, or why the stored record cannot be used (e.g. CHAP without a stored secret). */

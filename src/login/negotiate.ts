@@ -1,7 +1,7 @@
 // The negotiation book of one login: our offers, the target's answers and offers, the result functions and
 // "negotiate once" of RFC 7143 §6.2 (§6.2.1 lists, §6.2.2 simple values) over the keys of §13.
 
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { TextFormatError, parseBoolean, parseList, parseNumber, show } from "../pdu/text.ts";
 import {
   KEYS, PROPOSAL_KEYS, RESERVED_ANSWERS, SECURITY_KEYS, wireValue,

@@ -1,7 +1,7 @@
 // Login Response status classes and details, RFC 7143 §11.13.5, mapped onto the error catalogue, and the
 // typed errors a caller's retry policy branches on (redirect, rejection, CHAP algorithm refusal).
 
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { parseTargetAddress, parseTextKeys, type TargetAddress } from "../pdu/text.ts";
 
 /** Status class 1: the target moved; the caller reconnects to `address` (bounding the number of hops). */

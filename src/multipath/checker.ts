@@ -4,7 +4,7 @@
 import { decodeSense, testUnitReady } from "../scsi/index.ts";
 import type { MultipathDevice } from "./device.ts";
 import type { Path, PathState } from "./path.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 
 /** How often session states are looked at; cheap (no I/O), so a lost connection moves I/O within this. */
 const WATCH_MS = 100;

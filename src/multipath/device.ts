@@ -3,7 +3,7 @@
 // to a path chosen by policy; when its path fails, it is re-issued on another path (reads and writes, as
 // dm-multipath does: the block layer never has two overlapping writes in flight). With no path up, commands
 // wait up to no_path_retry, then fail; they never report success they did not get.
-import { errorCodeOf, IscsiError } from "../errors.ts";
+import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import { logFor } from "../log.ts";
 import type { ScsiExecutor } from "../session/executor.ts";
 import { replayable, type ScsiResult, type ScsiTask } from "../session/task.ts";

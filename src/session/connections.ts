@@ -4,7 +4,7 @@
 // Data-In and status all travel on that connection. One CmdSN window serves them all; StatSN is counted per
 // connection. At ERL 0 the loss of any connection is the loss of the session (recovery.ts reinstates it with
 // one connection, then the others log in again).
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { Connection } from "../connection/connection.ts";
 import type { Frame, TargetPdu } from "../pdu/types.ts";
 import { placeDataIn } from "./inbound.ts";

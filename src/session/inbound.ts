@@ -2,14 +2,13 @@
 // one handler per PDU type (RFC 7143 §4.2.2.1–§4.2.2.2, §11.4, §11.7.4, §11.8, §11.9, §11.17, §11.19).
 // A handler throws IscsiError("PROTOCOL") for anything a correct target would not send; the connection
 // then closes and the session's one cleanup path runs.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { Opcode, RESERVED_TAG, type AsyncMessage, type DataIn, type Frame, type NopIn, type R2T, type Reject, type ScsiResponse, type TargetPdu } from "../pdu/types.ts";
 import { senseDataFromIscsi } from "../scsi/sense.ts";
+import { ScsiStatus } from "../scsi/status.ts";
 import { sendDataOut } from "./data-out.ts";
 import type { Session } from "./session.ts";
 import type { TaskState } from "./task.ts";
-
-const CHECK_CONDITION = 0x02;
 
 export function handleInbound(s: Session, frame: Frame<TargetPdu>): void {
   const p = frame.pdu;
@@ -80,7 +79,7 @@ function handleScsiResponse(s: Session, p: ScsiResponse, data: Uint8Array): void
     return;
   }
   let sense: Uint8Array | undefined;
-  if (p.status === CHECK_CONDITION && data.length > 0) {
+  if (p.status === ScsiStatus.CheckCondition && data.length > 0) {
     try {
       sense = senseDataFromIscsi(data);
     } catch (err) {

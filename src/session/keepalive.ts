@@ -1,7 +1,7 @@
 // NOP-Out keepalive (RFC 7143 §11.18; design.md §3): after `nopIntervalMs` without any PDU from the target
 // we ping; if nothing at all arrives within `nopTimeoutMs` more, the connection is declared dead and dropped,
 // which starts recovery. Any inbound PDU counts as life, so a busy link is never called dead (open-iscsi #97).
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { Session } from "./session.ts";
 
 export class Keepalive {

@@ -1,21 +1,16 @@
 // A disk LUN over a session: the SCSI commands a block client needs, with the retry rules of SPC-4 for
 // UNIT ATTENTION, and non-GOOD status turned into a ScsiStatusError that names the sense.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import {
   inquiry, modeSense10, parseReadCapacity10, parseReadCapacity16, parseReportLuns, parseStandardInquiry,
   parseVpdBlockLimits, parseVpdDeviceIdentification, parseVpdSupportedPages, parseVpdUnitSerial, readCapacity10,
   readCapacity16, readCdb, reportLuns, requestSense, synchronizeCache10, synchronizeCache16, testUnitReady, unmap, writeCdb,
-  writeSame16, decodeSense, ScsiStatusError, type CdbSpec,
+  writeSame16, decodeSense, ScsiStatus, ScsiStatusError, SenseKey, type CdbSpec,
 } from "../scsi/index.ts";
 import type { ScsiExecutor } from "./executor.ts";
 import type { Session } from "./session.ts";
 import type { ScsiResult } from "./task.ts";
 
-const GOOD = 0x00;
-const CHECK_CONDITION = 0x02;
-const UNIT_ATTENTION = 0x06;
-const BUSY = 0x08;
-const TASK_SET_FULL = 0x28;
 const MAX_UA_RETRIES = 10;
 const MAX_BUSY_RETRIES = 8;
 
@@ -45,14 +40,14 @@ export class LogicalUnit<E extends ScsiExecutor = Session> {
   async run(spec: CdbSpec, io: { data?: Uint8Array; buffer?: Uint8Array } = {}): Promise<ScsiResult> {
     for (let attempt = 0; ; attempt++) {
       const result = await this.session.execute({ lun: this.lun, cdb: spec.cdb, direction: spec.direction, transferLength: spec.transferLength, name: spec.name, data: io.data, buffer: io.buffer }, { priority: this.priority });
-      if (result.status === GOOD) return result;
+      if (result.status === ScsiStatus.Good) return result;
       const sense = result.sense ? safeDecode(result.sense) : undefined;
-      if (result.status === CHECK_CONDITION && sense?.senseKey === UNIT_ATTENTION && attempt < MAX_UA_RETRIES) {
+      if (result.status === ScsiStatus.CheckCondition && sense?.senseKey === SenseKey.UnitAttention && attempt < MAX_UA_RETRIES) {
         this.session.log.debug(`${spec.name}: unit attention ${sense.ascqText}; retrying`);
         continue;
       }
       // BUSY and TASK SET FULL: the command was not run; retry a bounded number of times with backoff.
-      if ((result.status === BUSY || result.status === TASK_SET_FULL) && attempt < MAX_BUSY_RETRIES) {
+      if ((result.status === ScsiStatus.Busy || result.status === ScsiStatus.TaskSetFull) && attempt < MAX_BUSY_RETRIES) {
         await Bun.sleep(Math.min(1000, 10 * 2 ** attempt));
         continue;
       }

@@ -1,15 +1,13 @@
 // Opening a connection for a session: TCP connect, login within a time limit, and login redirects
 // (RFC 7143 §11.13.5 status class 1) followed for a bounded number of hops. Mechanism only: retry and
 // backoff policy belong to the caller.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ChapAlgorithmRejected, login, LoginRedirect, type LoginParams, type Negotiated } from "../login/login.ts";
 import { connectTransport, resolveTransport, type TransportChoice } from "../transport/connect.ts";
 import { Connection, asIscsiError } from "../connection/connection.ts";
-
-export interface Portal {
-  host: string;
-  port: number;
-}
+import { withTimeout } from "../transport/deadline.ts";
+import type { Portal } from "../transport/portal.ts";
+import type { Transport } from "../transport/types.ts";
 
 /** Login parameters for a new session or a reinstatement: a given ISID, TSIH 0 (RFC 7143 §6.3.5). */
 export function loginParamsFor(login: Omit<LoginParams, "isid" | "tsih" | "cid" | "initialCmdSN">, isid: number, initialCmdSN: number, added?: { tsih: number; cid: number }): LoginParams {
@@ -23,6 +21,8 @@ export interface OpenOptions {
   maxRedirects?: number;
   /** TCP transport: Bun's sockets, the native shim, or "auto" (default: $ISCSI_TRANSPORT, else "auto"). */
   transport?: TransportChoice;
+  /** Opens the pipe to a portal instead of TCP (an in-memory pipe to a scripted target in tests). */
+  connect?: (portal: Portal, timeoutMs: number) => Promise<Transport>;
 }
 
 export interface OpenedConnection {
@@ -36,14 +36,14 @@ export async function openConnection(portal: Portal, params: LoginParams, tag: s
   const maxRedirects = opts.maxRedirects ?? 5;
   let at = portal;
   let md5Fallback = false;
-  const chosen = await resolveTransport(opts.transport);
+  const chosen = opts.connect ? undefined : await resolveTransport(opts.transport);
+  const connect = opts.connect ?? ((p: Portal, ms: number) => connectTransport(chosen!.kind, p.host, p.port, ms));
   for (let hop = 0; ; hop++) {
-    const transport = await connectTransport(chosen.kind, at.host, at.port, opts.connectTimeoutMs ?? 10_000);
-    const connection = new Connection(transport, tag);
-    if (chosen.fellBack) connection.log.debug(`Bun's transport: ${chosen.why}`);
+    const connection = new Connection(await connect(at, opts.connectTimeoutMs ?? 10_000), tag);
+    if (chosen?.fellBack) connection.log.debug(`Bun's transport: ${chosen.why}`);
     try {
       const attempt = md5Fallback && params.auth.method === "CHAP" ? { ...params, auth: { ...params.auth, algorithms: [5] } } : params;
-      const negotiated = await withTimeout(login(connection.loginExchange(), attempt), opts.loginTimeoutMs ?? 15_000, () => `login to ${connection.peer} timed out after ${opts.loginTimeoutMs ?? 15_000} ms`);
+      const negotiated = await withTimeout(login(connection.loginExchange(), attempt), opts.loginTimeoutMs ?? 15_000, () => new IscsiError("TIMEOUT", `login to ${connection.peer} timed out after ${opts.loginTimeoutMs ?? 15_000} ms`));
       return { connection, negotiated, portal: at };
     } catch (err) {
       connection.close();
@@ -66,12 +66,4 @@ export async function openConnection(portal: Portal, params: LoginParams, tag: s
       throw asIscsiError(err, connection.peer);
     }
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new IscsiError("TIMEOUT", what())), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }

@@ -3,7 +3,7 @@
 // backoff and jitter, re-check the identity of every LU in use, then re-issue what was queued, in order.
 // The replacement timeout (open-iscsi semantics: 0 fail at once, -1 wait forever, N ms) decides when
 // waiting I/O fails; it never turns into success. Reconnecting goes on until logout or close.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { loginParamsFor, openConnection } from "./open.ts";
 import type { Session, SessionState } from "./session.ts";
 import { LogicalUnit, identityOf } from "./logical-unit.ts";

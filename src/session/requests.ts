@@ -1,12 +1,12 @@
 // Session requests that are not SCSI commands: NOP-Out pings and answers, Text (SendTargets), Logout
 // and Task Management (RFC 7143 §11.5, §11.10, §11.14, §11.18). They share the task table's ITT space.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { encodeLogoutRequest } from "../pdu/logout.ts";
 import { encodeNopOut } from "../pdu/nop.ts";
 import { encodeTaskMgmtRequest } from "../pdu/task-mgmt.ts";
 import { encodeTextRequest } from "../pdu/text-pdu.ts";
 import { encodeTextKeys, TextAccumulator } from "../pdu/text.ts";
-import { RESERVED_TAG, type Frame, type TargetPdu, type NopIn } from "../pdu/types.ts";
+import { Opcode, RESERVED_TAG, type Frame, type TargetPdu, type NopIn } from "../pdu/types.ts";
 import type { Session } from "./session.ts";
 
 export interface PendingRequest {
@@ -62,7 +62,7 @@ export class Requests {
     return this.request("Text", timeoutMs, (itt) => {
       this.sendText(itt, RESERVED_TAG, data);
     }, (frame) => {
-      if (frame.pdu.opcode !== 0x24) throw new IscsiError("PROTOCOL", `expected a Text Response for ITT 0x${frame.pdu.itt.toString(16)}`);
+      if (frame.pdu.opcode !== Opcode.TextResponse) throw new IscsiError("PROTOCOL", `expected a Text Response for ITT 0x${frame.pdu.itt.toString(16)}`);
       const p = frame.pdu;
       this.s.noteStatSN(p.statSN);
       acc.append(frame.data);
@@ -86,7 +86,7 @@ export class Requests {
     return this.request("Logout", timeoutMs, (itt) => {
       this.s.connection.send(encodeLogoutRequest({ immediate: true, reasonCode: 0, itt, cid: 0, cmdSN: this.s.window.cmdSN, expStatSN: this.s.expStatSN }));
     }, (frame) => {
-      if (frame.pdu.opcode !== 0x26) throw new IscsiError("PROTOCOL", "expected a Logout Response");
+      if (frame.pdu.opcode !== Opcode.LogoutResponse) throw new IscsiError("PROTOCOL", "expected a Logout Response");
       this.s.noteStatSN(frame.pdu.statSN);
       if (frame.pdu.response !== 0) throw new IscsiError("LOGOUT", `target refused the logout (response ${frame.pdu.response})`);
       return true;
@@ -98,7 +98,7 @@ export class Requests {
     return this.request(`Task Management ${fn}`, timeoutMs, (itt) => {
       this.s.connection.send(encodeTaskMgmtRequest({ immediate: true, function: fn, lun, itt, referencedTaskTag, cmdSN: this.s.window.cmdSN, expStatSN: this.s.expStatSN, refCmdSN, expDataSN: 0 }));
     }, (frame) => {
-      if (frame.pdu.opcode !== 0x22) throw new IscsiError("PROTOCOL", "expected a Task Management Response");
+      if (frame.pdu.opcode !== Opcode.TaskMgmtResponse) throw new IscsiError("PROTOCOL", "expected a Task Management Response");
       this.s.noteStatSN(frame.pdu.statSN);
       const r = frame.pdu.response;
       if (r !== 0) throw new IscsiError("SCSI_STATUS", `task management function ${fn} failed: ${TMF_RESPONSES[r] ?? `response ${r}`}`);

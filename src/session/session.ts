@@ -1,7 +1,7 @@
 // One iSCSI session (ERL0, one connection): the CmdSN window and its postponed queue, the task table, the
 // inbound choke point, and the public `execute(task)` (RFC 7143 §4.2.2, §11.3–§11.19). When the connection
 // is lost the session reinstates itself (recovery.ts, RFC 7143 §6.3.5, §7.1) and re-issues what it can.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { logFor } from "../log.ts";
 import type { LoginParams, Negotiated } from "../login/login.ts";
 import { serialAdd, serialGe } from "../pdu/serial.ts";
@@ -12,7 +12,8 @@ import { CommandWindow } from "./window.ts";
 import { TaskTable } from "./tasks.ts";
 import { handleInbound, placeDataIn } from "./inbound.ts";
 import { sendScsiCommand } from "./data-out.ts";
-import { loginParamsFor, openConnection, type OpenedConnection, type OpenOptions, type Portal } from "./open.ts";
+import { loginParamsFor, openConnection, type OpenedConnection, type OpenOptions } from "./open.ts";
+import type { Portal } from "../transport/portal.ts";
 import { replayable, type ScsiResult, type ScsiTask, type TaskState } from "./task.ts";
 import { Requests, type PendingRequest } from "./requests.ts";
 import { Recovery, DEFAULT_RECOVERY, type RecoveryOptions, type RecoveryEvent } from "./recovery.ts";

@@ -2,7 +2,7 @@
 // without status in time gets ABORT TASK; if that fails, LOGICAL UNIT RESET; if that fails too, the
 // connection is dropped and recovery takes over. One task-management request at a time per session.
 // An aborted command is reported as failed, never as done.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { TaskManagementFunction } from "./requests.ts";
 import type { Session } from "./session.ts";
 import type { TaskState } from "./task.ts";

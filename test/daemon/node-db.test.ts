@@ -8,7 +8,7 @@ import { createConsola } from "consola";
 import { defaultSettings } from "../../src/config/node-settings.ts";
 import { NodeDb, nodeKey } from "../../src/daemon/node-db.ts";
 import { backoffDelay, isRetryable } from "../../src/daemon/startup.ts";
-import { IscsiError } from "../../src/errors.ts";
+import { IscsiError } from "../../src/contract/errors.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "iscsi-nodedb-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

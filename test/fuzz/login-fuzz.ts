@@ -4,7 +4,7 @@
 // What must hold: login settles; a failure is an IscsiError with a catalogue code; a success never downgrades
 // the configured authentication, never accepts an altered mutual-CHAP answer, and yields a record inside the
 // RFC 7143 §13 ranges and within what we offered.
-import { IscsiError } from "../../src/errors.ts";
+import { IscsiError } from "../../src/contract/errors.ts";
 import { login, type LoginExchange, type LoginParams, type Negotiated } from "../../src/login/login.ts";
 import type { OperationalProposal } from "../../src/login/keys.ts";
 import { decodeLoginResponse, encodeLoginResponse, type LoginResponse } from "../../src/pdu/index.ts";

@@ -6,7 +6,7 @@
 // - a failure is a typed error with a catalogue code (never a TypeError or RangeError);
 // - every Data-Out lies inside its command's buffer and carries exactly the caller's bytes;
 // - our fake's framer never refuses what the initiator sends; no unhandled rejection (checked by the caller).
-import { ERROR_CATALOGUE } from "../../src/errors.ts";
+import { ERROR_CATALOGUE } from "../../src/contract/errors.ts";
 import {
   encodeDataIn, encodeNopIn, encodeR2T, encodeScsiResponse, encodeTaskMgmtResponse, encodeTextResponse, Opcode, RESERVED_TAG,
   type DataOut, type NopOut, type ScsiCommand, type TaskMgmtRequest, type TextRequest,

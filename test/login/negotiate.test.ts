@@ -2,7 +2,7 @@
 // (reliability checklist cases 17–23).
 
 import { describe, expect, test } from "bun:test";
-import { IscsiError } from "../../src/errors.ts";
+import { IscsiError } from "../../src/contract/errors.ts";
 import { DEFAULT_PROPOSAL, KEYS, proposalProblems, type OperationalProposal } from "../../src/login/keys.ts";
 import { Negotiation } from "../../src/login/negotiate.ts";
 

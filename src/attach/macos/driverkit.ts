@@ -4,7 +4,7 @@
 // Only the ring doorbell reaches JavaScript; IOKit notifications stay on a C dispatch queue. The macOS half
 // has never run on a Mac (docs/macos.md); HbaConnection is exercised on Linux over ffi/harness/dext_sim.c.
 import { dlopen, type Pointer } from "bun:ffi";
-import { IscsiError } from "../../errors.ts";
+import { IscsiError } from "../../contract/errors.ts";
 import { attachLibrary } from "../native.ts";
 import type { Ring } from "../ring.ts";
 

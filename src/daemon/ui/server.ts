@@ -3,10 +3,11 @@
 // through the same parsing, schemas and dispatch as the control socket; GET /api/errors gives the catalogue's words.
 import type { ConsolaInstance } from "consola";
 import type { Server } from "bun";
-import { ERROR_CATALOGUE } from "../../errors.ts";
+import { ERROR_CATALOGUE } from "../../contract/errors.ts";
 import { ASSETS, CONTENT_SECURITY_POLICY } from "./assets.ts";
 import { BASE_HEADERS, gate, plain, type Gate } from "./auth.ts";
-import type { AnswerLine, UiEndpoint, UiInfo } from "./state.ts";
+import type { UiInfo } from "../../contract/views.ts";
+import type { AnswerLine, UiEndpoint } from "./state.ts";
 import { ensureUiToken, LoginCodes } from "./token.ts";
 
 /** Same bound as a control-socket request line. */

@@ -1,13 +1,13 @@
 // The dispatch table: one entry per op of the protocol, each a call into the daemon's operations.
-import { attachLun, detachLuns, listAttachments } from "../daemon/attachments.ts";
-import type { Daemon } from "../daemon/daemon.ts";
-import { clearSecret, deleteDiscovery, deleteNodes, discover, listDiscovery, listNodes, newDiscovery, newNode, setSecret, updateDiscovery, updateNodes } from "../daemon/node-ops.ts";
-import { listPaths } from "../daemon/multipath.ts";
-import { setConfig, setInitiatorName, showConfig } from "../daemon/prefs-ops.ts";
-import { listSessions, loginNodes, logoutSessions, rescanSessions } from "../daemon/session-ops.ts";
+import { attachLun, detachLuns, listAttachments } from "./attachments.ts";
+import type { Daemon } from "./daemon.ts";
+import { clearSecret, deleteDiscovery, deleteNodes, discover, listDiscovery, listNodes, newDiscovery, newNode, setSecret, updateDiscovery, updateNodes } from "./node-ops.ts";
+import { listPaths } from "./multipath.ts";
+import { setConfig, setInitiatorName, showConfig } from "./prefs-ops.ts";
+import { listSessions, loginNodes, logoutSessions, rescanSessions } from "./session-ops.ts";
 import { recentLog } from "../log.ts";
 import { VERSION } from "../version.ts";
-import type { Op, RequestOf, ResultOf } from "./protocol.ts";
+import type { Op, RequestOf, ResultOf } from "../contract/protocol.ts";
 
 type Handlers = { [K in Op]: (req: RequestOf<K>) => Promise<ResultOf<K>> | ResultOf<K> };
 

@@ -1,0 +1,84 @@
+// The daemon's table of attached LUNs, each on the multipath device of its LU (docs/multipath.md), and how
+// one is shown: the session of the device's active path, the device's name.
+import { statfsSync } from "node:fs";
+import type { ConsolaInstance } from "consola";
+import type { Attachment } from "../attach/attachment.ts";
+import type { AttachmentView } from "../contract/views.ts";
+import type { MultipathDevice } from "../multipath/device.ts";
+import { sessionOf } from "./engine.ts";
+import { GONE, type SessionEntry } from "./registry.ts";
+
+export interface Attached {
+  attachment: Attachment;
+  device: MultipathDevice;
+}
+
+export class Attachments {
+  private readonly byId = new Map<number, Attached>();
+
+  list(): Attached[] {
+    return [...this.byId.values()].sort((a, b) => a.attachment.id - b.attachment.id);
+  }
+
+  /** Attachments that would lose their last live path if session `sid` went (logout refuses while there are any). */
+  pinning(sid: number): Attached[] {
+    return this.list().filter((x) => x.device.paths.some((p) => p.meta.sid === sid) && !x.device.paths.some((p) => p.meta.sid !== sid && !GONE.has(p.session.state.kind)));
+  }
+
+  onDevice(device: MultipathDevice): Attached[] {
+    return this.list().filter((x) => x.device === device);
+  }
+
+  add(x: Attached): void {
+    this.byId.set(x.attachment.id, x);
+  }
+
+  remove(x: Attached): void {
+    this.byId.delete(x.attachment.id);
+  }
+
+  /** After `entry` joined its paths: say so when a node of an attached device now serves another LU there. */
+  noteOtherLu(entry: SessionEntry, log: ConsolaInstance): void {
+    for (const x of this.list()) {
+      const old = x.device.paths.find((p) => p.meta.key === entry.key && p.meta.sid !== entry.sid);
+      if (!old || x.device.paths.some((p) => p.meta.sid === entry.sid)) continue;
+      const now = sessionOf(entry.session).identities.get(old.lun);
+      if (now === undefined || now === x.device.identity) continue;
+      log.error(`attachment ${x.attachment.id} not moved to session ${entry.sid}: LUN ${old.lun} of ${entry.target} is not the logical unit attached as ${x.attachment.device ?? x.attachment.file} (was ${x.device.identity}, now ${now}); left failed to protect the data: detach it (iscsi detach --force ${x.attachment.id})`);
+    }
+  }
+}
+
+export function attachmentView({ attachment: a, device }: Attached): AttachmentView {
+  const path = device.activePath ?? device.upPaths()[0] ?? device.paths.at(-1);
+  return {
+    id: a.id,
+    target: path?.meta.target ?? device.targetName ?? "",
+    portal: { ...(path?.meta.portal ?? { host: "", port: 0 }) },
+    lun: a.lun,
+    sid: path?.meta.sid ?? 0,
+    mpath: device.name,
+    backend: a.backend,
+    state: a.state,
+    file: a.file,
+    ...(a.device ? { device: a.device } : {}),
+    ...(a.mountPoint ? { mountPoint: a.mountPoint } : {}),
+    ...filesystemSpace(a.mountPoint),
+    readOnly: a.readOnly,
+    sizeBytes: String(a.geometry.sizeBytes),
+    blockSize: a.geometry.blockSize,
+    since: a.since.toISOString(),
+    stats: a.stats,
+  };
+}
+
+/** Size and free space of the filesystem mounted at `mountPoint` (blocks available to unprivileged users, as df shows). */
+function filesystemSpace(mountPoint: string | undefined): { fs?: { sizeBytes: string; freeBytes: string } } {
+  if (!mountPoint) return {};
+  try {
+    const s = statfsSync(mountPoint, { bigint: true });
+    return { fs: { sizeBytes: String(s.blocks * s.bsize), freeBytes: String(s.bavail * s.bsize) } };
+  } catch {
+    return {};
+  }
+}
