@@ -3,13 +3,16 @@
 import { op } from "../api.js";
 import { count, h, portalText, table } from "../dom.js";
 
+/** The device's state in plain words. */
+const STATE_WORDS = { "full-feature": "working", recovering: "waiting for a path", failed: "no path left" };
+
 function device(d) {
   const wait = d.noPathRetry < 0 ? "forever" : `${d.noPathRetry} s`;
   return h(
     "div",
     { class: "card", "data-key": `mpath ${d.name}` },
     h("h3", {}, `${d.name} — ${d.wwid}`),
-    h("p", {}, `${d.target}: ${d.state}, policy ${d.policy}${d.policy === "failover" ? ` (failback ${d.failback})` : ""}, waits ${wait} with no path; ${count(d.stats.commands)} commands, ${count(d.stats.reissued)} re-issued on another path`),
+    h("p", {}, `${d.target}: ${STATE_WORDS[d.state] ?? d.state}, policy ${d.policy}${d.policy === "failover" ? ` (failback ${d.failback})` : ""}, waits ${wait} with no path; ${count(d.stats.commands)} commands, ${count(d.stats.reissued)} re-issued on another path`),
     table(
       [
         { label: "Session", cell: (p) => String(p.sid) },
