@@ -29,7 +29,7 @@ export async function probeGeometry(lu: LogicalUnit<ScsiExecutor>): Promise<Geom
   if (inq.peripheralDeviceType !== 0x00) {
     throw new IscsiError("NOT_SUPPORTED", `LUN ${lu.lun} is a ${inq.deviceTypeName}, not a disk (direct-access block device); only disks can be attached`);
   }
-  const cap = await lu.readCapacity();
+  const cap = await lu.open();
   const sizeBytes = Number(cap.bytes);
   if (!Number.isSafeInteger(sizeBytes)) throw new IscsiError("NOT_SUPPORTED", `LUN ${lu.lun} is too large to attach (${cap.bytes} bytes)`);
   const pages = await lu.vpdPages().catch(() => [] as number[]);
@@ -53,7 +53,7 @@ export async function probeGeometry(lu: LogicalUnit<ScsiExecutor>): Promise<Geom
 
 /** LBPME and LBPRZ from READ CAPACITY(16), LBPU from the B2h page (assumed with LBPME when the page is absent). */
 async function unmapZeroes(lu: LogicalUnit<ScsiExecutor>, pages: number[]): Promise<boolean> {
-  let rc;
+  let rc: ReturnType<typeof parseReadCapacity16>;
   try {
     rc = parseReadCapacity16((await lu.run(readCapacity16({ allocationLength: 32 }))).data);
   } catch (err) {

@@ -13,7 +13,7 @@ interface RunResult {
 }
 
 async function run(argv: string[], timeoutMs = TOOL_TIMEOUT_MS): Promise<RunResult> {
-  let child;
+  let child: ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>;
   try {
     child = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   } catch (err) {

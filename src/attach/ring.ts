@@ -78,7 +78,7 @@ export class Ring {
         if (n < BATCH) return;
       }
     };
-    // bun-types lacks `fd` on connect options; Bun reads an existing descriptor with it (macos-platform.md A4).
+    // bun-types lacks `fd` on connect options; Bun reads an existing descriptor with it (docs/architecture.md, "Attaching a LUN").
     const options = { fd, socket: { data: drain, error: () => {} } };
     this.socket = await Bun.connect(options as unknown as Parameters<typeof Bun.connect>[0]);
     // Requests submitted before we listened found the ring armed and rang already; drain in case Bun read it early.

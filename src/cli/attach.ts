@@ -5,7 +5,9 @@ import { defineCommand } from "citty";
 import { IscsiError } from "../contract/errors.ts";
 import { ask, parsePortalFilter, socketArg } from "./_daemon.ts";
 import { describeAttachment, printAttachmentTable } from "./_format.ts";
+import { warnSetAside } from "./_set-aside.ts";
 import { jsonArg, parseLunNumber, printJson } from "./_shared.ts";
+import { printOutput } from "./_json.ts";
 
 export default defineCommand({
   meta: { name: "attach", description: "Attach a LUN as a local disk through the daemon, or list attachments (--list)" },
@@ -23,7 +25,8 @@ export default defineCommand({
     if (args.list) {
       if (args.target) throw new IscsiError("INVALID_ARGUMENT", "--list takes no target");
       const attachments = await ask(args, { op: "attach.list" });
-      if (args.json) return printJson(attachments);
+      warnSetAside((await ask(args, { op: "status" })).quarantined);
+      if (args.json) return printOutput("attachments", { attachments });
       if (attachments.length === 0) {
         process.stderr.write("nothing attached\n");
         return;

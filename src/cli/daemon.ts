@@ -30,6 +30,8 @@ export default defineCommand({
     }
     const paths = resolvePaths({ stateDir: args["state-dir"], socket: args.socket, config: args.config });
     const daemon = Daemon.open({ stateDir: paths.stateDir, configPath: paths.config });
+    // Before the socket answers: nothing a killed predecessor left may meet a new attach of the same LU.
+    await daemon.cleanLeftovers();
     const answer = answerer(daemon, log);
     const server = await serveIpc(daemon, paths.socket, log, answer);
     daemon.startUi(answer, { enabled: args.ui, port: uiPort });
@@ -40,6 +42,7 @@ export default defineCommand({
     );
     log.info(`iscsi daemon ${process.pid} ready: state ${paths.stateDir}, initiator ${daemon.initiatorName()}; ${transport}`);
     daemon.startAutomaticLogins();
+    daemon.restoreAttachments();
     const signal = await new Promise<string>((resolve) => {
       for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(s, () => resolve(s));
     });

@@ -48,7 +48,7 @@ export default defineCommand({
         const lu = new LogicalUnit(session, target.lun);
         await lu.testUnitReady();
         const inq = await lu.inquiry();
-        const cap = await lu.readCapacity();
+        const cap = await lu.open();
         say("inquiry", `LUN ${target.lun}: ${inq.vendor} ${inq.product}, ${formatBytes(Number(cap.bytes))} in ${cap.blockSize}-byte blocks`, t0);
 
         const data = new Uint8Array(size);

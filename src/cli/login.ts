@@ -26,6 +26,6 @@ export default defineCommand({
     });
     if (args.json) printJson({ results });
     else printLoginResults(results);
-    failIfAny(results, "logins");
+    failIfAny(results, "logins", !args.json);
   },
 });

@@ -27,6 +27,6 @@ export default defineCommand({
     });
     if (args.json) printJson({ results });
     else printLogoutResults(results);
-    failIfAny(results, "logouts");
+    failIfAny(results, "logouts", !args.json);
   },
 });

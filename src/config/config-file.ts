@@ -14,7 +14,7 @@ export interface DaemonConfig {
   startup: { retryInitialMs: number; retryMaxMs: number };
   /** Where secrets live: the macOS Keychain or a root-only file in the state dir. */
   secrets: "file" | "keychain";
-  /** The web dashboard on 127.0.0.1 (design.md §6). */
+  /** The web dashboard on 127.0.0.1 (docs/architecture.md, "The dashboard"). */
   ui: { enabled: boolean; port: number };
 }
 

@@ -1,8 +1,8 @@
 // Our initiator name, generated once and kept in <state dir>/initiatorname.iscsi in open-iscsi's
 // `InitiatorName=` format (RFC 7143 §4.2.7: a unique, stable iqn. name).
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { IscsiError } from "../contract/errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./atomic.ts";
 import { iscsiNameProblem } from "../pdu/iscsi-name.ts";
@@ -25,20 +25,6 @@ export function generateInitiatorName(): string {
 
 /** The `InitiatorName=` line of open-iscsi's file format, or undefined when there is none. */
 const nameLine = (text: string) => /^\s*InitiatorName\s*=\s*(\S+)\s*$/m.exec(text)?.[1];
-
-/**
- * The name of a command that runs without the daemon: the one given (flag or $ISCSI_INITIATOR_NAME), else
- * open-iscsi's, else one derived from the host name alone (no state to keep a random one in).
- */
-export function standaloneInitiatorName(given?: string): string {
-  const name = given || process.env.ISCSI_INITIATOR_NAME;
-  if (name) return name;
-  try {
-    const fromOpenIscsi = nameLine(readFileSync("/etc/iscsi/initiatorname.iscsi", "utf8"));
-    if (fromOpenIscsi) return fromOpenIscsi;
-  } catch {}
-  return `${NAMING_AUTHORITY}:${hostPart()}`;
-}
 
 /** The stored name, or undefined when the file does not exist yet. */
 export function readInitiatorName(stateDir: string): string | undefined {
@@ -70,4 +56,33 @@ export function ensureInitiatorName(stateDir: string): string {
   const name = generateInitiatorName();
   writeInitiatorName(stateDir, name);
   return name;
+}
+
+/**
+ * The name of a command that runs without the daemon: the one given (flag or $ISCSI_INITIATOR_NAME), else
+ * looked up exactly as the daemon does (the stored file in the state dir, else generated and stored), so a
+ * target's ACL set for one admits the other. When the state dir cannot be written (no root), the generated
+ * name is used for this run and `notStored` says why.
+ */
+export function standaloneInitiatorName(given: string | undefined, stateDir: string): { name: string; notStored?: string } {
+  const explicit = given || process.env.ISCSI_INITIATOR_NAME;
+  if (explicit) return { name: explicit };
+  let stored: string | undefined;
+  try {
+    stored = readInitiatorName(stateDir);
+  } catch (err) {
+    // Unreadable (a root-only state dir, for a user): a name for this run; a malformed file stays an error.
+    if ((err as IscsiError).code !== "NODE_DB") throw err;
+    return { name: generateInitiatorName(), notStored: (err as Error).message };
+  }
+  if (stored) return { name: stored };
+  const name = generateInitiatorName();
+  // A state dir is created where its parent exists (a fresh /var/lib/iscsi), never a whole made-up path.
+  if (!existsSync(dirname(stateDir))) return { name, notStored: `${dirname(stateDir)} does not exist` };
+  try {
+    writeInitiatorName(stateDir, name);
+    return { name };
+  } catch (err) {
+    return { name, notStored: (err as Error).message };
+  }
 }

@@ -43,7 +43,7 @@ export const REQUESTS = {
   "discoverydb.delete": req("discoverydb.delete", { portal }),
   "discoverydb.update": req("discoverydb.update", { portal, name: settingName, value: settingValue }),
   "attach.add": req("attach.add", { target, portal: v.optional(portalFilter), lun: lunNumber, mount: v.optional(absolutePath), readOnly: v.optional(v.boolean()) }),
-  // `id` names the attachment here; it takes the place of the envelope's correlation id (one request per connection).
+  // `attachment` is the attachment's number (`iscsi detach ID`); `id` stays the envelope's correlation id.
   "attach.remove": req("attach.remove", { attachment: v.optional(int(1, Number.MAX_SAFE_INTEGER)), device: v.optional(devicePath), mount: v.optional(absolutePath), target: v.optional(target), lun: v.optional(lunNumber), force: v.optional(v.boolean()) }),
   "attach.list": req("attach.list", {}),
   "paths.list": req("paths.list", { device: v.optional(v.pipe(v.string(), v.regex(/^mpath[a-z]+$/, "must be a multipath device name (mpatha, mpathb, …)"))) }),
@@ -64,7 +64,7 @@ export const RESULTS = {
   ping: v.strictObject({ version: v.string(), pid: v.number() }),
   status: view.status,
   discover: view.discoverResult,
-  "nodes.list": v.strictObject({ nodes: v.array(view.nodeView) }),
+  "nodes.list": v.strictObject({ nodes: v.array(view.nodeView), quarantined: view.quarantined }),
   "node.new": v.strictObject({ node: view.nodeView }),
   "node.delete": count,
   "node.update": count,
@@ -74,7 +74,7 @@ export const RESULTS = {
   logout: v.strictObject({ results: v.array(view.logoutResult) }),
   "sessions.list": v.strictObject({ sessions: v.array(view.sessionView) }),
   "sessions.rescan": v.strictObject({ sessions: v.array(view.sessionView) }),
-  "discoverydb.list": v.strictObject({ records: v.array(view.discoveryView) }),
+  "discoverydb.list": v.strictObject({ records: v.array(view.discoveryView), quarantined: view.quarantined }),
   "discoverydb.new": v.strictObject({ record: view.discoveryView }),
   "discoverydb.delete": count,
   "discoverydb.update": v.strictObject({ record: view.discoveryView }),

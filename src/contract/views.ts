@@ -61,21 +61,23 @@ export const pending = v.strictObject({
   key: v.string(), label: v.string(), state: v.picklist(["trying", "waiting", "gave-up"]), attempts: v.number(),
   lastError: v.optional(opError), nextAttemptAt: v.optional(v.string()),
 });
+/** Damaged state files the daemon set aside (renamed beside where they were); present when there are any. */
+export const quarantined = v.optional(v.array(v.strictObject({ path: v.string(), original: v.string(), since: v.string() })));
 export const status = v.strictObject({
   version: v.string(), pid: v.number(), startedAt: v.string(), stateDir: v.string(), configPath: v.string(), initiatorName: v.string(),
-  nodes: v.number(), automaticNodes: v.number(), sessions: v.number(), startup: v.array(pending),
+  nodes: v.number(), automaticNodes: v.number(), sessions: v.number(), startup: v.array(pending), quarantined,
 });
 export const discoverResult = v.strictObject({
   portal,
   targets: v.array(v.strictObject({ name: v.string(), portals: v.array(v.strictObject({ host: v.string(), port: v.number(), tpgt: v.number() })) })),
-  nodes: v.strictObject({ created: v.number(), updated: v.number(), unchanged: v.number() }),
+  nodes: v.strictObject({ created: v.number(), updated: v.number(), unchanged: v.number(), quarantined: v.optional(v.number()) }),
   logins: v.optional(v.array(loginResult)),
 });
 export const attachmentView = v.strictObject({
   id: v.number(), target: v.string(), portal, lun: v.number(), sid: v.number(),
   /** The multipath device it sits on. */
   mpath: v.string(),
-  backend: v.picklist(["fuse-loop", "fuse-hdiutil", "driverkit"]), state: v.picklist(["attached", "recovering", "detaching", "failed"]),
+  backend: v.picklist(["fuse-loop", "fuse-hdiutil", "driverkit"]), state: v.picklist(["attached", "recovering", "detaching", "failed", "restoring"]),
   file: v.string(), device: v.optional(v.string()), mountPoint: v.optional(v.string()),
   /** The mounted filesystem's size and free space (statfs of the mount point), when mounted. */
   fs: v.optional(v.strictObject({ sizeBytes: v.string(), freeBytes: v.string() })),

@@ -1,10 +1,13 @@
 // The daemon's table of attached LUNs, each on the multipath device of its LU (docs/multipath.md), and how
-// one is shown: the session of the device's active path, the device's name.
+// one is shown: the session of the device's active path, the device's name. One LU is attached once: an attach
+// or restore claims it first, against live attachments and the records in the state dir (attachment-db.ts).
 import { statfsSync } from "node:fs";
 import type { ConsolaInstance } from "consola";
 import type { Attachment } from "../attach/attachment.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { AttachmentView } from "../contract/views.ts";
 import type { MultipathDevice } from "../multipath/device.ts";
+import type { AttachmentDb } from "./attachment-db.ts";
 import { sessionOf } from "./engine.ts";
 import { GONE, type SessionEntry } from "./registry.ts";
 
@@ -15,6 +18,32 @@ export interface Attached {
 
 export class Attachments {
   private readonly byId = new Map<number, Attached>();
+  /** LUs ("target|lun") with an attach or restore under way, so a second one is refused before either finishes. */
+  private readonly claimed = new Map<string, number>();
+
+  constructor(readonly db: AttachmentDb) {}
+
+  /**
+   * Reserves an attachment id for the LU, or refuses (EXISTS) when the LU is attached, recorded or being attached.
+   * `id`: a restore's own record id, which it may reuse.
+   */
+  claim(target: string, lun: number, id?: number): { id: number; release: () => void } {
+    const key = `${target}|${lun}`;
+    const live = this.list().find((x) => x.device.targetName === target && x.attachment.lun === lun);
+    const record = this.db.find(target, lun);
+    const busy = this.claimed.get(key);
+    if (live) throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is already attached as ${live.attachment.device ?? live.attachment.file} (attachment ${live.attachment.id})`);
+    if (busy !== undefined) throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is being attached (attachment ${busy})`);
+    if (record && record.id !== id) throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is already attached (attachment ${record.id}, being restored; see iscsi status)`);
+    const taken = id ?? this.db.nextId([...this.byId.keys(), ...this.claimed.values()]);
+    this.claimed.set(key, taken);
+    return { id: taken, release: () => this.claimed.delete(key) };
+  }
+
+  /** Is a restore (or attach) of attachment `id` running at this moment? */
+  restoring(id: number): boolean {
+    return [...this.claimed.values()].includes(id);
+  }
 
   list(): Attached[] {
     return [...this.byId.values()].sort((a, b) => a.attachment.id - b.attachment.id);
@@ -42,7 +71,7 @@ export class Attachments {
     for (const x of this.list()) {
       const old = x.device.paths.find((p) => p.meta.key === entry.key && p.meta.sid !== entry.sid);
       if (!old || x.device.paths.some((p) => p.meta.sid === entry.sid)) continue;
-      const now = sessionOf(entry.session).identities.get(old.lun);
+      const now = sessionOf(entry.session).recordedIdentity(old.lun);
       if (now === undefined || now === x.device.identity) continue;
       log.error(`attachment ${x.attachment.id} not moved to session ${entry.sid}: LUN ${old.lun} of ${entry.target} is not the logical unit attached as ${x.attachment.device ?? x.attachment.file} (was ${x.device.identity}, now ${now}); left failed to protect the data: detach it (iscsi detach --force ${x.attachment.id})`);
     }

@@ -1,62 +1,17 @@
-// Attached LUNs live in the daemon beside their sessions (design.md §4, §5): attach (logging every portal of
-// the target in first when needed), list, detach by id, device, mount point or target and LUN. An attachment
-// sits on the LU's multipath device (docs/multipath.md), never on one session: it pins the device's last
-// live path (logout refuses it until it is detached). A new login of the same LU becomes a path of the device,
-// so the attachment is served again; a different LU at the same LUN never is. The attach layer (and its C
-// library) is loaded only when first used.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { IscsiError, type ErrorCode } from "../contract/errors.ts";
-import type { AttachmentView } from "../contract/views.ts";
-import type { MultipathDevice } from "../multipath/device.ts";
+// Attached LUNs live in the daemon beside their sessions: listed, and detached by id, device,
+// mount point or target and LUN (attaching is attach-ops.ts). Each is also a record in the state directory
+// (attachment-db.ts), removed by a detach and kept by a daemon stop, so the next start brings it back
+// (attach-restore.ts); records not restored yet are listed and can be detached too. An attachment pins its
+// session: logout refuses it until it is detached.
+import type { AttachStats } from "../attach/serve.ts";
+import type { AttachBackend, AttachmentView } from "../contract/views.ts";
+import { IscsiError } from "../contract/errors.ts";
+import type { AttachmentRecord } from "./attachment-db.ts";
 import { attachmentView } from "./attachment-table.ts";
-import type { NodeFilter } from "./node-db.ts";
-import { describeFilter, loginNodes } from "./session-ops.ts";
 import type { DaemonState } from "./state.ts";
 
 /** How long a daemon stop waits for an orderly detach before it forces one. */
 const STOP_DETACH_MS = 30_000;
-
-/** The multipath device of LUN `lun` of the target: an existing one, or after logging in every portal of the target. */
-async function deviceFor(d: DaemonState, target: string, lun: number, portal?: NodeFilter["portal"]): Promise<MultipathDevice> {
-  const filter: NodeFilter = { target, portal };
-  const live = () => d.multipath.find(filter, lun).filter((x) => x.state.kind !== "failed");
-  if (live().length === 0) {
-    if (d.nodes.list(filter).length === 0) throw new IscsiError("NOT_FOUND", `no node record${describeFilter(filter)}; run discovery first (iscsi -m discovery -t st -p PORTAL)`);
-    const results = await loginNodes(d, filter);
-    const failed = results.find((r) => !r.ok);
-    if (!results.some((r) => r.ok) && failed?.error) throw new IscsiError(failed.error.code as ErrorCode, failed.error.message);
-  }
-  const found = live();
-  if (found.length > 1) throw new IscsiError("INVALID_ARGUMENT", `LUN ${lun}${describeFilter(filter)} is ${found.length} different logical units (${found.map((x) => x.name).join(", ")}); name the portal (--portal HOST:PORT)`);
-  if (found.length === 0) throw new IscsiError("NOT_FOUND", `no disk at LUN ${lun}${describeFilter(filter)}`);
-  return found[0]!;
-}
-
-export interface AttachRequest {
-  target: string;
-  portal?: NodeFilter["portal"];
-  lun: number;
-  mount?: string;
-  readOnly?: boolean;
-}
-
-export async function attachLun(d: DaemonState, req: AttachRequest): Promise<AttachmentView> {
-  const device = await deviceFor(d, req.target, req.lun, req.portal);
-  const same = d.attachments.onDevice(device)[0];
-  if (same) throw new IscsiError("BUSY", `LUN ${req.lun} of ${req.target} is already attached as ${same.attachment.device ?? same.attachment.file} (attachment ${same.attachment.id})`);
-  if (req.mount && d.attachments.list().some((x) => x.attachment.mountPoint === req.mount)) {
-    throw new IscsiError("BUSY", `another attachment is mounted on ${req.mount}`);
-  }
-  const { Attachment } = await import("../attach/attachment.ts");
-  // FUSE mount dirs live in the daemon's private state dir, one per attachment, removed at detach.
-  const runDir = join(d.stateDir, "attach");
-  mkdirSync(runDir, { recursive: true, mode: 0o700 });
-  const attachment = await Attachment.attach(device, req.lun, { mountDir: req.mount, readOnly: req.readOnly, runDir, log: d.log });
-  const x = { attachment, device };
-  d.attachments.add(x);
-  return attachmentView(x);
-}
 
 export interface DetachRequest {
   id?: number;
@@ -69,30 +24,78 @@ export interface DetachRequest {
 
 export async function detachLuns(d: DaemonState, req: DetachRequest): Promise<AttachmentView[]> {
   if (req.id === undefined && !req.device && !req.mount && !req.target) throw new IscsiError("INVALID_ARGUMENT", "name the attachment: id, device, mount point, or target and LUN");
-  const picked = d.attachments.list().filter(({ attachment: a, device }) =>
-    (req.id === undefined || a.id === req.id) &&
-    (req.device === undefined || a.device === req.device) &&
-    (req.mount === undefined || a.mountPoint === req.mount) &&
-    (req.target === undefined || device.paths.some((p) => p.meta.target === req.target)) &&
-    (req.lun === undefined || a.lun === req.lun),
-  );
-  if (picked.length === 0) throw new IscsiError("NOT_FOUND", `no attachment matches ${describeDetach(req)}`);
+  const wanted = (v: AttachmentView) =>
+    (req.id === undefined || v.id === req.id) &&
+    (req.device === undefined || v.device === req.device) &&
+    (req.mount === undefined || v.mountPoint === req.mount) &&
+    (req.target === undefined || v.target === req.target) &&
+    (req.lun === undefined || v.lun === req.lun);
+  const picked = d.attachments.list().filter((x) => wanted(attachmentView(x)));
+  const waiting = unrestored(d).filter((r) => wanted(recordView(d, r)));
+  if (picked.length + waiting.length === 0) throw new IscsiError("NOT_FOUND", `no attachment matches ${describeDetach(req)}`);
+  const busy = waiting.find((r) => d.attachments.restoring(r.id));
+  if (busy) throw new IscsiError("BUSY", `attachment ${busy.id} is being restored right now; try again in a moment`);
   const detached: AttachmentView[] = [];
   for (const x of picked) {
     // Shown as it was (device, mount point) with its final state and counters.
     const before = attachmentView(x);
     await x.attachment.detach({ force: req.force ?? false });
     d.attachments.remove(x);
+    d.attachments.db.delete(x.attachment.id);
     detached.push({ ...before, state: x.attachment.state, stats: x.attachment.stats });
+  }
+  // Not restored yet: nothing local exists; the restore stops and the record goes.
+  for (const r of waiting) {
+    d.restores.cancel(restoreKey(r.id));
+    d.attachments.db.delete(r.id);
+    detached.push(recordView(d, r));
   }
   return detached;
 }
 
+/** Live attachments, then recorded ones not (yet) restored, each once. */
 export function listAttachments(d: DaemonState): AttachmentView[] {
-  return d.attachments.list().map(attachmentView);
+  return [...d.attachments.list().map(attachmentView), ...unrestored(d).map((r) => recordView(d, r))].sort((a, b) => a.id - b.id);
 }
 
-/** At daemon stop: an orderly detach where the session is up, forced after STOP_DETACH_MS or on error. Never throws. */
+const RESTORE_PREFIX = "attachment:";
+/** The key of a record's restore loop, and back. */
+export const restoreKey = (id: number) => `${RESTORE_PREFIX}${id}`;
+export const restoreId = (key: string) => Number(key.slice(RESTORE_PREFIX.length));
+
+function unrestored(d: DaemonState): AttachmentRecord[] {
+  const live = new Set(d.attachments.list().map((x) => x.attachment.id));
+  return d.attachments.db.list().filter((r) => !live.has(r.id));
+}
+
+const NO_STATS: AttachStats = { reads: 0, writes: 0, flushes: 0, trims: 0, bytesRead: 0, bytesWritten: 0, errors: 0 };
+
+/** A record waiting for its restore: no session (sid 0), no file or device yet; "failed" once its restore gave up. */
+function recordView(d: DaemonState, r: AttachmentRecord): AttachmentView {
+  const loop = d.restores.pending().find((p) => p.key === restoreKey(r.id));
+  return {
+    id: r.id,
+    target: r.target,
+    portal: { ...r.portal },
+    lun: r.lun,
+    sid: 0,
+    mpath: "",
+    backend: r.route as AttachBackend,
+    state: loop?.state === "gave-up" ? "failed" : "restoring",
+    file: "",
+    ...(r.mountPoint ? { mountPoint: r.mountPoint } : {}),
+    readOnly: r.readOnly,
+    sizeBytes: "0",
+    blockSize: 0,
+    since: r.created,
+    stats: { ...NO_STATS },
+  };
+}
+
+/**
+ * At daemon stop: an orderly detach where the session is up, forced after STOP_DETACH_MS or on error. The records
+ * stay, so the next start (after a service restart or a reboot) brings them back. Never throws.
+ */
 export async function detachAll(d: DaemonState): Promise<void> {
   for (const x of d.attachments.list()) {
     const a = x.attachment;

@@ -1,6 +1,6 @@
 // The daemon's one door to the engine: opening and ending sessions, SendTargets, and the LUN scan shown by
 // `-m session -P 3`. Everything else in src/daemon sees only `EngineSession`; the session reinstates itself
-// after a lost connection (design.md §3, ERL0), so the daemon only shows its state.
+// after a lost connection (docs/architecture.md, "Recovery (ERL0)", ERL0), so the daemon only shows its state.
 import { discover, type DiscoveredTarget } from "../discovery/send-targets.ts";
 import type { LoginParams, Negotiated } from "../login/login.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
@@ -53,8 +53,10 @@ export function sessionOf(e: EngineSession): Session {
   return e;
 }
 
-export async function openSession(p: OpenParams): Promise<EngineSession> {
+/** `sid`: the daemon's number for the session, which its log lines then carry. */
+export async function openSession(p: OpenParams, sid?: number): Promise<EngineSession> {
   return Session.open({
+    id: sid,
     portal: p.portal,
     login: { initiatorName: p.initiatorName, targetName: p.targetName, sessionType: "Normal", auth: p.auth, isid: p.isid, proposal: p.proposal },
     loginTimeoutMs: p.loginTimeoutMs,
@@ -81,7 +83,7 @@ export async function scanLuns(session: EngineSession): Promise<LunInfo[]> {
       const info: LunInfo = { lun: n, deviceType: inq.deviceTypeName, vendor: inq.vendor, product: inq.product, revision: inq.revision };
       if (inq.peripheralDeviceType === 0x00) {
         await lu.testUnitReady();
-        const cap = await lu.readCapacity();
+        const cap = await lu.open();
         info.blockSize = cap.blockSize;
         info.bytes = cap.bytes.toString();
       }

@@ -58,7 +58,7 @@ export class Multipath {
   /** Make each disk LU of `entry`'s session not yet a path one (after a login, and after a rescan); `keep` names devices not to drop (they carry attachments). */
   async join(entry: SessionEntry, settings: NodeSettings, keep: (d: MultipathDevice) => boolean): Promise<void> {
     const session = entry.session as Session;
-    for (const [lun, identity] of session.identities) {
+    for (const [lun, identity] of session.recordedIdentities()) {
       if (this.devices.some((d) => d.paths.some((p) => p.session === session && p.lun === lun))) continue; // already a path (a rescan)
       let wwid: string;
       try {

@@ -50,8 +50,11 @@ export class SessionRegistry {
     return e !== undefined && !GONE.has(e.session.state.kind);
   }
 
-  /** Logs the node in once: a second caller during the login shares its outcome; a live session is an error. */
-  login(key: string, meta: Omit<SessionEntry, "sid" | "key" | "session" | "luns" | "since">, open: () => Promise<EngineSession>): Promise<SessionEntry> {
+  /**
+   * Logs the node in once: a second caller during the login shares its outcome; a live session is an error. The
+   * sid is chosen first and handed to `open`, so the session's log tag names it as listings do.
+   */
+  login(key: string, meta: Omit<SessionEntry, "sid" | "key" | "session" | "luns" | "since">, open: (sid: number) => Promise<EngineSession>): Promise<SessionEntry> {
     const running = this.inflight.get(key);
     if (running) return running;
     if (this.active(key)) {
@@ -59,8 +62,16 @@ export class SessionRegistry {
       return Promise.reject(new IscsiError("SESSION_EXISTS", `session ${e.sid} to ${meta.target} at ${meta.portal.host}:${meta.portal.port} already exists`));
     }
     const attempt = (async () => {
-      const session = await open();
-      const entry: SessionEntry = { ...meta, sid: this.nextSid++, key, session, luns: [], since: new Date().toISOString() };
+      const sid = this.nextSid++;
+      let session: EngineSession;
+      try {
+        session = await open(sid);
+      } catch (err) {
+        // A failed login gives its number back unless a later login took one meanwhile: sids stay dense.
+        if (this.nextSid === sid + 1) this.nextSid = sid;
+        throw err;
+      }
+      const entry: SessionEntry = { ...meta, sid, key, session, luns: [], since: new Date().toISOString() };
       this.entries.set(key, entry);
       await this.rescan(entry);
       return entry;

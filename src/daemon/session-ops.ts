@@ -4,7 +4,6 @@ import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import { openSession } from "./engine.ts";
 import { nodeOpenParams } from "./login-params.ts";
 import { matches, nodeKey, type NodeFilter, type NodeRecord } from "./node-db.ts";
-import type { Portal } from "../transport/portal.ts";
 import type { SessionEntry } from "./registry.ts";
 import { backoffDelay, isRetryable } from "./startup.ts";
 import type { DaemonState } from "./state.ts";
@@ -19,8 +18,8 @@ const label = (r: NodeRecord) => `${r.target} at ${r.portal.host}:${r.portal.por
 export async function loginOnce(d: DaemonState, record: NodeRecord): Promise<SessionEntry> {
   const key = nodeKey(record.target, record.portal);
   const initiatorName = d.initiatorName();
-  const entry = await d.registry.login(key, { target: record.target, portal: record.portal, tpgt: record.tpgt, isid: record.isid, initiatorName }, async () =>
-    openSession(await nodeOpenParams(record, d.secrets, initiatorName)),
+  const entry = await d.registry.login(key, { target: record.target, portal: record.portal, tpgt: record.tpgt, isid: record.isid, initiatorName }, async (sid) =>
+    openSession(await nodeOpenParams(record, d.secrets, initiatorName), sid),
   );
   d.startup.cancel(key);
   d.log.info(`session ${entry.sid}: logged in to ${label(record)}`);
@@ -36,6 +35,14 @@ export async function startupAttempt(d: DaemonState, key: string): Promise<void>
   await loginOnce(d, record);
 }
 
+/**
+ * What a login the user asked for does not retry, beyond what the background loop gives up on: a target's
+ * "initiator error" status (RFC 7143 §11.13.5 class 2: not found, removed, not allowed) and an unusable
+ * secrets file or state dir do not change within seconds; retrying only hides them.
+ */
+const PERMANENT_NOW: ReadonlySet<string> = new Set(["LOGIN_FATAL", "NODE_DB", "ACCESS"]);
+const retryNow = (err: unknown) => isRetryable(err) && !PERMANENT_NOW.has(errorCodeOf(err));
+
 async function loginWithRetries(d: DaemonState, record: NodeRecord): Promise<LoginResult> {
   const retries = record.settings["node.session.initial_login_retry_max"];
   const base = { target: record.target, portal: { ...record.portal } };
@@ -44,7 +51,7 @@ async function loginWithRetries(d: DaemonState, record: NodeRecord): Promise<Log
       const entry = await loginOnce(d, record);
       return { ...base, ok: true, sid: entry.sid, attempts: attempt };
     } catch (err) {
-      if (attempt > retries || !isRetryable(err)) {
+      if (attempt > retries || !retryNow(err)) {
         d.log.warn(`login to ${label(record)} failed after ${attempt} attempt(s): ${(err as Error).message}`);
         return { ...base, ok: false, attempts: attempt, error: opError(err) };
       }

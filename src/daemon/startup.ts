@@ -29,6 +29,8 @@ export class StartupLogins {
     private readonly tryLogin: (key: string) => Promise<unknown>,
     private readonly policy: { retryInitialMs: number; retryMaxMs: number },
     private readonly log: ConsolaInstance,
+    /** How its log lines name one attempt's kind ("startup login", "restore"), before the label. */
+    private readonly noun = "startup login",
   ) {}
 
   /** Starts one independent loop per node; returns at once. */
@@ -62,10 +64,10 @@ export class StartupLogins {
       loop.attempts++;
       loop.state = "trying";
       loop.nextAttemptAt = undefined;
-      this.log.info(`startup login ${loop.label}: attempt ${loop.attempts}`);
+      this.log.info(`${this.noun} ${loop.label}: attempt ${loop.attempts}`);
       try {
         await this.tryLogin(loop.key);
-        this.log.info(`startup login ${loop.label}: logged in after ${loop.attempts} attempt(s)`);
+        this.log.info(`${this.noun} ${loop.label}: done after ${loop.attempts} attempt(s)`);
         if (this.loops.get(loop.key) === loop) this.loops.delete(loop.key);
         return;
       } catch (err) {
@@ -78,13 +80,13 @@ export class StartupLogins {
         }
         if (!isRetryable(err)) {
           loop.state = "gave-up";
-          this.log.error(`startup login ${loop.label}: attempt ${loop.attempts} failed (${code}): ${loop.lastError.message}; not retrying`);
+          this.log.error(`${this.noun} ${loop.label}: attempt ${loop.attempts} failed (${code}): ${loop.lastError.message}; not retrying`);
           return;
         }
         const delay = backoffDelay(loop.attempts, this.policy.retryInitialMs, this.policy.retryMaxMs);
         loop.state = "waiting";
         loop.nextAttemptAt = new Date(Date.now() + delay).toISOString();
-        this.log.warn(`startup login ${loop.label}: attempt ${loop.attempts} failed (${code}): ${loop.lastError.message}; next attempt in ${(delay / 1000).toFixed(1)} s`);
+        this.log.warn(`${this.noun} ${loop.label}: attempt ${loop.attempts} failed (${code}): ${loop.lastError.message}; next attempt in ${(delay / 1000).toFixed(1)} s`);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
           loop.wake = () => {

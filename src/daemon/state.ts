@@ -18,6 +18,8 @@ export interface DaemonState {
   readonly secrets: SecretStore;
   readonly registry: SessionRegistry;
   readonly startup: StartupLogins;
+  /** Background restores of recorded attachments (keyed by restoreKey). */
+  readonly restores: StartupLogins;
   /** LUNs attached as local disks; each pins its session. */
   readonly attachments: Attachments;
   /** One device per logical unit, over every session that reaches it (docs/multipath.md). */

@@ -1,12 +1,12 @@
 // What the daemon shows of its state: nodes with secrets reduced to "stored or not", sessions with their
-// negotiated parameters (RFC 7143 §13), counters and LUNs. The IPC schemas (src/ipc/protocol.ts) check these shapes.
+// negotiated parameters (RFC 7143 §13), counters and LUNs. Their types and schemas are the contract's (src/contract/views.ts).
+import { listQuarantined, type QuarantinedFile } from "../config/quarantine.ts";
 import { printable } from "../config/names.ts";
 import { SETTING_NAMES, type NodeSettings } from "../config/node-settings.ts";
 import type { DiscoveryRecord } from "./discovery-db.ts";
-import type { Portal } from "../transport/portal.ts";
 import type { NodeRecord } from "./node-db.ts";
 import type { SessionEntry } from "./registry.ts";
-import type { DiscoveryView, LunInfo, NodeView, SessionView } from "../contract/views.ts";
+import type { DiscoveryView, NodeView, SessionView } from "../contract/views.ts";
 
 export function nodeView(r: NodeRecord, secrets: NodeView["secrets"], sid?: number): NodeView {
   const settings: NodeSettings = r.settings;
@@ -68,4 +68,10 @@ export function sessionView(e: SessionEntry): SessionView {
     history: (e.session.history ?? []).map((h) => ({ at: new Date(h.at).toISOString(), event: h.event, detail: h.detail })),
     connections: e.session.connections?.views() ?? [],
   };
+}
+
+/** Damaged state files set aside in the state dir, for listings (a field only when there are any). */
+export function setAsideView(stateDir: string): { quarantined?: QuarantinedFile[] } {
+  const found = listQuarantined(stateDir);
+  return found.length > 0 ? { quarantined: found } : {};
 }

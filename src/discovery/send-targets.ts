@@ -42,6 +42,7 @@ export interface DiscoverOptions extends OpenOptions {
   portal: Portal;
   initiatorName: string;
   auth?: LoginParams["auth"];
+  proposal?: LoginParams["proposal"];
 }
 
 /** Log in a Discovery session at `portal`, ask SendTargets=All, log out. */
@@ -49,7 +50,7 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveredTarget[
   const session = await Session.open({
     ...opts,
     portal: opts.portal,
-    login: { initiatorName: opts.initiatorName, sessionType: "Discovery", auth: opts.auth ?? { method: "None" } },
+    login: { initiatorName: opts.initiatorName, sessionType: "Discovery", auth: opts.auth ?? { method: "None" }, ...(opts.proposal ? { proposal: opts.proposal } : {}) },
   });
   try {
     const pairs = await session.requests.text([["SendTargets", "All"]]);

@@ -13,7 +13,7 @@ import { checkParams, type ChapParams, type LoginParams, type Negotiated } from 
 import { ChapAlgorithmRejected, LoginRejected, statusError } from "./status.ts";
 
 export type { ChapParams, LoginParams, Negotiated } from "./params.ts";
-export { ChapAlgorithmRejected, LoginRedirect, LoginRejected } from "./status.ts";
+export { ChapAlgorithmRejected, DigestRejected, LoginRedirect, LoginRejected } from "./status.ts";
 
 export interface LoginExchange {
   exchange(request: Fields<LoginRequest>, data: Uint8Array): Promise<{ pdu: LoginResponse; data: Uint8Array }>;

@@ -29,7 +29,7 @@ export class MultipathDevice implements ScsiExecutor {
   readonly id = nextDeviceId++;
   readonly log;
   readonly paths: Path[] = [];
-  readonly identities = new Map<number, string>();
+  private readonly identities = new Map<number, string>();
   readonly stats = { commands: 0, reissued: 0, noPathWaits: 0, noPathFailures: 0 };
   private readonly selector: SelectorState = { active: undefined, turn: 0 };
   private readonly waiting: Array<{ resolve: (p: Path) => void; reject: (e: Error) => void }> = [];
@@ -113,6 +113,14 @@ export class MultipathDevice implements ScsiExecutor {
     this.log.warn(`no path up (last: ${path.name}, ${path.state.kind}); I/O ${ms < 0 ? "waits for a path" : `waits up to ${ms / 1000} s (no_path_retry)`}`);
     if (ms === 0) this.giveUp();
     else if (ms > 0) this.noPathTimer = setTimeout(() => this.giveUp(), ms);
+  }
+
+  recordIdentity(lun: number, identity: string): void {
+    this.identities.set(lun, identity);
+  }
+
+  recordedIdentity(lun: number): string | undefined {
+    return this.identities.get(lun);
   }
 
   execute(task: ScsiTask, opts: { priority?: boolean } = {}): Promise<ScsiResult> {

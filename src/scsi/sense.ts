@@ -7,7 +7,7 @@
 import { ascqText } from "./asc.ts";
 import { viewOf } from "./bytes.ts";
 import { ScsiFormatError } from "./errors.ts";
-import type { FieldPointer, Sense, SenseDescriptor } from "./sense-types.ts";
+import type { Sense } from "./sense-types.ts";
 import { SenseKey, hexByte, senseKeyName } from "./status.ts";
 
 const COMMAND = "sense data";

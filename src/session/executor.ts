@@ -1,5 +1,6 @@
 // What runs SCSI commands for a logical unit: a session, or a multipath device over several sessions
 // (docs/multipath.md). LogicalUnit and the attach layer see only this shape.
+import type { ConsolaInstance } from "consola";
 import type { ScsiResult, ScsiTask } from "./task.ts";
 
 export interface ScsiExecutor {
@@ -8,7 +9,8 @@ export interface ScsiExecutor {
   readonly state: { kind: string; error?: Error };
   readonly targetName: string | undefined;
   /** Identity of each LU in use (VPD 0x80/0x83, capacity), recorded by the first READ CAPACITY. */
-  readonly identities: Map<number, string>;
-  readonly log: { debug(message: string): void; info(message: string): void; warn(message: string): void };
+  recordIdentity(lun: number, identity: string): void;
+  recordedIdentity(lun: number): string | undefined;
+  readonly log: ConsolaInstance;
   execute(task: ScsiTask, opts?: { priority?: boolean }): Promise<ScsiResult>;
 }

@@ -7,8 +7,7 @@ import {
   readCapacity16, readCdb, reportLuns, requestSense, synchronizeCache10, synchronizeCache16, testUnitReady, unmap, writeCdb,
   writeSame16, decodeSense, ScsiStatus, ScsiStatusError, SenseKey, type CdbSpec,
 } from "../scsi/index.ts";
-import type { ScsiExecutor } from "./executor.ts";
-import type { Session } from "./session.ts";
+import type { SessionCore } from "./core.ts";
 import type { ScsiResult } from "./task.ts";
 
 const MAX_UA_RETRIES = 10;
@@ -21,15 +20,17 @@ export interface Capacity {
   thinProvisioned: boolean;
 }
 
-/** Over a session, or anything else that runs commands for the LU (a multipath device). */
-export class LogicalUnit<E extends ScsiExecutor = Session> {
+/** What a logical unit uses of its session. */
+export type LuSession = Pick<SessionCore, "execute" | "log" | "recordIdentity" | "recordedIdentity">;
+
+export class LogicalUnit<S extends LuSession = SessionCore> {
   capacity: Capacity | undefined;
 
   private readonly priority: boolean;
 
   /** `priority`: the session's own identity re-check after a reinstatement, sent ahead of queued I/O. */
   constructor(
-    readonly session: E,
+    readonly session: S,
     readonly lun: number,
     opts: { priority?: boolean } = {},
   ) {
@@ -95,7 +96,16 @@ export class LogicalUnit<E extends ScsiExecutor = Session> {
     }
     if (cap.blockSize === 0 || cap.blockSize % 512 !== 0) throw new IscsiError("PROTOCOL", `target reports an unusable block size ${cap.blockSize}`);
     this.capacity = cap;
-    if (!this.priority && !this.session.identities.has(this.lun)) this.session.identities.set(this.lun, await identityOf(this, cap));
+    return cap;
+  }
+
+  /**
+   * Ready the unit for I/O: its capacity, and its identity recorded in the session (once per LUN), which
+   * re-checks it after a reinstatement before any queued command goes out again.
+   */
+  async open(): Promise<Capacity> {
+    const cap = await this.readCapacity();
+    if (!this.priority && this.session.recordedIdentity(this.lun) === undefined) this.session.recordIdentity(this.lun, await identityOf(this, cap));
     return cap;
   }
 
@@ -166,9 +176,9 @@ export class LogicalUnit<E extends ScsiExecutor = Session> {
 
 /**
  * What makes this LU this LU: unit serial (VPD 0x80), device identifiers (VPD 0x83) and capacity. Pages a
- * target does not offer are left out. Compared after a reinstatement (design.md §3).
+ * target does not offer are left out. Compared after a reinstatement (docs/architecture.md, "Recovery (ERL0)").
  */
-export async function identityOf(lu: LogicalUnit<ScsiExecutor>, capacity?: Capacity): Promise<string> {
+export async function identityOf(lu: LogicalUnit<LuSession>, capacity?: Capacity): Promise<string> {
   const pages = await lu.vpdPages().catch(() => [] as number[]);
   const serial = pages.includes(0x80) ? await lu.unitSerialNumber() : "";
   const ids = pages.includes(0x83) ? (await lu.deviceIdentification()).map((d) => `${d.type}:${d.value}`).join(",") : "";

@@ -2,7 +2,8 @@
 // (RFC 7143 §11.13.5 status class 1) followed for a bounded number of hops. Mechanism only: retry and
 // backoff policy belong to the caller.
 import { IscsiError } from "../contract/errors.ts";
-import { ChapAlgorithmRejected, login, LoginRedirect, type LoginParams, type Negotiated } from "../login/login.ts";
+import { ChapAlgorithmRejected, DigestRejected, login, LoginRedirect, type LoginParams, type Negotiated } from "../login/login.ts";
+import { DEFAULT_PROPOSAL, type Digest } from "../login/keys.ts";
 import { connectTransport, resolveTransport, type TransportChoice } from "../transport/connect.ts";
 import { Connection, asIscsiError } from "../connection/connection.ts";
 import { withTimeout } from "../transport/deadline.ts";
@@ -36,14 +37,16 @@ export async function openConnection(portal: Portal, params: LoginParams, tag: s
   const maxRedirects = opts.maxRedirects ?? 5;
   let at = portal;
   let md5Fallback = false;
+  let digestsInFull = noneFirst(params) === undefined;
   const chosen = opts.connect ? undefined : await resolveTransport(opts.transport);
   const connect = opts.connect ?? ((p: Portal, ms: number) => connectTransport(chosen!.kind, p.host, p.port, ms));
   for (let hop = 0; ; hop++) {
     const connection = new Connection(await connect(at, opts.connectTimeoutMs ?? 10_000), tag);
     if (chosen?.fellBack) connection.log.debug(`Bun's transport: ${chosen.why}`);
     try {
-      const attempt = md5Fallback && params.auth.method === "CHAP" ? { ...params, auth: { ...params.auth, algorithms: [5] } } : params;
-      const negotiated = await withTimeout(login(connection.loginExchange(), attempt), opts.loginTimeoutMs ?? 15_000, () => new IscsiError("TIMEOUT", `login to ${connection.peer} timed out after ${opts.loginTimeoutMs ?? 15_000} ms`));
+      const offered = digestsInFull ? params : noneFirst(params)!;
+      const attempt = md5Fallback && offered.auth.method === "CHAP" ? { ...offered, auth: { ...offered.auth, algorithms: [5] } } : offered;
+      const negotiated = await withTimeout(login(connection.loginExchange(), attempt), opts.loginTimeoutMs ?? 15_000, () => new IscsiError("TIMEOUT", `login to ${connection.peer} timed out after ${(opts.loginTimeoutMs ?? 15_000) / 1000} s: the target accepted the connection but did not answer the login (is this an iSCSI port?)`));
       return { connection, negotiated, portal: at };
     } catch (err) {
       connection.close();
@@ -52,6 +55,12 @@ export async function openConnection(portal: Portal, params: LoginParams, tag: s
       if (err instanceof ChapAlgorithmRejected && !md5Fallback) {
         connection.log.info("target refused our CHAP_A list; retrying with MD5 only");
         md5Fallback = true;
+        hop--;
+        continue;
+      }
+      if (err instanceof DigestRejected && !digestsInFull) {
+        connection.log.info(`target rejected ${err.key}=None; retrying with the full digest offer`);
+        digestsInFull = true;
         hop--;
         continue;
       }
@@ -66,4 +75,19 @@ export async function openConnection(portal: Portal, params: LoginParams, tag: s
       throw asIscsiError(err, connection.peer);
     }
   }
+}
+
+/**
+ * QUIRK(tgt 1.0): offered HeaderDigest=None,CRC32C, tgtd answers CRC32C, where RFC 7143 §6.2 has the responder
+ * pick the first value it supports. So a digest list that starts with None is offered as None alone first,
+ * and in full only when the target rejects None (it requires CRC32C): no digests unless a target insists.
+ * Undefined when there is nothing to hold back.
+ */
+function noneFirst(params: LoginParams): LoginParams | undefined {
+  const p = { ...DEFAULT_PROPOSAL, ...params.proposal };
+  const cut = (list: readonly Digest[]) => (list[0] === "None" && list.length > 1 ? (["None"] as Digest[]) : undefined);
+  const header = cut(p.headerDigest);
+  const data = cut(p.dataDigest);
+  if (!header && !data) return undefined;
+  return { ...params, proposal: { ...params.proposal, ...(header ? { headerDigest: header } : {}), ...(data ? { dataDigest: data } : {}) } };
 }

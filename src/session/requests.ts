@@ -7,16 +7,24 @@ import { encodeTaskMgmtRequest } from "../pdu/task-mgmt.ts";
 import { encodeTextRequest } from "../pdu/text-pdu.ts";
 import { encodeTextKeys, TextAccumulator } from "../pdu/text.ts";
 import { Opcode, RESERVED_TAG, type Frame, type TargetPdu, type NopIn } from "../pdu/types.ts";
-import type { Session } from "./session.ts";
+import type { Connection } from "../connection/connection.ts";
+import type { Negotiated } from "../login/login.ts";
+import type { PendingRequest, TaskState } from "./task.ts";
+import type { TaskTable } from "./tasks.ts";
+import type { CommandWindow } from "./window.ts";
 
-export interface PendingRequest {
-  kind: "request";
-  itt: number;
-  what: string;
-  /** Called for each response PDU with this ITT; returns true when the request is complete. */
-  onResponse: (frame: Frame<TargetPdu>) => boolean;
-  reject: (e: Error) => void;
+/** What requests may read and do of their session. */
+export interface RequestsHost {
+  readonly connection: Connection;
+  readonly window: CommandWindow;
+  readonly negotiated: Negotiated;
+  readonly expStatSN: number;
+  readonly tasks: TaskTable<TaskState | PendingRequest>;
+  /** MC/S: the connection whose PDU is being handled (a NOP-In is answered on it). */
+  readonly connections: { readonly current: { connection: Connection; expStatSN: number } | undefined };
+  noteStatSN(statSN: number): void;
 }
+
 
 /** TMF function codes, RFC 7143 §11.5.1. */
 export const TaskManagementFunction = { AbortTask: 1, AbortTaskSet: 2, ClearAca: 3, ClearTaskSet: 4, LogicalUnitReset: 5, TargetWarmReset: 6, TargetColdReset: 7, TaskReassign: 8 } as const;
@@ -29,7 +37,7 @@ const TMF_RESPONSES: Record<number, string> = {
 };
 
 export class Requests {
-  constructor(private readonly s: Session) {}
+  constructor(private readonly s: RequestsHost) {}
 
   /** NOP-Out ping (RFC 7143 §11.18): resolves with the round trip in ms when the NOP-In comes back. */
   ping(timeoutMs = 5_000): Promise<number> {

@@ -5,7 +5,7 @@
 // Bun's reading paused and a watcher thread's doorbell saying when the socket is readable
 // (docs/performance.md, "A native transport").
 import type { Socket } from "bun";
-import { type Pointer } from "bun:ffi";
+import type { Pointer } from "bun:ffi";
 import { loadNative, type NativeLib } from "./native-lib.ts";
 import { GatherQueue } from "./native-send.ts";
 import { TransportError } from "./errors.ts";

@@ -89,8 +89,7 @@ export async function connectSocket<T extends SocketEvents>(
   } catch (err) {
     connecting.then((s) => s.end(), () => {});
     if (err instanceof TransportError) throw err;
-    const msg = (err as Error)?.message ?? String(err);
-    throw new TransportError(`cannot connect to ${peer}: ${msg}`, { cause: err });
+    throw new TransportError(`cannot connect to ${peer}: ${connectFailure(err)}`, { cause: err });
   }
   try {
     user = wrap(socket, peer);
@@ -99,4 +98,23 @@ export async function connectSocket<T extends SocketEvents>(
     throw err;
   }
   return user;
+}
+
+/** Why a connect failed, in words a user can act on (Bun's message is only "Failed to connect"). */
+function connectFailure(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  switch (code) {
+    case "ECONNREFUSED":
+      return "connection refused (nothing listens on that port)";
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return "host unreachable (no route to it)";
+    case "ETIMEDOUT":
+      return "timed out";
+    case "ENOTFOUND":
+    case "EAI_NONAME":
+      return "no such host name";
+    default:
+      return `${(err as Error)?.message ?? String(err)}${typeof code === "string" ? ` (${code})` : ""}`;
+  }
 }

@@ -1,6 +1,6 @@
 // Config file, node settings, safe names, atomic writes, initiator name and the file secret store.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_UI_PORT, loadConfig, parseConfig, setConfigLine } from "../../src/config/config-file.ts";

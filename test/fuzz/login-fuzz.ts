@@ -1,6 +1,6 @@
 // Login fuzzer: the honest scripted login target (test/login/fake-target.ts) behind a layer that bends its
 // responses: header fields set to edge values, key=value pairs dropped, repeated, replaced by hostile values
-// or keys, text bytes flipped or cut, BHS bits flipped (reliability.md §3.2 Login/Text/CHAP, §5 cases 17–41).
+// or keys, text bytes flipped or cut, BHS bits flipped (docs/reliability.md, cases 17–41).
 // What must hold: login settles; a failure is an IscsiError with a catalogue code; a success never downgrades
 // the configured authentication, never accepts an altered mutual-CHAP answer, and yields a record inside the
 // RFC 7143 §13 ranges and within what we offered.

@@ -13,7 +13,7 @@ import { startDashboard, until, visit, type Dashboard } from "./setup.ts";
 let ui: Dashboard;
 let work: string;
 const iqn = () => ui.tgt.targets[0]!.iqn;
-const attachments = async () => JSON.parse((await ui.d.cli(["attach", "--list", "--json"])).stdout) as Array<{ id: number; device: string; file: string; mountPoint?: string; mpath: string }>;
+const attachments = async () => (JSON.parse((await ui.d.cli(["attach", "--list", "--json"])).stdout) as { attachments: Array<{ id: number; device: string; file: string; mountPoint?: string; mpath: string }> }).attachments;
 const choice = (lun: number, size: string) => `${iqn()} at ${ui.tgt.portal}, LUN ${lun} (${size})`;
 
 beforeAll(async () => {

@@ -1,4 +1,4 @@
-// The web dashboard (design.md §6): Bun.serve on 127.0.0.1 only, behind the token gate (auth.ts); the page's
+// The web dashboard (docs/architecture.md, "The dashboard"): Bun.serve on 127.0.0.1 only, behind the token gate (auth.ts); the page's
 // files (assets.ts) and one API route, POST /api/op, which takes a control-protocol request as JSON and answers
 // through the same parsing, schemas and dispatch as the control socket; GET /api/errors gives the catalogue's words.
 import type { ConsolaInstance } from "consola";
