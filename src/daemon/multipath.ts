@@ -10,12 +10,8 @@ import type { Failback, PolicyName } from "../multipath/policy.ts";
 import { wwidOf } from "../multipath/wwid.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
 import type { Session } from "../session/session.ts";
-import { IscsiError } from "../contract/errors.ts";
 import type { NodeFilter } from "./node-db.ts";
-import type { DeviceView } from "../contract/views.ts";
-import { deviceView } from "./path-views.ts";
 import { GONE, type SessionEntry } from "./registry.ts";
-import type { DaemonState } from "./state.ts";
 
 export function deviceSettings(s: NodeSettings): DeviceSettings {
   const replacement = s["node.session.timeo.replacement_timeout"];
@@ -108,9 +104,3 @@ export class Multipath {
   }
 }
 
-/** `iscsi paths`: every multipath device (or the one named) with its paths. */
-export function listPaths(d: DaemonState, name?: string): DeviceView[] {
-  const devices = d.multipath.list().filter((x) => name === undefined || x.name === name);
-  if (name !== undefined && devices.length === 0) throw new IscsiError("NOT_FOUND", `no multipath device ${name}`);
-  return devices.map(deviceView);
-}

@@ -7,7 +7,8 @@ import { matches, nodeKey, type NodeFilter, type NodeRecord } from "./node-db.ts
 import type { SessionEntry } from "./registry.ts";
 import { backoffDelay, isRetryable } from "./startup.ts";
 import type { DaemonState } from "./state.ts";
-import { sessionPaths } from "./path-views.ts";
+import { deviceView, sessionPaths } from "./path-views.ts";
+import type { DeviceView } from "../contract/views.ts";
 import { sessionView } from "./views.ts";
 import type { LoginResult, LogoutResult, OpError, SessionView } from "../contract/views.ts";
 
@@ -131,4 +132,11 @@ export async function rescanSessions(d: DaemonState, sid?: number): Promise<Sess
 export function describeFilter(f: NodeFilter): string {
   const parts = [f.target ? `target ${f.target}` : "", f.portal ? `portal ${f.portal.host}${f.portal.port ? `:${f.portal.port}` : ""}` : ""].filter(Boolean);
   return parts.length ? ` for ${parts.join(", ")}` : "";
+}
+
+/** `iscsi paths`: every multipath device (or the one named) with its paths (docs/multipath.md). */
+export function listPaths(d: DaemonState, name?: string): DeviceView[] {
+  const devices = d.multipath.list().filter((x) => name === undefined || x.name === name);
+  if (name !== undefined && devices.length === 0) throw new IscsiError("NOT_FOUND", `no multipath device ${name}`);
+  return devices.map(deviceView);
 }

@@ -2,8 +2,16 @@
 // down at once, and its queued commands are handed back to the device for another path) and sends TEST UNIT
 // READY on every live path each polling interval, as dm-multipath's `tur` checker does (docs/multipath.md).
 import { decodeSense, testUnitReady } from "../scsi/index.ts";
-import type { MultipathDevice } from "./device.ts";
+import type { DeviceSettings } from "./policy.ts";
 import type { Path, PathState } from "./path.ts";
+
+/** What the checker needs of its device (MultipathDevice fits it). */
+export interface CheckedDevice {
+  readonly paths: readonly Path[];
+  readonly settings: DeviceSettings;
+  readonly log: { info(message: string): void };
+  pathChanged(path: Path): void;
+}
 import { IscsiError } from "../contract/errors.ts";
 
 /** How often session states are looked at; cheap (no I/O), so a lost connection moves I/O within this. */
@@ -17,7 +25,7 @@ export class PathChecker {
   private readonly lastCheck = new Map<Path, number>();
   private readonly checking = new Set<Path>();
 
-  constructor(private readonly device: MultipathDevice) {}
+  constructor(private readonly device: CheckedDevice) {}
 
   start(): void {
     this.timer ??= setInterval(() => this.watch(), WATCH_MS);

@@ -9,16 +9,10 @@ import type { ScsiExecutor } from "../session/executor.ts";
 import { replayable, type ScsiResult, type ScsiTask } from "../session/task.ts";
 import { PathChecker } from "./checker.ts";
 import type { Path } from "./path.ts";
-import { selectPath, type Failback, type PolicyName, type SelectorState } from "./policy.ts";
+import { selectPath, type DeviceSettings, type SelectorState } from "./policy.ts";
 
-export interface DeviceSettings {
-  policy: PolicyName;
-  failback: Failback;
-  /** How long commands wait while no path is up: ms, 0 = fail at once, -1 = forever. */
-  noPathRetryMs: number;
-  /** Path checker interval (TEST UNIT READY), ms. */
-  pollingIntervalMs: number;
-}
+export type { DeviceSettings } from "./policy.ts";
+
 
 /** Errors that say the path, not the command, failed: the command is re-issued on another path. */
 const PATH_ERRORS = new Set(["TRANSPORT", "ABORTED", "SESSION_NOT_FOUND", "TIMEOUT", "PDU_TIMEOUT", "DIGEST", "PROTOCOL"]);

@@ -8,6 +8,15 @@ export type PolicyName = (typeof POLICIES)[number];
 export const FAILBACKS = ["immediate", "manual"] as const;
 export type Failback = (typeof FAILBACKS)[number];
 
+export interface DeviceSettings {
+  policy: PolicyName;
+  failback: Failback;
+  /** How long commands wait while no path is up: ms, 0 = fail at once, -1 = forever. */
+  noPathRetryMs: number;
+  /** Path checker interval (TEST UNIT READY), ms. */
+  pollingIntervalMs: number;
+}
+
 /** What a selector remembers between commands. */
 export interface SelectorState {
   /** failover: the path in use. */

@@ -9,22 +9,16 @@ import type { Connection } from "../connection/connection.ts";
 import type { Frame, TargetPdu } from "../pdu/types.ts";
 import { placeDataIn } from "./inbound.ts";
 import { loginParamsFor, openConnection } from "./open.ts";
-import type { Session } from "./session.ts";
-import type { TaskState } from "./task.ts";
+import type { SessionCore } from "./core.ts";
+import type { ExtraConnection, TaskState } from "./task.ts";
+
+/** What the connections need of their session (Session fits it). */
+type ConnectionsHost = Pick<SessionCore, "id" | "log" | "isid" | "options" | "state" | "connection" | "negotiated" | "portal" | "window" | "tasks" | "connections"> & {
+  /** A PDU from any connection of the session, into its inbound choke point. */
+  inboundFrame(frame: Frame): void;
+};
 
 export type ConnectionPolicy = "round-robin" | "least-outstanding";
-
-/** One connection of the session beyond the leading one (CID ≥ 1). */
-export interface ExtraConnection {
-  cid: number;
-  connection: Connection;
-  /** StatSN acknowledgement of this connection (RFC 7143 §4.2.2.2: StatSN runs per connection). */
-  expStatSN: number;
-  /** The target's MaxRecvDataSegmentLength for this connection. */
-  maxXmitDataSegmentLength: number;
-  outstanding: number;
-  commands: number;
-}
 
 export interface ConnectionView {
   cid: number;
@@ -44,7 +38,7 @@ export class Connections {
   /** The connection whose PDU is being handled now (undefined: the leading one). */
   current: ExtraConnection | undefined;
 
-  constructor(private readonly s: Session) {}
+  constructor(private readonly s: ConnectionsHost) {}
 
   /** Connections the session should have: what the target granted (MaxConnections, minimum function) and we asked. */
   get wanted(): number {

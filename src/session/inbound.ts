@@ -41,7 +41,7 @@ function scsiTask(s: InboundSession, itt: number, pdu: string): TaskState {
 }
 
 /** Where a Data-In's data should land: the read's buffer at its BufferOffset, when the PDU passes the checks below. */
-export function placeDataIn(s: InboundSession, frame: Frame<TargetPdu>): Uint8Array | undefined {
+export function placeDataIn(s: Pick<SessionCore, "tasks" | "connections">, frame: Frame<TargetPdu>): Uint8Array | undefined {
   const p = frame.pdu;
   if (p.opcode !== Opcode.DataIn) return undefined;
   const t = s.tasks.get(p.itt);
