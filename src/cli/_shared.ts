@@ -45,6 +45,7 @@ export const lunArgs = {
   portal: { type: "string", alias: "p", description: "Target portal HOST[:PORT]" },
   target: { type: "string", alias: "T", description: "Target IQN" },
   lun: { type: "string", alias: "l", description: "LUN number (default: the target's only disk LUN)" },
+  connections: { type: "string", description: "TCP connections in the session, 1..65535 (MC/S; the target's MaxConnections caps it; default 1)" },
   ...authArgs,
   ...digestArgs,
   ...loginTimeoutArg,
@@ -250,4 +251,13 @@ export class Progress {
   done(): void {
     if (this.tty) process.stderr.write("\n");
   }
+}
+
+/** `--connections N`: MaxConnections to offer (RFC 7143 §13.2); 1 when absent. */
+export function connectionsFrom(args: { connections?: unknown }): number {
+  if (args.connections === undefined) return 1;
+  const text = String(args.connections);
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 65535)) throw new IscsiError("INVALID_ARGUMENT", `--connections must be a whole number from 1 to 65535, not ${JSON.stringify(text)}`);
+  return n;
 }
