@@ -6,7 +6,7 @@ import { Session } from "../session/session.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
 import { ScsiStatusError } from "../scsi/errors.ts";
 import type { TransportChoice } from "../transport/connect.ts";
-import { loginTimeoutFrom, normalLogin, type LunAddress } from "./_shared.ts";
+import { connectionsFrom, loginTimeoutFrom, normalLogin, type LunAddress } from "./_shared.ts";
 
 /** SPC-4 additional sense code 25h: LOGICAL UNIT NOT SUPPORTED. */
 const ASC_LU_NOT_SUPPORTED = 0x25;
@@ -16,9 +16,10 @@ export async function openLun(addr: LunAddress, args: Record<string, unknown>, o
   const timeout = args["command-timeout"];
   const seconds = timeout === undefined ? undefined : Number(timeout);
   if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0)) throw new IscsiError("INVALID_ARGUMENT", `--command-timeout ${JSON.stringify(timeout)}: expected a number of seconds above 0`);
+  const login = normalLogin(args, addr.target, addr.user);
   const session = await Session.open({
     portal: addr.portal,
-    login: normalLogin(args, addr.target, addr.user),
+    login: { ...login, proposal: { ...login.proposal, maxConnections: connectionsFrom(args) } },
     ...loginTimeoutFrom(args),
     ...(opts.queueDepth ? { queueDepth: opts.queueDepth } : {}),
     ...(opts.transport ? { transport: opts.transport } : {}),

@@ -21,6 +21,7 @@ export async function alternatePortals(d: DaemonState, record: NodeRecord): Prom
     return own !== undefined && p.host === own.host && p.port === own.port;
   }
   for (const drec of records) {
+    if (drec.type !== "sendtargets") continue; // iSNS records: the iSNS watch keeps their nodes current
     try {
       const auth = await discoveryAuth(drec, d.secrets);
       const found = await sendTargets(drec.portal, d.initiatorName(), auth, Math.min(REDISCOVER_TIMEOUT_MS, drec.settings["discovery.sendtargets.timeo.login_timeout"] * 1000));
