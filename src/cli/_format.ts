@@ -116,6 +116,8 @@ export function printSessions(sessions: SessionView[], level: number, attachment
     block("Interface:", [
       `Iface Name: ${s.iface}`,
       "Iface Transport: tcp",
+      `Iface IPaddress: ${s.ifaceIpaddress ?? "<empty>"}`,
+      `Iface Netdev: ${s.ifaceNetdev ?? "<empty>"}`,
       `Iface Initiatorname: ${s.initiatorName}`,
       `SID: ${s.sid}`,
       `ISID: ${s.isid}`,

@@ -43,6 +43,7 @@ export default defineCommand({
     log.info(`iscsi daemon ${process.pid} ready: state ${paths.stateDir}, initiator ${daemon.initiatorName()}; ${transport}`);
     daemon.startAutomaticLogins();
     daemon.restoreAttachments();
+    daemon.startSystemEvents();
     const signal = await new Promise<string>((resolve) => {
       for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(s, () => resolve(s));
     });

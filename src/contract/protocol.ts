@@ -52,6 +52,7 @@ export const REQUESTS = {
   "config.show": req("config.show", {}),
   "config.set": req("config.set", { name: settingName, value: v.optional(settingValue) }),
   "initiator-name.set": req("initiator-name.set", { name: target }),
+  "system.event": req("system.event", { event: v.picklist(["will-sleep", "did-wake", "network-changed"]) }),
 } as const;
 
 export type Op = keyof typeof REQUESTS;
@@ -87,6 +88,7 @@ export const RESULTS = {
   "config.show": view.configView,
   "config.set": view.configView,
   "initiator-name.set": v.strictObject({ initiatorName: v.string() }),
+  "system.event": view.reactionReport,
 } as const satisfies Record<Op, v.GenericSchema>;
 
 export type ResultOf<K extends Op> = v.InferOutput<(typeof RESULTS)[K]>;

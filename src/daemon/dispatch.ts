@@ -41,5 +41,6 @@ export function dispatcher(d: Daemon): Handlers {
     "config.show": () => showConfig(d),
     "config.set": (r) => setConfig(d, r.name, r.value),
     "initiator-name.set": (r) => setInitiatorName(d, r.name),
+    "system.event": (r) => d.reactions.handle(r.event === "network-changed" ? { kind: r.event, detail: "injected over IPC" } : { kind: r.event }),
   };
 }
