@@ -18,7 +18,7 @@ import { attachLibrary } from "./native.ts";
 import { Ring } from "./ring.ts";
 import { RequestServer, type AttachStats } from "./serve.ts";
 
-export type AttachBackend = "fuse-loop" | "fuse-hdiutil" | "driverkit";
+export type AttachBackend = "fuse-loop" | "fuse-hdiutil" | "driverkit" | "nfs";
 export type AttachState = "attached" | "recovering" | "detaching" | "failed";
 
 export interface AttachOptions {
@@ -39,9 +39,11 @@ const DEFAULT_DEPTH = 32;
 const LOOP_SECTOR_SIZES = new Set([512, 1024, 2048, 4096]);
 
 let nextId = 1;
+/** Attachment ids, shared by every route so they never collide. */
+export const allocateAttachmentId = (): number => nextId++;
 
 export class Attachment {
-  readonly id = nextId++;
+  readonly id = allocateAttachmentId();
   readonly backend: AttachBackend = process.platform === "darwin" ? "fuse-hdiutil" : "fuse-loop";
   readonly since = new Date();
   device: string | undefined;

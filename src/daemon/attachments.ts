@@ -7,6 +7,9 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ConsolaInstance } from "consola";
 import type { Attachment, AttachBackend, AttachState } from "../attach/attachment.ts";
+import type { NfsAttachment, NfsExportView } from "../attach/nfs/attachment.ts";
+import type { NfsCounters } from "../attach/nfs/export.ts";
+import type { NfsServer } from "../attach/nfs/server.ts";
 import type { AttachStats } from "../attach/serve.ts";
 import { IscsiError } from "../errors.ts";
 import type { Session } from "../session/session.ts";
@@ -31,10 +34,16 @@ export interface AttachmentView {
   blockSize: number;
   since: string;
   stats: AttachStats;
+  /** `--via nfs`: the export and what its clients asked. */
+  export?: NfsExportView;
+  nfs?: NfsCounters;
 }
 
+/** How a LUN becomes local: a device over FUSE (Linux: loop; macOS: DiskImages), or the loopback NFS server. */
+export type AttachRoute = "fuse" | "nfs";
+
 export interface Attached {
-  attachment: Attachment;
+  attachment: Attachment | NfsAttachment;
   /** The session it uses; replaced when a rebind moves it to a new login of the same node. */
   entry: SessionEntry;
 }
@@ -44,6 +53,22 @@ const STOP_DETACH_MS = 30_000;
 
 export class Attachments {
   private readonly byId = new Map<number, Attached>();
+  private nfs: NfsServer | undefined;
+
+  /** The daemon's NFS server, started on first use on 127.0.0.1:`port` (0: a free port). */
+  async nfsServer(port: number, log: ConsolaInstance): Promise<NfsServer> {
+    if (this.nfs) return this.nfs;
+    const { NfsServer } = await import("../attach/nfs/server.ts");
+    this.nfs ??= NfsServer.listen(port, log);
+    log.info(`NFS server listening on 127.0.0.1:${this.nfs.port}`);
+    return this.nfs;
+  }
+
+  /** After every attachment is gone (daemon stop). */
+  stopNfs(): void {
+    this.nfs?.stop();
+    this.nfs = undefined;
+  }
 
   list(): Attached[] {
     return [...this.byId.values()].sort((a, b) => a.attachment.id - b.attachment.id);
@@ -93,6 +118,7 @@ export function attachmentView({ attachment: a, entry }: Attached): AttachmentVi
     blockSize: a.geometry.blockSize,
     since: a.since.toISOString(),
     stats: a.stats,
+    ...("nfsExport" in a ? { export: a.exportView, nfs: a.counters } : {}),
   };
 }
 
@@ -116,6 +142,7 @@ export interface AttachRequest {
   lun: number;
   mount?: string;
   readOnly?: boolean;
+  via?: AttachRoute;
 }
 
 export async function attachLun(d: DaemonState, req: AttachRequest): Promise<AttachmentView> {
@@ -124,6 +151,14 @@ export async function attachLun(d: DaemonState, req: AttachRequest): Promise<Att
   if (same) throw new IscsiError("BUSY", `LUN ${req.lun} of ${entry.target} is already attached as ${same.attachment.device ?? same.attachment.file} (attachment ${same.attachment.id})`);
   if (req.mount && d.attachments.list().some((x) => x.attachment.mountPoint === req.mount)) {
     throw new IscsiError("BUSY", `another attachment is mounted on ${req.mount}`);
+  }
+  if (req.via === "nfs") {
+    if (req.mount && process.platform !== "darwin") throw new IscsiError("INVALID_ARGUMENT", "--mount needs a block device: on Linux the NFS route only serves the export (mount it with your NFS client)");
+    const server = await d.attachments.nfsServer(d.config.nfs.port, d.log);
+    const { NfsAttachment } = await import("../attach/nfs/attachment.ts");
+    const x = { attachment: await NfsAttachment.attach(entry.session as Session, req.lun, server, { readOnly: req.readOnly, log: d.log }), entry };
+    d.attachments.add(x);
+    return attachmentView(x);
   }
   const { Attachment } = await import("../attach/attachment.ts");
   // FUSE mount dirs live in the daemon's private state dir, one per attachment, removed at detach.
@@ -183,6 +218,7 @@ export async function detachAll(d: DaemonState): Promise<void> {
     if (!done) await a.detach({ force: true }).catch((err) => d.log.error(`attachment ${a.id}: forced detach failed: ${(err as Error).message}`));
     d.attachments.remove(x);
   }
+  d.attachments.stopNfs();
 }
 
 function describeDetach(r: DetachRequest): string {

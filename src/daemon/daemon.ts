@@ -22,6 +22,8 @@ import type { AnswerLine, UiEndpoint, UiInfo } from "./ui/state.ts";
 export interface DaemonOptions {
   stateDir: string;
   configPath: string;
+  /** Port of the loopback NFS server, over iscsid.nfs.port of the config. */
+  nfsPort?: number;
 }
 
 export interface StatusView {
@@ -72,6 +74,7 @@ export class Daemon implements DaemonState {
   /** Everything that can be wrong with the state dir or config fails here, before the socket opens. */
   static open(opts: DaemonOptions): Daemon {
     const config = loadConfig(opts.configPath);
+    if (opts.nfsPort !== undefined) config.nfs.port = opts.nfsPort;
     ensurePrivateDir(opts.stateDir);
     const d = new Daemon(opts.stateDir, opts.configPath, config, logFor("iscsid"));
     d.nodes.load();

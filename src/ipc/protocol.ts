@@ -51,7 +51,7 @@ export const REQUESTS = {
   "discoverydb.new": req("discoverydb.new", { portal }),
   "discoverydb.delete": req("discoverydb.delete", { portal }),
   "discoverydb.update": req("discoverydb.update", { portal, name: settingName, value: settingValue }),
-  "attach.add": req("attach.add", { target, portal: v.optional(portalFilter), lun: lunNumber, mount: v.optional(absolutePath), readOnly: v.optional(v.boolean()) }),
+  "attach.add": req("attach.add", { target, portal: v.optional(portalFilter), lun: lunNumber, mount: v.optional(absolutePath), readOnly: v.optional(v.boolean()), via: v.optional(v.picklist(["fuse", "nfs"])) }),
   // `id` names the attachment here; it takes the place of the envelope's correlation id (one request per connection).
   "attach.remove": req("attach.remove", { attachment: v.optional(int(1, Number.MAX_SAFE_INTEGER)), device: v.optional(devicePath), mount: v.optional(absolutePath), target: v.optional(target), lun: v.optional(lunNumber), force: v.optional(v.boolean()) }),
   "attach.list": req("attach.list", {}),
@@ -115,10 +115,12 @@ const discoverResult = v.strictObject({
 const count = v.strictObject({ count: v.number() });
 const attachmentView = v.strictObject({
   id: v.number(), target: v.string(), portal, lun: v.number(), sid: v.number(),
-  backend: v.picklist(["fuse-loop", "fuse-hdiutil", "driverkit"]), state: v.picklist(["attached", "recovering", "detaching", "failed"]),
+  backend: v.picklist(["fuse-loop", "fuse-hdiutil", "driverkit", "nfs"]), state: v.picklist(["attached", "recovering", "detaching", "failed"]),
   file: v.string(), device: v.optional(v.string()), mountPoint: v.optional(v.string()), readOnly: v.boolean(), sizeBytes: v.string(),
   blockSize: v.number(), since: v.string(),
   stats: v.strictObject({ reads: v.number(), writes: v.number(), flushes: v.number(), trims: v.number(), bytesRead: v.number(), bytesWritten: v.number(), errors: v.number() }),
+  export: v.optional(v.strictObject({ path: v.string(), file: v.string(), port: v.number(), url: v.string() })),
+  nfs: v.optional(v.strictObject({ reads: v.number(), writes: v.number(), commits: v.number(), jukebox: v.number(), bytesRead: v.number(), bytesWritten: v.number(), errors: v.number() })),
 });
 const uiInfo = v.strictObject({ enabled: v.boolean(), url: v.optional(v.string()), port: v.optional(v.number()), problem: v.optional(v.string()) });
 const logEntry = v.strictObject({ seq: v.number(), time: v.string(), level: v.number(), type: v.string(), tag: v.string(), message: v.string() });

@@ -1,0 +1,201 @@
+// A LUN attached through the daemon's loopback NFS server: one export holding one fixed-size file, served from
+// the session through BlockIo (read-modify-write and range locks shared with the FUSE route). On Linux the
+// export is only served (any NFS client may use it); on macOS nfs-mount.ts mounts it and hands the file to
+// DiskImages. Detach stops serving, lets calls in flight settle, then flushes the LU's cache.
+import { createHash } from "node:crypto";
+import type { ConsolaInstance } from "consola";
+import { IscsiError } from "../../errors.ts";
+import { identityOf, LogicalUnit } from "../../session/logical-unit.ts";
+import type { Session } from "../../session/session.ts";
+import { allocateAttachmentId, type AttachBackend, type AttachState } from "../attachment.ts";
+import { BlockIo } from "../block-io.ts";
+import { probeGeometry, type Geometry } from "../geometry.ts";
+import type { AttachStats } from "../serve.ts";
+import { NfsExport, type NfsCounters, type NfsDisk } from "./export.ts";
+import type { NfsServer } from "./server.ts";
+
+export interface NfsExportView {
+  /** MOUNT dirpath of the export. */
+  path: string;
+  /** The one file in it. */
+  file: string;
+  port: number;
+  /** A libnfs URL of the file. */
+  url: string;
+}
+
+/** The export path of LUN `lun` of `target`: the same across daemon restarts (handles stay valid), distinct per LU. */
+export function exportPathOf(target: string, lun: number): string {
+  return `/iscsi/${createHash("sha256").update(`${target}\n${lun}`).digest("hex").slice(0, 16)}`;
+}
+
+export function exportUrl(path: string, file: string, port: number): string {
+  return `nfs://127.0.0.1${path}/${file}?version=3&nfsport=${port}&mountport=${port}`;
+}
+
+/** The LU behind an export: commands through BlockIo, health from the session's state. */
+class SessionDisk implements NfsDisk {
+  readonly io: BlockIo;
+  inFlight = 0;
+  private idle: Array<() => void> = [];
+
+  constructor(
+    public session: Session,
+    lu: LogicalUnit,
+    private readonly geo: Geometry,
+  ) {
+    this.io = new BlockIo(lu, geo);
+  }
+
+  get sizeBytes(): number {
+    return this.geo.sizeBytes;
+  }
+
+  get blockSize(): number {
+    return this.geo.blockSize;
+  }
+
+  health(): "up" | "recovering" | "down" {
+    const s = this.session.state;
+    if (s.kind === "full-feature") return "up";
+    if ((s.kind === "recovering" && !s.ioFailed) || s.kind === "verifying") return "recovering";
+    return "down";
+  }
+
+  read(offset: number, dst: Uint8Array): Promise<void> {
+    return this.track(this.io.read(offset, dst));
+  }
+
+  write(offset: number, src: Uint8Array, fua: boolean): Promise<void> {
+    return this.track(this.io.write(offset, src, fua));
+  }
+
+  synchronizeCache(): Promise<void> {
+    return this.track(this.io.synchronizeCache());
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private async track(p: Promise<void>): Promise<void> {
+    this.inFlight++;
+    try {
+      await p;
+    } finally {
+      if (--this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
+    }
+  }
+}
+
+export class NfsAttachment {
+  readonly id = allocateAttachmentId();
+  readonly backend: AttachBackend = "nfs";
+  readonly since = new Date();
+  device: string | undefined;
+  mountPoint: string | undefined;
+  readonly directIo = false;
+  readonly released: Promise<void>;
+  private release!: () => void;
+  private detaching = false;
+  private torn = false;
+
+  private constructor(
+    readonly lun: number,
+    readonly geometry: Geometry,
+    readonly readOnly: boolean,
+    private readonly disk: SessionDisk,
+    readonly nfsExport: NfsExport,
+    private readonly server: NfsServer,
+    private readonly log: ConsolaInstance,
+  ) {
+    this.released = new Promise((resolve) => (this.release = resolve));
+  }
+
+  static async attach(session: Session, lun: number, server: NfsServer, opts: { readOnly?: boolean; log: ConsolaInstance }): Promise<NfsAttachment> {
+    if (!session.targetName) throw new IscsiError("INVALID_ARGUMENT", `session ${session.id} is a discovery session: it has no LUN to export`);
+    const lu = new LogicalUnit(session, lun);
+    const geometry = await probeGeometry(lu);
+    const readOnly = (opts.readOnly ?? false) || geometry.writeProtected;
+    const disk = new SessionDisk(session, lu, geometry);
+    const x = new NfsExport(exportPathOf(session.targetName, lun), `lun${lun}.img`, disk, readOnly);
+    server.add(x);
+    const a = new NfsAttachment(lun, geometry, readOnly, disk, x, server, opts.log);
+    opts.log.info(`LUN ${lun} of ${session.targetName} served over NFS: ${a.exportView.url} (${geometry.sizeBytes} bytes${readOnly ? ", read-only" : ""})`);
+    return a;
+  }
+
+  get session(): Session {
+    return this.disk.session;
+  }
+
+  get exportView(): NfsExportView {
+    const x = this.nfsExport;
+    return { path: x.path, file: x.fileName, port: this.server.port, url: exportUrl(x.path, x.fileName, this.server.port) };
+  }
+
+  /** The served file, as the export's path and name. */
+  get file(): string {
+    return `${this.nfsExport.path}/${this.nfsExport.fileName}`;
+  }
+
+  get counters(): NfsCounters {
+    return { ...this.nfsExport.counters };
+  }
+
+  get stats(): AttachStats {
+    const c = this.nfsExport.counters;
+    return { reads: c.reads, writes: c.writes, flushes: c.commits, trims: 0, bytesRead: c.bytesRead, bytesWritten: c.bytesWritten, errors: c.errors };
+  }
+
+  get lockWaits(): number {
+    return this.disk.io.lockWaits;
+  }
+
+  get state(): AttachState {
+    if (this.detaching) return "detaching";
+    const h = this.disk.health();
+    return h === "up" ? "attached" : h === "recovering" ? "recovering" : "failed";
+  }
+
+  /** Serve from `session`, a new login of the node, if it is the same LU (see Attachment.rebind). */
+  async rebind(session: Session): Promise<void> {
+    const was = this.session;
+    if (was.state.kind !== "failed" && was.state.kind !== "closed") throw new IscsiError("BUSY", `attachment ${this.id} still has session ${was.id} (${was.state.kind})`);
+    const lu = new LogicalUnit(session, this.lun);
+    await lu.testUnitReady();
+    const now = await identityOf(lu);
+    const before = was.identities.get(this.lun);
+    if (now !== before) {
+      throw new IscsiError("GENERIC", `LUN ${this.lun} of ${session.targetName} is not the logical unit exported as ${this.file} (was ${before ?? "unknown"}, now ${now}); left failed to protect the data: detach it (iscsi detach --force ${this.id})`);
+    }
+    this.disk.session = session;
+    this.disk.io.rebind(lu);
+    this.log.info(`LUN ${this.lun} of ${session.targetName}: ${this.file} is served again, by session s${session.id}`);
+  }
+
+  /** Stops serving the export; not forced, waits for calls in flight and flushes the LU's cache first. */
+  async detach(opts: { force?: boolean } = {}): Promise<void> {
+    if (this.torn) return;
+    const force = opts.force ?? false;
+    if (!force && this.session.state.kind !== "full-feature") {
+      throw new IscsiError("BUSY", `the session to ${this.session.targetName} is ${this.session.state.kind}: written data could not be flushed; detach with --force to drop it`);
+    }
+    this.detaching = true;
+    this.server.remove(this.nfsExport);
+    try {
+      if (!force) {
+        await this.disk.whenIdle();
+        await new LogicalUnit(this.session, this.lun).synchronizeCache();
+      }
+    } catch (err) {
+      this.server.add(this.nfsExport);
+      this.detaching = false;
+      throw err;
+    }
+    this.torn = true;
+    void this.disk.whenIdle().then(() => this.release());
+    this.log.info(`LUN ${this.lun} of ${this.session.targetName}: NFS export ${this.nfsExport.path} removed${force ? " (forced)" : ""}`);
+  }
+}
