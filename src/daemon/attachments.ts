@@ -154,8 +154,8 @@ export async function attachLun(d: DaemonState, req: AttachRequest): Promise<Att
   }
   if (req.via === "nfs") {
     if (req.mount && process.platform !== "darwin") throw new IscsiError("INVALID_ARGUMENT", "--mount needs a block device: on Linux the NFS route only serves the export (mount it with your NFS client)");
-    const server = await d.attachments.nfsServer(d.config.nfs.port, d.log);
     const { NfsAttachment } = await import("../attach/nfs/attachment.ts");
+    const server = () => d.attachments.nfsServer(d.config.nfs.port, d.log);
     const x = { attachment: await NfsAttachment.attach(entry.session as Session, req.lun, server, { readOnly: req.readOnly, log: d.log }), entry };
     d.attachments.add(x);
     return attachmentView(x);

@@ -113,13 +113,15 @@ export class NfsAttachment {
     this.released = new Promise((resolve) => (this.release = resolve));
   }
 
-  static async attach(session: Session, lun: number, server: NfsServer, opts: { readOnly?: boolean; log: ConsolaInstance }): Promise<NfsAttachment> {
+  /** `serverFor` gives the daemon's NFS server, asked for only once the LU is known (its clients wait meanwhile). */
+  static async attach(session: Session, lun: number, serverFor: () => Promise<NfsServer>, opts: { readOnly?: boolean; log: ConsolaInstance }): Promise<NfsAttachment> {
     if (!session.targetName) throw new IscsiError("INVALID_ARGUMENT", `session ${session.id} is a discovery session: it has no LUN to export`);
     const lu = new LogicalUnit(session, lun);
     const geometry = await probeGeometry(lu);
     const readOnly = (opts.readOnly ?? false) || geometry.writeProtected;
     const disk = new SessionDisk(session, lu, geometry);
     const x = new NfsExport(exportPathOf(session.targetName, lun), `lun${lun}.img`, disk, readOnly);
+    const server = await serverFor();
     server.add(x);
     const a = new NfsAttachment(lun, geometry, readOnly, disk, x, server, opts.log);
     opts.log.info(`LUN ${lun} of ${session.targetName} served over NFS: ${a.exportView.url} (${geometry.sizeBytes} bytes${readOnly ? ", read-only" : ""})`);

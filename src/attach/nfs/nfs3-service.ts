@@ -21,6 +21,8 @@ export interface Nfs3Context {
   exportById(id: bigint): NfsExport | undefined;
   /** The write verifier of this server start. */
   readonly verifier: Uint8Array;
+  /** Whether a handle of an export not (yet) served is to be waited for: the grace period after a start. */
+  inGrace(): boolean;
 }
 
 type Resolved = { x: NfsExport; kind: ObjectKindValue } | { status: number };
@@ -29,7 +31,9 @@ function resolve(ctx: Nfs3Context, fh: Uint8Array): Resolved {
   const h = decodeHandle(fh);
   if (h === "bad") return { status: S.BadHandle };
   const x = ctx.exportById(h.exportId);
-  return x ? { x, kind: h.kind } : { status: S.Stale };
+  if (x) return { x, kind: h.kind };
+  // After a daemon restart its attachments come back one by one: until then their clients wait, not fail.
+  return { status: ctx.inGrace() ? S.Jukebox : S.Stale };
 }
 
 const attrOf = (x: NfsExport, kind: ObjectKindValue): Fattr3 => (kind === ObjectKind.Dir ? x.dirAttr() : x.fileAttr());

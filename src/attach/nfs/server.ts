@@ -13,6 +13,12 @@ import { answer, UnanswerableCall, type ProgramContext } from "./programs.ts";
 
 /** A WRITE of MAX_IO bytes with its headers fits; anything larger is refused before it is stored. */
 const MAX_RECORD = MAX_IO + 4096;
+/**
+ * After the server starts, handles of exports it does not serve are answered JUKEBOX rather than STALE for this
+ * long: a restarted daemon re-creates its attachments, and their clients must wait, not fail (like an NFS
+ * server's grace period after a reboot).
+ */
+const GRACE_MS = 90_000;
 /** Reserved ports (below IPPORT_RESERVED) can be bound only by root. */
 const IPPORT_RESERVED = 1024;
 
@@ -31,6 +37,7 @@ export class NfsServer implements ProgramContext {
   private readonly byId = new Map<bigint, NfsExport>();
   private readonly byPath = new Map<string, NfsExport>();
   private readonly sockets = new Set<Socket<Conn>>();
+  private readonly started = Date.now();
 
   private constructor(
     private readonly listener: TCPSocketListener<Conn>,
@@ -74,6 +81,10 @@ export class NfsServer implements ProgramContext {
     if (this.byPath.get(x.path) !== x) return;
     this.byId.delete(x.id);
     this.byPath.delete(x.path);
+  }
+
+  inGrace(): boolean {
+    return Date.now() - this.started < GRACE_MS;
   }
 
   exportById(id: bigint): NfsExport | undefined {
