@@ -6,7 +6,8 @@ export class XdrError extends Error {
   readonly code = "PROTOCOL";
 }
 
-const pad4 = (n: number) => (n + 3) & ~3;
+// Arithmetic, not bit operations: lengths up to 2^32 - 1 must not wrap to negative numbers.
+const pad4 = (n: number) => n + ((4 - (n % 4)) % 4);
 
 export class XdrReader {
   private readonly view: DataView;
