@@ -34,6 +34,11 @@ export default defineCommand({
       throw new IscsiError("INVALID_ARGUMENT", `--nfs-port must be a port number 0..65535, not ${JSON.stringify(args["nfs-port"])}`);
     }
     const paths = resolvePaths({ stateDir: args["state-dir"], socket: args.socket, config: args.config });
+    if (process.platform === "darwin") {
+      // A killed daemon leaves hard NFS mounts of a server that is gone; they would hang whoever touches them.
+      const { unmountStale } = await import("../attach/macos/nfs-mount.ts");
+      for (const dir of await unmountStale((m) => log.warn(m))) log.info(`unmounted the stale NFS mount ${dir}`);
+    }
     const daemon = Daemon.open({ stateDir: paths.stateDir, configPath: paths.config, nfsPort });
     const answer = answerer(daemon, log);
     const server = await serveIpc(daemon, paths.socket, log, answer);

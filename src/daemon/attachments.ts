@@ -152,18 +152,20 @@ export async function attachLun(d: DaemonState, req: AttachRequest): Promise<Att
   if (req.mount && d.attachments.list().some((x) => x.attachment.mountPoint === req.mount)) {
     throw new IscsiError("BUSY", `another attachment is mounted on ${req.mount}`);
   }
-  if (req.via === "nfs") {
+  // FUSE mount dirs (and on macOS the NFS mounts) live in the daemon's private state dir, one per attachment.
+  const runDir = join(d.stateDir, "attach");
+  mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  // macOS: the NFS route needs nothing installed, so it is the default; --via fuse keeps macFUSE selectable.
+  const via = req.via ?? (process.platform === "darwin" ? "nfs" : "fuse");
+  if (via === "nfs") {
     if (req.mount && process.platform !== "darwin") throw new IscsiError("INVALID_ARGUMENT", "--mount needs a block device: on Linux the NFS route only serves the export (mount it with your NFS client)");
     const { NfsAttachment } = await import("../attach/nfs/attachment.ts");
     const server = () => d.attachments.nfsServer(d.config.nfs.port, d.log);
-    const x = { attachment: await NfsAttachment.attach(entry.session as Session, req.lun, server, { readOnly: req.readOnly, log: d.log }), entry };
+    const x = { attachment: await NfsAttachment.attach(entry.session as Session, req.lun, server, { readOnly: req.readOnly, runDir, log: d.log }), entry };
     d.attachments.add(x);
     return attachmentView(x);
   }
   const { Attachment } = await import("../attach/attachment.ts");
-  // FUSE mount dirs live in the daemon's private state dir, one per attachment, removed at detach.
-  const runDir = join(d.stateDir, "attach");
-  mkdirSync(runDir, { recursive: true, mode: 0o700 });
   const attachment = await Attachment.attach(entry.session as Session, req.lun, { mountDir: req.mount, readOnly: req.readOnly, runDir, log: d.log });
   const x = { attachment, entry };
   d.attachments.add(x);

@@ -77,12 +77,12 @@ beforeAll(async () => {
   await d.start();
   expect((await d.cli(["-m", "discovery", "-t", "sendtargets", "-p", t.portal])).code).toBe(0);
   await attach();
-});
+}, 300_000);
 
 afterAll(async () => {
   await d?.stop();
   await t?.stop();
-});
+}, 300_000);
 
 test(`${MIB} MiB of random writes and reads at random offsets and sizes, UNSTABLE + COMMIT, verified; COMMIT reaches tgtd as a cache flush`, async () => {
   const trace = join(t.dir, "fsync.trace");
@@ -105,7 +105,7 @@ test(`${MIB} MiB of random writes and reads at random offsets and sizes, UNSTABL
     strace.kill("SIGINT");
     await strace.exited;
   }
-});
+}, 300_000);
 
 test("tgtd SIGKILLed and restarted under the load: JUKEBOX meanwhile, then success, nothing lost", async () => {
   const run = runChecker(2, 3000);
@@ -121,7 +121,7 @@ test("tgtd SIGKILLed and restarted under the load: JUKEBOX meanwhile, then succe
   expect(a.nfs.jukebox).toBeGreaterThan(0);
   expect(report.jukebox).toBeGreaterThan(0);
   expect(a.nfs.errors).toBe(0);
-});
+}, 300_000);
 
 test("the daemon SIGKILLed and restarted under the load: a new write verifier, the checker resends, nothing lost", async () => {
   const run = runChecker(3, 3000, "progress overwrites 256");
@@ -137,4 +137,4 @@ test("the daemon SIGKILLed and restarted under the load: a new write verifier, t
   expect({ code, report, stderr: stderr.includes("failed") ? stderr : "" }).toMatchObject({ code: 0, report: { ok: true, mismatches: 0 }, stderr: "" });
   expect(report.verifierChanges).toBeGreaterThan(0);
   expect(report.resent).toBeGreaterThan(0);
-});
+}, 300_000);

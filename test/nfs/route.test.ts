@@ -28,13 +28,13 @@ beforeAll(async () => {
   await d.start();
   work = mkdtempSync(join(TMP, "iscsi-nfs-"));
   expect((await d.cli(["-m", "discovery", "-t", "sendtargets", "-p", t.portal])).code).toBe(0);
-});
+}, 300_000);
 
 afterAll(async () => {
   await d?.stop();
   await t?.stop();
   rmSync(work, { recursive: true, force: true });
-});
+}, 300_000);
 
 /** One RPC call over a fresh TCP connection from an unreserved port (any user can bind one); the decoded reply. */
 async function callFromUnreservedPort(port: number, proc: number, args: Uint8Array) {
@@ -79,7 +79,7 @@ test("attach --via nfs --json gives export.url; 64 MiB through nfs-cp in and out
   expect(table.stdout).toMatch(/\d+ r \/ \d+ w \/ \d+ commit \/ 0 jukebox \/ 0 err/);
   const ls = await ok(`nfs-ls 'nfs://127.0.0.1${a.export.path}?version=3&nfsport=${a.export.port}&mountport=${a.export.port}'`);
   expect(ls).toMatch(new RegExp(`-rw-------\\s+1\\s+0\\s+0\\s+${80 << 20} lun1\\.img`));
-});
+}, 300_000);
 
 test("a client on an unreserved port and nfs-ls run as nobody are refused and learn nothing of the export", async () => {
   const [a] = await json(["attach", "--list"]);
@@ -94,7 +94,7 @@ test("a client on an unreserved port and nfs-ls run as nobody are refused and le
   expect(user.stdout + user.stderr).not.toContain("lun1.img");
   const cat = await sh(`setpriv --reuid=65534 --regid=65534 --clear-groups nfs-cat '${a.export.url}' | wc -c`, { timeoutMs: 30_000 });
   expect(cat.stdout.trim()).toBe("0");
-});
+}, 300_000);
 
 test("detach removes the export: clients get nothing more", async () => {
   const [a] = await json(["attach", "--list"]);
@@ -102,4 +102,4 @@ test("detach removes the export: clients get nothing more", async () => {
   const gone = await sh(`nfs-ls 'nfs://127.0.0.1${a.export.path}?version=3&nfsport=${a.export.port}&mountport=${a.export.port}'`, { timeoutMs: 30_000 });
   expect(gone.code).not.toBe(0);
   expect(await json(["attach", "--list"])).toEqual([]);
-});
+}, 300_000);

@@ -3,6 +3,8 @@
 // export is only served (any NFS client may use it); on macOS nfs-mount.ts mounts it and hands the file to
 // DiskImages. Detach stops serving, lets calls in flight settle, then flushes the LU's cache.
 import { createHash } from "node:crypto";
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type { ConsolaInstance } from "consola";
 import { IscsiError } from "../../errors.ts";
 import { identityOf, LogicalUnit } from "../../session/logical-unit.ts";
@@ -100,6 +102,8 @@ export class NfsAttachment {
   private release!: () => void;
   private detaching = false;
   private torn = false;
+  /** macOS: where the export is mounted with mount_nfs. */
+  private nfsMount: string | undefined;
 
   private constructor(
     readonly lun: number,
@@ -114,7 +118,7 @@ export class NfsAttachment {
   }
 
   /** `serverFor` gives the daemon's NFS server, asked for only once the LU is known (its clients wait meanwhile). */
-  static async attach(session: Session, lun: number, serverFor: () => Promise<NfsServer>, opts: { readOnly?: boolean; log: ConsolaInstance }): Promise<NfsAttachment> {
+  static async attach(session: Session, lun: number, serverFor: () => Promise<NfsServer>, opts: { readOnly?: boolean; runDir: string; log: ConsolaInstance }): Promise<NfsAttachment> {
     if (!session.targetName) throw new IscsiError("INVALID_ARGUMENT", `session ${session.id} is a discovery session: it has no LUN to export`);
     const lu = new LogicalUnit(session, lun);
     const geometry = await probeGeometry(lu);
@@ -124,8 +128,45 @@ export class NfsAttachment {
     const server = await serverFor();
     server.add(x);
     const a = new NfsAttachment(lun, geometry, readOnly, disk, x, server, opts.log);
+    if (process.platform === "darwin") {
+      try {
+        await a.attachOnMac(opts.runDir);
+      } catch (err) {
+        await a.detach({ force: true }).catch((e) => opts.log.warn(`rollback of the failed attach: ${(e as Error).message}`));
+        throw err;
+      }
+    }
     opts.log.info(`LUN ${lun} of ${session.targetName} served over NFS: ${a.exportView.url} (${geometry.sizeBytes} bytes${readOnly ? ", read-only" : ""})`);
     return a;
+  }
+
+  /** macOS: mount the export (a directory per export), then DiskImages turns its file into /dev/diskN. */
+  private async attachOnMac(runDir: string): Promise<void> {
+    const { mountExport } = await import("../macos/nfs-mount.ts");
+    const { attachImage } = await import("../macos/hdiutil.ts");
+    const dir = join(runDir, `nfs-${this.nfsExport.id.toString(16)}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    await mountExport(this.server.port, this.nfsExport.path, dir);
+    this.nfsMount = dir;
+    this.device = (await attachImage(join(dir, this.nfsExport.fileName), { readOnly: this.readOnly })).device;
+  }
+
+  /** macOS: detach the disk image, then unmount the export; forced, failures are logged and passed over. */
+  private async detachOnMac(force: boolean): Promise<void> {
+    if (!this.device && !this.nfsMount) return;
+    const { unmountExport } = await import("../macos/nfs-mount.ts");
+    const { detachImage } = await import("../macos/hdiutil.ts");
+    const passOver = (err: unknown) => {
+      if (!force) throw err;
+      this.log.warn((err as Error).message);
+    };
+    if (this.device) await detachImage(this.device, { force }).catch(passOver);
+    this.device = undefined;
+    if (this.nfsMount) {
+      await unmountExport(this.nfsMount, force).catch(passOver);
+      rmSync(this.nfsMount, { recursive: true, force: true });
+    }
+    this.nfsMount = undefined;
   }
 
   get session(): Session {
@@ -185,14 +226,15 @@ export class NfsAttachment {
       throw new IscsiError("BUSY", `the session to ${this.session.targetName} is ${this.session.state.kind}: written data could not be flushed; detach with --force to drop it`);
     }
     this.detaching = true;
-    this.server.remove(this.nfsExport);
     try {
+      await this.detachOnMac(force);
+      this.server.remove(this.nfsExport);
       if (!force) {
         await this.disk.whenIdle();
         await new LogicalUnit(this.session, this.lun).synchronizeCache();
       }
     } catch (err) {
-      this.server.add(this.nfsExport);
+      if (!this.server.exportById(this.nfsExport.id)) this.server.add(this.nfsExport);
       this.detaching = false;
       throw err;
     }
