@@ -38,7 +38,19 @@ export function encodeAccessRes(xid: number, status: number, attr: Fattr3 | unde
   return w.finish();
 }
 
-/** READ: the data is copied once, into the reply. */
+/**
+ * A successful READ with room for `count` bytes of data: the caller reads the file straight into `data`, a view
+ * of `reply`, so the bytes are never copied between buffers. `into`: where to write it (a pooled buffer).
+ */
+export function encodeReadResRoom(xid: number, attr: Fattr3, count: number, eof: boolean, into?: Uint8Array): { reply: Uint8Array; data: Uint8Array } {
+  const w = acceptedReply(xid, AcceptStat.Success, 128 + count, into).u32(OK);
+  writePostOpAttr(w, attr);
+  w.u32(count).bool(eof);
+  const data = w.room(count);
+  return { reply: w.finish(), data };
+}
+
+/** READ results with the data given (an empty read at the end of the file) or a failure. */
 export function encodeReadRes(xid: number, status: number, attr: Fattr3 | undefined, data?: Uint8Array, eof = false): Uint8Array {
   const w = start(xid, status, 128 + (data?.length ?? 0));
   writePostOpAttr(w, attr);

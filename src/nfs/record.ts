@@ -23,8 +23,11 @@ export class RecordReader {
   private parts: Uint8Array[] = [];
   private partsLength = 0;
 
-  /** `maxRecord`: the largest record accepted, all fragments together. */
-  constructor(private readonly maxRecord: number) {}
+  /** `maxRecord`: the largest record accepted, all fragments together; `alloc` gives record buffers. */
+  constructor(
+    private readonly maxRecord: number,
+    private readonly alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+  ) {}
 
   /** Feeds bytes; returns every record they complete, in order. */
   push(chunk: Uint8Array): Uint8Array[] {
@@ -58,7 +61,7 @@ export class RecordReader {
     if (this.partsLength + length > this.maxRecord) {
       throw new XdrError(`RPC record of at least ${this.partsLength + length} bytes exceeds the limit of ${this.maxRecord}`);
     }
-    this.fragment = new Uint8Array(length);
+    this.fragment = this.alloc(length);
     this.fragmentHave = 0;
   }
 
@@ -74,7 +77,7 @@ export class RecordReader {
       out.push(fragment);
       return;
     }
-    const record = new Uint8Array(this.partsLength + fragment.length);
+    const record = this.alloc(this.partsLength + fragment.length);
     let at = 0;
     for (const p of [...this.parts, fragment]) {
       record.set(p, at);

@@ -88,8 +88,8 @@ export function encodeCall(c: { xid: number; prog: number; vers: number; proc: n
 }
 
 /** A writer holding the reply header up to the accept_stat; the caller appends the results. */
-export function acceptedReply(xid: number, stat: number, resultsHint = 128): XdrWriter {
-  return new XdrWriter(4 + 24 + resultsHint).u32(0).u32(xid).u32(MsgType.Reply).u32(0).u32(AuthFlavor.None).u32(0).u32(stat);
+export function acceptedReply(xid: number, stat: number, resultsHint = 128, into?: Uint8Array): XdrWriter {
+  return new XdrWriter(4 + 24 + resultsHint, into).u32(0).u32(xid).u32(MsgType.Reply).u32(0).u32(AuthFlavor.None).u32(0).u32(stat);
 }
 
 /** PROG_MISMATCH with the versions we serve (RFC 5531 §9). */

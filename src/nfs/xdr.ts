@@ -77,12 +77,13 @@ export class XdrWriter {
   private view: DataView;
   pos = 0;
 
-  constructor(capacity = 256) {
-    this.buf = new Uint8Array(capacity);
-    this.view = new DataView(this.buf.buffer);
+  /** `into`: a buffer to write into first (a pooled one); it grows into a fresh one when too small. */
+  constructor(capacity = 256, into?: Uint8Array) {
+    this.buf = into ?? new Uint8Array(capacity);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
-  private room(n: number): void {
+  private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
     next.set(this.buf.subarray(0, this.pos));
@@ -91,14 +92,14 @@ export class XdrWriter {
   }
 
   u32(v: number): this {
-    this.room(4);
+    this.ensure(4);
     this.view.setUint32(this.pos, v >>> 0);
     this.pos += 4;
     return this;
   }
 
   u64(v: bigint | number): this {
-    this.room(8);
+    this.ensure(8);
     this.view.setBigUint64(this.pos, BigInt(v));
     this.pos += 8;
     return this;
@@ -108,9 +109,23 @@ export class XdrWriter {
     return this.u32(v ? 1 : 0);
   }
 
+  /**
+   * Room for `n` bytes of opaque data (length, data, padding), filled in later through the view returned; the last
+   * thing written (a later write could move the buffer).
+   */
+  room(n: number): Uint8Array {
+    this.u32(n);
+    const padded = pad4(n);
+    this.ensure(padded);
+    const view = this.buf.subarray(this.pos, this.pos + n);
+    this.buf.fill(0, this.pos + n, this.pos + padded);
+    this.pos += padded;
+    return view;
+  }
+
   fixed(bytes: Uint8Array): this {
     const n = pad4(bytes.length);
-    this.room(n);
+    this.ensure(n);
     this.buf.set(bytes, this.pos);
     this.buf.fill(0, this.pos + bytes.length, this.pos + n);
     this.pos += n;

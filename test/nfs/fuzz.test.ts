@@ -19,6 +19,7 @@ const budgetMs = Number(process.env.FUZZ_SECONDS ?? 3) * 1000;
 const disk = new MemDisk(1 << 20);
 const x = new NfsExport("/iscsi/f", "lun0.img", disk, false);
 const ctx: ProgramContext = {
+  take: (n) => new Uint8Array(n),
   verifier: new Uint8Array(8),
   inGrace: () => false,
   exportById: (id) => (id === x.id ? x : undefined),

@@ -17,6 +17,7 @@ function setup(opts: { readOnly?: boolean; grace?: boolean } = {}) {
   const disk = new MemDisk(1 << 20);
   const x = new NfsExport("/iscsi/abc", "lun1.img", disk, opts.readOnly ?? false);
   const ctx: ProgramContext = {
+    take: (n) => new Uint8Array(n),
     verifier: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8),
     inGrace: () => opts.grace ?? false,
     exportById: (id) => (id === x.id ? x : undefined),

@@ -4,8 +4,8 @@
 // concurrently; replies go out in completion order, queued while the socket is full.
 import type { Socket, TCPSocketListener } from "bun";
 import type { ConsolaInstance } from "consola";
-import { RecordReader } from "../../nfs/record.ts";
-import { markRecord } from "../../nfs/record.ts";
+import { BufferPool } from "../../nfs/pool.ts";
+import { markRecord, RecordReader } from "../../nfs/record.ts";
 import { IscsiError } from "../../errors.ts";
 import type { NfsExport } from "./export.ts";
 import { MAX_IO } from "./nfs3-service.ts";
@@ -25,9 +25,14 @@ const IPPORT_RESERVED = 1024;
 interface Conn {
   reader: RecordReader;
   privileged: boolean;
+  /** Replies waiting for the socket; `sent` of the first is already written. */
   queue: Uint8Array[];
+  sent: number;
   closed: boolean;
 }
+
+/** Buffers of records and READ replies in use at once at most: a client's requests in flight, a few clients. */
+const POOLED_BUFFERS = 64;
 
 export class NfsServer implements ProgramContext {
   /** The write verifier of this server start (RFC 1813 §3.3.7): clients resend uncommitted writes when it changes. */
@@ -38,6 +43,7 @@ export class NfsServer implements ProgramContext {
   private readonly byPath = new Map<string, NfsExport>();
   private readonly sockets = new Set<Socket<Conn>>();
   private readonly started = Date.now();
+  private readonly pool = new BufferPool(MAX_RECORD, POOLED_BUFFERS);
 
   private constructor(
     private readonly listener: TCPSocketListener<Conn>,
@@ -55,7 +61,7 @@ export class NfsServer implements ProgramContext {
         socket: {
           open: (s) => server!.opened(s),
           data: (s, chunk) => server!.received(s, chunk),
-          drain: (s) => flush(s),
+          drain: (s) => server!.flush(s),
           close: (s) => server!.closed(s),
           error: (s) => server!.closed(s),
         },
@@ -81,6 +87,10 @@ export class NfsServer implements ProgramContext {
     if (this.byPath.get(x.path) !== x) return;
     this.byId.delete(x.id);
     this.byPath.delete(x.path);
+  }
+
+  take(n: number): Uint8Array {
+    return this.pool.take(n);
   }
 
   inGrace(): boolean {
@@ -110,7 +120,7 @@ export class NfsServer implements ProgramContext {
 
   private opened(s: Socket<Conn>): void {
     const privileged = s.remotePort > 0 && s.remotePort < IPPORT_RESERVED;
-    s.data = { reader: new RecordReader(MAX_RECORD), privileged, queue: [], closed: false };
+    s.data = { reader: new RecordReader(MAX_RECORD, (n) => this.pool.take(n)), privileged, queue: [], sent: 0, closed: false };
     this.sockets.add(s);
     if (!privileged) this.log.warn(`NFS client 127.0.0.1:${s.remotePort} is on an unreserved port (not root): its calls are refused`);
   }
@@ -133,9 +143,14 @@ export class NfsServer implements ProgramContext {
     }
     for (const record of records) {
       if (!c.privileged) this.refusedCalls++;
+      // The record's buffer is free once the call is answered: every command that used it has settled.
       answer(this, record, c.privileged).then(
-        (reply) => send(s, markRecord(reply)),
+        (reply) => {
+          this.pool.give(record);
+          this.send(s, markRecord(reply));
+        },
         (err) => {
+          this.pool.give(record);
           if (!(err instanceof UnanswerableCall)) this.log.error(`NFS call failed: ${(err as Error).message}`);
           else this.log.warn(`NFS client 127.0.0.1:${s.remotePort}: ${err.message}; closing the connection`);
           s.end();
@@ -143,24 +158,25 @@ export class NfsServer implements ProgramContext {
       );
     }
   }
-}
 
-function send(s: Socket<Conn>, bytes: Uint8Array): void {
-  const c = s.data;
-  if (c.closed) return;
-  c.queue.push(bytes);
-  if (c.queue.length === 1) flush(s);
-}
+  private send(s: Socket<Conn>, bytes: Uint8Array): void {
+    const c = s.data;
+    if (c.closed) return;
+    c.queue.push(bytes);
+    if (c.queue.length === 1) this.flush(s);
+  }
 
-function flush(s: Socket<Conn>): void {
-  const c = s.data;
-  while (c.queue.length > 0 && !c.closed) {
-    const head = c.queue[0]!;
-    const n = s.write(head);
-    if (n < head.length) {
-      c.queue[0] = head.subarray(Math.max(n, 0));
-      return;
+  /** Writes queued replies while the socket takes them; a reply fully written gives its buffer back. */
+  private flush(s: Socket<Conn>): void {
+    const c = s.data;
+    while (c.queue.length > 0 && !c.closed) {
+      const head = c.queue[0]!;
+      const n = s.write(head.subarray(c.sent));
+      c.sent += Math.max(n, 0);
+      if (c.sent < head.length) return;
+      c.queue.shift();
+      c.sent = 0;
+      this.pool.give(head);
     }
-    c.queue.shift();
   }
 }
