@@ -35,3 +35,11 @@ test("only mounts of our exports are found as stale, mount points with spaces in
   ].join("\n");
   expect(ourNfsMounts(output)).toEqual(["/private/var/root/Library/Application Support/iscsi/attach/nfs-1"]);
 });
+
+test("scripts/macos-smoke.sh parses and refuses to run without its confirmation", async () => {
+  const script = `${import.meta.dir}/../../scripts/macos-smoke.sh`;
+  expect(Bun.spawnSync(["bash", "-n", script]).exitCode).toBe(0);
+  const r = Bun.spawnSync(["bash", script, "iqn.x", "1"], { stderr: "pipe" });
+  expect(r.exitCode).toBe(64);
+  expect(r.stderr.toString()).toContain("--yes   (erases the LUN)");
+});
