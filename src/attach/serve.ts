@@ -1,7 +1,7 @@
-// Serves ring requests from a LUN (design.md §4): block reads and writes cut at the LUN's largest transfer,
-// partial blocks by read-modify-write under a block-range lock, FLUSH as SYNCHRONIZE CACHE, TRIM as UNMAP
-// where unmapped blocks read as zeroes, SCSI pass-through as is. Many requests run at once; each completes only
-// when the target has answered, so a write is never reported done before GOOD, and a failure is never success.
+// Serves ring requests from a LUN (design.md §4): block reads, writes and TRIM through BlockIo (cut at the LUN's
+// largest transfer, partial blocks by read-modify-write under a block-range lock), FLUSH as SYNCHRONIZE CACHE,
+// SCSI pass-through as is. Many requests run at once; each completes only when the target has answered, so a
+// write is never reported done before GOOD, and a failure is never success.
 import { constants } from "node:os";
 import type { ConsolaInstance } from "consola";
 import { ScsiStatusError } from "../scsi/index.ts";
