@@ -160,6 +160,10 @@ describe("NFSv3 results", () => {
   test("READ, WRITE, COMMIT, CREATE, ACCESS, SETATTR with wcc_data", () => {
     expect(toHex(R.encodeReadRes(5, S.Ok, undefined, hex("616263"), true))).toBe(toHex(hex(`${OK5} 00000000 00000000 00000003 00000001 00000003 61626300`)));
     expect(toHex(R.encodeReadRes(5, S.Jukebox, undefined))).toBe(toHex(hex(`${OK5} 00002718 00000000`)));
+    // The READ reply with room: data read into it later, padding zeroed even in a reused buffer.
+    const { reply, data } = R.encodeReadResRoom(5, attr, 3, false, new Uint8Array(256).fill(0xee));
+    data.set(hex("616263"));
+    expect(toHex(reply)).toBe(toHex(hex(`${OK5} 00000000 00000001 ${fattr} 00000003 00000000 00000003 61626300`)));
     const verf = hex("0102030405060708");
     expect(toHex(R.encodeWriteRes(5, S.Ok, { before: attr }, { count: 3, committed: 0, verf }))).toBe(toHex(hex(`${OK5} 00000000 00000001 0000000000001000 00000010 00000020 00000010 00000020 00000000 00000003 00000000 0102030405060708`)));
     expect(toHex(R.encodeWriteRes(5, S.Rofs, {}))).toBe(toHex(hex(`${OK5} 0000001e 00000000 00000000`)));
