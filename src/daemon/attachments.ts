@@ -146,6 +146,12 @@ export interface AttachRequest {
 }
 
 export async function attachLun(d: DaemonState, req: AttachRequest): Promise<AttachmentView> {
+  // macOS: the NFS route needs nothing installed, so it is the default; --via fuse keeps macFUSE selectable.
+  const via = req.via ?? (process.platform === "darwin" ? "nfs" : "fuse");
+  if (via === "nfs" && req.mount) {
+    if (process.platform === "darwin") throw new IscsiError("NOT_SUPPORTED", "--mount is not supported on macOS yet: attach, then mount the disk with diskutil");
+    throw new IscsiError("INVALID_ARGUMENT", "--mount needs a block device: on Linux the NFS route only serves the export (mount it with your NFS client)");
+  }
   const entry = await sessionFor(d, req.target, req.portal);
   const same = d.attachments.ofSession(entry.sid).find((x) => x.attachment.lun === req.lun);
   if (same) throw new IscsiError("BUSY", `LUN ${req.lun} of ${entry.target} is already attached as ${same.attachment.device ?? same.attachment.file} (attachment ${same.attachment.id})`);
@@ -155,10 +161,7 @@ export async function attachLun(d: DaemonState, req: AttachRequest): Promise<Att
   // FUSE mount dirs (and on macOS the NFS mounts) live in the daemon's private state dir, one per attachment.
   const runDir = join(d.stateDir, "attach");
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
-  // macOS: the NFS route needs nothing installed, so it is the default; --via fuse keeps macFUSE selectable.
-  const via = req.via ?? (process.platform === "darwin" ? "nfs" : "fuse");
   if (via === "nfs") {
-    if (req.mount && process.platform !== "darwin") throw new IscsiError("INVALID_ARGUMENT", "--mount needs a block device: on Linux the NFS route only serves the export (mount it with your NFS client)");
     const { NfsAttachment } = await import("../attach/nfs/attachment.ts");
     const server = () => d.attachments.nfsServer(d.config.nfs.port, d.log);
     const x = { attachment: await NfsAttachment.attach(entry.session as Session, req.lun, server, { readOnly: req.readOnly, runDir, log: d.log }), entry };

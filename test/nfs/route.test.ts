@@ -96,6 +96,16 @@ test("a client on an unreserved port and nfs-ls run as nobody are refused and le
   expect(cat.stdout.trim()).toBe("0");
 }, 300_000);
 
+test("bad routes are refused before anything is attached: an unknown --via, and --mount on Linux's NFS route", async () => {
+  const before = await json(["attach", "--list"]);
+  const bogus = await d.cli(["attach", iqn(), "1", "--via", "smb"]);
+  expect([bogus.code, bogus.stderr.trim()]).toEqual([7, expect.stringContaining('--via must be fuse or nfs, not "smb"')]);
+  const mount = await d.cli(["attach", iqn(), "1", "--via", "nfs", "--mount", work]);
+  expect(mount.code).toBe(7);
+  expect(mount.stderr).toContain("on Linux the NFS route only serves the export");
+  expect(await json(["attach", "--list"])).toEqual(before);
+}, 300_000);
+
 test("detach removes the export: clients get nothing more", async () => {
   const [a] = await json(["attach", "--list"]);
   expect((await json(["detach", String(a.id)])).detached[0].nfs.errors).toBe(0);
