@@ -3,26 +3,32 @@
 // four dd streams on disjoint quarters against QD4. Rounds alternate which goes first; medians are printed as a
 // Markdown table, with the CPU time of the initiator process (ours: the one serving the FUSE file) per GiB.
 //
-//   bun bench/attach-dd.ts [--rounds 3] [--time 5] [--backing null,tmpfs]
+//   bun bench/attach-dd.ts [--target tgtd|null-target] [--rounds 3] [--time 5] [--backing null,tmpfs]
+//
+// --target null-target uses the benchmark null target (bench/null-target; one null LU) instead of tgtd.
 //
 // Needs root, /dev/fuse and loop devices. Everything started here is stopped when the script ends.
 import { parseArgs } from "node:util";
 import { Attachment } from "../src/attach/attachment.ts";
 import { Session } from "../src/session/session.ts";
 import { stopAllTargets, withParentDeathSignal } from "../test/harness/processes.ts";
+import { startNullTarget } from "../test/harness/null-target.ts";
 import { startTgtd } from "../test/harness/tgtd.ts";
-import { median } from "./report.ts";
+import { median } from "../src/bench/compare-table.ts";
 
 const { values: opts } = parseArgs({
   options: {
     rounds: { type: "string", default: "3" },
     time: { type: "string", default: "5" },
     backing: { type: "string", default: "null,tmpfs" },
+    target: { type: "string", default: "tgtd" },
   },
 });
 const rounds = Number(opts.rounds);
 const seconds = Number(opts.time);
-const backings = opts.backing!.split(",") as Array<"null" | "tmpfs">;
+const nullTarget = opts.target === "null-target";
+if (!nullTarget && opts.target !== "tgtd") throw new Error(`--target ${JSON.stringify(opts.target)}: expected tgtd or null-target`);
+const backings = nullTarget ? ["null" as const] : (opts.backing!.split(",") as Array<"null" | "tmpfs">);
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -44,9 +50,9 @@ const PROFILES: Profile[] = [
 const label = (p: Profile) => `${p.rw} 1 MiB, ${p.streams === 1 ? "1 dd / QD1" : `${p.streams} dd / QD${p.streams}`}`;
 
 process.env.TMPDIR = "/dev/shm"; // the tmpfs LUN's backing file
-const target = await startTgtd({ luns: [{ null: true }, { sizeMiB: 1024 }] });
+const target = nullTarget ? await startNullTarget() : await startTgtd({ luns: [{ null: true }, { sizeMiB: 1024 }] });
 const iqn = target.targets[0]!.iqn;
-const lunOf = (b: "null" | "tmpfs") => (b === "null" ? 1 : 2);
+const lunOf = (b: "null" | "tmpfs") => (nullTarget ? 0 : b === "null" ? 1 : 2);
 
 /** Megabytes one dd stream moves in about `seconds`, learnt from the previous run of the same profile. */
 const rate = new Map<string, number>();
@@ -82,7 +88,7 @@ async function runBench(url: string, p: Profile): Promise<Sample> {
 
 const samples: Record<string, { dd: Sample[]; bench: Sample[] }> = {};
 try {
-  log(`tgtd pid ${target.pid} on ${target.portal}; ${rounds} rounds × ${PROFILES.length} profiles × ${backings.join("+")}, ~${seconds} s each`);
+  log(`${opts.target} pid ${target.pid} on ${target.portal}; ${rounds} rounds × ${PROFILES.length} profiles × ${backings.join("+")}, ~${seconds} s each`);
   for (const backing of backings) {
     const session = await Session.open({
       portal: { host: target.host, port: target.port },

@@ -1,8 +1,10 @@
 // Side-by-side comparison of `iscsi bench` with libiscsi's iscsi-perf and qemu-img bench on the same
-// tgtd LUNs in the same run: a `null` LUN and a file on tmpfs, several rounds with the contenders taking
-// turns, then each profile's medians, CPU per GiB and our ratio to the best peer, as Markdown tables.
+// LUNs in the same run, several rounds with the contenders taking turns, then each profile's medians, CPU
+// per GiB and our ratio to the best peer, as Markdown tables. The target is tgtd (a `null` LUN and a file
+// on tmpfs) or, with --target null-target, the benchmark null target of bench/null-target (one null LU),
+// which costs so little that the initiators, not the target, set the pace.
 //
-//   bun bench/compare.ts [--rounds 3] [--time 5] [--warmup 1] [--pin 0] [--pin-target 0] [--backing null,tmpfs]
+//   bun bench/compare.ts [--target tgtd|null-target] [--rounds 3] [--time 5] [--warmup 1] [--pin 0] [--pin-target 0] [--backing null,tmpfs]
 //                        [--profiles read:1M:16,write:4k:32,...] [--soak 60] [--json FILE]
 //                        [--also DIR=LABEL ...] [--native] [--bun]
 //
@@ -10,17 +12,19 @@
 // a proposed change against the current tree and the peers in the same run. "iscsi bench" runs with its
 // default transport; --native and --bun add this tree's `iscsi bench --transport native` (the bun:ffi
 // transport) or `--transport bun` (Bun's sockets) as more of ours. --pin pins every contender
-// (and tgtd, unless --pin-target pins it elsewhere) with taskset. Each run also reports the CPU tgtd spent per
-// GiB: with a CPU of its own, 1 ÷ that figure is the most any initiator can get from it.
+// (and the target, unless --pin-target pins it elsewhere) with taskset. Each run also reports the CPU the target
+// spent per GiB: with a CPU of its own, 1 ÷ that figure is the most any initiator can get from it.
 //
 // Everything started here (tgtd, every tool) is killed by pid when the script ends, or by the kernel if the
 // script dies (parent-death signal).
 import { parseArgs } from "node:util";
 import { readFileSync, writeFileSync } from "node:fs";
 import { startTgtd } from "../test/harness/tgtd.ts";
+import { startNullTarget } from "../test/harness/null-target.ts";
 import { stopAllTargets } from "../test/harness/processes.ts";
-import { CONTENDERS, iscsiBench, iscsiBenchAt, iscsiBenchBun, iscsiBenchNative, type Contender, type Profile, type RunResult, type RunSettings } from "./contenders.ts";
-import { formatTable, median, profileLabel, type Row } from "./report.ts";
+import { CONTENDERS, iscsiBench, iscsiBenchAt, iscsiBenchBun, iscsiBenchNative, type Contender, type RunResult, type RunSettings } from "./contenders.ts";
+import { formatTable, median, profileLabel, type Row } from "../src/bench/compare-table.ts";
+import { parseProfile } from "../src/bench/peers.ts";
 
 const DEFAULT_PROFILES = "read:1M:16,write:1M:16,read:4k:32,write:4k:32,read:4k:1,write:4k:1,randread:4k:1,randread:4k:32";
 
@@ -29,6 +33,7 @@ const { values: opts } = parseArgs({
     rounds: { type: "string", default: "3" },
     time: { type: "string", default: "5" },
     warmup: { type: "string", default: "1" },
+    target: { type: "string", default: "tgtd" },
     pin: { type: "string" },
     "pin-target": { type: "string" },
     backing: { type: "string", default: "null,tmpfs" },
@@ -41,19 +46,12 @@ const { values: opts } = parseArgs({
   },
 });
 
-function parseProfile(text: string): Profile {
-  const [workload, bs, qd] = text.split(":");
-  const size = /^(\d+)([kKmM]?)$/.exec(bs ?? "");
-  if (!["read", "write", "randread", "randwrite"].includes(workload!) || !size || !/^\d+$/.test(qd ?? "")) {
-    throw new Error(`profile ${JSON.stringify(text)}: expected WORKLOAD:SIZE:QD, e.g. read:1M:16`);
-  }
-  const mult = { "": 1, k: 1024, m: 1 << 20 }[size[2]!.toLowerCase()]!;
-  return { workload: workload as Profile["workload"], blockSize: Number(size[1]) * mult, queueDepth: Number(qd) };
-}
-
 const rounds = Number(opts.rounds);
 const profiles = opts.profiles!.split(",").map(parseProfile);
-const backings = opts.backing!.split(",") as Array<"null" | "tmpfs">;
+const targetKind = opts.target!;
+if (targetKind !== "tgtd" && targetKind !== "null-target") throw new Error(`--target ${JSON.stringify(targetKind)}: expected tgtd or null-target`);
+// The null target has one LU, a null one.
+const backings = targetKind === "null-target" ? ["null" as const] : (opts.backing!.split(",") as Array<"null" | "tmpfs">);
 const pin = opts.pin;
 // The target's CPUs: --pin-target when given (e.g. tgtd on CPU 0 and the initiators on CPU 1, as when the
 // target is another machine), else the initiators' --pin (both on one CPU: the stable, hardest setting).
@@ -69,17 +67,17 @@ const ours = [iscsiBench.name, ...variants.map((v) => v.name)];
 
 // The tmpfs LUN is a file under TMPDIR, which the harness reads when it makes its temp dir.
 process.env.TMPDIR = "/dev/shm";
-const target = await startTgtd({ luns: [{ null: true }, { sizeMiB: 1024 }] });
+const target = targetKind === "null-target" ? await startNullTarget() : await startTgtd({ luns: [{ null: true }, { sizeMiB: 1024 }] });
 const log = (s: string) => process.stderr.write(s + "\n");
 try {
   if (pinTarget) {
     const p = Bun.spawnSync(["taskset", "-a", "-p", "-c", pinTarget, String(target.pid)], { stdout: "ignore" });
-    if (p.exitCode !== 0) throw new Error(`taskset on tgtd pid ${target.pid} failed`);
+    if (p.exitCode !== 0) throw new Error(`taskset on ${targetKind} pid ${target.pid} failed`);
   }
   const iqn = target.targets[0]!.iqn;
-  const urlFor = (b: "null" | "tmpfs") => `iscsi://${target.portal}/${iqn}/${b === "null" ? 1 : 2}`;
+  const urlFor = (b: "null" | "tmpfs") => `iscsi://${target.portal}/${iqn}/${targetKind === "null-target" ? 0 : b === "null" ? 1 : 2}`;
   const raw: Record<string, Record<string, Record<string, RunResult[]>>> = {};
-  log(`tgtd pid ${target.pid} on ${target.portal}; ${rounds} rounds × ${profiles.length} profiles × ${backings.join("+")}, ${opts.time} s each${pin ? `, initiators pinned to CPU ${pin}` : ""}${pinTarget ? `, tgtd to CPU ${pinTarget}` : ""}`);
+  log(`${targetKind} pid ${target.pid} on ${target.portal}; ${rounds} rounds × ${profiles.length} profiles × ${backings.join("+")}, ${opts.time} s each${pin ? `, initiators pinned to CPU ${pin}` : ""}${pinTarget ? `, ${targetKind} to CPU ${pinTarget}` : ""}`);
   for (let round = 0; round < rounds; round++) {
     for (const backing of backings) {
       for (const [pi, p] of profiles.entries()) {
@@ -94,7 +92,7 @@ try {
           r.targetCpuPerGiB = (processCpuSeconds(target.pid) - before) / (r.movedBytes / 2 ** 30);
           ((raw[backing] ??= {})[profileLabel(p)] ??= {})[c.name] ??= [];
           raw[backing]![profileLabel(p)]![c.name]!.push(r);
-          log(`round ${round + 1} ${backing} ${profileLabel(p)} ${c.name}: ${(r.bytesPerSecond / 1e6).toFixed(1)} MB/s, ${Math.round(r.iops)} IOPS, ${r.cpuPerGiB.toFixed(3)} CPU s/GiB, tgtd ${r.targetCpuPerGiB.toFixed(3)} CPU s/GiB`);
+          log(`round ${round + 1} ${backing} ${profileLabel(p)} ${c.name}: ${(r.bytesPerSecond / 1e6).toFixed(1)} MB/s, ${Math.round(r.iops)} IOPS, ${r.cpuPerGiB.toFixed(3)} CPU s/GiB, ${targetKind} ${r.targetCpuPerGiB.toFixed(3)} CPU s/GiB`);
         }
       }
     }
@@ -111,7 +109,8 @@ try {
         contenders: contenders.map((c) => ({ name: c.name, rate: med(c, (r) => (p.blockSize >= 65536 ? r.bytesPerSecond : r.iops)), cpuPerGiB: med(c, (r) => r.cpuPerGiB), targetCpuPerGiB: med(c, (r) => r.targetCpuPerGiB!) })),
       };
     });
-    out += `\n### tgtd \`${backing === "null" ? "null" : "file on tmpfs"}\` backing store\n\n${formatTable(rows, ours)}\n`;
+    const heading = targetKind === "null-target" ? "null target (bench/null-target)" : `tgtd \`${backing === "null" ? "null" : "file on tmpfs"}\` backing store`;
+    out += `\n### ${heading}\n\n${formatTable(rows, ours, targetKind)}\n`;
   }
   if (Number(opts.soak) > 0) out += await soak(urlFor(backings[0]!), Number(opts.soak));
   process.stdout.write(out);

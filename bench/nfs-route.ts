@@ -15,7 +15,7 @@ import { log as rootLog } from "../src/log.ts";
 import { Session } from "../src/session/session.ts";
 import { stopAllTargets, withParentDeathSignal } from "../test/harness/processes.ts";
 import { startTgtd } from "../test/harness/tgtd.ts";
-import { median } from "./report.ts";
+import { median } from "../src/bench/compare-table.ts";
 
 const { values: opts } = parseArgs({
   options: {

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { median } from "./report.ts";
+import { median } from "../src/bench/compare-table.ts";
 
 const { values: opts } = parseArgs({ options: { time: { type: "string", default: "3" }, rounds: { type: "string", default: "3" } } });
 const dir = mkdtempSync(join(tmpdir(), "tcp-floor-"));

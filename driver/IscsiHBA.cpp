@@ -1,6 +1,6 @@
 // The virtual HBA's lifecycle, characteristics and the user client's entry points (the task path is in
 // IscsiHBATasks.cpp). Written from Apple's SCSIControllerDriverKit documentation and the public dexts listed
-// in macos-platform.md §A.7; never compiled or run (README.md).
+// in docs/macos.md, "DriverKit notes the driver relies on"; never compiled or run (README.md).
 #include <os/log.h>
 #include <DriverKit/IOLib.h>
 #include <DriverKit/IOUserClient.h>
@@ -45,7 +45,7 @@ void IscsiHBA::free()
 kern_return_t IMPL(IscsiHBA, Start)
 {
     // The family dispatches UserCreateTargetForID through a queue named AuxiliaryQueue that the dext must
-    // create before the super Start, or controller start wedges (macos-platform.md §A.4).
+    // create before the super Start, or controller start wedges (docs/macos.md, "DriverKit notes the driver relies on").
     IODispatchQueue *auxiliary = nullptr;
     kern_return_t ret = IODispatchQueue::Create("AuxiliaryQueue", 0, 0, &auxiliary);
     if (ret != kIOReturnSuccess) {
@@ -79,7 +79,7 @@ kern_return_t IMPL(IscsiHBA, Start)
 
 kern_return_t IMPL(IscsiHBA, Stop)
 {
-    // No UserDestroyTargetForID here: the framework terminates child targets itself (macos-platform.md §A.4).
+    // No UserDestroyTargetForID here: the framework terminates child targets itself (docs/macos.md, "DriverKit notes the driver relies on").
     FailAllParked();
     return Stop(provider, SUPERDISPATCH);
 }
@@ -112,7 +112,7 @@ static void setNumber(OSDictionary *dict, const char *key, uint64_t value)
 kern_return_t IMPL(IscsiHBA, UserInitializeController)
 {
     // Every key is required (a missing one panicked HERKO's test machine). 32 segments: with 1 the block
-    // layer's break size became 0 and APFS wedged (macos-platform.md §0).
+    // layer's break size became 0 and APFS wedged (docs/macos.md, "Why the DriverKit path is parked").
     OSDictionary *constraints = OSDictionary::withCapacity(7);
     if (!constraints) {
         return kIOReturnNoMemory;
@@ -144,7 +144,7 @@ kern_return_t IMPL(IscsiHBA, UserInitializeController)
 kern_return_t IMPL(IscsiHBA, UserStartController)
 {
     // Targets are created when the daemon asks (ClientSetTarget): a target probed with no daemon to
-    // answer would be failed for good (macos-platform.md §A.4).
+    // answer would be failed for good (docs/macos.md, "DriverKit notes the driver relies on").
     return kIOReturnSuccess;
 }
 
@@ -174,7 +174,7 @@ kern_return_t IMPL(IscsiHBA, UserGetDMASpecification)
     *maxTransferSize = ISCSI_HBA_SLOT_DATA_BYTES;
     *alignment = 4;
     *numAddressBits = 64;
-    *segmentType = kDMAOutputSegmentHost64; // Big32 broke INQUIRY in ASFireWire (macos-platform.md §A.1)
+    *segmentType = kDMAOutputSegmentHost64; // Big32 broke INQUIRY in ASFireWire (docs/macos.md, "DriverKit notes the driver relies on")
     return kIOReturnSuccess;
 }
 

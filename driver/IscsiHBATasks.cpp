@@ -14,7 +14,7 @@
 #define Log(fmt, ...) os_log(OS_LOG_DEFAULT, "IscsiHBA: " fmt, ##__VA_ARGS__)
 
 // Every response carries the response version constant, or the kernel drops it and the task hangs
-// (macos-platform.md §A.2).
+// (docs/macos.md, "DriverKit notes the driver relies on").
 static SCSIUserParallelResponse responseFor(const IscsiHBAParked &p)
 {
     SCSIUserParallelResponse response = {};

@@ -1,5 +1,5 @@
 /*
- * The FUSE backend (iscsi_fuse.h, design.md §4): a libfuse3 low-level filesystem with one directory and one
+ * The FUSE backend (iscsi_fuse.h, docs/architecture.md, "Attaching a LUN"): a libfuse3 low-level filesystem with one directory and one
  * file of the LUN's size. Reads, writes, flush/fsync and hole punches become ring requests and block their
  * worker thread until TypeScript completes them, so there are as many requests in flight as worker threads.
  *

@@ -1,7 +1,7 @@
 /*
  * The shared-memory arena between the DriverKit virtual HBA (driver/) and the daemon's bridge
  * (ffi/hba_bridge.c), plus the user-client selectors and the "work available" notification: one fixed
- * layout both sides compile against (design.md §4; docs/macos.md). Little-endian (arm64, x86_64).
+ * layout both sides compile against (docs/architecture.md, "Attaching a LUN"; docs/macos.md). Little-endian (arm64, x86_64).
  *
  *   arena  [0, 4096)              header: magic, version, geometry (written once by the dext)
  *          [4096, 36864)          64 slot records of 512 bytes: one SCSI task each
@@ -26,7 +26,7 @@
 #define ISCSI_HBA_SLOTS 64u                  /* one uint64 bitmask covers every slot */
 #define ISCSI_HBA_SLOT_RECORD_BYTES 512u
 #define ISCSI_HBA_SLOT_TABLE_OFFSET 4096u
-/* 32 segments × 16 KiB: the constraint set that avoided the APFS wedge (macos-platform.md §0). */
+/* 32 segments × 16 KiB: the constraint set that avoided the APFS wedge (docs/macos.md, "Why the DriverKit path is parked"). */
 #define ISCSI_HBA_SEGMENTS 32u
 #define ISCSI_HBA_SEGMENT_BYTES 16384u
 #define ISCSI_HBA_SLOT_DATA_BYTES (ISCSI_HBA_SEGMENTS * ISCSI_HBA_SEGMENT_BYTES)
@@ -119,7 +119,7 @@ enum iscsi_hba_selector {
 #define ISCSI_HBA_MEMORY_ARENA 0u
 
 /* AsyncCompletion payload: always ISCSI_HBA_NOTIFY_ARGS uint64 values, because with 3 or more the
- * client's callback gets the array form (IOAsyncCallback) whatever the count (macos-platform.md §B.2). */
+ * client's callback gets the array form (IOAsyncCallback) whatever the count (docs/macos.md, "DriverKit notes the driver relies on"). */
 #define ISCSI_HBA_NOTIFY_ARGS 3u
 enum iscsi_hba_notify_kind { ISCSI_HBA_NOTIFY_WORK = 1 };
 /* args[0] = ISCSI_HBA_NOTIFY_WORK, args[1] = mask of slots made READY (a hint: the bridge scans every

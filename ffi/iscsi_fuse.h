@@ -1,5 +1,5 @@
 /*
- * The FUSE backend of the attach layer (design.md §4): one file of the LUN's size in a private mount dir,
+ * The FUSE backend of the attach layer (docs/architecture.md, "Attaching a LUN"): one file of the LUN's size in a private mount dir,
  * every read, write, flush/fsync and hole punch on it forwarded through an iscsi_ring to TypeScript.
  *
  * Lifetime: start → (requests) → shutdown (queued and in-flight requests fail with -EIO) → stop (unmount, join

@@ -1,6 +1,6 @@
 /*
  * The one ABI between kernel-facing backends written in C (FUSE file, DriverKit user client, the test
- * harness that plays the dext) and the TypeScript attach layer (src/attach), design.md §4.
+ * harness that plays the dext) and the TypeScript attach layer (src/attach), docs/architecture.md, "Attaching a LUN".
  *
  *   kernel ─▶ backend (C) ─▶ iscsi_ring + doorbell fd ─▶ src/attach (TS) ─▶ session.execute()
  *                           ◀──────── iscsi_ring_complete() (bun:ffi) ◀───────┘

@@ -1,6 +1,6 @@
 /*
  * The block-request ring of iscsi_ring.h: C producer threads hand requests to the JavaScript consumer and
- * block until it completes them (design.md §4). One mutex guards everything; each slot has its own condition
+ * block until it completes them (docs/architecture.md, "Attaching a LUN"). One mutex guards everything; each slot has its own condition
  * variable so a completion wakes exactly its producer. The doorbell is one byte on a socketpair, written when
  * the consumer has drained the queue (armed) and a new request arrives. Plain C11 + pthreads + POSIX sockets.
  */

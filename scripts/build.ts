@@ -1,4 +1,4 @@
-// Builds the `iscsi` executables (design.md §1): one `bun build --compile` per target, cross-compiled from any
+// Builds the `iscsi` executables (docs/architecture.md, "One executable, three roles"): one `bun build --compile` per target, cross-compiled from any
 // host, each embedding the C libraries that can be built here for it: the attach library (ffi/build.sh) and,
 // on Linux, the native transport's shim (ffi/net/build.sh); dist/iscsi is the host's.
 //

@@ -1,6 +1,7 @@
 // Logging: consola to stderr, tagged per session and connection ("s3:c0"). stdout stays for results.
 // The most recent entries are also kept in a bounded buffer, which the daemon's dashboard shows.
 import { createConsola, type ConsolaInstance, type LogObject } from "consola";
+import type { LogEntry } from "./contract/views.ts";
 
 const levelFromEnv = (): number => {
   const v = process.env.ISCSI_LOG_LEVEL;
@@ -8,16 +9,6 @@ const levelFromEnv = (): number => {
   const n = Number(v);
   return Number.isInteger(n) ? n : 2;
 };
-
-export interface LogEntry {
-  /** Increases by one per entry, so a reader asks only for what it has not seen. */
-  seq: number;
-  time: string;
-  level: number;
-  type: string;
-  tag: string;
-  message: string;
-}
 
 /** Entries kept, and the longest message kept of each (a runaway message must not fill memory). */
 export const RECENT_LOG_ENTRIES = 500;

@@ -3,8 +3,8 @@
  * shared arena (hba_abi.h), receives "work available" notifications on a private serial dispatch queue
  * and hands them to the bridge (ffi/hba_bridge.c), whose done callback calls the COMPLETE selector. The
  * small C API below is what src/attach/macos/driverkit.ts calls over bun:ffi. Notifications never go
- * through a JavaScript callback (threadsafe JSCallbacks from GCD threads are unsafe, macos-platform.md
- * §C.3): JavaScript only sees the ring's doorbell. Written from Apple's IOKitLib documentation; it has
+ * through a JavaScript callback (threadsafe JSCallbacks from GCD threads are unsafe, docs/macos.md,
+ * "DriverKit notes the driver relies on"): JavaScript only sees the ring's doorbell. Written from Apple's IOKitLib documentation; it has
  * been cross-compiled on Linux (ffi/macos/build-check.sh) but never run on a Mac.
  */
 #include "iokit_client.h"

@@ -1,4 +1,4 @@
-// A LUN attached as a local disk (design.md §4): FUSE file over a request ring served from the session, then
+// A LUN attached as a local disk (docs/architecture.md, "Attaching a LUN"): FUSE file over a request ring served from the session, then
 // on Linux a loop device with direct I/O and an optional mount, on macOS a disk image attached by hdiutil
 // (never run on a Mac). Detach undoes it in reverse; forced (or with the target gone) it fails queued I/O
 // first so it finishes in bounded time and leaves no mount or block device. When the session is gone for good
@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { ConsolaInstance } from "consola";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
+import type { AttachBackend, AttachState } from "../contract/views.ts";
 import { logFor } from "../log.ts";
 import { identityOf, LogicalUnit } from "../session/logical-unit.ts";
 import type { Session } from "../session/session.ts";
@@ -18,8 +19,11 @@ import { attachLibrary } from "./native.ts";
 import { Ring } from "./ring.ts";
 import { RequestServer, type AttachStats } from "./serve.ts";
 
-export type AttachBackend = "fuse-loop" | "fuse-hdiutil" | "driverkit" | "nfs";
-export type AttachState = "attached" | "recovering" | "detaching" | "failed";
+/** Where an attachment is in its life; what a detach was (forced or not) is carried by the phase itself. */
+export type AttachPhase =
+  | { kind: "serving" }
+  | { kind: "detaching"; forced: boolean; done: Promise<void> }
+  | { kind: "detached"; forced: boolean };
 
 export interface AttachOptions {
   /** Mount the device's filesystem here (created when missing). */
@@ -31,6 +35,10 @@ export interface AttachOptions {
   depth?: number;
   /** Sector size of the loop device (default: the LUN's block size, or 512 when loop cannot take it). */
   sectorSize?: number;
+  /** The number it is known by (the daemon keeps it across restarts); default a per-process counter. */
+  id?: number;
+  /** The LU identity (VPD 0x80/0x83, capacity) it must have: a restore refuses any other logical unit. */
+  identity?: string;
   log?: ConsolaInstance;
 }
 
@@ -39,11 +47,15 @@ const DEFAULT_DEPTH = 32;
 const LOOP_SECTOR_SIZES = new Set([512, 1024, 2048, 4096]);
 
 let nextId = 1;
-/** Attachment ids, shared by every route so they never collide. */
-export const allocateAttachmentId = (): number => nextId++;
+/** An attachment's id: the one given (a restored record's), else the next free one; shared by every route. */
+export function allocateAttachmentId(id?: number): number {
+  const taken = id ?? nextId++;
+  nextId = Math.max(nextId, taken + 1);
+  return taken;
+}
 
 export class Attachment {
-  readonly id = allocateAttachmentId();
+  readonly id: number;
   readonly backend: AttachBackend = process.platform === "darwin" ? "fuse-hdiutil" : "fuse-loop";
   readonly since = new Date();
   device: string | undefined;
@@ -52,11 +64,10 @@ export class Attachment {
   /** Resolves once the backend and its buffers are freed: after detach, when every command of it has settled. */
   readonly released: Promise<void>;
   private release!: () => void;
-  private detaching = false;
-  private torn = false;
-  private running: Promise<void> | undefined;
+  private phase: AttachPhase = { kind: "serving" };
 
   private constructor(
+    id: number | undefined,
     private current: Session,
     readonly lun: number,
     readonly geometry: Geometry,
@@ -67,7 +78,18 @@ export class Attachment {
     private readonly runDir: string,
     private readonly log: ConsolaInstance,
   ) {
+    this.id = allocateAttachmentId(id);
     this.released = new Promise((resolve) => (this.release = resolve));
+  }
+
+  /** The LU identity recorded when the session first read the LUN's capacity (what a restore must find again). */
+  get identity(): string | undefined {
+    return this.current.recordedIdentity(this.lun);
+  }
+
+  private transition(next: AttachPhase, why: string): void {
+    this.log.debug(`attachment ${this.id}: ${this.phase.kind} → ${next.kind}${"forced" in next && next.forced ? " (forced)" : ""}: ${why}`);
+    this.phase = next;
   }
 
   /** The session serving the LUN: the one attached through, or the one a rebind() moved it to. */
@@ -90,7 +112,7 @@ export class Attachment {
   }
 
   get state(): AttachState {
-    if (this.detaching) return "detaching";
+    if (this.phase.kind !== "serving") return "detaching";
     switch (this.session.state.kind) {
       case "full-feature":
         return "attached";
@@ -113,8 +135,12 @@ export class Attachment {
     const lib = await attachLibrary();
     const lu = new LogicalUnit(session, lun);
     const geometry = await probeGeometry(lu);
+    const found = session.recordedIdentity(lun);
+    if (opts.identity !== undefined && found !== opts.identity) {
+      throw new IscsiError("GENERIC", `LUN ${lun} of ${session.targetName} is not the logical unit attached before (was ${opts.identity}, now ${found ?? "unknown"}); not attaching it, to protect the data`);
+    }
     const readOnly = (opts.readOnly ?? false) || geometry.writeProtected;
-    const log = opts.log ?? logFor(`attach:s${session.id}:lun${lun}`);
+    const log = opts.log ?? logFor(`s${session.id}:lun${lun}`);
     const runDir = mkdtempSync(join(opts.runDir ?? tmpdir(), "iscsi-attach-"));
     const fuseDir = join(runDir, "fuse");
     mkdirSync(fuseDir, { mode: 0o700 });
@@ -129,7 +155,7 @@ export class Attachment {
       rmSync(runDir, { recursive: true, force: true });
       throw err;
     }
-    const a = new Attachment(session, lun, geometry, readOnly, ring, server, fuse, runDir, log);
+    const a = new Attachment(opts.id, session, lun, geometry, readOnly, ring, server, fuse, runDir, log);
     try {
       if (process.platform === "darwin") {
         const { attachImage } = await import("./macos/hdiutil.ts");
@@ -147,7 +173,7 @@ export class Attachment {
         a.mountPoint = opts.mountDir;
       }
     } catch (err) {
-      await a.teardown(true).catch((e) => log.warn(`rollback of the failed attach: ${(e as Error).message}`));
+      await a.teardown(true, "undo").catch((e) => log.warn(`rollback of the failed attach: ${(e as Error).message}`));
       throw err;
     }
     log.info(`LUN ${lun} of ${session.targetName} attached: ${a.device}${a.mountPoint ? ` mounted on ${a.mountPoint}` : ""} (${geometry.sizeBytes} bytes, ${geometry.blockSize}-byte blocks${readOnly ? ", read-only" : ""})`);
@@ -163,8 +189,8 @@ export class Attachment {
   async rebind(session: Session): Promise<void> {
     const was = this.current;
     if (was.state.kind !== "failed" && was.state.kind !== "closed") throw new IscsiError("BUSY", `attachment ${this.id} still has session ${was.id} (${was.state.kind})`);
-    if (this.detaching) throw new IscsiError("BUSY", `attachment ${this.id} is being detached`);
-    const before = was.identities.get(this.lun);
+    if (this.phase.kind !== "serving") throw new IscsiError("BUSY", `attachment ${this.id} is being detached`);
+    const before = was.recordedIdentity(this.lun);
     const lu = new LogicalUnit(session, this.lun);
     await lu.testUnitReady();
     const now = await identityOf(lu);
@@ -173,7 +199,7 @@ export class Attachment {
     }
     this.current = session;
     this.server.rebind(lu);
-    this.log.info(`LUN ${this.lun} of ${session.targetName}: ${this.device ?? this.file} is served again, by session s${session.id} (was s${was.id}, ${was.state.kind})`);
+    this.log.info(`LUN ${this.lun} of ${session.targetName}: ${this.device ?? this.file} is served again, by session ${session.id} (was ${was.id}, ${was.state.kind})`);
   }
 
   /**
@@ -183,21 +209,24 @@ export class Attachment {
    */
   async detach(opts: { force?: boolean } = {}): Promise<void> {
     const force = opts.force ?? false;
-    if (this.running) {
-      if (!force) return this.running;
+    const p = this.phase;
+    if (p.kind === "detaching") {
+      if (!force || p.forced) return p.done;
       this.fuse.shutdown();
-      await this.running.catch(() => {});
+      this.transition({ ...p, forced: true }, "a forced detach during an orderly one");
+      await p.done.catch(() => {});
     }
-    if (this.torn) return;
+    if (this.phase.kind === "detached") return;
     if (!force && this.session.state.kind !== "full-feature") {
       throw new IscsiError("BUSY", `the session to ${this.session.targetName} is ${this.session.state.kind}: buffered data could not be written; detach with --force to drop it`);
     }
-    this.detaching = true;
-    this.running = this.teardown(force).finally(() => (this.running = undefined));
+    // The teardown starts after the phase is set, so its own transition to "detached" comes last.
+    const done = Promise.resolve().then(() => this.teardown(force));
+    this.transition({ kind: "detaching", forced: force, done }, force ? "forced detach" : "detach");
     try {
-      await this.running;
+      await done;
     } catch (err) {
-      if (!this.torn) this.detaching = false;
+      if (this.phase.kind === "detaching") this.transition({ kind: "serving" }, `detach failed: ${(err as Error).message}`);
       throw err;
     }
   }
@@ -210,7 +239,8 @@ export class Attachment {
     return loopDetach(device, this.file, force ? 2_000 : 10_000);
   }
 
-  private async teardown(force: boolean): Promise<void> {
+  /** `undo`: rolling back a failed attach, logged as such rather than as a (forced) detach. */
+  private async teardown(force: boolean, why: "detach" | "undo" = "detach"): Promise<void> {
     if (force) this.fuse.shutdown();
     // Once shut down (now, or by a forced detach meanwhile) nothing can be flushed: the rest goes the forced way.
     const forced = () => this.ring.isShutdown;
@@ -228,7 +258,9 @@ export class Attachment {
       await unlessShutDown(this.server.whenIdle());
       await unlessShutDown(new LogicalUnit(this.session, this.lun).synchronizeCache());
     }
-    this.torn = true;
+    // Decided here, before stop() shuts the ring down whatever happened: was anything dropped?
+    const wasForced = forced();
+    this.transition({ kind: "detached", forced: wasForced }, "torn down");
     this.fuse.stop();
     this.ring.destroy();
     rmSync(this.runDir, { recursive: true, force: true });
@@ -237,6 +269,7 @@ export class Attachment {
       this.fuse.free();
       this.release();
     });
-    this.log.info(`LUN ${this.lun} of ${this.session.targetName} detached${forced() ? " (forced)" : ""}`);
+    if (why === "undo") this.log.info(`LUN ${this.lun} of ${this.session.targetName}: the failed attach is undone`);
+    else this.log.info(`LUN ${this.lun} of ${this.session.targetName} detached${wasForced ? " (forced)" : ""}`);
   }
 }

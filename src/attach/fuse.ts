@@ -1,7 +1,7 @@
 // The LUN as one file on a private FUSE mount (ffi/fuse_backend.c): start it over a ring, shut it down so every
 // waiting request fails with EIO, stop it (unmount, join its threads), and free it once no buffer is in use.
 import { ptr } from "bun:ffi";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { AttachLibrary } from "./native.ts";
 import type { Ring } from "./ring.ts";
 

@@ -1,7 +1,7 @@
 // What the request server must know of a LUN before serving it (SBC-4): block size and capacity (READ CAPACITY),
 // the largest transfer (Block Limits VPD B0h) and whether UNMAP leaves zeroes behind (READ CAPACITY(16) LBPME/
 // LBPRZ, Logical Block Provisioning VPD B2h). Pages the target does not offer leave the safe defaults.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { inquiry, parseReadCapacity16, parseVpdLogicalBlockProvisioning, readCapacity16, ScsiStatusError } from "../scsi/index.ts";
 import type { LogicalUnit } from "../session/logical-unit.ts";
 
@@ -28,7 +28,7 @@ export async function probeGeometry(lu: LogicalUnit): Promise<Geometry> {
   if (inq.peripheralDeviceType !== 0x00) {
     throw new IscsiError("NOT_SUPPORTED", `LUN ${lu.lun} is a ${inq.deviceTypeName}, not a disk (direct-access block device); only disks can be attached`);
   }
-  const cap = await lu.readCapacity();
+  const cap = await lu.open();
   const sizeBytes = Number(cap.bytes);
   if (!Number.isSafeInteger(sizeBytes)) throw new IscsiError("NOT_SUPPORTED", `LUN ${lu.lun} is too large to attach (${cap.bytes} bytes)`);
   const pages = await lu.vpdPages().catch(() => [] as number[]);
@@ -52,7 +52,7 @@ export async function probeGeometry(lu: LogicalUnit): Promise<Geometry> {
 
 /** LBPME and LBPRZ from READ CAPACITY(16), LBPU from the B2h page (assumed with LBPME when the page is absent). */
 async function unmapZeroes(lu: LogicalUnit, pages: number[]): Promise<boolean> {
-  let rc;
+  let rc: ReturnType<typeof parseReadCapacity16>;
   try {
     rc = parseReadCapacity16((await lu.run(readCapacity16({ allocationLength: 32 }))).data);
   } catch (err) {

@@ -2,7 +2,7 @@
 // direct I/O (no second page cache, flushes reach the file), optionally mounted; and all of it undone again.
 // Every tool runs asynchronously: the JavaScript thread serves the FUSE file these tools are waiting on.
 import { existsSync, readFileSync } from "node:fs";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 
 const TOOL_TIMEOUT_MS = 60_000;
 
@@ -13,7 +13,7 @@ interface RunResult {
 }
 
 async function run(argv: string[], timeoutMs = TOOL_TIMEOUT_MS): Promise<RunResult> {
-  let child;
+  let child: ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>;
   try {
     child = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   } catch (err) {

@@ -2,7 +2,7 @@
 // transport/ffi-lib.ts finds our libraries: $ISCSI_ATTACH_LIB, else the copy embedded in a compiled binary,
 // else <exe dir>/../libexec/iscsi (Homebrew layout), else the repository's ffi/build/<os>-<arch>/.
 import { dlopen } from "bun:ffi";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ffiLibPath, platformKey, type FfiLib } from "../transport/ffi-lib.ts";
 
 /** The ABI version of ffi/iscsi_ring.h this code decodes. */

@@ -2,7 +2,7 @@
 // descriptors in batches into one reused buffer, decodes them at the header's offsets, views each request's
 // C buffer without copying, and completes requests by id. Everything here runs on the JavaScript thread.
 import { toArrayBuffer, type Pointer } from "bun:ffi";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { RingLibrary } from "./native.ts";
 
 export const RingOp = { Read: 1, Write: 2, Flush: 3, Trim: 4, Scsi: 5 } as const;
@@ -78,7 +78,7 @@ export class Ring {
         if (n < BATCH) return;
       }
     };
-    // bun-types lacks `fd` on connect options; Bun reads an existing descriptor with it (macos-platform.md A4).
+    // bun-types lacks `fd` on connect options; Bun reads an existing descriptor with it (docs/architecture.md, "Attaching a LUN").
     const options = { fd, socket: { data: drain, error: () => {} } };
     this.socket = await Bun.connect(options as unknown as Parameters<typeof Bun.connect>[0]);
     // Requests submitted before we listened found the ring armed and rang already; drain in case Bun read it early.

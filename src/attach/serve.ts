@@ -1,10 +1,10 @@
-// Serves ring requests from a LUN (design.md §4): block reads, writes and TRIM through BlockIo (cut at the LUN's
-// largest transfer, partial blocks by read-modify-write under a block-range lock), FLUSH as SYNCHRONIZE CACHE,
-// SCSI pass-through as is. Many requests run at once; each completes only when the target has answered, so a
-// write is never reported done before GOOD, and a failure is never success.
+// Serves ring requests from a LUN (docs/architecture.md, "Attaching a LUN"): block reads, writes and TRIM through
+// BlockIo (cut at the LUN's largest transfer, partial blocks by read-modify-write under a block-range lock), FLUSH
+// as SYNCHRONIZE CACHE, SCSI pass-through as is. Many requests run at once; each completes only when the target
+// has answered, so a write is never reported done before GOOD, and a failure is never success.
 import { constants } from "node:os";
 import type { ConsolaInstance } from "consola";
-import { ScsiStatusError } from "../scsi/index.ts";
+import { ScsiStatusError, SenseKey } from "../scsi/index.ts";
 import type { LogicalUnit } from "../session/logical-unit.ts";
 import type { Direction } from "../session/task.ts";
 import type { Geometry } from "./geometry.ts";
@@ -12,7 +12,6 @@ import { BlockIo } from "./block-io.ts";
 import { REQ_FUA, RingDir, RingOp, SENSE_BYTES, viewOf, type Ring, type RingRequest } from "./ring.ts";
 
 const E = constants.errno;
-const DATA_PROTECT = 0x07;
 
 export interface AttachStats {
   reads: number;
@@ -33,7 +32,7 @@ interface Outcome {
 /** A failed command as the kernel should see it: write protection and full thin pools by name, the rest EIO. */
 export function errnoOf(err: unknown): number {
   if (err instanceof ScsiStatusError && err.sense) {
-    if (err.sense.senseKey === DATA_PROTECT) return -E.EROFS;
+    if (err.sense.senseKey === SenseKey.DataProtect) return -E.EROFS;
     // SPACE ALLOCATION FAILED WRITE PROTECT (27h/07h): a thin pool ran out.
     if (err.sense.asc === 0x27 && err.sense.ascq === 0x07) return -E.ENOSPC;
   }

@@ -1,7 +1,7 @@
 // The I/O generator behind `iscsi bench`: sequential or random reads or writes of one block size at a fixed
 // queue depth, for a time or a byte count after a warm-up, through the same LogicalUnit calls a block
 // client uses. Buffers are allocated once per slot, so a run's memory does not grow with its length.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { LogicalUnit } from "../session/logical-unit.ts";
 import { LatencyHistogram, type LatencySummary } from "./histogram.ts";
 import { ResourceSampler, type ResourceReport } from "./sampler.ts";

@@ -1,11 +1,15 @@
 // iscsiadm's discovery modes: `-m discovery -t st -p PORTAL [--login]` (SendTargets through the daemon, which
 // records nodes; standalone with a note when no daemon runs) and `-m discoverydb` (discovery records).
 import { discover } from "../discovery/send-targets.ts";
-import { errorCodeOf, IscsiError } from "../errors.ts";
+import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import { ask, failIfAny, readSecretInput } from "./_daemon.ts";
-import { printDiscoveryRecord, printLoginResults, printNodeLines } from "./_format.ts";
+import { printable } from "../config/names.ts";
+import { foundTargets, printDiscoveryRecord, printLoginResults, printNodeLines } from "./_format.ts";
+import { printOutput } from "./_json.ts";
 import type { AdmArgs } from "./_adm-args.ts";
-import { formatPortal, initiatorNameFrom, parsePortal, printJson } from "./_shared.ts";
+import { formatPortal } from "../transport/portal.ts";
+import { warnSetAside, warnSkippedNodes } from "./_set-aside.ts";
+import { initiatorNameFrom, parsePortal, printJson } from "./_shared.ts";
 
 function checkType(a: AdmArgs): void {
   if (a.type === undefined) throw new IscsiError("INVALID_ARGUMENT", "discovery needs -t sendtargets (or st) and -p PORTAL[:PORT]");
@@ -21,12 +25,24 @@ function requirePortal(a: AdmArgs) {
 async function sendTargetsThroughDaemon(a: AdmArgs, login: boolean): Promise<void> {
   const portal = requirePortal(a);
   const r = await ask(a as unknown as Record<string, unknown>, { op: "discover", portal, login });
-  if (a.json) printJson(r);
+  warnSkippedNodes(r.nodes.quarantined);
+  if (a.json) printOutput("discovery", { ...r, recorded: true });
   else {
-    printNodeLines(r.targets.flatMap((t) => t.portals.map((p) => ({ target: t.name, portal: p, tpgt: p.tpgt }))));
+    printFound(r.targets, a.print ?? 0);
     if (r.logins) printLoginResults(r.logins);
   }
-  if (r.logins) failIfAny(r.logins, "logins");
+  if (r.logins) failIfAny(r.logins, "logins", !a.json);
+}
+
+type Found = ReturnType<typeof foundTargets>[number];
+
+/** Discovered targets: iscsiadm's `PORTAL,TPGT IQN` lines, or with -P 1 its tree (Target, Portal, Iface Name). */
+function printFound(targets: Found[], level: number): void {
+  if (level < 1) return printNodeLines(targets.flatMap((t) => t.portals.map((p) => ({ target: t.name, portal: p, tpgt: p.tpgt }))));
+  for (const t of targets) {
+    process.stdout.write(`Target: ${printable(t.name)}\n`);
+    for (const p of t.portals) process.stdout.write(`\tPortal: ${formatPortal(p)},${p.tpgt}\n\t\tIface Name: default\n`);
+  }
 }
 
 /** `-m discovery`: without -t/-p lists discovery records; otherwise SendTargets. */
@@ -40,16 +56,17 @@ export async function runDiscovery(a: AdmArgs): Promise<void> {
     // Discovery is useful without a daemon; it just cannot record nodes then.
     const portal = requirePortal(a);
     const targets = await discover({ portal, initiatorName: initiatorNameFrom({}) });
-    if (a.json) printJson({ portal, targets: targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) })), recorded: false });
-    else printNodeLines(targets.flatMap((t) => t.portals.map((p) => ({ target: t.name, portal: p, tpgt: p.portalGroupTag ?? 1 }))));
+    if (a.json) printOutput("discovery", { portal, targets: foundTargets(targets), recorded: false });
+    else printFound(foundTargets(targets), a.print ?? 0);
     process.stderr.write(`iscsi: no daemon is running, so these targets were not recorded as nodes (start it with \`sudo iscsi daemon\`)\n`);
   }
 }
 
 async function listRecords(a: AdmArgs): Promise<void> {
   const portal = a.portal ? parsePortal(a.portal) : undefined;
-  const { records } = await ask(a as unknown as Record<string, unknown>, { op: "discoverydb.list", ...(portal ? { portal } : {}) });
-  if (a.json) return printJson({ records });
+  const { records, quarantined } = await ask(a as unknown as Record<string, unknown>, { op: "discoverydb.list", ...(portal ? { portal } : {}) });
+  warnSetAside(quarantined);
+  if (a.json) return printJson({ records, ...(quarantined ? { quarantined } : {}) });
   if (records.length === 0) throw new IscsiError("NOT_FOUND", "no discovery records found");
   for (const r of records) process.stdout.write(`${formatPortal(r.portal)} via sendtargets\n`);
 }
@@ -61,7 +78,10 @@ const SECRET_NAMES: Record<string, "password" | "password_in"> = {
 
 /** `-m discoverydb`: records per portal; -o new|delete|update|show, --discover to run SendTargets. */
 export async function runDiscoveryDb(a: AdmArgs): Promise<void> {
-  if (!a.portal) return listRecords(a);
+  if (!a.portal) {
+    if (a.ops.length > 0 || a.name || a.discover) throw new IscsiError("INVALID_ARGUMENT", `-m discoverydb ${a.ops.length ? `-o ${a.ops[0]}` : a.discover ? "--discover" : "-n"} needs the record: -t st -p PORTAL[:PORT]`);
+    return listRecords(a);
+  }
   checkType(a);
   const portal = parsePortal(a.portal);
   const args = a as unknown as Record<string, unknown>;

@@ -1,11 +1,13 @@
 // iscsiadm's node mode: list and show records, -o new|delete|update, --login/--logout of the matching nodes,
 // -L all|automatic|manual and -U all. Secrets go to the secret store from stdin or a file, never from -v.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ask, failIfAny, parsePortalFilter, readSecretInput } from "./_daemon.ts";
 import { secretOnArgv } from "./_adm-discovery.ts";
 import { printLoginResults, printLogoutResults, printNodeLines, printNodeRecord } from "./_format.ts";
 import type { AdmArgs } from "./_adm-args.ts";
+import { warnSetAside } from "./_set-aside.ts";
 import { parsePortal, printJson } from "./_shared.ts";
+import { printOutput } from "./_json.ts";
 
 const NODE_SECRETS: Record<string, "password" | "password_in"> = {
   "node.session.auth.password": "password",
@@ -23,14 +25,14 @@ export async function runNode(a: AdmArgs): Promise<void> {
     const { results } = await ask(args, { op: "login", which: a.loginAll as (typeof LOGIN_ALL)[number] });
     if (a.json) printJson({ results });
     else printLoginResults(results);
-    return failIfAny(results, "logins");
+    return failIfAny(results, "logins", !a.json);
   }
   if (a.logoutAll !== undefined) {
     if (a.logoutAll !== "all") throw new IscsiError("INVALID_ARGUMENT", `-U takes all, not ${JSON.stringify(a.logoutAll)}`);
     const { results } = await ask(args, { op: "logout", all: true });
     if (a.json) printJson({ results });
     else printLogoutResults(results);
-    return failIfAny(results, "logouts");
+    return failIfAny(results, "logouts", !a.json);
   }
   if (a.login || a.logout) {
     if (a.login && a.logout) throw new IscsiError("INVALID_ARGUMENT", "--login and --logout together make no sense");
@@ -38,14 +40,15 @@ export async function runNode(a: AdmArgs): Promise<void> {
       const { results } = await ask(args, { op: "login", ...filter });
       if (a.json) printJson({ results });
       else printLoginResults(results);
-      return failIfAny(results, "logins");
+      return failIfAny(results, "logins", !a.json);
     }
     const { results } = await ask(args, { op: "logout", ...filter });
     if (a.json) printJson({ results });
     else printLogoutResults(results);
-    return failIfAny(results, "logouts");
+    return failIfAny(results, "logouts", !a.json);
   }
 
+  if (a.rescan) return rescan(a, args, filter);
   const op = a.ops[0] ?? (a.target || a.portal ? "show" : "list");
   switch (op) {
     case "new": {
@@ -65,9 +68,10 @@ export async function runNode(a: AdmArgs): Promise<void> {
       return update(a, args, filter);
     case "show":
     case "list": {
-      const { nodes } = await ask(args, { op: "nodes.list", ...filter });
+      const { nodes, quarantined } = await ask(args, { op: "nodes.list", ...filter });
+      warnSetAside(quarantined);
       if (nodes.length === 0 && !a.json) throw new IscsiError("NOT_FOUND", "no records found");
-      if (a.json) return printJson({ nodes });
+      if (a.json) return printOutput("nodes", { nodes, ...(quarantined ? { quarantined } : {}) });
       if (op === "show") nodes.forEach(printNodeRecord);
       else if ((a.print ?? 0) >= 1) {
         for (const n of nodes) process.stdout.write(`Target: ${n.target}\n\tPortal: ${n.portal.host}:${n.portal.port},${n.tpgt}\n\t\tIface Name: default\n`);
@@ -95,4 +99,21 @@ async function update(a: AdmArgs, args: Record<string, unknown>, filter: { targe
   if (a.value === undefined) throw new IscsiError("INVALID_ARGUMENT", "-o update needs -v VALUE");
   const r = await ask(args, { op: "node.update", ...filter, name: a.name, value: a.value });
   if (a.json) printJson(r);
+}
+
+/** `-m node [-T IQN] [-p PORTAL] -R`: rescan the LUNs of the matching nodes' sessions, as iscsiadm does. */
+async function rescan(a: AdmArgs, args: Record<string, unknown>, filter: { target?: string; portal?: { host: string; port?: number } }): Promise<void> {
+  if (a.ops.length > 0 || a.login || a.logout) throw new IscsiError("INVALID_ARGUMENT", "-R (rescan) goes alone with -T/-p");
+  const { sessions } = await ask(args, { op: "sessions.list" });
+  const matching = sessions.filter(
+    (s) => (!filter.target || s.target === filter.target) && (!filter.portal || (s.persistentPortal.host === filter.portal.host && (filter.portal.port === undefined || s.persistentPortal.port === filter.portal.port))),
+  );
+  if (matching.length === 0) throw new IscsiError("NOT_FOUND", "No session found.");
+  const rescanned = [];
+  for (const s of matching) {
+    const r = await ask(args, { op: "sessions.rescan", sid: s.sid });
+    rescanned.push(...r.sessions);
+    if (!a.json) process.stdout.write(`Rescanning session [sid: ${s.sid}, target: ${s.target}, portal: ${s.persistentPortal.host},${s.persistentPortal.port}]\n`);
+  }
+  if (a.json) printOutput("sessions", { sessions: rescanned });
 }

@@ -1,10 +1,11 @@
 // iscsiadm's session and iface modes: `-m session [-P 0..3] [-r SID] [-R] [-s] [-u]` and `-m iface`.
 // No sessions is exit 21 (ISCSI_ERR_NO_OBJS_FOUND), as iscsiadm does.
-import { IscsiError } from "../errors.ts";
-import { ask, failIfAny } from "./_daemon.ts";
+import { IscsiError } from "../contract/errors.ts";
+import { ask, attachmentsFor, failIfAny } from "./_daemon.ts";
 import { printLogoutResults, printSessions } from "./_format.ts";
 import type { AdmArgs } from "./_adm-args.ts";
 import { printJson, printTable } from "./_shared.ts";
+import { printOutput } from "./_json.ts";
 
 export async function runSession(a: AdmArgs): Promise<void> {
   const args = a as unknown as Record<string, unknown>;
@@ -14,10 +15,10 @@ export async function runSession(a: AdmArgs): Promise<void> {
     const { results } = await ask(args, { op: "logout", sid: a.sid });
     if (a.json) printJson({ results });
     else printLogoutResults(results);
-    return failIfAny(results, "logouts");
+    return failIfAny(results, "logouts", !a.json);
   }
   const { sessions } = a.rescan ? await ask(args, { op: "sessions.rescan", ...sid }) : await ask(args, { op: "sessions.list", ...sid });
-  if (a.json) printJson({ sessions });
+  if (a.json) printOutput("sessions", { sessions });
   if (sessions.length === 0) throw new IscsiError("NOT_FOUND", "No active sessions.");
   if (a.json) return;
   if (a.rescan) for (const s of sessions) process.stdout.write(`Rescanning session [sid: ${s.sid}, target: ${s.target}, portal: ${s.persistentPortal.host},${s.persistentPortal.port}]\n`);
@@ -28,7 +29,7 @@ export async function runSession(a: AdmArgs): Promise<void> {
     }
     return;
   }
-  if (!a.rescan || a.print !== undefined) printSessions(sessions, a.print ?? 0);
+  if (!a.rescan || a.print !== undefined) printSessions(sessions, a.print ?? 0, (a.print ?? 0) >= 3 ? await attachmentsFor(args) : []);
 }
 
 /** One interface, "default", over TCP: the same as iscsiadm shows on a host without offload. */

@@ -2,9 +2,9 @@
 // (HOST matches any port), secrets read from stdin or a file, and per-node results turned into an exit code.
 import { readFileSync } from "node:fs";
 import { resolvePaths } from "../config/paths.ts";
-import { IscsiError, isErrorCode } from "../errors.ts";
+import { errorCodeOf, IscsiError, isErrorCode } from "../contract/errors.ts";
 import { call } from "../ipc/client.ts";
-import type { Op, RequestOf, ResultOf } from "../ipc/protocol.ts";
+import type { Op, RequestOf, ResultOf } from "../contract/protocol.ts";
 import { parsePortal } from "./_shared.ts";
 
 export const socketArg = {
@@ -57,12 +57,17 @@ export interface OpOutcome {
 }
 
 /** Exit status of per-node results: success when all succeeded, otherwise the first failure's code. */
-export function failIfAny(results: OpOutcome[], what: string): void {
+/**
+ * Fail with the first failure's code when any outcome failed. `printed`: each failure is already on stderr
+ * (printLoginResults/printLogoutResults), so main.ts prints nothing more and each error appears once.
+ */
+export function failIfAny(results: OpOutcome[], what: string, printed = false): void {
   const failed = results.filter((r) => !r.ok);
   if (failed.length === 0) return;
   const first = failed[0]!.error!;
   const code = isErrorCode(first.code) ? first.code : "GENERIC";
-  throw new IscsiError(code, failed.length === 1 && results.length === 1 ? first.message : `${failed.length} of ${results.length} ${what} failed; first: ${first.message}`);
+  const err = new IscsiError(code, failed.length === 1 && results.length === 1 ? first.message : `${failed.length} of ${results.length} ${what} failed; first: ${first.message}`);
+  throw printed ? Object.assign(err, { reported: true }) : err;
 }
 
 /** One line from the terminal with echo off (stty), so the secret is not shown either. */
@@ -75,5 +80,15 @@ async function promptHidden(prompt: string): Promise<string> {
   } finally {
     Bun.spawnSync(["stty", "echo"], { stdin: "inherit" });
     process.stderr.write("\n");
+  }
+}
+
+/** The daemon's attachments, for showing which LUN is which local disk; none where attaching is unavailable. */
+export async function attachmentsFor(args: Record<string, unknown>): Promise<ResultOf<"attach.list">> {
+  try {
+    return await ask(args, { op: "attach.list" });
+  } catch (err) {
+    if (errorCodeOf(err) === "ATTACH_UNAVAILABLE") return [];
+    throw err;
   }
 }

@@ -1,16 +1,11 @@
 // Human output of daemon results: iscsiadm's line and record layouts (so scripts written for it keep
 // working) and the native tables. Target-supplied text is escaped; secrets are only ever "********".
 import { printable } from "../config/names.ts";
-import type { ResultOf } from "../ipc/protocol.ts";
+import type { AttachmentView, DiscoveryView, LoginResult, LogoutResult, NodeView, SessionView } from "../contract/views.ts";
+import type { DiscoveredTarget } from "../discovery/send-targets.ts";
 import { VERSION } from "../version.ts";
-import { formatBytes, formatPortal, printTable } from "./_shared.ts";
-
-type SessionView = ResultOf<"sessions.list">["sessions"][number];
-type NodeView = ResultOf<"nodes.list">["nodes"][number];
-type LoginResult = ResultOf<"login">["results"][number];
-type LogoutResult = ResultOf<"logout">["results"][number];
-type DiscoveryView = ResultOf<"discoverydb.list">["records"][number];
-type AttachmentView = ResultOf<"attach.list">[number];
+import { formatPortal } from "../transport/portal.ts";
+import { formatBytes, printTable } from "./_shared.ts";
 
 const out = (line: string) => process.stdout.write(line + "\n");
 /** iscsiadm writes portals as HOST:PORT,TPGT in lists and HOST,PORT inside brackets. */
@@ -81,8 +76,25 @@ const CONNECTION_STATE: Record<string, [string, string]> = {
 };
 const yesNo = (b: boolean) => (b ? "Yes" : "No");
 
-/** `-m session -P 0..3`: 0 one line per session; 1 the tree with state; 2 adds negotiated parameters; 3 adds LUNs. */
-export function printSessions(sessions: SessionView[], level: number): void {
+type AttachmentList = AttachmentView[];
+
+/** SendTargets results in the one shape every command prints (portal group tag 1 when the target gave none). */
+export function foundTargets(targets: DiscoveredTarget[]): Array<{ name: string; portals: Array<{ host: string; port: number; tpgt: number }> }> {
+  return targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) }));
+}
+
+/** iscsiadm's line under an attached LUN (scripts grep for "Attached scsi disk"): the local device and its state. */
+function attachedLine(a: AttachmentList[number] | undefined): string {
+  if (!a) return "\tnot attached";
+  const dev = (a.device ?? a.file).replace(/^\/dev\//, "");
+  return `\tAttached scsi disk ${dev}\t\tState: ${a.state === "attached" ? "running" : a.state}${a.mountPoint ? ` (mounted on ${a.mountPoint})` : ""}`;
+}
+
+/**
+ * `-m session -P 0..3`: 0 one line per session; 1 the tree with state; 2 adds negotiated parameters; 3 adds
+ * LUNs and, for each attached one, its local device from the daemon's attachment list.
+ */
+export function printSessions(sessions: SessionView[], level: number, attachments: AttachmentList = []): void {
   if (level <= 0) {
     for (const s of sessions) out(`tcp: [${s.sid}] ${portalTpgt(s.portal, s.tpgt)} ${printable(s.target)} (non-flash)`);
     return;
@@ -131,14 +143,18 @@ export function printSessions(sessions: SessionView[], level: number): void {
       ]);
     }
     if (level >= 3) {
+      const attachedAt = (lun: number) => attachments.find((a) => a.sid === s.sid && a.lun === lun);
       block(
         "Attached SCSI devices:",
         s.luns.length === 0
           ? ["(no LUNs reported)"]
-          : s.luns.map((l) =>
+          : s.luns.flatMap((l) =>
               l.error
-                ? `LUN ${l.lun}: ${l.error}`
-                : `LUN ${l.lun}: ${l.deviceType}, ${[l.vendor, l.product, l.revision].filter(Boolean).join(" ")}${l.bytes ? `, ${formatBytes(Number(l.bytes))} (${l.blockSize}-byte blocks)` : ""}, not attached`,
+                ? [`LUN ${l.lun}: ${l.error}`]
+                : [
+                    `Lun: ${l.lun} ${l.deviceType}, ${[l.vendor, l.product, l.revision].filter(Boolean).join(" ")}${l.bytes ? `, ${formatBytes(Number(l.bytes))} (${l.blockSize}-byte blocks)` : ""}`,
+                    attachedLine(attachedAt(l.lun)),
+                  ],
             ),
       );
     }
@@ -164,7 +180,7 @@ export function printAttachmentTable(attachments: AttachmentView[]): void {
     ["ID", "DEVICE", "TARGET", "LUN", "STATE", "SIZE", "MOUNTED ON", "I/O"],
     attachments.map((a) => [
       a.id,
-      a.device ?? a.export?.url ?? a.file,
+      a.device ?? a.export?.url ?? (a.file || "-"),
       printable(a.target),
       a.lun,
       a.state,

@@ -1,4 +1,4 @@
-// The service definitions `iscsi service install` writes (design.md §1): a systemd unit (Linux) and a launchd
+// The service definitions `iscsi service install` writes (docs/architecture.md, "One executable, three roles"): a systemd unit (Linux) and a launchd
 // property list (macOS) that run `iscsi daemon` at boot and restart it if it dies. Pure text; no I/O here.
 import { resolve } from "node:path";
 import type { Platform } from "../config/paths.ts";
@@ -33,9 +33,13 @@ export function systemdUnit(o: ServiceOptions): string {
   const exec = [...o.command, "daemon", ...(o.daemonArgs ?? [])].map(systemdWord).join(" ");
   return `# Written by \`iscsi service install\`; remove with \`iscsi service uninstall\`.
 [Unit]
-Description=iSCSI initiator daemon (sessions, node database, automatic logins)
+Description=iSCSI initiator daemon (sessions, node database, automatic logins, attached LUNs)
 # Logins of automatic nodes retry in the background, so the daemon never waits for the network or delays boot.
 After=network.target
+# Its disks are network disks: up before remote-fs-pre.target, where _netdev mounts wait (and so stopped only
+# after they are unmounted). Not before local-fs.target: that is reached before the network exists.
+Before=remote-fs-pre.target
+Wants=remote-fs-pre.target
 
 [Service]
 Type=simple

@@ -1,14 +1,17 @@
 // Argument fragments and helpers shared by the subcommands: naming a LUN (flags or libiscsi's URL form),
 // CHAP secrets from a file or the environment (never argv), sizes, output tables, JSON and progress.
 import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
+import { standaloneInitiatorName } from "../config/initiator-name.ts";
+import { resolvePaths } from "../config/paths.ts";
+import type { Portal } from "../transport/portal.ts";
 import type { LoginParams } from "../login/login.ts";
+import type { Digest, OperationalProposal } from "../login/keys.ts";
 
 export const jsonArg = { json: { type: "boolean", description: "Print JSON instead of a table", default: false } } as const;
 
 export const initiatorArg = {
-  "initiator-name": { type: "string", description: "Our iSCSI name (default: $ISCSI_INITIATOR_NAME, /etc/iscsi/initiatorname.iscsi, or one made from the host name)" },
+  "initiator-name": { type: "string", description: "Our iSCSI name (default: $ISCSI_INITIATOR_NAME, else the daemon's, from <state dir>/initiatorname.iscsi)" },
 } as const;
 
 export const authArgs = {
@@ -19,24 +22,33 @@ export const authArgs = {
   "chap-algorithms": { type: "string", description: "CHAP_A preference, e.g. SHA3-256,SHA-256,SHA-1,MD5 (default)" },
 } as const;
 
+export const digestArgs = {
+  "header-digest": { type: "string", description: "HeaderDigest offer in preference order: None,CRC32C (default), CRC32C,None, None or CRC32C" },
+  "data-digest": { type: "string", description: "DataDigest offer, as --header-digest (default None,CRC32C)" },
+} as const;
+
+export const loginTimeoutArg = {
+  "login-timeout": { type: "string", description: "Seconds a login may take before it fails (default 15, as open-iscsi's login_timeout)" },
+} as const;
+
+/** --login-timeout in milliseconds, or nothing for the default. */
+export function loginTimeoutFrom(args: StrArgs): { loginTimeoutMs?: number } {
+  const v = str(args, "login-timeout");
+  if (v === undefined) return {};
+  if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0 || Number(v) > 3600) throw new IscsiError("INVALID_ARGUMENT", `invalid --login-timeout ${JSON.stringify(v)}: seconds, more than 0 and at most 3600`);
+  return { loginTimeoutMs: Math.round(Number(v) * 1000) };
+}
+
 export const lunArgs = {
   url: { type: "positional", required: false, description: "iscsi://[user@]host[:port]/IQN/LUN" },
   portal: { type: "string", alias: "p", description: "Target portal HOST[:PORT]" },
   target: { type: "string", alias: "T", description: "Target IQN" },
-  lun: { type: "string", alias: "l", description: "LUN number (default 0)" },
+  lun: { type: "string", alias: "l", description: "LUN number (default: the target's only disk LUN)" },
   ...authArgs,
+  ...digestArgs,
+  ...loginTimeoutArg,
   ...initiatorArg,
 } as const;
-
-export interface Portal {
-  host: string;
-  port: number;
-}
-
-/** "host:port", with brackets around an IPv6 host. */
-export function formatPortal(p: { host: string; port: number }): string {
-  return `${p.host.includes(":") ? `[${p.host}]` : p.host}:${p.port}`;
-}
 
 /** HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address. */
 export function parsePortal(text: string, defaultPort = 3260): Portal {
@@ -64,6 +76,8 @@ export interface LunAddress {
   portal: Portal;
   target: string;
   lun: number;
+  /** False when the URL or flags named no LUN: `lun` is then 0, and openLun picks the only disk LUN instead. */
+  lunGiven: boolean;
   user?: string;
 }
 
@@ -79,6 +93,7 @@ export function parseIscsiUrl(url: string): LunAddress {
     portal: parsePortal(m[2]!),
     target: decodeURIComponent(m[3]!),
     lun: m[4] === undefined ? 0 : parseLunNumber(m[4]),
+    lunGiven: m[4] !== undefined,
     ...(userinfo ? { user: decodeURIComponent(userinfo) } : {}),
   };
 }
@@ -102,7 +117,7 @@ export function lunAddressFrom(args: StrArgs): LunAddress {
   const target = str(args, "target");
   if (!portal || !target) throw new IscsiError("INVALID_ARGUMENT", "name the LUN with iscsi://host[:port]/IQN/LUN or with --portal HOST[:PORT] --target IQN [--lun N]");
   const lun = str(args, "lun");
-  return { portal: parsePortal(portal), target, lun: lun === undefined ? 0 : parseLunNumber(lun) };
+  return { portal: parsePortal(portal), target, lun: lun === undefined ? 0 : parseLunNumber(lun), lunGiven: lun !== undefined };
 }
 
 const ALGORITHMS: Record<string, number> = { MD5: 5, "SHA-1": 6, SHA1: 6, "SHA-256": 7, SHA256: 7, "SHA3-256": 8 };
@@ -113,7 +128,8 @@ function readSecret(file: string | undefined, env: string, what: string): Uint8A
     try {
       text = readFileSync(file, "utf8").split(/\r?\n/)[0];
     } catch (err) {
-      throw new IscsiError("INVALID_ARGUMENT", `cannot read the ${what} from ${file}: ${(err as Error).message}`);
+      const e = err as NodeJS.ErrnoException;
+      throw new IscsiError("INVALID_ARGUMENT", `cannot read the ${what} from ${file}: ${e.code === "ENOENT" ? "no such file" : e.code === "EACCES" ? "permission denied" : e.message}`);
     }
   } else {
     text = process.env[env];
@@ -147,16 +163,34 @@ export function authFrom(args: StrArgs, userFromUrl?: string): LoginParams["auth
   return { method: "CHAP", username, secret, ...(algorithms ? { algorithms } : {}), ...(mutual ? { mutual } : {}) };
 }
 
-/** Our initiator name: flag, environment, open-iscsi's file, or one derived from the host name. */
+const DIGEST_OFFERS = ["None,CRC32C", "CRC32C,None", "None", "CRC32C"];
+
+/** The digest offers of --header-digest / --data-digest (RFC 7143 §13.1), or nothing for the defaults. */
+export function digestsFrom(args: StrArgs): Partial<Pick<OperationalProposal, "headerDigest" | "dataDigest">> {
+  const out: Partial<Pick<OperationalProposal, "headerDigest" | "dataDigest">> = {};
+  for (const [flag, field] of [["header-digest", "headerDigest"], ["data-digest", "dataDigest"]] as const) {
+    const v = str(args, flag);
+    if (v === undefined) continue;
+    const canonical = DIGEST_OFFERS.find((d) => d.toLowerCase() === v.replace(/\s/g, "").toLowerCase());
+    if (!canonical) throw new IscsiError("INVALID_ARGUMENT", `invalid --${flag} ${JSON.stringify(v)}: use ${DIGEST_OFFERS.join(", ")}`);
+    out[field] = canonical.split(",") as Digest[];
+  }
+  return out;
+}
+
+/** The login of a Normal session to `target` from the command's flags (name, CHAP, digests). */
+export function normalLogin(args: StrArgs, target: string, userFromUrl?: string) {
+  return { initiatorName: initiatorNameFrom(args), targetName: target, sessionType: "Normal" as const, auth: authFrom(args, userFromUrl), proposal: digestsFrom(args) };
+}
+
+/**
+ * Our initiator name: --initiator-name, $ISCSI_INITIATOR_NAME, else the daemon's (stored in the state dir,
+ * generated and stored on first use) so standalone commands and the daemon look the same to a target's ACL.
+ */
 export function initiatorNameFrom(args: StrArgs): string {
-  const given = str(args, "initiator-name") ?? process.env.ISCSI_INITIATOR_NAME;
-  if (given) return given;
-  try {
-    const m = /^InitiatorName=(\S+)/m.exec(readFileSync("/etc/iscsi/initiatorname.iscsi", "utf8"));
-    if (m) return m[1]!;
-  } catch {}
-  const host = hostname().toLowerCase().replace(/[^a-z0-9.-]/g, "-") || "host";
-  return `iqn.2026-11.dev.iscsi:${host}`;
+  const { name, notStored } = standaloneInitiatorName(str(args, "initiator-name"), resolvePaths({ stateDir: args["state-dir"] }).stateDir);
+  if (notStored) process.stderr.write(`iscsi: using initiator name ${name} for this run only (${notStored}); \`sudo iscsi initiator-name\` stores one\n`);
+  return name;
 }
 
 /** 4096, 4k, 64K, 1M, 1MiB, 2G → bytes. */

@@ -2,10 +2,12 @@
 // optionally mounted), logging the node in first when needed; `iscsi attach --list` shows what is attached where.
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ask, parsePortalFilter, socketArg } from "./_daemon.ts";
 import { describeAttachment, printAttachmentTable } from "./_format.ts";
+import { warnSetAside } from "./_set-aside.ts";
 import { jsonArg, parseLunNumber, printJson } from "./_shared.ts";
+import { printOutput } from "./_json.ts";
 
 export default defineCommand({
   meta: { name: "attach", description: "Attach a LUN as a local disk through the daemon, or list attachments (--list)" },
@@ -24,7 +26,9 @@ export default defineCommand({
     if (args.list) {
       if (args.target) throw new IscsiError("INVALID_ARGUMENT", "--list takes no target");
       const attachments = await ask(args, { op: "attach.list" });
-      if (args.json) return printJson(attachments);
+      const { quarantined } = await ask(args, { op: "status" });
+      warnSetAside(quarantined);
+      if (args.json) return printOutput("attachments", { attachments, ...(quarantined ? { quarantined } : {}) });
       if (attachments.length === 0) {
         process.stderr.write("nothing attached\n");
         return;

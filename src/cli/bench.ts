@@ -3,10 +3,11 @@
 import { defineCommand } from "citty";
 import { runWorkload, WORKLOADS, type Workload, type WorkloadName, type WorkloadResult } from "../bench/workload.ts";
 import { startLocalTgtd, type LocalTgtd } from "../demo/local-tgtd.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { resolveTransport, TRANSPORT_CHOICES } from "../transport/connect.ts";
-import { formatBytes, jsonArg, lunAddressFrom, lunArgs, parseIscsiUrl, parseSize, printJson, printTable, type LunAddress } from "./_shared.ts";
+import { authFrom, formatBytes, jsonArg, lunAddressFrom, lunArgs, parseIscsiUrl, parseSize, printJson, printTable, type LunAddress } from "./_shared.ts";
 import { closeLun, openLun } from "./_session.ts";
+import { checkCompareArgs, runCompare } from "./_bench-compare.ts";
 
 export default defineCommand({
   meta: { name: "bench", description: "Measure throughput, IOPS, latency and CPU against a LUN" },
@@ -23,6 +24,8 @@ export default defineCommand({
     span: { type: "string", description: "Length of the LUN range used (default: to the end of the LUN)" },
     transport: { type: "string", description: `TCP transport: ${TRANSPORT_CHOICES.join(", ")} (default $ISCSI_TRANSPORT, else auto: native on Linux when its library loads)` },
     "destroy-data": { type: "boolean", description: "Allow write workloads: they overwrite the LUN's data in the range", default: false },
+    compare: { type: "boolean", description: "Also run iscsi-perf and qemu-img bench (when installed) on the same LUN, in turns with ours, and print the side-by-side table", default: false },
+    rounds: { type: "string", description: "Rounds of --compare; each figure is the median of its rounds (default 3)" },
     ...jsonArg,
   },
   async run({ args }) {
@@ -40,6 +43,10 @@ export default defineCommand({
       throw new IscsiError("INVALID_ARGUMENT", "write workloads overwrite the LUN's data: add --destroy-data to confirm");
     }
     if (args.local && (args.url || args.portal || args.target)) throw new IscsiError("INVALID_ARGUMENT", "--local starts its own target: do not name a LUN too");
+    const rounds = args.rounds === undefined ? 3 : parseSize(args.rounds, "--rounds");
+    if (rounds < 1) throw new IscsiError("INVALID_ARGUMENT", "--rounds must be at least 1");
+    if (args.rounds !== undefined && !args.compare) throw new IscsiError("INVALID_ARGUMENT", "--rounds belongs to --compare");
+    if (args.compare) checkCompareArgs(args, args.local ? { method: "None" } : authFrom(args, args.url ? parseIscsiUrl(args.url).user : undefined));
 
     let local: LocalTgtd | undefined;
     let addr: LunAddress;
@@ -53,6 +60,10 @@ export default defineCommand({
       const lu = await openLun(addr, args, { queueDepth: Math.max(...depths), transport });
       const results: WorkloadResult[] = [];
       try {
+        if (args.compare) {
+          const profiles = names.flatMap((workload) => blockSizes.flatMap((blockSize) => depths.map((queueDepth) => ({ workload, blockSize, queueDepth }))));
+          return await runCompare(lu, addr, { profiles, seconds: durationMs! / 1000, warmupSeconds: warmupMs / 1000, rounds, json: args.json === true });
+        }
         const cap = lu.capacity!;
         const offset = args.offset ? parseSize(args.offset, "--offset") : 0;
         const span = args.span ? parseSize(args.span, "--span") : Number(cap.bytes) - offset;

@@ -4,9 +4,9 @@
 import { defineCommand } from "citty";
 import { resolvePaths } from "../config/paths.ts";
 import { Daemon } from "../daemon/daemon.ts";
-import { IscsiError } from "../errors.ts";
-import { answerer } from "../ipc/answer.ts";
-import { serveIpc } from "../ipc/server.ts";
+import { IscsiError } from "../contract/errors.ts";
+import { answerer } from "../daemon/answer.ts";
+import { serveIpc } from "../daemon/control-socket.ts";
 import { logFor, setLogLevel } from "../log.ts";
 import { resolveTransport } from "../transport/connect.ts";
 import { socketArg, stateDirArg } from "./_daemon.ts";
@@ -34,12 +34,9 @@ export default defineCommand({
       throw new IscsiError("INVALID_ARGUMENT", `--nfs-port must be a port number 0..65535, not ${JSON.stringify(args["nfs-port"])}`);
     }
     const paths = resolvePaths({ stateDir: args["state-dir"], socket: args.socket, config: args.config });
-    if (process.platform === "darwin") {
-      // A killed daemon leaves hard NFS mounts of a server that is gone; they would hang whoever touches them.
-      const { unmountStale } = await import("../attach/macos/nfs-mount.ts");
-      for (const dir of await unmountStale((m) => log.warn(m))) log.info(`unmounted the stale NFS mount ${dir}`);
-    }
     const daemon = Daemon.open({ stateDir: paths.stateDir, configPath: paths.config, nfsPort });
+    // Before the socket answers: nothing a killed predecessor left may meet a new attach of the same LU.
+    await daemon.cleanLeftovers();
     const answer = answerer(daemon, log);
     const server = await serveIpc(daemon, paths.socket, log, answer);
     daemon.startUi(answer, { enabled: args.ui, port: uiPort });
@@ -50,6 +47,7 @@ export default defineCommand({
     );
     log.info(`iscsi daemon ${process.pid} ready: state ${paths.stateDir}, initiator ${daemon.initiatorName()}; ${transport}`);
     daemon.startAutomaticLogins();
+    daemon.restoreAttachments();
     const signal = await new Promise<string>((resolve) => {
       for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(s, () => resolve(s));
     });

@@ -4,7 +4,7 @@ import { defineCommand } from "citty";
 import { timingSafeEqual } from "node:crypto";
 import { discover } from "../discovery/send-targets.ts";
 import { startLocalTgtd } from "../demo/local-tgtd.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { Session } from "../session/session.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
 import { readRange, writeRange } from "../session/transfer.ts";
@@ -48,7 +48,7 @@ export default defineCommand({
         const lu = new LogicalUnit(session, target.lun);
         await lu.testUnitReady();
         const inq = await lu.inquiry();
-        const cap = await lu.readCapacity();
+        const cap = await lu.open();
         say("inquiry", `LUN ${target.lun}: ${inq.vendor} ${inq.product}, ${formatBytes(Number(cap.bytes))} in ${cap.blockSize}-byte blocks`, t0);
 
         const data = new Uint8Array(size);

@@ -2,7 +2,7 @@
 // unwritten data when the target is unreachable and finishes in bounded time.
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ask, socketArg } from "./_daemon.ts";
 import { describeAttachment } from "./_format.ts";
 import { jsonArg, parseLunNumber, printJson } from "./_shared.ts";

@@ -2,18 +2,18 @@
 // nodes (as iscsiadm does); with --no-record, CHAP flags, or no daemon, it asks directly and records nothing.
 import { defineCommand } from "citty";
 import { discover } from "../discovery/send-targets.ts";
-import { errorCodeOf, IscsiError } from "../errors.ts";
+import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import { ask, failIfAny, socketArg } from "./_daemon.ts";
-import { printLoginResults } from "./_format.ts";
-import { authArgs, authFrom, formatPortal, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printJson, printTable, type Portal } from "./_shared.ts";
+import { foundTargets, printLoginResults } from "./_format.ts";
+import { printOutput, type Output } from "./_json.ts";
+import { formatPortal, type Portal } from "../transport/portal.ts";
+import { warnSkippedNodes } from "./_set-aside.ts";
+import { authArgs, authFrom, digestArgs, digestsFrom, loginTimeoutArg, loginTimeoutFrom, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printTable } from "./_shared.ts";
 
-interface Found {
-  name: string;
-  portals: Array<{ host: string; port: number; portalGroupTag?: number }>;
-}
+type Found = Output<"discovery">["targets"];
 
-function print(portal: Portal, targets: Found[], json: boolean, extra: Record<string, unknown>): void {
-  if (json) return printJson({ portal: formatPortal(portal), targets, ...extra });
+function print(portal: Portal, targets: Found, json: boolean, extra: Omit<Output<"discovery">, "portal" | "targets">): void {
+  if (json) return printOutput("discovery", { portal: { host: portal.host, port: portal.port }, targets, ...extra });
   if (targets.length === 0) {
     process.stderr.write(`no targets at ${formatPortal(portal)}\n`);
     return;
@@ -21,11 +21,12 @@ function print(portal: Portal, targets: Found[], json: boolean, extra: Record<st
   // iscsiadm's layout: PORTAL,TPGT IQN
   printTable(
     ["PORTAL", "TARGET"],
-    targets.flatMap((t) => t.portals.map((p) => [`${formatPortal(p)},${p.portalGroupTag ?? 1}`, t.name])),
+    targets.flatMap((t) => t.portals.map((p) => [`${formatPortal(p)},${p.tpgt}`, t.name])),
   );
 }
 
-const usesChap = (args: Record<string, unknown>) => Boolean(args["chap-user"] || args["chap-secret-file"] || args["mutual-user"] || process.env.ISCSI_CHAP_USER);
+/** CHAP or digest flags are for a direct SendTargets: the daemon uses the stored discovery settings. */
+const direct = (args: Record<string, unknown>) => Boolean(args["chap-user"] || args["chap-secret-file"] || args["mutual-user"] || process.env.ISCSI_CHAP_USER || args["header-digest"] || args["data-digest"] || args["login-timeout"]);
 
 export default defineCommand({
   meta: { name: "discover", description: "List the targets a portal offers (SendTargets); records them as nodes when a daemon runs" },
@@ -34,28 +35,30 @@ export default defineCommand({
     record: { type: "boolean", default: true, description: "Record the targets in the daemon's node database when a daemon runs (--no-record: only list)" },
     login: { type: "boolean", description: "Also log in to every discovered node (needs the daemon)" },
     ...authArgs,
+    ...digestArgs,
+    ...loginTimeoutArg,
     ...initiatorArg,
     ...socketArg,
     ...jsonArg,
   },
   async run({ args }) {
     const portal = parsePortal(args.portal);
-    if (args.record && !usesChap(args)) {
+    if (args.record && !direct(args)) {
       try {
         const r = await ask(args, { op: "discover", portal, login: args.login ?? false });
-        const targets = r.targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, portalGroupTag: p.tpgt })) }));
-        print(portal, targets, args.json, { recorded: true, nodes: r.nodes, ...(r.logins ? { logins: r.logins } : {}) });
+        warnSkippedNodes(r.nodes.quarantined);
+        print(portal, r.targets, args.json, { recorded: true, nodes: r.nodes, ...(r.logins ? { logins: r.logins } : {}) });
         if (r.logins && !args.json) printLoginResults(r.logins);
-        if (r.logins) failIfAny(r.logins, "logins");
+        if (r.logins) failIfAny(r.logins, "logins", !args.json);
         return;
       } catch (err) {
         const code = errorCodeOf(err);
         if (args.login || (code !== "DAEMON_NOT_RUNNING" && code !== "ACCESS")) throw err;
       }
     } else if (args.login) {
-      throw new IscsiError("INVALID_ARGUMENT", "--login goes through the daemon: drop --no-record and the CHAP flags (store discovery secrets with `iscsi secret set --discovery`)");
+      throw new IscsiError("INVALID_ARGUMENT", "--login goes through the daemon: drop --no-record and the CHAP and digest flags (store discovery secrets with `iscsi secret set --discovery`)");
     }
-    const targets = await discover({ portal, initiatorName: initiatorNameFrom(args), auth: authFrom(args) });
-    print(portal, targets, args.json, args.json ? { recorded: false } : {});
+    const targets = await discover({ portal, initiatorName: initiatorNameFrom(args), auth: authFrom(args), proposal: digestsFrom(args), ...loginTimeoutFrom(args) });
+    print(portal, foundTargets(targets), args.json, { recorded: false });
   },
 });

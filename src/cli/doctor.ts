@@ -6,10 +6,11 @@ import { countByStatus, type Finding, type Report } from "../doctor/finding.ts";
 import { checkHost } from "../doctor/host.ts";
 import { probePortal } from "../doctor/probe.ts";
 import { StoredState } from "../doctor/stored.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { VERSION } from "../version.ts";
 import { socketArg, stateDirArg } from "./_daemon.ts";
-import { authArgs, authFrom, initiatorArg, initiatorNameFrom, jsonArg, parsePortal, printJson } from "./_shared.ts";
+import { authArgs, authFrom, initiatorArg, jsonArg, parsePortal, printJson } from "./_shared.ts";
+import { generateInitiatorName } from "../config/initiator-name.ts";
 
 function seconds(text: string, what: string, min: number): number {
   const n = Number(text);
@@ -59,13 +60,13 @@ export default defineCommand({
     const auth = authFrom(args);
     const paths = resolvePaths({ stateDir: args["state-dir"], socket: args.socket });
     const platform = currentPlatform();
+    // doctor only reads: a name given explicitly, else the daemon's (the one standalone commands use too).
+    const explicit = args["initiator-name"] || process.env.ISCSI_INITIATOR_NAME || undefined;
     const host = await checkHost({
-      platform, stateDir: paths.stateDir, socket: paths.socket, config: paths.config, standaloneName: initiatorNameFrom(args),
+      platform, stateDir: paths.stateDir, socket: paths.socket, config: paths.config, ...(explicit ? { standaloneName: explicit } : {}),
       embedded: embeddedFiles(), uid: process.getuid?.() ?? -1,
     });
-    // Who we probe as: a name given explicitly, else the daemon's (what its logins use), else the standalone one.
-    const explicit = args["initiator-name"] || process.env.ISCSI_INITIATOR_NAME;
-    const initiatorName = explicit ? initiatorNameFrom(args) : (host.daemonName ?? initiatorNameFrom(args));
+    const initiatorName = explicit ?? host.daemonName ?? generateInitiatorName();
     const findings: Finding[] = [...host.findings.list];
     if (portal) {
       const stored = StoredState.open(paths);

@@ -1,5 +1,5 @@
 // `iscsi -m …`: the iscsiadm command line, dispatched by mode to the files that implement each one.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { runDiscovery, runDiscoveryDb } from "./_adm-discovery.ts";
 import { runNode } from "./_adm-node.ts";
 import { runIface, runSession } from "./_adm-session.ts";

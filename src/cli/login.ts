@@ -1,6 +1,6 @@
 // `iscsi login`: log in the nodes the daemon knows (by target and/or portal, or all/automatic ones).
 import { defineCommand } from "citty";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ask, failIfAny, parsePortalFilter, socketArg } from "./_daemon.ts";
 import { printLoginResults } from "./_format.ts";
 import { jsonArg, printJson } from "./_shared.ts";
@@ -26,6 +26,6 @@ export default defineCommand({
     });
     if (args.json) printJson({ results });
     else printLoginResults(results);
-    failIfAny(results, "logins");
+    failIfAny(results, "logins", !args.json);
   },
 });

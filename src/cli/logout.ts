@@ -1,6 +1,6 @@
 // `iscsi logout`: end sessions by target, portal or SID, or all of them; also stops their background retries.
 import { defineCommand } from "citty";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ask, failIfAny, parsePortalFilter, socketArg } from "./_daemon.ts";
 import { printLogoutResults } from "./_format.ts";
 import { jsonArg, printJson } from "./_shared.ts";
@@ -27,6 +27,6 @@ export default defineCommand({
     });
     if (args.json) printJson({ results });
     else printLogoutResults(results);
-    failIfAny(results, "logouts");
+    failIfAny(results, "logouts", !args.json);
   },
 });

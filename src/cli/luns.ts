@@ -3,8 +3,9 @@ import { defineCommand } from "citty";
 import { discover } from "../discovery/send-targets.ts";
 import { Session } from "../session/session.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
-import { IscsiError } from "../errors.ts";
-import { authFrom, formatBytes, formatPortal, initiatorNameFrom, jsonArg, lunArgs, parseIscsiUrl, parsePortal, printJson, printTable, type Portal } from "./_shared.ts";
+import { IscsiError } from "../contract/errors.ts";
+import { formatPortal, type Portal } from "../transport/portal.ts";
+import { authFrom, digestsFrom, loginTimeoutFrom, normalLogin, formatBytes, initiatorNameFrom, jsonArg, lunArgs, parseIscsiUrl, parsePortal, printJson, printTable } from "./_shared.ts";
 
 interface LunInfo {
   target: string;
@@ -23,7 +24,8 @@ interface LunInfo {
 async function lunsOf(portal: Portal, target: string, args: Record<string, unknown>, user?: string): Promise<LunInfo[]> {
   const session = await Session.open({
     portal,
-    login: { initiatorName: initiatorNameFrom(args), targetName: target, sessionType: "Normal", auth: authFrom(args, user) },
+    login: normalLogin(args, target, user),
+    ...loginTimeoutFrom(args),
   });
   try {
     const lun0 = new LogicalUnit(session, 0);
@@ -37,7 +39,7 @@ async function lunsOf(portal: Portal, target: string, args: Record<string, unkno
       if (inq.peripheralDeviceType === 0x00) {
         try {
           await lu.testUnitReady();
-          const cap = await lu.readCapacity();
+          const cap = await lu.open();
           Object.assign(info, { blockSize: cap.blockSize, blocks: cap.blocks.toString(), bytes: cap.bytes.toString() });
           info.serial = await lu.unitSerialNumber().catch(() => undefined);
         } catch (err) {
@@ -66,7 +68,7 @@ export default defineCommand({
       user = u.user;
     } else if (args.portal) {
       portal = parsePortal(args.portal);
-      targets = args.target ? [args.target] : (await discover({ portal, initiatorName: initiatorNameFrom(args), auth: authFrom(args) })).map((t) => t.name);
+      targets = args.target ? [args.target] : (await discover({ portal, initiatorName: initiatorNameFrom(args), auth: authFrom(args), proposal: digestsFrom(args), ...loginTimeoutFrom(args) })).map((t) => t.name);
     } else {
       throw new IscsiError("INVALID_ARGUMENT", "name a target with iscsi://host[:port]/IQN or --portal HOST[:PORT] [--target IQN]");
     }

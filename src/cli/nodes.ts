@@ -2,7 +2,9 @@
 import { defineCommand } from "citty";
 import { ask, parsePortalFilter, socketArg } from "./_daemon.ts";
 import { printNodeRecord, printNodeTable } from "./_format.ts";
-import { jsonArg, printJson } from "./_shared.ts";
+import { warnSetAside } from "./_set-aside.ts";
+import { jsonArg } from "./_shared.ts";
+import { printOutput } from "./_json.ts";
 
 export default defineCommand({
   meta: { name: "nodes", description: "List recorded nodes (iscsiadm -m node)" },
@@ -14,8 +16,9 @@ export default defineCommand({
     ...jsonArg,
   },
   async run({ args }) {
-    const { nodes } = await ask(args, { op: "nodes.list", ...(args.target ? { target: args.target } : {}), ...(args.portal ? { portal: parsePortalFilter(args.portal) } : {}) });
-    if (args.json) return printJson({ nodes });
+    const { nodes, quarantined } = await ask(args, { op: "nodes.list", ...(args.target ? { target: args.target } : {}), ...(args.portal ? { portal: parsePortalFilter(args.portal) } : {}) });
+    warnSetAside(quarantined);
+    if (args.json) return printOutput("nodes", { nodes, ...(quarantined ? { quarantined } : {}) });
     if (nodes.length === 0) {
       process.stderr.write("no node records; discover targets first: iscsi discover PORTAL\n");
       return;

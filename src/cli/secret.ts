@@ -1,7 +1,7 @@
 // `iscsi secret set|clear`: CHAP secrets of a node or discovery portal, read from stdin or a file (never argv),
 // handed to the daemon's secret store (Keychain on macOS, a root-only file on Linux) and never printed.
 import { defineCommand } from "citty";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ask, parsePortalFilter, readSecretInput, socketArg } from "./_daemon.ts";
 import { jsonArg, printJson } from "./_shared.ts";
 

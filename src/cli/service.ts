@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { defineCommand } from "citty";
 import { currentPlatform, type Platform } from "../config/paths.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { jsonArg, printJson } from "./_shared.ts";
 import { LAUNCHD_LABEL, launchdPlist, selfCommand, serviceFilePath, SYSTEMD_UNIT, systemdUnit } from "./_service-files.ts";
 

@@ -1,7 +1,7 @@
 // `iscsi set NAME VALUE`: change one setting of the matching node records (iscsiadm -o update -n -v);
 // the change is the user's and survives rediscovery. Secrets are refused here: see `iscsi secret`.
 import { defineCommand } from "citty";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ask, parsePortalFilter, socketArg } from "./_daemon.ts";
 import { secretOnArgv } from "./_adm-discovery.ts";
 import { jsonArg, printJson } from "./_shared.ts";

@@ -2,6 +2,7 @@
 import { defineCommand } from "citty";
 import { ask, socketArg } from "./_daemon.ts";
 import { printSessionTable } from "./_format.ts";
+import { warnSetAside } from "./_set-aside.ts";
 import { jsonArg, printJson, printTable } from "./_shared.ts";
 
 export default defineCommand({
@@ -10,6 +11,7 @@ export default defineCommand({
   async run({ args }) {
     const status = await ask(args, { op: "status" });
     const { sessions } = await ask(args, { op: "sessions.list" });
+    warnSetAside(status.quarantined);
     if (args.json) return printJson({ daemon: status, sessions });
     const out = (l: string) => process.stdout.write(l + "\n");
     out(`daemon:     running (pid ${status.pid}, version ${status.version}, since ${status.startedAt})`);

@@ -1,7 +1,7 @@
 // `iscsi ui [--open] [--json]`: the web dashboard's address with its token, asked of the daemon; with --open
 // (or by default on a desktop) a browser is pointed at it through a single-use code, since argv is visible in `ps`.
 import { defineCommand } from "citty";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { ask, socketArg } from "./_daemon.ts";
 import { jsonArg, printJson } from "./_shared.ts";
 

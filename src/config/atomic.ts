@@ -2,7 +2,7 @@
 // exclusively next to the target, fsync, rename over it; private directories that are not symlinks.
 import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 
 /** Replaces `path` with `data` so a crash leaves either the old or the new content, never a torn file. */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {

@@ -3,7 +3,7 @@
 // valibot and a bad file is refused with its path, line, key and what is wrong (never echoing a value).
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { defaultSettings, isSettingName, parseSetting, SECRET_SETTINGS, type NodeSettings } from "./node-settings.ts";
 import { currentPlatform, type Platform } from "./paths.ts";
 
@@ -14,7 +14,7 @@ export interface DaemonConfig {
   startup: { retryInitialMs: number; retryMaxMs: number };
   /** Where secrets live: the macOS Keychain or a root-only file in the state dir. */
   secrets: "file" | "keychain";
-  /** The web dashboard on 127.0.0.1 (design.md §6). */
+  /** The web dashboard on 127.0.0.1 (docs/architecture.md, "The dashboard"). */
   ui: { enabled: boolean; port: number };
   /** The loopback NFS server of `attach --via nfs` on 127.0.0.1 (0: a free port at each start). */
   nfs: { port: number };

@@ -1,11 +1,11 @@
 // Our initiator name, generated once and kept in <state dir>/initiatorname.iscsi in open-iscsi's
 // `InitiatorName=` format (RFC 7143 §4.2.7: a unique, stable iqn. name).
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
-import { IscsiError } from "../errors.ts";
+import { dirname, join } from "node:path";
+import { IscsiError } from "../contract/errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./atomic.ts";
-import { iscsiNameProblem } from "./names.ts";
+import { iscsiNameProblem } from "../pdu/iscsi-name.ts";
 
 export const INITIATOR_NAME_FILE = "initiatorname.iscsi";
 
@@ -13,12 +13,18 @@ export function initiatorNamePath(stateDir: string): string {
   return join(stateDir, INITIATOR_NAME_FILE);
 }
 
+/** Our naming authority (RFC 7143 §4.2.7.2 iqn. form) and the host name as a name-safe string. */
+const NAMING_AUTHORITY = "iqn.2026-11.dev.iscsi";
+const hostPart = () => hostname().toLowerCase().replace(/[^a-z0-9.-]/g, "-").replace(/^[.-]+/, "").slice(0, 64) || "host";
+
 /** A fresh name: our naming authority, the host name, and random hex so two hosts never collide. */
 export function generateInitiatorName(): string {
-  const host = hostname().toLowerCase().replace(/[^a-z0-9.-]/g, "-").replace(/^[.-]+/, "").slice(0, 64) || "host";
   const random = Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex");
-  return `iqn.2026-11.dev.iscsi:${host}.${random}`;
+  return `${NAMING_AUTHORITY}:${hostPart()}.${random}`;
 }
+
+/** The `InitiatorName=` line of open-iscsi's file format, or undefined when there is none. */
+const nameLine = (text: string) => /^\s*InitiatorName\s*=\s*(\S+)\s*$/m.exec(text)?.[1];
 
 /** The stored name, or undefined when the file does not exist yet. */
 export function readInitiatorName(stateDir: string): string | undefined {
@@ -29,11 +35,11 @@ export function readInitiatorName(stateDir: string): string | undefined {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new IscsiError("NODE_DB", `cannot read ${initiatorNamePath(stateDir)}: ${(err as Error).message}`);
   }
-  const m = /^\s*InitiatorName\s*=\s*(\S+)\s*$/m.exec(text);
-  if (!m) throw new IscsiError("CONFIG", `${initiatorNamePath(stateDir)}: no "InitiatorName=" line`);
-  const problem = iscsiNameProblem(m[1]!);
+  const name = nameLine(text);
+  if (!name) throw new IscsiError("CONFIG", `${initiatorNamePath(stateDir)}: no "InitiatorName=" line`);
+  const problem = iscsiNameProblem(name);
   if (problem) throw new IscsiError("CONFIG", `${initiatorNamePath(stateDir)}: ${problem}`);
-  return m[1]!;
+  return name;
 }
 
 export function writeInitiatorName(stateDir: string, name: string): void {
@@ -50,4 +56,33 @@ export function ensureInitiatorName(stateDir: string): string {
   const name = generateInitiatorName();
   writeInitiatorName(stateDir, name);
   return name;
+}
+
+/**
+ * The name of a command that runs without the daemon: the one given (flag or $ISCSI_INITIATOR_NAME), else
+ * looked up exactly as the daemon does (the stored file in the state dir, else generated and stored), so a
+ * target's ACL set for one admits the other. When the state dir cannot be written (no root), the generated
+ * name is used for this run and `notStored` says why.
+ */
+export function standaloneInitiatorName(given: string | undefined, stateDir: string): { name: string; notStored?: string } {
+  const explicit = given || process.env.ISCSI_INITIATOR_NAME;
+  if (explicit) return { name: explicit };
+  let stored: string | undefined;
+  try {
+    stored = readInitiatorName(stateDir);
+  } catch (err) {
+    // Unreadable (a root-only state dir, for a user): a name for this run; a malformed file stays an error.
+    if ((err as IscsiError).code !== "NODE_DB") throw err;
+    return { name: generateInitiatorName(), notStored: (err as Error).message };
+  }
+  if (stored) return { name: stored };
+  const name = generateInitiatorName();
+  // A state dir is created where its parent exists (a fresh /var/lib/iscsi), never a whole made-up path.
+  if (!existsSync(dirname(stateDir))) return { name, notStored: `${dirname(stateDir)} does not exist` };
+  try {
+    writeInitiatorName(stateDir, name);
+    return { name };
+  } catch (err) {
+    return { name, notStored: (err as Error).message };
+  }
 }

@@ -1,7 +1,7 @@
-// Secrets in the macOS System Keychain through Apple's `security` tool (design.md §5). The secret never goes on
+// Secrets in the macOS System Keychain through Apple's `security` tool (docs/architecture.md, "The daemon"). The secret never goes on
 // argv: it is hex-encoded and fed to `security -i` on stdin; reads use `find-generic-password -w`.
 // NOTE: written from the tool's documentation; not yet run on a Mac (README status table).
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { SecretStore } from "./secrets.ts";
 
 const SERVICE = "dev.iscsi.chap";

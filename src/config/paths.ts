@@ -1,4 +1,4 @@
-// Where the daemon keeps its state and socket (design.md §5): per-platform defaults, overridden by flags
+// Where the daemon keeps its state and socket (docs/architecture.md, "The daemon"): per-platform defaults, overridden by flags
 // (--state-dir, --socket, --config) or the environment ($ISCSI_STATE_DIR, $ISCSI_SOCKET, $ISCSI_CONFIG).
 import { join } from "node:path";
 

@@ -1,9 +1,10 @@
-// The secret store (design.md §5): CHAP secrets kept apart from the node database, never on argv, in logs or
+// The secret store (docs/architecture.md, "The daemon"): CHAP secrets kept apart from the node database, never on argv, in logs or
 // in any listing. Linux: one root-only 0600 JSON file in the state dir; macOS: the Keychain (keychain.ts).
 import { lstatSync, readFileSync } from "node:fs";
 import * as v from "valibot";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { writeFileAtomic } from "./atomic.ts";
+import { parseRecord } from "./record-files.ts";
 
 export interface SecretStore {
   get(key: string): Promise<string | undefined>;
@@ -24,6 +25,9 @@ export function secretProblem(secret: string): string | undefined {
   return undefined;
 }
 
+/** Parse and schema errors can quote the text around the fault, which may be a secret: keep only the kind. */
+const redactedProblem = (problem: string) => (problem.startsWith("not valid JSON") ? "not valid JSON" : 'not of the form {"version": 1, "secrets": {KEY: "SECRET"}}');
+
 const fileSchema = v.object({ version: v.literal(1), secrets: v.record(v.string(), v.string()) });
 
 /** Secrets in one JSON file, mode 0600, replaced atomically; a file others can read is refused. */
@@ -43,15 +47,22 @@ export class FileSecretStore implements SecretStore {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
       throw err;
     }
-    let parsed: unknown;
+    const r = parseRecord(fileSchema, text);
+    if ("problem" in r) throw new IscsiError("NODE_DB", `secrets file ${this.path} is damaged: ${redactedProblem(r.problem)}`);
+    return r.record.secrets;
+  }
+
+  /**
+   * Why the file cannot be used as it is (missing is fine), without quoting any of its content. `damaged`: the
+   * content is wrong (set it aside), as opposed to a file we may not read (refused, left alone).
+   */
+  problem(): { damaged: boolean; message: string } | undefined {
     try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new IscsiError("NODE_DB", `secrets file ${this.path} is not valid JSON`);
+      this.read();
+      return undefined;
+    } catch (err) {
+      return { damaged: /is damaged/.test((err as Error).message), message: (err as Error).message };
     }
-    const r = v.safeParse(fileSchema, parsed);
-    if (!r.success) throw new IscsiError("NODE_DB", `secrets file ${this.path} does not have the expected shape`);
-    return r.output.secrets;
   }
 
   private write(secrets: Record<string, string>): void {

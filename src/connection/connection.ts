@@ -1,6 +1,6 @@
 // One TCP connection of a session: frames PDUs both ways, applies digests, runs the login exchange,
 // then hands every inbound frame to the session (RFC 7143 §11.2 framing, §6.3 login, §13.1 digests).
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { logFor } from "../log.ts";
 import { encodeLoginRequest } from "../pdu/login.ts";
 import { framePdu } from "../pdu/frame.ts";

@@ -1,42 +1,37 @@
-// The long-lived process (design.md §1, §5): loads the config, node and discovery databases, secrets and the
-// initiator name, owns the session registry, and starts the background logins of automatic nodes.
+// The long-lived process (docs/architecture.md, "One executable, three roles" and "The daemon"): takes the state directory's lock, loads the config, node, discovery
+// and attachment databases, secrets and the initiator name, owns the session registry, cleans up after a killed
+// predecessor and starts the background logins of automatic nodes and restores of recorded attachments.
 import { join } from "node:path";
 import type { ConsolaInstance } from "consola";
 import { ensurePrivateDir } from "../config/atomic.ts";
+import { quarantine } from "../config/quarantine.ts";
 import { loadConfig, type DaemonConfig } from "../config/config-file.ts";
 import { ensureInitiatorName, readInitiatorName } from "../config/initiator-name.ts";
 import { KeychainSecretStore } from "../config/keychain.ts";
 import { FileSecretStore, type SecretStore } from "../config/secrets.ts";
 import { logFor } from "../log.ts";
 import { VERSION } from "../version.ts";
-import { Attachments, detachAll } from "./attachments.ts";
+import { cleanAttachLeftovers, restoreAttachments, restoreAttempt } from "./attach-restore.ts";
+import { AttachmentDb } from "./attachment-db.ts";
+import { Attachments } from "./attachment-table.ts";
+import { detachAll } from "./attachments.ts";
 import { DiscoveryDb } from "./discovery-db.ts";
 import { nodeKey, NodeDb } from "./node-db.ts";
 import { GONE, SessionRegistry } from "./registry.ts";
 import { startupAttempt } from "./session-ops.ts";
-import { StartupLogins, type PendingLogin } from "./startup.ts";
+import { StartupLogins } from "./startup.ts";
+import { lockStateDir, type StateLock } from "./state-lock.ts";
 import type { DaemonState } from "./state.ts";
+import { setAsideView } from "./views.ts";
 import { serveUi } from "./ui/server.ts";
-import type { AnswerLine, UiEndpoint, UiInfo } from "./ui/state.ts";
+import type { AnswerLine, UiEndpoint } from "./ui/state.ts";
+import type { StatusView, UiInfo } from "../contract/views.ts";
 
 export interface DaemonOptions {
   stateDir: string;
   configPath: string;
   /** Port of the loopback NFS server, over iscsid.nfs.port of the config. */
   nfsPort?: number;
-}
-
-export interface StatusView {
-  version: string;
-  pid: number;
-  startedAt: string;
-  stateDir: string;
-  configPath: string;
-  initiatorName: string;
-  nodes: number;
-  automaticNodes: number;
-  sessions: number;
-  startup: PendingLogin[];
 }
 
 /** Logout of every session at shutdown is bounded, so a dead target cannot hold the daemon. */
@@ -51,7 +46,9 @@ export class Daemon implements DaemonState {
   readonly secrets: SecretStore;
   readonly registry: SessionRegistry;
   readonly startup: StartupLogins;
-  readonly attachments = new Attachments();
+  /** Background restores of recorded attachments, retried as startup logins are. */
+  readonly restores: StartupLogins;
+  readonly attachments: Attachments;
   private cachedName: string;
   private watch: ReturnType<typeof setInterval> | undefined;
   private ui: UiEndpoint | undefined;
@@ -62,24 +59,56 @@ export class Daemon implements DaemonState {
     readonly configPath: string,
     readonly config: DaemonConfig,
     readonly log: ConsolaInstance,
+    private readonly lock: StateLock,
   ) {
     this.nodes = new NodeDb(stateDir, log);
+    this.attachments = new Attachments(new AttachmentDb(stateDir, log));
     this.discoveries = new DiscoveryDb(stateDir, log);
     this.secrets = config.secrets === "keychain" ? new KeychainSecretStore() : new FileSecretStore(join(stateDir, "secrets.json"));
     this.registry = new SessionRegistry(log);
     this.startup = new StartupLogins((key) => startupAttempt(this, key), config.startup, log);
+    this.restores = new StartupLogins((key) => restoreAttempt(this, key), config.startup, log, "restore of");
     this.cachedName = ensureInitiatorName(stateDir);
   }
 
-  /** Everything that can be wrong with the state dir or config fails here, before the socket opens. */
+  /**
+   * Everything that can be wrong with the state dir or config fails here, before the socket opens: first of all
+   * another daemon holding the state directory (its sessions use the same ISIDs; a second one would throw them out).
+   */
   static open(opts: DaemonOptions): Daemon {
     const config = loadConfig(opts.configPath);
     if (opts.nfsPort !== undefined) config.nfs.port = opts.nfsPort;
     ensurePrivateDir(opts.stateDir);
-    const d = new Daemon(opts.stateDir, opts.configPath, config, logFor("iscsid"));
-    d.nodes.load();
-    d.discoveries.load();
-    return d;
+    const lock = lockStateDir(opts.stateDir);
+    try {
+      const d = new Daemon(opts.stateDir, opts.configPath, config, logFor("iscsid"), lock);
+      d.nodes.load();
+      d.discoveries.load();
+      d.attachments.db.load();
+      d.setAsideDamagedSecrets();
+      return d;
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  /** A secrets file with damaged content is set aside (kept, never overwritten by the next `secret set`). */
+  private setAsideDamagedSecrets(): void {
+    if (!(this.secrets instanceof FileSecretStore)) return;
+    const problem = this.secrets.problem();
+    if (!problem?.damaged) return;
+    this.log.error(`${problem.message}; set aside as ${quarantine(this.secrets.path)}: CHAP logins fail until the secrets are set again or the file is repaired (see iscsi doctor)`);
+  }
+
+  /** Removes what a killed daemon left (before anything new is attached). */
+  cleanLeftovers(): Promise<void> {
+    return cleanAttachLeftovers(this);
+  }
+
+  /** Brings recorded attachments back in the background; returns at once. */
+  restoreAttachments(): void {
+    restoreAttachments(this, this.restores);
   }
 
   initiatorName(): string {
@@ -139,7 +168,8 @@ export class Daemon implements DaemonState {
       nodes: nodes.length,
       automaticNodes: nodes.filter((r) => r.settings["node.startup"] !== "manual").length,
       sessions: this.registry.list().length,
-      startup: this.startup.pending(),
+      startup: [...this.startup.pending(), ...this.restores.pending()],
+      ...setAsideView(this.stateDir),
     };
   }
 
@@ -148,9 +178,11 @@ export class Daemon implements DaemonState {
     clearInterval(this.watch);
     await this.ui?.close();
     this.startup.cancelAll();
+    this.restores.cancelAll();
     await detachAll(this);
     await Promise.all(
       this.registry.list().map((e) => this.registry.logout(e, SHUTDOWN_LOGOUT_MS).catch((err) => this.log.warn(`session ${e.sid}: ${(err as Error).message}`))),
     );
+    this.lock.release();
   }
 }

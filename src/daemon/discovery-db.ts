@@ -1,14 +1,16 @@
 // Discovery records (iscsiadm's discoverydb): one per SendTargets portal, holding how to authenticate there
 // and when it was last asked; JSON files under <state dir>/discovery, written atomically.
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import type { ConsolaInstance } from "consola";
 import { ensurePrivateDir, writeFileAtomic } from "../config/atomic.ts";
 import { discoveryFileName } from "../config/names.ts";
+import { isQuarantined, QUARANTINE_MARK } from "../config/quarantine.ts";
+import { readRecords, type DamagedFile } from "../config/record-files.ts";
 import { parseSetting } from "../config/node-settings.ts";
-import { IscsiError } from "../errors.ts";
-import type { Portal } from "./node-db.ts";
+import { IscsiError } from "../contract/errors.ts";
+import type { Portal } from "../transport/portal.ts";
 
 /** Discovery setting → the node setting whose rules its values follow. */
 export const DISCOVERY_SETTINGS = {
@@ -52,18 +54,11 @@ export class DiscoveryDb {
     this.dir = join(stateDir, "discovery");
   }
 
-  load(): void {
+  /** Reads every record; a damaged one is set aside (renamed, kept: `setAside`) or only reported, and returned. */
+  load(opts: { setAside?: boolean } = {}): DamagedFile[] {
     ensurePrivateDir(this.dir);
-    for (const name of readdirSync(this.dir)) {
-      if (!name.endsWith(".json") || name.startsWith(".")) continue;
-      try {
-        const r = v.safeParse(recordSchema, JSON.parse(readFileSync(join(this.dir, name), "utf8")));
-        if (!r.success) throw new Error(r.issues[0].message);
-        this.records.set(key(r.output.portal), r.output);
-      } catch (err) {
-        this.log.error(`discovery database: skipping ${join(this.dir, name)}: ${(err as Error).message}`);
-      }
-    }
+    this.records.clear();
+    return readRecords(this.dir, recordSchema, (r) => this.records.set(key(r.portal), r), { setAside: opts.setAside ?? true, log: this.log, what: "discovery database" });
   }
 
   list(): DiscoveryRecord[] {
@@ -74,10 +69,14 @@ export class DiscoveryDb {
     return this.records.get(key(portal));
   }
 
-  /** The record of `portal`, created with defaults when missing. */
+  /** The record of `portal`, created with defaults when missing; refused when its record was damaged and set aside. */
   ensure(portal: Portal): DiscoveryRecord {
     const existing = this.get(portal);
     if (existing) return existing;
+    const path = join(this.dir, discoveryFileName(portal.host, portal.port));
+    if (isQuarantined(path)) {
+      throw new IscsiError("NODE_DB", `the discovery record of ${portal.host}:${portal.port} was damaged and set aside (${path}${QUARANTINE_MARK}…); not recreating it with defaults: repair it and rename it back, or delete it (see iscsi doctor)`);
+    }
     const record: DiscoveryRecord = { version: 1, portal: { ...portal }, type: "sendtargets", settings: { ...DEFAULTS } as DiscoveryRecord["settings"] };
     this.save(record);
     return record;

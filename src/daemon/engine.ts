@@ -1,10 +1,12 @@
 // The daemon's one door to the engine: opening and ending sessions, SendTargets, and the LUN scan shown by
 // `-m session -P 3`. Everything else in src/daemon sees only `EngineSession`; the session reinstates itself
-// after a lost connection (design.md §3, ERL0), so the daemon only shows its state.
+// after a lost connection (docs/architecture.md, "Recovery (ERL0)", ERL0), so the daemon only shows its state.
 import { discover, type DiscoveredTarget } from "../discovery/send-targets.ts";
 import type { LoginParams, Negotiated } from "../login/login.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
-import { Session } from "../session/session.ts";
+import { IscsiError } from "../contract/errors.ts";
+import { Session, type SessionState } from "../session/session.ts";
+import type { LunInfo } from "../contract/views.ts";
 
 export type { DiscoveredTarget } from "../discovery/send-targets.ts";
 export type { Negotiated } from "../login/login.ts";
@@ -19,7 +21,7 @@ export interface EnginePortal {
 /** What the daemon reads of a session; `Session` fits it as it is. */
 export interface EngineSession {
   readonly id: number;
-  readonly state: { kind: string; error?: Error };
+  readonly state: SessionState;
   readonly negotiated: Negotiated;
   readonly stats: Readonly<Record<string, number>>;
   readonly portal: EnginePortal;
@@ -43,8 +45,16 @@ export interface OpenParams {
   replacementTimeoutMs: number;
 }
 
-export async function openSession(p: OpenParams): Promise<EngineSession> {
+/** The engine's session behind an entry: every EngineSession the daemon holds came from openSession. */
+export function sessionOf(e: EngineSession): Session {
+  if (!(e instanceof Session)) throw new IscsiError("INTERNAL", `session ${e.id} is not an engine session`);
+  return e;
+}
+
+/** `sid`: the daemon's number for the session, which its log lines then carry. */
+export async function openSession(p: OpenParams, sid?: number): Promise<EngineSession> {
   return Session.open({
+    id: sid,
     portal: p.portal,
     login: { initiatorName: p.initiatorName, targetName: p.targetName, sessionType: "Normal", auth: p.auth, isid: p.isid, proposal: p.proposal },
     loginTimeoutMs: p.loginTimeoutMs,
@@ -58,20 +68,9 @@ export async function sendTargets(portal: EnginePortal, initiatorName: string, a
   return discover({ portal, initiatorName, auth, loginTimeoutMs, connectTimeoutMs: Math.min(10_000, loginTimeoutMs) });
 }
 
-export interface LunInfo {
-  lun: number;
-  deviceType: string;
-  vendor: string;
-  product: string;
-  revision: string;
-  blockSize?: number;
-  bytes?: string;
-  error?: string;
-}
-
 /** REPORT LUNS, then INQUIRY and capacity of each LUN (SPC-4, SBC-3). Failures are reported per LUN. */
 export async function scanLuns(session: EngineSession): Promise<LunInfo[]> {
-  const s = session as Session;
+  const s = sessionOf(session);
   const lun0 = new LogicalUnit(s, 0);
   await lun0.testUnitReady().catch(() => {});
   const out: LunInfo[] = [];
@@ -82,7 +81,7 @@ export async function scanLuns(session: EngineSession): Promise<LunInfo[]> {
       const info: LunInfo = { lun: n, deviceType: inq.deviceTypeName, vendor: inq.vendor, product: inq.product, revision: inq.revision };
       if (inq.peripheralDeviceType === 0x00) {
         await lu.testUnitReady();
-        const cap = await lu.readCapacity();
+        const cap = await lu.open();
         info.blockSize = cap.blockSize;
         info.bytes = cap.bytes.toString();
       }

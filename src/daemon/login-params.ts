@@ -2,10 +2,11 @@
 // node.session.auth.* (RFC 7143 §12.1.3), digests and the operational proposal (§13), time limits.
 import type { NodeSettings, SecretName } from "../config/node-settings.ts";
 import type { SecretStore } from "../config/secrets.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { DiscoveryRecord } from "./discovery-db.ts";
 import type { EngineAuth, OpenParams } from "./engine.ts";
-import type { NodeRecord, Portal } from "./node-db.ts";
+import type { Portal } from "../transport/portal.ts";
+import type { NodeRecord } from "./node-db.ts";
 
 export const nodeSecretKey = (target: string, portal: Portal, name: SecretName) => `node:${target}|${portal.host}|${portal.port}:${name}`;
 export const discoverySecretKey = (portal: Portal, name: SecretName) => `discovery:${portal.host}|${portal.port}:${name}`;

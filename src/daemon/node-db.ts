@@ -1,19 +1,18 @@
-// The node database with open-iscsi semantics (design.md §5): one record per (target, portal) holding its
+// The node database with open-iscsi semantics (docs/architecture.md, "The daemon"): one record per (target, portal) holding its
 // settings, one JSON file each under <state dir>/nodes, written atomically, named by a hash of the key.
 // Discovery merges into it and never touches a setting the user changed (open-iscsi #58, #286).
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { ensurePrivateDir, writeFileAtomic } from "../config/atomic.ts";
-import { iscsiNameProblem, nodeFileName } from "../config/names.ts";
+import { nodeFileName } from "../config/names.ts";
+import { isQuarantined, QUARANTINE_MARK } from "../config/quarantine.ts";
+import { readRecords, type DamagedFile } from "../config/record-files.ts";
+import { iscsiNameProblem } from "../pdu/iscsi-name.ts";
 import { isSettingName, storedSettingsSchema, type NodeSettings, type SettingName } from "../config/node-settings.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { ConsolaInstance } from "consola";
-
-export interface Portal {
-  host: string;
-  port: number;
-}
+import type { Portal } from "../transport/portal.ts";
 
 /** -p HOST matches any port, -p HOST:PORT one portal (as iscsiadm's node mode). */
 export interface NodeFilter {
@@ -59,21 +58,14 @@ export class NodeDb {
     this.dir = join(stateDir, "nodes");
   }
 
-  /** Reads every record; a damaged file is reported and skipped so one bad record cannot stop the daemon. */
-  load(): void {
+  /**
+   * Reads every record. A damaged file cannot stop the daemon: it is set aside (renamed, kept: `setAside`, the
+   * daemon's way) or only reported (doctor's way, which changes nothing); either way it is returned.
+   */
+  load(opts: { setAside?: boolean } = {}): DamagedFile[] {
     ensurePrivateDir(this.dir);
     this.records.clear();
-    for (const name of readdirSync(this.dir)) {
-      if (!name.endsWith(".json") || name.startsWith(".")) continue;
-      const path = join(this.dir, name);
-      try {
-        const r = v.safeParse(recordSchema, JSON.parse(readFileSync(path, "utf8")));
-        if (!r.success) throw new Error(`${r.issues[0].path?.map((p) => p.key).join(".") ?? "record"}: ${r.issues[0].message}`);
-        this.records.set(nodeKey(r.output.target, r.output.portal), r.output);
-      } catch (err) {
-        this.log.error(`node database: skipping ${path}: ${(err as Error).message}`);
-      }
-    }
+    return readRecords(this.dir, recordSchema, (r) => this.records.set(nodeKey(r.target, r.portal), r), { setAside: opts.setAside ?? true, log: this.log, what: "node database" });
   }
 
   list(filter: NodeFilter = {}): NodeRecord[] {
@@ -84,10 +76,19 @@ export class NodeDb {
     return this.records.get(key);
   }
 
-  /** Creates a record with `defaults`, or returns the existing one untouched. */
+  /** Was this node's record damaged and set aside (so nothing may recreate it with defaults)? */
+  quarantined(target: string, portal: Portal): boolean {
+    return isQuarantined(join(this.dir, nodeFileName(target, portal.host, portal.port)));
+  }
+
+  /** Creates a record with `defaults`, or returns the existing one untouched; refuses a node whose record was set aside. */
   create(target: string, portal: Portal, tpgt: number, defaults: NodeSettings, discovery?: NodeRecord["discovery"]): { record: NodeRecord; created: boolean } {
     const existing = this.records.get(nodeKey(target, portal));
     if (existing) return { record: existing, created: false };
+    if (this.quarantined(target, portal)) {
+      const path = join(this.dir, nodeFileName(target, portal.host, portal.port));
+      throw new IscsiError("NODE_DB", `the node record of ${target} at ${portal.host}:${portal.port} was damaged and set aside (${path}${QUARANTINE_MARK}…); not recreating it with defaults: repair it and rename it back, or delete it (see iscsi doctor)`);
+    }
     const now = new Date().toISOString();
     const record: NodeRecord = { version: 1, target, portal: { ...portal }, tpgt, isid: newIsid(), discovery, settings: { ...defaults }, userSet: [], created: now, updated: now };
     this.save(record);
@@ -98,7 +99,8 @@ export class NodeDb {
    * Discovery's merge: a new record gets the defaults; an existing one keeps every setting the user changed,
    * follows the current defaults for the others, and takes the portal group tag the target now reports.
    */
-  mergeDiscovered(target: string, portal: Portal, tpgt: number, defaults: NodeSettings, discovery: NonNullable<NodeRecord["discovery"]>): "created" | "updated" | "unchanged" {
+  mergeDiscovered(target: string, portal: Portal, tpgt: number, defaults: NodeSettings, discovery: NonNullable<NodeRecord["discovery"]>): "created" | "updated" | "unchanged" | "quarantined" {
+    if (!this.records.has(nodeKey(target, portal)) && this.quarantined(target, portal)) return "quarantined";
     const { record, created } = this.create(target, portal, tpgt, defaults, discovery);
     if (created) return "created";
     const settings = { ...record.settings } as Record<SettingName, string | number>;

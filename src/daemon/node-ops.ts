@@ -1,22 +1,17 @@
 // Node and discovery records as iscsiadm manages them: -m discovery (SendTargets merged into the node
 // database), -m node -o new|delete|update|show, -m discoverydb, and secrets set apart from every record.
-import { iscsiNameProblem } from "../config/names.ts";
+import { iscsiNameProblem } from "../pdu/iscsi-name.ts";
 import { isSettingName, parseSetting, READ_ONLY_SETTINGS, SECRET_SETTINGS, type SecretName } from "../config/node-settings.ts";
 import { secretProblem } from "../config/secrets.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { sendTargets } from "./engine.ts";
 import { discoveryAuth, discoverySecretKey, nodeSecretKey } from "./login-params.ts";
-import { nodeKey, type NodeFilter, type NodeRecord, type Portal } from "./node-db.ts";
-import { describeFilter, loginNodes, type LoginResult } from "./session-ops.ts";
+import { nodeKey, type NodeFilter, type NodeRecord } from "./node-db.ts";
+import type { Portal } from "../transport/portal.ts";
+import { describeFilter, loginNodes } from "./session-ops.ts";
 import type { DaemonState } from "./state.ts";
-import { discoveryView, nodeView, type DiscoveryView, type NodeView } from "./views.ts";
-
-export interface DiscoverResult {
-  portal: Portal;
-  targets: Array<{ name: string; portals: Array<{ host: string; port: number; tpgt: number }> }>;
-  nodes: { created: number; updated: number; unchanged: number };
-  logins?: LoginResult[];
-}
+import { discoveryView, nodeView } from "./views.ts";
+import type { DiscoverResult, DiscoveryView, NodeView } from "../contract/views.ts";
 
 /**
  * SendTargets at `portal`, every (target, portal) pair merged into the node database (unless `record` is off:
@@ -27,20 +22,23 @@ export async function discover(d: DaemonState, portal: Portal, opts: { login: bo
   const auth = await discoveryAuth(drec, d.secrets);
   const found = await sendTargets(portal, d.initiatorName(), auth, drec.settings["discovery.sendtargets.timeo.login_timeout"] * 1000);
   d.discoveries.noteDiscovered(drec, found.length);
-  const counts = { created: 0, updated: 0, unchanged: 0 };
+  const counts = { created: 0, updated: 0, unchanged: 0, quarantined: 0 };
   const touched: NodeRecord[] = [];
   for (const t of opts.record ? found : []) {
     for (const p of t.portals) {
       const tpgt = p.portalGroupTag ?? 1;
-      counts[d.nodes.mergeDiscovered(t.name, { host: p.host, port: p.port }, tpgt, d.config.nodeDefaults, { host: portal.host, port: portal.port, type: "sendtargets" })]++;
-      touched.push(d.nodes.get(nodeKey(t.name, p))!);
+      const outcome = d.nodes.mergeDiscovered(t.name, { host: p.host, port: p.port }, tpgt, d.config.nodeDefaults, { host: portal.host, port: portal.port, type: "sendtargets" });
+      counts[outcome]++;
+      if (outcome === "quarantined") d.log.warn(`discovery: the record of ${t.name} at ${p.host}:${p.port} is set aside as damaged; not recreated with defaults (see iscsi doctor)`);
+      else touched.push(d.nodes.get(nodeKey(t.name, p))!);
     }
   }
-  d.log.info(`discovery at ${portal.host}:${portal.port}: ${found.length} target(s)${opts.record ? `; nodes ${counts.created} new, ${counts.updated} updated, ${counts.unchanged} unchanged` : ""}`);
+  const { quarantined, ...kept } = counts;
+  d.log.info(`discovery at ${portal.host}:${portal.port}: ${found.length} target(s)${opts.record ? `; nodes ${counts.created} new, ${counts.updated} updated, ${counts.unchanged} unchanged${quarantined ? `, ${quarantined} set aside as damaged` : ""}` : ""}`);
   const result: DiscoverResult = {
     portal,
     targets: found.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) })),
-    nodes: counts,
+    nodes: quarantined ? counts : kept,
   };
   if (opts.login) {
     const logins = await Promise.all(touched.map((r) => loginNodes(d, { target: r.target, portal: r.portal }).then((x) => x[0]!)));

@@ -5,16 +5,9 @@ import { writeFileAtomic } from "../config/atomic.ts";
 import { parseConfig, setConfigLine } from "../config/config-file.ts";
 import { writeInitiatorName } from "../config/initiator-name.ts";
 import { isSettingName, SETTING_NAMES } from "../config/node-settings.ts";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { DaemonState } from "./state.ts";
-
-export interface ConfigView {
-  path: string;
-  nodeDefaults: Record<string, string | number>;
-  /** Keys the config file sets (the rest are built-in defaults). */
-  inFile: string[];
-  ui: { enabled: boolean; port: number };
-}
+import type { ConfigView } from "../contract/views.ts";
 
 function readText(path: string): string {
   try {

@@ -1,9 +1,11 @@
 // The session registry: sessions live here, in the daemon, and outlive the CLI that asked for them. One
 // session per node (iscsiadm's "session exists"), concurrent logins of one node joined, SIDs from 1.
 import type { ConsolaInstance } from "consola";
-import { IscsiError } from "../errors.ts";
-import { scanLuns, type EngineSession, type LunInfo } from "./engine.ts";
-import type { Portal } from "./node-db.ts";
+import { IscsiError } from "../contract/errors.ts";
+import type { LunInfo } from "../contract/views.ts";
+import { scanLuns, type EngineSession } from "./engine.ts";
+import { withTimeout } from "../transport/deadline.ts";
+import type { Portal } from "../transport/portal.ts";
 
 export interface SessionEntry {
   sid: number;
@@ -48,8 +50,11 @@ export class SessionRegistry {
     return e !== undefined && !GONE.has(e.session.state.kind);
   }
 
-  /** Logs the node in once: a second caller during the login shares its outcome; a live session is an error. */
-  login(key: string, meta: Omit<SessionEntry, "sid" | "key" | "session" | "luns" | "since">, open: () => Promise<EngineSession>): Promise<SessionEntry> {
+  /**
+   * Logs the node in once: a second caller during the login shares its outcome; a live session is an error. The
+   * sid is chosen first and handed to `open`, so the session's log tag names it as listings do.
+   */
+  login(key: string, meta: Omit<SessionEntry, "sid" | "key" | "session" | "luns" | "since">, open: (sid: number) => Promise<EngineSession>): Promise<SessionEntry> {
     const running = this.inflight.get(key);
     if (running) return running;
     if (this.active(key)) {
@@ -57,8 +62,16 @@ export class SessionRegistry {
       return Promise.reject(new IscsiError("SESSION_EXISTS", `session ${e.sid} to ${meta.target} at ${meta.portal.host}:${meta.portal.port} already exists`));
     }
     const attempt = (async () => {
-      const session = await open();
-      const entry: SessionEntry = { ...meta, sid: this.nextSid++, key, session, luns: [], since: new Date().toISOString() };
+      const sid = this.nextSid++;
+      let session: EngineSession;
+      try {
+        session = await open(sid);
+      } catch (err) {
+        // A failed login gives its number back unless a later login took one meanwhile: sids stay dense.
+        if (this.nextSid === sid + 1) this.nextSid = sid;
+        throw err;
+      }
+      const entry: SessionEntry = { ...meta, sid, key, session, luns: [], since: new Date().toISOString() };
       this.entries.set(key, entry);
       await this.rescan(entry);
       return entry;
@@ -69,16 +82,10 @@ export class SessionRegistry {
 
   /** REPORT LUNS and friends again; a slow or failing scan leaves the session up with what it had. */
   async rescan(entry: SessionEntry): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`LUN scan took longer than ${SCAN_TIMEOUT_MS} ms`)), SCAN_TIMEOUT_MS);
-    });
     try {
-      entry.luns = await Promise.race([scanLuns(entry.session), timeout]);
+      entry.luns = await withTimeout(scanLuns(entry.session), SCAN_TIMEOUT_MS, () => new Error(`LUN scan took longer than ${SCAN_TIMEOUT_MS} ms`));
     } catch (err) {
       this.log.warn(`session ${entry.sid}: LUN scan failed: ${(err as Error).message}`);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -1,33 +1,14 @@
 // Logging nodes in and out and listing sessions: iscsiadm's --login/--logout, -L/-U and -m session.
 // Logins of several nodes run in parallel, each with its own retries (node.session.initial_login_retry_max).
-import { errorCodeOf, IscsiError } from "../errors.ts";
+import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import { openSession } from "./engine.ts";
 import { nodeOpenParams } from "./login-params.ts";
-import { matches, nodeKey, type NodeFilter, type NodeRecord, type Portal } from "./node-db.ts";
+import { matches, nodeKey, type NodeFilter, type NodeRecord } from "./node-db.ts";
 import type { SessionEntry } from "./registry.ts";
 import { backoffDelay, isRetryable } from "./startup.ts";
 import type { DaemonState } from "./state.ts";
-import { sessionView, type SessionView } from "./views.ts";
-
-export interface OpError {
-  code: string;
-  message: string;
-}
-export interface LoginResult {
-  target: string;
-  portal: Portal;
-  ok: boolean;
-  sid?: number;
-  attempts: number;
-  error?: OpError;
-}
-export interface LogoutResult {
-  sid: number;
-  target: string;
-  portal: Portal;
-  ok: boolean;
-  error?: OpError;
-}
+import { sessionView } from "./views.ts";
+import type { LoginResult, LogoutResult, OpError, SessionView } from "../contract/views.ts";
 
 const opError = (err: unknown): OpError => ({ code: errorCodeOf(err), message: (err as Error)?.message ?? String(err) });
 const label = (r: NodeRecord) => `${r.target} at ${r.portal.host}:${r.portal.port}`;
@@ -36,8 +17,8 @@ const label = (r: NodeRecord) => `${r.target} at ${r.portal.host}:${r.portal.por
 export async function loginOnce(d: DaemonState, record: NodeRecord): Promise<SessionEntry> {
   const key = nodeKey(record.target, record.portal);
   const initiatorName = d.initiatorName();
-  const entry = await d.registry.login(key, { target: record.target, portal: record.portal, tpgt: record.tpgt, isid: record.isid, initiatorName }, async () =>
-    openSession(await nodeOpenParams(record, d.secrets, initiatorName)),
+  const entry = await d.registry.login(key, { target: record.target, portal: record.portal, tpgt: record.tpgt, isid: record.isid, initiatorName }, async (sid) =>
+    openSession(await nodeOpenParams(record, d.secrets, initiatorName), sid),
   );
   d.startup.cancel(key);
   d.log.info(`session ${entry.sid}: logged in to ${label(record)}`);
@@ -52,6 +33,14 @@ export async function startupAttempt(d: DaemonState, key: string): Promise<void>
   await loginOnce(d, record);
 }
 
+/**
+ * What a login the user asked for does not retry, beyond what the background loop gives up on: a target's
+ * "initiator error" status (RFC 7143 §11.13.5 class 2: not found, removed, not allowed) and an unusable
+ * secrets file or state dir do not change within seconds; retrying only hides them.
+ */
+const PERMANENT_NOW: ReadonlySet<string> = new Set(["LOGIN_FATAL", "NODE_DB", "ACCESS"]);
+const retryNow = (err: unknown) => isRetryable(err) && !PERMANENT_NOW.has(errorCodeOf(err));
+
 async function loginWithRetries(d: DaemonState, record: NodeRecord): Promise<LoginResult> {
   const retries = record.settings["node.session.initial_login_retry_max"];
   const base = { target: record.target, portal: { ...record.portal } };
@@ -60,7 +49,7 @@ async function loginWithRetries(d: DaemonState, record: NodeRecord): Promise<Log
       const entry = await loginOnce(d, record);
       return { ...base, ok: true, sid: entry.sid, attempts: attempt };
     } catch (err) {
-      if (attempt > retries || !isRetryable(err)) {
+      if (attempt > retries || !retryNow(err)) {
         d.log.warn(`login to ${label(record)} failed after ${attempt} attempt(s): ${(err as Error).message}`);
         return { ...base, ok: false, attempts: attempt, error: opError(err) };
       }

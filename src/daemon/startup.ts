@@ -1,7 +1,8 @@
 // Background logins of automatic nodes (open-iscsi #73, #299, #304): each node retries on its own with capped
 // exponential backoff and jitter, so a dead target delays nothing else and the daemon answers at once.
 import type { ConsolaInstance } from "consola";
-import { errorCodeOf, type ErrorCode } from "../errors.ts";
+import { errorCodeOf, type ErrorCode } from "../contract/errors.ts";
+import type { PendingLogin } from "../contract/views.ts";
 
 /** Failures retrying cannot fix: a wrong secret, a bad record, a node deleted meanwhile. */
 const FINAL: ReadonlySet<ErrorCode> = new Set(["AUTH_FAILED", "CONFIG", "INVALID_ARGUMENT", "NOT_FOUND", "SESSION_EXISTS"]);
@@ -16,15 +17,6 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
   return Math.round(base * (0.5 + random() * 0.5));
 }
 
-export interface PendingLogin {
-  key: string;
-  label: string;
-  state: "trying" | "waiting" | "gave-up";
-  attempts: number;
-  lastError?: { code: string; message: string };
-  nextAttemptAt?: string;
-}
-
 interface Loop extends PendingLogin {
   cancelled: boolean;
   wake?: () => void;
@@ -37,6 +29,8 @@ export class StartupLogins {
     private readonly tryLogin: (key: string) => Promise<unknown>,
     private readonly policy: { retryInitialMs: number; retryMaxMs: number },
     private readonly log: ConsolaInstance,
+    /** How its log lines name one attempt's kind ("startup login", "restore"), before the label. */
+    private readonly noun = "startup login",
   ) {}
 
   /** Starts one independent loop per node; returns at once. */
@@ -70,10 +64,10 @@ export class StartupLogins {
       loop.attempts++;
       loop.state = "trying";
       loop.nextAttemptAt = undefined;
-      this.log.info(`startup login ${loop.label}: attempt ${loop.attempts}`);
+      this.log.info(`${this.noun} ${loop.label}: attempt ${loop.attempts}`);
       try {
         await this.tryLogin(loop.key);
-        this.log.info(`startup login ${loop.label}: logged in after ${loop.attempts} attempt(s)`);
+        this.log.info(`${this.noun} ${loop.label}: done after ${loop.attempts} attempt(s)`);
         if (this.loops.get(loop.key) === loop) this.loops.delete(loop.key);
         return;
       } catch (err) {
@@ -86,13 +80,13 @@ export class StartupLogins {
         }
         if (!isRetryable(err)) {
           loop.state = "gave-up";
-          this.log.error(`startup login ${loop.label}: attempt ${loop.attempts} failed (${code}): ${loop.lastError.message}; not retrying`);
+          this.log.error(`${this.noun} ${loop.label}: attempt ${loop.attempts} failed (${code}): ${loop.lastError.message}; not retrying`);
           return;
         }
         const delay = backoffDelay(loop.attempts, this.policy.retryInitialMs, this.policy.retryMaxMs);
         loop.state = "waiting";
         loop.nextAttemptAt = new Date(Date.now() + delay).toISOString();
-        this.log.warn(`startup login ${loop.label}: attempt ${loop.attempts} failed (${code}): ${loop.lastError.message}; next attempt in ${(delay / 1000).toFixed(1)} s`);
+        this.log.warn(`${this.noun} ${loop.label}: attempt ${loop.attempts} failed (${code}): ${loop.lastError.message}; next attempt in ${(delay / 1000).toFixed(1)} s`);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
           loop.wake = () => {

@@ -2,7 +2,7 @@
 import type { ConsolaInstance } from "consola";
 import type { DaemonConfig } from "../config/config-file.ts";
 import type { SecretStore } from "../config/secrets.ts";
-import type { Attachments } from "./attachments.ts";
+import type { Attachments } from "./attachment-table.ts";
 import type { DiscoveryDb } from "./discovery-db.ts";
 import type { NodeDb } from "./node-db.ts";
 import type { SessionRegistry } from "./registry.ts";
@@ -17,6 +17,8 @@ export interface DaemonState {
   readonly secrets: SecretStore;
   readonly registry: SessionRegistry;
   readonly startup: StartupLogins;
+  /** Background restores of recorded attachments (keyed by restoreKey). */
+  readonly restores: StartupLogins;
   /** LUNs attached as local disks; each pins its session. */
   readonly attachments: Attachments;
   readonly log: ConsolaInstance;

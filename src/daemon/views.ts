@@ -1,77 +1,12 @@
 // What the daemon shows of its state: nodes with secrets reduced to "stored or not", sessions with their
-// negotiated parameters (RFC 7143 §13), counters and LUNs. The IPC schemas (src/ipc/protocol.ts) check these shapes.
+// negotiated parameters (RFC 7143 §13), counters and LUNs. Their types and schemas are the contract's (src/contract/views.ts).
+import { listQuarantined, type QuarantinedFile } from "../config/quarantine.ts";
 import { printable } from "../config/names.ts";
 import { SETTING_NAMES, type NodeSettings } from "../config/node-settings.ts";
 import type { DiscoveryRecord } from "./discovery-db.ts";
-import type { LunInfo } from "./engine.ts";
-import type { NodeRecord, Portal } from "./node-db.ts";
+import type { NodeRecord } from "./node-db.ts";
 import type { SessionEntry } from "./registry.ts";
-
-export interface NodeView {
-  target: string;
-  portal: Portal;
-  tpgt: number;
-  startup: string;
-  settings: Record<string, string | number>;
-  /** Whether each secret is stored; never the secret. */
-  secrets: { password: boolean; password_in: boolean };
-  /** Settings the user changed, kept across rediscovery. */
-  userSet: string[];
-  discovery?: { host: string; port: number; type: "sendtargets" };
-  sid?: number;
-}
-
-export interface NegotiatedView {
-  headerDigest: "None" | "CRC32C";
-  dataDigest: "None" | "CRC32C";
-  maxRecvDataSegmentLength: number;
-  maxXmitDataSegmentLength: number;
-  firstBurstLength: number;
-  maxBurstLength: number;
-  immediateData: boolean;
-  initialR2T: boolean;
-  maxOutstandingR2T: number;
-  maxConnections: number;
-  errorRecoveryLevel: number;
-  defaultTime2Wait: number;
-  defaultTime2Retain: number;
-  dataPDUInOrder: boolean;
-  dataSequenceInOrder: boolean;
-  authMethod: string;
-  chapAlgorithm?: number;
-  targetAlias?: string;
-}
-
-export interface SessionView {
-  sid: number;
-  target: string;
-  /** Where the session is connected (after redirects). */
-  portal: Portal;
-  /** The node's portal. */
-  persistentPortal: Portal;
-  tpgt: number;
-  state: string;
-  error?: string;
-  iface: string;
-  initiatorName: string;
-  isid: string;
-  tsih: number;
-  since: string;
-  negotiated: NegotiatedView;
-  stats: Record<string, number>;
-  luns: LunInfo[];
-  /** Reconnects of this session (design.md §3), newest last. */
-  history: Array<{ at: string; event: string; detail: string }>;
-}
-
-export interface DiscoveryView {
-  portal: Portal;
-  type: "sendtargets";
-  settings: Record<string, string | number>;
-  secrets: { password: boolean; password_in: boolean };
-  lastDiscovered?: string;
-  targets?: number;
-}
+import type { DiscoveryView, NodeView, SessionView } from "../contract/views.ts";
 
 export function nodeView(r: NodeRecord, secrets: NodeView["secrets"], sid?: number): NodeView {
   const settings: NodeSettings = r.settings;
@@ -102,7 +37,7 @@ export function sessionView(e: SessionEntry): SessionView {
     persistentPortal: { ...e.portal },
     tpgt: n.targetPortalGroupTag ?? e.tpgt,
     state: state.kind,
-    ...(state.error ? { error: state.error.message } : {}),
+    ...("error" in state ? { error: state.error.message } : {}),
     iface: "default",
     initiatorName: e.initiatorName,
     isid: e.isid.toString(16).padStart(12, "0"),
@@ -132,4 +67,10 @@ export function sessionView(e: SessionEntry): SessionView {
     luns: e.luns.map((l) => ({ ...l, vendor: printable(l.vendor), product: printable(l.product), revision: printable(l.revision) })),
     history: (e.session.history ?? []).map((h) => ({ at: new Date(h.at).toISOString(), event: h.event, detail: h.detail })),
   };
+}
+
+/** Damaged state files set aside in the state dir, for listings (a field only when there are any). */
+export function setAsideView(stateDir: string): { quarantined?: QuarantinedFile[] } {
+  const found = listQuarantined(stateDir);
+  return found.length > 0 ? { quarantined: found } : {};
 }

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, closeSync, openSync, ftruncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 
 export interface LocalTgtd {
   port: number;

@@ -1,10 +1,12 @@
 // SendTargets discovery (RFC 7143 §11.10, Appendix C): a Discovery session, `SendTargets=All`, and the
 // answer folded into targets with all their portals (IPv4, DNS names and bracketed IPv6).
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { LoginParams } from "../login/login.ts";
+import { iscsiNameProblem } from "../pdu/iscsi-name.ts";
 import { parseTargetAddress } from "../pdu/text.ts";
 import { Session } from "../session/session.ts";
-import type { OpenOptions, Portal } from "../session/open.ts";
+import type { OpenOptions } from "../session/open.ts";
+import type { Portal } from "../transport/portal.ts";
 
 export interface TargetPortal {
   host: string;
@@ -17,22 +19,13 @@ export interface DiscoveredTarget {
   portals: TargetPortal[];
 }
 
-/** iSCSI names (RFC 7143 §4.2.7.1): at most 223 bytes, printable, no spaces. Checked before a name is used anywhere. */
-export function checkIscsiName(name: string): string | undefined {
-  if (name.length === 0) return "empty iSCSI name";
-  if (new TextEncoder().encode(name).length > 223) return "iSCSI name longer than 223 bytes";
-  if (/[\s\x00-\x1f\x7f/\\]/.test(name)) return "iSCSI name contains spaces, control characters or slashes";
-  if (!/^(iqn\.\d{4}-\d{2}\.|eui\.[0-9A-Fa-f]{16}$|naa\.[0-9A-Fa-f]{16,32}$)/.test(name)) return "iSCSI name does not start with iqn.YYYY-MM., eui. or naa.";
-  return undefined;
-}
-
 /** Fold SendTargets key=value pairs into targets. A target listed without TargetAddress is reachable at the discovery portal. */
 export function parseSendTargets(pairs: Array<[string, string]>, discoveryPortal: Portal): DiscoveredTarget[] {
   const targets: DiscoveredTarget[] = [];
   let current: DiscoveredTarget | undefined;
   for (const [key, value] of pairs) {
     if (key === "TargetName") {
-      const problem = checkIscsiName(value);
+      const problem = iscsiNameProblem(value);
       if (problem) throw new IscsiError("PROTOCOL", `SendTargets: ${problem}: ${JSON.stringify(value.slice(0, 80))}`);
       current = { name: value, portals: [] };
       targets.push(current);
@@ -49,6 +42,7 @@ export interface DiscoverOptions extends OpenOptions {
   portal: Portal;
   initiatorName: string;
   auth?: LoginParams["auth"];
+  proposal?: LoginParams["proposal"];
 }
 
 /** Log in a Discovery session at `portal`, ask SendTargets=All, log out. */
@@ -56,7 +50,7 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveredTarget[
   const session = await Session.open({
     ...opts,
     portal: opts.portal,
-    login: { initiatorName: opts.initiatorName, sessionType: "Discovery", auth: opts.auth ?? { method: "None" } },
+    login: { initiatorName: opts.initiatorName, sessionType: "Discovery", auth: opts.auth ?? { method: "None" }, ...(opts.proposal ? { proposal: opts.proposal } : {}) },
   });
   try {
     const pairs = await session.requests.text([["SendTargets", "All"]]);

@@ -7,7 +7,8 @@ import { login, type ChapParams, type LoginExchange } from "../login/login.ts";
 import { parseTextKeys } from "../pdu/text.ts";
 import { Connection } from "../connection/connection.ts";
 import { Session } from "../session/session.ts";
-import type { Portal } from "../session/open.ts";
+import { withTimeout } from "../transport/deadline.ts";
+import type { Portal } from "../transport/portal.ts";
 import { connectTcp } from "../transport/tcp.ts";
 
 export type AlgorithmAnswer =
@@ -70,26 +71,22 @@ function classify(algorithm: number, seen: Seen[], err: unknown): AlgorithmAnswe
 async function offerAlone(portal: Portal, base: ProbeLogin, algorithm: number, timeoutMs: number): Promise<AlgorithmAnswer> {
   let connection: Connection | undefined;
   const seen: Seen[] = [];
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const transport = await connectTcp(portal.host, portal.port, timeoutMs);
     connection = new Connection(transport, `chap-probe-${algorithm}`);
     const dummy: ChapParams = { method: "CHAP", username: base.username ?? "iscsi-doctor", secret: crypto.getRandomValues(new Uint8Array(16)), algorithms: [algorithm] };
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    });
-    await Promise.race([
+    await withTimeout(
       login(observing(connection.loginExchange(), seen), {
         initiatorName: base.initiatorName, targetName: base.targetName, sessionType: "Normal",
         isid: 0x800000000000 + Math.floor(Math.random() * 2 ** 32), tsih: 0, cid: 0, initialCmdSN: 1, auth: dummy,
       }),
-      timeout,
-    ]);
+      timeoutMs,
+      () => new Error(`no answer within ${timeoutMs} ms`),
+    );
     return { kind: "error", message: "the target let us in without checking our CHAP response" };
   } catch (err) {
     return classify(algorithm, seen, err);
   } finally {
-    clearTimeout(timer);
     connection?.close();
   }
 }

@@ -1,6 +1,6 @@
 // Login and connection failures in plain words with what to do (RFC 7143 §11.13.5 status classes and the
 // engine's typed errors), as a NAS owner would need them: CHAP mismatch, ACL/initiator name, unreachable portal.
-import { errorCodeOf, type ErrorCode } from "../errors.ts";
+import { errorCodeOf, type ErrorCode } from "../contract/errors.ts";
 import { ChapAlgorithmRejected, LoginRejected } from "../login/login.ts";
 
 export interface Explanation {

@@ -1,6 +1,6 @@
 // What `iscsi doctor` reports: findings (ok, warn, fail) in plain words with what to do, grouped by section
 // (the host, a portal, one target), and the exit code the first failure maps to.
-import type { ErrorCode } from "../errors.ts";
+import type { ErrorCode } from "../contract/errors.ts";
 
 export type Status = "ok" | "warn" | "fail";
 

@@ -5,21 +5,22 @@ import { existsSync, lstatSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../config/config-file.ts";
 import { readInitiatorName } from "../config/initiator-name.ts";
-import { iscsiNameProblem } from "../config/names.ts";
+import { iscsiNameProblem } from "../pdu/iscsi-name.ts";
 import type { Platform } from "../config/paths.ts";
-import { errorCodeOf } from "../errors.ts";
+import { errorCodeOf } from "../contract/errors.ts";
 import { call } from "../ipc/client.ts";
 import { VERSION } from "../version.ts";
 import { Findings } from "./finding.ts";
 import { attachLibrary, transport } from "./libraries.ts";
+import { deadAttachments, stateFiles } from "./state-files.ts";
 
 export interface HostContext {
   platform: Platform;
   stateDir: string;
   socket: string;
   config: string;
-  /** The name standalone commands use (flag, $ISCSI_INITIATOR_NAME, open-iscsi's file, host name). */
-  standaloneName: string;
+  /** A name given to standalone commands (flag, $ISCSI_INITIATOR_NAME); otherwise they use the daemon's. */
+  standaloneName?: string;
   /** Files embedded in this executable (Bun.embeddedFiles); empty when run from source. */
   embedded: Array<{ name: string; bytes: number }>;
   uid: number;
@@ -49,16 +50,17 @@ function initiatorName(f: Findings, c: HostContext): string | undefined {
     }
     return undefined;
   }
-  const standaloneProblem = iscsiNameProblem(c.standaloneName);
-  const data = { daemon: daemonName ?? null, standalone: c.standaloneName };
+  const standalone = c.standaloneName ?? daemonName;
+  const data = { daemon: daemonName ?? null, standalone: standalone ?? null };
+  const standaloneProblem = standalone === undefined ? undefined : iscsiNameProblem(standalone);
   if (!daemonName) {
-    f.warn("host.initiator-name", `the daemon has no initiator name yet (${join(c.stateDir, "initiatorname.iscsi")} does not exist); standalone commands use ${c.standaloneName}`,
-      "the daemon makes one when it first starts; `sudo iscsi initiator-name` shows (and creates) it, `--set IQN` chooses it", data);
+    f.warn("host.initiator-name", `no initiator name yet (${join(c.stateDir, "initiatorname.iscsi")} does not exist)${c.standaloneName ? `; standalone commands are told to use ${c.standaloneName}` : ""}`,
+      "the first command that logs in (daemon or standalone) makes and stores one; `sudo iscsi initiator-name` shows (and creates) it, `--set IQN` chooses it", data);
   } else if (standaloneProblem) {
-    f.warn("host.initiator-name", `the daemon uses ${daemonName}, but standalone commands would use ${JSON.stringify(c.standaloneName)}: ${standaloneProblem}`,
+    f.warn("host.initiator-name", `the daemon uses ${daemonName}, but standalone commands are told to use ${JSON.stringify(standalone)}: ${standaloneProblem}`,
       "set $ISCSI_INITIATOR_NAME or pass --initiator-name with a valid name", data);
-  } else if (daemonName !== c.standaloneName) {
-    f.ok("host.initiator-name", `the daemon logs in as ${daemonName}; standalone commands (discover, luns, read, write) as ${c.standaloneName}: a target's ACL must allow the one you use`, data);
+  } else if (daemonName !== standalone) {
+    f.ok("host.initiator-name", `the daemon logs in as ${daemonName}; standalone commands (discover, luns, read, write) are told to use ${standalone}: a target's ACL must allow the one you use`, data);
   } else {
     f.ok("host.initiator-name", `${daemonName} (daemon and standalone commands)`, data);
   }
@@ -185,6 +187,8 @@ export async function checkHost(c: HostContext): Promise<HostResult> {
   const daemonName = initiatorName(f, c);
   await daemon(f, c);
   stateDir(f, c);
+  stateFiles(f, c.stateDir);
+  await deadAttachments(f, c.stateDir);
   config(f, c);
   root(f, c);
   attachTools(f, c);

@@ -1,7 +1,7 @@
 // Host checks of `iscsi doctor` for our C libraries (bun:ffi): the attach library behind attaching a LUN, and
 // the TCP transport sessions will use: the native shim where it loads, else Bun's sockets, and why.
 import { ATTACH_LIB } from "../attach/native.ts";
-import { errorCodeOf } from "../errors.ts";
+import { errorCodeOf } from "../contract/errors.ts";
 import { resolveTransport, TRANSPORT_CHOICES, type ResolvedTransport } from "../transport/connect.ts";
 import { locateFfiLib, type FfiLibLocation } from "../transport/ffi-lib.ts";
 import { NET_LIB } from "../transport/native-lib.ts";

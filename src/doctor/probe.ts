@@ -3,8 +3,8 @@
 // one probe per target (target-probe.ts), a few at a time.
 import { discover, type DiscoveredTarget } from "../discovery/send-targets.ts";
 import type { EngineAuth } from "../daemon/engine.ts";
-import { errorCodeOf } from "../errors.ts";
-import type { Portal } from "../session/open.ts";
+import { errorCodeOf } from "../contract/errors.ts";
+import { formatPortal, type Portal } from "../transport/portal.ts";
 import { connectTcp } from "../transport/tcp.ts";
 import { explainConnect, explainLogin } from "./explain.ts";
 import { Findings } from "./finding.ts";
@@ -26,8 +26,6 @@ export interface PortalProbeOptions {
 /** Targets probed at once: enough to keep a NAS with many targets quick, few enough not to look like an attack. */
 const PARALLEL_TARGETS = 4;
 
-const portalText = (p: Portal) => `${p.host.includes(":") ? `[${p.host}]` : p.host}:${p.port}`;
-
 async function tcpCheck(portal: Portal, timeoutMs: number): Promise<{ ms: number } | { error: unknown }> {
   const started = performance.now();
   try {
@@ -41,7 +39,7 @@ async function tcpCheck(portal: Portal, timeoutMs: number): Promise<{ ms: number
 }
 
 async function sendTargets(f: Findings, o: PortalProbeOptions): Promise<DiscoveredTarget[] | undefined> {
-  const p = portalText(o.portal);
+  const p = formatPortal(o.portal);
   const stored = await o.stored.discovery(o.portal);
   if (stored && "problem" in stored) {
     f.fail("portal.sendtargets", `the discovery record of ${p} cannot be used: ${stored.problem}`, `fix it: \`iscsi -m discoverydb -t st -p ${p} -o show\``, "CONFIG");
@@ -83,12 +81,12 @@ async function sendTargets(f: Findings, o: PortalProbeOptions): Promise<Discover
 /** Portals the targets advertise besides the one asked: `-m node --login` uses them, so they must be reachable. */
 async function advertisedPortals(f: Findings, o: PortalProbeOptions, targets: DiscoveredTarget[]): Promise<void> {
   const others = new Map<string, Portal>();
-  for (const t of targets) for (const p of t.portals) if (p.host !== o.portal.host || p.port !== o.portal.port) others.set(portalText(p), p);
+  for (const t of targets) for (const p of t.portals) if (p.host !== o.portal.host || p.port !== o.portal.port) others.set(formatPortal(p), p);
   for (const [text, p] of others) {
     const r = await tcpCheck(p, Math.min(o.timeoutMs, 3000));
     if ("ms" in r) f.ok("portal.advertised", `advertised portal ${text} is reachable too (${Math.round(r.ms)} ms)`);
     else f.warn("portal.advertised", `the targets also advertise ${text}, which is unreachable from here: ${(r.error as Error).message}`,
-      `logins to it will fail; log in through ${portalText(o.portal)} (\`-p ${portalText(o.portal)}\`), or fix the target's portal list or this machine's routes`);
+      `logins to it will fail; log in through ${formatPortal(o.portal)} (\`-p ${formatPortal(o.portal)}\`), or fix the target's portal list or this machine's routes`);
   }
 }
 
@@ -106,7 +104,7 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
 }
 
 export async function probePortal(o: PortalProbeOptions): Promise<Findings[]> {
-  const p = portalText(o.portal);
+  const p = formatPortal(o.portal);
   const f = new Findings(`portal ${p}`);
   const tcp = await tcpCheck(o.portal, o.timeoutMs);
   if ("error" in tcp) {
@@ -135,7 +133,7 @@ export async function probePortal(o: PortalProbeOptions): Promise<Findings[]> {
       notes.warn("target.node-record", `the node record cannot be used as it is: ${stored.problem}`, `fix it (\`iscsi -m node -T ${target} -p ${p} -o show\`); probing without its credentials`);
     }
     const params = stored && "params" in stored ? stored.params : undefined;
-    const auth = o.auth ?? (params ? { auth: params.auth, source: `node record ${portalText(stored!.record.portal)}` } : { auth: { method: "None" } as EngineAuth, source: "none" });
+    const auth = o.auth ?? (params ? { auth: params.auth, source: `node record ${formatPortal(stored!.record.portal)}` } : { auth: { method: "None" } as EngineAuth, source: "none" });
     const probed = await probeTarget({
       portal: o.portal, target, initiatorName: o.initiatorName, auth: auth.auth, authSource: auth.source,
       ...(stored ? { settings: stored.record.settings } : {}), ...(params ? { proposal: params.proposal } : {}),

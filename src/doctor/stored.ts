@@ -9,7 +9,8 @@ import { FileSecretStore, type SecretStore } from "../config/secrets.ts";
 import { DiscoveryDb } from "../daemon/discovery-db.ts";
 import type { EngineAuth, OpenParams } from "../daemon/engine.ts";
 import { discoveryAuth, nodeOpenParams } from "../daemon/login-params.ts";
-import { NodeDb, type NodeRecord, type Portal } from "../daemon/node-db.ts";
+import { NodeDb, type NodeRecord } from "../daemon/node-db.ts";
+import type { Portal } from "../transport/portal.ts";
 import { logFor } from "../log.ts";
 
 /** A stored login, or why the stored record cannot be used (e.g. CHAP without a stored secret). */
@@ -28,11 +29,12 @@ export class StoredState {
   static open(paths: Paths): StoredState {
     const notes: string[] = [];
     const log = logFor("doctor");
-    const load = <T extends { load(): void }>(dir: string, make: () => T): T | undefined => {
+    const load = <T extends { load(opts: { setAside: boolean }): unknown }>(dir: string, make: () => T): T | undefined => {
       if (!existsSync(join(paths.stateDir, dir))) return undefined;
       try {
         const db = make();
-        db.load();
+        // Damaged records are reported by the host checks; doctor never moves or changes a file.
+        db.load({ setAside: false });
         return db;
       } catch (err) {
         notes.push(`cannot read ${join(paths.stateDir, dir)}: ${(err as Error).message}`);

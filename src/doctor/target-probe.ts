@@ -2,11 +2,12 @@
 // the daemon would use, the negotiated keys, LUNs read over those digests, NOP-Out answers and NOP-In pings
 // (§11.18, §11.19), and the CHAP algorithms the target accepts (§12.1.3).
 import type { NodeSettings } from "../config/node-settings.ts";
-import { scanLuns, type EngineAuth, type EngineProposal, type LunInfo } from "../daemon/engine.ts";
-import { errorCodeOf } from "../errors.ts";
+import type { LunInfo } from "../contract/views.ts";
+import { scanLuns, type EngineAuth, type EngineProposal } from "../daemon/engine.ts";
+import { errorCodeOf } from "../contract/errors.ts";
 import { LoginRejected, type Negotiated } from "../login/login.ts";
 import { Session } from "../session/session.ts";
-import type { Portal } from "../session/open.ts";
+import { formatPortal, type Portal } from "../transport/portal.ts";
 import { algorithmName, probeChap, type ChapProbeResult } from "./chap-probe.ts";
 import { explainLogin } from "./explain.ts";
 import { Findings } from "./finding.ts";
@@ -27,11 +28,10 @@ export interface TargetProbeOptions {
 }
 
 const DIGESTS_OFFERED = { headerDigest: ["CRC32C", "None"], dataDigest: ["CRC32C", "None"] } as const;
-const portalText = (p: Portal) => `${p.host.includes(":") ? `[${p.host}]` : p.host}:${p.port}`;
 const ms = (n: number) => `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`;
 
 function storeHint(o: TargetProbeOptions): string {
-  const p = portalText(o.portal);
+  const p = formatPortal(o.portal);
   if (o.authSource === "--chap-user" || o.authSource === "the environment") return "give them with --chap-user and --chap-secret-file (or $ISCSI_CHAP_USER and $ISCSI_CHAP_SECRET)";
   return `set them with \`iscsi -m node -T ${o.target} -p ${p} -o update -n node.session.auth.authmethod -v CHAP\`, \`… -n node.session.auth.username -v USER\`, then \`iscsi secret set -T ${o.target} -p ${p} --file SECRET_FILE\``;
 }
@@ -89,7 +89,7 @@ function chapFinding(f: Findings, o: TargetProbeOptions, chap: ChapProbeResult):
     f.ok("target.chap", `${summary} (with no CHAP secret at hand, which of them log in was not tried)`, data);
   } else if (works.length > 0 && broken.length > 0) {
     f.warn("target.chap", `${summary}; with our secret ${names(works)} log in but ${names(broken)} fails: the target offers ${names(broken)} but computes it wrongly (tgt 1.0.x computes SHA-256 as SHA-1)`,
-      `our login falls back to MD5 by itself; to skip the failed first attempt: \`iscsi -m node -T ${o.target} -p ${portalText(o.portal)} -o update -n node.session.auth.chap_algs -v ${works.map((a) => algorithmName(a).replace("-", "")).join(",")}\``, data);
+      `our login falls back to MD5 by itself; to skip the failed first attempt: \`iscsi -m node -T ${o.target} -p ${formatPortal(o.portal)} -o update -n node.session.auth.chap_algs -v ${works.map((a) => algorithmName(a).replace("-", "")).join(",")}\``, data);
   } else if (works.length > 0) {
     f.ok("target.chap", `${summary}; with our secret ${names(works)} log in`, data);
   } else {
@@ -100,7 +100,7 @@ function chapFinding(f: Findings, o: TargetProbeOptions, chap: ChapProbeResult):
 
 async function loggedIn(f: Findings, o: TargetProbeOptions, s: Session, elapsed: number, digestsOffered: boolean): Promise<void> {
   const n = s.negotiated;
-  const redirected = s.portal.host !== o.portal.host || s.portal.port !== o.portal.port ? ` (redirected to ${portalText(s.portal)})` : "";
+  const redirected = s.portal.host !== o.portal.host || s.portal.port !== o.portal.port ? ` (redirected to ${formatPortal(s.portal)})` : "";
   f.ok("target.login", `logged in as ${o.initiatorName} in ${ms(elapsed)}${redirected}: ${negotiatedSummary(n)}`, { negotiated: { ...n }, authSource: o.authSource, portal: s.portal });
   let luns: LunInfo[] | undefined;
   try {
@@ -194,7 +194,7 @@ export async function probeTarget(o: TargetProbeOptions): Promise<Findings> {
   } else {
     const targetUsesChap = chap ? ![...chap.answers.values()].some((a) => a.kind === "no-chap") : undefined;
     const e = explainLogin(failure, {
-      what: `the login to ${o.target}`, portal: portalText(o.portal), target: o.target, initiatorName: o.initiatorName,
+      what: `the login to ${o.target}`, portal: formatPortal(o.portal), target: o.target, initiatorName: o.initiatorName,
       auth: o.auth.method, mutual: o.auth.method === "CHAP" && o.auth.mutual !== undefined, targetUsesChap, storeCredentials: storeHint(o),
     });
     f.fail("target.login", e.summary, e.fix, e.code, { error: (failure as Error).message, authSource: o.authSource });

@@ -2,9 +2,9 @@
 // against the schemas. A missing daemon or a socket we may not use is said plainly, with what to do.
 import net from "node:net";
 import * as v from "valibot";
-import { IscsiError, isErrorCode } from "../errors.ts";
+import { IscsiError, isErrorCode } from "../contract/errors.ts";
 import { LineSplitter, encodeLine } from "./framing.ts";
-import { describeIssues, MAX_LINE_BYTES, REQUESTS, RESULTS, responseEnvelope, type Op, type RequestOf, type ResultOf } from "./protocol.ts";
+import { describeIssues, MAX_LINE_BYTES, REQUESTS, RESULTS, responseEnvelope, type Op, type RequestOf, type ResultOf } from "../contract/protocol.ts";
 
 /** Ops that wait on targets (logins retry with backoff) get long; the rest answer at once. */
 const SLOW_OPS: ReadonlySet<Op> = new Set(["discover", "login", "logout", "sessions.rescan", "attach.add", "attach.remove"]);

@@ -1,5 +1,5 @@
 // Line framing of the control socket: UTF-8 JSON objects separated by "\n", each at most `maxBytes` long.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 
 /** Splits a byte stream into lines; a line longer than `maxBytes` is an error (the peer is cut off). */
 export class LineSplitter {

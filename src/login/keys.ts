@@ -110,8 +110,9 @@ export interface OperationalProposal {
 }
 
 export const DEFAULT_PROPOSAL: Readonly<OperationalProposal> = Object.freeze({
-  headerDigest: Object.freeze(["None"] as Digest[]),
-  dataDigest: Object.freeze(["None"] as Digest[]),
+  // Like libiscsi and open-iscsi's "None,CRC32C": no digest unless the target insists (RFC 7143 §13.1).
+  headerDigest: Object.freeze(["None", "CRC32C"] as Digest[]),
+  dataDigest: Object.freeze(["None", "CRC32C"] as Digest[]),
   maxConnections: 1,
   initialR2T: false,
   immediateData: true,

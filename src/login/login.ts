@@ -1,7 +1,7 @@
 // Login as straight-line async code over an abstract exchange of Login PDUs: the stages of RFC 7143 §6.3,
 // the field checks of §11.12/§11.13 on every response, CHAP per §12.1.3; no sockets, no retry policy.
 
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { Opcode, type Fields, type LoginRequest, type LoginResponse } from "../pdu/types.ts";
 import {
   LOGIN_TEXT_CAP, TextAccumulator, TextFormatError, decodeBinary, encodeHex, encodeTextKeys, parseNumber, show,
@@ -13,7 +13,7 @@ import { checkParams, type ChapParams, type LoginParams, type Negotiated } from 
 import { ChapAlgorithmRejected, LoginRejected, statusError } from "./status.ts";
 
 export type { ChapParams, LoginParams, Negotiated } from "./params.ts";
-export { ChapAlgorithmRejected, LoginRedirect, LoginRejected } from "./status.ts";
+export { ChapAlgorithmRejected, DigestRejected, LoginRedirect, LoginRejected } from "./status.ts";
 
 export interface LoginExchange {
   exchange(request: Fields<LoginRequest>, data: Uint8Array): Promise<{ pdu: LoginResponse; data: Uint8Array }>;

@@ -1,7 +1,8 @@
 // The negotiation book of one login: our offers, the target's answers and offers, the result functions and
 // "negotiate once" of RFC 7143 §6.2 (§6.2.1 lists, §6.2.2 simple values) over the keys of §13.
 
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
+import { DigestRejected } from "./status.ts";
 import { TextFormatError, parseBoolean, parseList, parseNumber, show } from "../pdu/text.ts";
 import {
   KEYS, PROPOSAL_KEYS, RESERVED_ANSWERS, SECURITY_KEYS, wireValue,
@@ -153,7 +154,7 @@ export class Negotiation {
     // QUIRK(istgt 0.4, UseDigest Data): it answers DataDigest=Reject to "None" and then uses CRC32C anyway, which
     // would desynchronise the stream. A rejected digest offer therefore ends the login instead of meaning None.
     if (answer === "Reject" && (def.name === "HeaderDigest" || def.name === "DataDigest")) {
-      throw new IscsiError("LOGIN_FATAL", `target rejected our ${def.name}=${ours}; it probably requires CRC32C ${def.name === "HeaderDigest" ? "header" : "data"} digests: offer CRC32C`);
+      throw new DigestRejected(def.name, ours);
     }
     if (RESERVED_ANSWERS.has(answer)) {
       const fallback = defaultWire(def);

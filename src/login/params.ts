@@ -1,7 +1,7 @@
 // What a login is asked to do and what it hands back (RFC 7143 §6.3, §11.12, §12.1.3), with the checks on
 // the caller's parameters: names, identifiers, CHAP secret policy (§9.2.1) and the operational proposal (§13).
 
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { MAX_ISCSI_NAME_BYTES, MAX_VALUE_BYTES } from "../pdu/text.ts";
 import { CHAP_ALGORITHMS, DEFAULT_CHAP_ALGORITHMS, MIN_SECRET_BYTES, type RandomBytes } from "./chap.ts";
 import { DEFAULT_PROPOSAL, proposalProblems, type OperationalProposal } from "./keys.ts";

@@ -1,7 +1,7 @@
 // Login Response status classes and details, RFC 7143 §11.13.5, mapped onto the error catalogue, and the
 // typed errors a caller's retry policy branches on (redirect, rejection, CHAP algorithm refusal).
 
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { parseTargetAddress, parseTextKeys, type TargetAddress } from "../pdu/text.ts";
 
 /** Status class 1: the target moved; the caller reconnects to `address` (bounding the number of hops). */
@@ -34,6 +34,17 @@ export class LoginRejected extends IscsiError {
  * With `retryWithMd5Only` the caller may log in again on a new connection offering only algorithm 5:
  * some targets refuse lists containing algorithms they do not know instead of ignoring those values.
  */
+/** The target answered Reject to our HeaderDigest/DataDigest offer (RFC 7143 §13.1): it wants what we did not offer. */
+export class DigestRejected extends IscsiError {
+  override readonly name = "DigestRejected";
+  constructor(
+    readonly key: "HeaderDigest" | "DataDigest",
+    offered: string,
+  ) {
+    super("LOGIN_FATAL", `target rejected our ${key}=${offered}; it probably requires CRC32C ${key === "HeaderDigest" ? "header" : "data"} digests: offer CRC32C`);
+  }
+}
+
 export class ChapAlgorithmRejected extends IscsiError {
   override readonly name = "ChapAlgorithmRejected";
   constructor(

@@ -1,5 +1,5 @@
 // The one error class of the PDU codec (RFC 7143 §11, §7.8): a stable `code` the upper layers map onto
-// the shared catalogue in src/errors.ts, which this leaf module must not import.
+// the shared catalogue in src/contract/errors.ts, which this leaf module must not import.
 
 export type PduErrorCode = "PROTOCOL" | "DIGEST";
 

@@ -1,6 +1,6 @@
 // The two errors of the SCSI layer: a command that ended with a non-GOOD status (SPC-4 §4.5 sense data) and
-// response data that breaks its SPC-4/SBC-3 layout; their `code`s are entries of the catalogue in src/errors.ts.
-import type { Sense } from "./sense.ts";
+// response data that breaks its SPC-4/SBC-3 layout; their `code`s are entries of the catalogue in src/contract/errors.ts.
+import type { Sense } from "./sense-types.ts";
 import { describeStatus } from "./status.ts";
 
 /** A command completed with a status other than GOOD; the message names command, status and decoded sense. */

@@ -6,6 +6,7 @@ export * from "./inquiry.ts";
 export * from "./lun.ts";
 export * from "./mode.ts";
 export * from "./sense.ts";
+export type * from "./sense-types.ts";
 export * from "./status.ts";
 export * from "./vpd.ts";
 export { ascqText } from "./asc.ts";

@@ -1,5 +1,5 @@
 // SCSI status codes (SAM-5 status, SPC-4 §4.5) and sense key names (SPC-4 §4.5.6), and their one-line description.
-import type { Sense } from "./sense.ts";
+import type { Sense } from "./sense-types.ts";
 
 export const ScsiStatus = {
   Good: 0x00,

@@ -4,13 +4,16 @@
 // sent straight from the caller's buffer.
 import { encodeDataOut, encodeScsiCommand } from "../pdu/scsi.ts";
 import { RESERVED_TAG } from "../pdu/types.ts";
-import type { Session } from "./session.ts";
+import type { SessionCore } from "./core.ts";
 import type { TaskState } from "./task.ts";
+
+/** What this helper may read and do of its session. */
+type DataOutSession = Pick<SessionCore, "connection" | "negotiated" | "expStatSN" | "stats">;
 
 const SIMPLE = 1;
 const SCRATCH_BHS = new Uint8Array(48);
 
-export function sendScsiCommand(s: Session, t: TaskState): void {
+export function sendScsiCommand(s: DataOutSession, t: TaskState): void {
   const n = s.negotiated;
   const task = t.task;
   const write = task.direction === "write";
@@ -48,7 +51,7 @@ export function sendScsiCommand(s: Session, t: TaskState): void {
  * the last (RFC 7143 §11.7). `ttt` is the R2T's tag, or 0xffffffff for unsolicited data. The caller has
  * checked offset + length against the command's transfer length.
  */
-export function sendDataOut(s: Session, t: TaskState, ttt: number, offset: number, length: number): void {
+export function sendDataOut(s: DataOutSession, t: TaskState, ttt: number, offset: number, length: number): void {
   const max = s.negotiated.maxXmitDataSegmentLength;
   const data = t.task.data!;
   const end = offset + length;

@@ -2,16 +2,18 @@
 // one handler per PDU type (RFC 7143 §4.2.2.1–§4.2.2.2, §11.4, §11.7.4, §11.8, §11.9, §11.17, §11.19).
 // A handler throws IscsiError("PROTOCOL") for anything a correct target would not send; the connection
 // then closes and the session's one cleanup path runs.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { Opcode, RESERVED_TAG, type AsyncMessage, type DataIn, type Frame, type NopIn, type R2T, type Reject, type ScsiResponse, type TargetPdu } from "../pdu/types.ts";
 import { senseDataFromIscsi } from "../scsi/sense.ts";
+import { ScsiStatus } from "../scsi/status.ts";
 import { sendDataOut } from "./data-out.ts";
-import type { Session } from "./session.ts";
+import type { SessionCore } from "./core.ts";
 import type { TaskState } from "./task.ts";
 
-const CHECK_CONDITION = 0x02;
+/** What this helper may read and do of its session. */
+type InboundSession = Pick<SessionCore, "log" | "state" | "connection" | "negotiated" | "expStatSN" | "window" | "tasks" | "requests" | "stats" | "pump" | "finish" | "noteStatSN" | "holdNewCommands" | "hintTime2Wait">;
 
-export function handleInbound(s: Session, frame: Frame<TargetPdu>): void {
+export function handleInbound(s: InboundSession, frame: Frame<TargetPdu>): void {
   const p = frame.pdu;
   if (p.opcode !== Opcode.LoginResponse && s.window.update(p.expCmdSN, p.maxCmdSN)) s.pump();
   switch (p.opcode) {
@@ -30,14 +32,14 @@ export function handleInbound(s: Session, frame: Frame<TargetPdu>): void {
   }
 }
 
-function scsiTask(s: Session, itt: number, pdu: string): TaskState {
+function scsiTask(s: InboundSession, itt: number, pdu: string): TaskState {
   const t = s.tasks.get(itt);
   if (!t || t.kind !== "scsi") throw new IscsiError("PROTOCOL", `${pdu} for unknown ITT 0x${itt.toString(16)}`);
   return t;
 }
 
 /** Where a Data-In's data should land: the read's buffer at its BufferOffset, when the PDU passes the checks below. */
-export function placeDataIn(s: Session, frame: Frame<TargetPdu>): Uint8Array | undefined {
+export function placeDataIn(s: InboundSession, frame: Frame<TargetPdu>): Uint8Array | undefined {
   const p = frame.pdu;
   if (p.opcode !== Opcode.DataIn) return undefined;
   const t = s.tasks.get(p.itt);
@@ -48,7 +50,7 @@ export function placeDataIn(s: Session, frame: Frame<TargetPdu>): Uint8Array | u
 }
 
 /** Data-In, RFC 7143 §11.7: in order (we always get DataPDUInOrder=Yes), inside the buffer, status only with F. */
-function handleDataIn(s: Session, p: DataIn, data: Uint8Array): void {
+function handleDataIn(s: InboundSession, p: DataIn, data: Uint8Array): void {
   const t = scsiTask(s, p.itt, "Data-In");
   if (t.task.direction !== "read") throw new IscsiError("PROTOCOL", `Data-In for ITT 0x${p.itt.toString(16)}, which is not a read`);
   if (p.dataSN !== t.nextDataSN) throw new IscsiError("PROTOCOL", `Data-In DataSN ${p.dataSN}, expected ${t.nextDataSN} (ITT 0x${p.itt.toString(16)})`);
@@ -68,7 +70,7 @@ function handleDataIn(s: Session, p: DataIn, data: Uint8Array): void {
   }
 }
 
-function handleScsiResponse(s: Session, p: ScsiResponse, data: Uint8Array): void {
+function handleScsiResponse(s: InboundSession, p: ScsiResponse, data: Uint8Array): void {
   const t = scsiTask(s, p.itt, "SCSI Response");
   s.noteStatSN(p.statSN);
   if (p.bidiReadResidualOverflow || p.bidiReadResidualUnderflow) throw new IscsiError("PROTOCOL", "SCSI Response has bidirectional residual flags on a unidirectional command");
@@ -78,7 +80,7 @@ function handleScsiResponse(s: Session, p: ScsiResponse, data: Uint8Array): void
     return;
   }
   let sense: Uint8Array | undefined;
-  if (p.status === CHECK_CONDITION && data.length > 0) {
+  if (p.status === ScsiStatus.CheckCondition && data.length > 0) {
     try {
       sense = senseDataFromIscsi(data);
     } catch (err) {
@@ -90,7 +92,7 @@ function handleScsiResponse(s: Session, p: ScsiResponse, data: Uint8Array): void
 }
 
 /** Residuals (RFC 7143 §11.4.5): U and O exclusive, an underflow no larger than the transfer. */
-function complete(s: Session, t: TaskState, status: number, r: { residualOverflow: boolean; residualUnderflow: boolean; residualCount: number }, sense: Uint8Array | undefined): void {
+function complete(s: InboundSession, t: TaskState, status: number, r: { residualOverflow: boolean; residualUnderflow: boolean; residualCount: number }, sense: Uint8Array | undefined): void {
   const name = t.task.name ?? "command";
   if (r.residualOverflow && r.residualUnderflow) throw new IscsiError("PROTOCOL", `${name}: response has both residual overflow and underflow set`);
   const underflow = r.residualUnderflow ? r.residualCount : 0;
@@ -113,7 +115,7 @@ function complete(s: Session, t: TaskState, status: number, r: { residualOverflo
 }
 
 /** R2T, RFC 7143 §11.8: checked against the command before a single byte is sent (edk2 bz4206 class). */
-function handleR2T(s: Session, p: R2T): void {
+function handleR2T(s: InboundSession, p: R2T): void {
   const t = scsiTask(s, p.itt, "R2T");
   const at = `R2T for ITT 0x${p.itt.toString(16)}`;
   if (t.task.direction !== "write") throw new IscsiError("PROTOCOL", `${at}: the command is not a write`);
@@ -132,7 +134,7 @@ function handleR2T(s: Session, p: R2T): void {
 }
 
 /** NOP-In, RFC 7143 §11.19: an answer to our ping, or a ping from the target that wants a NOP-Out. */
-function handleNopIn(s: Session, p: NopIn, data: Uint8Array): void {
+function handleNopIn(s: InboundSession, p: NopIn, data: Uint8Array): void {
   if (p.itt !== RESERVED_TAG) {
     const req = s.tasks.get(p.itt);
     if (!req || req.kind !== "request") throw new IscsiError("PROTOCOL", `NOP-In for unknown ITT 0x${p.itt.toString(16)}`);
@@ -147,7 +149,7 @@ function handleNopIn(s: Session, p: NopIn, data: Uint8Array): void {
 }
 
 /** Asynchronous Message, RFC 7143 §11.9. Recovery-related events are acted on by the layer above. */
-function handleAsyncMessage(s: Session, p: AsyncMessage, data: Uint8Array): void {
+function handleAsyncMessage(s: InboundSession, p: AsyncMessage, data: Uint8Array): void {
   s.noteStatSN(p.statSN);
   switch (p.asyncEvent) {
     case 0:
@@ -158,7 +160,7 @@ function handleAsyncMessage(s: Session, p: AsyncMessage, data: Uint8Array): void
       // log the session out, close the connection, and recovery logs in again after Time2Wait and
       // re-issues what was outstanding (as open-iscsi does).
       s.log.warn(`target requests a logout within ${p.parameter3} s; logging out and reconnecting`);
-      s.holdCommands = true;
+      s.holdNewCommands();
       const connection = s.connection;
       const done = () => connection.close(new IscsiError("TRANSPORT", "target requested a logout (Async Message event 1)"));
       s.requests.logout(Math.max(1, p.parameter3) * 1000).then(done, done);
@@ -169,7 +171,7 @@ function handleAsyncMessage(s: Session, p: AsyncMessage, data: Uint8Array): void
       // RFC 7143 §11.9.1: Parameter2 is the Time2Wait before reconnecting, which overrides DefaultTime2Wait
       // for this loss; the connection drop itself arrives as a close and starts recovery as usual.
       s.log.warn(`target will drop ${p.asyncEvent === 2 ? "the connection" : "all connections"} (Time2Wait ${p.parameter2} s)`);
-      s.time2WaitHint = p.parameter2;
+      s.hintTime2Wait(p.parameter2);
       return;
     case 4:
       // RFC 7143 §11.9.1: the initiator MUST answer with a Text Request (which may be empty) or a Logout. We send
@@ -192,7 +194,7 @@ const REJECT_REASONS: Record<number, string> = {
 };
 
 /** Reject, RFC 7143 §11.17: the data segment holds the rejected PDU's header; fail the task it names. */
-function handleReject(s: Session, p: Reject, data: Uint8Array): void {
+function handleReject(s: InboundSession, p: Reject, data: Uint8Array): void {
   s.noteStatSN(p.statSN);
   const why = REJECT_REASONS[p.reason] ?? `reason 0x${p.reason.toString(16)}`;
   if (data.length < 48) throw new IscsiError("PROTOCOL", `Reject (${why}) without the rejected header`);
@@ -210,7 +212,7 @@ function handleReject(s: Session, p: Reject, data: Uint8Array): void {
   }
 }
 
-function handleRequestResponse(s: Session, frame: Frame<TargetPdu>): void {
+function handleRequestResponse(s: InboundSession, frame: Frame<TargetPdu>): void {
   const itt = frame.pdu.itt;
   const req = s.tasks.get(itt);
   if (!req || req.kind !== "request") throw new IscsiError("PROTOCOL", `response (opcode 0x${frame.pdu.opcode.toString(16)}) for unknown ITT 0x${itt.toString(16)}`);

@@ -1,8 +1,11 @@
-// NOP-Out keepalive (RFC 7143 §11.18; design.md §3): after `nopIntervalMs` without any PDU from the target
+// NOP-Out keepalive (RFC 7143 §11.18; docs/architecture.md, "Recovery (ERL0)"): after `nopIntervalMs` without any PDU from the target
 // we ping; if nothing at all arrives within `nopTimeoutMs` more, the connection is declared dead and dropped,
 // which starts recovery. Any inbound PDU counts as life, so a busy link is never called dead (open-iscsi #97).
-import { IscsiError } from "../errors.ts";
-import type { Session } from "./session.ts";
+import { IscsiError } from "../contract/errors.ts";
+import type { SessionCore } from "./core.ts";
+
+/** What this helper may read and do of its session. */
+type KeptAliveSession = Pick<SessionCore, "state" | "connection" | "recoveryOptions" | "requests" | "log">;
 
 export class Keepalive {
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -10,7 +13,7 @@ export class Keepalive {
   private heard = false;
   private pingSince: number | undefined;
 
-  constructor(private readonly s: Session) {}
+  constructor(private readonly s: KeptAliveSession) {}
 
   /** Called for every inbound PDU: only a flag, the clock is read once per tick (a read per PDU showed in profiles). */
   activity(): void {

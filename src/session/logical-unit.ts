@@ -1,20 +1,15 @@
 // A disk LUN over a session: the SCSI commands a block client needs, with the retry rules of SPC-4 for
 // UNIT ATTENTION, and non-GOOD status turned into a ScsiStatusError that names the sense.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import {
   inquiry, modeSense10, parseReadCapacity10, parseReadCapacity16, parseReportLuns, parseStandardInquiry,
   parseVpdBlockLimits, parseVpdDeviceIdentification, parseVpdSupportedPages, parseVpdUnitSerial, readCapacity10,
   readCapacity16, readCdb, reportLuns, requestSense, synchronizeCache10, synchronizeCache16, testUnitReady, unmap, writeCdb,
-  writeSame16, decodeSense, ScsiStatusError, type CdbSpec,
+  writeSame16, decodeSense, ScsiStatus, ScsiStatusError, SenseKey, type CdbSpec,
 } from "../scsi/index.ts";
-import type { Session } from "./session.ts";
+import type { SessionCore } from "./core.ts";
 import type { ScsiResult } from "./task.ts";
 
-const GOOD = 0x00;
-const CHECK_CONDITION = 0x02;
-const UNIT_ATTENTION = 0x06;
-const BUSY = 0x08;
-const TASK_SET_FULL = 0x28;
 const MAX_UA_RETRIES = 10;
 const MAX_BUSY_RETRIES = 8;
 
@@ -25,14 +20,17 @@ export interface Capacity {
   thinProvisioned: boolean;
 }
 
-export class LogicalUnit {
+/** What a logical unit uses of its session. */
+export type LuSession = Pick<SessionCore, "execute" | "log" | "recordIdentity" | "recordedIdentity">;
+
+export class LogicalUnit<S extends LuSession = SessionCore> {
   capacity: Capacity | undefined;
 
   private readonly priority: boolean;
 
   /** `priority`: the session's own identity re-check after a reinstatement, sent ahead of queued I/O. */
   constructor(
-    readonly session: Session,
+    readonly session: S,
     readonly lun: number,
     opts: { priority?: boolean } = {},
   ) {
@@ -43,14 +41,14 @@ export class LogicalUnit {
   async run(spec: CdbSpec, io: { data?: Uint8Array; buffer?: Uint8Array } = {}): Promise<ScsiResult> {
     for (let attempt = 0; ; attempt++) {
       const result = await this.session.execute({ lun: this.lun, cdb: spec.cdb, direction: spec.direction, transferLength: spec.transferLength, name: spec.name, data: io.data, buffer: io.buffer }, { priority: this.priority });
-      if (result.status === GOOD) return result;
+      if (result.status === ScsiStatus.Good) return result;
       const sense = result.sense ? safeDecode(result.sense) : undefined;
-      if (result.status === CHECK_CONDITION && sense?.senseKey === UNIT_ATTENTION && attempt < MAX_UA_RETRIES) {
+      if (result.status === ScsiStatus.CheckCondition && sense?.senseKey === SenseKey.UnitAttention && attempt < MAX_UA_RETRIES) {
         this.session.log.debug(`${spec.name}: unit attention ${sense.ascqText}; retrying`);
         continue;
       }
       // BUSY and TASK SET FULL: the command was not run; retry a bounded number of times with backoff.
-      if ((result.status === BUSY || result.status === TASK_SET_FULL) && attempt < MAX_BUSY_RETRIES) {
+      if ((result.status === ScsiStatus.Busy || result.status === ScsiStatus.TaskSetFull) && attempt < MAX_BUSY_RETRIES) {
         await Bun.sleep(Math.min(1000, 10 * 2 ** attempt));
         continue;
       }
@@ -98,7 +96,16 @@ export class LogicalUnit {
     }
     if (cap.blockSize === 0 || cap.blockSize % 512 !== 0) throw new IscsiError("PROTOCOL", `target reports an unusable block size ${cap.blockSize}`);
     this.capacity = cap;
-    if (!this.priority && !this.session.identities.has(this.lun)) this.session.identities.set(this.lun, await identityOf(this, cap));
+    return cap;
+  }
+
+  /**
+   * Ready the unit for I/O: its capacity, and its identity recorded in the session (once per LUN), which
+   * re-checks it after a reinstatement before any queued command goes out again.
+   */
+  async open(): Promise<Capacity> {
+    const cap = await this.readCapacity();
+    if (!this.priority && this.session.recordedIdentity(this.lun) === undefined) this.session.recordIdentity(this.lun, await identityOf(this, cap));
     return cap;
   }
 
@@ -169,9 +176,9 @@ export class LogicalUnit {
 
 /**
  * What makes this LU this LU: unit serial (VPD 0x80), device identifiers (VPD 0x83) and capacity. Pages a
- * target does not offer are left out. Compared after a reinstatement (design.md §3).
+ * target does not offer are left out. Compared after a reinstatement (docs/architecture.md, "Recovery (ERL0)").
  */
-export async function identityOf(lu: LogicalUnit, capacity?: Capacity): Promise<string> {
+export async function identityOf(lu: LogicalUnit<LuSession>, capacity?: Capacity): Promise<string> {
   const pages = await lu.vpdPages().catch(() => [] as number[]);
   const serial = pages.includes(0x80) ? await lu.unitSerialNumber() : "";
   const ids = pages.includes(0x83) ? (await lu.deviceIdentification()).map((d) => `${d.type}:${d.value}`).join(",") : "";

@@ -1,41 +1,19 @@
-// ERL0 session recovery (RFC 7143 §7.1.5, §6.3.5 session reinstatement; design.md §3): after a lost
+// ERL0 session recovery (RFC 7143 §7.1.5, §6.3.5 session reinstatement; docs/architecture.md, "Recovery"): after a lost
 // connection, wait Time2Wait (clamped), log in again with the same ISID and TSIH 0 with capped exponential
 // backoff and jitter, re-check the identity of every LU in use, then re-issue what was queued, in order.
 // The replacement timeout (open-iscsi semantics: 0 fail at once, -1 wait forever, N ms) decides when
 // waiting I/O fails; it never turns into success. Reconnecting goes on until logout or close.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { loginParamsFor, openConnection } from "./open.ts";
-import type { Session, SessionState } from "./session.ts";
+import type { RecoveryEvent, SessionCore, SessionState } from "./core.ts";
 import { LogicalUnit, identityOf } from "./logical-unit.ts";
 
-export interface RecoveryOptions {
-  /** Reinstate after a lost connection (off: the session fails, as one-shot tools may prefer). */
-  enabled: boolean;
-  /** 0 = fail waiting I/O at once, -1 = never, else ms after the loss. open-iscsi's default is 120 s. */
-  replacementTimeoutMs: number;
-  /** Cap of the exponential backoff between login attempts. */
-  maxBackoffMs: number;
-  /** NOP-Out after this much silence (0 = off), and the connection is declared dead after nopTimeoutMs more. */
-  nopIntervalMs: number;
-  nopTimeoutMs: number;
-  /** A command without status after this long is aborted (ABORT TASK → LUN RESET → drop); 0 = off. */
-  commandTimeoutMs: number;
-}
-
-export const DEFAULT_RECOVERY: RecoveryOptions = {
-  enabled: true,
-  replacementTimeoutMs: 120_000,
-  maxBackoffMs: 30_000,
-  nopIntervalMs: 5_000,
-  nopTimeoutMs: 5_000,
-  commandTimeoutMs: 30_000,
-};
-
-export interface RecoveryEvent {
-  at: number;
-  event: "lost" | "attempt-failed" | "reinstated" | "io-failed" | "identity-changed";
-  detail: string;
-}
+/** What recovery may read and do of its session. */
+type RecoveringSession = Pick<
+  SessionCore,
+  "id" | "log" | "isid" | "state" | "connection" | "negotiated" | "portal" | "window" | "tasks" | "stats" | "options" | "recoveryOptions" | "targetName"
+  | "transition" | "adopt" | "pump" | "failEverything" | "failQueued" | "requeueOutstanding" | "takeTime2WaitHint" | "recordedIdentities" | "execute" | "recordIdentity" | "recordedIdentity"
+>;
 
 const HISTORY_LIMIT = 50;
 
@@ -45,7 +23,7 @@ export class Recovery {
   private replacementTimer: ReturnType<typeof setTimeout> | undefined;
   private cancelled = false;
 
-  constructor(private readonly s: Session) {}
+  constructor(private readonly s: RecoveringSession) {}
 
   private note(event: RecoveryEvent["event"], detail: string): void {
     this.history.push({ at: Date.now(), event, detail });
@@ -72,8 +50,7 @@ export class Recovery {
     }
     // RFC 7143 §13.15: wait DefaultTime2Wait before reconnecting, or the Time2Wait an Async Message announced
     // with this drop (§11.9.1); clamp what the target asked for.
-    const asked = s.time2WaitHint ?? s.negotiated.defaultTime2Wait;
-    s.time2WaitHint = undefined;
+    const asked = s.takeTime2WaitHint() ?? s.negotiated.defaultTime2Wait;
     const time2Wait = Math.min(Math.max(asked, 0), 3600) * 1000;
     this.schedule(Math.min(time2Wait, opts.maxBackoffMs));
   }
@@ -89,7 +66,7 @@ export class Recovery {
     if (s.state.kind !== "recovering") return;
     const wait = s.recoveryOptions.replacementTimeoutMs;
     const failure = new IscsiError("TRANSPORT", `I/O failed: the target ${s.portal.host}:${s.portal.port} has been unreachable ${wait === 0 ? "and the replacement timeout is 0" : `for the replacement timeout of ${wait / 1000} s`} (${error.message})`, { cause: error });
-    s.state = { ...s.state, ioFailed: true };
+    s.transition({ ...s.state, ioFailed: true }, "replacement timeout passed");
     this.note("io-failed", failure.message);
     s.log.warn(failure.message);
     s.failQueued(failure);
@@ -104,7 +81,7 @@ export class Recovery {
     const s = this.s;
     if (this.cancelled || s.state.kind !== "recovering") return;
     const attempt = s.state.attempt + 1;
-    s.state = { ...s.state, attempt };
+    s.transition({ ...s.state, attempt }, `login attempt ${attempt}`);
     try {
       // Reinstatement: same ISID, TSIH 0, CmdSN continuing where we were (RFC 7143 §6.3.5).
       const opened = await openConnection(s.options.portal, loginParamsFor(s.options.login, s.isid, s.window.cmdSN), `s${s.id}:c0`, s.options);
@@ -143,7 +120,7 @@ export class Recovery {
   /** Each LU used before must still be the same LU (VPD 0x80/0x83 + capacity); otherwise its queued I/O fails. */
   private async verifyIdentities(): Promise<void> {
     const s = this.s;
-    for (const [lun, before] of s.identities) {
+    for (const [lun, before] of s.recordedIdentities()) {
       const now = await identityOf(new LogicalUnit(s, lun, { priority: true }));
       if (now === before) continue;
       const err = new IscsiError("GENERIC", `LUN ${lun} of ${s.targetName ?? "the target"} is not the same logical unit after reconnecting (was ${before}, now ${now}); its I/O is failed to protect the data`);
@@ -158,4 +135,4 @@ export class Recovery {
 }
 
 /** The state as it is now (TypeScript would keep the narrowing from before an await). */
-const stateOf = (s: Session): SessionState["kind"] => s.state.kind;
+const stateOf = (s: RecoveringSession): SessionState["kind"] => s.state.kind;

@@ -1,22 +1,28 @@
 // Session requests that are not SCSI commands: NOP-Out pings and answers, Text (SendTargets), Logout
 // and Task Management (RFC 7143 §11.5, §11.10, §11.14, §11.18). They share the task table's ITT space.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { encodeLogoutRequest } from "../pdu/logout.ts";
 import { encodeNopOut } from "../pdu/nop.ts";
 import { encodeTaskMgmtRequest } from "../pdu/task-mgmt.ts";
 import { encodeTextRequest } from "../pdu/text-pdu.ts";
 import { encodeTextKeys, TextAccumulator } from "../pdu/text.ts";
-import { RESERVED_TAG, type Frame, type TargetPdu, type NopIn } from "../pdu/types.ts";
-import type { Session } from "./session.ts";
+import { Opcode, RESERVED_TAG, type Frame, type TargetPdu, type NopIn } from "../pdu/types.ts";
+import type { Connection } from "../connection/connection.ts";
+import type { Negotiated } from "../login/login.ts";
+import type { PendingRequest, TaskState } from "./task.ts";
+import type { TaskTable } from "./tasks.ts";
+import type { CommandWindow } from "./window.ts";
 
-export interface PendingRequest {
-  kind: "request";
-  itt: number;
-  what: string;
-  /** Called for each response PDU with this ITT; returns true when the request is complete. */
-  onResponse: (frame: Frame<TargetPdu>) => boolean;
-  reject: (e: Error) => void;
+/** What requests may read and do of their session. */
+export interface RequestsHost {
+  readonly connection: Connection;
+  readonly window: CommandWindow;
+  readonly negotiated: Negotiated;
+  readonly expStatSN: number;
+  readonly tasks: TaskTable<TaskState | PendingRequest>;
+  noteStatSN(statSN: number): void;
 }
+
 
 /** TMF function codes, RFC 7143 §11.5.1. */
 export const TaskManagementFunction = { AbortTask: 1, AbortTaskSet: 2, ClearAca: 3, ClearTaskSet: 4, LogicalUnitReset: 5, TargetWarmReset: 6, TargetColdReset: 7, TaskReassign: 8 } as const;
@@ -29,7 +35,7 @@ const TMF_RESPONSES: Record<number, string> = {
 };
 
 export class Requests {
-  constructor(private readonly s: Session) {}
+  constructor(private readonly s: RequestsHost) {}
 
   /** NOP-Out ping (RFC 7143 §11.18): resolves with the round trip in ms when the NOP-In comes back. */
   ping(timeoutMs = 5_000): Promise<number> {
@@ -60,7 +66,7 @@ export class Requests {
     return this.request("Text", timeoutMs, (itt) => {
       this.sendText(itt, RESERVED_TAG, data);
     }, (frame) => {
-      if (frame.pdu.opcode !== 0x24) throw new IscsiError("PROTOCOL", `expected a Text Response for ITT 0x${frame.pdu.itt.toString(16)}`);
+      if (frame.pdu.opcode !== Opcode.TextResponse) throw new IscsiError("PROTOCOL", `expected a Text Response for ITT 0x${frame.pdu.itt.toString(16)}`);
       const p = frame.pdu;
       this.s.noteStatSN(p.statSN);
       acc.append(frame.data);
@@ -84,7 +90,7 @@ export class Requests {
     return this.request("Logout", timeoutMs, (itt) => {
       this.s.connection.send(encodeLogoutRequest({ immediate: true, reasonCode: 0, itt, cid: 0, cmdSN: this.s.window.cmdSN, expStatSN: this.s.expStatSN }));
     }, (frame) => {
-      if (frame.pdu.opcode !== 0x26) throw new IscsiError("PROTOCOL", "expected a Logout Response");
+      if (frame.pdu.opcode !== Opcode.LogoutResponse) throw new IscsiError("PROTOCOL", "expected a Logout Response");
       this.s.noteStatSN(frame.pdu.statSN);
       if (frame.pdu.response !== 0) throw new IscsiError("LOGOUT", `target refused the logout (response ${frame.pdu.response})`);
       return true;
@@ -96,7 +102,7 @@ export class Requests {
     return this.request(`Task Management ${fn}`, timeoutMs, (itt) => {
       this.s.connection.send(encodeTaskMgmtRequest({ immediate: true, function: fn, lun, itt, referencedTaskTag, cmdSN: this.s.window.cmdSN, expStatSN: this.s.expStatSN, refCmdSN, expDataSN: 0 }));
     }, (frame) => {
-      if (frame.pdu.opcode !== 0x22) throw new IscsiError("PROTOCOL", "expected a Task Management Response");
+      if (frame.pdu.opcode !== Opcode.TaskMgmtResponse) throw new IscsiError("PROTOCOL", "expected a Task Management Response");
       this.s.noteStatSN(frame.pdu.statSN);
       const r = frame.pdu.response;
       if (r !== 0) throw new IscsiError("SCSI_STATUS", `task management function ${fn} failed: ${TMF_RESPONSES[r] ?? `response ${r}`}`);

@@ -1,9 +1,9 @@
 // One iSCSI session (ERL0, one connection): the CmdSN window and its postponed queue, the task table, the
 // inbound choke point, and the public `execute(task)` (RFC 7143 §4.2.2, §11.3–§11.19). When the connection
 // is lost the session reinstates itself (recovery.ts, RFC 7143 §6.3.5, §7.1) and re-issues what it can.
-import { IscsiError } from "../errors.ts";
+import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import { logFor } from "../log.ts";
-import type { LoginParams, Negotiated } from "../login/login.ts";
+import type { Negotiated } from "../login/login.ts";
 import { serialAdd, serialGe } from "../pdu/serial.ts";
 import type { Frame, TargetPdu } from "../pdu/types.ts";
 import { encodeLun } from "../scsi/lun.ts";
@@ -12,30 +12,14 @@ import { CommandWindow } from "./window.ts";
 import { TaskTable } from "./tasks.ts";
 import { handleInbound, placeDataIn } from "./inbound.ts";
 import { sendScsiCommand } from "./data-out.ts";
-import { loginParamsFor, openConnection, type OpenedConnection, type OpenOptions, type Portal } from "./open.ts";
-import { replayable, type ScsiResult, type ScsiTask, type TaskState } from "./task.ts";
-import { Requests, type PendingRequest } from "./requests.ts";
-import { Recovery, DEFAULT_RECOVERY, type RecoveryOptions, type RecoveryEvent } from "./recovery.ts";
+import { loginParamsFor, openConnection, type OpenedConnection } from "./open.ts";
+import type { Portal } from "../transport/portal.ts";
+import { replayable, type PendingRequest, type ScsiResult, type ScsiTask, type TaskState } from "./task.ts";
+import { Requests } from "./requests.ts";
+import { Recovery } from "./recovery.ts";
+import { DEFAULT_RECOVERY, type RecoveryEvent, type RecoveryOptions, type SessionCore, type SessionOptions, type SessionState } from "./core.ts";
 import { Keepalive } from "./keepalive.ts";
 import { CommandTimeouts } from "./timeouts.ts";
-
-export type SessionState =
-  | { kind: "full-feature" }
-  /** Connection lost; reinstating. `ioFailed` once the replacement timeout has passed. */
-  | { kind: "recovering"; since: number; attempt: number; error: Error; ioFailed: boolean }
-  /** Logged in again; re-checking LU identity before queued commands go out. */
-  | { kind: "verifying" }
-  | { kind: "logging-out" }
-  | { kind: "failed"; error: Error }
-  | { kind: "closed" };
-
-export interface SessionOptions extends OpenOptions {
-  portal: Portal;
-  login: Omit<LoginParams, "isid" | "tsih" | "cid" | "initialCmdSN"> & { isid?: number; initialCmdSN?: number };
-  /** Most SCSI commands in flight at once (the CmdSN window may allow fewer). */
-  queueDepth?: number;
-  recovery?: Partial<RecoveryOptions>;
-}
 
 let nextSessionId = 1;
 
@@ -45,10 +29,12 @@ export function makeIsid(): number {
   return 0x80 * 2 ** 40 + r[0]! * 2 ** 32 + r[1]! * 2 ** 24 + r[2]! * 2 ** 16 + r[3]! * 2 ** 8 + r[4]!;
 }
 
-export class Session {
-  readonly id = nextSessionId++;
+export type { SessionOptions, SessionState } from "./core.ts";
+
+export class Session implements SessionCore {
+  readonly id: number;
   readonly log;
-  state: SessionState = { kind: "full-feature" };
+  private current: SessionState = { kind: "full-feature" };
   connection: Connection;
   negotiated: Negotiated;
   portal: Portal;
@@ -65,11 +51,10 @@ export class Session {
    */
   readonly stats = { commands: 0, completed: 0, latencyMicros: 0, dataInPdus: 0, dataOutPdus: 0, r2ts: 0, bytesIn: 0, bytesOut: 0, nopInAnswered: 0, reinstatements: 0, reissued: 0 };
   /** Identity of each LU in use (VPD 0x80/0x83, capacity), re-checked after a reinstatement. */
-  readonly identities = new Map<number, string>();
+  private readonly identities = new Map<number, string>();
   /** No new commands go out (a target-requested logout is under way); cleared on the next connection. */
-  holdCommands = false;
-  /** Time2Wait (s) from an Async Message event 2 or 3, used once by the next reinstatement (RFC 7143 §11.9.1). */
-  time2WaitHint: number | undefined;
+  private holdCommands = false;
+  private time2WaitHint: number | undefined;
   private readonly postponed: TaskState[] = [];
   private inFlight = 0;
   private readonly queueDepth: number;
@@ -82,6 +67,7 @@ export class Session {
     readonly options: SessionOptions,
     isid: number,
   ) {
+    this.id = options.id ?? nextSessionId++;
     this.log = logFor(`s${this.id}:c0`);
     this.isid = isid;
     this.connection = opened.connection;
@@ -101,7 +87,7 @@ export class Session {
   /** Connect, log in (following redirects) and enter full feature phase. */
   static async open(options: SessionOptions): Promise<Session> {
     const isid = options.login.isid ?? makeIsid();
-    const opened = await openConnection(options.portal, loginParamsFor(options.login, isid, options.login.initialCmdSN ?? 1), `s${nextSessionId}:c0`, options);
+    const opened = await openConnection(options.portal, loginParamsFor(options.login, isid, options.login.initialCmdSN ?? 1), `s${options.id ?? nextSessionId}:c0`, options);
     return new Session(opened, options, isid);
   }
 
@@ -132,11 +118,41 @@ export class Session {
     return this.recovery.history;
   }
 
-  /** Change state and say so in the log. */
+  get state(): SessionState {
+    return this.current;
+  }
+
+  /** Change state and say so in the log: the only place the state changes. */
   transition(next: SessionState, why: string): void {
-    const from = this.state.kind;
-    this.state = next;
+    const from = this.current.kind;
+    this.current = next;
     if (from !== next.kind) this.log.info(`${from} → ${next.kind}: ${why}`);
+  }
+
+  holdNewCommands(): void {
+    this.holdCommands = true;
+  }
+
+  hintTime2Wait(seconds: number): void {
+    this.time2WaitHint = seconds;
+  }
+
+  takeTime2WaitHint(): number | undefined {
+    const hint = this.time2WaitHint;
+    this.time2WaitHint = undefined;
+    return hint;
+  }
+
+  recordIdentity(lun: number, identity: string): void {
+    this.identities.set(lun, identity);
+  }
+
+  recordedIdentity(lun: number): string | undefined {
+    return this.identities.get(lun);
+  }
+
+  recordedIdentities(): ReadonlyMap<number, string> {
+    return this.identities;
   }
 
   /**
@@ -206,6 +222,12 @@ export class Session {
     this.timeouts.stop();
     try {
       if (wasUp) await this.requests.logout(timeoutMs);
+    } catch (err) {
+      // QUIRK(istgt 0.4): about one logout in 20 it logs "Logout from …" and ends the connection without its
+      // Logout Response reaching us. The session is over at both ends either way (RFC 7143 §11.14: the target
+      // closes the connection after a logout), so a close by the target after our Logout Request is success.
+      if (!(errorCodeOf(err) === "TRANSPORT" && this.connection.closed)) throw err;
+      this.log.debug(`the target closed the connection instead of answering the logout: ${(err as Error).message}`);
     } finally {
       this.transition({ kind: "closed" }, "logged out");
       this.failEverything(new IscsiError("ABORTED", "session logged out"));

@@ -1,5 +1,6 @@
-// What a caller hands to `session.execute()` and what it gets back (design.md §2), and the per-task
+// What a caller hands to `session.execute()` and what it gets back (docs/architecture.md, "Sessions"), and the per-task
 // state the session keeps while the command is outstanding (RFC 7143 §11.3, §11.4, §11.7, §11.8).
+import type { Frame, TargetPdu } from "../pdu/types.ts";
 
 export type Direction = "none" | "read" | "write";
 
@@ -56,11 +57,21 @@ export interface TaskState {
 
 /**
  * Commands whose replay after a lost connection could do harm when the first attempt may have run
- * (reliability.md §2.5): they fail with "outcome unknown" instead of being re-issued.
+ * (docs/reliability.md, section G): they fail with "outcome unknown" instead of being re-issued.
  * COMPARE AND WRITE, PERSISTENT RESERVE OUT, RESERVE/RELEASE(6/10), WRITE BUFFER, XDWRITEREAD, MAINTENANCE OUT.
  */
 const NOT_IDEMPOTENT = new Set([0x89, 0x5f, 0x16, 0x17, 0x56, 0x57, 0x3b, 0x53, 0xa4]);
 
 export function replayable(task: ScsiTask): boolean {
   return !NOT_IDEMPOTENT.has(task.cdb[0]!);
+}
+
+/** A NOP, Text, Logout or Task Management request waiting for its response; it shares the ITT space of SCSI tasks. */
+export interface PendingRequest {
+  kind: "request";
+  itt: number;
+  what: string;
+  /** Called for each response PDU with this ITT; returns true when the request is complete. */
+  onResponse: (frame: Frame<TargetPdu>) => boolean;
+  reject: (e: Error) => void;
 }

@@ -1,11 +1,14 @@
-// Command timeouts and their escalation (reliability.md §2.3; RFC 7143 §11.5 Task Management): a command
+// Command timeouts and their escalation (docs/reliability.md, section G; RFC 7143 §11.5 Task Management): a command
 // without status in time gets ABORT TASK; if that fails, LOGICAL UNIT RESET; if that fails too, the
 // connection is dropped and recovery takes over. One task-management request at a time per session.
 // An aborted command is reported as failed, never as done.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { TaskManagementFunction } from "./requests.ts";
-import type { Session } from "./session.ts";
+import type { SessionCore } from "./core.ts";
 import type { TaskState } from "./task.ts";
+
+/** What this helper may read and do of its session. */
+type TimedSession = Pick<SessionCore, "state" | "connection" | "recoveryOptions" | "requests" | "tasks" | "log" | "finish">;
 
 /**
  * One periodic sweep per session instead of a timer per command: arming and clearing a timer for every
@@ -17,7 +20,7 @@ export class CommandTimeouts {
   private timer: ReturnType<typeof setInterval> | undefined;
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(private readonly s: Session) {}
+  constructor(private readonly s: TimedSession) {}
 
   start(): void {
     this.stop();
@@ -46,7 +49,7 @@ export class CommandTimeouts {
   }
 }
 
-async function escalate(s: Session, t: TaskState, ms: number): Promise<void> {
+async function escalate(s: TimedSession, t: TaskState, ms: number): Promise<void> {
   if (s.tasks.get(t.itt) !== t || s.state.kind !== "full-feature") return; // answered meanwhile
   const name = t.task.name ?? `opcode 0x${t.task.cdb[0]!.toString(16)}`;
   const timeoutMs = Math.max(5_000, s.recoveryOptions.nopTimeoutMs * 2);

@@ -1,6 +1,6 @@
 // Moving a byte range between a LUN and the caller with many commands in flight: the range is cut into
 // I/Os of `ioSize` bytes, at most `queueDepth` outstanding, each completed in any order.
-import { IscsiError } from "../errors.ts";
+import { IscsiError } from "../contract/errors.ts";
 import type { LogicalUnit } from "./logical-unit.ts";
 
 export interface TransferOptions {

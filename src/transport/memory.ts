@@ -1,62 +1,55 @@
-// In-memory transport pair for tests and benchmarks: what one side sends, the other receives, asynchronously.
-import type { Transport, TransportHandlers } from "./types.ts";
+// An in-memory transport pair: what one end sends, the other receives, in the microtask after the send, through
+// the same send queue and close report as the TCP transports. Session tests give one end to a session
+// (OpenOptions.connect) and the other to a scripted target, so protocol-only questions need no socket.
+import { Pipe } from "./pipe.ts";
+import { PieceQueue } from "./send-queue.ts";
+import type { Transport } from "./types.ts";
 
-class MemoryEnd implements Transport {
-  other!: MemoryEnd;
-  private handlers: TransportHandlers | undefined;
-  private early: Uint8Array[] = [];
-  private closeReport: { error?: Error } | undefined;
-  closed = false;
-  readonly queuedBytes = 0;
-  constructor(readonly peer: string) {}
+/** Hands everything queued to the other end in one chunk (a copy: the sender keeps its pieces). */
+class MemoryQueue extends PieceQueue {
+  constructor(private readonly end: MemoryEnd) {
+    super();
+  }
 
-  send(pieces: readonly Uint8Array[]): void {
-    if (this.closed) return;
+  flush(): void {
+    if (this.dead || this.head >= this.pieces.length) return this.settle();
     let total = 0;
-    for (const p of pieces) total += p.length;
+    for (let i = this.head; i < this.pieces.length; i++) total += this.pieces[i]!.length - (i === this.head ? this.offset : 0);
     const chunk = new Uint8Array(total);
     let at = 0;
-    for (const p of pieces) {
-      chunk.set(p, at);
-      at += p.length;
+    for (let i = this.head; i < this.pieces.length; i++) {
+      const piece = i === this.head ? this.pieces[i]!.subarray(this.offset) : this.pieces[i]!;
+      chunk.set(piece, at);
+      at += piece.length;
     }
-    const other = this.other;
-    queueMicrotask(() => other.deliver(chunk));
+    this.consume(total);
+    this.settle();
+    this.end.other.receive(chunk);
   }
+}
 
-  drained(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  attach(handlers: TransportHandlers): void {
-    this.handlers = handlers;
-    for (const c of this.early) handlers.data(c);
-    this.early = [];
-    if (this.closeReport) handlers.close(this.closeReport.error);
-  }
+class MemoryEnd extends Pipe {
+  other!: MemoryEnd;
+  protected readonly queue: PieceQueue = new MemoryQueue(this);
 
   close(): void {
     this.shut();
     queueMicrotask(() => this.other.shut());
   }
 
-  deliver(chunk: Uint8Array): void {
-    if (this.closed || chunk.length === 0) return;
-    if (this.handlers) this.handlers.data(chunk);
-    else this.early.push(chunk);
+  receive(chunk: Uint8Array): void {
+    this.deliver(chunk);
   }
 
-  shut(error?: Error): void {
-    if (this.closeReport) return;
-    this.closed = true;
-    this.closeReport = error ? { error } : {};
-    this.handlers?.close(error);
+  /** The end is gone, from either side; `error` reaches this end's receiver. */
+  override shut(error?: Error): void {
+    super.shut(error);
   }
 }
 
 /** Two connected ends: [initiator side, target side]. */
-export function memoryPair(): [Transport, Transport] {
-  const a = new MemoryEnd("memory:target");
+export function memoryPair(peer = "memory:target"): [Transport, Transport] {
+  const a = new MemoryEnd(peer);
   const b = new MemoryEnd("memory:initiator");
   a.other = b;
   b.other = a;

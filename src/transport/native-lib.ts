@@ -2,7 +2,7 @@
 // $ISCSI_NET_LIB, else the copy embedded in a compiled binary, else the checkout's build (ffi-lib.ts).
 import { dlopen } from "bun:ffi";
 import { ffiLibPath, type FfiLib } from "./ffi-lib.ts";
-import { TransportError } from "./tcp.ts";
+import { TransportError } from "./errors.ts";
 
 const ABI_VERSION = 3;
 

@@ -1,14 +1,13 @@
 // Ordered send queue of the native transport: queued pieces leave from their own memory, up to 1024 of them
 // per sendmsg (ffi/net/native_tcp.c), with no gathering copy. When the socket is full, the next bytes are
-// handed to Bun's write instead, which then watches for writability and calls `drain` (design.md §2: Bun's
-// write does not queue what it did not take, so nothing is lost either way).
+// handed to Bun's write instead, which then watches for writability and calls `drain` (Bun's write does not
+// queue what it did not take, so nothing is lost either way). The bookkeeping is the shared PieceQueue's.
 import { ptr } from "bun:ffi";
+import { PieceQueue } from "./send-queue.ts";
 
 /** Pieces and bytes one sendmsg takes (the shim's limits). */
 const SEND_PIECES = 1024;
 const SEND_BYTES = 64 * 1024 * 1024;
-/** Consumed slots are dropped from the front of the piece list once there are this many. */
-const COMPACT_AFTER = 1024;
 
 export interface GatherWriters {
   /** sendmsg of `count` (address, length) pairs: bytes taken, `wouldBlock`, or -errno. */
@@ -20,39 +19,13 @@ export interface GatherWriters {
   fail(code: number): void;
 }
 
-export class GatherQueue {
+export class GatherQueue extends PieceQueue {
   private readonly desc = new Float64Array(2 * SEND_PIECES);
-  private pieces: Uint8Array[] = [];
-  private head = 0; // index of the first unsent piece
-  private offset = 0; // bytes of pieces[head] already written
-  private bytes = 0;
-  private scheduled = false;
   private waitingDrain = false;
-  private waiters: Array<() => void> = [];
-  private dead = false;
   private count = 0; // pieces described in desc by the last describe()
 
-  constructor(private readonly io: GatherWriters) {}
-
-  get queuedBytes(): number {
-    return this.bytes;
-  }
-
-  /** Queue pieces (not copied: don't change them); they leave in the microtask after this tick's sends. */
-  push(pieces: readonly Uint8Array[]): void {
-    if (this.dead) return;
-    for (const p of pieces) {
-      if (p.length === 0) continue;
-      this.pieces.push(p);
-      this.bytes += p.length;
-    }
-    if (!this.scheduled && !this.waitingDrain) {
-      this.scheduled = true;
-      queueMicrotask(() => {
-        this.scheduled = false;
-        this.flush();
-      });
-    }
+  constructor(private readonly io: GatherWriters) {
+    super();
   }
 
   /** Bun says the socket is writable again. */
@@ -61,19 +34,11 @@ export class GatherQueue {
     this.flush();
   }
 
-  drained(): Promise<void> {
-    if (this.bytes === 0 || this.dead) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+  protected override blocked(): boolean {
+    return this.waitingDrain;
   }
 
-  kill(): void {
-    this.dead = true;
-    this.pieces = [];
-    this.head = this.offset = this.bytes = 0;
-    this.wake();
-  }
-
-  private flush(): void {
+  flush(): void {
     while (!this.dead && !this.waitingDrain && this.head < this.pieces.length) {
       const total = this.describe();
       let n = this.io.sendv(this.desc, this.count);
@@ -88,16 +53,7 @@ export class GatherQueue {
       this.consume(w);
       if (w < piece.length) this.waitingDrain = true;
     }
-    if (this.dead) return;
-    if (this.head >= this.pieces.length) {
-      this.pieces = [];
-      this.head = this.offset = 0;
-      this.wake();
-    } else if (this.head >= COMPACT_AFTER) {
-      // Under steady backpressure the list never empties: drop sent slots so they (and their buffers) can go.
-      this.pieces = this.pieces.slice(this.head);
-      this.head = 0;
-    }
+    this.settle();
   }
 
   /** Fill `desc` with the next pieces (address, length); returns their total bytes and sets `count`. */
@@ -116,26 +72,5 @@ export class GatherQueue {
     }
     this.count = count;
     return total;
-  }
-
-  private consume(n: number): void {
-    this.bytes -= n;
-    while (n > 0) {
-      const left = this.pieces[this.head]!.length - this.offset;
-      if (n >= left) {
-        n -= left;
-        this.head++;
-        this.offset = 0;
-      } else {
-        this.offset += n;
-        n = 0;
-      }
-    }
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
   }
 }

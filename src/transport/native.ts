@@ -5,11 +5,13 @@
 // Bun's reading paused and a watcher thread's doorbell saying when the socket is readable
 // (docs/performance.md, "A native transport").
 import type { Socket } from "bun";
-import { type Pointer } from "bun:ffi";
+import type { Pointer } from "bun:ffi";
 import { loadNative, type NativeLib } from "./native-lib.ts";
 import { GatherQueue } from "./native-send.ts";
-import { connectSocket, TransportError } from "./tcp.ts";
-import type { Transport, TransportHandlers } from "./types.ts";
+import { TransportError } from "./errors.ts";
+import { Pipe } from "./pipe.ts";
+import { connectSocket, type SocketEvents } from "./tcp.ts";
+import type { Transport } from "./types.ts";
 
 /** The reused receive buffer, for the bytes around placed segments (headers, small segments). */
 const RECEIVE_BYTES = 64 * 1024;
@@ -24,24 +26,21 @@ const READ_BUDGET = 8 * 1024 * 1024;
 
 type Watcher = { state: "none" | "starting" | "failed" } | { state: "ready"; handle: Pointer; bell: Socket<undefined> };
 
-class NativeTransport implements Transport {
-  private handlers: TransportHandlers | undefined;
-  private early: Uint8Array[] = [];
-  private closeReport: { error?: Error } | undefined;
+class NativeTransport extends Pipe implements SocketEvents {
   private readonly receive = new Uint8Array(RECEIVE_BYTES);
-  private readonly queue: GatherQueue;
+  protected readonly queue: GatherQueue;
   private watcher: Watcher = { state: "none" };
   private paused = false; // Bun's reading is paused; the watcher's doorbell reports readability
   private misses = HEADER_MISSES; // header-sized reads in a row that found no large segment to place
   private lastWasHeader = false;
-  closed = false;
 
   constructor(
     private readonly lib: NativeLib,
     private readonly socket: Socket<undefined>,
     private readonly fd: number,
-    readonly peer: string,
+    peer: string,
   ) {
+    super(peer);
     const { nt_send } = lib.symbols;
     this.queue = new GatherQueue({
       sendv: (desc, count) => nt_send(fd, desc, count),
@@ -51,25 +50,6 @@ class NativeTransport implements Transport {
     });
   }
 
-  get queuedBytes(): number {
-    return this.queue.queuedBytes;
-  }
-
-  send(pieces: readonly Uint8Array[]): void {
-    if (!this.closed) this.queue.push(pieces);
-  }
-
-  drained(): Promise<void> {
-    return this.queue.drained();
-  }
-
-  attach(handlers: TransportHandlers): void {
-    this.handlers = handlers;
-    for (const chunk of this.early) handlers.data(chunk);
-    this.early = [];
-    if (this.closeReport) handlers.close(this.closeReport.error);
-  }
-
   close(): void {
     if (this.closed) return;
     this.onClosed();
@@ -77,13 +57,7 @@ class NativeTransport implements Transport {
 
   /** Bun read a chunk (it is ours to keep); then large segments may follow, which we read ourselves. */
   onData(chunk: Uint8Array): void {
-    if (this.closed) return;
-    if (!this.handlers) {
-      this.early.push(chunk);
-      return;
-    }
-    this.handlers.data(chunk);
-    this.pump();
+    if (this.deliver(chunk)) this.pump();
   }
 
   onDrain(): void {
@@ -91,19 +65,16 @@ class NativeTransport implements Transport {
   }
 
   onClosed(error?: Error): void {
-    if (this.closeReport) return;
-    this.closed = true;
-    this.closeReport = error ? { error } : {};
-    this.queue.kill();
     // The watcher is joined before Bun closes the socket it watches.
-    const w = this.watcher;
-    this.watcher = { state: "failed" };
-    if (w.state === "ready") {
-      this.lib.symbols.nt_unwatch(w.handle);
-      w.bell.end();
-    }
-    this.socket.end();
-    this.handlers?.close(error);
+    this.shut(error, () => {
+      const w = this.watcher;
+      this.watcher = { state: "failed" };
+      if (w.state === "ready") {
+        this.lib.symbols.nt_unwatch(w.handle);
+        w.bell.end();
+      }
+      this.socket.end();
+    });
   }
 
   /**
@@ -112,7 +83,7 @@ class NativeTransport implements Transport {
    */
   private pump(): void {
     const { nt_recv } = this.lib.symbols;
-    const handlers = this.handlers!;
+    const handlers = this.receiver!;
     for (let budget = READ_BUDGET; budget > 0 && !this.closed; ) {
       const p = handlers.placement?.();
       if (p && p.segmentLength >= PLACE_MIN) this.misses = 0;

@@ -1,7 +1,8 @@
-// Ordered send queue over a writer that may accept only part of a buffer (Bun's socket.write returns
-// the count written and does NOT queue the rest: design.md §2). Pieces queued in the same tick leave in as
-// few system calls as possible: small ones (PDU headers, 8 KiB Data-Out segments) are gathered into one
-// staging buffer that is allocated once and reused; large ones are written straight from the caller's memory.
+// The ordered send queue of every transport: pieces (not copied) leave in the microtask after this tick's sends;
+// PieceQueue keeps the bookkeeping (what is sent, what waits, who waits for empty), a subclass the writing.
+// SendQueue writes through Bun's socket.write, which may accept only part of a buffer and does NOT queue the
+// rest (docs/architecture.md, "Transports"): small pieces (PDU headers, 8 KiB Data-Out segments) are gathered
+// into one reused staging buffer, large ones written straight from the caller's memory.
 
 /** Size of the reusable staging buffer: the most one gathered write carries. */
 const STAGING_BYTES = 256 * 1024;
@@ -10,23 +11,20 @@ const DIRECT_BYTES = 64 * 1024;
 /** Consumed slots are dropped from the front of the piece list once there are this many. */
 const COMPACT_AFTER = 1024;
 
-export class SendQueue {
-  private pieces: Uint8Array[] = [];
-  private head = 0; // index of the first unsent piece
-  private offset = 0; // bytes of pieces[head] already written
+export abstract class PieceQueue {
+  protected pieces: Uint8Array[] = [];
+  protected head = 0; // index of the first unsent piece
+  protected offset = 0; // bytes of pieces[head] already written
   private bytes = 0;
   private scheduled = false;
   private waiters: Array<() => void> = [];
-  private dead = false;
-  private staging: Uint8Array | undefined;
-
-  /** `write` returns how many bytes the OS took (0..n), or -1 if the pipe is closed. It must not keep `data`. */
-  constructor(private readonly write: (data: Uint8Array) => number) {}
+  protected dead = false;
 
   get queuedBytes(): number {
     return this.bytes;
   }
 
+  /** Queue pieces (not copied: don't change them); they leave in the microtask after this tick's sends. */
   push(pieces: readonly Uint8Array[]): void {
     if (this.dead) return;
     for (const p of pieces) {
@@ -34,13 +32,77 @@ export class SendQueue {
       this.pieces.push(p);
       this.bytes += p.length;
     }
-    if (!this.scheduled) {
+    if (!this.scheduled && !this.blocked()) {
       this.scheduled = true;
       queueMicrotask(() => {
         this.scheduled = false;
         this.flush();
       });
     }
+  }
+
+  /** Write as much as the other end accepts. */
+  abstract flush(): void;
+
+  drained(): Promise<void> {
+    if (this.bytes === 0 || this.dead) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  kill(): void {
+    this.dead = true;
+    this.pieces = [];
+    this.head = this.offset = this.bytes = 0;
+    this.wake();
+  }
+
+  /** Waiting for the socket to say it is writable: a push then does not flush. */
+  protected blocked(): boolean {
+    return false;
+  }
+
+  /** `n` more bytes left, from the first unsent piece on. */
+  protected consume(n: number): void {
+    this.bytes -= n;
+    while (n > 0) {
+      const left = this.pieces[this.head]!.length - this.offset;
+      if (n >= left) {
+        n -= left;
+        this.head++;
+        this.offset = 0;
+      } else {
+        this.offset += n;
+        n = 0;
+      }
+    }
+  }
+
+  /** After a flush: wake the waiters when all is sent, else drop sent slots so they (and their buffers) can go. */
+  protected settle(): void {
+    if (this.dead) return;
+    if (this.head >= this.pieces.length) {
+      this.pieces = [];
+      this.head = this.offset = 0;
+      this.wake();
+    } else if (this.head >= COMPACT_AFTER) {
+      this.pieces = this.pieces.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+export class SendQueue extends PieceQueue {
+  private staging: Uint8Array | undefined;
+
+  /** `write` returns how many bytes the OS took (0..n), or -1 if the pipe is closed. It must not keep `data`. */
+  constructor(private readonly write: (data: Uint8Array) => number) {
+    super();
   }
 
   /** Write as much as the OS accepts; call again on `drain`. */
@@ -55,35 +117,12 @@ export class SendQueue {
       this.consume(n);
       if (n < chunk.length) break; // the OS is full; wait for drain
     }
-    if (this.head >= this.pieces.length) {
-      this.pieces = [];
-      this.head = 0;
-      this.offset = 0;
-      const waiters = this.waiters;
-      this.waiters = [];
-      for (const w of waiters) w();
-    } else if (this.head >= COMPACT_AFTER) {
-      // Under steady backpressure the list never empties: drop sent slots so they (and their buffers) can go.
-      this.pieces = this.pieces.slice(this.head);
-      this.head = 0;
-    }
+    this.settle();
   }
 
-  drained(): Promise<void> {
-    if (this.bytes === 0 || this.dead) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  kill(): void {
-    this.dead = true;
-    this.pieces = [];
-    this.head = 0;
-    this.offset = 0;
-    this.bytes = 0;
+  override kill(): void {
     this.staging = undefined;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
+    super.kill();
   }
 
   /**
@@ -112,21 +151,5 @@ export class SendQueue {
       at += pieces[i]!.length;
     }
     return out.subarray(0, total);
-  }
-
-  private consume(n: number): void {
-    this.bytes -= n;
-    while (n > 0) {
-      const p = this.pieces[this.head]!;
-      const left = p.length - this.offset;
-      if (n >= left) {
-        n -= left;
-        this.head++;
-        this.offset = 0;
-      } else {
-        this.offset += n;
-        n = 0;
-      }
-    }
   }
 }

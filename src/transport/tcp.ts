@@ -1,48 +1,22 @@
-// TCP transport on Bun.connect: connect with a timeout, an own send queue for partial writes, one close report.
+// TCP transport on Bun.connect: connect with a timeout; the send queue and close report are the shared Pipe's.
 // connectSocket is shared with the native transport, which reads and writes the same kind of socket itself.
 import type { Socket } from "bun";
+import { withTimeout } from "./deadline.ts";
+import { formatPortal } from "./portal.ts";
+import { TransportError } from "./errors.ts";
+import { Pipe } from "./pipe.ts";
 import { SendQueue } from "./send-queue.ts";
-import type { Transport, TransportHandlers } from "./types.ts";
+import type { Transport } from "./types.ts";
 
-export class TransportError extends Error {
-  readonly code = "TRANSPORT";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "TransportError";
-  }
-}
-
-class TcpTransport implements Transport {
-  private handlers: TransportHandlers | undefined;
-  private early: Uint8Array[] = [];
-  private closeReport: { error?: Error } | undefined;
-  private readonly queue: SendQueue;
-  closed = false;
+class TcpTransport extends Pipe implements SocketEvents {
+  protected readonly queue: SendQueue;
 
   constructor(
     private readonly socket: Socket<undefined>,
-    readonly peer: string,
+    peer: string,
   ) {
+    super(peer);
     this.queue = new SendQueue((data) => (this.closed ? -1 : socket.write(data)));
-  }
-
-  get queuedBytes(): number {
-    return this.queue.queuedBytes;
-  }
-
-  send(pieces: readonly Uint8Array[]): void {
-    if (!this.closed) this.queue.push(pieces);
-  }
-
-  drained(): Promise<void> {
-    return this.queue.drained();
-  }
-
-  attach(handlers: TransportHandlers): void {
-    this.handlers = handlers;
-    for (const chunk of this.early) handlers.data(chunk);
-    this.early = [];
-    if (this.closeReport) handlers.close(this.closeReport.error);
   }
 
   close(): void {
@@ -52,9 +26,7 @@ class TcpTransport implements Transport {
   }
 
   onData(chunk: Uint8Array): void {
-    if (this.closed) return;
-    if (this.handlers) this.handlers.data(chunk);
-    else this.early.push(chunk);
+    this.deliver(chunk);
   }
 
   onDrain(): void {
@@ -62,11 +34,7 @@ class TcpTransport implements Transport {
   }
 
   onClosed(error?: Error): void {
-    if (this.closeReport) return;
-    this.closed = true;
-    this.queue.kill();
-    this.closeReport = error ? { error } : {};
-    this.handlers?.close(error);
+    this.shut(error);
   }
 }
 
@@ -89,9 +57,8 @@ export async function connectSocket<T extends SocketEvents>(
   timeoutMs: number,
   wrap: (socket: Socket<undefined>, peer: string) => T,
 ): Promise<T> {
-  const peer = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  const peer = formatPortal({ host, port });
   let user: T | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   const connecting = Bun.connect<undefined>({
     hostname: host,
     port,
@@ -115,20 +82,14 @@ export async function connectSocket<T extends SocketEvents>(
       connectError() {},
     },
   });
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TransportError(`connecting to ${peer} timed out after ${timeoutMs} ms`)), timeoutMs);
-  });
   let socket: Socket<undefined>;
   try {
-    socket = await Promise.race([connecting, timeout]);
+    socket = await withTimeout(connecting, timeoutMs, () => new TransportError(`connecting to ${peer} timed out after ${timeoutMs} ms`));
     socket.setNoDelay(true);
   } catch (err) {
     connecting.then((s) => s.end(), () => {});
     if (err instanceof TransportError) throw err;
-    const msg = (err as Error)?.message ?? String(err);
-    throw new TransportError(`cannot connect to ${peer}: ${msg}`, { cause: err });
-  } finally {
-    clearTimeout(timer);
+    throw new TransportError(`cannot connect to ${peer}: ${connectFailure(err)}`, { cause: err });
   }
   try {
     user = wrap(socket, peer);
@@ -137,4 +98,23 @@ export async function connectSocket<T extends SocketEvents>(
     throw err;
   }
   return user;
+}
+
+/** Why a connect failed, in words a user can act on (Bun's message is only "Failed to connect"). */
+function connectFailure(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  switch (code) {
+    case "ECONNREFUSED":
+      return "connection refused (nothing listens on that port)";
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return "host unreachable (no route to it)";
+    case "ETIMEDOUT":
+      return "timed out";
+    case "ENOTFOUND":
+    case "EAI_NONAME":
+      return "no such host name";
+    default:
+      return `${(err as Error)?.message ?? String(err)}${typeof code === "string" ? ` (${code})` : ""}`;
+  }
 }

@@ -3,7 +3,7 @@
 // a second attach of the same LUN, an unknown target and a bare IQN are clear errors; --mount mounts and a failed
 // mount leaves nothing; detach by id, device or mount point; SIGTERM detaches everything and leaves nothing behind.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { isMountPoint } from "../../src/attach/loop.ts";
 import { TestDaemon, type CliResult } from "../harness/iscsid.ts";
@@ -47,7 +47,7 @@ test("iscsi attach logs the node in and makes a loop device; --list --json shows
   expect(a.sid).toBe((await json(["sessions"])).sessions[0].sid);
   await ok(`dd if=/dev/urandom of=${a.device} bs=64k count=16 oflag=direct conv=fsync status=none`);
 
-  const list = await json(["attach", "--list"]);
+  const list = (await json(["attach", "--list"])).attachments;
   expect(list).toHaveLength(1);
   expect(list[0].stats).toMatchObject({ writes: 16, bytesWritten: 1 << 20, errors: 0 });
   expect(list[0].stats.flushes).toBeGreaterThanOrEqual(1);
@@ -55,7 +55,7 @@ test("iscsi attach logs the node in and makes a loop device; --list --json shows
   expect(table.stdout).toMatch(new RegExp(`^1\\s+${a.device}\\s+${iqn().replace(/\./g, "\\.")}\\s+1\\s+attached\\s+32\\.0 MiB`, "m"));
 
   const again = await cli(["attach", iqn(), "1"]);
-  expect(again.code).toBe(28);
+  expect(again.code).toBe(15);
   expect(again.stderr).toContain(`LUN 1 of ${iqn()} is already attached as ${a.device} (attachment 1)`);
 
   const logout = await cli(["logout", iqn()]);
@@ -65,7 +65,7 @@ test("iscsi attach logs the node in and makes a loop device; --list --json shows
 
   const gone = await json(["detach", "1"]);
   expect(gone.detached.map((x: { id: number }) => x.id)).toEqual([1]);
-  expect(await json(["attach", "--list"])).toEqual([]);
+  expect((await json(["attach", "--list"])).attachments).toEqual([]);
   expect(loopDevices(a.file)).toEqual([]);
   expect((await cli(["logout", iqn()])).code).toBe(0);
 });
@@ -84,18 +84,41 @@ test("clear errors: unknown target, a bare IQN to detach, nothing matching, a re
   expect(badLun.code).toBe(7);
 });
 
+test("a missing LUN fails naming the LUNs there are, and logs out the session it logged in", async () => {
+  expect((await json(["sessions"])).sessions).toHaveLength(0);
+  const missing = await cli(["attach", iqn(), "5"]);
+  expect(missing.code).toBe(21);
+  expect(missing.stderr).toContain(`${iqn()} has no LUN 5; it has LUN 0, 1, 2`);
+  expect((await json(["sessions"])).sessions).toHaveLength(0);
+  expect(d.log()).toContain(`logged out of ${iqn()} again, the attach failed`);
+  // A session that was there before stays.
+  expect((await cli(["login", iqn()])).code).toBe(0);
+  expect((await cli(["attach", iqn(), "5"])).code).toBe(21);
+  expect((await json(["sessions"])).sessions).toHaveLength(1);
+  expect((await cli(["logout", iqn()])).code).toBe(0);
+});
+
 test("--mount: a LUN without a filesystem fails to mount and leaves nothing; with ext4 it mounts; detach by mount point and by device", async () => {
   const mnt = join(work, "mnt");
+  expect((await json(["sessions"])).sessions).toHaveLength(0);
   const failed = await cli(["attach", iqn(), "2", "--mount", mnt]);
   expect(failed.code).not.toBe(0);
   expect(failed.stderr).toMatch(/mount/);
-  expect(await json(["attach", "--list"])).toEqual([]);
+  expect((await json(["attach", "--list"])).attachments).toEqual([]);
+  expect(d.log()).toContain(`LUN 2 of ${iqn()}: the failed attach is undone`);
+  // The session this attach logged in is logged out again; no record is left to restore.
+  expect((await json(["sessions"])).sessions).toHaveLength(0);
+  expect(readdirSync(join(d.stateDir, "attachments")).filter((n) => n.endsWith(".json"))).toEqual([]);
   expect(fuseMounts(d.stateDir)).toEqual([]);
   expect(loopDevices(d.stateDir)).toEqual([]);
 
   const plain = await json(["attach", iqn(), "2"]);
   await ok(`mkfs.ext4 -q -F -E nodiscard ${plain.device}`);
-  expect((await json(["detach", plain.device])).detached[0].id).toBe(plain.id);
+  await ok(`sync`);
+  expect((await json(["detach", plain.device, "--force"])).detached[0].id).toBe(plain.id);
+  // Logged as forced only when it was: the orderly detach of the first test was not.
+  const detaches = d.log().match(/LUN \d of \S+ detached.*/g);
+  expect(detaches).toEqual([`LUN 1 of ${iqn()} detached`, `LUN 2 of ${iqn()} detached (forced)`]);
 
   const mounted = await json(["attach", "--portal", t.portal, iqn(), "2", "--mount", mnt]);
   expect(mounted.mountPoint).toBe(mnt);

@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ATTACH_LIB, attachLibrary } from "../../src/attach/native.ts";
-import { ERROR_CATALOGUE } from "../../src/errors.ts";
+import { ERROR_CATALOGUE } from "../../src/contract/errors.ts";
 import { ffiLibFileName, platformKey } from "../../src/transport/ffi-lib.ts";
 
 const ROOT = join(import.meta.dir, "../..");

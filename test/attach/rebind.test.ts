@@ -23,7 +23,7 @@ async function json<T = any>(args: string[]): Promise<T> {
   return JSON.parse(r.stdout);
 }
 
-const attachment = async (id: number) => (await json<Array<{ id: number; sid: number; state: string }>>(["attach", "--list"])).find((a) => a.id === id)!;
+const attachment = async (id: number) => (await json<{ attachments: Array<{ id: number; sid: number; state: string }> }>(["attach", "--list"])).attachments.find((a) => a.id === id)!;
 
 /** Waits until the attachment satisfies `want` (the daemon re-logs in on its own, within seconds). */
 async function waitFor(id: number, want: (a: { sid: number; state: string }) => boolean, ms: number): Promise<{ sid: number; state: string }> {
@@ -111,5 +111,5 @@ test("session lost for good: not moved to a new login of another LU; moved, with
   expect(logout.code).toBe(28);
   expect(logout.stderr).toContain(`session ${moved.sid} has LUN 1 as ${a.device} (attachment ${a.id}) attached`);
   await json(["detach", String(a.id)]);
-  expect(await json(["attach", "--list"])).toEqual([]);
+  expect((await json(["attach", "--list"])).attachments).toEqual([]);
 }, 180_000);

@@ -1,15 +1,20 @@
 // The iscsiadm command line as open-iscsi users type it.
 import { describe, expect, test } from "bun:test";
 import { isIscsiadmSyntax, parseAdmArgs } from "../../src/cli/_adm-args.ts";
+import { subCommands } from "../../src/cli/index.ts";
+
+const COMMANDS = Object.keys(subCommands);
 
 describe("iscsiadm syntax", () => {
   test("is recognised by -m/--mode or -L/-U, and not in native commands", () => {
-    expect(isIscsiadmSyntax(["-m", "session"])).toBe(true);
-    expect(isIscsiadmSyntax(["--mode=node"])).toBe(true);
-    expect(isIscsiadmSyntax(["-msession"])).toBe(true);
-    expect(isIscsiadmSyntax(["-U", "all"])).toBe(true);
-    expect(isIscsiadmSyntax(["discover", "10.0.0.1", "--json"])).toBe(false);
-    expect(isIscsiadmSyntax(["read", "iscsi://h/iqn.x/1", "-o", "f"])).toBe(false);
+    expect(isIscsiadmSyntax(["-m", "session"], COMMANDS)).toBe(true);
+    expect(isIscsiadmSyntax(["--mode=node"], COMMANDS)).toBe(true);
+    expect(isIscsiadmSyntax(["-msession"], COMMANDS)).toBe(true);
+    expect(isIscsiadmSyntax(["-U", "all"], COMMANDS)).toBe(true);
+    expect(isIscsiadmSyntax(["discover", "10.0.0.1", "--json"], COMMANDS)).toBe(false);
+    expect(isIscsiadmSyntax(["read", "iscsi://h/iqn.x/1", "-o", "f"], COMMANDS)).toBe(false);
+    expect(isIscsiadmSyntax(["attach", "iqn.x", "1", "-m", "/mnt/x"], COMMANDS)).toBe(false);
+    expect(isIscsiadmSyntax(["-d", "attach", "iqn.x", "1", "-m", "/mnt/x"], COMMANDS)).toBe(false);
   });
 
   test("the seed commands parse", () => {
@@ -33,6 +38,12 @@ describe("iscsiadm syntax", () => {
     [["-m", "node", "extra"], /unexpected argument "extra"/],
     [["-m", "node", "-T"], /-T needs a value/],
     [["-p", "h", "--login"], /needs a mode/],
+    [["-m", "node", "--stat"], /unknown option --stat \(did you mean --stats\?\)/],
+    [["-m", "node", "-s"], /-s \(statistics\) works with -m session/],
+    [["-m", "session", "-r", "1", "-o", "new"], /-m session -o new .* is not supported/],
+    [["-m", "node", "-T", "iqn.x", "-I", "iser", "--login"], /-I iser: only the "default" interface/],
+    [["-m", "discovery", "-t", "st", "-p", "h", "-n", "x"], /-n \(--name\) is not used with -m discovery/],
+    [["-m", "session", "-T", "iqn.x"], /-m session takes -r SID, not -T/],
   ])("%p is refused: %p", (argv, message) => {
     expect(() => parseAdmArgs(argv)).toThrow(message);
   });

@@ -58,6 +58,15 @@ describe("service files", () => {
     expect(verify(systemdUnit({ command }).replace("Restart=on-failure", "Restart=sometimes")).output).toMatch(/restart/i);
   });
 
+  test("the unit comes up before remote filesystems (where _netdev mounts of its disks wait), not before local ones", () => {
+    const unit = systemdUnit({ command: ["/usr/local/bin/iscsi"] });
+    expect(unit).toMatch(/^Before=remote-fs-pre\.target$/m);
+    expect(unit).toMatch(/^Wants=remote-fs-pre\.target$/m);
+    expect(unit).toMatch(/^After=network\.target$/m);
+    expect(unit).not.toContain("local-fs.target\n");
+    expect(unit).not.toMatch(/^(After|Wants)=network-online\.target/m);
+  });
+
   test("the plist is well-formed XML with Label, ProgramArguments, RunAtLoad and KeepAlive; XML in paths is escaped", () => {
     const plist = launchdPlist({ command: ["/opt/a&b/<iscsi>"] });
     expect(xmlProblem(plist)).toBeUndefined();

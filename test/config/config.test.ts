@@ -1,11 +1,12 @@
 // Config file, node settings, safe names, atomic writes, initiator name and the file secret store.
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_UI_PORT, loadConfig, parseConfig, setConfigLine } from "../../src/config/config-file.ts";
 import { ensureInitiatorName, readInitiatorName, writeInitiatorName } from "../../src/config/initiator-name.ts";
-import { discoveryFileName, iscsiNameProblem, nodeFileName, printable } from "../../src/config/names.ts";
+import { discoveryFileName, nodeFileName, printable } from "../../src/config/names.ts";
+import { iscsiNameProblem } from "../../src/pdu/iscsi-name.ts";
 import { defaultSettings, parseSetting } from "../../src/config/node-settings.ts";
 import { resolvePaths } from "../../src/config/paths.ts";
 import { FileSecretStore, secretProblem } from "../../src/config/secrets.ts";

@@ -8,7 +8,7 @@ import { createConsola } from "consola";
 import { defaultSettings } from "../../src/config/node-settings.ts";
 import { NodeDb, nodeKey } from "../../src/daemon/node-db.ts";
 import { backoffDelay, isRetryable } from "../../src/daemon/startup.ts";
-import { IscsiError } from "../../src/errors.ts";
+import { IscsiError } from "../../src/contract/errors.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "iscsi-nodedb-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,14 +45,18 @@ describe("node database", () => {
     expect(r.userSet).toEqual(["node.startup"]);
   });
 
-  test("a damaged record is reported and skipped; the others load", () => {
+  test("a damaged record is reported and set aside (renamed, kept as it was); the others load", () => {
     writeFileSync(join(dir, "nodes", "broken.json"), "{ nope");
     writeFileSync(join(dir, "nodes", "evil.json"), JSON.stringify({ ...JSON.parse(readFileSync(join(dir, "nodes", readdirSync(join(dir, "nodes")).find((n) => n !== "broken.json")!), "utf8")), target: "../../x" }));
     const db = new NodeDb(dir, log);
-    db.load();
+    const damaged = db.load();
     expect(db.list().map((r) => r.target)).toEqual([T]);
-    expect(messages.join("\n")).toMatch(/skipping .*broken\.json/);
-    expect(messages.join("\n")).toMatch(/skipping .*evil\.json: target: not a valid iSCSI name/);
+    expect(damaged.map((x) => x.path.split("/").at(-1)).sort()).toEqual(["broken.json", "evil.json"]);
+    expect(messages.join("\n")).toMatch(/broken\.json is damaged \(not valid JSON.*\); set aside as .*broken\.json\.corrupt-/);
+    expect(messages.join("\n")).toMatch(/evil\.json is damaged \(target: not a valid iSCSI name\)/);
+    const aside = readdirSync(join(dir, "nodes")).find((n) => n.startsWith("broken.json.corrupt-"))!;
+    expect(readFileSync(join(dir, "nodes", aside), "utf8")).toBe("{ nope");
+    expect(readdirSync(join(dir, "nodes")).filter((n) => n === "broken.json" || n === "evil.json")).toEqual([]);
   });
 
   test("filters: -p HOST matches any port, HOST:PORT one", () => {

@@ -1,7 +1,8 @@
 // Folding SendTargets answers into targets (RFC 7143 Appendix C): several portals per target, IPv4, IPv6,
 // DNS names, the discovery portal as the default, and hostile names refused before use.
 import { expect, test } from "bun:test";
-import { checkIscsiName, parseSendTargets } from "../../src/discovery/send-targets.ts";
+import { parseSendTargets } from "../../src/discovery/send-targets.ts";
+import { iscsiNameProblem } from "../../src/pdu/iscsi-name.ts";
 
 const here = { host: "10.0.0.5", port: 3260 };
 
@@ -39,8 +40,8 @@ test("a malformed TargetAddress is refused", () => {
 
 test("target names that could become paths or break output are refused", () => {
   for (const bad of ["../../etc/passwd", "iqn.2000-01.com.x:a/b", "iqn.2000-01.com.x:a b", "iqn.2000-01.com.x:\u0000", "", "x".repeat(10), `iqn.2000-01.com.x:${"a".repeat(230)}`]) {
-    expect(checkIscsiName(bad)).toBeString();
+    expect(iscsiNameProblem(bad)).toBeString();
     expect(() => parseSendTargets([["TargetName", bad]], here)).toThrow(/SendTargets/);
   }
-  for (const good of ["iqn.2000-01.com.x:t", "eui.0123456789ABCDEF", "naa.52004567BA64678D"]) expect(checkIscsiName(good)).toBeUndefined();
+  for (const good of ["iqn.2000-01.com.x:t", "eui.0123456789ABCDEF", "naa.52004567BA64678D"]) expect(iscsiNameProblem(good)).toBeUndefined();
 });

@@ -1,14 +1,19 @@
-// A scripted iSCSI target on real loopback TCP for what real targets won't do: malformed or hostile PDUs
+// A scripted iSCSI target, on real loopback TCP or on an in-memory pipe a session is given (OpenOptions.connect),
+// for what real targets won't do: malformed or hostile PDUs
 // at any byte (raw, truncated, oversized, wrong digests), odd windows, NOP-In floods, Async Messages, Rejects,
 // bent Login Responses. It logs in anyone (AuthMethod=None), switches CRC32C digests on when it answers
 // them, and hands every full-feature PDU to the test.
-import type { Socket, TCPSocketListener } from "bun";
+import type { Socket } from "bun";
 import {
   PduFramer, framePdu, encodeLoginResponse, encodeScsiResponse, encodeDataIn, encodeR2T, encodeNopIn, encodeAsyncMessage, encodeReject,
   encodeTextResponse, encodeLogoutResponse, Opcode, RESERVED_TAG, crc32c, writeDigest,
   type Fields, type Frame, type LoginRequest, type LoginResponse, type ScsiCommand, type Pdu,
 } from "../../src/pdu/index.ts";
 import { encodeTextKeys, parseTextKeys } from "../../src/pdu/text.ts";
+import type { OpenOptions } from "../../src/session/open.ts";
+import { memoryPair } from "../../src/transport/memory.ts";
+import { formatPortal, type Portal } from "../../src/transport/portal.ts";
+import { concat } from "../support/bytes.ts";
 
 export interface FakeTargetOptions {
   targetName?: string;
@@ -51,6 +56,13 @@ const DEFAULT_ANSWERS: Record<string, string> = {
   MaxOutstandingR2T: "1", DataPDUInOrder: "Yes", DataSequenceInOrder: "Yes", ErrorRecoveryLevel: "0",
 };
 
+/** What a fake connection needs of its socket: a real Bun socket, or the target end of an in-memory pipe. */
+export interface FakeSocket {
+  write(data: Uint8Array): number;
+  end(): void;
+  terminate(): void;
+}
+
 export class FakeConnection {
   statSN = 0x1000;
   expCmdSN = 0;
@@ -68,7 +80,7 @@ export class FakeConnection {
   private fullFeature = false;
 
   constructor(
-    readonly socket: Socket<unknown>,
+    readonly socket: FakeSocket,
     private readonly opts: FakeTargetOptions,
   ) {
     if (opts.statSN !== undefined) this.statSN = opts.statSN >>> 0;
@@ -277,10 +289,14 @@ export class FakeConnection {
 
 export class FakeTarget {
   readonly connections: FakeConnection[] = [];
-  private constructor(private readonly server: TCPSocketListener<{ conn?: FakeConnection }>) {}
+  private constructor(
+    /** Where a session connects: the listening port, or the in-memory pipe's `connect`. */
+    readonly endpoint: { portal: Portal; connect?: OpenOptions["connect"] },
+    private readonly stopServer: () => void,
+  ) {}
 
   get port(): number {
-    return this.server.port;
+    return this.endpoint.portal.port;
   }
 
   static listen(opts: FakeTargetOptions = {}): FakeTarget {
@@ -310,26 +326,42 @@ export class FakeTarget {
       },
       data: {},
     });
-    self = new FakeTarget(server);
+    self = new FakeTarget({ portal: { host: "127.0.0.1", port: server.port } }, () => server.stop(true));
+    return self;
+  }
+
+  /** The same target without a socket: each `connect` makes an in-memory pipe and a connection on its far end. */
+  static inMemory(opts: FakeTargetOptions = {}): FakeTarget {
+    const connect = async (portal: Portal) => {
+      const [initiator, end] = memoryPair(formatPortal(portal));
+      const socket: FakeSocket = {
+        write: (data) => (end.send([data]), data.length),
+        end: () => void end.drained().then(() => end.close()),
+        terminate: () => end.close(),
+      };
+      const conn = new FakeConnection(socket, opts);
+      self.connections.push(conn);
+      end.attach({
+        data(chunk) {
+          try {
+            conn.onData(chunk);
+          } catch (err) {
+            conn.errors.push(err);
+            socket.end();
+          }
+        },
+        close() {},
+      });
+      return initiator;
+    };
+    const self = new FakeTarget({ portal: { host: "fake.invalid", port: 3260 }, connect }, () => {});
     return self;
   }
 
   stop(): void {
     for (const c of this.connections) c.socket.end();
-    this.server.stop(true);
+    this.stopServer();
   }
-}
-
-function concat(pieces: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of pieces) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function digestOf(bytes: Uint8Array): Uint8Array {

@@ -42,7 +42,7 @@ async function openVia(p: FaultProxy, proposal?: Partial<OperationalProposal>): 
   sessions.push(session);
   const lu = new LogicalUnit(session, 1);
   await lu.testUnitReady();
-  await lu.readCapacity();
+  await lu.open();
   return lu;
 }
 

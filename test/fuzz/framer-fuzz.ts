@@ -7,6 +7,7 @@ import { encodeDataIn, encodeR2T, encodeScsiResponse, framePdu, PduError, PduFra
 import { Rng } from "./prng.ts";
 import { corruptBytes, mutatePdu, split, strayPdu, type RawPdu } from "./mutate.ts";
 import type { Finding } from "./session-fuzz.ts";
+import { concat } from "../support/bytes.ts";
 
 function corpusPdu(rng: Rng, maxData: number): RawPdu {
   const seq = { statSN: rng.u32(), expCmdSN: rng.u32(), maxCmdSN: rng.u32() };
@@ -82,14 +83,3 @@ export function framerEpisode(seed: number, episode: number): { frames: number; 
   return { frames: got.length, error: error === undefined ? "" : (error as PduError).code ?? "?", findings };
 }
 
-function concat(pieces: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of pieces) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

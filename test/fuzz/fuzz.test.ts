@@ -1,6 +1,6 @@
 // Bounded fuzzing in CI (about 14 s): hostile and mutated target PDUs against a logged-in session, bent Login
-// Responses against the login code, mutated streams against the framer (reliability.md §3.2, §4 "we must build
-// that"). Random seed unless FUZZ_SEED is set; the seed and the failing episodes are printed on failure.
+// Responses against the login code, mutated streams against the framer (docs/reliability.md, sections A–F).
+// Random seed unless FUZZ_SEED is set; the seed and the failing episodes are printed on failure.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { log } from "../../src/log.ts";
 import { checkError, checkResult, sessionEpisode, type Finding } from "./session-fuzz.ts";

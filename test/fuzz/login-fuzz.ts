@@ -1,10 +1,10 @@
 // Login fuzzer: the honest scripted login target (test/login/fake-target.ts) behind a layer that bends its
 // responses: header fields set to edge values, key=value pairs dropped, repeated, replaced by hostile values
-// or keys, text bytes flipped or cut, BHS bits flipped (reliability.md §3.2 Login/Text/CHAP, §5 cases 17–41).
+// or keys, text bytes flipped or cut, BHS bits flipped (docs/reliability.md, cases 17–41).
 // What must hold: login settles; a failure is an IscsiError with a catalogue code; a success never downgrades
 // the configured authentication, never accepts an altered mutual-CHAP answer, and yields a record inside the
 // RFC 7143 §13 ranges and within what we offered.
-import { IscsiError } from "../../src/errors.ts";
+import { IscsiError } from "../../src/contract/errors.ts";
 import { login, type LoginExchange, type LoginParams, type Negotiated } from "../../src/login/login.ts";
 import type { OperationalProposal } from "../../src/login/keys.ts";
 import { decodeLoginResponse, encodeLoginResponse, type LoginResponse } from "../../src/pdu/index.ts";

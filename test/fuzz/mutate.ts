@@ -1,4 +1,4 @@
-// Mutations of target PDUs for the fuzzers (reliability.md §3.2): fields set to edge values, flipped bits,
+// Mutations of target PDUs for the fuzzers (docs/reliability.md, sections A–F): fields set to edge values, flipped bits,
 // lying lengths, swapped opcodes, dropped/duplicated/reordered PDUs, stray PDUs of every target type, junk.
 import {
   encodeAsyncMessage, encodeLogoutResponse, encodeNopIn, encodeReject, encodeTaskMgmtResponse, encodeTextResponse, RESERVED_TAG,

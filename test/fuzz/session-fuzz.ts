@@ -1,12 +1,12 @@
 // Session fuzzer: after a valid login with the fake target over loopback TCP, each SCSI command is answered
 // with a valid PDU sequence (Data-In, R2T, SCSI Response) that is then mutated, sprinkled with stray PDUs
 // (NOP-In, Async, Reject, Text/Logout/TMF responses), optionally corrupted after framing, and split at random
-// offsets. What must hold whatever the target does (reliability.md §3.2, §5 cases 1–16, 42–50):
+// offsets. What must hold whatever the target does (docs/reliability.md, cases 1–16, 42–50):
 // - every command settles, at the latest when the session is closed; a success is a sane result;
 // - a failure is a typed error with a catalogue code (never a TypeError or RangeError);
 // - every Data-Out lies inside its command's buffer and carries exactly the caller's bytes;
 // - our fake's framer never refuses what the initiator sends; no unhandled rejection (checked by the caller).
-import { ERROR_CATALOGUE } from "../../src/errors.ts";
+import { ERROR_CATALOGUE } from "../../src/contract/errors.ts";
 import {
   encodeDataIn, encodeNopIn, encodeR2T, encodeScsiResponse, encodeTaskMgmtResponse, encodeTextResponse, Opcode, RESERVED_TAG,
   type DataOut, type NopOut, type ScsiCommand, type TaskMgmtRequest, type TextRequest,
@@ -18,6 +18,7 @@ import { FakeTarget, type FakeConnection } from "../fake/target.ts";
 import { within } from "../fault/outcome.ts";
 import { Rng } from "./prng.ts";
 import { corruptBytes, mutateList, mutatePdu, split, strayPdu, type RawPdu } from "./mutate.ts";
+import { concat } from "../support/bytes.ts";
 
 export interface Finding {
   episode: number;
@@ -336,14 +337,3 @@ function encodeHeaderCopy(cmd: ScsiCommand): Uint8Array {
   return out;
 }
 
-function concat(pieces: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of pieces) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

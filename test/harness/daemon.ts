@@ -26,7 +26,7 @@ export interface TargetInfo {
 }
 
 export interface StartedTarget {
-  readonly kind: "tgtd" | "istgt";
+  readonly kind: "tgtd" | "istgt" | "null-target";
   readonly host: "127.0.0.1";
   readonly port: number;
   /** "127.0.0.1:PORT" */
@@ -73,7 +73,7 @@ class PortConflict extends Error {}
 const LOG_TAIL = 3000;
 
 export abstract class TargetDaemon implements StartedTarget, TrackedProcess {
-  abstract readonly kind: "tgtd" | "istgt";
+  abstract readonly kind: "tgtd" | "istgt" | "null-target";
   readonly host = "127.0.0.1" as const;
   port = 0;
   targets: TargetInfo[] = [];

@@ -24,11 +24,11 @@ export async function openSession(port: number, iqn: string, opts: { auth?: Logi
   });
 }
 
-export async function openLu(port: number, iqn: string, lun: number, opts: Parameters<typeof openSession>[2] = {}): Promise<LogicalUnit> {
+export async function openLu(port: number, iqn: string, lun: number, opts: Parameters<typeof openSession>[2] = {}): Promise<LogicalUnit<Session>> {
   const session = await openSession(port, iqn, opts);
   const lu = new LogicalUnit(session, lun);
   await lu.testUnitReady();
-  await lu.readCapacity();
+  await lu.open();
   return lu;
 }
 

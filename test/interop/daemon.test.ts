@@ -85,7 +85,7 @@ describe("seed commands against tgtd", () => {
     for (const line of [`Target: ${iqn(tgt)} (non-flash)`, "iSCSI Connection State: LOGGED IN", "Negotiated iSCSI params:", "MaxRecvDataSegmentLength: 262144", "Attached SCSI devices:"]) {
       expect(p3.stdout).toContain(line);
     }
-    expect(p3.stdout).toMatch(/LUN 1: direct access block device, IET VIRTUAL-DISK .*8\.0 MiB \(512-byte blocks\)/);
+    expect(p3.stdout).toMatch(/\t\tLun: 1 direct access block device, IET VIRTUAL-DISK .*8\.0 MiB \(512-byte blocks\)\n\t\t\tnot attached\n/);
     const { sessions } = await json(["-m", "session", "-P", "3"]);
     expect(sessions).toHaveLength(1);
     expect(sessions[0]).toMatchObject({ target: iqn(tgt), state: "full-feature", portal: { host: "127.0.0.1", port: tgt.port }, negotiated: { headerDigest: "None", authMethod: "None" } });

@@ -6,10 +6,11 @@ import { startTgtd, type StartedTarget } from "../harness/tgtd.ts";
 import { FaultProxy } from "../fault/proxy.ts";
 import { openLu } from "./_util.ts";
 import type { LogicalUnit } from "../../src/session/logical-unit.ts";
+import type { Session } from "../../src/session/session.ts";
 
 let t: StartedTarget | undefined;
 let proxy: FaultProxy | undefined;
-let lu: LogicalUnit | undefined;
+let lu: LogicalUnit<Session> | undefined;
 afterEach(async () => {
   lu?.session.close();
   await proxy?.stop();
@@ -20,7 +21,7 @@ afterEach(async () => {
 const INTERVAL = 1000;
 const TIMEOUT = 1000;
 
-async function through(): Promise<LogicalUnit> {
+async function through(): Promise<LogicalUnit<Session>> {
   t = await startTgtd({ luns: [{ sizeMiB: 16 }] });
   proxy = await FaultProxy.start({ host: "127.0.0.1", port: t.port });
   lu = await openLu(proxy.portal.port, t.targets[0]!.iqn, 1);

@@ -1,4 +1,4 @@
-// ERL0 recovery against a real tgtd that dies with SIGKILL (design.md §3; reliability.md cases 55–57):
+// ERL0 recovery against a real tgtd that dies with SIGKILL (docs/architecture.md, "Recovery (ERL0)"; reliability.md cases 55–57):
 // a write-then-verify workload at queue depth 16 loses nothing and resumes soon after the target returns;
 // a target down longer than the replacement timeout fails waiting I/O with a clear error (never success)
 // and the session works again once the target is back.

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
 import { LineSplitter } from "../../src/ipc/framing.ts";
-import { parseRequest, REQUESTS, responseEnvelope } from "../../src/ipc/protocol.ts";
+import { parseRequest, REQUESTS, responseEnvelope } from "../../src/contract/protocol.ts";
 
 const refused = (line: string) => {
   const r = parseRequest(line);

@@ -2,7 +2,7 @@
 // lets a test bend any response (fields or key=value pairs) through `tamper`.
 
 import { expect } from "bun:test";
-import { IscsiError } from "../../src/errors.ts";
+import { IscsiError } from "../../src/contract/errors.ts";
 import type { LoginExchange } from "../../src/login/login.ts";
 import { chapResponse } from "../../src/login/chap.ts";
 import { decodeBinary, encodeHex, encodeTextKeys, parseNumber, parseTextKeys } from "../../src/pdu/text.ts";

@@ -90,7 +90,7 @@ describe("Discovery session", () => {
     expect(target.sentPairs[0]).toEqual([["InitiatorName", BASE.initiatorName], ["SessionType", "Discovery"], ["AuthMethod", "None"]]);
     expect(target.sentPairs[1]).toEqual([
       ["InitialR2T", "Irrelevant"], ["MaxBurstLength", "Irrelevant"],
-      ["HeaderDigest", "None"], ["DataDigest", "None"], ["MaxRecvDataSegmentLength", "262144"],
+      ["HeaderDigest", "None,CRC32C"], ["DataDigest", "None,CRC32C"], ["MaxRecvDataSegmentLength", "262144"],
     ]);
     expect(n).toMatchObject({ sessionType: "Discovery", tsih: 0, maxBurstLength: 262144, initialR2T: true, maxXmitDataSegmentLength: 65536 });
   });

@@ -2,7 +2,7 @@
 // (reliability checklist cases 17–23).
 
 import { describe, expect, test } from "bun:test";
-import { IscsiError } from "../../src/errors.ts";
+import { IscsiError } from "../../src/contract/errors.ts";
 import { DEFAULT_PROPOSAL, KEYS, proposalProblems, type OperationalProposal } from "../../src/login/keys.ts";
 import { Negotiation } from "../../src/login/negotiate.ts";
 
@@ -43,7 +43,7 @@ function fails(f: () => unknown, code: string, message: RegExp) {
 describe("our offers", () => {
   test("Normal: the proposal defaults, in order, markers never sent", () => {
     expect(book().offers()).toEqual([
-      ["HeaderDigest", "None"], ["DataDigest", "None"], ["MaxConnections", "1"], ["InitialR2T", "No"],
+      ["HeaderDigest", "None,CRC32C"], ["DataDigest", "None,CRC32C"], ["MaxConnections", "1"], ["InitialR2T", "No"],
       ["ImmediateData", "Yes"], ["MaxRecvDataSegmentLength", "262144"], ["MaxBurstLength", "16776192"],
       ["FirstBurstLength", "262144"], ["DefaultTime2Wait", "2"], ["DefaultTime2Retain", "20"],
       ["MaxOutstandingR2T", "1"], ["DataPDUInOrder", "Yes"], ["DataSequenceInOrder", "Yes"], ["ErrorRecoveryLevel", "0"],
@@ -51,7 +51,7 @@ describe("our offers", () => {
   });
   test("Discovery offers only digests and MaxRecvDataSegmentLength", () => {
     expect(book({ headerDigest: ["CRC32C", "None"] }, "Discovery").offers()).toEqual([
-      ["HeaderDigest", "CRC32C,None"], ["DataDigest", "None"], ["MaxRecvDataSegmentLength", "262144"],
+      ["HeaderDigest", "CRC32C,None"], ["DataDigest", "None,CRC32C"], ["MaxRecvDataSegmentLength", "262144"],
     ]);
   });
   test("each key is offered once", () => {
@@ -93,7 +93,7 @@ describe("answers to our offers (case 17)", () => {
     ["InitialR2T=No after our Yes", { InitialR2T: "No" }, { initialR2T: true }, /InitialR2T=No to our Yes/],
     ["ImmediateData=Yes after our No", { ImmediateData: "Yes" }, { immediateData: false }, /ImmediateData=Yes to our No/],
     ["DataPDUInOrder=No after our Yes", { DataPDUInOrder: "No" }, {}, /DataPDUInOrder=No/],
-    ["HeaderDigest=CRC32C when we offered None", { HeaderDigest: "CRC32C" }, {}, /HeaderDigest="CRC32C", not one of our offer None/],
+    ["HeaderDigest=CRC32C when we offered None", { HeaderDigest: "CRC32C" }, { headerDigest: ["None"] }, /HeaderDigest="CRC32C", not one of our offer None/],
     ["a list as the answer", { DataDigest: "CRC32C,None" }, { dataDigest: ["CRC32C", "None"] }, /DataDigest="CRC32C,None"/],
     ["DefaultTime2Wait below our offer (Max)", { DefaultTime2Wait: "1" }, {}, /DefaultTime2Wait=1, below our offer 2/],
     ["DefaultTime2Retain out of range", { DefaultTime2Retain: "3601" }, {}, /DefaultTime2Retain="3601" is outside 0–3600/],
@@ -162,7 +162,7 @@ describe("keys the target offers (case 20)", () => {
     expect(b.finish()).toMatchObject({ maxBurstLength: 65536, defaultTime2Wait: 5, initialR2T: true, immediateData: false, headerDigest: false });
   });
   test("a list with nothing we accept is answered Reject", () => {
-    expect(book().receive([["DataDigest", "CRC32C"]], "operational").answers).toEqual([["DataDigest", "Reject"]]);
+    expect(book({ dataDigest: ["None"] }).receive([["DataDigest", "CRC32C"]], "operational").answers).toEqual([["DataDigest", "Reject"]]);
   });
   test("obsolete marker keys are answered Reject", () => {
     expect(book().receive([["OFMarker", "No"], ["IFMarkInt", "2048~8192"]], "operational").answers).toEqual([["OFMarker", "Reject"], ["IFMarkInt", "Reject"]]);
@@ -213,7 +213,7 @@ describe("reserved answers (case 21)", () => {
 });
 
 test("DataDigest=Reject to our None ends the login (QUIRK istgt: it would turn digests on anyway)", () => {
-  fails(() => negotiate({ DataDigest: "Reject" }), "LOGIN_FATAL", /rejected our DataDigest=None; it probably requires CRC32C data digests/);
+  fails(() => negotiate({ DataDigest: "Reject" }, { dataDigest: ["None"] }), "LOGIN_FATAL", /rejected our DataDigest=None; it probably requires CRC32C data digests/);
 });
 
 describe("target MaxRecvDataSegmentLength (case 22)", () => {

@@ -3,16 +3,8 @@
 
 import { describe, expect, test } from "bun:test";
 import { encodeDataIn, encodeNopIn, framePdu, PduFramer, type DataPlacer, type DigestOptions, type Frame } from "../../src/pdu/index.ts";
+import { concat } from "../support/bytes.ts";
 
-const concat = (parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 const tgt = { statSN: 1, expCmdSN: 2, maxCmdSN: 3 };
 const dataIn = (length: number, dataSN: number, bufferOffset: number, final: boolean) => encodeDataIn({

@@ -7,16 +7,8 @@ import {
   encodeLogoutResponse, encodeScsiCommand, encodeScsiResponse, encodeTaskMgmtResponse, encodeTextResponse, framePdu, writeDigest,
   type DigestOptions, type FramerOptions, type Frame,
 } from "../../src/pdu/index.ts";
+import { concat } from "../support/bytes.ts";
 
-const concat = (parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 37 + seed) & 0xff);
 
 interface Sent {

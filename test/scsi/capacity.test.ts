@@ -1,16 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseReadCapacity10, parseReadCapacity16, parseReportLuns, reportLunsRequiredLength } from "../../src/scsi/capacity.ts";
 import { ScsiFormatError } from "../../src/scsi/errors.ts";
-
-const hex = (text: string) => Uint8Array.from(text.split(/\s+/).filter(Boolean), (b) => parseInt(b, 16));
-
-function everyPrefix<T>(full: Uint8Array, minimum: number, parse: (b: Uint8Array) => T, check: (result: T, n: number) => void) {
-  for (let n = 0; n <= full.length; n++) {
-    const prefix = full.slice(0, n);
-    if (n < minimum) expect(() => parse(prefix)).toThrow(ScsiFormatError);
-    else check(parse(prefix), n);
-  }
-}
+import { everyPrefix, hex } from "../support/bytes.ts";
 
 describe("READ CAPACITY(10)", () => {
   const RC10 = hex("00 1f ff ff 00 00 02 00");

@@ -5,27 +5,17 @@ import {
   parseVpdBlockLimits, parseVpdDeviceIdentification, parseVpdLogicalBlockProvisioning, parseVpdSupportedPages, parseVpdUnitSerial,
   vpdRequiredLength,
 } from "../../src/scsi/vpd.ts";
+import { concat, everyPrefix, hex } from "../support/bytes.ts";
 
-const hex = (text: string) => Uint8Array.from(text.split(/\s+/).filter(Boolean), (b) => parseInt(b, 16));
 const text = (s: string) => new TextEncoder().encode(s);
-const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => Array.from(p)));
-
-/** Throws ScsiFormatError for every prefix shorter than `minimum`, and hands the longer ones to `check`. */
-function everyPrefix<T>(full: Uint8Array, minimum: number, parse: (b: Uint8Array) => T, check: (result: T, n: number) => void) {
-  for (let n = 0; n <= full.length; n++) {
-    const prefix = full.slice(0, n);
-    if (n < minimum) expect(() => parse(prefix)).toThrow(ScsiFormatError);
-    else check(parse(prefix), n);
-  }
-}
 
 // Standard INQUIRY data, 74 bytes: disk, SPC-4, HiSup, TPGS 1, 3PC, MultiP, CmdQue, three version descriptors.
-const STANDARD = concat(
+const STANDARD = concat([
   hex("00 00 06 12 45 18 10 02"),
   text("LIO-ORG "), text("disk0           "), text("4.0 "),
   new Uint8Array(22), // vendor specific and reserved, bytes 36..57
   hex("04 60 04 c0 09 60"), new Uint8Array(10),
-);
+]);
 
 describe("standard INQUIRY", () => {
   test("decodes identity and flags", () => {
@@ -63,7 +53,7 @@ describe("standard INQUIRY", () => {
 });
 
 const SUPPORTED = hex("00 00 00 05 00 80 83 b0 b1");
-const SERIAL = concat(hex("00 80 00 0c"), text(" SN123456789"));
+const SERIAL = concat([hex("00 80 00 0c"), text(" SN123456789")]);
 
 describe("VPD 00h and 80h", () => {
   test("supported pages", () => {
@@ -87,13 +77,13 @@ describe("VPD 00h and 80h", () => {
 
 // Device identification: NAA (LU), T10 vendor ID (LU), relative target port (iSCSI), SCSI name string (target device).
 const NAME = "iqn.2003-01.org.linux-iscsi:t1";
-const DEVICE_ID = concat(
+const DEVICE_ID = concat([
   hex("00 83 00 5c"),
   hex("01 03 00 10 60 01 40 5a bc de f0 12 34 56 78 9a bc de f0 12"),
   hex("02 01 00 18"), text("LIO-ORG abcdef0123456789"),
   hex("51 94 00 04 00 00 00 01"),
   hex("53 a8 00 20"), text(NAME), new Uint8Array(2),
-);
+]);
 
 describe("VPD 83h device identification", () => {
   test("decodes every designator", () => {
@@ -113,16 +103,16 @@ describe("VPD 83h device identification", () => {
     const data = DEVICE_ID.slice(0, 28);
     data[3] = 0x18; // a 28-byte page: the T10 designator after the NAA one needs 28 bytes from byte 24
     expect(() => parseVpdDeviceIdentification(data)).toThrow(/designation descriptor at byte 24 \(28 bytes\)/);
-    const stray = concat(hex("00 83 00 16"), DEVICE_ID.subarray(4, 24), hex("01 03"));
+    const stray = concat([hex("00 83 00 16"), DEVICE_ID.subarray(4, 24), hex("01 03")]);
     expect(() => parseVpdDeviceIdentification(stray)).toThrow(/designation descriptor header/);
   });
 });
 
 // Block limits, SBC-3 page length 3Ch.
-const BLOCK_LIMITS = concat(
+const BLOCK_LIMITS = concat([
   hex("00 b0 00 3c 01 01 00 08 00 00 40 00 00 00 04 00 00 00 00 00 00 40 00 00 00 00 00 10 00 00 00 08 80 00 00 00"),
   hex("00 00 00 00 00 01 00 00"), new Uint8Array(20),
-);
+]);
 
 describe("VPD B0h block limits", () => {
   test("decodes limits", () => {

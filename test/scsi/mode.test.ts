@@ -1,16 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ScsiFormatError } from "../../src/scsi/errors.ts";
 import { parseModeSense10, parseModeSense6 } from "../../src/scsi/mode.ts";
-
-const hex = (text: string) => Uint8Array.from(text.split(/\s+/).filter(Boolean), (b) => parseInt(b, 16));
-
-function everyPrefix<T>(full: Uint8Array, minimum: number, parse: (b: Uint8Array) => T, check: (result: T, n: number) => void) {
-  for (let n = 0; n <= full.length; n++) {
-    const prefix = full.slice(0, n);
-    if (n < minimum) expect(() => parse(prefix)).toThrow(ScsiFormatError);
-    else check(parse(prefix), n);
-  }
-}
+import { everyPrefix, hex } from "../support/bytes.ts";
 
 const CACHING_DATA = "04 00 ff ff 00 00 ff ff ff ff 80 20 00 00 00 00 00 00"; // WCE set
 const CACHING = `08 12 ${CACHING_DATA}`;

@@ -2,8 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { ScsiFormatError } from "../../src/scsi/errors.ts";
 import { decodeSense, senseDataFromIscsi } from "../../src/scsi/sense.ts";
 import { describeSense } from "../../src/scsi/status.ts";
-
-const hex = (text: string) => Uint8Array.from(text.split(/\s+/).filter(Boolean), (b) => parseInt(b, 16));
+import { hex } from "../support/bytes.ts";
 
 // Fixed format, current, VALID: ILLEGAL REQUEST 21h/00h, INFORMATION 1000h, field pointer at CDB byte 2.
 const FIXED = hex("f0 00 05 00 00 10 00 0a 00 00 00 00 21 00 00 c0 00 02");

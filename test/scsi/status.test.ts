@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ERROR_CATALOGUE, exitCodeFor, isErrorCode } from "../../src/errors.ts";
+import { ERROR_CATALOGUE, exitCodeFor, isErrorCode } from "../../src/contract/errors.ts";
 import { ascqText } from "../../src/scsi/asc.ts";
 import { ScsiFormatError, ScsiStatusError } from "../../src/scsi/errors.ts";
 import { decodeSense } from "../../src/scsi/sense.ts";

@@ -23,13 +23,13 @@ const LOGIN = { initiatorName: "iqn.2026-11.dev.iscsi:hostile", targetName: "iqn
 
 function listen(opts: FakeTargetOptions): FakeTarget {
   target?.stop();
-  target = FakeTarget.listen(opts);
+  target = FakeTarget.inMemory(opts);
   return target;
 }
 
 /** Log in; a session that does come up is closed at once (these tests expect failures). */
 async function connect(t: FakeTarget, loginTimeoutMs = 3_000): Promise<Session> {
-  const s = await Session.open({ portal: { host: "127.0.0.1", port: t.port }, login: LOGIN, recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 }, loginTimeoutMs });
+  const s = await Session.open({ ...t.endpoint, login: LOGIN, recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 }, loginTimeoutMs });
   s.close();
   return s;
 }
@@ -74,10 +74,10 @@ describe("slow drip (case 7)", () => {
       },
     });
     const started = performance.now();
-    const err = await Session.open({ portal: { host: "127.0.0.1", port: t.port }, login: LOGIN, recovery: { enabled: false }, loginTimeoutMs: 400 }).then(() => undefined, (e: Error & { code?: string }) => e);
+    const err = await Session.open({ ...t.endpoint, login: LOGIN, recovery: { enabled: false }, loginTimeoutMs: 400 }).then(() => undefined, (e: Error & { code?: string }) => e);
     for (const timer of timers) clearTimeout(timer);
     expect(err?.code).toBe("TIMEOUT");
-    expect(err?.message).toMatch(/timed out after 400 ms/);
+    expect(err?.message).toMatch(/timed out after 0.4 s/);
     expect(performance.now() - started).toBeLessThan(900);
   });
 });

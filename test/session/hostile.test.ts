@@ -1,4 +1,4 @@
-// A hostile target at the byte level in full feature phase, over real loopback TCP (reliability.md §3.2, cases
+// A hostile target at the byte level in full feature phase, over an in-memory pipe (docs/reliability.md, cases
 // 1–6, 10, 68, 76–82): truncated PDUs then FIN/RST, lengths far beyond what we declared, AHS and initiator
 // opcodes from a target, wrong digests, odd padding, Async Messages 0–4, Rejects, NOP-In floods (login: see
 // hostile-login.test.ts). Each must end in a clear error naming the field, with no crash, no unhandled rejection,
@@ -32,15 +32,16 @@ afterEach(async () => {
 const LOGIN = { initiatorName: "iqn.2026-11.dev.iscsi:hostile", targetName: "iqn.2026-11.test:fake", sessionType: "Normal" as const, auth: { method: "None" as const } };
 const DIGESTS: Partial<OperationalProposal> = { headerDigest: ["CRC32C"], dataDigest: ["CRC32C"] };
 
-function listen(opts: FakeTargetOptions): FakeTarget {
+/** The fake on an in-memory pipe, or on TCP where the question is about a byte stream (`tcp`). */
+function listen(opts: FakeTargetOptions, tcp = false): FakeTarget {
   target?.stop();
-  target = FakeTarget.listen(opts);
+  target = tcp ? FakeTarget.listen(opts) : FakeTarget.inMemory(opts);
   return target;
 }
 
 function connect(t: FakeTarget, proposal?: Partial<OperationalProposal>): Promise<Session> {
   return Session.open({
-    portal: { host: "127.0.0.1", port: t.port },
+    ...t.endpoint,
     login: { ...LOGIN, ...(proposal ? { proposal } : {}) },
     recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
     loginTimeoutMs: 3_000,
@@ -48,7 +49,7 @@ function connect(t: FakeTarget, proposal?: Partial<OperationalProposal>): Promis
 }
 
 /** A fake whose answer to each SCSI Command is `script`, and a logged-in session to it. */
-async function open(script: (c: FakeConnection, cmd: ScsiCommand) => void, opts: FakeTargetOptions = {}, proposal?: Partial<OperationalProposal>): Promise<Session> {
+async function open(script: (c: FakeConnection, cmd: ScsiCommand) => void, opts: FakeTargetOptions = {}, proposal?: Partial<OperationalProposal>, tcp = false): Promise<Session> {
   const t = listen({
     ...opts,
     onPdu(c, f) {
@@ -56,7 +57,7 @@ async function open(script: (c: FakeConnection, cmd: ScsiCommand) => void, opts:
       c.ack(f.pdu as ScsiCommand);
       script(c, f.pdu as ScsiCommand);
     },
-  });
+  }, tcp);
   session = await connect(t, proposal);
   return session;
 }
@@ -114,7 +115,7 @@ describe("lengths beyond what we declared (cases 1, 2)", () => {
       c.raw(setDataSegmentLength(dataInBhs(c, cmd, 0), 0xffffff));
       sentHeaderAt = performance.now();
       for (let i = 0; i < 256; i++) c.raw(junk); // the same 64 KiB again and again: no memory on the fake's side
-    });
+    }, {}, undefined, true);
     Bun.gc(true);
     const rss = process.memoryUsage().rss;
     const p = s.execute(read(512));

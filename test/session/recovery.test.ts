@@ -1,36 +1,25 @@
 // ERL0 recovery against the scripted fake target on real TCP: reinstatement with the same ISID and TSIH 0,
 // re-issue of outstanding commands, "outcome unknown" for non-idempotent ones, the replacement timeout,
-// NOP keepalive and command-timeout escalation (RFC 7143 §6.3.5, §7.1.5, §11.5, §11.18; design.md §3).
-import { afterEach, describe, expect, test } from "bun:test";
+// NOP keepalive and command-timeout escalation (RFC 7143 §6.3.5, §7.1.5, §11.5, §11.18; docs/architecture.md, "Recovery (ERL0)").
+import { describe, expect, test } from "bun:test";
 import { Opcode, encodeAsyncMessage, encodeTaskMgmtResponse, encodeTextResponse, type Frame, type LoginRequest, type ScsiCommand, type TaskMgmtRequest } from "../../src/pdu/index.ts";
-import { Session } from "../../src/session/session.ts";
 import { LogicalUnit } from "../../src/session/logical-unit.ts";
-import type { RecoveryOptions } from "../../src/session/recovery.ts";
-import { FakeTarget, type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
+import type { RecoveryOptions } from "../../src/session/core.ts";
+import { type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
+import type { Session } from "../../src/session/session.ts";
+import { fakeFixture } from "../support/fake-session.ts";
 
-let target: FakeTarget | undefined;
-let session: Session | undefined;
-afterEach(() => {
-  session?.close();
-  target?.stop();
-  session = target = undefined;
-});
+const fake = fakeFixture();
 
 const fast: Partial<RecoveryOptions> = { maxBackoffMs: 50, nopIntervalMs: 0, commandTimeoutMs: 0 };
 
 async function open(opts: FakeTargetOptions, recovery: Partial<RecoveryOptions> = {}): Promise<Session> {
-  target = FakeTarget.listen({ answers: { DefaultTime2Wait: "0" }, ...opts });
-  session = await Session.open({
-    portal: { host: "127.0.0.1", port: target.port },
-    login: { initiatorName: "iqn.2026-11.dev.iscsi:test", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" }, proposal: { defaultTime2Wait: 0 } },
-    recovery: { ...fast, ...recovery },
-  });
-  return session;
+  return fake.open({ answers: { DefaultTime2Wait: "0" }, ...opts }, { login: { proposal: { defaultTime2Wait: 0 } }, recovery: { enabled: true, ...fast, ...recovery } });
 }
 
 const read512 = { lun: 0, cdb: new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0]), direction: "read" as const, transferLength: 512, name: "READ(10)" };
-const index = (c: FakeConnection) => target!.connections.indexOf(c);
-const logins = () => target!.connections.map((c) => c.received.find((f) => f.pdu.opcode === Opcode.LoginRequest)!.pdu as LoginRequest);
+const index = (c: FakeConnection) => fake.target!.connections.indexOf(c);
+const logins = () => fake.target!.connections.map((c) => c.received.find((f) => f.pdu.opcode === Opcode.LoginRequest)!.pdu as LoginRequest);
 
 test("a protocol error drops the connection; the session logs in again (same ISID, TSIH 0) and re-issues the read", async () => {
   const s = await open({
@@ -139,18 +128,18 @@ test("a command without status is aborted (ABORT TASK) and reported as failed, n
 
 test("Async Message event 1 (logout requested): we log out, drop the connection, and the session comes back by itself", async () => {
   const s = await open({});
-  const conn = target!.connections[0]!;
+  const conn = fake.target!.connections[0]!;
   conn.send(encodeAsyncMessage({ lun: 0n, itt: 0xffffffff, ...conn.status(), asyncEvent: 1, asyncVCode: 0, parameter1: 0, parameter2: 0, parameter3: 2 }));
   for (let i = 0; i < 100 && s.stats.reinstatements === 0; i++) await Bun.sleep(20);
   expect(s.stats.reinstatements).toBe(1);
   expect(s.history[0]?.detail).toMatch(/requested a logout/);
-  expect(target!.connections.length).toBe(2);
-  expect(target!.connections[0]!.received.some((f) => f.pdu.opcode === Opcode.LogoutRequest)).toBe(true);
+  expect(fake.target!.connections.length).toBe(2);
+  expect(fake.target!.connections[0]!.received.some((f) => f.pdu.opcode === Opcode.LogoutRequest)).toBe(true);
 });
 
 test("Async Message event 2 (connection drop ahead): the next login waits the Time2Wait it announced", async () => {
   const s = await open({}, { maxBackoffMs: 5000 });
-  const conn = target!.connections[0]!;
+  const conn = fake.target!.connections[0]!;
   conn.send(encodeAsyncMessage({ lun: 0n, itt: 0xffffffff, ...conn.status(), asyncEvent: 2, asyncVCode: 0, parameter1: 0, parameter2: 1, parameter3: 20 }));
   await Bun.sleep(50);
   const dropped = performance.now();
@@ -159,7 +148,7 @@ test("Async Message event 2 (connection drop ahead): the next login waits the Ti
   expect(s.stats.reinstatements).toBe(1);
   // DefaultTime2Wait is 0 here, so only the announced 1 s can account for the wait.
   expect(performance.now() - dropped).toBeGreaterThanOrEqual(950);
-  expect(s.time2WaitHint).toBeUndefined();
+  expect(s.takeTime2WaitHint()).toBeUndefined();
 });
 
 test("Async Message event 4 (negotiation requested) is answered with an empty Text Request; the session stays up", async () => {
@@ -168,7 +157,7 @@ test("Async Message event 4 (negotiation requested) is answered with an empty Te
       if (f.pdu.opcode === Opcode.TextRequest) c.send(encodeTextResponse({ final: true, continue: false, lun: 0n, itt: f.pdu.itt, ttt: 0xffffffff, ...c.seq() }));
     },
   });
-  const conn = target!.connections[0]!;
+  const conn = fake.target!.connections[0]!;
   conn.send(encodeAsyncMessage({ lun: 0n, itt: 0xffffffff, ...conn.status(), asyncEvent: 4, asyncVCode: 0, parameter1: 0, parameter2: 0, parameter3: 5 }));
   let text: Frame | undefined;
   for (let i = 0; i < 100 && !text; i++) {
@@ -178,7 +167,7 @@ test("Async Message event 4 (negotiation requested) is answered with an empty Te
   expect(text?.pdu.dataSegmentLength).toBe(0);
   await Bun.sleep(50);
   expect(s.state.kind).toBe("full-feature");
-  expect(target!.connections.length).toBe(1);
+  expect(fake.target!.connections.length).toBe(1);
 });
 
 describe("status policies in LogicalUnit", () => {
@@ -243,8 +232,8 @@ test("after reinstatement a LU with another serial number is not trusted: its I/
     },
   });
   const lu = new LogicalUnit(s, 0);
-  await lu.readCapacity();
-  expect(s.identities.get(0)).toContain("SERIAL-A");
+  await lu.open();
+  expect(s.recordedIdentity(0)).toContain("SERIAL-A");
   const err = await lu.read(0n, 1).then(() => undefined, (e: unknown) => e as Error);
   expect(err?.message).toMatch(/not the same logical unit after reconnecting/);
   expect(s.state.kind).toBe("failed");

@@ -1,29 +1,21 @@
 // Sequence numbers and tags against the fake target (reliability.md cases 12, 13, 16; RFC 7143 §4.2.2.1,
 // §4.2.2.2, §11.2.1.8): a window that stays closed, CmdSN and StatSN across 2^32, and unique ITTs under load.
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { encodeNopIn, Opcode, RESERVED_TAG, type NopOut, type ScsiCommand } from "../../src/pdu/index.ts";
-import { Session } from "../../src/session/session.ts";
 import type { ScsiTask } from "../../src/session/task.ts";
-import { FakeTarget, type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
+import { type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
+import type { Session } from "../../src/session/session.ts";
+import { fakeFixture } from "../support/fake-session.ts";
 import { within } from "../fault/outcome.ts";
 
-let target: FakeTarget | undefined;
-let session: Session | undefined;
-afterEach(() => {
-  session?.close();
-  target?.stop();
-  session = target = undefined;
-});
+const fake = fakeFixture();
 
 async function open(opts: FakeTargetOptions, extra: { initialCmdSN?: number; queueDepth?: number } = {}): Promise<Session> {
-  target = FakeTarget.listen(opts);
-  session = await Session.open({
-    portal: { host: "127.0.0.1", port: target.port },
-    login: { initiatorName: "iqn.2026-11.dev.iscsi:seq", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" }, ...(extra.initialCmdSN !== undefined ? { initialCmdSN: extra.initialCmdSN } : {}) },
-    recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
+  return fake.open(opts, {
+    login: { initiatorName: "iqn.2026-11.dev.iscsi:seq", ...(extra.initialCmdSN !== undefined ? { initialCmdSN: extra.initialCmdSN } : {}) },
+    recovery: { nopIntervalMs: 0, commandTimeoutMs: 0 },
     ...(extra.queueDepth ? { queueDepth: extra.queueDepth } : {}),
   });
-  return session;
 }
 
 const tur = (): ScsiTask => ({ lun: 0, cdb: new Uint8Array(6), direction: "none", transferLength: 0, name: "TEST UNIT READY" });
@@ -46,7 +38,7 @@ test("a window closed from login on: no SCSI Command goes out, an immediate NOP-
   expect(await s.requests.ping(1_000)).toBeGreaterThanOrEqual(0);
   expect((await within(pending, 300)).state).toBe("pending");
   expect(commands).toEqual([]);
-  const c = target!.connections[0]!;
+  const c = fake.target!.connections[0]!;
   c.maxCmdSN = c.expCmdSN; // room for one
   c.nopIn(RESERVED_TAG);
   expect((await within(pending, 1_000)).state).toBe("resolved");

@@ -1,29 +1,16 @@
-// Session behaviour against the scripted fake target on real loopback TCP: the cases real targets won't
+// Session behaviour against the scripted fake target on an in-memory pipe: the cases real targets won't
 // produce (hostile Data-In and R2T, closed windows, NOP-In pings, residuals, sense).
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Opcode, RESERVED_TAG, type DataOut, type Frame, type ScsiCommand } from "../../src/pdu/index.ts";
-import { Session } from "../../src/session/session.ts";
-import { FakeTarget, type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
+import { type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
+import type { Session } from "../../src/session/session.ts";
+import { fakeFixture } from "../support/fake-session.ts";
 
-let target: FakeTarget | undefined;
-let session: Session | undefined;
-
-afterEach(() => {
-  session?.close();
-  target?.stop();
-  session = target = undefined;
-});
+const fake = fakeFixture();
 
 // Detection is what these tests check, so recovery is off: a protocol error fails the session at once.
 async function open(opts: FakeTargetOptions, queueDepth?: number): Promise<Session> {
-  target = FakeTarget.listen(opts);
-  session = await Session.open({
-    portal: { host: "127.0.0.1", port: target.port },
-    login: { initiatorName: "iqn.2026-11.dev.iscsi:test", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" } },
-    recovery: { enabled: false },
-    ...(queueDepth ? { queueDepth } : {}),
-  });
-  return session;
+  return fake.open(opts, queueDepth ? { queueDepth } : {});
 }
 
 const readCmd = (len: number) => ({ lun: 0, cdb: new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, len / 512, 0]), direction: "read" as const, transferLength: len, name: "READ(10)" });
@@ -261,7 +248,7 @@ describe("CmdSN window and NOP", () => {
     let conn: FakeConnection | undefined;
     const s = await open({ onPdu(c) { conn = c; } });
     // Any PDU reaches onPdu only in full feature phase; find the connection from the target.
-    conn = target!.connections[0]!;
+    conn = fake.target!.connections[0]!;
     conn.nopIn(0x1234, new Uint8Array([1, 2, 3, 4]));
     await Bun.sleep(50);
     const nop = conn.received.find((f) => f.pdu.opcode === Opcode.NopOut);
@@ -275,7 +262,7 @@ describe("CmdSN window and NOP", () => {
   test("ExpCmdSN/MaxCmdSN with MaxCmdSN < ExpCmdSN − 1 are ignored", async () => {
     const s = await open({});
     const before = s.window.maxCmdSN;
-    const conn = target!.connections[0]!;
+    const conn = fake.target!.connections[0]!;
     conn.expCmdSN = (s.window.expCmdSN + 10) >>> 0;
     conn.maxCmdSN = (s.window.expCmdSN + 5) >>> 0;
     conn.nopIn(0x77);

@@ -1,27 +1,15 @@
 // The session's latency counters (completed, latencyMicros) against the scripted fake target: a command
 // answered after a known delay is counted once with at least that delay; one that fails is not counted.
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { Opcode, type ScsiCommand } from "../../src/pdu/index.ts";
-import { Session } from "../../src/session/session.ts";
-import { FakeTarget, type FakeTargetOptions } from "../fake/target.ts";
+import { type FakeTargetOptions } from "../fake/target.ts";
+import type { Session } from "../../src/session/session.ts";
+import { fakeFixture } from "../support/fake-session.ts";
 
-let target: FakeTarget | undefined;
-let session: Session | undefined;
-
-afterEach(() => {
-  session?.close();
-  target?.stop();
-  session = target = undefined;
-});
+const fake = fakeFixture();
 
 async function open(opts: FakeTargetOptions): Promise<Session> {
-  target = FakeTarget.listen(opts);
-  session = await Session.open({
-    portal: { host: "127.0.0.1", port: target.port },
-    login: { initiatorName: "iqn.2026-11.dev.iscsi:test", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" } },
-    recovery: { enabled: false },
-  });
-  return session;
+  return fake.open(opts);
 }
 
 const tur = { lun: 0, cdb: new Uint8Array(6), direction: "none" as const, transferLength: 0, name: "TEST UNIT READY" };

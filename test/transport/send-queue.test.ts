@@ -4,17 +4,9 @@
 
 import { describe, expect, test } from "bun:test";
 import { SendQueue } from "../../src/transport/send-queue.ts";
+import { concat } from "../support/bytes.ts";
 
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 13 + seed) & 0xff);
-const concat = (parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 const tick = () => new Promise<void>((r) => queueMicrotask(r));
 
 /** A writer that records copies of what it took, accepting at most `limit(call)` bytes per call. */

@@ -2,9 +2,10 @@
 // (its darwin build carries ffi/macos/iokit_client.c, see ffi/macos/sources.sh) and serves HBA targets from
 // request rings, which src/attach's RequestServer answers like any other ring (ISCSI_OP_SCSI pass-through).
 // Only the ring doorbell reaches JavaScript; IOKit notifications stay on a C dispatch queue. The macOS half
-// has never run on a Mac (docs/macos.md); HbaConnection is exercised on Linux over ffi/harness/dext_sim.c.
+// has never run on a Mac; HbaConnection is exercised on Linux over ffi/harness/dext_sim.c. PARKED: no command
+// reaches this path until Apple lifts its software-HBA limits (docs/macos.md, "Why the DriverKit path is parked").
 import { dlopen, type Pointer } from "bun:ffi";
-import { IscsiError } from "../../errors.ts";
+import { IscsiError } from "../../contract/errors.ts";
 import { attachLibrary } from "../native.ts";
 import type { Ring } from "../ring.ts";
 

@@ -1,8 +1,8 @@
 // macOS: the FUSE file that holds a LUN becomes a block device through DiskImages, `hdiutil attach
-// -imagekey diskimage-class=CRawDiskImage -nomount` (design.md §4), and goes away with `hdiutil detach`.
+// -imagekey diskimage-class=CRawDiskImage -nomount` (docs/architecture.md, "Attaching a LUN"), and goes away with `hdiutil detach`.
 // Written from hdiutil(1) and the -plist output shapes documented in plist fixtures of
 // test/attach-macos/hdiutil.test.ts; it has never run on a Mac (docs/macos.md).
-import { IscsiError } from "../../errors.ts";
+import { IscsiError } from "../../contract/errors.ts";
 import { parsePlist, PlistError, type PlistValue } from "./plist.ts";
 
 const HDIUTIL = "/usr/bin/hdiutil";

@@ -1,7 +1,7 @@
 // macOS side of the NFS route: mount the daemon's loopback export with the system's NFS client (no extension,
 // no entitlement), then hand its one file to DiskImages (hdiutil.ts) for /dev/diskN. The argv builders and the
 // `mount` output parser are portable and tested on Linux; running them has never happened on a Mac (docs/macos.md).
-import { IscsiError } from "../../errors.ts";
+import { IscsiError } from "../../contract/errors.ts";
 import { failure, run } from "./hdiutil.ts";
 
 const MOUNT_NFS = "/sbin/mount_nfs";

@@ -6,10 +6,11 @@ import { createHash } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ConsolaInstance } from "consola";
-import { IscsiError } from "../../errors.ts";
+import { IscsiError } from "../../contract/errors.ts";
 import { identityOf, LogicalUnit } from "../../session/logical-unit.ts";
 import type { Session } from "../../session/session.ts";
-import { allocateAttachmentId, type AttachBackend, type AttachState } from "../attachment.ts";
+import type { AttachBackend, AttachState } from "../../contract/views.ts";
+import { allocateAttachmentId } from "../attachment.ts";
 import { BlockIo } from "../block-io.ts";
 import { probeGeometry, type Geometry } from "../geometry.ts";
 import type { AttachStats } from "../serve.ts";
@@ -92,7 +93,7 @@ class SessionDisk implements NfsDisk {
 }
 
 export class NfsAttachment {
-  readonly id = allocateAttachmentId();
+  readonly id: number;
   readonly backend: AttachBackend = "nfs";
   readonly since = new Date();
   device: string | undefined;
@@ -106,6 +107,7 @@ export class NfsAttachment {
   private nfsMount: string | undefined;
 
   private constructor(
+    id: number | undefined,
     readonly lun: number,
     readonly geometry: Geometry,
     readonly readOnly: boolean,
@@ -114,20 +116,26 @@ export class NfsAttachment {
     private readonly server: NfsServer,
     private readonly log: ConsolaInstance,
   ) {
+    this.id = allocateAttachmentId(id);
     this.released = new Promise((resolve) => (this.release = resolve));
   }
 
   /** `serverFor` gives the daemon's NFS server, asked for only once the LU is known (its clients wait meanwhile). */
-  static async attach(session: Session, lun: number, serverFor: () => Promise<NfsServer>, opts: { readOnly?: boolean; runDir: string; log: ConsolaInstance }): Promise<NfsAttachment> {
+  /** `id`: a restored record's; `identity`: the LU identity it recorded, which the LUN must still have. */
+  static async attach(session: Session, lun: number, serverFor: () => Promise<NfsServer>, opts: { id?: number; identity?: string; readOnly?: boolean; runDir: string; log: ConsolaInstance }): Promise<NfsAttachment> {
     if (!session.targetName) throw new IscsiError("INVALID_ARGUMENT", `session ${session.id} is a discovery session: it has no LUN to export`);
     const lu = new LogicalUnit(session, lun);
     const geometry = await probeGeometry(lu);
+    const found = session.recordedIdentity(lun);
+    if (opts.identity !== undefined && found !== opts.identity) {
+      throw new IscsiError("GENERIC", `LUN ${lun} of ${session.targetName} is not the logical unit attached before (was ${opts.identity}, now ${found ?? "unknown"}); not serving it, to protect the data`);
+    }
     const readOnly = (opts.readOnly ?? false) || geometry.writeProtected;
     const disk = new SessionDisk(session, lu, geometry);
     const x = new NfsExport(exportPathOf(session.targetName, lun), `lun${lun}.img`, disk, readOnly);
     const server = await serverFor();
     server.add(x);
-    const a = new NfsAttachment(lun, geometry, readOnly, disk, x, server, opts.log);
+    const a = new NfsAttachment(opts.id, lun, geometry, readOnly, disk, x, server, opts.log);
     if (process.platform === "darwin") {
       try {
         await a.attachOnMac(opts.runDir);
@@ -173,6 +181,11 @@ export class NfsAttachment {
     return this.disk.session;
   }
 
+  /** The LU identity recorded when the session first read the LUN's capacity (what a restore must find again). */
+  get identity(): string | undefined {
+    return this.session.recordedIdentity(this.lun);
+  }
+
   get exportView(): NfsExportView {
     const x = this.nfsExport;
     return { path: x.path, file: x.fileName, port: this.server.port, url: exportUrl(x.path, x.fileName, this.server.port) };
@@ -209,7 +222,7 @@ export class NfsAttachment {
     const lu = new LogicalUnit(session, this.lun);
     await lu.testUnitReady();
     const now = await identityOf(lu);
-    const before = was.identities.get(this.lun);
+    const before = was.recordedIdentity(this.lun);
     if (now !== before) {
       throw new IscsiError("GENERIC", `LUN ${this.lun} of ${session.targetName} is not the logical unit exported as ${this.file} (was ${before ?? "unknown"}, now ${now}); left failed to protect the data: detach it (iscsi detach --force ${this.id})`);
     }

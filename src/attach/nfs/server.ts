@@ -6,7 +6,7 @@ import type { Socket, TCPSocketListener } from "bun";
 import type { ConsolaInstance } from "consola";
 import { BufferPool } from "../../nfs/pool.ts";
 import { markRecord, RecordReader } from "../../nfs/record.ts";
-import { IscsiError } from "../../errors.ts";
+import { IscsiError } from "../../contract/errors.ts";
 import type { NfsExport } from "./export.ts";
 import { MAX_IO } from "./nfs3-service.ts";
 import { answer, UnanswerableCall, type ProgramContext } from "./programs.ts";

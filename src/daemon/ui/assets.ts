@@ -5,6 +5,9 @@ import appCss from "./assets/app.css" with { type: "text" };
 import appJs from "./assets/app.js" with { type: "text" };
 import apiJs from "./assets/api.js" with { type: "text" };
 import domJs from "./assets/dom.js" with { type: "text" };
+import nasJs from "./assets/nas.js" with { type: "text" };
+import disksJs from "./assets/pages/disks.js" with { type: "text" };
+import addJs from "./assets/pages/add.js" with { type: "text" };
 import discoveryJs from "./assets/pages/discovery.js" with { type: "text" };
 import nodesJs from "./assets/pages/nodes.js" with { type: "text" };
 import nodeJs from "./assets/pages/node.js" with { type: "text" };
@@ -29,6 +32,9 @@ export const ASSETS: ReadonlyMap<string, Asset> = new Map([
   ["/app.js", { body: appJs, type: JS }],
   ["/api.js", { body: apiJs, type: JS }],
   ["/dom.js", { body: domJs, type: JS }],
+  ["/nas.js", { body: nasJs, type: JS }],
+  ["/pages/disks.js", { body: disksJs, type: JS }],
+  ["/pages/add.js", { body: addJs, type: JS }],
   ["/pages/discovery.js", { body: discoveryJs, type: JS }],
   ["/pages/nodes.js", { body: nodesJs, type: JS }],
   ["/pages/node.js", { body: nodeJs, type: JS }],

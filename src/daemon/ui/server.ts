@@ -1,12 +1,13 @@
-// The web dashboard (design.md §6): Bun.serve on 127.0.0.1 only, behind the token gate (auth.ts); the page's
+// The web dashboard (docs/architecture.md, "The dashboard"): Bun.serve on 127.0.0.1 only, behind the token gate (auth.ts); the page's
 // files (assets.ts) and one API route, POST /api/op, which takes a control-protocol request as JSON and answers
 // through the same parsing, schemas and dispatch as the control socket; GET /api/errors gives the catalogue's words.
 import type { ConsolaInstance } from "consola";
 import type { Server } from "bun";
-import { ERROR_CATALOGUE } from "../../errors.ts";
+import { ERROR_CATALOGUE } from "../../contract/errors.ts";
 import { ASSETS, CONTENT_SECURITY_POLICY } from "./assets.ts";
 import { BASE_HEADERS, gate, plain, type Gate } from "./auth.ts";
-import type { AnswerLine, UiEndpoint, UiInfo } from "./state.ts";
+import type { UiInfo } from "../../contract/views.ts";
+import type { AnswerLine, UiEndpoint } from "./state.ts";
 import { ensureUiToken, LoginCodes } from "./token.ts";
 
 /** Same bound as a control-socket request line. */

@@ -1,13 +1,5 @@
 // What the rest of the daemon knows of the dashboard: whether it runs, where, and how `iscsi ui` reaches it.
-
-export interface UiInfo {
-  enabled: boolean;
-  /** The address to open, carrying the token (or, when asked `once`, a single-use login code). */
-  url?: string;
-  port?: number;
-  /** Why the dashboard is not running (turned off, port taken). */
-  problem?: string;
-}
+import type { UiInfo } from "../../contract/views.ts";
 
 export interface UiEndpoint {
   info(once: boolean): UiInfo;
@@ -15,7 +7,7 @@ export interface UiEndpoint {
 }
 
 /**
- * One request line of the control protocol in, its response envelope out (src/ipc/answer.ts); handed to the
- * dashboard by whoever starts it, since src/daemon sits below src/ipc.
+ * One request line of the control protocol in, its response envelope out (src/daemon/answer.ts); handed to the
+ * dashboard by whoever starts it, so the dashboard does not depend on the dispatch table.
  */
 export type AnswerLine = (line: string, via: string) => Promise<{ ok: boolean; error?: { code: string; message: string } }>;

@@ -35,17 +35,38 @@ export async function op(name, args = {}) {
   return body.result;
 }
 
-/** "message — CODE: what the code means". */
+/** What a user can do about an error of each kind, in plain words; the daemon's message says what happened. */
+const ADVICE = {
+  AUTH_FAILED: "Check the CHAP user name and secret: they must match what the NAS has for this target.",
+  BUSY: "A disk of this connection is still in use: eject it first.",
+  DAEMON_COMM: "Start the iscsi service again (sudo iscsi service install), then reload this page.",
+  ACCESS: "Open the address that `iscsi ui` prints to sign in again.",
+  TRANSPORT: "Check that the NAS is switched on, on the network, and that its iSCSI service is enabled.",
+  LOGIN: "Check the address and that the NAS allows this computer (its initiator name, on the Settings page).",
+  LOGIN_FATAL: "The NAS refuses this computer: allow its initiator name (on the Settings page) in the NAS's iSCSI settings.",
+  TIMEOUT: "The NAS did not answer in time. Check the network, then try again.",
+  PDU_TIMEOUT: "The NAS did not answer in time. Check the network, then try again.",
+  DAEMON_NOT_RUNNING: "Start the iscsi service (sudo iscsi service install), then reload this page.",
+  ATTACH_UNAVAILABLE: "This computer cannot show the disk as a local drive: see the troubleshooting guide.",
+  NOT_FOUND: "It may have been removed meanwhile: reload the page.",
+};
+
+/** The error as a sentence: what happened (the daemon's words), then what to do where we know it. Never a bare catalogue tag. */
 export function describe(err) {
   const code = err?.code ?? "GENERIC";
-  const what = catalogue[code];
-  return `${err?.message ?? String(err)} — ${code}${what ? `: ${what}` : ""}`;
+  let text = String(err?.message ?? err ?? "Something went wrong").trim() || catalogue[code] || "Something went wrong";
+  if (!/[.!?]$/.test(text)) text += ".";
+  const advice = ADVICE[code];
+  return advice ? `${text} ${advice}` : text;
 }
 
 /** Shows `err` in an error box (or hides the box when err is undefined). */
 export function showError(box, err) {
   box.hidden = err === undefined;
   box.textContent = err === undefined ? "" : describe(err);
+  // The code stays on the box (not in its text) so a page can offer the action that fits it.
+  if (err === undefined) delete box.dataset.code;
+  else box.dataset.code = err?.code ?? "GENERIC";
 }
 
 /**

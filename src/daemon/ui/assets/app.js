@@ -1,9 +1,12 @@
-// The dashboard's shell: hash routes (#/discovery, #/nodes, #/node/…, #/sessions, …) to page modules, the
-// daemon line in the header, and focus moved to the heading after a page change so keyboard and screen-reader users land there.
+// The dashboard's shell: hash routes (#/disks — the home page —, #/add, #/discovery, #/nodes, #/node/…, #/sessions,
+// …) to page modules, the daemon line in the header, notices when a connection drops or comes back, and focus moved
+// to the heading after a page change so keyboard and screen-reader users land there.
 import { describe, every, loadCatalogue, op } from "./api.js";
-import { clear } from "./dom.js";
+import { clear, h, shortName } from "./dom.js";
 
 const ROUTES = {
+  disks: () => import("./pages/disks.js"),
+  add: () => import("./pages/add.js"),
   discovery: () => import("./pages/discovery.js"),
   nodes: () => import("./pages/nodes.js"),
   node: () => import("./pages/node.js").then((m) => ({ mount: m.mountNode })),
@@ -19,7 +22,7 @@ let generation = 0;
 
 async function show() {
   const [name, ...params] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
-  const route = ROUTES[name] ? name : "sessions";
+  const route = ROUTES[name] ? name : "disks";
   const mine = ++generation;
   unmount();
   unmount = () => {};
@@ -56,6 +59,39 @@ function watchDaemon() {
   every(5000, refresh);
 }
 
+/** A notice in the page that stays until dismissed: disconnects, recoveries and failures. */
+function notify(text, tone) {
+  const list = document.getElementById("notices");
+  const dismiss = h("button", { type: "button", class: "link", "aria-label": `Dismiss: ${text}` }, "Dismiss");
+  const item = h("li", { class: `notice tone-${tone}` }, h("time", { datetime: new Date().toISOString() }, new Date().toLocaleTimeString(undefined)), " ", h("span", {}, text), " ", dismiss);
+  dismiss.addEventListener("click", () => item.remove());
+  list.append(item);
+  while (list.children.length > 5) list.firstElementChild.remove();
+}
+
+/** Watches every session's state and tells the user, in words, when a connection drops, comes back or is lost. */
+function watchSessions() {
+  const seen = new Map();
+  every(3000, async () => {
+    let sessions;
+    try {
+      ({ sessions } = await op("sessions.list"));
+    } catch {
+      return; // the header line already says the daemon does not answer
+    }
+    for (const s of sessions) {
+      const before = seen.get(s.sid);
+      seen.set(s.sid, s.state);
+      if (before === undefined || before === s.state) continue;
+      const name = shortName(s.target);
+      if (s.state === "recovering") notify(`The connection to ${name} was lost: reconnecting…`, "warn");
+      else if (s.state === "full-feature" && (before === "recovering" || before === "verifying")) notify(`${name} is connected again.`, "ok");
+      else if (s.state === "failed") notify(`${name} could not be reconnected${s.error ? `: ${s.error}` : ""}.`, "bad");
+    }
+    for (const sid of seen.keys()) if (!sessions.some((s) => s.sid === sid)) seen.delete(sid);
+  });
+}
+
 document.getElementById("skip").addEventListener("click", (e) => {
   e.preventDefault();
   (main.querySelector("h1") ?? main).focus();
@@ -63,5 +99,6 @@ document.getElementById("skip").addEventListener("click", (e) => {
 window.addEventListener("hashchange", show);
 await loadCatalogue().catch(() => {});
 watchDaemon();
-if (!location.hash) history.replaceState(null, "", "#/sessions");
+watchSessions();
+if (!location.hash) history.replaceState(null, "", "#/disks");
 show();

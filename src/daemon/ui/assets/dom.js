@@ -100,13 +100,30 @@ export function bytes(n) {
 }
 
 export const rate = (bytesPerSecond) => `${bytes(bytesPerSecond)}/s`;
-export const count = (n) => Math.round(n).toLocaleString("en");
+/** Numbers and dates in the browser's own locale (undefined = the user's). */
+export const count = (n) => Math.round(n).toLocaleString(undefined);
 
 export function when(iso) {
   if (!iso) return "—";
   const d = new Date(iso);
-  return d.toLocaleString("en-GB", { dateStyle: "short", timeStyle: "medium" });
+  return d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
 }
+
+/** The time of day only, for "reconnecting since 12:03". */
+export const clock = (iso) => new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+
+/**
+ * A long name (an IQN, a path) as text with line-break opportunities after ':', '.', '/' and '-', so it wraps
+ * at a sensible point on a phone instead of in the middle of a word.
+ */
+export function nameText(name) {
+  const span = h("span", { class: "name" });
+  for (const part of String(name).split(/(?<=[:./-])/)) span.append(part, h("wbr"));
+  return span;
+}
+
+/** The last part of an IQN, the name a NAS shows for its target: "iqn.2004-04.com.qnap:ts-453:disk1" → "disk1". */
+export const shortName = (iqn) => String(iqn).split(":").pop() || String(iqn);
 
 /** A message for a moment in the page's live region. */
 export function toast(text) {

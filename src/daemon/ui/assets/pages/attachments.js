@@ -77,8 +77,18 @@ export function mount(main) {
       const attachments = await op("attach.list");
       rerender(list, listing(attachments, box, reload));
       const { sessions } = await op("sessions.list");
-      const key = JSON.stringify([sessions.map((s) => [s.sid, s.luns]), attachments.map((a) => a.id)]);
-      if (key !== formFor) rerender(form, attachForm(sessions, attachments, reload));
+      // Re-render the form only when the LUNs it offers change, and keep what the user typed meanwhile.
+      const taken = new Set(attachments.map((a) => `${a.target} ${a.lun}`));
+      const key = JSON.stringify(sessions.flatMap((s) => s.luns.filter((l) => l.bytes && !taken.has(`${s.target} ${l.lun}`)).map((l) => [s.sid, l.lun, l.bytes])));
+      if (key !== formFor) {
+        const typed = form.querySelector("input[placeholder]")?.value ?? "";
+        const chosen = form.querySelector("select")?.value;
+        rerender(form, attachForm(sessions, attachments, reload));
+        const input = form.querySelector("input[placeholder]");
+        if (input) input.value = typed;
+        const lun = form.querySelector("select");
+        if (lun && [...lun.options].some((o) => o.value === chosen)) lun.value = chosen;
+      }
       formFor = key;
       showError(box, undefined);
     } catch (err) {

@@ -1,18 +1,11 @@
 // Discovery: SendTargets at a portal (optionally with CHAP, kept in the discovery record and the secret store),
 // results listed without touching the node database, and each target portal saved as a node on request.
 import { busy, op, showError } from "../api.js";
-import { clear, errorBox, field, h, heading, parsePortal, portalText, table, toast, when } from "../dom.js";
+import { prepareDiscoveryAuth } from "../nas.js";
+import { clear, errorBox, field, h, heading, nameText, parsePortal, portalText, table, toast, when } from "../dom.js";
 
 const AUTH = "discovery.sendtargets.auth.";
 const nodeHref = (target, p) => `#/node/${encodeURIComponent(target)}/${encodeURIComponent(p.host)}/${p.port}`;
-
-/** Stores how to authenticate at `portal`: CHAP with a user (and the secret, when one is typed), or none. */
-async function prepareAuth(portal, user, secret) {
-  await op("discoverydb.new", { portal });
-  await op("discoverydb.update", { portal, name: `${AUTH}authmethod`, value: user ? "CHAP" : "None" });
-  if (user) await op("discoverydb.update", { portal, name: `${AUTH}username`, value: user });
-  if (secret) await op("secret.set", { scope: "discovery", portal, name: "password", value: secret });
-}
 
 function saveButton(t, p, saved, discovery) {
   if (saved) return h("a", { href: nodeHref(t.name, p) }, "Saved — open node");
@@ -41,9 +34,8 @@ function results(into, found, nodes) {
       ? h("p", {}, "The portal answered but offers no targets to this initiator (check the target's ACL for our initiator name).")
       : table(
           [
-            { label: "Target", cell: (r) => r.t.name, class: "name" },
-            { label: "Portal", cell: (r) => portalText(r.p) },
-            { label: "TPGT", cell: (r) => String(r.p.tpgt) },
+            { label: "Target", cell: (r) => nameText(r.t.name), class: "name" },
+            { label: "Address", cell: (r) => portalText(r.p) },
             { label: "Node", cell: (r) => saveButton(r.t, r.p, r.saved, found.portal) },
           ],
           rows,
@@ -78,18 +70,21 @@ export function mount(main) {
   const found = h("section", { "aria-live": "polite" });
   const known = h("section");
 
-  const run = (portal) =>
-    busy(submit, box, async () => {
+  const run = (portal) => {
+    // Results of an earlier discovery must not stand under a new error.
+    clear(found);
+    return busy(submit, box, async () => {
       const user = userInput.value.trim();
       if (portal === undefined) {
         portal = parsePortal(portalInput.value);
-        await prepareAuth(portal, user, secretInput.value);
+        await prepareDiscoveryAuth(portal, user, secretInput.value);
       }
       secretInput.value = "";
       const [result, { nodes }] = await Promise.all([op("discover", { portal, record: false }), op("nodes.list")]);
       results(found, result, nodes);
       refresh();
     });
+  };
   const refresh = () => op("discoverydb.list").then((r) => records(known, r.records, (p) => run(p)), (err) => showError(box, err));
 
   const form = h(

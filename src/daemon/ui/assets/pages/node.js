@@ -1,7 +1,7 @@
 // One node: where it is, its session, start-up mode, CHAP (secrets write-only: a field to set one, never shown
 // back, only "stored"), every setting with a form to change one, and deleting the record.
 import { busy, op, showError } from "../api.js";
-import { errorBox, facts, field, h, heading, portalText, rerender, select, table, toast } from "../dom.js";
+import { errorBox, facts, field, h, heading, nameText, portalText, rerender, select, shortName, table, toast } from "../dom.js";
 import { loginOrOut, nodeFilter } from "./nodes.js";
 
 const AUTH = "node.session.auth.";
@@ -64,10 +64,11 @@ function settingsForm(n, reload) {
       reload();
     });
   };
+  // Every raw setting (node.session.*, node.conn[0].*) is for experts: one click away, never first.
   return h(
-    "section",
+    "details",
     { class: "card" },
-    h("h2", {}, "Settings"),
+    h("summary", {}, "Advanced settings"),
     table(
       [
         { label: "Setting", cell: ([k]) => k, class: "name" },
@@ -99,14 +100,14 @@ function overview(n, reload, leave) {
     "section",
     { class: "card" },
     facts([
-      ["Portal", portalText(n.portal)],
-      ["Portal group", String(n.tpgt)],
-      ["Found by", n.discovery ? `SendTargets at ${portalText(n.discovery)}` : "added by hand"],
+      ["Address", portalText(n.portal)],
+      ["Found by", n.discovery ? `asking ${portalText(n.discovery)} for its targets` : "added by hand"],
       ["Session", n.sid === undefined ? "not logged in" : h("a", { href: "#/sessions" }, `session ${n.sid}`)],
     ]),
     field("Log in when the daemon starts", startup, "automatic and onboot log in at every daemon start, retrying in the background; manual only on request"),
     h("div", { class: "actions" }, login, remove),
     box,
+    h("details", {}, h("summary", {}, "Technical details"), facts([["Target portal group tag (TPGT)", String(n.tpgt)]])),
   );
 }
 
@@ -124,6 +125,6 @@ export function mountNode(main, [target, host, port]) {
       showError(box, err);
     }
   };
-  main.append(h("p", { class: "crumbs" }, h("a", { href: "#/nodes" }, "Nodes"), " / node"), heading(target ?? "Node"), box, body);
+  main.append(h("p", { class: "crumbs" }, h("a", { href: "#/nodes" }, "Nodes"), " / node"), heading(target ? shortName(target) : "Node"), target ? h("p", { class: "muted" }, nameText(target)) : null, box, body);
   reload();
 }

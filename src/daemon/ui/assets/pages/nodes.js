@@ -1,4 +1,5 @@
-// Nodes: every record of the node database with its start-up mode and session, logged in or out from here.
+// Nodes: every record of the node database with its start-up mode and session, logged in or out from here;
+// damaged records the daemon set aside are named above the table.
 import { busy, op, showError } from "../api.js";
 import { errorBox, h, heading, portalText, rerender, table, toast } from "../dom.js";
 
@@ -31,9 +32,10 @@ export function mount(main) {
   const list = h("div");
   const reload = async () => {
     try {
-      const { nodes } = await op("nodes.list");
+      const { nodes, quarantined = [] } = await op("nodes.list");
       rerender(
         list,
+        ...quarantined.map((f) => h("p", { class: "error", role: "alert" }, `${f.original} was damaged and is set aside as ${f.path}. Discovery will not recreate it with defaults; run iscsi doctor for what to do.`)),
         nodes.length === 0
           ? h("p", {}, "No nodes yet. ", h("a", { href: "#/discovery" }, "Discover a portal"), " and save its targets as nodes.")
           : table(

@@ -40,10 +40,11 @@ function defaultsCard(config, reload) {
       reload(name.value);
     });
   reset.addEventListener("click", () => apply(reset, undefined));
+  // Raw node.* keys are for experts: one click away.
   return h(
-    "section",
-    { class: "card" },
-    h("h2", {}, "Defaults for new nodes"),
+    "details",
+    { class: "card defaults" },
+    h("summary", {}, "Defaults for new targets (advanced)"),
     h("p", { class: "hint" }, `Kept in ${config.path}; existing nodes keep their own settings.`),
     table(
       [
@@ -63,7 +64,9 @@ export function mount(main) {
   const reload = async (selected) => {
     try {
       const [status, config] = await Promise.all([op("status"), op("config.show")]);
+      const wasOpen = body.querySelector("details.defaults")?.open ?? false;
       const defaults = defaultsCard(config, reload);
+      defaults.open = wasOpen;
       if (selected) {
         const s = defaults.querySelector("select");
         s.value = selected;

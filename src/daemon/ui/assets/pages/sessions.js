@@ -2,7 +2,8 @@
 // totals, negotiated parameters (RFC 7143 §13), LUNs and reconnect history; logout and LUN rescan; and the
 // background logins of automatic nodes still being retried.
 import { busy, every, op, showError } from "../api.js";
-import { bytes, count, errorBox, facts, h, heading, portalText, rate, rerender, table, toast, when } from "../dom.js";
+import { eject, listAttachments, stateWords } from "../nas.js";
+import { bytes, clock, count, errorBox, facts, h, heading, nameText, portalText, rate, rerender, shortName, table, toast, when } from "../dom.js";
 
 const SPARK_POINTS = 60;
 const plural = (n, word) => `${count(n)} ${word}${n === 1 ? "" : "s"}`;
@@ -46,14 +47,18 @@ function figure(label, key) {
 
 const negotiatedTable = (n) => table([{ label: "Parameter", cell: ([k]) => k, class: "name" }, { label: "Value", cell: ([, v]) => String(v) }], Object.entries(n));
 
-const lunTable = (luns) =>
+/** The local disk a LUN is attached as ("/dev/loop0 at /mnt/nas"), or how to get one. */
+const localDisk = (a) => (a ? `${a.device ?? a.file}${a.mountPoint ? ` at ${a.mountPoint}` : ""}` : h("a", { href: "#/disks" }, "not connected as a disk"));
+
+const lunTable = (luns, attached) =>
   luns.length === 0
     ? h("p", {}, "No LUNs reported.")
     : table(
         [
           { label: "LUN", cell: (l) => String(l.lun) },
           { label: "Type", cell: (l) => l.deviceType },
-          { label: "Device", cell: (l) => `${l.vendor} ${l.product} ${l.revision}`.trim() || "—" },
+          { label: "Local disk", cell: (l) => (l.bytes ? localDisk(attached.find((a) => a.lun === l.lun)) : "—") },
+          { label: "Model", cell: (l) => `${l.vendor} ${l.product} ${l.revision}`.trim() || "—" },
           { label: "Size", cell: (l) => (l.bytes ? `${bytes(l.bytes)} (${l.blockSize} B blocks)` : (l.error ?? "—")), class: "name" },
         ],
         luns,
@@ -72,29 +77,46 @@ function card(s0, onGone) {
   const spark = sparkline();
   const totals = h("p", { class: "totals" });
   const negotiated = h("div");
+  const technical = h("div");
   const luns = h("div");
   const history = h("div");
   const box = errorBox();
-  const logout = h("button", { type: "button", class: "primary", onclick: () => busy(logout, box, async () => {
+  const fixes = h("div", { class: "actions fixes" });
+  const logOut = async () => {
     const { results } = await op("logout", { sid: s0.sid });
     if (!results[0].ok) throw Object.assign(new Error(results[0].error.message), { code: results[0].error.code });
-    toast(`Logged out of ${s0.target}`);
+    toast(`Logged out of ${shortName(s0.target)}`);
     onGone();
-  }) }, "Log out");
+  };
+  // A connection with disks in use cannot be closed: offer the safe way (eject its disks, then log out) as a button.
+  const ejectAll = h("button", { type: "button", class: "primary", "data-key": `eject-all ${s0.sid}` }, "Eject its disks and log out");
+  ejectAll.addEventListener("click", () =>
+    busy(ejectAll, box, async () => {
+      for (const a of (await listAttachments()).filter((x) => x.sid === s0.sid)) await eject(a);
+      fixes.replaceChildren();
+      toast(`Ejected the disks of ${shortName(s0.target)} and logged out`);
+      onGone();
+    }),
+  );
+  const logout = h("button", { type: "button", onclick: async () => {
+    const done = await busy(logout, box, logOut);
+    fixes.replaceChildren(...(done || box.dataset.code !== "BUSY" ? [] : [ejectAll]));
+  } }, "Log out");
   const rescan = h("button", { type: "button", onclick: () => busy(rescan, box, () => op("sessions.rescan", { sid: s0.sid }).then(() => toast("LUNs rescanned"))) }, "Rescan LUNs");
   const headingId = `session-${s0.sid}`;
   const el = h(
     "section",
     { class: "card session", "aria-labelledby": headingId, "data-sid": s0.sid },
-    h("h2", { id: headingId }, `Session ${s0.sid} `, state),
-    h("p", { class: "name" }, s0.target),
+    h("h2", { id: headingId }, `${shortName(s0.target)} `, state),
+    h("p", { class: "muted" }, nameText(s0.target), ` · session ${s0.sid}`),
     info,
     h("div", { class: "figures" }, figs.map((f) => f.el)),
     h("figure", { class: "trend" }, spark.svg, h("figcaption", {}, "Read + write throughput, last minute")),
     totals,
-    h("div", { class: "actions" }, logout, rescan),
+    h("div", { class: "actions" }, rescan, logout),
     box,
-    h("details", {}, h("summary", {}, "Negotiated parameters"), negotiated),
+    fixes,
+    h("details", {}, h("summary", {}, "Technical details"), technical, negotiated),
     h("details", { open: true }, h("summary", {}, "LUNs"), luns),
     h("details", { open: true }, h("summary", {}, "Reconnect history"), history),
   );
@@ -109,9 +131,10 @@ function card(s0, onGone) {
   };
   return {
     el,
-    update(s, now) {
-      state.textContent = s.state;
-      state.className = `state state-${s.state}`;
+    update(s, now, attached) {
+      const words = stateWords(s, clock);
+      state.textContent = words.words;
+      state.className = `state tone-${words.tone}`;
       const f = figures(prev?.stats, s.stats, prev ? (now - prev.t) / 1000 : 0);
       prev = { t: now, stats: s.stats };
       figs[0].value.textContent = f.read === undefined ? "—" : rate(f.read);
@@ -127,10 +150,14 @@ function card(s0, onGone) {
         h("span", { "data-total": "commands" }, plural(s.stats.commands ?? 0, "command")),
         ` · ${bytes(s.stats.bytesIn ?? 0)} read · ${bytes(s.stats.bytesOut ?? 0)} written · ${plural(s.stats.reinstatements ?? 0, "reconnect")}`,
       );
-      const where = [["Portal", portalText(s.portal)], ["Since", when(s.since)], ["ISID / TSIH", `${s.isid} / ${s.tsih}`], s.error && ["Error", s.error]];
+      const links = Array.isArray(s.connections) ? s.connections.length : 1;
+      const where = [["Address", portalText(s.portal)], ["Connected since", when(s.since)], links > 1 && ["Connections", `${links} TCP connections share this session`], s.error && ["Last error", s.error]];
       if (changed("info", where)) rerender(info, facts(where));
+      const tech = [["State (RFC 7143)", s.state], ["ISID / TSIH", `${s.isid} / ${s.tsih}`], ["Target portal group tag", String(s.tpgt)], ["Interface", s.iface]];
+      if (changed("technical", tech)) rerender(technical, facts(tech));
       if (changed("negotiated", s.negotiated)) rerender(negotiated, negotiatedTable(s.negotiated));
-      if (changed("luns", s.luns)) rerender(luns, lunTable(s.luns));
+      const mine = attached.filter((a) => a.sid === s.sid);
+      if (changed("luns", [s.luns, mine.map((a) => [a.lun, a.device, a.mountPoint])])) rerender(luns, lunTable(s.luns, mine));
       if (changed("history", s.history)) rerender(history, historyList(s.history));
     },
   };
@@ -148,7 +175,7 @@ const pendingTable = (pending) =>
             { label: "State", cell: (p) => p.state },
             { label: "Attempts", cell: (p) => String(p.attempts) },
             { label: "Next attempt", cell: (p) => when(p.nextAttemptAt) },
-            { label: "Last error", cell: (p) => (p.lastError ? `${p.lastError.message} — ${p.lastError.code}` : "—"), class: "name" },
+            { label: "Last error", cell: (p) => (p.lastError ? p.lastError.message : "—"), class: "name" },
           ],
           pending,
         ),
@@ -162,7 +189,7 @@ export function mount(main) {
   const cards = new Map();
   const tick = async () => {
     try {
-      const [{ sessions }, status] = await Promise.all([op("sessions.list"), op("status")]);
+      const [{ sessions }, status, attached] = await Promise.all([op("sessions.list"), op("status"), listAttachments().catch(() => [])]);
       const now = performance.now();
       pending.hidden = status.startup.length === 0;
       rerender(pending, ...pendingTable(status.startup));
@@ -180,7 +207,7 @@ export function mount(main) {
           cards.set(s.sid, c);
           list.append(c.el);
         }
-        c.update(s, now);
+        c.update(s, now, attached);
       }
       empty.hidden = sessions.length > 0;
       showError(box, undefined);

@@ -18,6 +18,7 @@ export const ERROR_CATALOGUE = {
   PDU_TIMEOUT: { exit: 11, what: "no answer from the target in time" },
   ACCESS: { exit: 13, what: "permission denied" },
   SESSION_EXISTS: { exit: 15, what: "session already exists" },
+  EXISTS: { exit: 15, what: "already exists" },
   INVALID_REQUEST: { exit: 16, what: "malformed request to the daemon" },
   DAEMON_COMM: { exit: 18, what: "cannot talk to the daemon" },
   LOGIN_FATAL: { exit: 19, what: "login refused by the target (not retryable)" },

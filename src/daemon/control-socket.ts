@@ -1,15 +1,15 @@
-// The daemon's control socket (design.md §5): a Unix socket created mode 0600 (umask closes the window between
+// The daemon's control socket (docs/architecture.md): a Unix socket created mode 0600 (umask closes the window between
 // bind and chmod), one JSON request per line, each checked, dispatched and answered in order; a malformed one
 // gets an INVALID_REQUEST answer naming what is wrong. Bun exposes no peer credentials, so the file mode is the gate.
 import { chmodSync, existsSync, lstatSync, mkdirSync, rmSync } from "node:fs";
 import net from "node:net";
 import { dirname } from "node:path";
 import type { ConsolaInstance } from "consola";
-import type { Daemon } from "../daemon/daemon.ts";
-import { IscsiError } from "../errors.ts";
+import type { Daemon } from "./daemon.ts";
+import { IscsiError } from "../contract/errors.ts";
 import { answerer, type Answerer } from "./answer.ts";
-import { encodeLine, LineSplitter } from "./framing.ts";
-import { MAX_REQUEST_BYTES } from "./protocol.ts";
+import { encodeLine, LineSplitter } from "../ipc/framing.ts";
+import { MAX_REQUEST_BYTES } from "../contract/protocol.ts";
 
 const MAX_CONNECTIONS = 64;
 const IDLE_MS = 60_000;

@@ -1,12 +1,14 @@
 // The dispatch table: one entry per op of the protocol, each a call into the daemon's operations.
-import { attachLun, detachLuns, listAttachments } from "../daemon/attachments.ts";
-import type { Daemon } from "../daemon/daemon.ts";
-import { clearSecret, deleteDiscovery, deleteNodes, discover, listDiscovery, listNodes, newDiscovery, newNode, setSecret, updateDiscovery, updateNodes } from "../daemon/node-ops.ts";
-import { setConfig, setInitiatorName, showConfig } from "../daemon/prefs-ops.ts";
-import { listSessions, loginNodes, logoutSessions, rescanSessions } from "../daemon/session-ops.ts";
+import { attachLun } from "./attach-ops.ts";
+import { detachLuns, listAttachments } from "./attachments.ts";
+import type { Daemon } from "./daemon.ts";
+import { clearSecret, deleteDiscovery, deleteNodes, discover, listDiscovery, listNodes, newDiscovery, newNode, setSecret, updateDiscovery, updateNodes } from "./node-ops.ts";
+import { setConfig, setInitiatorName, showConfig } from "./prefs-ops.ts";
+import { listSessions, loginNodes, logoutSessions, rescanSessions } from "./session-ops.ts";
+import { setAsideView } from "./views.ts";
 import { recentLog } from "../log.ts";
 import { VERSION } from "../version.ts";
-import type { Op, RequestOf, ResultOf } from "./protocol.ts";
+import type { Op, RequestOf, ResultOf } from "../contract/protocol.ts";
 
 type Handlers = { [K in Op]: (req: RequestOf<K>) => Promise<ResultOf<K>> | ResultOf<K> };
 
@@ -16,7 +18,7 @@ export function dispatcher(d: Daemon): Handlers {
     ping: () => ({ version: VERSION, pid: process.pid }),
     status: () => d.status(),
     discover: (r) => discover(d, r.portal, { login: r.login ?? false, record: r.record ?? true }),
-    "nodes.list": async (r) => ({ nodes: await listNodes(d, filter(r)) }),
+    "nodes.list": async (r) => ({ nodes: await listNodes(d, filter(r)), ...setAsideView(d.stateDir) }),
     "node.new": async (r) => ({ node: await newNode(d, r.target, r.portal, r.tpgt ?? 1, r.discovery) }),
     "node.delete": async (r) => ({ count: await deleteNodes(d, filter(r)) }),
     "node.update": (r) => ({ count: updateNodes(d, filter(r), r.name, r.value) }),
@@ -26,7 +28,7 @@ export function dispatcher(d: Daemon): Handlers {
     logout: async (r) => ({ results: await logoutSessions(d, { ...filter(r), sid: r.sid, all: r.all }) }),
     "sessions.list": (r) => ({ sessions: listSessions(d, r.sid) }),
     "sessions.rescan": async (r) => ({ sessions: await rescanSessions(d, r.sid) }),
-    "discoverydb.list": async (r) => ({ records: await listDiscovery(d, r.portal) }),
+    "discoverydb.list": async (r) => ({ records: await listDiscovery(d, r.portal), ...setAsideView(d.stateDir) }),
     "discoverydb.new": async (r) => ({ record: await newDiscovery(d, r.portal) }),
     "discoverydb.delete": async (r) => ({ count: await deleteDiscovery(d, r.portal) }),
     "discoverydb.update": async (r) => ({ record: await updateDiscovery(d, r.portal, r.name, r.value) }),

@@ -3,10 +3,10 @@
 // so the two doors share every schema and every error.
 import type { ConsolaInstance } from "consola";
 import * as v from "valibot";
-import type { Daemon } from "../daemon/daemon.ts";
-import { errorCodeOf, IscsiError } from "../errors.ts";
+import type { Daemon } from "./daemon.ts";
+import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import { dispatcher } from "./dispatch.ts";
-import { describeIssues, parseRequest, RESULTS, type Op, type Response } from "./protocol.ts";
+import { describeIssues, parseRequest, RESULTS, type Op, type Response } from "../contract/protocol.ts";
 
 export type Answerer = (line: string, via: string) => Promise<Response>;
 

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Redoes every run of record in docs/performance.md, in the order the document shows them, and prints the
+# tables as Markdown on stdout (progress on stderr). Run it on a quiet machine (nothing else busy), as root
+# (tgtd, FUSE and loop devices), after `bash .ci/setup`; it takes about 45 minutes:
+#
+#   sh bench/record.sh > /tmp/runs-of-record.md
+#
+# NFS=1 adds the NFS route to the disk-path run when bench/attach-dd.ts supports it (--route).
+set -eu
+cd "$(dirname "$0")/.."
+run() {
+  echo "\$ $*" >&2
+  printf '\n#### `%s`\n\n' "$*"
+  npx bun "$@"
+}
+
+echo "### Null target, one CPU (target and initiators on CPU 0)"
+run bench/compare.ts --target null-target --rounds 3 --time 3 --warmup 1 --pin 0 --soak 60
+echo "### Null target, two CPUs (target on CPU 0, initiators on CPU 1)"
+run bench/compare.ts --target null-target --rounds 3 --time 3 --warmup 1 --pin 1 --pin-target 0
+echo "### Two sessions on two CPUs against one (null target, 1 MiB reads)"
+run bench/sessions.ts --target null-target --rounds 5 --time 4 --warmup 1 --profile read:1M:16 --sessions 2 --pin
+echo "### Disk paths (null target)"
+run bench/attach-dd.ts --target null-target --rounds 3 --time 4
+echo "### tgtd, one CPU"
+run bench/compare.ts --rounds 3 --time 3 --warmup 1 --pin 0 --backing null --bun
+echo "### tgtd, two CPUs (tgtd on CPU 0, initiators on CPU 1)"
+run bench/compare.ts --rounds 3 --time 3 --warmup 1 --pin 1 --pin-target 0 --backing null --bun
