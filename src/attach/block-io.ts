@@ -1,6 +1,7 @@
 // Byte-addressed I/O on a LUN for the attach routes (FUSE ring and NFS): reads and writes cut at the LUN's largest
 // transfer, partial blocks by read-modify-write under a block-range lock, TRIM as UNMAP with zeroed edges.
 // Each call settles only when the target has answered every command it sent.
+import type { ScsiExecutor } from "../session/executor.ts";
 import type { LogicalUnit } from "../session/logical-unit.ts";
 import type { Geometry } from "./geometry.ts";
 import { RangeLocks } from "./range-lock.ts";
@@ -16,15 +17,10 @@ export class BlockIo {
   private readonly bs: number;
 
   constructor(
-    private lu: LogicalUnit,
+    private readonly lu: LogicalUnit<ScsiExecutor>,
     private readonly geo: Geometry,
   ) {
     this.bs = geo.blockSize;
-  }
-
-  /** Commands from now on go to `lu` (the same LU over a new session). */
-  rebind(lu: LogicalUnit): void {
-    this.lu = lu;
   }
 
   /** How often a write waited for another write to the same blocks. */

@@ -1,10 +1,11 @@
 // Serves ring requests from a LUN (docs/architecture.md, "Attaching a LUN"): block reads, writes and TRIM through
 // BlockIo (cut at the LUN's largest transfer, partial blocks by read-modify-write under a block-range lock), FLUSH
-// as SYNCHRONIZE CACHE, SCSI pass-through as is. Many requests run at once; each completes only when the target
-// has answered, so a write is never reported done before GOOD, and a failure is never success.
+// as SYNCHRONIZE CACHE, SCSI pass-through as is. Many requests run at once; each completes only
+// when the target has answered, so a write is never reported done before GOOD, and a failure is never success.
 import { constants } from "node:os";
 import type { ConsolaInstance } from "consola";
 import { ScsiStatusError, SenseKey } from "../scsi/index.ts";
+import type { ScsiExecutor } from "../session/executor.ts";
 import type { LogicalUnit } from "../session/logical-unit.ts";
 import type { Direction } from "../session/task.ts";
 import type { Geometry } from "./geometry.ts";
@@ -48,7 +49,7 @@ export class RequestServer {
 
   constructor(
     private readonly ring: Ring,
-    private lu: LogicalUnit,
+    private readonly lu: LogicalUnit<ScsiExecutor>,
     private readonly geo: Geometry,
     private readonly opts: { readOnly: boolean; log: ConsolaInstance },
   ) {
@@ -57,12 +58,6 @@ export class RequestServer {
 
   start(): Promise<void> {
     return this.ring.listen((req) => this.accept(req));
-  }
-
-  /** Requests from now on go to `lu` (the same LU over a new session); those already sent settle where they are. */
-  rebind(lu: LogicalUnit): void {
-    this.lu = lu;
-    this.io.rebind(lu);
   }
 
   /** Writes that waited for another write to the same blocks. */

@@ -12,8 +12,9 @@ const out = (line: string) => process.stdout.write(line + "\n");
 const portalTpgt = (p: { host: string; port: number }, tpgt: number) => `${formatPortal(p)},${tpgt}`;
 const bracketPortal = (p: { host: string; port: number }) => `${p.host},${p.port}`;
 
-export function printNodeLines(nodes: Array<{ target: string; portal: { host: string; port: number }; tpgt: number }>): void {
-  for (const n of nodes) out(`${portalTpgt(n.portal, n.tpgt)} ${printable(n.target)}`);
+/** iscsiadm's `PORTAL,TPGT IQN` lines; a node discovery found gone gets a trailing " (stale)". */
+export function printNodeLines(nodes: Array<{ target: string; portal: { host: string; port: number }; tpgt: number; stale?: string }>): void {
+  for (const n of nodes) out(`${portalTpgt(n.portal, n.tpgt)} ${printable(n.target)}${n.stale ? " (stale)" : ""}`);
 }
 
 /** `-m node -T … -o show`: one record per node, secrets masked as iscsiadm does. */
@@ -30,16 +31,17 @@ export function printNodeRecord(n: NodeView): void {
   out(`node.conn[0].port = ${n.portal.port}`);
   out(`node.discovery_address = ${n.discovery?.host ?? "<empty>"}`);
   out(`node.discovery_port = ${n.discovery?.port ?? 0}`);
-  out(`node.discovery_type = ${n.discovery ? "send_targets" : "static"}`);
+  out(`node.discovery_type = ${n.discovery?.type === "isns" ? "isns" : n.discovery ? "send_targets" : "static"}`);
+  if (n.stale) out(`# stale since ${n.stale}: the discovery server no longer lists this target`);
   out("# END RECORD");
 }
 
 export function printDiscoveryRecord(r: DiscoveryView): void {
   out(`# BEGIN RECORD iscsi ${VERSION}`);
   out(`discovery.startup = manual`);
-  out(`discovery.type = sendtargets`);
-  out(`discovery.sendtargets.address = ${r.portal.host}`);
-  out(`discovery.sendtargets.port = ${r.portal.port}`);
+  out(`discovery.type = ${r.type}`);
+  out(`discovery.${r.type}.address = ${r.portal.host}`);
+  out(`discovery.${r.type}.port = ${r.portal.port}`);
   for (const [name, value] of Object.entries(r.settings)) {
     out(`${name} = ${value === "" ? "<empty>" : value}`);
     if (name === "discovery.sendtargets.auth.username") out(`discovery.sendtargets.auth.password = ${r.secrets.password ? "********" : "<empty>"}`);
@@ -123,6 +125,8 @@ export function printSessions(sessions: SessionView[], level: number, attachment
       ...(s.error ? [`Last Error: ${printable(s.error)}`] : []),
       `Logged In Since: ${s.since}`,
     ]);
+    if (s.connections.length > 1) block("Connections:", s.connections.map((c) => `CID ${c.cid}: ${c.peer}, ${c.commands} commands, ${c.outstanding} outstanding`));
+    if (s.paths?.length) block("Multipath:", s.paths.map((p) => `Path of ${p.device} (LUN ${p.lun}): ${p.state}${p.active ? ", active" : ""}`));
     if (level >= 2) {
       const n = s.negotiated;
       block("Negotiated iSCSI params:", [
@@ -171,7 +175,7 @@ export function printSessionTable(sessions: SessionView[]): void {
 export function printNodeTable(nodes: NodeView[]): void {
   printTable(
     ["TARGET", "PORTAL", "STARTUP", "AUTH", "SESSION"],
-    nodes.map((n) => [printable(n.target), portalTpgt(n.portal, n.tpgt), n.startup, String(n.settings["node.session.auth.authmethod"]), n.sid ? `sid ${n.sid}` : "-"]),
+    nodes.map((n) => [printable(n.target), portalTpgt(n.portal, n.tpgt), n.startup, String(n.settings["node.session.auth.authmethod"]), n.sid ? `sid ${n.sid}` : n.stale ? "stale" : "-"]),
   );
 }
 

@@ -13,7 +13,7 @@ const portal = v.strictObject({ host: v.string(), port: v.number() });
 const daemonDiscover = RESULTS.discover.entries;
 
 export const OUTPUTS = {
-  /** `iscsi discover --json`, `iscsi -m discovery -t st -p P --json` */
+  /** `iscsi discover [--isns] --json`, `iscsi -m discovery -t st|isns -p P --json` */
   discovery: v.strictObject({
     schemaVersion: version,
     portal,
@@ -24,7 +24,7 @@ export const OUTPUTS = {
     logins: v.optional(daemonDiscover.logins.wrapped),
   }),
   /** `iscsi attach --list --json` */
-  attachments: v.strictObject({ schemaVersion: version, attachments: RESULTS["attach.list"] }),
+  attachments: v.strictObject({ schemaVersion: version, attachments: RESULTS["attach.list"], quarantined: RESULTS.status.entries.quarantined }),
   /** `iscsi sessions --json`, `iscsi -m session --json` */
   sessions: v.strictObject({ schemaVersion: version, sessions: RESULTS["sessions.list"].entries.sessions }),
   /** `iscsi nodes --json`, `iscsi -m node --json` */

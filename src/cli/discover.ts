@@ -1,6 +1,8 @@
-// `iscsi discover PORTAL`: SendTargets. When a daemon runs, it asks through it so the targets are recorded as
-// nodes (as iscsiadm does); with --no-record, CHAP flags, or no daemon, it asks directly and records nothing.
+// `iscsi discover PORTAL` (SendTargets) or `iscsi discover --isns SERVER[:PORT]` (an iSNS query). When a daemon
+// runs, it asks through it so the targets are recorded as nodes (as iscsiadm does) and, for iSNS, watched;
+// with --no-record, CHAP flags, or no daemon, it asks directly and records nothing.
 import { defineCommand } from "citty";
+import { DEFAULT_ISNS_PORT, isnsDiscover } from "../discovery/isns-client.ts";
 import { discover } from "../discovery/send-targets.ts";
 import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import { ask, failIfAny, socketArg } from "./_daemon.ts";
@@ -29,9 +31,10 @@ function print(portal: Portal, targets: Found, json: boolean, extra: Omit<Output
 const direct = (args: Record<string, unknown>) => Boolean(args["chap-user"] || args["chap-secret-file"] || args["mutual-user"] || process.env.ISCSI_CHAP_USER || args["header-digest"] || args["data-digest"] || args["login-timeout"]);
 
 export default defineCommand({
-  meta: { name: "discover", description: "List the targets a portal offers (SendTargets); records them as nodes when a daemon runs" },
+  meta: { name: "discover", description: "List the targets a portal offers (SendTargets) or an iSNS server lists; records them as nodes when a daemon runs" },
   args: {
-    portal: { type: "positional", required: true, description: "HOST[:PORT] of the discovery portal" },
+    portal: { type: "positional", required: false, description: "HOST[:PORT] of the discovery portal (SendTargets)" },
+    isns: { type: "string", description: "Ask the iSNS server at HOST[:PORT] (port 3205 by default) instead of a portal" },
     record: { type: "boolean", default: true, description: "Record the targets in the daemon's node database when a daemon runs (--no-record: only list)" },
     login: { type: "boolean", description: "Also log in to every discovered node (needs the daemon)" },
     ...authArgs,
@@ -42,10 +45,12 @@ export default defineCommand({
     ...jsonArg,
   },
   async run({ args }) {
-    const portal = parsePortal(args.portal);
+    if (Boolean(args.portal) === Boolean(args.isns)) throw new IscsiError("INVALID_ARGUMENT", "give either a portal (SendTargets) or --isns SERVER[:PORT], not both or neither");
+    if (args.isns && direct(args)) throw new IscsiError("INVALID_ARGUMENT", "CHAP, digest and login-timeout flags apply to SendTargets portals; an iSNS query does not log in");
+    const portal = args.isns ? parsePortal(args.isns, DEFAULT_ISNS_PORT) : parsePortal(args.portal!);
     if (args.record && !direct(args)) {
       try {
-        const r = await ask(args, { op: "discover", portal, login: args.login ?? false });
+        const r = await ask(args, { op: "discover", portal, login: args.login ?? false, ...(args.isns ? { type: "isns" as const } : {}) });
         warnSkippedNodes(r.nodes.quarantined);
         print(portal, r.targets, args.json, { recorded: true, nodes: r.nodes, ...(r.logins ? { logins: r.logins } : {}) });
         if (r.logins && !args.json) printLoginResults(r.logins);
@@ -58,7 +63,9 @@ export default defineCommand({
     } else if (args.login) {
       throw new IscsiError("INVALID_ARGUMENT", "--login goes through the daemon: drop --no-record and the CHAP and digest flags (store discovery secrets with `iscsi secret set --discovery`)");
     }
-    const targets = await discover({ portal, initiatorName: initiatorNameFrom(args), auth: authFrom(args), proposal: digestsFrom(args), ...loginTimeoutFrom(args) });
+    const targets = args.isns
+      ? await isnsDiscover({ server: portal, initiatorName: initiatorNameFrom(args) })
+      : await discover({ portal, initiatorName: initiatorNameFrom(args), auth: authFrom(args), proposal: digestsFrom(args), ...loginTimeoutFrom(args) });
     print(portal, foundTargets(targets), args.json, { recorded: false });
   },
 });

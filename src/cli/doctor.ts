@@ -1,10 +1,13 @@
-// `iscsi doctor [PORTAL] [--target IQN] [--json]`: checks the host and, given a portal, probes it and its
-// targets; every finding ok/warn/fail in plain words with what to do; exit code of the first failure.
+// `iscsi doctor [PORTAL] [--target IQN] [--isns HOST[:PORT]] [--json]`: checks the host and, given a portal, probes
+// it and its targets, given an iSNS server, probes that; every finding ok/warn/fail in plain words with what to
+// do; exit code of the first failure.
 import { defineCommand } from "citty";
 import { currentPlatform, resolvePaths } from "../config/paths.ts";
 import { countByStatus, type Finding, type Report } from "../doctor/finding.ts";
 import { checkHost } from "../doctor/host.ts";
+import { probeIsns } from "../doctor/isns-probe.ts";
 import { probePortal } from "../doctor/probe.ts";
+import { DEFAULT_ISNS_PORT } from "../discovery/isns-client.ts";
 import { StoredState } from "../doctor/stored.ts";
 import { IscsiError } from "../contract/errors.ts";
 import { VERSION } from "../version.ts";
@@ -44,6 +47,7 @@ export default defineCommand({
   args: {
     portal: { type: "positional", required: false, description: "HOST[:PORT] of a target portal to probe" },
     target: { type: "string", alias: "T", description: "Probe only this target (default: every target SendTargets lists)" },
+    isns: { type: "string", description: "Probe the iSNS server at HOST[:PORT] (port 3205 by default): reachable, registration, query, our node, SCN" },
     timeout: { type: "string", default: "10", description: "Seconds allowed for each connect and login" },
     "nop-wait": { type: "string", default: "3", description: "Seconds to listen for NOP-In pings from each target (0: skip)" },
     ...authArgs,
@@ -56,6 +60,7 @@ export default defineCommand({
     const timeoutMs = seconds(args.timeout, "--timeout", 0.1);
     const nopWaitMs = seconds(args["nop-wait"], "--nop-wait", 0);
     const portal = args.portal ? parsePortal(args.portal) : undefined;
+    const isnsServer = args.isns ? parsePortal(args.isns, DEFAULT_ISNS_PORT) : undefined;
     if (args.target && !portal) throw new IscsiError("INVALID_ARGUMENT", "--target needs a PORTAL to probe: iscsi doctor HOST[:PORT] --target IQN");
     const auth = authFrom(args);
     const paths = resolvePaths({ stateDir: args["state-dir"], socket: args.socket });
@@ -74,6 +79,7 @@ export default defineCommand({
       const sections = await probePortal({ portal, ...(args.target ? { target: args.target } : {}), initiatorName, ...(given ? { auth: given } : {}), stored, timeoutMs, nopWaitMs });
       for (const s of sections) findings.push(...s.list);
     }
+    if (isnsServer) findings.push(...(await probeIsns({ server: isnsServer, initiatorName, timeoutMs })).list);
     const report: Report = { version: VERSION, platform: `${platform}-${process.arch}`, initiatorName, findings, counts: countByStatus(findings) };
     if (args.json) printJson(report);
     else printReport(report);

@@ -4,12 +4,15 @@
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import { IscsiError } from "../contract/errors.ts";
+import { defaultIsnsSettings, isIsnsSettingName, parseIsnsSetting, type IsnsSettings } from "./isns-settings.ts";
 import { defaultSettings, isSettingName, parseSetting, SECRET_SETTINGS, type NodeSettings } from "./node-settings.ts";
 import { currentPlatform, type Platform } from "./paths.ts";
 
 export interface DaemonConfig {
   /** Settings every new node record starts with. */
   nodeDefaults: NodeSettings;
+  /** Settings every new iSNS discovery record starts with (discovery.isns.* keys). */
+  isnsDefaults: IsnsSettings;
   /** Background logins of automatic nodes: capped exponential backoff with jitter. */
   startup: { retryInitialMs: number; retryMaxMs: number };
   /** Where secrets live: the macOS Keychain or a root-only file in the state dir. */
@@ -46,6 +49,7 @@ type DaemonKey = keyof typeof DAEMON_KEYS;
 export function defaultConfig(platform: Platform = currentPlatform()): DaemonConfig {
   return {
     nodeDefaults: defaultSettings(),
+    isnsDefaults: defaultIsnsSettings(),
     startup: { retryInitialMs: 1000, retryMaxMs: 60_000 },
     secrets: platform === "darwin" ? "keychain" : "file",
     ui: { enabled: true, port: DEFAULT_UI_PORT },
@@ -75,6 +79,10 @@ export function parseConfig(text: string, file: string, platform: Platform = cur
       const r = parseSetting(key, value);
       if ("problem" in r) throw bad(line, key, r.problem);
       (config.nodeDefaults as Record<string, string | number>)[key] = r.value;
+    } else if (isIsnsSettingName(key)) {
+      const r = parseIsnsSetting(key, value);
+      if ("problem" in r) throw bad(line, key, r.problem);
+      (config.isnsDefaults as unknown as Record<string, string | number>)[key] = r.value;
     } else if (Object.hasOwn(DAEMON_KEYS, key)) {
       const r = v.safeParse(DAEMON_KEYS[key as DaemonKey], value);
       if (!r.success) throw bad(line, key, r.issues[0].message);

@@ -15,7 +15,9 @@ import { cleanAttachLeftovers, restoreAttachments, restoreAttempt } from "./atta
 import { AttachmentDb } from "./attachment-db.ts";
 import { Attachments } from "./attachment-table.ts";
 import { detachAll } from "./attachments.ts";
+import { Multipath } from "./multipath.ts";
 import { DiscoveryDb } from "./discovery-db.ts";
+import { IsnsWatches } from "./isns-watch.ts";
 import { nodeKey, NodeDb } from "./node-db.ts";
 import { GONE, SessionRegistry } from "./registry.ts";
 import { startupAttempt } from "./session-ops.ts";
@@ -49,6 +51,8 @@ export class Daemon implements DaemonState {
   /** Background restores of recorded attachments, retried as startup logins are. */
   readonly restores: StartupLogins;
   readonly attachments: Attachments;
+  readonly isns: IsnsWatches = new IsnsWatches(this);
+  readonly multipath: Multipath;
   private cachedName: string;
   private watch: ReturnType<typeof setInterval> | undefined;
   private ui: UiEndpoint | undefined;
@@ -66,6 +70,7 @@ export class Daemon implements DaemonState {
     this.discoveries = new DiscoveryDb(stateDir, log);
     this.secrets = config.secrets === "keychain" ? new KeychainSecretStore() : new FileSecretStore(join(stateDir, "secrets.json"));
     this.registry = new SessionRegistry(log);
+    this.multipath = new Multipath(log);
     this.startup = new StartupLogins((key) => startupAttempt(this, key), config.startup, log);
     this.restores = new StartupLogins((key) => restoreAttempt(this, key), config.startup, log, "restore of");
     this.cachedName = ensureInitiatorName(stateDir);
@@ -120,12 +125,13 @@ export class Daemon implements DaemonState {
     return this.cachedName;
   }
 
-  /** Background logins of nodes with node.startup automatic or onboot; returns at once. */
+  /** Background logins of nodes with node.startup automatic or onboot, and the watches of iSNS servers; returns at once. */
   startAutomaticLogins(): void {
     const nodes = this.nodes.list().filter((r) => r.settings["node.startup"] !== "manual");
     if (nodes.length > 0) this.log.info(`starting background login of ${nodes.length} automatic node(s)`);
     this.startup.start(nodes.map((r) => ({ key: nodeKey(r.target, r.portal), label: `${r.target} at ${r.portal.host}:${r.portal.port}` })));
     this.watch ??= setInterval(() => this.restartLostSessions(), WATCH_MS);
+    this.isns.startAll();
   }
 
   /**
@@ -179,6 +185,7 @@ export class Daemon implements DaemonState {
     await this.ui?.close();
     this.startup.cancelAll();
     this.restores.cancelAll();
+    await this.isns.stopAll();
     await detachAll(this);
     await Promise.all(
       this.registry.list().map((e) => this.registry.logout(e, SHUTDOWN_LOGOUT_MS).catch((err) => this.log.warn(`session ${e.sid}: ${(err as Error).message}`))),

@@ -4,7 +4,7 @@ import { detachLuns, listAttachments } from "./attachments.ts";
 import type { Daemon } from "./daemon.ts";
 import { clearSecret, deleteDiscovery, deleteNodes, discover, listDiscovery, listNodes, newDiscovery, newNode, setSecret, updateDiscovery, updateNodes } from "./node-ops.ts";
 import { setConfig, setInitiatorName, showConfig } from "./prefs-ops.ts";
-import { listSessions, loginNodes, logoutSessions, rescanSessions } from "./session-ops.ts";
+import { listPaths, listSessions, loginNodes, logoutSessions, rescanSessions } from "./session-ops.ts";
 import { setAsideView } from "./views.ts";
 import { recentLog } from "../log.ts";
 import { VERSION } from "../version.ts";
@@ -17,9 +17,9 @@ export function dispatcher(d: Daemon): Handlers {
   return {
     ping: () => ({ version: VERSION, pid: process.pid }),
     status: () => d.status(),
-    discover: (r) => discover(d, r.portal, { login: r.login ?? false, record: r.record ?? true }),
+    discover: (r) => discover(d, r.portal, { login: r.login ?? false, record: r.record ?? true, type: r.type }),
     "nodes.list": async (r) => ({ nodes: await listNodes(d, filter(r)), ...setAsideView(d.stateDir) }),
-    "node.new": async (r) => ({ node: await newNode(d, r.target, r.portal, r.tpgt ?? 1, r.discovery) }),
+    "node.new": async (r) => ({ node: await newNode(d, r.target, r.portal, r.tpgt ?? 1, r.discovery, r.discoveryType) }),
     "node.delete": async (r) => ({ count: await deleteNodes(d, filter(r)) }),
     "node.update": (r) => ({ count: updateNodes(d, filter(r), r.name, r.value) }),
     "secret.set": async (r) => ({ count: await setSecret(d, { scope: r.scope, target: r.target, portal: r.portal, name: r.name }, r.value) }),
@@ -29,12 +29,13 @@ export function dispatcher(d: Daemon): Handlers {
     "sessions.list": (r) => ({ sessions: listSessions(d, r.sid) }),
     "sessions.rescan": async (r) => ({ sessions: await rescanSessions(d, r.sid) }),
     "discoverydb.list": async (r) => ({ records: await listDiscovery(d, r.portal), ...setAsideView(d.stateDir) }),
-    "discoverydb.new": async (r) => ({ record: await newDiscovery(d, r.portal) }),
+    "discoverydb.new": async (r) => ({ record: await newDiscovery(d, r.portal, r.type) }),
     "discoverydb.delete": async (r) => ({ count: await deleteDiscovery(d, r.portal) }),
     "discoverydb.update": async (r) => ({ record: await updateDiscovery(d, r.portal, r.name, r.value) }),
     "attach.add": (r) => attachLun(d, { target: r.target, portal: r.portal, lun: r.lun, mount: r.mount, readOnly: r.readOnly, via: r.via }),
     "attach.remove": async (r) => ({ detached: await detachLuns(d, { id: r.attachment, device: r.device, mount: r.mount, target: r.target, lun: r.lun, force: r.force }) }),
     "attach.list": () => listAttachments(d),
+    "paths.list": (r) => ({ devices: listPaths(d, r.device) }),
     "ui.info": (r) => d.uiInfo(r.once ?? false),
     "log.recent": (r) => ({ entries: recentLog(r.after, r.limit) }),
     "config.show": () => showConfig(d),

@@ -3,7 +3,7 @@
 import type { NodeSettings, SecretName } from "../config/node-settings.ts";
 import type { SecretStore } from "../config/secrets.ts";
 import { IscsiError } from "../contract/errors.ts";
-import type { DiscoveryRecord } from "./discovery-db.ts";
+import type { SendTargetsRecord } from "./discovery-db.ts";
 import type { EngineAuth, OpenParams } from "./engine.ts";
 import type { Portal } from "../transport/portal.ts";
 import type { NodeRecord } from "./node-db.ts";
@@ -66,6 +66,7 @@ export async function nodeOpenParams(record: NodeRecord, secrets: SecretStore, i
       immediateData: s["node.session.iscsi.ImmediateData"] === "Yes",
       firstBurstLength: Math.min(s["node.session.iscsi.FirstBurstLength"], s["node.session.iscsi.MaxBurstLength"]),
       maxBurstLength: s["node.session.iscsi.MaxBurstLength"],
+      maxConnections: s["node.session.iscsi.MaxConnections"],
     },
     loginTimeoutMs: s["node.conn[0].timeo.login_timeout"] * 1000,
     queueDepth: s["node.session.queue_depth"],
@@ -73,7 +74,7 @@ export async function nodeOpenParams(record: NodeRecord, secrets: SecretStore, i
   };
 }
 
-export async function discoveryAuth(record: DiscoveryRecord, secrets: SecretStore): Promise<EngineAuth> {
+export async function discoveryAuth(record: SendTargetsRecord, secrets: SecretStore): Promise<EngineAuth> {
   const s = record.settings;
   return authFrom({
     method: s["discovery.sendtargets.auth.authmethod"],

@@ -26,7 +26,9 @@ const recordSchema = v.object({
   portal: v.object({ host: v.string(), port: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)) }),
   tpgt: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)),
   isid: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 48 - 1)),
-  discovery: v.optional(v.object({ host: v.string(), port: v.number(), type: v.literal("sendtargets") })),
+  discovery: v.optional(v.object({ host: v.string(), port: v.number(), type: v.picklist(["sendtargets", "isns"]) })),
+  /** Set when discovery found the target gone; cleared when it comes back. */
+  stale: v.optional(v.string()),
   settings: storedSettingsSchema,
   userSet: v.array(v.string()),
   created: v.string(),
@@ -107,10 +109,19 @@ export class NodeDb {
     for (const [name, value] of Object.entries(defaults) as Array<[SettingName, string | number]>) {
       if (!record.userSet.includes(name)) settings[name] = value;
     }
-    const next: NodeRecord = { ...record, tpgt, discovery, settings: settings as NodeSettings };
+    const { stale: _wasStale, ...current } = record;
+    const next: NodeRecord = { ...current, tpgt, discovery, settings: settings as NodeSettings };
     if (JSON.stringify(next) === JSON.stringify(record)) return "unchanged";
     this.save({ ...next, updated: new Date().toISOString() });
     return "updated";
+  }
+
+  /** Discovery no longer finds the target: the record stays (with the user's settings) and is marked stale. */
+  markStale(record: NodeRecord): NodeRecord {
+    if (record.stale) return record;
+    const next: NodeRecord = { ...record, stale: new Date().toISOString() };
+    this.save(next);
+    return next;
   }
 
   /** A user's change: stored and remembered as the user's, so discovery leaves it alone. */

@@ -4,7 +4,9 @@ import { iscsiNameProblem } from "../pdu/iscsi-name.ts";
 import { isSettingName, parseSetting, READ_ONLY_SETTINGS, SECRET_SETTINGS, type SecretName } from "../config/node-settings.ts";
 import { secretProblem } from "../config/secrets.ts";
 import { IscsiError } from "../contract/errors.ts";
+import type { DiscoveryType } from "./discovery-db.ts";
 import { sendTargets } from "./engine.ts";
+import { recordIsnsTargets } from "./isns-watch.ts";
 import { discoveryAuth, discoverySecretKey, nodeSecretKey } from "./login-params.ts";
 import { nodeKey, type NodeFilter, type NodeRecord } from "./node-db.ts";
 import type { Portal } from "../transport/portal.ts";
@@ -14,10 +16,12 @@ import { discoveryView, nodeView } from "./views.ts";
 import type { DiscoverResult, DiscoveryView, NodeView } from "../contract/views.ts";
 
 /**
- * SendTargets at `portal`, every (target, portal) pair merged into the node database (unless `record` is off:
- * the dashboard lists first and saves the nodes the user picks); optionally log them in.
+ * SendTargets at `portal` (or a query of the iSNS server at `portal`), every (target, portal) pair merged into the
+ * node database (unless `record` is off: the dashboard lists first and saves the nodes the user picks); optionally
+ * log them in.
  */
-export async function discover(d: DaemonState, portal: Portal, opts: { login: boolean; record: boolean }): Promise<DiscoverResult> {
+export async function discover(d: DaemonState, portal: Portal, opts: { login: boolean; record: boolean; type?: DiscoveryType }): Promise<DiscoverResult> {
+  if (opts.type === "isns") return discoverIsns(d, portal, opts);
   const drec = d.discoveries.ensure(portal);
   const auth = await discoveryAuth(drec, d.secrets);
   const found = await sendTargets(portal, d.initiatorName(), auth, drec.settings["discovery.sendtargets.timeo.login_timeout"] * 1000);
@@ -40,10 +44,25 @@ export async function discover(d: DaemonState, portal: Portal, opts: { login: bo
     targets: found.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) })),
     nodes: quarantined ? counts : kept,
   };
-  if (opts.login) {
-    const logins = await Promise.all(touched.map((r) => loginNodes(d, { target: r.target, portal: r.portal }).then((x) => x[0]!)));
-    result.logins = logins;
-  }
+  if (opts.login) result.logins = await loginAll(d, touched);
+  return result;
+}
+
+const loginAll = (d: DaemonState, records: NodeRecord[]) => Promise.all(records.map((r) => loginNodes(d, { target: r.target, portal: r.portal }).then((x) => x[0]!)));
+
+/** iSNS: the server's answer for our node (its discovery domains applied), recorded like SendTargets'. */
+async function discoverIsns(d: DaemonState, server: Portal, opts: { login: boolean; record: boolean }): Promise<DiscoverResult> {
+  const drec = d.discoveries.ensureIsns(server, d.config.isnsDefaults);
+  const found = await d.isns.discover(drec);
+  d.discoveries.noteDiscovered(drec, found.length);
+  const { counts, touched } = opts.record ? recordIsnsTargets(d, server, found) : { counts: { created: 0, updated: 0, unchanged: 0, quarantined: 0 }, touched: [] };
+  d.log.info(`iSNS discovery at ${server.host}:${server.port}: ${found.length} target(s)`);
+  const result: DiscoverResult = {
+    portal: server,
+    targets: found.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) })),
+    nodes: { created: counts.created, updated: counts.updated, unchanged: counts.unchanged, ...(counts.quarantined ? { quarantined: counts.quarantined } : {}) },
+  };
+  if (opts.login) result.logins = await loginAll(d, touched);
   return result;
 }
 
@@ -67,10 +86,10 @@ function recordsOrFail(d: DaemonState, filter: NodeFilter): NodeRecord[] {
 }
 
 /** A node record made by hand, or from a discovery result the user picked (`discovery`: where it was found). */
-export async function newNode(d: DaemonState, target: string, portal: Portal, tpgt: number, discovery?: Portal): Promise<NodeView> {
+export async function newNode(d: DaemonState, target: string, portal: Portal, tpgt: number, discovery?: Portal, discoveryType: DiscoveryType = "sendtargets"): Promise<NodeView> {
   const problem = iscsiNameProblem(target);
   if (problem) throw new IscsiError("INVALID_ARGUMENT", `invalid target name: ${problem}`);
-  const { record } = d.nodes.create(target, portal, tpgt, d.config.nodeDefaults, discovery && { ...discovery, type: "sendtargets" });
+  const { record } = d.nodes.create(target, portal, tpgt, d.config.nodeDefaults, discovery && { ...discovery, type: discoveryType });
   return (await listNodes(d, { target, portal: record.portal }))[0]!;
 }
 
@@ -140,8 +159,9 @@ export async function listDiscovery(d: DaemonState, portal?: { host: string; por
   return Promise.all(records.map(async (r) => discoveryView(r, await secretFlags(d, (n) => discoverySecretKey(r.portal, n)))));
 }
 
-export async function newDiscovery(d: DaemonState, portal: Portal): Promise<DiscoveryView> {
-  d.discoveries.ensure(portal);
+export async function newDiscovery(d: DaemonState, portal: Portal, type: DiscoveryType = "sendtargets"): Promise<DiscoveryView> {
+  if (type === "isns") d.discoveries.ensureIsns(portal, d.config.isnsDefaults);
+  else d.discoveries.ensure(portal);
   return (await listDiscovery(d, portal))[0]!;
 }
 
@@ -149,7 +169,12 @@ export async function updateDiscovery(d: DaemonState, portal: Portal, name: stri
   if (/\.password(_in)?$/.test(name)) throw new IscsiError("INVALID_ARGUMENT", `${name} is a secret and is not taken as a value; use \`iscsi secret set --discovery\` (reads stdin or --file)`);
   const rec = d.discoveries.get(portal);
   if (!rec) throw new IscsiError("NOT_FOUND", `no discovery record for ${portal.host}:${portal.port}`);
-  d.discoveries.update(rec, name, text);
+  const next = d.discoveries.update(rec, name, text);
+  // A changed iSNS record takes effect at once: the watch stops (deregistering) and restarts if still wanted.
+  if (next.type === "isns") {
+    await d.isns.stop(portal);
+    if (next.settings["discovery.isns.use_discoveryd"] === "Yes" && rec.lastDiscovered) await d.isns.discover(next).then((found) => recordIsnsTargets(d, portal, found));
+  }
   return (await listDiscovery(d, portal))[0]!;
 }
 
@@ -157,6 +182,7 @@ export async function deleteDiscovery(d: DaemonState, portal: Portal): Promise<n
   const rec = d.discoveries.get(portal);
   if (!rec) throw new IscsiError("NOT_FOUND", `no discovery record for ${portal.host}:${portal.port}`);
   for (const n of ["password", "password_in"] as const) await d.secrets.delete(discoverySecretKey(portal, n));
+  if (rec.type === "isns") await d.isns.stop(portal);
   d.discoveries.delete(rec);
   return 1;
 }

@@ -69,7 +69,7 @@ export class StoredState {
   /** CHAP settings of the discovery record of `portal`, if there is one. */
   async discovery(portal: Portal): Promise<{ auth: EngineAuth } | { problem: string } | undefined> {
     const record = this.discoveries?.get(portal);
-    if (!record) return undefined;
+    if (!record || record.type !== "sendtargets") return undefined;
     if (!this.secrets) return { problem: "the secret store cannot be opened" };
     try {
       return { auth: await discoveryAuth(record, this.secrets) };

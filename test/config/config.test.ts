@@ -36,6 +36,13 @@ describe("config file", () => {
     expect(() => parseConfig("iscsid.nfs.port = -1", "x.conf", "linux")).toThrow(/iscsid\.nfs\.port: must be a port number/);
   });
 
+  test("discovery.isns.* keys set the defaults of new iSNS records; a bad value names the key and line", () => {
+    const c = parseConfig("discovery.isns.use_scn = No\ndiscovery.isns.discoveryd_poll_inval = 5\n", "x.conf", "linux");
+    expect(c.isnsDefaults).toEqual({ "discovery.isns.use_discoveryd": "Yes", "discovery.isns.discoveryd_poll_inval": 5, "discovery.isns.use_scn": "No", "discovery.isns.timeo.query_timeout": 10 });
+    expect(() => parseConfig("\ndiscovery.isns.use_scn = Maybe\n", "x.conf", "linux")).toThrow("x.conf:2: discovery.isns.use_scn: must be Yes or No");
+    expect(() => parseConfig("discovery.isns.timeo.query_timeout = 0\n", "x.conf", "linux")).toThrow("must be at least 1 s");
+  });
+
   test("setConfigLine replaces a key where it stands, keeps comments, appends new keys and removes on undefined", () => {
     const text = "# my defaults\nnode.startup = manual  # for now\n\nnode.session.queue_depth = 32\n";
     expect(setConfigLine(text, "node.startup", "automatic")).toBe("# my defaults\nnode.startup = automatic  # for now\n\nnode.session.queue_depth = 32\n");

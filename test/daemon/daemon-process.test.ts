@@ -134,7 +134,7 @@ describe("arguments", () => {
     [["-m", "node", "-o", "frob"], 7, /-o must be new, delete, update or show/],
     [["-m", "frob"], 7, /unknown mode "frob"/],
     [["-m", "session", "-P", "7"], 7, /-P must be a number from 0 to 3/],
-    [["-m", "discovery", "-t", "isns", "-p", "127.0.0.1"], 27, /discovery type isns is not supported/],
+    [["-m", "discovery", "-t", "slp", "-p", "127.0.0.1"], 27, /discovery type slp is not supported/],
     [["-m", "discovery", "-t", "st"], 7, /discovery needs -p PORTAL/],
     [["-m", "node", "-T", "iqn.2026-11.x:y", "-o", "new"], 7, /-o new needs -T IQN and -p PORTAL/],
     [["-m", "node", "-o", "new", "-T", "../../etc", "-p", "127.0.0.1"], 7, /invalid target name/],

@@ -19,6 +19,25 @@ const P = { host: "127.0.0.1", port: 3260 };
 const D = { host: "127.0.0.1", port: 3260, type: "sendtargets" as const };
 
 describe("node database", () => {
+  test("a stale mark survives a reload and keeps the user's settings; rediscovery clears it", () => {
+    const sub = mkdtempSync(join(dir, "stale-"));
+    const db = new NodeDb(sub, log);
+    db.load();
+    const I = { host: "127.0.0.1", port: 3205, type: "isns" as const };
+    db.mergeDiscovered(T, P, 1, defaultSettings(), I);
+    const mine = db.update(db.get(nodeKey(T, P))!, "node.startup", "automatic");
+    db.markStale(mine);
+    const again = new NodeDb(sub, log);
+    again.load();
+    const r = again.get(nodeKey(T, P))!;
+    expect(r.stale).toBeString();
+    expect(r.settings["node.startup"]).toBe("automatic");
+    expect(r.discovery).toEqual(I);
+    expect(again.mergeDiscovered(T, P, 1, defaultSettings(), I)).toBe("updated");
+    expect(again.get(nodeKey(T, P))!.stale).toBeUndefined();
+    expect(again.get(nodeKey(T, P))!.settings["node.startup"]).toBe("automatic");
+  });
+
   test("records are files of mode 0600 under nodes/, read back by a new instance", () => {
     const db = new NodeDb(dir, log);
     db.load();

@@ -24,6 +24,8 @@ export interface TgtdOptions {
   luns?: TgtdLunSpec[];
   /** How many targets (tgtd-disk1, tgtd-disk2, ...), each with the same LUN layout. Default 1. */
   targets?: number;
+  /** Base of the target names instead of "tgtd-disk" (targets <base>1, <base>2, ...), for several tgtd in one iSNS. */
+  targetBase?: string;
   /** Initiators must log in with CHAP (tgtd incoming account, bound to every target). */
   chap?: ChapCredentials;
   /** The target's own credentials for mutual CHAP (outgoing account). tgtd still accepts one-way CHAP. */
@@ -71,7 +73,7 @@ class TgtdDaemon extends TargetDaemon implements TgtdTarget {
         createSparseFile(path, sizeBytes);
         return { lun, path, sizeBytes };
       });
-      return { iqn: iqnFor(`tgtd-disk${tid}`), luns, chap: options.chap, mutual: options.mutual };
+      return { iqn: iqnFor(`${options.targetBase ?? "tgtd-disk"}${tid}`), luns, chap: options.chap, mutual: options.mutual };
     });
   }
 

@@ -1,14 +1,15 @@
 // A LUN attached through the daemon's loopback NFS server: one export holding one fixed-size file, served from
 // the session through BlockIo (read-modify-write and range locks shared with the FUSE route). On Linux the
 // export is only served (any NFS client may use it); on macOS nfs-mount.ts mounts it and hands the file to
-// DiskImages. Detach stops serving, lets calls in flight settle, then flushes the LU's cache.
+// DiskImages. It is served by a session or a multipath device (anything that runs SCSI commands for the LU).
+// Detach stops serving, lets calls in flight settle, then flushes the LU's cache.
 import { createHash } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { ConsolaInstance } from "consola";
 import { IscsiError } from "../../contract/errors.ts";
-import { identityOf, LogicalUnit } from "../../session/logical-unit.ts";
-import type { Session } from "../../session/session.ts";
+import { LogicalUnit } from "../../session/logical-unit.ts";
+import type { ScsiExecutor } from "../../session/executor.ts";
 import type { AttachBackend, AttachState } from "../../contract/views.ts";
 import { allocateAttachmentId } from "../attachment.ts";
 import { BlockIo } from "../block-io.ts";
@@ -43,8 +44,8 @@ class SessionDisk implements NfsDisk {
   private idle: Array<() => void> = [];
 
   constructor(
-    public session: Session,
-    lu: LogicalUnit,
+    readonly session: ScsiExecutor,
+    lu: LogicalUnit<ScsiExecutor>,
     private readonly geo: Geometry,
   ) {
     this.io = new BlockIo(lu, geo);
@@ -59,8 +60,9 @@ class SessionDisk implements NfsDisk {
   }
 
   health(): "up" | "recovering" | "down" {
-    const s = this.session.state;
+    const s = this.session.state as { kind: string; ioFailed?: boolean };
     if (s.kind === "full-feature") return "up";
+    // A session past its replacement timeout fails its commands: IO from then on, not JUKEBOX.
     if ((s.kind === "recovering" && !s.ioFailed) || s.kind === "verifying") return "recovering";
     return "down";
   }
@@ -122,7 +124,7 @@ export class NfsAttachment {
 
   /** `serverFor` gives the daemon's NFS server, asked for only once the LU is known (its clients wait meanwhile). */
   /** `id`: a restored record's; `identity`: the LU identity it recorded, which the LUN must still have. */
-  static async attach(session: Session, lun: number, serverFor: () => Promise<NfsServer>, opts: { id?: number; identity?: string; readOnly?: boolean; runDir: string; log: ConsolaInstance }): Promise<NfsAttachment> {
+  static async attach(session: ScsiExecutor, lun: number, serverFor: () => Promise<NfsServer>, opts: { id?: number; identity?: string; readOnly?: boolean; runDir: string; log: ConsolaInstance }): Promise<NfsAttachment> {
     if (!session.targetName) throw new IscsiError("INVALID_ARGUMENT", `session ${session.id} is a discovery session: it has no LUN to export`);
     const lu = new LogicalUnit(session, lun);
     const geometry = await probeGeometry(lu);
@@ -177,7 +179,7 @@ export class NfsAttachment {
     this.nfsMount = undefined;
   }
 
-  get session(): Session {
+  get session(): ScsiExecutor {
     return this.disk.session;
   }
 
@@ -213,22 +215,6 @@ export class NfsAttachment {
     if (this.detaching) return "detaching";
     const h = this.disk.health();
     return h === "up" ? "attached" : h === "recovering" ? "recovering" : "failed";
-  }
-
-  /** Serve from `session`, a new login of the node, if it is the same LU (see Attachment.rebind). */
-  async rebind(session: Session): Promise<void> {
-    const was = this.session;
-    if (was.state.kind !== "failed" && was.state.kind !== "closed") throw new IscsiError("BUSY", `attachment ${this.id} still has session ${was.id} (${was.state.kind})`);
-    const lu = new LogicalUnit(session, this.lun);
-    await lu.testUnitReady();
-    const now = await identityOf(lu);
-    const before = was.recordedIdentity(this.lun);
-    if (now !== before) {
-      throw new IscsiError("GENERIC", `LUN ${this.lun} of ${session.targetName} is not the logical unit exported as ${this.file} (was ${before ?? "unknown"}, now ${now}); left failed to protect the data: detach it (iscsi detach --force ${this.id})`);
-    }
-    this.disk.session = session;
-    this.disk.io.rebind(lu);
-    this.log.info(`LUN ${this.lun} of ${session.targetName}: ${this.file} is served again, by session s${session.id}`);
   }
 
   /** Stops serving the export; not forced, waits for calls in flight and flushes the LU's cache first. */

@@ -79,11 +79,11 @@ export function facts(pairs) {
 export const portalText = (p) => (p.host.includes(":") ? `[${p.host}]:${p.port}` : `${p.host}:${p.port}`);
 
 /** HOST, HOST:PORT or [IPv6]:PORT; 3260 when no port is given. Throws with what is wrong. */
-export function parsePortal(text) {
+export function parsePortal(text, defaultPort = 3260) {
   const t = text.trim();
   const v6 = /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(t);
   const [host, port] = v6 ? [v6[1], v6[2]] : t.split(":").length === 2 ? t.split(":") : [t, undefined];
-  const n = port === undefined ? 3260 : Number(port);
+  const n = port === undefined ? defaultPort : Number(port);
   if (!host || /\s/.test(host) || !Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`"${t}" is not a portal: write HOST, HOST:PORT or [IPv6]:PORT`);
   return { host, port: n };
 }

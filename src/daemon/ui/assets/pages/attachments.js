@@ -2,6 +2,7 @@
 // daemon's attach backends: FUSE + loop on Linux, DiskImages or DriverKit on macOS, or the loopback NFS server),
 // with a mount point; NFS attachments show their export URL and what NFS clients asked (COMMITs, JUKEBOX answers).
 import { busy, every, op, showError } from "../api.js";
+import { pathsPanel } from "./paths.js";
 import { bytes, count, errorBox, field, h, heading, portalText, rerender, select, table, toast, when } from "../dom.js";
 
 /** A daemon without the attach ops answers INVALID_REQUEST "unknown op": said so instead of an error. */
@@ -71,6 +72,7 @@ export function mount(main) {
   const box = errorBox();
   const list = h("div");
   const form = h("div");
+  const paths = h("div");
   let formFor = "";
   const reload = async () => {
     try {
@@ -90,6 +92,7 @@ export function mount(main) {
         if (lun && [...lun.options].some((o) => o.value === chosen)) lun.value = chosen;
       }
       formFor = key;
+      rerender(paths, await pathsPanel());
       showError(box, undefined);
     } catch (err) {
       if (!missing(err)) return showError(box, err);
@@ -98,7 +101,7 @@ export function mount(main) {
       stop();
     }
   };
-  main.append(heading("Attachments"), box, list, form);
+  main.append(heading("Attachments"), box, list, form, h("h2", {}, "Multipath devices"), paths);
   const stop = every(2000, reload);
   return stop;
 }

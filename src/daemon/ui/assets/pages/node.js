@@ -101,7 +101,7 @@ function overview(n, reload, leave) {
     { class: "card" },
     facts([
       ["Address", portalText(n.portal)],
-      ["Found by", n.discovery ? `asking ${portalText(n.discovery)} for its targets` : "added by hand"],
+      ["Found by", n.discovery ? `${n.discovery.type === "isns" ? "the iSNS server" : "asking"} ${portalText(n.discovery)}${n.discovery.type === "isns" ? "" : " for its targets"}${n.stale ? " (no longer listed there)" : ""}` : "added by hand"],
       ["Session", n.sid === undefined ? "not logged in" : h("a", { href: "#/sessions" }, `session ${n.sid}`)],
     ]),
     field("Log in when the daemon starts", startup, "automatic and onboot log in at every daemon start, retrying in the background; manual only on request"),
