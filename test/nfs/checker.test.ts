@@ -1,8 +1,8 @@
 // The NFS route against tgtd through the libnfs checker (test/nfs/nfs_checker.c, built by .ci/setup): random
 // offsets and sizes with requests in flight, UNSTABLE writes + COMMIT, verified byte for byte; COMMIT seen at the
 // target as a cache flush (tgtd's fdatasync, traced); tgtd SIGKILLed and restarted under the load (JUKEBOX, then
-// success, nothing lost); the daemon SIGKILLed and restarted under the load (new verifier, the checker resends,
-// nothing lost).
+// success, nothing lost); the daemon SIGKILLed and restarted under the load (it restores the attachment from its
+// record; new verifier, the checker resends, nothing lost).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -89,12 +89,12 @@ test(`${MIB} MiB of random writes and reads at random offsets and sizes, UNSTABL
   const strace = Bun.spawn(["strace", "-f", "-qq", "-e", "trace=fdatasync,fsync", "-o", trace, "-p", String(t.pid)], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   try {
     await pollUntil(async () => (existsSync(trace) ? true : undefined), 10_000, () => "strace did not start");
-    const before = (await json(["attach", "--list"]))[0].nfs;
+    const before = (await json(["attach", "--list"])).attachments[0].nfs;
     const { code, report, stderr } = await runChecker(1, 2000).done;
     console.log(`nfs_checker: ${JSON.stringify(report)}`);
     expect({ code, stderr: stderr.split("\n").filter((l) => !l.startsWith("progress")).join("\n"), report }).toMatchObject({ code: 0, stderr: "", report: { ok: true, mismatches: 0, resent: 0, verifierChanges: 0 } });
     expect(report.bytesWritten).toBeGreaterThan(MIB << 20);
-    const after = (await json(["attach", "--list"]))[0].nfs;
+    const after = (await json(["attach", "--list"])).attachments[0].nfs;
     expect(after.commits - before.commits).toBe(report.commits);
     expect(after.writes - before.writes).toBe(report.writes);
     expect(after.errors).toBe(0);
@@ -116,7 +116,7 @@ test("tgtd SIGKILLed and restarted under the load: JUKEBOX meanwhile, then succe
   const { code, report, stderr } = await run.done;
   console.log(`nfs_checker: ${JSON.stringify(report)}`);
   expect({ code, report, stderr: stderr.includes("failed") ? stderr : "" }).toMatchObject({ code: 0, report: { ok: true, mismatches: 0 }, stderr: "" });
-  const [a] = await json(["attach", "--list"]);
+  const [a] = (await json(["attach", "--list"])).attachments;
   expect(a.state).toBe("attached");
   expect(a.nfs.jukebox).toBeGreaterThan(0);
   expect(report.jukebox).toBeGreaterThan(0);
@@ -127,11 +127,15 @@ test("the daemon SIGKILLed and restarted under the load: a new write verifier, t
   const run = runChecker(3, 3000, "progress overwrites 256");
   await run.progress;
   // Killed between two COMMIT barriers (every 256 operations), once writes were answered UNSTABLE under the old verifier.
-  const at = (await json(["attach", "--list"]))[0].nfs.writes;
-  await pollUntil(async () => ((await json(["attach", "--list"]))[0].nfs.writes >= at + 10 ? true : undefined), 60_000, () => "the checker made no progress");
+  const at = (await json(["attach", "--list"])).attachments[0].nfs.writes;
+  await pollUntil(async () => ((await json(["attach", "--list"])).attachments[0].nfs.writes >= at + 10 ? true : undefined), 60_000, () => "the checker made no progress");
   await d.kill9();
   await d.start();
-  await attach();
+  // The attachment is a record in the state dir: the new daemon restores it, same export, same port.
+  await pollUntil(async () => {
+    const [a] = (await json(["attach", "--list"])).attachments;
+    return a?.state === "attached" && a.export?.url === url ? true : undefined;
+  }, 60_000, () => "the NFS attachment was not restored");
   const { code, report, stderr } = await run.done;
   console.log(`nfs_checker: ${JSON.stringify(report)}`);
   expect({ code, report, stderr: stderr.includes("failed") ? stderr : "" }).toMatchObject({ code: 0, report: { ok: true, mismatches: 0 }, stderr: "" });

@@ -68,7 +68,7 @@ test("attach --via nfs --json gives export.url; 64 MiB through nfs-cp in and out
   await ok(`qemu-img convert -f raw -O raw iscsi://${t.portal}/${iqn()}/1 ${join(work, "lu.bin")}`, { timeoutMs: 300_000 });
   await ok(`cmp -n ${64 << 20} ${src} ${join(work, "lu.bin")}`);
 
-  const [listed] = await json(["attach", "--list"]);
+  const [listed] = (await json(["attach", "--list"])).attachments;
   expect(listed.export).toEqual(a.export);
   expect(listed.nfs.writes).toBeGreaterThanOrEqual(64);
   expect(listed.nfs.bytesWritten).toBe(64 << 20);
@@ -82,7 +82,7 @@ test("attach --via nfs --json gives export.url; 64 MiB through nfs-cp in and out
 }, 300_000);
 
 test("a client on an unreserved port and nfs-ls run as nobody are refused and learn nothing of the export", async () => {
-  const [a] = await json(["attach", "--list"]);
+  const [a] = (await json(["attach", "--list"])).attachments;
   const port = a.export.port;
   for (const proc of [MountProc.Null, MountProc.Export]) {
     const r = await callFromUnreservedPort(port, proc, new Uint8Array(0));
@@ -97,19 +97,19 @@ test("a client on an unreserved port and nfs-ls run as nobody are refused and le
 }, 300_000);
 
 test("bad routes are refused before anything is attached: an unknown --via, and --mount on Linux's NFS route", async () => {
-  const before = await json(["attach", "--list"]);
+  const before = (await json(["attach", "--list"])).attachments;
   const bogus = await d.cli(["attach", iqn(), "1", "--via", "smb"]);
   expect([bogus.code, bogus.stderr.trim()]).toEqual([7, expect.stringContaining('--via must be fuse or nfs, not "smb"')]);
   const mount = await d.cli(["attach", iqn(), "1", "--via", "nfs", "--mount", work]);
   expect(mount.code).toBe(7);
   expect(mount.stderr).toContain("on Linux the NFS route only serves the export");
-  expect(await json(["attach", "--list"])).toEqual(before);
+  expect((await json(["attach", "--list"])).attachments).toEqual(before);
 }, 300_000);
 
 test("detach removes the export: clients get nothing more", async () => {
-  const [a] = await json(["attach", "--list"]);
+  const [a] = (await json(["attach", "--list"])).attachments;
   expect((await json(["detach", String(a.id)])).detached[0].nfs.errors).toBe(0);
   const gone = await sh(`nfs-ls 'nfs://127.0.0.1${a.export.path}?version=3&nfsport=${a.export.port}&mountport=${a.export.port}'`, { timeoutMs: 30_000 });
   expect(gone.code).not.toBe(0);
-  expect(await json(["attach", "--list"])).toEqual([]);
+  expect((await json(["attach", "--list"])).attachments).toEqual([]);
 }, 300_000);
