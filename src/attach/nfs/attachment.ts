@@ -11,9 +11,9 @@ import { IscsiError } from "../../contract/errors.ts";
 import { LogicalUnit } from "../../session/logical-unit.ts";
 import type { ScsiExecutor } from "../../session/executor.ts";
 import type { AttachBackend, AttachState } from "../../contract/views.ts";
-import { allocateAttachmentId } from "../attachment.ts";
+import { allocateAttachmentId, probeSameLu } from "../attachment.ts";
 import { BlockIo } from "../block-io.ts";
-import { probeGeometry, type Geometry } from "../geometry.ts";
+import type { Geometry } from "../geometry.ts";
 import type { AttachStats } from "../serve.ts";
 import { NfsExport, type NfsCounters, type NfsDisk } from "./export.ts";
 import type { NfsServer } from "./server.ts";
@@ -126,12 +126,7 @@ export class NfsAttachment {
   /** `id`: a restored record's; `identity`: the LU identity it recorded, which the LUN must still have. */
   static async attach(session: ScsiExecutor, lun: number, serverFor: () => Promise<NfsServer>, opts: { id?: number; identity?: string; readOnly?: boolean; runDir: string; log: ConsolaInstance }): Promise<NfsAttachment> {
     if (!session.targetName) throw new IscsiError("INVALID_ARGUMENT", `session ${session.id} is a discovery session: it has no LUN to export`);
-    const lu = new LogicalUnit(session, lun);
-    const geometry = await probeGeometry(lu);
-    const found = session.recordedIdentity(lun);
-    if (opts.identity !== undefined && found !== opts.identity) {
-      throw new IscsiError("GENERIC", `LUN ${lun} of ${session.targetName} is not the logical unit attached before (was ${opts.identity}, now ${found ?? "unknown"}); not serving it, to protect the data`);
-    }
+    const { lu, geometry } = await probeSameLu(session, lun, opts.identity);
     const readOnly = (opts.readOnly ?? false) || geometry.writeProtected;
     const disk = new SessionDisk(session, lu, geometry);
     const x = new NfsExport(exportPathOf(session.targetName, lun), `lun${lun}.img`, disk, readOnly);
