@@ -80,13 +80,16 @@ export const attachmentView = v.strictObject({
   id: v.number(), target: v.string(), portal, lun: v.number(), sid: v.number(),
   /** The multipath device it sits on. */
   mpath: v.string(),
-  backend: v.picklist(["fuse-loop", "fuse-hdiutil", "driverkit"]), state: v.picklist(["attached", "recovering", "detaching", "failed", "restoring"]),
+  backend: v.picklist(["fuse-loop", "fuse-hdiutil", "driverkit", "nfs"]), state: v.picklist(["attached", "recovering", "detaching", "failed", "restoring"]),
   file: v.string(), device: v.optional(v.string()), mountPoint: v.optional(v.string()),
   /** The mounted filesystem's size and free space (statfs of the mount point), when mounted. */
   fs: v.optional(v.strictObject({ sizeBytes: v.string(), freeBytes: v.string() })),
   readOnly: v.boolean(), sizeBytes: v.string(),
   blockSize: v.number(), since: v.string(),
   stats: v.strictObject({ reads: v.number(), writes: v.number(), flushes: v.number(), trims: v.number(), bytesRead: v.number(), bytesWritten: v.number(), errors: v.number() }),
+  /** `--via nfs`: the export (a libnfs URL among it) and what its NFS clients asked. */
+  export: v.optional(v.strictObject({ path: v.string(), file: v.string(), port: v.number(), url: v.string() })),
+  nfs: v.optional(v.strictObject({ reads: v.number(), writes: v.number(), commits: v.number(), jukebox: v.number(), bytesRead: v.number(), bytesWritten: v.number(), errors: v.number() })),
 });
 /** What the daemon did about a system event (will-sleep, did-wake, network-changed). */
 export const reactionReport = v.strictObject({

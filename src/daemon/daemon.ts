@@ -35,6 +35,8 @@ import type { StatusView, UiInfo } from "../contract/views.ts";
 export interface DaemonOptions {
   stateDir: string;
   configPath: string;
+  /** Port of the loopback NFS server, over iscsid.nfs.port of the config. */
+  nfsPort?: number;
 }
 
 /** Logout of every session at shutdown is bounded, so a dead target cannot hold the daemon. */
@@ -86,6 +88,7 @@ export class Daemon implements DaemonState {
    */
   static open(opts: DaemonOptions): Daemon {
     const config = loadConfig(opts.configPath);
+    if (opts.nfsPort !== undefined) config.nfs.port = opts.nfsPort;
     ensurePrivateDir(opts.stateDir);
     const lock = lockStateDir(opts.stateDir);
     try {
