@@ -4,8 +4,6 @@
 # (tgtd, FUSE and loop devices), after `bash .ci/setup`; it takes about 45 minutes:
 #
 #   sh bench/record.sh > /tmp/runs-of-record.md
-#
-# NFS=1 adds the NFS route to the disk-path run when bench/attach-dd.ts supports it (--route).
 set -eu
 cd "$(dirname "$0")/.."
 run() {
@@ -22,6 +20,10 @@ echo "### Two sessions on two CPUs against one (null target, 1 MiB reads)"
 run bench/sessions.ts --target null-target --rounds 5 --time 4 --warmup 1 --profile read:1M:16 --sessions 2 --pin
 echo "### Disk paths (null target)"
 run bench/attach-dd.ts --target null-target --rounds 3 --time 4
+if [ -f bench/nfs-route.ts ]; then
+  echo "### NFS route (libnfs checker against the engine, tgtd)"
+  run bench/nfs-route.ts --rounds 3 --mib 512 --depths 1,4
+fi
 echo "### tgtd, one CPU"
 run bench/compare.ts --rounds 3 --time 3 --warmup 1 --pin 0 --backing null --bun
 echo "### tgtd, two CPUs (tgtd on CPU 0, initiators on CPU 1)"

@@ -1,8 +1,8 @@
 // A LUN attached as a local disk (docs/architecture.md, "Attaching a LUN"): FUSE file over a request ring served from the session, then
 // on Linux a loop device with direct I/O and an optional mount, on macOS a disk image attached by hdiutil
 // (never run on a Mac). Detach undoes it in reverse; forced (or with the target gone) it fails queued I/O
-// first so it finishes in bounded time and leaves no mount or block device. When the session is gone for good
-// and the daemon logs the node in anew, rebind() moves the attachment to the new session, same LU only.
+// first so it finishes in bounded time and leaves no mount or block device. It is served by a session or by a
+// multipath device (the daemon's choice): anything that runs SCSI commands for the LU.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
@@ -10,8 +10,8 @@ import type { ConsolaInstance } from "consola";
 import { IscsiError } from "../contract/errors.ts";
 import type { AttachBackend, AttachState } from "../contract/views.ts";
 import { logFor } from "../log.ts";
-import { identityOf, LogicalUnit } from "../session/logical-unit.ts";
-import type { Session } from "../session/session.ts";
+import type { ScsiExecutor } from "../session/executor.ts";
+import { LogicalUnit } from "../session/logical-unit.ts";
 import { FuseFile } from "./fuse.ts";
 import { probeGeometry, type Geometry } from "./geometry.ts";
 import { loopAttach, loopDetach, loopDirectIo, mountDevice, unmountDir } from "./loop.ts";
@@ -62,7 +62,7 @@ export class Attachment {
 
   private constructor(
     id: number | undefined,
-    private current: Session,
+    readonly session: ScsiExecutor,
     readonly lun: number,
     readonly geometry: Geometry,
     readonly readOnly: boolean,
@@ -79,17 +79,12 @@ export class Attachment {
 
   /** The LU identity recorded when the session first read the LUN's capacity (what a restore must find again). */
   get identity(): string | undefined {
-    return this.current.recordedIdentity(this.lun);
+    return this.session.recordedIdentity(this.lun);
   }
 
   private transition(next: AttachPhase, why: string): void {
     this.log.debug(`attachment ${this.id}: ${this.phase.kind} → ${next.kind}${"forced" in next && next.forced ? " (forced)" : ""}: ${why}`);
     this.phase = next;
-  }
-
-  /** The session serving the LUN: the one attached through, or the one a rebind() moved it to. */
-  get session(): Session {
-    return this.current;
   }
 
   /** The FUSE file that holds the LUN. */
@@ -119,7 +114,7 @@ export class Attachment {
     }
   }
 
-  static async attach(session: Session, lun: number, opts: AttachOptions = {}): Promise<Attachment> {
+  static async attach(session: ScsiExecutor, lun: number, opts: AttachOptions = {}): Promise<Attachment> {
     if (process.platform !== "linux" && process.platform !== "darwin") {
       throw new IscsiError("ATTACH_UNAVAILABLE", `attaching a LUN is not available on ${process.platform} (Linux: FUSE + loop; macOS: FUSE + hdiutil)`);
     }
@@ -173,28 +168,6 @@ export class Attachment {
     }
     log.info(`LUN ${lun} of ${session.targetName} attached: ${a.device}${a.mountPoint ? ` mounted on ${a.mountPoint}` : ""} (${geometry.sizeBytes} bytes, ${geometry.blockSize}-byte blocks${readOnly ? ", read-only" : ""})`);
     return a;
-  }
-
-  /**
-   * Serve the LUN from `session` (a new login of the same node) once the current session has failed or closed. It
-   * must be the same LU: the identity the session's own reinstatement compares (VPD 0x80/0x83, capacity and block
-   * size) must equal the one recorded at attach; otherwise this throws and the attachment stays failed, so nothing
-   * is ever written to another disk. Until it succeeds, requests keep failing with EIO on the old session.
-   */
-  async rebind(session: Session): Promise<void> {
-    const was = this.current;
-    if (was.state.kind !== "failed" && was.state.kind !== "closed") throw new IscsiError("BUSY", `attachment ${this.id} still has session ${was.id} (${was.state.kind})`);
-    if (this.phase.kind !== "serving") throw new IscsiError("BUSY", `attachment ${this.id} is being detached`);
-    const before = was.recordedIdentity(this.lun);
-    const lu = new LogicalUnit(session, this.lun);
-    await lu.testUnitReady();
-    const now = await identityOf(lu);
-    if (now !== before) {
-      throw new IscsiError("GENERIC", `LUN ${this.lun} of ${session.targetName} is not the logical unit attached as ${this.device ?? this.file} (was ${before ?? "unknown"}, now ${now}); left failed to protect the data: detach it (iscsi detach --force ${this.id})`);
-    }
-    this.current = session;
-    this.server.rebind(lu);
-    this.log.info(`LUN ${this.lun} of ${session.targetName}: ${this.device ?? this.file} is served again, by session ${session.id} (was ${was.id}, ${was.state.kind})`);
   }
 
   /**

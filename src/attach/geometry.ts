@@ -3,6 +3,7 @@
 // LBPRZ, Logical Block Provisioning VPD B2h). Pages the target does not offer leave the safe defaults.
 import { IscsiError } from "../contract/errors.ts";
 import { inquiry, parseReadCapacity16, parseVpdLogicalBlockProvisioning, readCapacity16, ScsiStatusError } from "../scsi/index.ts";
+import type { ScsiExecutor } from "../session/executor.ts";
 import type { LogicalUnit } from "../session/logical-unit.ts";
 
 export interface Geometry {
@@ -22,7 +23,7 @@ const MAX_TRANSFER_CAP = 8 * 1024 * 1024;
 /** UNMAP parameter list length is 16 bits: (65535 - 8) / 16 descriptors at most; keep commands small. */
 const MAX_UNMAP_DESCRIPTORS = 64;
 
-export async function probeGeometry(lu: LogicalUnit): Promise<Geometry> {
+export async function probeGeometry(lu: LogicalUnit<ScsiExecutor>): Promise<Geometry> {
   await lu.testUnitReady();
   const inq = await lu.inquiry();
   if (inq.peripheralDeviceType !== 0x00) {
@@ -51,7 +52,7 @@ export async function probeGeometry(lu: LogicalUnit): Promise<Geometry> {
 }
 
 /** LBPME and LBPRZ from READ CAPACITY(16), LBPU from the B2h page (assumed with LBPME when the page is absent). */
-async function unmapZeroes(lu: LogicalUnit, pages: number[]): Promise<boolean> {
+async function unmapZeroes(lu: LogicalUnit<ScsiExecutor>, pages: number[]): Promise<boolean> {
   let rc: ReturnType<typeof parseReadCapacity16>;
   try {
     rc = parseReadCapacity16((await lu.run(readCapacity16({ allocationLength: 32 }))).data);
@@ -71,7 +72,7 @@ async function unmapZeroes(lu: LogicalUnit, pages: number[]): Promise<boolean> {
 }
 
 /** MODE SENSE(10) device-specific parameter bit 7 (WP) for direct-access devices (SBC-4 §6.5.1). */
-async function writeProtected(lu: LogicalUnit): Promise<boolean> {
+async function writeProtected(lu: LogicalUnit<ScsiExecutor>): Promise<boolean> {
   try {
     const data = await lu.modeSense(0x3f);
     return data.length > 3 && (data[3]! & 0x80) !== 0;

@@ -11,7 +11,7 @@ interface MountLine {
   fsType: string;
 }
 
-const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+const unescapeOctal = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
 /** proc(5): "id parent major:minor root mountpoint options [optional…] - fstype source superoptions". */
 function mounts(): MountLine[] {
@@ -22,7 +22,7 @@ function mounts(): MountLine[] {
     .map((line) => {
       const f = line.split(" ");
       const dash = f.indexOf("-");
-      return { devno: f[2] ?? "", mountPoint: unescape(f[4] ?? ""), fsType: f[dash + 1] ?? "" };
+      return { devno: f[2] ?? "", mountPoint: unescapeOctal(f[4] ?? ""), fsType: f[dash + 1] ?? "" };
     });
 }
 

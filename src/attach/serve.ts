@@ -5,6 +5,7 @@
 import { constants } from "node:os";
 import type { ConsolaInstance } from "consola";
 import { ScsiStatusError, SenseKey } from "../scsi/index.ts";
+import type { ScsiExecutor } from "../session/executor.ts";
 import type { LogicalUnit } from "../session/logical-unit.ts";
 import type { Direction } from "../session/task.ts";
 import type { Geometry } from "./geometry.ts";
@@ -55,7 +56,7 @@ export class RequestServer {
 
   constructor(
     private readonly ring: Ring,
-    private lu: LogicalUnit,
+    private readonly lu: LogicalUnit<ScsiExecutor>,
     private readonly geo: Geometry,
     private readonly opts: { readOnly: boolean; log: ConsolaInstance },
   ) {
@@ -64,11 +65,6 @@ export class RequestServer {
 
   start(): Promise<void> {
     return this.ring.listen((req) => this.accept(req));
-  }
-
-  /** Requests from now on go to `lu` (the same LU over a new session); those already sent settle where they are. */
-  rebind(lu: LogicalUnit): void {
-    this.lu = lu;
   }
 
   /** Writes that waited for another write to the same blocks. */

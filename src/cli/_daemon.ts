@@ -6,6 +6,7 @@ import { errorCodeOf, IscsiError, isErrorCode } from "../contract/errors.ts";
 import { call } from "../ipc/client.ts";
 import type { Op, RequestOf, ResultOf } from "../contract/protocol.ts";
 import { parsePortal } from "./_shared.ts";
+import { fileError } from "./_output.ts";
 
 export const socketArg = {
   socket: { type: "string", description: "The daemon's control socket (default: $ISCSI_SOCKET, /var/run/iscsi/iscsid.sock on Linux, /var/run/iscsid.sock on macOS)" },
@@ -39,7 +40,7 @@ export async function readSecretInput(file: string | undefined): Promise<string>
     try {
       text = readFileSync(file, "utf8");
     } catch (err) {
-      throw new IscsiError("INVALID_ARGUMENT", `cannot read the secret from ${file}: ${(err as Error).message}`);
+      throw fileError(file, "read the secret from", err);
     }
   } else if (process.stdin.isTTY) {
     text = await promptHidden("CHAP secret: ");

@@ -125,6 +125,8 @@ export function printSessions(sessions: SessionView[], level: number, attachment
       ...(s.error ? [`Last Error: ${printable(s.error)}`] : []),
       `Logged In Since: ${s.since}`,
     ]);
+    if (s.connections.length > 1) block("Connections:", s.connections.map((c) => `CID ${c.cid}: ${c.peer}, ${c.commands} commands, ${c.outstanding} outstanding`));
+    if (s.paths?.length) block("Multipath:", s.paths.map((p) => `Path of ${p.device} (LUN ${p.lun}): ${p.state}${p.active ? ", active" : ""}`));
     if (level >= 2) {
       const n = s.negotiated;
       block("Negotiated iSCSI params:", [

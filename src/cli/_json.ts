@@ -24,7 +24,7 @@ export const OUTPUTS = {
     logins: v.optional(daemonDiscover.logins.wrapped),
   }),
   /** `iscsi attach --list --json` */
-  attachments: v.strictObject({ schemaVersion: version, attachments: RESULTS["attach.list"] }),
+  attachments: v.strictObject({ schemaVersion: version, attachments: RESULTS["attach.list"], quarantined: RESULTS.status.entries.quarantined }),
   /** `iscsi sessions --json`, `iscsi -m session --json` */
   sessions: v.strictObject({ schemaVersion: version, sessions: RESULTS["sessions.list"].entries.sessions }),
   /** `iscsi nodes --json`, `iscsi -m node --json` */

@@ -6,16 +6,17 @@ import { Session } from "../session/session.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
 import { ScsiStatusError } from "../scsi/errors.ts";
 import type { TransportChoice } from "../transport/connect.ts";
-import { loginTimeoutFrom, normalLogin, type LunAddress } from "./_shared.ts";
+import { connectionsFrom, loginTimeoutFrom, normalLogin, type LunAddress } from "./_shared.ts";
 
 /** SPC-4 additional sense code 25h: LOGICAL UNIT NOT SUPPORTED. */
 const ASC_LU_NOT_SUPPORTED = 0x25;
 const DIRECT_ACCESS = 0;
 
 export async function openLun(addr: LunAddress, args: Record<string, unknown>, opts: { queueDepth?: number; transport?: TransportChoice } = {}): Promise<LogicalUnit> {
+  const login = normalLogin(args, addr.target, addr.user);
   const session = await Session.open({
     portal: addr.portal,
-    login: normalLogin(args, addr.target, addr.user),
+    login: { ...login, proposal: { ...login.proposal, maxConnections: connectionsFrom(args) } },
     ...loginTimeoutFrom(args),
     ...(opts.queueDepth ? { queueDepth: opts.queueDepth } : {}),
     ...(opts.transport ? { transport: opts.transport } : {}),

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { IscsiError } from "../contract/errors.ts";
 import { standaloneInitiatorName } from "../config/initiator-name.ts";
 import { resolvePaths } from "../config/paths.ts";
+import { fileError } from "./_output.ts";
 import type { Portal } from "../transport/portal.ts";
 import type { LoginParams } from "../login/login.ts";
 import type { Digest, OperationalProposal } from "../login/keys.ts";
@@ -44,6 +45,7 @@ export const lunArgs = {
   portal: { type: "string", alias: "p", description: "Target portal HOST[:PORT]" },
   target: { type: "string", alias: "T", description: "Target IQN" },
   lun: { type: "string", alias: "l", description: "LUN number (default: the target's only disk LUN)" },
+  connections: { type: "string", description: "TCP connections in the session, 1..65535 (MC/S; the target's MaxConnections caps it; default 1)" },
   ...authArgs,
   ...digestArgs,
   ...loginTimeoutArg,
@@ -128,8 +130,7 @@ function readSecret(file: string | undefined, env: string, what: string): Uint8A
     try {
       text = readFileSync(file, "utf8").split(/\r?\n/)[0];
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new IscsiError("INVALID_ARGUMENT", `cannot read the ${what} from ${file}: ${e.code === "ENOENT" ? "no such file" : e.code === "EACCES" ? "permission denied" : e.message}`);
+      throw fileError(file, `read the ${what} from`, err);
     }
   } else {
     text = process.env[env];
@@ -250,4 +251,13 @@ export class Progress {
   done(): void {
     if (this.tty) process.stderr.write("\n");
   }
+}
+
+/** `--connections N`: MaxConnections to offer (RFC 7143 §13.2); 1 when absent. */
+export function connectionsFrom(args: { connections?: unknown }): number {
+  if (args.connections === undefined) return 1;
+  const text = String(args.connections);
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 65535)) throw new IscsiError("INVALID_ARGUMENT", `--connections must be a whole number from 1 to 65535, not ${JSON.stringify(text)}`);
+  return n;
 }

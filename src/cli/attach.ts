@@ -25,8 +25,9 @@ export default defineCommand({
     if (args.list) {
       if (args.target) throw new IscsiError("INVALID_ARGUMENT", "--list takes no target");
       const attachments = await ask(args, { op: "attach.list" });
-      warnSetAside((await ask(args, { op: "status" })).quarantined);
-      if (args.json) return printOutput("attachments", { attachments });
+      const { quarantined } = await ask(args, { op: "status" });
+      warnSetAside(quarantined);
+      if (args.json) return printOutput("attachments", { attachments, ...(quarantined ? { quarantined } : {}) });
       if (attachments.length === 0) {
         process.stderr.write("nothing attached\n");
         return;

@@ -1,5 +1,6 @@
 // `iscsi bench LUN`: throughput, IOPS, latency, CPU and memory of this initiator against a LUN, for every
-// combination of the workloads, block sizes and queue depths asked for, over one session.
+// combination of the workloads, block sizes and queue depths asked for, over one session (of one or, with
+// --connections, several TCP connections).
 import { defineCommand } from "citty";
 import { runWorkload, WORKLOADS, type Workload, type WorkloadName, type WorkloadResult } from "../bench/workload.ts";
 import { startLocalTgtd, type LocalTgtd } from "../demo/local-tgtd.ts";
@@ -82,7 +83,7 @@ export default defineCommand({
           printJson({
             target: {
               portal: `${addr.portal.host}:${addr.portal.port}`, iqn: addr.target, lun: addr.lun, local: local !== undefined, transport,
-              blockSize: cap.blockSize, capacityBytes: cap.bytes,
+              blockSize: cap.blockSize, capacityBytes: cap.bytes, connections: lu.session.connections.views().length,
               negotiated: {
                 maxRecvDataSegmentLength: n.maxRecvDataSegmentLength, maxXmitDataSegmentLength: n.maxXmitDataSegmentLength,
                 firstBurstLength: n.firstBurstLength, maxBurstLength: n.maxBurstLength, immediateData: n.immediateData, initialR2T: n.initialR2T,

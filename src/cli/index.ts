@@ -24,6 +24,7 @@ export const subCommands: Record<string, Lazy> = {
   service: lazy(() => import("./service.ts")),
   doctor: lazy(() => import("./doctor.ts")),
   attach: lazy(() => import("./attach.ts")),
+  paths: lazy(() => import("./paths.ts")),
   detach: lazy(() => import("./detach.ts")),
   ui: lazy(() => import("./ui.ts")),
 };

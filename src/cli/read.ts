@@ -13,6 +13,16 @@ export const ioArgs = {
   "queue-depth": { type: "string", description: "Commands in flight (default 16)" },
 } as const;
 
+/** The values of `ioArgs`, with their defaults; `givenLength` is undefined when --length was not given. */
+export function ioOptionsFrom(args: { offset?: string; length?: string; "io-size"?: string; "queue-depth"?: string }) {
+  return {
+    queueDepth: args["queue-depth"] ? parseSize(args["queue-depth"], "queue depth") : 16,
+    ioSize: args["io-size"] ? parseSize(args["io-size"], "I/O size") : 1 << 20,
+    offset: args.offset ? parseSize(args.offset, "offset") : 0,
+    givenLength: args.length ? parseSize(args.length, "length") : undefined,
+  };
+}
+
 export default defineCommand({
   meta: { name: "read", description: "Read from a LUN into a file" },
   args: {
@@ -24,10 +34,7 @@ export default defineCommand({
   async run({ args }) {
     const addr = lunAddressFrom(args);
     if (args.output === "-" && args.json) throw new IscsiError("INVALID_ARGUMENT", "-o - sends the data to stdout: --json would mix with it");
-    const queueDepth = args["queue-depth"] ? parseSize(args["queue-depth"], "queue depth") : 16;
-    const ioSize = args["io-size"] ? parseSize(args["io-size"], "I/O size") : 1 << 20;
-    const offset = args.offset ? parseSize(args.offset, "offset") : 0;
-    const givenLength = args.length ? parseSize(args.length, "length") : undefined;
+    const { queueDepth, ioSize, offset, givenLength } = ioOptionsFrom(args);
     const lu = await openLun(addr, args, { queueDepth });
     const started = performance.now();
     try {

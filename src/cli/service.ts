@@ -15,10 +15,11 @@ const common = {
   ...jsonArg,
 } as const;
 
-function platformOf(args: { platform?: string }): Platform {
-  const p = args.platform ?? currentPlatform();
-  if (p !== "linux" && p !== "darwin") throw new IscsiError("INVALID_ARGUMENT", `--platform must be linux or darwin, not ${JSON.stringify(p)}`);
-  return p;
+/** The service asked about: its platform, its file, and whether it is this machine's own (no --root, same OS). */
+function serviceOf(args: { platform?: string; root?: string }): { platform: Platform; path: string; local: boolean } {
+  const platform = args.platform ?? currentPlatform();
+  if (platform !== "linux" && platform !== "darwin") throw new IscsiError("INVALID_ARGUMENT", `--platform must be linux or darwin, not ${JSON.stringify(platform)}`);
+  return { platform, path: serviceFilePath(platform, args.root ?? "/"), local: !args.root && platform === currentPlatform() };
 }
 
 function run(argv: string[]): { code: number; output: string } {
@@ -46,13 +47,12 @@ const install = defineCommand({
   meta: { name: "install", description: "Write and load the boot service that runs `iscsi daemon`" },
   args: { ...common, "no-load": { type: "boolean", description: "Write the file but do not load it" } },
   async run({ args }) {
-    const platform = platformOf(args);
-    const path = serviceFilePath(platform, args.root ?? "/");
+    const { platform, path, local } = serviceOf(args);
     const text = platform === "darwin" ? launchdPlist({ command: selfCommand() }) : systemdUnit({ command: selfCommand() });
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
     writeFileSync(path, text, { mode: 0o644 });
     const checked = verify(platform, path);
-    const load = !args.root && !args["no-load"] && platform === currentPlatform();
+    const load = local && !args["no-load"];
     if (load && platform === "linux") {
       mustRun(["systemctl", "daemon-reload"]);
       mustRun(["systemctl", "enable", "--now", SYSTEMD_UNIT]);
@@ -68,9 +68,7 @@ const uninstall = defineCommand({
   meta: { name: "uninstall", description: "Stop and remove the boot service" },
   args: common,
   async run({ args }) {
-    const platform = platformOf(args);
-    const path = serviceFilePath(platform, args.root ?? "/");
-    const unload = !args.root && platform === currentPlatform();
+    const { platform, path, local: unload } = serviceOf(args);
     if (unload && platform === "linux") run(["systemctl", "disable", "--now", SYSTEMD_UNIT]);
     else if (unload) run(["launchctl", "bootout", `system/${LAUNCHD_LABEL}`]);
     const existed = existsSync(path);
@@ -85,11 +83,10 @@ const status = defineCommand({
   meta: { name: "status", description: "Is the boot service installed and running?" },
   args: common,
   async run({ args }) {
-    const platform = platformOf(args);
-    const path = serviceFilePath(platform, args.root ?? "/");
+    const { platform, path, local } = serviceOf(args);
     const installed = existsSync(path);
     let active: string = "unknown";
-    if (!args.root && platform === currentPlatform()) {
+    if (local) {
       const r = platform === "linux" ? run(["systemctl", "is-active", SYSTEMD_UNIT]) : run(["launchctl", "print", `system/${LAUNCHD_LABEL}`]);
       active = r.code === 127 ? "unknown" : platform === "linux" ? r.output.split("\n")[0] || "unknown" : r.code === 0 ? "loaded" : "not loaded";
     }

@@ -3,9 +3,9 @@ import { defineCommand } from "citty";
 import { readSync } from "node:fs";
 import { IscsiError } from "../contract/errors.ts";
 import { writeRange } from "../session/transfer.ts";
-import { Progress, formatBytes, jsonArg, lunAddressFrom, lunArgs, parseSize, printJson } from "./_shared.ts";
+import { Progress, formatBytes, jsonArg, lunAddressFrom, lunArgs, printJson } from "./_shared.ts";
 import { closeLun, openLun } from "./_session.ts";
-import { ioArgs } from "./read.ts";
+import { ioArgs, ioOptionsFrom } from "./read.ts";
 import { openInput } from "./_output.ts";
 
 export default defineCommand({
@@ -18,10 +18,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const addr = lunAddressFrom(args);
-    const queueDepth = args["queue-depth"] ? parseSize(args["queue-depth"], "queue depth") : 16;
-    const ioSize = args["io-size"] ? parseSize(args["io-size"], "I/O size") : 1 << 20;
-    const offset = args.offset ? parseSize(args.offset, "offset") : 0;
-    const givenLength = args.length ? parseSize(args.length, "length") : undefined;
+    const { queueDepth, ioSize, offset, givenLength } = ioOptionsFrom(args);
     const source = await openSource(args.input, givenLength);
     try {
       const length = givenLength ?? source.size;

@@ -26,10 +26,15 @@ export const NODE_SETTINGS = {
   "node.session.iscsi.ImmediateData": { kind: "enum", values: YES_NO, default: "Yes", doc: "send data with the command" },
   "node.session.iscsi.FirstBurstLength": { kind: "int", min: 512, max: LENGTH_MAX, default: 262144, doc: "unsolicited bytes per command" },
   "node.session.iscsi.MaxBurstLength": { kind: "int", min: 512, max: LENGTH_MAX, default: 16776192, doc: "bytes per sequence" },
+  "node.session.iscsi.MaxConnections": { kind: "int", min: 1, max: 65535, default: 1, doc: "TCP connections in the session (MC/S; the target's own maximum wins)" },
   "node.conn[0].timeo.login_timeout": { kind: "int", min: 1, max: 3600, default: 15, doc: "seconds for one login attempt" },
   "node.conn[0].timeo.logout_timeout": { kind: "int", min: 1, max: 3600, default: 15, doc: "seconds to wait for a Logout Response" },
   "node.session.initial_login_retry_max": { kind: "int", min: 0, max: 1000, default: 4, doc: "extra attempts of a requested login" },
   "node.session.timeo.replacement_timeout": { kind: "int", min: -1, max: 86400, default: 120, doc: "seconds I/O waits for a lost session (-1 forever)" },
+  "node.multipath.policy": { kind: "enum", values: ["failover", "round-robin", "queue-length", "service-time"], default: "failover", doc: "how commands spread over the paths of a device" },
+  "node.multipath.failback": { kind: "enum", values: ["immediate", "manual"], default: "immediate", doc: "failover: go back to the first path as soon as it is up again, or stay" },
+  "node.multipath.no_path_retry": { kind: "int", min: -2, max: 86400, default: -2, doc: "seconds I/O waits while no path is up (-1 forever, -2 the replacement timeout)" },
+  "node.multipath.polling_interval": { kind: "int", min: 1, max: 3600, default: 5, doc: "seconds between TEST UNIT READY path checks" },
   "node.session.queue_depth": { kind: "int", min: 1, max: 4096, default: 128, doc: "most commands in flight" },
 } as const satisfies Record<string, Def>;
 

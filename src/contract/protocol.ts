@@ -46,6 +46,7 @@ export const REQUESTS = {
   // `attachment` is the attachment's number (`iscsi detach ID`); `id` stays the envelope's correlation id.
   "attach.remove": req("attach.remove", { attachment: v.optional(int(1, Number.MAX_SAFE_INTEGER)), device: v.optional(devicePath), mount: v.optional(absolutePath), target: v.optional(target), lun: v.optional(lunNumber), force: v.optional(v.boolean()) }),
   "attach.list": req("attach.list", {}),
+  "paths.list": req("paths.list", { device: v.optional(v.pipe(v.string(), v.regex(/^mpath[a-z]+$/, "must be a multipath device name (mpatha, mpathb, …)"))) }),
   "ui.info": req("ui.info", { once: v.optional(v.boolean()) }),
   "log.recent": req("log.recent", { after: v.optional(int(0, Number.MAX_SAFE_INTEGER)), limit: v.optional(int(1, 1000)) }),
   "config.show": req("config.show", {}),
@@ -80,6 +81,7 @@ export const RESULTS = {
   "attach.add": view.attachmentView,
   "attach.remove": v.strictObject({ detached: v.array(view.attachmentView) }),
   "attach.list": v.array(view.attachmentView),
+  "paths.list": v.strictObject({ devices: v.array(view.deviceView) }),
   "ui.info": view.uiInfo,
   "log.recent": v.strictObject({ entries: v.array(view.logEntry) }),
   "config.show": view.configView,

@@ -31,10 +31,29 @@ export const negotiated = v.strictObject({
   chapAlgorithm: v.optional(v.number()), targetAlias: v.optional(v.string()),
 });
 export const recoveryEvent = v.strictObject({ at: v.string(), event: v.string(), detail: v.string() });
+export const pathState = v.picklist(["up", "down", "failed"]);
+/** One path of a multipath device (docs/multipath.md): a session's way to one LU. */
+export const pathView = v.strictObject({
+  sid: v.number(), target: v.string(), portal, lun: v.number(), state: pathState, reason: v.optional(v.string()),
+  /** failover: the path in use. */
+  active: v.boolean(),
+  inFlight: v.number(), serviceMicros: v.number(), counters: v.record(v.string(), v.number()),
+});
+/** A multipath device: one LU over every path that reaches it; noPathRetry in seconds, -1 forever. */
+export const deviceView = v.strictObject({
+  name: v.string(), wwid: v.string(), target: v.string(), state: v.string(), policy: v.string(), failback: v.string(), noPathRetry: v.number(),
+  pollingInterval: v.number(), paths: v.array(pathView), stats: v.record(v.string(), v.number()),
+});
+/** A session's part in multipath: which device each of its LUs is a path of. */
+export const sessionPathView = v.strictObject({ device: v.string(), lun: v.number(), state: pathState, active: v.boolean() });
+/** One TCP connection of a session (MC/S, RFC 7143 §6.1); the leading one has CID 0. */
+export const connectionView = v.strictObject({ cid: v.number(), peer: v.string(), outstanding: v.number(), commands: v.number() });
 export const sessionView = v.strictObject({
   sid: v.number(), target: v.string(), portal, persistentPortal: portal, tpgt: v.number(), state: v.string(), error: v.optional(v.string()),
   iface: v.string(), initiatorName: v.string(), isid: v.string(), tsih: v.number(), since: v.string(), negotiated,
   stats: v.record(v.string(), v.number()), luns: v.array(lun), history: v.array(recoveryEvent),
+  connections: v.array(connectionView),
+  paths: v.optional(v.array(sessionPathView)),
 });
 export const discoveryView = v.strictObject({
   portal, type: discoveryType, settings, secrets: secretsFlags, lastDiscovered: v.optional(v.string()), targets: v.optional(v.number()),
@@ -59,6 +78,8 @@ export const discoverResult = v.strictObject({
 });
 export const attachmentView = v.strictObject({
   id: v.number(), target: v.string(), portal, lun: v.number(), sid: v.number(),
+  /** The multipath device it sits on. */
+  mpath: v.string(),
   backend: v.picklist(["fuse-loop", "fuse-hdiutil", "driverkit"]), state: v.picklist(["attached", "recovering", "detaching", "failed", "restoring"]),
   file: v.string(), device: v.optional(v.string()), mountPoint: v.optional(v.string()),
   /** The mounted filesystem's size and free space (statfs of the mount point), when mounted. */
@@ -82,6 +103,10 @@ export type LunInfo = v.InferOutput<typeof lun>;
 export type NegotiatedView = v.InferOutput<typeof negotiated>;
 /** A session: `portal` is where it is connected (after redirects), `persistentPortal` the node's; `history` lists its reconnects, newest last. */
 export type SessionView = v.InferOutput<typeof sessionView>;
+export type PathView = v.InferOutput<typeof pathView>;
+export type DeviceView = v.InferOutput<typeof deviceView>;
+export type SessionPathView = v.InferOutput<typeof sessionPathView>;
+export type ConnectionView = v.InferOutput<typeof connectionView>;
 export type DiscoveryView = v.InferOutput<typeof discoveryView>;
 export type LoginResult = v.InferOutput<typeof loginResult>;
 export type LogoutResult = v.InferOutput<typeof logoutResult>;

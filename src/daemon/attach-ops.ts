@@ -1,33 +1,56 @@
-// Attaching a LUN through the daemon: the node's session (an existing one, or a login through its record), the
-// one-LU-once claim, the attach itself, and its record. A failed attach undoes what it did: the attach layer rolls
-// back its own steps (FUSE file, loop device, mount) and the session is logged out again if this attach logged it in.
+// Attaching a LUN through the daemon: the LU's multipath device (an existing one, or every portal of the target
+// logged in), the one-LU-once claim, the attach itself, and its record. A failed attach undoes what it did: the
+// attach layer rolls back its own steps (FUSE file, loop device, mount) and the sessions this attach logged in are
+// logged out again.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { IscsiError } from "../contract/errors.ts";
 import type { AttachmentView } from "../contract/views.ts";
 import { attachmentView, type Attached } from "./attachment-table.ts";
 import { bootId } from "./boot-id.ts";
-import { sessionOf } from "./engine.ts";
-import { matches, type NodeFilter } from "./node-db.ts";
+import type { MultipathDevice } from "../multipath/device.ts";
+import { matches, nodeKey, type NodeFilter } from "./node-db.ts";
 import type { SessionEntry } from "./registry.ts";
 import { describeFilter, loginOnce } from "./session-ops.ts";
 import type { DaemonState } from "./state.ts";
 
 /**
- * The session of the node named by target (and portal): an existing one, or a login through the node record
- * (`loggedIn`: undo it if the attach fails).
+ * The multipath device of LUN `lun` of the target (docs/multipath.md): an existing one, or one made by logging in
+ * every portal of the target (`loggedIn`: those sessions, to undo if the attach fails).
  */
-export async function sessionFor(d: DaemonState, target: string, portal?: NodeFilter["portal"]): Promise<{ entry: SessionEntry; loggedIn: boolean }> {
+export async function deviceFor(d: DaemonState, target: string, lun: number, portal?: NodeFilter["portal"]): Promise<{ device: MultipathDevice; loggedIn: SessionEntry[] }> {
   const filter: NodeFilter = { target, portal };
-  const live = d.registry.list().filter((e) => matches(e, filter) && d.registry.active(e.key));
-  if (live.length > 1) throw new IscsiError("INVALID_ARGUMENT", `${live.length} sessions match${describeFilter(filter)}; name the portal (--portal HOST:PORT)`);
-  if (live.length === 1) return { entry: live[0]!, loggedIn: false };
-  const records = d.nodes.list(filter);
-  if (records.length === 0) {
-    throw new IscsiError("NOT_FOUND", `no node record${describeFilter(filter)}; run discovery first (iscsi -m discovery -t st -p PORTAL)`);
+  const live = () => d.multipath.find(filter, lun).filter((x) => x.state.kind !== "failed");
+  const loggedIn: SessionEntry[] = [];
+  if (live().length === 0) {
+    const records = d.nodes.list(filter).filter((r) => !d.registry.active(nodeKey(r.target, r.portal)));
+    if (d.nodes.list(filter).length === 0) throw new IscsiError("NOT_FOUND", `no node record${describeFilter(filter)}; run discovery first (iscsi -m discovery -t st -p PORTAL)`);
+    const errors: unknown[] = [];
+    await Promise.all(records.map((r) => loginOnce(d, r).then((e) => loggedIn.push(e), (err) => errors.push(err))));
+    if (loggedIn.length === 0 && errors.length > 0) throw errors[0];
   }
-  if (records.length > 1) throw new IscsiError("INVALID_ARGUMENT", `${records.length} node records match${describeFilter(filter)}; name the portal (--portal HOST:PORT)`);
-  return { entry: await loginOnce(d, records[0]!), loggedIn: true };
+  const found = live();
+  const undo = () => logOutAgain(d, loggedIn);
+  if (found.length > 1) {
+    await undo();
+    throw new IscsiError("INVALID_ARGUMENT", `LUN ${lun}${describeFilter(filter)} is ${found.length} different logical units (${found.map((x) => x.name).join(", ")}); name the portal (--portal HOST:PORT)`);
+  }
+  if (found.length === 0) {
+    const known = d.registry.list().filter((e) => matches(e, filter)).flatMap((e) => e.luns.map((l) => l.lun));
+    await undo();
+    throw new IscsiError("NOT_FOUND", `${target} has no LUN ${lun}${known.length ? `; it has LUN ${[...new Set(known)].sort((a, b) => a - b).join(", ")} (iscsi luns ${target})` : ""}`);
+  }
+  return { device: found[0]!, loggedIn };
+}
+
+/** Log out the sessions an attach logged in, when nothing is attached over them. */
+async function logOutAgain(d: DaemonState, entries: SessionEntry[]): Promise<void> {
+  for (const e of entries) {
+    if (d.attachments.pinning(e.sid).length > 0) continue;
+    await d.registry.logout(e, 5_000).catch(() => {});
+    d.multipath.leave(e, (x) => d.attachments.onDevice(x).length > 0);
+    d.log.info(`session ${e.sid}: logged out of ${e.target} again, the attach failed`);
+  }
 }
 
 export interface AttachRequest {
@@ -56,25 +79,22 @@ export async function attachLun(d: DaemonState, req: AttachRequest): Promise<Att
  * (FUSE file, loop device, mount) and the session is logged out again if this call logged it in and `undoLogin`.
  */
 export async function attachThrough(d: DaemonState, req: AttachRequest & { id: number; identity?: string; created?: string }, opts: { undoLogin: boolean }): Promise<Attached> {
-  const { entry, loggedIn } = await sessionFor(d, req.target, req.portal);
+  const { device, loggedIn } = await deviceFor(d, req.target, req.lun, req.portal);
   try {
-    const known = entry.luns.map((l) => l.lun);
-    if (known.length > 0 && !known.includes(req.lun)) {
-      throw new IscsiError("NOT_FOUND", `${entry.target} has no LUN ${req.lun}; it has LUN ${known.join(", ")} (iscsi luns ${entry.target})`);
-    }
     const { Attachment } = await import("../attach/attachment.ts");
     // FUSE mount dirs live in the daemon's private state dir, one per attachment, removed at detach.
     const runDir = join(d.stateDir, "attach");
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    const attachment = await Attachment.attach(sessionOf(entry.session), req.lun, { id: req.id, identity: req.identity, mountDir: req.mount, readOnly: req.readOnly, runDir, log: d.log });
-    const x = { attachment, entry };
+    const attachment = await Attachment.attach(device, req.lun, { id: req.id, identity: req.identity, mountDir: req.mount, readOnly: req.readOnly, runDir, log: d.log });
+    const x = { attachment, device };
+    const path = device.activePath ?? device.upPaths()[0] ?? device.paths[0]!;
     try {
       d.attachments.db.save({
         version: 1,
         id: attachment.id,
         route: attachment.backend,
-        target: entry.target,
-        portal: { ...entry.portal },
+        target: path.meta.target,
+        portal: { ...path.meta.portal },
         lun: req.lun,
         ...(req.mount ? { mountPoint: req.mount } : {}),
         readOnly: req.readOnly ?? false,
@@ -91,10 +111,7 @@ export async function attachThrough(d: DaemonState, req: AttachRequest & { id: n
     d.attachments.add(x);
     return x;
   } catch (err) {
-    if (loggedIn && opts.undoLogin && d.attachments.ofSession(entry.sid).length === 0) {
-      await d.registry.logout(entry, 5_000).catch(() => {});
-      d.log.info(`session ${entry.sid}: logged out of ${entry.target} again, the attach failed`);
-    }
+    if (opts.undoLogin) await logOutAgain(d, loggedIn);
     throw err;
   }
 }

@@ -1,19 +1,19 @@
-// The daemon's table of attached LUNs, each with the session it uses, and how one is shown; a new login of a
-// node takes over its attachments whose session is gone (same LU only). One LU is attached once: an attach or
-// restore claims it first, against live attachments and the records in the state dir (attachment-db.ts).
+// The daemon's table of attached LUNs, each on the multipath device of its LU (docs/multipath.md), and how
+// one is shown: the session of the device's active path, the device's name. One LU is attached once: an attach
+// or restore claims it first, against live attachments and the records in the state dir (attachment-db.ts).
 import { statfsSync } from "node:fs";
 import type { ConsolaInstance } from "consola";
 import type { Attachment } from "../attach/attachment.ts";
 import { IscsiError } from "../contract/errors.ts";
 import type { AttachmentView } from "../contract/views.ts";
+import type { MultipathDevice } from "../multipath/device.ts";
 import type { AttachmentDb } from "./attachment-db.ts";
 import { sessionOf } from "./engine.ts";
 import { GONE, type SessionEntry } from "./registry.ts";
 
 export interface Attached {
   attachment: Attachment;
-  /** The session it uses; replaced when a rebind moves it to a new login of the same node. */
-  entry: SessionEntry;
+  device: MultipathDevice;
 }
 
 export class Attachments {
@@ -29,7 +29,7 @@ export class Attachments {
    */
   claim(target: string, lun: number, id?: number): { id: number; release: () => void } {
     const key = `${target}|${lun}`;
-    const live = this.list().find((x) => x.entry.target === target && x.attachment.lun === lun);
+    const live = this.list().find((x) => x.device.targetName === target && x.attachment.lun === lun);
     const record = this.db.find(target, lun);
     const busy = this.claimed.get(key);
     if (live) throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is already attached as ${live.attachment.device ?? live.attachment.file} (attachment ${live.attachment.id})`);
@@ -49,9 +49,13 @@ export class Attachments {
     return [...this.byId.values()].sort((a, b) => a.attachment.id - b.attachment.id);
   }
 
-  /** Attachments using session `sid` (logout refuses while there are any). */
-  ofSession(sid: number): Attached[] {
-    return this.list().filter((x) => x.entry.sid === sid);
+  /** Attachments that would lose their last live path if session `sid` went (logout refuses while there are any). */
+  pinning(sid: number): Attached[] {
+    return this.list().filter((x) => x.device.paths.some((p) => p.meta.sid === sid) && !x.device.paths.some((p) => p.meta.sid !== sid && !GONE.has(p.session.state.kind)));
+  }
+
+  onDevice(device: MultipathDevice): Attached[] {
+    return this.list().filter((x) => x.device === device);
   }
 
   add(x: Attached): void {
@@ -62,27 +66,27 @@ export class Attachments {
     this.byId.delete(x.attachment.id);
   }
 
-  /** After `entry` logged its node in: that node's attachments whose session is gone move to it, same LU only. */
-  async rebind(entry: SessionEntry, log: ConsolaInstance): Promise<void> {
+  /** After `entry` joined its paths: say so when a node of an attached device now serves another LU there. */
+  noteOtherLu(entry: SessionEntry, log: ConsolaInstance): void {
     for (const x of this.list()) {
-      if (x.entry.key !== entry.key || x.entry === entry || !GONE.has(x.attachment.session.state.kind)) continue;
-      try {
-        await x.attachment.rebind(sessionOf(entry.session));
-        x.entry = entry;
-      } catch (err) {
-        log.error(`attachment ${x.attachment.id} not moved to session ${entry.sid}: ${(err as Error).message}`);
-      }
+      const old = x.device.paths.find((p) => p.meta.key === entry.key && p.meta.sid !== entry.sid);
+      if (!old || x.device.paths.some((p) => p.meta.sid === entry.sid)) continue;
+      const now = sessionOf(entry.session).recordedIdentity(old.lun);
+      if (now === undefined || now === x.device.identity) continue;
+      log.error(`attachment ${x.attachment.id} not moved to session ${entry.sid}: LUN ${old.lun} of ${entry.target} is not the logical unit attached as ${x.attachment.device ?? x.attachment.file} (was ${x.device.identity}, now ${now}); left failed to protect the data: detach it (iscsi detach --force ${x.attachment.id})`);
     }
   }
 }
 
-export function attachmentView({ attachment: a, entry }: Attached): AttachmentView {
+export function attachmentView({ attachment: a, device }: Attached): AttachmentView {
+  const path = device.activePath ?? device.upPaths()[0] ?? device.paths.at(-1);
   return {
     id: a.id,
-    target: entry.target,
-    portal: { ...entry.portal },
+    target: path?.meta.target ?? device.targetName ?? "",
+    portal: { ...(path?.meta.portal ?? { host: "", port: 0 }) },
     lun: a.lun,
-    sid: entry.sid,
+    sid: path?.meta.sid ?? 0,
+    mpath: device.name,
     backend: a.backend,
     state: a.state,
     file: a.file,

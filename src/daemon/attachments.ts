@@ -79,6 +79,7 @@ function recordView(d: DaemonState, r: AttachmentRecord): AttachmentView {
     portal: { ...r.portal },
     lun: r.lun,
     sid: 0,
+    mpath: "",
     backend: r.route as AttachBackend,
     state: loop?.state === "gave-up" ? "failed" : "restoring",
     file: "",

@@ -15,6 +15,7 @@ import { cleanAttachLeftovers, restoreAttachments, restoreAttempt } from "./atta
 import { AttachmentDb } from "./attachment-db.ts";
 import { Attachments } from "./attachment-table.ts";
 import { detachAll } from "./attachments.ts";
+import { Multipath } from "./multipath.ts";
 import { DiscoveryDb } from "./discovery-db.ts";
 import { IsnsWatches } from "./isns-watch.ts";
 import { nodeKey, NodeDb } from "./node-db.ts";
@@ -49,6 +50,7 @@ export class Daemon implements DaemonState {
   readonly restores: StartupLogins;
   readonly attachments: Attachments;
   readonly isns: IsnsWatches = new IsnsWatches(this);
+  readonly multipath: Multipath;
   private cachedName: string;
   private watch: ReturnType<typeof setInterval> | undefined;
   private ui: UiEndpoint | undefined;
@@ -66,6 +68,7 @@ export class Daemon implements DaemonState {
     this.discoveries = new DiscoveryDb(stateDir, log);
     this.secrets = config.secrets === "keychain" ? new KeychainSecretStore() : new FileSecretStore(join(stateDir, "secrets.json"));
     this.registry = new SessionRegistry(log);
+    this.multipath = new Multipath(log);
     this.startup = new StartupLogins((key) => startupAttempt(this, key), config.startup, log);
     this.restores = new StartupLogins((key) => restoreAttempt(this, key), config.startup, log, "restore of");
     this.cachedName = ensureInitiatorName(stateDir);

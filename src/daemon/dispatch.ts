@@ -4,7 +4,7 @@ import { detachLuns, listAttachments } from "./attachments.ts";
 import type { Daemon } from "./daemon.ts";
 import { clearSecret, deleteDiscovery, deleteNodes, discover, listDiscovery, listNodes, newDiscovery, newNode, setSecret, updateDiscovery, updateNodes } from "./node-ops.ts";
 import { setConfig, setInitiatorName, showConfig } from "./prefs-ops.ts";
-import { listSessions, loginNodes, logoutSessions, rescanSessions } from "./session-ops.ts";
+import { listPaths, listSessions, loginNodes, logoutSessions, rescanSessions } from "./session-ops.ts";
 import { setAsideView } from "./views.ts";
 import { recentLog } from "../log.ts";
 import { VERSION } from "../version.ts";
@@ -35,6 +35,7 @@ export function dispatcher(d: Daemon): Handlers {
     "attach.add": (r) => attachLun(d, { target: r.target, portal: r.portal, lun: r.lun, mount: r.mount, readOnly: r.readOnly }),
     "attach.remove": async (r) => ({ detached: await detachLuns(d, { id: r.attachment, device: r.device, mount: r.mount, target: r.target, lun: r.lun, force: r.force }) }),
     "attach.list": () => listAttachments(d),
+    "paths.list": (r) => ({ devices: listPaths(d, r.device) }),
     "ui.info": (r) => d.uiInfo(r.once ?? false),
     "log.recent": (r) => ({ entries: recentLog(r.after, r.limit) }),
     "config.show": () => showConfig(d),

@@ -27,6 +27,8 @@ export interface EngineSession {
   readonly portal: EnginePortal;
   /** Reconnect history (lost, attempt-failed, reinstated, ...), newest last. */
   readonly history?: readonly { at: number; event: string; detail: string }[];
+  /** Its TCP connections (MC/S): the leading one (CID 0) first. */
+  readonly connections?: { views(): Array<{ cid: number; peer: string; outstanding: number; commands: number }> };
   logout(timeoutMs?: number): Promise<void>;
   close(reason?: Error): void;
 }

@@ -66,6 +66,7 @@ export async function nodeOpenParams(record: NodeRecord, secrets: SecretStore, i
       immediateData: s["node.session.iscsi.ImmediateData"] === "Yes",
       firstBurstLength: Math.min(s["node.session.iscsi.FirstBurstLength"], s["node.session.iscsi.MaxBurstLength"]),
       maxBurstLength: s["node.session.iscsi.MaxBurstLength"],
+      maxConnections: s["node.session.iscsi.MaxConnections"],
     },
     loginTimeoutMs: s["node.conn[0].timeo.login_timeout"] * 1000,
     queueDepth: s["node.session.queue_depth"],

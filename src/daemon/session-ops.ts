@@ -7,13 +7,15 @@ import { matches, nodeKey, type NodeFilter, type NodeRecord } from "./node-db.ts
 import type { SessionEntry } from "./registry.ts";
 import { backoffDelay, isRetryable } from "./startup.ts";
 import type { DaemonState } from "./state.ts";
+import { deviceView, sessionPaths } from "./path-views.ts";
+import type { DeviceView } from "../contract/views.ts";
 import { sessionView } from "./views.ts";
 import type { LoginResult, LogoutResult, OpError, SessionView } from "../contract/views.ts";
 
 const opError = (err: unknown): OpError => ({ code: errorCodeOf(err), message: (err as Error)?.message ?? String(err) });
 const label = (r: NodeRecord) => `${r.target} at ${r.portal.host}:${r.portal.port}`;
 
-/** One login attempt of one node; cancels that node's background loop on success and takes over its orphaned attachments. */
+/** One login attempt of one node; cancels that node's background loop on success; its LUs become paths of their multipath devices. */
 export async function loginOnce(d: DaemonState, record: NodeRecord): Promise<SessionEntry> {
   const key = nodeKey(record.target, record.portal);
   const initiatorName = d.initiatorName();
@@ -22,7 +24,8 @@ export async function loginOnce(d: DaemonState, record: NodeRecord): Promise<Ses
   );
   d.startup.cancel(key);
   d.log.info(`session ${entry.sid}: logged in to ${label(record)}`);
-  await d.attachments.rebind(entry, d.log);
+  await d.multipath.join(entry, record.settings, (x) => d.attachments.onDevice(x).length > 0);
+  d.attachments.noteOtherLu(entry, d.log);
   return entry;
 }
 
@@ -90,14 +93,14 @@ export async function logoutSessions(d: DaemonState, req: LogoutRequest): Promis
     entries.map(async (e) => {
       const timeout = (d.nodes.get(e.key)?.settings["node.conn[0].timeo.logout_timeout"] ?? 15) * 1000;
       const base = { sid: e.sid, target: e.target, portal: { ...e.portal } };
-      const pinned = d.attachments.ofSession(e.sid).map((x) => x.attachment);
+      const pinned = d.attachments.pinning(e.sid).map((x) => x.attachment);
       if (pinned.length > 0) {
         const what = pinned.map((a) => `LUN ${a.lun} as ${a.device ?? a.file} (attachment ${a.id})`).join(", ");
         const message = `session ${e.sid} has ${what} attached; detach first (iscsi detach ${pinned[0]!.id})`;
         return { ...base, ok: false, error: { code: "BUSY", message } };
       }
       try {
-        await d.registry.logout(e, timeout);
+        await d.registry.logout(e, timeout).finally(() => d.multipath.leave(e, (x) => d.attachments.onDevice(x).length > 0));
         d.log.info(`session ${e.sid}: logged out of ${e.target}`);
         return { ...base, ok: true };
       } catch (err) {
@@ -110,17 +113,30 @@ export async function logoutSessions(d: DaemonState, req: LogoutRequest): Promis
 export function listSessions(d: DaemonState, sid?: number): SessionView[] {
   const entries = d.registry.list().filter((e) => sid === undefined || e.sid === sid);
   if (sid !== undefined && entries.length === 0) throw new IscsiError("SESSION_NOT_FOUND", `no session with sid ${sid}`);
-  return entries.map(sessionView);
+  return entries.map((e) => withPaths(d, e));
 }
+
+const withPaths = (d: DaemonState, e: SessionEntry): SessionView => ({ ...sessionView(e), paths: sessionPaths(d.multipath.list(), e.sid) });
 
 export async function rescanSessions(d: DaemonState, sid?: number): Promise<SessionView[]> {
   const entries = d.registry.list().filter((e) => sid === undefined || e.sid === sid);
   if (sid !== undefined && entries.length === 0) throw new IscsiError("SESSION_NOT_FOUND", `no session with sid ${sid}`);
-  await Promise.all(entries.map((e) => d.registry.rescan(e)));
-  return entries.map(sessionView);
+  await Promise.all(entries.map(async (e) => {
+    await d.registry.rescan(e);
+    const record = d.nodes.get(e.key);
+    if (record) await d.multipath.join(e, record.settings, (x) => d.attachments.onDevice(x).length > 0);
+  }));
+  return entries.map((e) => withPaths(d, e));
 }
 
 export function describeFilter(f: NodeFilter): string {
   const parts = [f.target ? `target ${f.target}` : "", f.portal ? `portal ${f.portal.host}${f.portal.port ? `:${f.portal.port}` : ""}` : ""].filter(Boolean);
   return parts.length ? ` for ${parts.join(", ")}` : "";
+}
+
+/** `iscsi paths`: every multipath device (or the one named) with its paths (docs/multipath.md). */
+export function listPaths(d: DaemonState, name?: string): DeviceView[] {
+  const devices = d.multipath.list().filter((x) => name === undefined || x.name === name);
+  if (name !== undefined && devices.length === 0) throw new IscsiError("NOT_FOUND", `no multipath device ${name}`);
+  return devices.map(deviceView);
 }

@@ -6,6 +6,7 @@ import type { Attachments } from "./attachment-table.ts";
 import type { IsnsTarget } from "../isns/messages.ts";
 import type { Portal } from "../transport/portal.ts";
 import type { DiscoveryDb, IsnsRecord } from "./discovery-db.ts";
+import type { Multipath } from "./multipath.ts";
 import type { NodeDb } from "./node-db.ts";
 import type { SessionRegistry } from "./registry.ts";
 import type { StartupLogins } from "./startup.ts";
@@ -25,6 +26,8 @@ export interface DaemonState {
   readonly attachments: Attachments;
   /** iSNS servers the daemon stays registered with and listens to. */
   readonly isns: IsnsWatching;
+  /** One device per logical unit, over every session that reaches it (docs/multipath.md). */
+  readonly multipath: Multipath;
   readonly log: ConsolaInstance;
   /** Read per login, so `iscsi initiator-name --set` applies without a restart. */
   initiatorName(): string;

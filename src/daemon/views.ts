@@ -67,6 +67,7 @@ export function sessionView(e: SessionEntry): SessionView {
     stats: { ...e.session.stats },
     luns: e.luns.map((l) => ({ ...l, vendor: printable(l.vendor), product: printable(l.product), revision: printable(l.revision) })),
     history: (e.session.history ?? []).map((h) => ({ at: new Date(h.at).toISOString(), event: h.event, detail: h.detail })),
+    connections: e.session.connections?.views() ?? [],
   };
 }
 

@@ -70,6 +70,8 @@ export async function startLocalTgtd(opts: { sizeBytes: number; nullBacking?: bo
     const backing = opts.nullBacking ? ["--bstype", "null", "--backing-store", `null${opts.sizeBytes}`] : ["--backing-store", image];
     await tgtadm(adm, control, ["--mode", "logicalunit", "--op", "new", "--tid", "1", "--lun", "1", ...backing]);
     await tgtadm(adm, control, ["--mode", "target", "--op", "bind", "--tid", "1", "-I", "ALL"]);
+    // tgt offers MaxConnections=1 unless told otherwise; `iscsi bench --local --connections N` needs more (MC/S).
+    await tgtadm(adm, control, ["--mode", "target", "--op", "update", "--tid", "1", "--name", "MaxConnections", "--value", "8"]);
   } catch (err) {
     await stop();
     throw err;

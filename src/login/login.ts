@@ -51,7 +51,9 @@ class Dialogue {
     readonly p: LoginParams,
     proposal: OperationalProposal,
   ) {
-    this.book = new Negotiation(p.sessionType, proposal);
+    // A login with a non-zero TSIH adds a connection to a session (RFC 7143 §6.3): session-wide keys stay as
+    // the leading login negotiated them.
+    this.book = new Negotiation(p.sessionType, proposal, p.tsih === 0);
   }
 
   /** Sends our pairs (plus owed answers) asking to move to `nsg` if given; returns the complete reply. */

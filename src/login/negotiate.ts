@@ -61,6 +61,9 @@ function answerProblem(def: KeyDef, ours: string, answer: string): string | unde
   return undefined;
 }
 
+/** Keys negotiated per connection; every other operational key is leading-only (RFC 7143 §13, "LO"). */
+const CONNECTION_KEYS: ReadonlySet<string> = new Set(["HeaderDigest", "DataDigest", "MaxRecvDataSegmentLength"]);
+
 /** Default in wire form, for Reject/Irrelevant/NotUnderstood answers (§6.2). */
 function defaultWire(def: KeyDef): string | undefined {
   if (def.kind === "list") return def.default;
@@ -82,6 +85,8 @@ export class Negotiation {
   constructor(
     readonly sessionType: SessionType,
     readonly proposal: OperationalProposal,
+    /** False for a connection added to a session: only connection-scope keys are offered (RFC 7143 §13). */
+    readonly leading = true,
   ) {}
 
   /** Our operational offers and declarations not yet exchanged; each is offered at most once. */
@@ -89,6 +94,7 @@ export class Negotiation {
     const out: Array<[string, string]> = [];
     for (const [key, field] of PROPOSAL_KEYS) {
       if (this.sessionType === "Discovery" && !DISCOVERY_OFFERS.has(key)) continue;
+      if (!this.leading && !CONNECTION_KEYS.has(key)) continue;
       const def = KEYS.get(key);
       const value = wireValue(this.proposal[field]);
       if (def?.kind === "numeric" && def.fn === "declarative") {

@@ -53,6 +53,10 @@ export function dataSegmentLengthOf(bhs: Uint8Array): number {
 export class BhsView {
   constructor(private readonly b: Uint8Array) {}
 
+  getUint8(at: number): number {
+    return this.b[at]!;
+  }
+
   getUint16(at: number): number {
     const b = this.b;
     return (b[at]! << 8) | b[at + 1]!;
@@ -69,6 +73,10 @@ export class BhsView {
     const lo = this.getUint32(at + 4);
     if (hi !== lastRead.hi || lo !== lastRead.lo) lastRead = { hi, lo, value: (BigInt(hi) << 32n) | BigInt(lo) };
     return lastRead.value;
+  }
+
+  setUint8(at: number, v: number): void {
+    this.b[at] = v;
   }
 
   setUint16(at: number, v: number): void {

@@ -1,52 +1,20 @@
 // NOP-Out and NOP-In PDUs, RFC 7143 §11.18 and §11.19.
 
-import { beginBhs, beginDecode } from "./bhs.ts";
-import { BHS_LENGTH, Opcode, type Fields, type NopIn, type NopOut } from "./types.ts";
+import { fixedByte1, layoutCodec } from "./layout.ts";
+import { Opcode, type NopIn, type NopOut } from "./types.ts";
 
 /** NOP-Out, RFC 7143 §11.18; the F bit is always 1. */
-export function encodeNopOut(f: Fields<NopOut>, out: Uint8Array = new Uint8Array(BHS_LENGTH)): Uint8Array {
-  const v = beginBhs(out, Opcode.NopOut, 0x80, f);
-  v.setBigUint64(8, f.lun);
-  v.setUint32(16, f.itt);
-  v.setUint32(20, f.ttt);
-  v.setUint32(24, f.cmdSN);
-  v.setUint32(28, f.expStatSN);
-  return out;
-}
-
-export function decodeNopOut(bhs: Uint8Array): NopOut {
-  const { view: v, common } = beginDecode(bhs, Opcode.NopOut);
-  return {
-    ...common,
-    lun: v.getBigUint64(8),
-    itt: v.getUint32(16),
-    ttt: v.getUint32(20),
-    cmdSN: v.getUint32(24),
-    expStatSN: v.getUint32(28),
-  };
-}
+const out = layoutCodec<NopOut>(
+  Opcode.NopOut,
+  [["lun", 8, "u64"], ["itt", 16, "u32"], ["ttt", 20, "u32"], ["cmdSN", 24, "u32"], ["expStatSN", 28, "u32"]],
+  fixedByte1(0x80),
+);
+export const { encode: encodeNopOut, decode: decodeNopOut } = out;
 
 /** NOP-In, RFC 7143 §11.19; the F bit is always 1. */
-export function encodeNopIn(f: Fields<NopIn>, out: Uint8Array = new Uint8Array(BHS_LENGTH)): Uint8Array {
-  const v = beginBhs(out, Opcode.NopIn, 0x80, f);
-  v.setBigUint64(8, f.lun);
-  v.setUint32(16, f.itt);
-  v.setUint32(20, f.ttt);
-  v.setUint32(24, f.statSN);
-  v.setUint32(28, f.expCmdSN);
-  v.setUint32(32, f.maxCmdSN);
-  return out;
-}
-
-export function decodeNopIn(bhs: Uint8Array): NopIn {
-  const { view: v, common } = beginDecode(bhs, Opcode.NopIn);
-  return {
-    ...common,
-    lun: v.getBigUint64(8),
-    itt: v.getUint32(16),
-    ttt: v.getUint32(20),
-    statSN: v.getUint32(24),
-    expCmdSN: v.getUint32(28),
-    maxCmdSN: v.getUint32(32),
-  };
-}
+const nopIn = layoutCodec<NopIn>(
+  Opcode.NopIn,
+  [["lun", 8, "u64"], ["itt", 16, "u32"], ["ttt", 20, "u32"], ["statSN", 24, "u32"], ["expCmdSN", 28, "u32"], ["maxCmdSN", 32, "u32"]],
+  fixedByte1(0x80),
+);
+export const { encode: encodeNopIn, decode: decodeNopIn } = nopIn;

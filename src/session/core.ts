@@ -7,7 +7,7 @@ import type { LoginParams, Negotiated } from "../login/login.ts";
 import type { Portal } from "../transport/portal.ts";
 import type { OpenedConnection, OpenOptions } from "./open.ts";
 import type { Requests } from "./requests.ts";
-import type { PendingRequest, ScsiResult, ScsiTask, TaskState } from "./task.ts";
+import type { ExtraConnection, PendingRequest, ScsiResult, ScsiTask, TaskState } from "./task.ts";
 import type { TaskTable } from "./tasks.ts";
 import type { CommandWindow } from "./window.ts";
 
@@ -60,6 +60,12 @@ export interface SessionOptions extends OpenOptions {
   id?: number;
 }
 
+/** MC/S as the helpers see it: the connection whose PDU is being handled, and a listing for status output. */
+export interface SessionConnections {
+  readonly current: ExtraConnection | undefined;
+  views(): Array<{ cid: number; peer: string; outstanding: number; commands: number }>;
+}
+
 export interface SessionCore {
   readonly id: number;
   readonly log: ConsolaInstance;
@@ -97,6 +103,8 @@ export interface SessionCore {
   recordIdentity(lun: number, identity: string): void;
   recordedIdentity(lun: number): string | undefined;
   recordedIdentities(): ReadonlyMap<number, string>;
+  /** MC/S: the connections beyond the leading one (connections.ts implements this). */
+  readonly connections: SessionConnections;
   /** Reconnect history, newest last. */
   readonly history: readonly RecoveryEvent[];
   logout(timeoutMs?: number): Promise<void>;

@@ -11,6 +11,7 @@ import type { TaskState } from "./task.ts";
 type DataOutSession = Pick<SessionCore, "connection" | "negotiated" | "expStatSN" | "stats">;
 
 const SIMPLE = 1;
+/** Every Data-Out and SCSI Command header is encoded here: safe because Connection.send copies the BHS before it returns. */
 const SCRATCH_BHS = new Uint8Array(48);
 
 export function sendScsiCommand(s: DataOutSession, t: TaskState): void {
@@ -37,11 +38,11 @@ export function sendScsiCommand(s: DataOutSession, t: TaskState): void {
     itt: t.itt,
     expectedDataTransferLength: task.transferLength,
     cmdSN: t.cmdSN,
-    expStatSN: s.expStatSN,
+    expStatSN: t.via?.expStatSN ?? s.expStatSN,
     cdb,
     dataSegmentLength: immediateLength,
   }, SCRATCH_BHS);
-  s.connection.send(bhs, immediateLength > 0 ? task.data!.subarray(0, immediateLength) : undefined);
+  (t.via?.connection ?? s.connection).send(bhs, immediateLength > 0 ? task.data!.subarray(0, immediateLength) : undefined);
   s.stats.bytesOut += immediateLength;
   if (unsolicitedLength > immediateLength) sendDataOut(s, t, RESERVED_TAG, immediateLength, unsolicitedLength - immediateLength);
 }
@@ -52,7 +53,9 @@ export function sendScsiCommand(s: DataOutSession, t: TaskState): void {
  * checked offset + length against the command's transfer length.
  */
 export function sendDataOut(s: DataOutSession, t: TaskState, ttt: number, offset: number, length: number): void {
-  const max = s.negotiated.maxXmitDataSegmentLength;
+  // Allegiance (RFC 7143 §6.1): Data-Out goes on the connection the command went on, cut to its limit.
+  const max = t.via?.maxXmitDataSegmentLength ?? s.negotiated.maxXmitDataSegmentLength;
+  const connection = t.via?.connection ?? s.connection;
   const data = t.task.data!;
   const end = offset + length;
   let dataSN = 0;
@@ -63,12 +66,12 @@ export function sendDataOut(s: DataOutSession, t: TaskState, ttt: number, offset
       lun: t.lunField,
       itt: t.itt,
       ttt,
-      expStatSN: s.expStatSN,
+      expStatSN: t.via?.expStatSN ?? s.expStatSN,
       dataSN: dataSN++,
       bufferOffset: at,
       dataSegmentLength: size,
     }, SCRATCH_BHS);
-    s.connection.send(bhs, data.subarray(at, at + size));
+    connection.send(bhs, data.subarray(at, at + size));
   }
   s.stats.dataOutPdus += dataSN;
   s.stats.bytesOut += length;

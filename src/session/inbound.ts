@@ -11,7 +11,7 @@ import type { SessionCore } from "./core.ts";
 import type { TaskState } from "./task.ts";
 
 /** What this helper may read and do of its session. */
-type InboundSession = Pick<SessionCore, "log" | "state" | "connection" | "negotiated" | "expStatSN" | "window" | "tasks" | "requests" | "stats" | "pump" | "finish" | "noteStatSN" | "holdNewCommands" | "hintTime2Wait">;
+type InboundSession = Pick<SessionCore, "log" | "state" | "connection" | "connections" | "negotiated" | "expStatSN" | "window" | "tasks" | "requests" | "stats" | "pump" | "finish" | "noteStatSN" | "holdNewCommands" | "hintTime2Wait">;
 
 export function handleInbound(s: InboundSession, frame: Frame<TargetPdu>): void {
   const p = frame.pdu;
@@ -35,15 +35,17 @@ export function handleInbound(s: InboundSession, frame: Frame<TargetPdu>): void 
 function scsiTask(s: InboundSession, itt: number, pdu: string): TaskState {
   const t = s.tasks.get(itt);
   if (!t || t.kind !== "scsi") throw new IscsiError("PROTOCOL", `${pdu} for unknown ITT 0x${itt.toString(16)}`);
+  // RFC 7143 §6.1: a command's PDUs all travel on the connection it was sent on (MC/S, connections.ts).
+  if (t.via !== s.connections.current) throw new IscsiError("PROTOCOL", `${pdu} for ITT 0x${itt.toString(16)} came on connection ${s.connections.current?.cid ?? 0}, not on ${t.via?.cid ?? 0} where the command went`);
   return t;
 }
 
 /** Where a Data-In's data should land: the read's buffer at its BufferOffset, when the PDU passes the checks below. */
-export function placeDataIn(s: InboundSession, frame: Frame<TargetPdu>): Uint8Array | undefined {
+export function placeDataIn(s: Pick<SessionCore, "tasks" | "connections">, frame: Frame<TargetPdu>): Uint8Array | undefined {
   const p = frame.pdu;
   if (p.opcode !== Opcode.DataIn) return undefined;
   const t = s.tasks.get(p.itt);
-  if (!t || t.kind !== "scsi" || t.task.direction !== "read" || p.bufferOffset !== t.received) return undefined;
+  if (!t || t.kind !== "scsi" || t.task.direction !== "read" || p.bufferOffset !== t.received || t.via !== s.connections.current) return undefined;
   const end = p.bufferOffset + p.dataSegmentLength;
   if (end > t.task.transferLength) return undefined;
   return (t.placed = t.buffer.subarray(p.bufferOffset, end));

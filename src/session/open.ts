@@ -11,8 +11,8 @@ import type { Portal } from "../transport/portal.ts";
 import type { Transport } from "../transport/types.ts";
 
 /** Login parameters for a new session or a reinstatement: a given ISID, TSIH 0 (RFC 7143 §6.3.5). */
-export function loginParamsFor(login: Omit<LoginParams, "isid" | "tsih" | "cid" | "initialCmdSN">, isid: number, initialCmdSN: number): LoginParams {
-  return { ...login, isid, tsih: 0, cid: 0, initialCmdSN };
+export function loginParamsFor(login: Omit<LoginParams, "isid" | "tsih" | "cid" | "initialCmdSN">, isid: number, initialCmdSN: number, added?: { tsih: number; cid: number }): LoginParams {
+  return { ...login, isid, tsih: added?.tsih ?? 0, cid: added?.cid ?? 0, initialCmdSN };
 }
 
 export interface OpenOptions {

@@ -20,6 +20,8 @@ export interface RequestsHost {
   readonly negotiated: Negotiated;
   readonly expStatSN: number;
   readonly tasks: TaskTable<TaskState | PendingRequest>;
+  /** MC/S: the connection whose PDU is being handled (a NOP-In is answered on it). */
+  readonly connections: { readonly current: { connection: Connection; expStatSN: number } | undefined };
   noteStatSN(statSN: number): void;
 }
 
@@ -52,8 +54,10 @@ export class Requests {
   /** Answer a target's NOP-In that asks for one (TTT ≠ 0xffffffff), echoing its LUN, TTT and ping data. */
   answerNopIn(p: NopIn, data: Uint8Array): void {
     const echo = data.length <= this.s.negotiated.maxXmitDataSegmentLength ? data : data.subarray(0, 0);
-    this.s.connection.send(
-      encodeNopOut({ immediate: true, lun: p.lun, itt: RESERVED_TAG, ttt: p.ttt, cmdSN: this.s.window.cmdSN, expStatSN: this.s.expStatSN, dataSegmentLength: echo.length }),
+    // The answer goes on the connection the NOP-In came on (MC/S: connections.ts), with its StatSN.
+    const via = this.s.connections.current;
+    (via?.connection ?? this.s.connection).send(
+      encodeNopOut({ immediate: true, lun: p.lun, itt: RESERVED_TAG, ttt: p.ttt, cmdSN: this.s.window.cmdSN, expStatSN: via?.expStatSN ?? this.s.expStatSN, dataSegmentLength: echo.length }),
       echo.length > 0 ? echo : undefined,
     );
   }

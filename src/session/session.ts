@@ -20,6 +20,7 @@ import { Recovery } from "./recovery.ts";
 import { DEFAULT_RECOVERY, type RecoveryEvent, type RecoveryOptions, type SessionCore, type SessionOptions, type SessionState } from "./core.ts";
 import { Keepalive } from "./keepalive.ts";
 import { CommandTimeouts } from "./timeouts.ts";
+import { Connections } from "./connections.ts";
 
 let nextSessionId = 1;
 
@@ -61,6 +62,8 @@ export class Session implements SessionCore {
   private readonly recovery: Recovery;
   readonly keepalive: Keepalive;
   private readonly timeouts: CommandTimeouts;
+  /** MC/S: the connections beyond the leading one (connections.ts). */
+  readonly connections: Connections;
 
   private constructor(
     opened: OpenedConnection,
@@ -81,6 +84,7 @@ export class Session implements SessionCore {
     this.recovery = new Recovery(this);
     this.keepalive = new Keepalive(this);
     this.timeouts = new CommandTimeouts(this);
+    this.connections = new Connections(this);
     this.adopt(opened);
   }
 
@@ -88,7 +92,9 @@ export class Session implements SessionCore {
   static async open(options: SessionOptions): Promise<Session> {
     const isid = options.login.isid ?? makeIsid();
     const opened = await openConnection(options.portal, loginParamsFor(options.login, isid, options.login.initialCmdSN ?? 1), `s${options.id ?? nextSessionId}:c0`, options);
-    return new Session(opened, options, isid);
+    const session = new Session(opened, options, isid);
+    await session.connections.open();
+    return session;
   }
 
   /** Take over a freshly logged-in connection: its window, StatSN and digests (also after a reinstatement). */
@@ -127,6 +133,8 @@ export class Session implements SessionCore {
     const from = this.current.kind;
     this.current = next;
     if (from !== next.kind) this.log.info(`${from} → ${next.kind}: ${why}`);
+    // MC/S: after a reinstatement the other connections log in again (at ERL 0 they went with the session).
+    if (from !== "full-feature" && next.kind === "full-feature") void this.connections.open();
   }
 
   holdNewCommands(): void {
@@ -188,6 +196,7 @@ export class Session implements SessionCore {
       head.cmdSN = this.window.take();
       head.sent = true;
       head.sentAt = performance.now();
+      this.connections.pick(head);
       this.inFlight++;
       this.stats.commands++;
       sendScsiCommand(this, head);
@@ -198,7 +207,10 @@ export class Session implements SessionCore {
   finish(t: TaskState, outcome: { result: ScsiResult } | { error: Error }): void {
     if (this.tasks.get(t.itt) !== t) return;
     this.tasks.delete(t.itt);
-    if (t.sent) this.inFlight--;
+    if (t.sent) {
+      this.inFlight--;
+      this.connections.release(t);
+    }
     if ("result" in outcome) {
       this.stats.completed++;
       this.stats.latencyMicros += Math.round((performance.now() - t.sentAt) * 1000);
@@ -210,6 +222,11 @@ export class Session implements SessionCore {
   /** StatSN acknowledgement (RFC 7143 §4.2.2.2): ExpStatSN = last StatSN + 1, only forward. */
   noteStatSN(statSN: number): void {
     const next = serialAdd(statSN, 1);
+    const via = this.connections.current;
+    if (via) {
+      if (serialGe(next, via.expStatSN)) via.expStatSN = next;
+      return;
+    }
     if (serialGe(next, this.expStatSN)) this.expStatSN = next;
   }
 
@@ -231,6 +248,7 @@ export class Session implements SessionCore {
     } finally {
       this.transition({ kind: "closed" }, "logged out");
       this.failEverything(new IscsiError("ABORTED", "session logged out"));
+      this.connections.closeAll();
       this.connection.close();
     }
   }
@@ -242,6 +260,7 @@ export class Session implements SessionCore {
     this.keepalive.stop();
     this.timeouts.stop();
     this.failEverything(reason ?? new IscsiError("ABORTED", "session closed"));
+    this.connections.closeAll(reason);
     this.connection.close(reason);
   }
 
@@ -277,12 +296,17 @@ export class Session implements SessionCore {
     }
     sent.sort((a, b) => (a.cmdSN === b.cmdSN ? 0 : serialGe(a.cmdSN, b.cmdSN) ? 1 : -1));
     for (const t of sent) {
-      Object.assign(t, { nextDataSN: 0, nextR2TSN: 0, received: 0, sent: false, priority: false, expired: false });
+      Object.assign(t, { nextDataSN: 0, nextR2TSN: 0, received: 0, sent: false, priority: false, expired: false, via: undefined });
     }
     this.stats.reissued += sent.length;
     this.postponed.unshift(...sent);
     this.inFlight = 0;
     this.tasks.nextGeneration();
+  }
+
+  /** A PDU from any connection of the session (the leading one, or one of connections.ts). */
+  inboundFrame(frame: Frame): void {
+    this.inbound(frame);
   }
 
   private inbound(frame: Frame): void {
@@ -293,6 +317,7 @@ export class Session implements SessionCore {
   private connectionClosed(connection: Connection, error: Error | undefined): void {
     if (connection !== this.connection) return; // an older connection's late report
     const err = error ?? new IscsiError("TRANSPORT", `connection to ${connection.peer} closed`);
+    this.connections.closeAll(err);
     this.keepalive.stop();
     this.timeouts.stop();
     switch (this.state.kind) {

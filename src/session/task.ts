@@ -1,6 +1,7 @@
 // What a caller hands to `session.execute()` and what it gets back (docs/architecture.md, "Sessions"), and the per-task
 // state the session keeps while the command is outstanding (RFC 7143 §11.3, §11.4, §11.7, §11.8).
 import type { Frame, TargetPdu } from "../pdu/types.ts";
+import type { Connection } from "../connection/connection.ts";
 
 export type Direction = "none" | "read" | "write";
 
@@ -53,6 +54,8 @@ export interface TaskState {
   priority: boolean;
   /** Its command timeout has passed and escalation began (RFC 7143 leaves timeouts to the SCSI layer; timeouts.ts). */
   expired: boolean;
+  /** MC/S: the connection it is allegiant to, when not the leading one (connections.ts, RFC 7143 §6.1). */
+  via?: ExtraConnection | undefined;
 }
 
 /**
@@ -74,4 +77,16 @@ export interface PendingRequest {
   /** Called for each response PDU with this ITT; returns true when the request is complete. */
   onResponse: (frame: Frame<TargetPdu>) => boolean;
   reject: (e: Error) => void;
+}
+
+/** One connection of the session beyond the leading one (CID ≥ 1). */
+export interface ExtraConnection {
+  cid: number;
+  connection: Connection;
+  /** StatSN acknowledgement of this connection (RFC 7143 §4.2.2.2: StatSN runs per connection). */
+  expStatSN: number;
+  /** The target's MaxRecvDataSegmentLength for this connection. */
+  maxXmitDataSegmentLength: number;
+  outstanding: number;
+  commands: number;
 }

@@ -26,7 +26,7 @@ async function json<T = any>(args: string[]): Promise<T> {
   return JSON.parse(r.stdout);
 }
 
-const list = async () => json<Array<{ id: number; state: string; device?: string; mountPoint?: string; file: string }>>(["attach", "--list"]);
+const list = async () => (await json<{ attachments: Array<{ id: number; state: string; device?: string; mountPoint?: string; file: string }> }>(["attach", "--list"])).attachments;
 const sums = async (mnt: string) => ok(`cd ${mnt} && sha256sum a b c`);
 
 beforeAll(async () => {

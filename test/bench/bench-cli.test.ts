@@ -103,4 +103,14 @@ describe("iscsi bench", () => {
     const refused = await Bun.connect({ hostname: host, port: Number(port), socket: { data() {} } }).then((s) => (s.end(), false), () => true);
     expect(refused).toBe(true);
   });
+  test("--connections: the target's MaxConnections (tgt's default 1) wins; 0 or text is an argument error (exit 7)", async () => {
+    const r = await cli(["bench", url, "--connections", "2", "--rw", "read", "--bs", "64k", "--qd", "4", "--bytes", "4M", "--warmup", "0", "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).target.connections).toBe(1);
+    for (const bad of ["0", "two"]) {
+      const x = await cli(["bench", url, "--connections", bad, "--json"]);
+      expect(x.code).toBe(7);
+      expect(x.stderr).toContain(`--connections must be a whole number from 1 to 65535, not ${JSON.stringify(bad)}`);
+    }
+  });
 });

@@ -62,6 +62,9 @@ test("the daemon sets them aside at start; listings warn and carry them; discove
   expect(listed.quarantined.map((q: { original: string }) => q.original).sort()).toEqual([nodeFile, state("attachments", "3.json"), state("secrets.json")].sort());
   expect(JSON.parse((await ui.d.cli(["status", "--json"])).stdout).daemon.quarantined).toHaveLength(3);
   expect((await ui.d.cli(["attach", "--list"])).stderr).toContain(`iscsi: warning: ${state("attachments", "3.json")} was damaged and is set aside as`);
+  const attachments = JSON.parse((await ui.d.cli(["attach", "--list", "--json"])).stdout);
+  expect(attachments.attachments).toEqual([]);
+  expect(attachments.quarantined.map((q: { original: string }) => q.original)).toContain(state("attachments", "3.json"));
 
   const again = await ui.d.cli(["-m", "discovery", "-t", "st", "-p", ui.tgt.portal]);
   expect(again.code).toBe(0);

@@ -273,7 +273,8 @@ export class FakeConnection {
     const final = req.transit && req.nsg === 3;
     const res: Fields<LoginResponse> = {
       transit: req.transit, continue: false, csg: req.csg, nsg: req.transit ? req.nsg : 0, versionMax: 0, versionActive: 0,
-      isid: req.isid, tsih: final ? 7 : 0, itt: req.itt, ...this.status(), statusClass: 0, statusDetail: 0,
+      // A login that adds a connection (MC/S) names the session's TSIH, echoed in every response (RFC 7143 §11.13.4).
+      isid: req.isid, tsih: req.tsih !== 0 ? req.tsih : final ? 7 : 0, itt: req.itt, ...this.status(), statusClass: 0, statusDetail: 0,
     };
     this.opts.loginTamper?.({ req, res, pairs: out, final });
     const data = encodeTextKeys(out);

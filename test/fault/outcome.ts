@@ -1,5 +1,6 @@
 // Small helpers for fault and hostile-peer tests: how a promise ended within a deadline, and a recorder of
 // unhandled rejections and uncaught exceptions (a hostile peer must never cause either).
+import { expect } from "bun:test";
 
 export type Outcome<T> =
   | { state: "resolved"; value: T }
@@ -20,6 +21,15 @@ export async function within<T>(p: Promise<T>, ms: number): Promise<Outcome<T>> 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** `p` must reject within `ms` with `code` and a message matching `message`. */
+export async function expectRejected(p: Promise<unknown>, code: string, message: RegExp, ms = 3_000): Promise<void> {
+  const outcome = await within(p, ms);
+  expect(outcome.state).toBe("rejected");
+  if (outcome.state !== "rejected") return;
+  expect(outcome.error.code).toBe(code);
+  expect(outcome.error.message).toMatch(message);
 }
 
 /** Records unhandled rejections and uncaught exceptions from `start()` until `stop()`. */

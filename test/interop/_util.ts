@@ -1,4 +1,5 @@
 // Shared pieces of the interop tests: opening a LUN on a real target and making test data.
+import { expect } from "bun:test";
 import { Session } from "../../src/session/session.ts";
 import { LogicalUnit } from "../../src/session/logical-unit.ts";
 import type { LoginParams } from "../../src/login/login.ts";
@@ -60,6 +61,25 @@ export async function mixedRoundTrip(lu: LogicalUnit, data: Uint8Array): Promise
     await lu.session.logout();
   }
   return differences;
+}
+
+/** Both digests (CRC32C) negotiated, and 8 MiB written and read back identical through them. */
+export async function digestRoundTrip(lu: LogicalUnit<Session>): Promise<void> {
+  expect(lu.session.negotiated.headerDigest).toBe(true);
+  expect(lu.session.negotiated.dataDigest).toBe(true);
+  const data = randomData(8 * 1024 * 1024);
+  await writeRange(lu, { offset: 0, length: data.length, ioSize: 256 * 1024, queueDepth: 16 }, (at, len) => data.subarray(at, at + len));
+  const back = new Uint8Array(data.length);
+  await readRange(lu, { offset: 0, length: data.length, ioSize: 256 * 1024, queueDepth: 16 }, (at, d) => back.set(d, at));
+  expect(firstDifference(back, data)).toBe(-1);
+}
+
+/** What every kill-under-load run must show: no error, writes verified before the kill and after the return, a reinstatement. */
+export function expectSurvivedKill(lu: LogicalUnit, r: KillUnderLoad): void {
+  expect(r.errors).toEqual([]);
+  expect(r.before).toBeGreaterThan(0);
+  expect(r.lastDone).toBeGreaterThan(r.back);
+  expect(lu.session.stats.reinstatements).toBeGreaterThanOrEqual(1);
 }
 
 export interface KillUnderLoad {

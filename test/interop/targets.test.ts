@@ -4,11 +4,10 @@
 // initiator (qemu-img over libiscsi).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { discover } from "../../src/discovery/send-targets.ts";
-import { readRange, writeRange } from "../../src/session/transfer.ts";
 import { startTgtd } from "../harness/tgtd.ts";
 import { startIstgt } from "../harness/istgt.ts";
 import { libiscsiUrl, qemuImgRead, qemuImgWrite } from "../harness/initiators.ts";
-import { INITIATOR, enc, firstDifference, mixedRoundTrip, openLu, openSession, randomData } from "./_util.ts";
+import { INITIATOR, digestRoundTrip, enc, firstDifference, mixedRoundTrip, openLu, openSession, randomData } from "./_util.ts";
 
 const MiB = 1 << 20;
 const CHAP = { username: "alice", secret: "alice-secret-0123" };
@@ -109,13 +108,7 @@ for (const kind of kinds) {
     test("header and data digests (CRC32C) negotiate and carry verified data", async () => {
       const lu = await openLu(t.port, iqn, lun, { proposal: { headerDigest: ["CRC32C"], dataDigest: ["CRC32C"] } });
       try {
-        expect(lu.session.negotiated.headerDigest).toBe(true);
-        expect(lu.session.negotiated.dataDigest).toBe(true);
-        const data = randomData(8 * MiB);
-        await writeRange(lu, { offset: 0, length: data.length, ioSize: 256 * 1024, queueDepth: 16 }, (at, len) => data.subarray(at, at + len));
-        const back = new Uint8Array(data.length);
-        await readRange(lu, { offset: 0, length: data.length, ioSize: 256 * 1024, queueDepth: 16 }, (at, d) => back.set(d, at));
-        expect(firstDifference(back, data)).toBe(-1);
+        await digestRoundTrip(lu);
       } finally {
         await lu.session.logout();
       }

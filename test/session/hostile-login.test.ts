@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { encodeLoginResponse, encodeNopIn, RESERVED_TAG } from "../../src/pdu/index.ts";
 import { Session } from "../../src/session/session.ts";
 import { FakeTarget, setDataSegmentLength, type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
-import { UnhandledWatch, within } from "../fault/outcome.ts";
+import { expectRejected, UnhandledWatch } from "../fault/outcome.ts";
 
 const watch = new UnhandledWatch();
 let target: FakeTarget | undefined;
@@ -35,14 +35,6 @@ async function connect(t: FakeTarget, loginTimeoutMs = 3_000): Promise<Session> 
 }
 
 const nopInBhs = (c: FakeConnection) => encodeNopIn({ lun: 0n, itt: RESERVED_TAG, ttt: RESERVED_TAG, ...c.seq() });
-
-async function expectRejected(p: Promise<unknown>, code: string, message: RegExp, ms = 3_000): Promise<void> {
-  const outcome = await within(p, ms);
-  expect(outcome.state).toBe("rejected");
-  if (outcome.state !== "rejected") return;
-  expect(outcome.error.code).toBe(code);
-  expect(outcome.error.message).toMatch(message);
-}
 
 describe("lengths (case 2)", () => {
   test("a Login Response claiming 0xFFFFFF bytes fails the login at once, naming the 8192-byte login limit", async () => {

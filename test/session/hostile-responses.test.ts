@@ -10,6 +10,7 @@ import { Session } from "../../src/session/session.ts";
 import { LogicalUnit } from "../../src/session/logical-unit.ts";
 import type { ScsiTask } from "../../src/session/task.ts";
 import { FakeTarget, type FakeConnection } from "../fake/target.ts";
+import { settle } from "../support/clock.ts";
 import { UnhandledWatch, within } from "../fault/outcome.ts";
 
 const watch = new UnhandledWatch();
@@ -76,7 +77,7 @@ describe("R2T (cases 42, 43)", () => {
     test(`${name}: protocol error, no Data-Out sent`, async () => {
       const { s, wire } = await open(script);
       await expectFailure(s.execute(task ?? write(4096)), "PROTOCOL", message);
-      await Bun.sleep(30);
+      await settle();
       expect(wire.dataOut).toEqual([]);
     });
   }
@@ -143,7 +144,7 @@ describe("Data-In (cases 46, 47, 74)", () => {
     const r = await s.execute(read(512));
     expect(r.status).toBe(0);
     expect(r.data.every((b) => b === 9)).toBe(true);
-    await Bun.sleep(30);
+    await settle();
     expect(s.state.kind).toBe("failed");
     expect(r.data.every((b) => b === 9)).toBe(true);
   });
@@ -194,7 +195,7 @@ describe("SCSI Response (cases 49, 50)", () => {
     });
     const r = await s.execute(none());
     expect(r.status).toBe(0);
-    await Bun.sleep(30);
+    await settle();
     expect(cmds).toBe(1);
     expect(s.state.kind).toBe("failed");
   });

@@ -13,7 +13,7 @@ import type { OperationalProposal } from "../../src/login/keys.ts";
 import { Session } from "../../src/session/session.ts";
 import type { ScsiTask } from "../../src/session/task.ts";
 import { FakeTarget, setDataSegmentLength, setOpcode, type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
-import { UnhandledWatch, within } from "../fault/outcome.ts";
+import { expectRejected, UnhandledWatch, within } from "../fault/outcome.ts";
 
 const watch = new UnhandledWatch();
 let target: FakeTarget | undefined;
@@ -72,14 +72,6 @@ const dataInBhs = (c: FakeConnection, cmd: ScsiCommand, len: number) => encodeDa
 });
 
 const nopInBhs = (c: FakeConnection) => encodeNopIn({ lun: 0n, itt: RESERVED_TAG, ttt: RESERVED_TAG, ...c.seq() });
-
-async function expectRejected(p: Promise<unknown>, code: string, message: RegExp, ms = 3_000): Promise<void> {
-  const outcome = await within(p, ms);
-  expect(outcome.state).toBe("rejected");
-  if (outcome.state !== "rejected") return;
-  expect(outcome.error.code).toBe(code);
-  expect(outcome.error.message).toMatch(message);
-}
 
 describe("truncated PDUs (case 6)", () => {
   // BHS, header digest, 6 data bytes, 2 padding bytes, data digest: 64 bytes, cut after each of 1..63.

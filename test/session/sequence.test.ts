@@ -4,6 +4,7 @@ import { expect, test } from "bun:test";
 import { encodeNopIn, Opcode, RESERVED_TAG, type NopOut, type ScsiCommand } from "../../src/pdu/index.ts";
 import type { ScsiTask } from "../../src/session/task.ts";
 import { type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
+import { settle } from "../support/clock.ts";
 import type { Session } from "../../src/session/session.ts";
 import { fakeFixture } from "../support/fake-session.ts";
 import { within } from "../fault/outcome.ts";
@@ -51,7 +52,7 @@ test("a Text Request waits for a closed window instead of going out beyond MaxCm
   const texts: number[] = [];
   const s = await open({ window: 0, onPdu(_c, f) { if (f.pdu.opcode === Opcode.TextRequest) texts.push((f.pdu as { cmdSN: number }).cmdSN); } });
   const pending = s.requests.text([["SendTargets", "All"]], 500).catch(() => undefined);
-  await Bun.sleep(100);
+  await settle();
   expect(texts).toEqual([]);
   await pending;
 });

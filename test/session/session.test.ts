@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { Opcode, RESERVED_TAG, type DataOut, type Frame, type ScsiCommand } from "../../src/pdu/index.ts";
 import { type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
+import { settle } from "../support/clock.ts";
 import type { Session } from "../../src/session/session.ts";
 import { fakeFixture } from "../support/fake-session.ts";
 
@@ -187,7 +188,7 @@ describe("R2T and Data-Out", () => {
       },
     });
     await expect(s.execute(writeCmd(new Uint8Array(4096)))).rejects.toThrow(/exceeds the 4096 bytes/);
-    await Bun.sleep(50);
+    await settle();
     expect(dataOuts).toBe(0);
   });
 
@@ -228,16 +229,16 @@ describe("CmdSN window and NOP", () => {
     });
     const a = s.execute({ lun: 0, cdb: new Uint8Array(6), direction: "none", transferLength: 0 });
     const b = s.execute({ lun: 0, cdb: new Uint8Array(6), direction: "none", transferLength: 0 });
-    await Bun.sleep(50);
+    await settle();
     expect(cmds.length).toBe(1); // MaxCmdSN = ExpCmdSN: room for exactly one
     // Answer the first without sliding the window: the second must stay postponed.
     conn!.good(cmds[0]!);
     await a;
-    await Bun.sleep(50);
+    await settle();
     expect(cmds.length).toBe(1);
     conn!.ack(cmds[0]!);
     conn!.nopIn(0x55); // any PDU carries the new MaxCmdSN
-    await Bun.sleep(50);
+    await settle();
     expect(cmds.length).toBe(2);
     expect(cmds[1]!.cmdSN).toBe((cmds[0]!.cmdSN + 1) >>> 0);
     conn!.good(cmds[1]!);
@@ -250,7 +251,7 @@ describe("CmdSN window and NOP", () => {
     // Any PDU reaches onPdu only in full feature phase; find the connection from the target.
     conn = fake.target!.connections[0]!;
     conn.nopIn(0x1234, new Uint8Array([1, 2, 3, 4]));
-    await Bun.sleep(50);
+    await settle();
     const nop = conn.received.find((f) => f.pdu.opcode === Opcode.NopOut);
     expect(nop).toBeDefined();
     expect((nop!.pdu as { ttt: number }).ttt).toBe(0x1234);
@@ -266,7 +267,7 @@ describe("CmdSN window and NOP", () => {
     conn.expCmdSN = (s.window.expCmdSN + 10) >>> 0;
     conn.maxCmdSN = (s.window.expCmdSN + 5) >>> 0;
     conn.nopIn(0x77);
-    await Bun.sleep(50);
+    await settle();
     expect(s.window.maxCmdSN).toBe(before);
   });
 });

@@ -4,6 +4,7 @@ import { expect, test } from "bun:test";
 import { Opcode, type ScsiCommand } from "../../src/pdu/index.ts";
 import { type FakeTargetOptions } from "../fake/target.ts";
 import type { Session } from "../../src/session/session.ts";
+import { advance, settle, withFakeClock } from "../support/clock.ts";
 import { fakeFixture } from "../support/fake-session.ts";
 
 const fake = fakeFixture();
@@ -15,7 +16,7 @@ async function open(opts: FakeTargetOptions): Promise<Session> {
 const tur = { lun: 0, cdb: new Uint8Array(6), direction: "none" as const, transferLength: 0, name: "TEST UNIT READY" };
 const DELAY_MS = 40;
 
-test("a command answered after a delay adds one completion and at least that delay in microseconds", async () => {
+test("a command answered after a delay adds one completion and exactly that delay in microseconds", async () => {
   const s = await open({
     onPdu(c, f) {
       if (f.pdu.opcode !== Opcode.ScsiCommand) return;
@@ -24,19 +25,23 @@ test("a command answered after a delay adds one completion and at least that del
     },
   });
   expect(s.stats.completed).toBe(0);
-  await s.execute(tur);
-  await s.execute(tur);
+  // On the fake clock the target's delay is the only time that passes, so the sum is exact.
+  await withFakeClock(async () => {
+    for (let i = 0; i < 2; i++) {
+      const done = s.execute(tur);
+      await advance(DELAY_MS);
+      await done;
+    }
+  });
   expect(s.stats.commands).toBe(2);
   expect(s.stats.completed).toBe(2);
-  // A lower bound only: the counter must include the target's delay; how much more is the machine's business.
-  expect(s.stats.latencyMicros).toBeGreaterThanOrEqual(2 * (DELAY_MS - 1) * 1000);
-  expect(Number.isInteger(s.stats.latencyMicros)).toBe(true);
+  expect(s.stats.latencyMicros).toBe(2 * DELAY_MS * 1000);
 });
 
 test("a command that never gets a status is not counted as completed", async () => {
   const s = await open({ onPdu() {} });
   const pending = s.execute(tur);
-  await Bun.sleep(20);
+  await settle();
   s.close();
   await expect(pending).rejects.toThrow();
   expect(s.stats.commands).toBe(1);

@@ -13,7 +13,7 @@ import { startDashboard, until, visit, type Dashboard } from "./setup.ts";
 let ui: Dashboard;
 let work: string;
 const iqn = () => ui.tgt.targets[0]!.iqn;
-const attachments = async () => (JSON.parse((await ui.d.cli(["attach", "--list", "--json"])).stdout) as { attachments: Array<{ id: number; device: string; file: string; mountPoint?: string }> }).attachments;
+const attachments = async () => (JSON.parse((await ui.d.cli(["attach", "--list", "--json"])).stdout) as { attachments: Array<{ id: number; device: string; file: string; mountPoint?: string; mpath: string }> }).attachments;
 const choice = (lun: number, size: string) => `${iqn()} at ${ui.tgt.portal}, LUN ${lun} (${size})`;
 
 beforeAll(async () => {
@@ -39,6 +39,8 @@ test("attach a LUN from the page; writes to its loop device move the session's f
   expect(a!.device).toMatch(/^\/dev\/loop\d+$/);
   const row = page.getByRole("row").filter({ hasText: a!.device });
   await row.getByText("attached").waitFor();
+  // The LU's multipath device: one path, the session's, up and active.
+  await page.getByRole("table", { name: `Paths of ${a!.mpath}`, exact: true }).getByText("up (active)").waitFor();
 
   await visit(page, "sessions", "Sessions");
   const card = page.locator("[data-sid]");
@@ -92,6 +94,12 @@ test("mounting: a LUN without a filesystem is a clear error leaving nothing; wit
   await ok(`mkfs.ext4 -q -F -E nodiscard ${plain.device}`);
   expect((await d.cli(["detach", String(plain.id)])).code).toBe(0);
 
+  // The page rebuilds the form when the attachments change (LUN 2 was attached meanwhile): fill in the one
+  // shown once the list is empty again and LUN 2 is offered again.
+  await page.getByText("Nothing attached.").waitFor();
+  await page.getByLabel("LUN").locator("option", { hasText: "LUN 2" }).waitFor({ state: "attached" });
+  await page.getByLabel("LUN").selectOption({ label: choice(2, "48.0 MiB") });
+  await page.getByLabel("Mount point (optional)").fill(mnt);
   await page.getByRole("button", { name: "Attach", exact: true }).click();
   const row = page.getByRole("row").filter({ hasText: mnt });
   await row.waitFor().catch(async (e) => {

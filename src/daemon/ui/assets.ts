@@ -13,6 +13,7 @@ import nodesJs from "./assets/pages/nodes.js" with { type: "text" };
 import nodeJs from "./assets/pages/node.js" with { type: "text" };
 import sessionsJs from "./assets/pages/sessions.js" with { type: "text" };
 import attachmentsJs from "./assets/pages/attachments.js" with { type: "text" };
+import pathsJs from "./assets/pages/paths.js" with { type: "text" };
 import preferencesJs from "./assets/pages/preferences.js" with { type: "text" };
 import logJs from "./assets/pages/log.js" with { type: "text" };
 
@@ -40,6 +41,7 @@ export const ASSETS: ReadonlyMap<string, Asset> = new Map([
   ["/pages/node.js", { body: nodeJs, type: JS }],
   ["/pages/sessions.js", { body: sessionsJs, type: JS }],
   ["/pages/attachments.js", { body: attachmentsJs, type: JS }],
+  ["/pages/paths.js", { body: pathsJs, type: JS }],
   ["/pages/preferences.js", { body: preferencesJs, type: JS }],
   ["/pages/log.js", { body: logJs, type: JS }],
 ]);

@@ -1,6 +1,7 @@
 // Attachments: LUNs of logged-in sessions made local disks (attach.add / attach.remove / attach.list, the
 // daemon's attach backends: FUSE + loop on Linux, DiskImages or DriverKit on macOS), with a mount point.
 import { busy, every, op, showError } from "../api.js";
+import { pathsPanel } from "./paths.js";
 import { bytes, count, errorBox, field, h, heading, portalText, rerender, select, table, toast, when } from "../dom.js";
 
 /** A daemon without the attach ops answers INVALID_REQUEST "unknown op": said so instead of an error. */
@@ -69,6 +70,7 @@ export function mount(main) {
   const box = errorBox();
   const list = h("div");
   const form = h("div");
+  const paths = h("div");
   let formFor = "";
   const reload = async () => {
     try {
@@ -88,6 +90,7 @@ export function mount(main) {
         if (lun && [...lun.options].some((o) => o.value === chosen)) lun.value = chosen;
       }
       formFor = key;
+      rerender(paths, await pathsPanel());
       showError(box, undefined);
     } catch (err) {
       if (!missing(err)) return showError(box, err);
@@ -96,7 +99,7 @@ export function mount(main) {
       stop();
     }
   };
-  main.append(heading("Attachments"), box, list, form);
+  main.append(heading("Attachments"), box, list, form, h("h2", {}, "Multipath devices"), paths);
   const stop = every(2000, reload);
   return stop;
 }
