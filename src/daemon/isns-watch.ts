@@ -170,13 +170,11 @@ export class IsnsWatch {
 
   private async rediscover(): Promise<void> {
     if (this.stopped) return;
-    {
-      const found = await this.query();
-      const { counts } = recordIsnsTargets(this.d, this.server, found);
-      this.d.discoveries.noteDiscovered(this.d.discoveries.get(this.server) ?? this.record, found.length);
-      if (counts.created + counts.updated + counts.stale > 0) {
-        this.d.log.info(`${this.label}: ${found.length} target(s); nodes ${counts.created} new, ${counts.updated} updated, ${counts.stale} stale`);
-      }
+    const found = await this.query();
+    const { counts } = recordIsnsTargets(this.d, this.server, found);
+    this.d.discoveries.noteDiscovered(this.d.discoveries.get(this.server) ?? this.record, found.length);
+    if (counts.created + counts.updated + counts.stale > 0) {
+      this.d.log.info(`${this.label}: ${found.length} target(s); nodes ${counts.created} new, ${counts.updated} updated, ${counts.stale} stale`);
     }
   }
 

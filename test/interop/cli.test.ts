@@ -201,7 +201,7 @@ describe("arguments and secrets", () => {
   test("-m discoverydb -o delete without -p is refused, not taken as a listing (exit 7)", async () => {
     const r = await cli(["-m", "discoverydb", "-o", "delete"]);
     expect(r.code).toBe(7);
-    expect(r.stderr).toBe("iscsi: -m discoverydb -o delete needs the record: -t st -p PORTAL[:PORT]\n");
+    expect(r.stderr).toBe("iscsi: -m discoverydb -o delete needs the record: -t st|isns -p PORTAL[:PORT]\n");
   });
 
   test("--help of a nested command shows that command's usage", async () => {

@@ -6,7 +6,7 @@ import { Isnsd } from "../harness/isnsd.ts";
 import { pollUntil } from "../harness/processes.ts";
 import { TestDaemon } from "../harness/iscsid.ts";
 import { IsnsClient } from "../../src/discovery/isns-client.ts";
-import { scnDereg } from "../../src/isns/messages.ts";
+import { devAttrQryNode, scnDereg } from "../../src/isns/messages.ts";
 import { iqnFor } from "../harness/daemon.ts";
 import { startTgtd, type TgtdTarget } from "../harness/tgtd.ts";
 import { startDashboard, visit } from "../ui/setup.ts";
@@ -36,6 +36,19 @@ async function initiatorName(d: TestDaemon): Promise<string> {
  * answering tgtadm. tgtd asks for SCNs again at each target it registers, so after each one the interest is
  * withdrawn (as the target itself, which isnsd allows without authentication): never two at a time.
  */
+/**
+ * Whether the server lists `iqn`, asked as that node itself: unlike `isnsadm --local`, which registers a control
+ * node each time, this triggers no SCN, so tgtd is never notified while it still asks for SCNs.
+ */
+async function listed(iqn: string): Promise<boolean> {
+  const client = await IsnsClient.connect({ host: "127.0.0.1", port: 3205 }, 5000);
+  try {
+    return (await client.call(devAttrQryNode(iqn, iqn), [6, 7, 9])).operating.length > 0;
+  } finally {
+    client.close();
+  }
+}
+
 async function quietTgtd(names: string[]): Promise<void> {
   const client = await IsnsClient.connect({ host: "127.0.0.1", port: 3205 }, 5000);
   try {
@@ -49,7 +62,7 @@ async function addTarget(tid: number): Promise<string> {
   const iqn = iqnFor(`${base}${tid}`);
   await tgt.tgtadm(["--mode", "target", "--op", "new", "--tid", String(tid), "--targetname", iqn]);
   await tgt.tgtadm(["--mode", "target", "--op", "bind", "--tid", String(tid), "--initiator-address", "ALL"]);
-  await pollUntil(async () => ((await isns.nodeNames()).includes(iqn) ? true : undefined), 10_000, () => `tgtd did not register ${iqn}`);
+  await pollUntil(async () => ((await listed(iqn)) ? true : undefined), 10_000, () => `tgtd did not register ${iqn}`);
   await quietTgtd([...registered, iqn]);
   registered.push(iqn);
   return iqn;
@@ -71,7 +84,7 @@ beforeAll(async () => {
     await tgt.tgtadm(["--mode", "sys", "--op", "update", "--name", name!, "--value", value!]);
   }
   const first = tgt.targets[0]!.iqn;
-  await pollUntil(async () => ((await isns.nodeNames()).includes(first) ? true : undefined), 10_000, () => "tgtd did not register its target with isnsd");
+  await pollUntil(async () => ((await listed(first)) ? true : undefined), 10_000, () => "tgtd did not register its target with isnsd");
   await quietTgtd([first]);
   registered.push(first);
   await addTarget(2);
@@ -119,6 +132,7 @@ describe("iSNS discovery through the daemon", () => {
   test("a target removed from the server is marked stale, not deleted", async () => {
     const iqn = iqnFor(`${base}3`);
     await tgt.tgtadm(["--mode", "target", "--op", "delete", "--tid", "3"]);
+    await pollUntil(async () => (!(await listed(iqn)) ? true : undefined), 10_000, () => `tgtd did not deregister ${iqn} from isnsd`);
     const out = await nodeListUntil(d, (o) => o.includes(`${iqn} (stale)`), `${iqn} was not marked stale`);
     expect(out).toContain(`127.0.0.1:${tgt.port},1 ${iqn} (stale)`);
     const json = JSON.parse((await d.cli(["-m", "node", "--json"])).stdout).nodes as Array<{ target: string; stale?: string }>;
