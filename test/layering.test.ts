@@ -7,8 +7,8 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
 const SRC = join(import.meta.dir, "../src");
-const RANK: Record<string, number> = { main: 9, cli: 8, demo: 7, bench: 7, doctor: 7, daemon: 6, discovery: 5, attach: 5, multipath: 5, session: 4, connection: 3, login: 2, ipc: 1, transport: 1, config: 1, log: 1, pdu: 0, isns: 0, scsi: 0, contract: 0, version: 0 };
-const LEAVES = new Set(["pdu", "isns", "scsi", "transport", "contract"]);
+const RANK: Record<string, number> = { main: 9, cli: 8, demo: 7, bench: 7, doctor: 7, daemon: 6, discovery: 5, attach: 5, multipath: 5, session: 4, connection: 3, login: 2, ipc: 1, transport: 1, config: 1, log: 1, pdu: 0, nfs: 0, isns: 0, scsi: 0, contract: 0, version: 0 };
+const LEAVES = new Set(["pdu", "nfs", "isns", "scsi", "transport", "contract"]);
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));

@@ -25,6 +25,6 @@ fi
 out=${2:-$here/../build/$platform}
 mkdir -p "$out"
 tmp="$out/.libiscsi_net.so.$$"
-${CC:-cc} -O2 -g -Wall -Wextra -Werror -std=c11 -shared -fPIC -Wl,-soname,libiscsi_net.so -o "$tmp" "$here/native_tcp.c" -lpthread
+${CC:-cc} -O2 -g -Wall -Wextra -Werror -std=c11 -shared -fPIC -Wl,-soname,libiscsi_net.so -o "$tmp" "$here/native_tcp.c" "$here/bound_connect.c" -lpthread
 mv -f "$tmp" "$out/libiscsi_net.so"
 echo "$out/libiscsi_net.so"

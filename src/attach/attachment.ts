@@ -46,7 +46,27 @@ const DEFAULT_DEPTH = 32;
 /** Sector sizes a loop device takes; the LUN's own avoids read-modify-write for every kernel I/O. */
 const LOOP_SECTOR_SIZES = new Set([512, 1024, 2048, 4096]);
 
+/**
+ * The LU's geometry, and its identity checked against `identity` (a restored record's): another LU behind the
+ * same LUN number is refused before anything serves it, to protect the data.
+ */
+export async function probeSameLu(session: ScsiExecutor, lun: number, identity: string | undefined): Promise<{ lu: LogicalUnit<ScsiExecutor>; geometry: Geometry }> {
+  const lu = new LogicalUnit(session, lun);
+  const geometry = await probeGeometry(lu);
+  const found = session.recordedIdentity(lun);
+  if (identity !== undefined && found !== identity) {
+    throw new IscsiError("GENERIC", `LUN ${lun} of ${session.targetName} is not the logical unit attached before (was ${identity}, now ${found ?? "unknown"}); not attaching it, to protect the data`);
+  }
+  return { lu, geometry };
+}
+
 let nextId = 1;
+/** An attachment's id: the one given (a restored record's), else the next free one; shared by every route. */
+export function allocateAttachmentId(id?: number): number {
+  const taken = id ?? nextId++;
+  nextId = Math.max(nextId, taken + 1);
+  return taken;
+}
 
 export class Attachment {
   readonly id: number;
@@ -72,8 +92,7 @@ export class Attachment {
     private readonly runDir: string,
     private readonly log: ConsolaInstance,
   ) {
-    this.id = id ?? nextId++;
-    nextId = Math.max(nextId, this.id + 1);
+    this.id = allocateAttachmentId(id);
     this.released = new Promise((resolve) => (this.release = resolve));
   }
 
@@ -123,12 +142,7 @@ export class Attachment {
       throw new IscsiError("NOT_SUPPORTED", "--mount is not supported on macOS yet: attach, then mount the disk with diskutil");
     }
     const lib = await attachLibrary();
-    const lu = new LogicalUnit(session, lun);
-    const geometry = await probeGeometry(lu);
-    const found = session.recordedIdentity(lun);
-    if (opts.identity !== undefined && found !== opts.identity) {
-      throw new IscsiError("GENERIC", `LUN ${lun} of ${session.targetName} is not the logical unit attached before (was ${opts.identity}, now ${found ?? "unknown"}); not attaching it, to protect the data`);
-    }
+    const { lu, geometry } = await probeSameLu(session, lun, opts.identity);
     const readOnly = (opts.readOnly ?? false) || geometry.writeProtected;
     const log = opts.log ?? logFor(`s${session.id}:lun${lun}`);
     const runDir = mkdtempSync(join(opts.runDir ?? tmpdir(), "iscsi-attach-"));

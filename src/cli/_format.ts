@@ -116,6 +116,8 @@ export function printSessions(sessions: SessionView[], level: number, attachment
     block("Interface:", [
       `Iface Name: ${s.iface}`,
       "Iface Transport: tcp",
+      `Iface IPaddress: ${s.ifaceIpaddress ?? "<empty>"}`,
+      `Iface Netdev: ${s.ifaceNetdev ?? "<empty>"}`,
       `Iface Initiatorname: ${s.initiatorName}`,
       `SID: ${s.sid}`,
       `ISID: ${s.isid}`,
@@ -184,19 +186,19 @@ export function printAttachmentTable(attachments: AttachmentView[]): void {
     ["ID", "DEVICE", "TARGET", "LUN", "STATE", "SIZE", "MOUNTED ON", "I/O"],
     attachments.map((a) => [
       a.id,
-      a.device ?? (a.file || "-"),
+      a.device ?? a.export?.url ?? (a.file || "-"),
       printable(a.target),
       a.lun,
       a.state,
       `${formatBytes(Number(a.sizeBytes))}${a.readOnly ? " ro" : ""}`,
       a.mountPoint ?? "-",
-      `${a.stats.reads} r / ${a.stats.writes} w / ${a.stats.errors} err`,
+      a.nfs ? `${a.nfs.reads} r / ${a.nfs.writes} w / ${a.nfs.commits} commit / ${a.nfs.jukebox} jukebox / ${a.nfs.errors} err` : `${a.stats.reads} r / ${a.stats.writes} w / ${a.stats.errors} err`,
     ]),
   );
 }
 
 /** One line per attachment: what it is now called locally. */
 export function describeAttachment(a: AttachmentView): string {
-  const where = a.device ?? a.file;
+  const where = a.device ?? a.export?.url ?? a.file;
   return `LUN ${a.lun} of ${printable(a.target)} (${formatPortal(a.portal)}) as ${where}${a.mountPoint ? ` on ${a.mountPoint}` : ""}`;
 }

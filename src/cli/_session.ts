@@ -13,6 +13,9 @@ const ASC_LU_NOT_SUPPORTED = 0x25;
 const DIRECT_ACCESS = 0;
 
 export async function openLun(addr: LunAddress, args: Record<string, unknown>, opts: { queueDepth?: number; transport?: TransportChoice } = {}): Promise<LogicalUnit> {
+  const timeout = args["command-timeout"];
+  const seconds = timeout === undefined ? undefined : Number(timeout);
+  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0)) throw new IscsiError("INVALID_ARGUMENT", `--command-timeout ${JSON.stringify(timeout)}: expected a number of seconds above 0`);
   const login = normalLogin(args, addr.target, addr.user);
   const session = await Session.open({
     portal: addr.portal,
@@ -20,6 +23,7 @@ export async function openLun(addr: LunAddress, args: Record<string, unknown>, o
     ...loginTimeoutFrom(args),
     ...(opts.queueDepth ? { queueDepth: opts.queueDepth } : {}),
     ...(opts.transport ? { transport: opts.transport } : {}),
+    ...(seconds ? { recovery: { commandTimeoutMs: seconds * 1000 } } : {}),
   });
   try {
     const lu = new LogicalUnit(session, addr.lunGiven ? addr.lun : await onlyDisk(session, addr.target));

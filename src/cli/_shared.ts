@@ -46,6 +46,7 @@ export const lunArgs = {
   target: { type: "string", alias: "T", description: "Target IQN" },
   lun: { type: "string", alias: "l", description: "LUN number (default: the target's only disk LUN)" },
   connections: { type: "string", description: "TCP connections in the session, 1..65535 (MC/S; the target's MaxConnections caps it; default 1)" },
+  "command-timeout": { type: "string", description: "Seconds a command may wait for its status, counted from submission, also while the target's command window is closed (default 30)" },
   ...authArgs,
   ...digestArgs,
   ...loginTimeoutArg,

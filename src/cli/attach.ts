@@ -17,6 +17,7 @@ export default defineCommand({
     portal: { type: "string", alias: "p", description: "The node's portal HOST[:PORT], when the target has several" },
     mount: { type: "string", alias: "m", description: "Mount the disk's filesystem on this directory (created when missing)" },
     "read-only": { type: "boolean", description: "Attach read-only" },
+    via: { type: "string", description: "Route: fuse (a block device over FUSE) or nfs (the daemon's loopback NFS server; Linux serves the export only)" },
     list: { type: "boolean", alias: "l", description: "List attachments instead" },
     ...socketArg,
     ...jsonArg,
@@ -35,6 +36,7 @@ export default defineCommand({
       return printAttachmentTable(attachments);
     }
     if (!args.target || args.lun === undefined) throw new IscsiError("INVALID_ARGUMENT", "name the target and the LUN: iscsi attach TARGET LUN [--mount DIR]");
+    if (args.via !== undefined && args.via !== "fuse" && args.via !== "nfs") throw new IscsiError("INVALID_ARGUMENT", `--via must be fuse or nfs, not ${JSON.stringify(args.via)}`);
     const attachment = await ask(args, {
       op: "attach.add",
       target: args.target,
@@ -42,6 +44,7 @@ export default defineCommand({
       ...(args.portal ? { portal: parsePortalFilter(args.portal) } : {}),
       ...(args.mount ? { mount: resolve(args.mount) } : {}),
       ...(args["read-only"] ? { readOnly: true } : {}),
+      ...(args.via ? { via: args.via } : {}),
     });
     if (args.json) return printJson(attachment);
     process.stdout.write(`Attached ${describeAttachment(attachment)}${attachment.readOnly ? " (read-only)" : ""}\n`);

@@ -19,6 +19,7 @@ export default defineCommand({
     config: { type: "string", description: "Config file (default: $ISCSI_CONFIG or <state dir>/iscsid.conf)" },
     ui: { type: "boolean", default: true, description: "Do not serve the web dashboard (default: served on 127.0.0.1, see docs/gui.md)" },
     "ui-port": { type: "string", description: "Dashboard port (default: iscsid.ui.port of the config, else 8339)" },
+    "nfs-port": { type: "string", description: "Port of the loopback NFS server of attach --via nfs (default: iscsid.nfs.port of the config, else 0: a free port)" },
   },
   async run({ args }) {
     // The daemon's log is its record of logins and retries: info level unless the user chose otherwise.
@@ -28,8 +29,12 @@ export default defineCommand({
     if (uiPort !== undefined && !(Number.isInteger(uiPort) && uiPort >= 1 && uiPort <= 65535)) {
       throw new IscsiError("INVALID_ARGUMENT", `--ui-port must be a port number 1..65535, not ${JSON.stringify(args["ui-port"])}`);
     }
+    const nfsPort = args["nfs-port"] === undefined ? undefined : Number(args["nfs-port"]);
+    if (nfsPort !== undefined && !(Number.isInteger(nfsPort) && nfsPort >= 0 && nfsPort <= 65535)) {
+      throw new IscsiError("INVALID_ARGUMENT", `--nfs-port must be a port number 0..65535, not ${JSON.stringify(args["nfs-port"])}`);
+    }
     const paths = resolvePaths({ stateDir: args["state-dir"], socket: args.socket, config: args.config });
-    const daemon = Daemon.open({ stateDir: paths.stateDir, configPath: paths.config });
+    const daemon = Daemon.open({ stateDir: paths.stateDir, configPath: paths.config, nfsPort });
     // Before the socket answers: nothing a killed predecessor left may meet a new attach of the same LU.
     await daemon.cleanLeftovers();
     const answer = answerer(daemon, log);
@@ -43,6 +48,7 @@ export default defineCommand({
     log.info(`iscsi daemon ${process.pid} ready: state ${paths.stateDir}, initiator ${daemon.initiatorName()}; ${transport}`);
     daemon.startAutomaticLogins();
     daemon.restoreAttachments();
+    daemon.startSystemEvents();
     const signal = await new Promise<string>((resolve) => {
       for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(s, () => resolve(s));
     });

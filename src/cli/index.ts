@@ -27,6 +27,7 @@ export const subCommands: Record<string, Lazy> = {
   paths: lazy(() => import("./paths.ts")),
   detach: lazy(() => import("./detach.ts")),
   ui: lazy(() => import("./ui.ts")),
+  event: lazy(() => import("./event.ts")),
 };
 
 export const main = defineCommand({

@@ -19,6 +19,8 @@ export interface DaemonConfig {
   secrets: "file" | "keychain";
   /** The web dashboard on 127.0.0.1 (docs/architecture.md, "The dashboard"). */
   ui: { enabled: boolean; port: number };
+  /** The loopback NFS server of `attach --via nfs` on 127.0.0.1 (0: a free port at each start). */
+  nfs: { port: number };
 }
 
 /** The dashboard's port when the config names none. */
@@ -40,6 +42,7 @@ const DAEMON_KEYS = {
   "iscsid.secrets": v.picklist(["file", "keychain"], "must be file or keychain"),
   "iscsid.ui": v.picklist(["on", "off"], "must be on or off"),
   "iscsid.ui.port": v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.minValue(1, "must be 1 to 65535"), v.maxValue(65535, "must be 1 to 65535")),
+  "iscsid.nfs.port": v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.maxValue(65535, "must be 0 to 65535")),
 } as const;
 type DaemonKey = keyof typeof DAEMON_KEYS;
 
@@ -50,6 +53,7 @@ export function defaultConfig(platform: Platform = currentPlatform()): DaemonCon
     startup: { retryInitialMs: 1000, retryMaxMs: 60_000 },
     secrets: platform === "darwin" ? "keychain" : "file",
     ui: { enabled: true, port: DEFAULT_UI_PORT },
+    nfs: { port: 0 },
   };
 }
 
@@ -109,6 +113,9 @@ function applyDaemonKey(config: DaemonConfig, key: DaemonKey, value: unknown): v
       return;
     case "iscsid.ui.port":
       config.ui.port = value as number;
+      return;
+    case "iscsid.nfs.port":
+      config.nfs.port = value as number;
       return;
   }
 }

@@ -35,6 +35,8 @@ export const NODE_SETTINGS = {
   "node.multipath.failback": { kind: "enum", values: ["immediate", "manual"], default: "immediate", doc: "failover: go back to the first path as soon as it is up again, or stay" },
   "node.multipath.no_path_retry": { kind: "int", min: -2, max: 86400, default: -2, doc: "seconds I/O waits while no path is up (-1 forever, -2 the replacement timeout)" },
   "node.multipath.polling_interval": { kind: "int", min: 1, max: 3600, default: 5, doc: "seconds between TEST UNIT READY path checks" },
+  "iface.net_ifacename": { kind: "text", default: "", doc: "leave through this network interface (SO_BINDTODEVICE, Linux); empty: any" },
+  "iface.ipaddress": { kind: "text", default: "", doc: "leave from this local address (bind); empty: the kernel picks" },
   "node.session.queue_depth": { kind: "int", min: 1, max: 4096, default: 128, doc: "most commands in flight" },
 } as const satisfies Record<string, Def>;
 

@@ -54,6 +54,10 @@ export class Connection {
     return this.transport.peer;
   }
 
+  get localAddress(): string | undefined {
+    return this.transport.localAddress;
+  }
+
   get closed(): boolean {
     return this.isClosed;
   }

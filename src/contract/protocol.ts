@@ -42,7 +42,7 @@ export const REQUESTS = {
   "discoverydb.new": req("discoverydb.new", { portal, type: v.optional(view.discoveryType) }),
   "discoverydb.delete": req("discoverydb.delete", { portal }),
   "discoverydb.update": req("discoverydb.update", { portal, name: settingName, value: settingValue }),
-  "attach.add": req("attach.add", { target, portal: v.optional(portalFilter), lun: lunNumber, mount: v.optional(absolutePath), readOnly: v.optional(v.boolean()) }),
+  "attach.add": req("attach.add", { target, portal: v.optional(portalFilter), lun: lunNumber, mount: v.optional(absolutePath), readOnly: v.optional(v.boolean()), via: v.optional(v.picklist(["fuse", "nfs"])) }),
   // `attachment` is the attachment's number (`iscsi detach ID`); `id` stays the envelope's correlation id.
   "attach.remove": req("attach.remove", { attachment: v.optional(int(1, Number.MAX_SAFE_INTEGER)), device: v.optional(devicePath), mount: v.optional(absolutePath), target: v.optional(target), lun: v.optional(lunNumber), force: v.optional(v.boolean()) }),
   "attach.list": req("attach.list", {}),
@@ -52,6 +52,7 @@ export const REQUESTS = {
   "config.show": req("config.show", {}),
   "config.set": req("config.set", { name: settingName, value: v.optional(settingValue) }),
   "initiator-name.set": req("initiator-name.set", { name: target }),
+  "system.event": req("system.event", { event: v.picklist(["will-sleep", "did-wake", "network-changed"]) }),
 } as const;
 
 export type Op = keyof typeof REQUESTS;
@@ -87,6 +88,7 @@ export const RESULTS = {
   "config.show": view.configView,
   "config.set": view.configView,
   "initiator-name.set": v.strictObject({ initiatorName: v.string() }),
+  "system.event": view.reactionReport,
 } as const satisfies Record<Op, v.GenericSchema>;
 
 export type ResultOf<K extends Op> = v.InferOutput<(typeof RESULTS)[K]>;

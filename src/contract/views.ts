@@ -50,7 +50,7 @@ export const sessionPathView = v.strictObject({ device: v.string(), lun: v.numbe
 export const connectionView = v.strictObject({ cid: v.number(), peer: v.string(), outstanding: v.number(), commands: v.number() });
 export const sessionView = v.strictObject({
   sid: v.number(), target: v.string(), portal, persistentPortal: portal, tpgt: v.number(), state: v.string(), error: v.optional(v.string()),
-  iface: v.string(), initiatorName: v.string(), isid: v.string(), tsih: v.number(), since: v.string(), negotiated,
+  iface: v.string(), ifaceIpaddress: v.optional(v.string()), ifaceNetdev: v.optional(v.string()), initiatorName: v.string(), isid: v.string(), tsih: v.number(), since: v.string(), negotiated,
   stats: v.record(v.string(), v.number()), luns: v.array(lun), history: v.array(recoveryEvent),
   connections: v.array(connectionView),
   paths: v.optional(v.array(sessionPathView)),
@@ -80,13 +80,26 @@ export const attachmentView = v.strictObject({
   id: v.number(), target: v.string(), portal, lun: v.number(), sid: v.number(),
   /** The multipath device it sits on. */
   mpath: v.string(),
-  backend: v.picklist(["fuse-loop", "fuse-hdiutil", "driverkit"]), state: v.picklist(["attached", "recovering", "detaching", "failed", "restoring"]),
+  backend: v.picklist(["fuse-loop", "fuse-hdiutil", "driverkit", "nfs"]), state: v.picklist(["attached", "recovering", "detaching", "failed", "restoring"]),
   file: v.string(), device: v.optional(v.string()), mountPoint: v.optional(v.string()),
   /** The mounted filesystem's size and free space (statfs of the mount point), when mounted. */
   fs: v.optional(v.strictObject({ sizeBytes: v.string(), freeBytes: v.string() })),
   readOnly: v.boolean(), sizeBytes: v.string(),
   blockSize: v.number(), since: v.string(),
   stats: v.strictObject({ reads: v.number(), writes: v.number(), flushes: v.number(), trims: v.number(), bytesRead: v.number(), bytesWritten: v.number(), errors: v.number() }),
+  /** `--via nfs`: the export (a libnfs URL among it) and what its NFS clients asked. */
+  export: v.optional(v.strictObject({ path: v.string(), file: v.string(), port: v.number(), url: v.string() })),
+  nfs: v.optional(v.strictObject({ reads: v.number(), writes: v.number(), commits: v.number(), jukebox: v.number(), bytesRead: v.number(), bytesWritten: v.number(), errors: v.number() })),
+});
+/** What the daemon did about a system event (will-sleep, did-wake, network-changed). */
+export const reactionReport = v.strictObject({
+  event: v.picklist(["will-sleep", "did-wake", "network-changed"]),
+  /** Per session: what its probe found (alive, dropped, retrying, idle, probing) or, for sleep, "paused". */
+  sessions: v.array(v.strictObject({ id: v.number(), outcome: v.string() })),
+  /** Attached LUNs whose cache was synchronized (will-sleep). */
+  flushed: v.number(),
+  /** Problems met on the way (a flush that failed, ...). */
+  problems: v.array(v.string()),
 });
 export const uiInfo = v.strictObject({ enabled: v.boolean(), url: v.optional(v.string()), port: v.optional(v.number()), problem: v.optional(v.string()) });
 export const logEntry = v.strictObject({ seq: v.number(), time: v.string(), level: v.number(), type: v.string(), tag: v.string(), message: v.string() });
@@ -118,6 +131,7 @@ export type AttachBackend = AttachmentView["backend"];
 export type AttachState = AttachmentView["state"];
 /** The dashboard: `url` carries the token (or a single-use login code); `problem` says why it is not running. */
 export type UiInfo = v.InferOutput<typeof uiInfo>;
+export type ReactionReport = v.InferOutput<typeof reactionReport>;
 /** One kept log line; `seq` increases by one per entry, so a reader asks only for what it has not seen. */
 export type LogEntry = v.InferOutput<typeof logEntry>;
 /** The configuration: `inFile` names the keys the config file sets (the rest are built-in defaults). */

@@ -59,9 +59,20 @@ export interface AttachRequest {
   lun: number;
   mount?: string;
   readOnly?: boolean;
+  /** How the LU becomes local: a device over FUSE, or the daemon's loopback NFS server (the default on macOS). */
+  via?: "fuse" | "nfs";
+}
+
+/** The route of a request: NFS where asked, and by default on macOS, where it needs nothing installed. */
+export function routeOf(req: AttachRequest): "fuse" | "nfs" {
+  return req.via ?? (process.platform === "darwin" ? "nfs" : "fuse");
 }
 
 export async function attachLun(d: DaemonState, req: AttachRequest): Promise<AttachmentView> {
+  if (routeOf(req) === "nfs" && req.mount) {
+    if (process.platform === "darwin") throw new IscsiError("NOT_SUPPORTED", "--mount is not supported on macOS yet: attach, then mount the disk with diskutil");
+    throw new IscsiError("INVALID_ARGUMENT", "--mount needs a block device: on Linux the NFS route only serves the export (mount it with your NFS client)");
+  }
   const claim = d.attachments.claim(req.target, req.lun);
   try {
     if (req.mount && (d.attachments.list().some((x) => x.attachment.mountPoint === req.mount) || d.attachments.db.list().some((r) => r.mountPoint === req.mount))) {
@@ -81,11 +92,13 @@ export async function attachLun(d: DaemonState, req: AttachRequest): Promise<Att
 export async function attachThrough(d: DaemonState, req: AttachRequest & { id: number; identity?: string; created?: string }, opts: { undoLogin: boolean }): Promise<Attached> {
   const { device, loggedIn } = await deviceFor(d, req.target, req.lun, req.portal);
   try {
-    const { Attachment } = await import("../attach/attachment.ts");
-    // FUSE mount dirs live in the daemon's private state dir, one per attachment, removed at detach.
+    // FUSE mount dirs (and on macOS the NFS mounts) live in the daemon's private state dir, one per attachment.
     const runDir = join(d.stateDir, "attach");
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    const attachment = await Attachment.attach(device, req.lun, { id: req.id, identity: req.identity, mountDir: req.mount, readOnly: req.readOnly, runDir, log: d.log });
+    const opts = { id: req.id, identity: req.identity, readOnly: req.readOnly, runDir, log: d.log };
+    const attachment = routeOf(req) === "nfs"
+      ? await (await import("../attach/nfs/attachment.ts")).NfsAttachment.attach(device, req.lun, () => d.attachments.nfsServer(d.config.nfs.port, d.log), opts)
+      : await (await import("../attach/attachment.ts")).Attachment.attach(device, req.lun, { ...opts, mountDir: req.mount });
     const x = { attachment, device };
     const path = device.activePath ?? device.upPaths()[0] ?? device.paths[0]!;
     try {

@@ -14,8 +14,18 @@ import { nodeKey } from "./node-db.ts";
 import type { StartupLogins } from "./startup.ts";
 import type { DaemonState } from "./state.ts";
 
-/** Linux: unmounts, detaches and removes what a killed daemon left under <state dir>/attach. Never throws. */
+/**
+ * Linux: unmounts, detaches and removes what a killed daemon left under <state dir>/attach. macOS: force-unmounts
+ * the NFS mounts of our exports a killed daemon left (hard mounts of a server that is gone hang whoever touches
+ * them). Never throws.
+ */
 export async function cleanAttachLeftovers(d: DaemonState): Promise<void> {
+  if (process.platform === "darwin") {
+    const { unmountStale } = await import("../attach/macos/nfs-mount.ts");
+    const removed = await unmountStale((m) => d.log.warn(m)).catch((err: Error) => (d.log.error(`looking for stale NFS mounts failed: ${err.message}`), []));
+    for (const dir of removed) d.log.warn(`unmounted the stale NFS mount ${dir} a killed daemon left`);
+    return;
+  }
   if (process.platform !== "linux") return;
   const { cleanLeftovers } = await import("../attach/leftovers.ts");
   try {
@@ -56,7 +66,7 @@ export async function restoreAttempt(d: DaemonState, key: string): Promise<void>
   const claim = d.attachments.claim(r.target, r.lun, r.id);
   try {
     const manual = d.nodes.get(nodeKey(r.target, r.portal))?.settings["node.startup"] === "manual";
-    const req = { target: r.target, portal: r.portal, lun: r.lun, mount: r.mountPoint, readOnly: r.readOnly, id: r.id, identity: r.identity, created: r.created };
+    const req = { target: r.target, portal: r.portal, lun: r.lun, mount: r.mountPoint, readOnly: r.readOnly, id: r.id, identity: r.identity, created: r.created, via: r.route === "nfs" ? ("nfs" as const) : ("fuse" as const) };
     const { attachment } = await attachThrough(d, req, { undoLogin: manual });
     d.log.info(`${describe(r)} restored as ${attachment.device ?? attachment.file}`);
   } catch (err) {

@@ -4,6 +4,8 @@
 import { statfsSync } from "node:fs";
 import type { ConsolaInstance } from "consola";
 import type { Attachment } from "../attach/attachment.ts";
+import type { NfsAttachment } from "../attach/nfs/attachment.ts";
+import type { NfsServer } from "../attach/nfs/server.ts";
 import { IscsiError } from "../contract/errors.ts";
 import type { AttachmentView } from "../contract/views.ts";
 import type { MultipathDevice } from "../multipath/device.ts";
@@ -12,7 +14,7 @@ import { sessionOf } from "./engine.ts";
 import { GONE, type SessionEntry } from "./registry.ts";
 
 export interface Attached {
-  attachment: Attachment;
+  attachment: Attachment | NfsAttachment;
   device: MultipathDevice;
 }
 
@@ -21,7 +23,27 @@ export class Attachments {
   /** LUs ("target|lun") with an attach or restore under way, so a second one is refused before either finishes. */
   private readonly claimed = new Map<string, number>();
 
+  /** The loopback NFS server of `--via nfs`, started with the first NFS attachment. */
+  private nfs: NfsServer | undefined;
+
   constructor(readonly db: AttachmentDb) {}
+
+  /** The daemon's NFS server, started on first use on 127.0.0.1:`port` (0: a free port). */
+  async nfsServer(port: number, log: ConsolaInstance): Promise<NfsServer> {
+    if (this.nfs) return this.nfs;
+    const { NfsServer } = await import("../attach/nfs/server.ts");
+    if (!this.nfs) {
+      this.nfs = NfsServer.listen(port, log);
+      log.info(`NFS server listening on 127.0.0.1:${this.nfs.port}`);
+    }
+    return this.nfs;
+  }
+
+  /** After every attachment is gone (daemon stop). */
+  stopNfs(): void {
+    this.nfs?.stop();
+    this.nfs = undefined;
+  }
 
   /**
    * Reserves an attachment id for the LU, or refuses (EXISTS) when the LU is attached, recorded or being attached.
@@ -98,6 +120,7 @@ export function attachmentView({ attachment: a, device }: Attached): AttachmentV
     blockSize: a.geometry.blockSize,
     since: a.since.toISOString(),
     stats: a.stats,
+    ...("nfsExport" in a ? { export: a.exportView, nfs: a.counters } : {}),
   };
 }
 

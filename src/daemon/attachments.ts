@@ -109,6 +109,7 @@ export async function detachAll(d: DaemonState): Promise<void> {
     if (!done) await a.detach({ force: true }).catch((err) => d.log.error(`attachment ${a.id}: forced detach failed: ${(err as Error).message}`));
     d.attachments.remove(x);
   }
+  d.attachments.stopNfs();
 }
 
 function describeDetach(r: DetachRequest): string {

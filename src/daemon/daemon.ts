@@ -1,7 +1,7 @@
 // The long-lived process (docs/architecture.md, "One executable, three roles" and "The daemon"): takes the state directory's lock, loads the config, node, discovery
 // and attachment databases, secrets and the initiator name, owns the session registry, cleans up after a killed
 // predecessor and starts the background logins of automatic nodes and restores of recorded attachments.
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { ConsolaInstance } from "consola";
 import { ensurePrivateDir } from "../config/atomic.ts";
 import { quarantine } from "../config/quarantine.ts";
@@ -26,12 +26,17 @@ import { lockStateDir, type StateLock } from "./state-lock.ts";
 import type { DaemonState } from "./state.ts";
 import { setAsideView } from "./views.ts";
 import { serveUi } from "./ui/server.ts";
+import { startSystemEvents, type SystemEventSource } from "./system-events.ts";
+import { SystemReactions } from "./system-reactions.ts";
+import { sessionOf } from "./engine.ts";
 import type { AnswerLine, UiEndpoint } from "./ui/state.ts";
 import type { StatusView, UiInfo } from "../contract/views.ts";
 
 export interface DaemonOptions {
   stateDir: string;
   configPath: string;
+  /** Port of the loopback NFS server, over iscsid.nfs.port of the config. */
+  nfsPort?: number;
 }
 
 /** Logout of every session at shutdown is bounded, so a dead target cannot hold the daemon. */
@@ -51,6 +56,8 @@ export class Daemon implements DaemonState {
   readonly attachments: Attachments;
   readonly isns: IsnsWatches = new IsnsWatches(this);
   readonly multipath: Multipath;
+  readonly reactions: SystemReactions;
+  private events: SystemEventSource | undefined;
   private cachedName: string;
   private watch: ReturnType<typeof setInterval> | undefined;
   private ui: UiEndpoint | undefined;
@@ -72,6 +79,7 @@ export class Daemon implements DaemonState {
     this.startup = new StartupLogins((key) => startupAttempt(this, key), config.startup, log);
     this.restores = new StartupLogins((key) => restoreAttempt(this, key), config.startup, log, "restore of");
     this.cachedName = ensureInitiatorName(stateDir);
+    this.reactions = new SystemReactions({ sessions: () => this.registry.list().map((e) => sessionOf(e.session)), attached: () => this.attachments.list(), log });
   }
 
   /**
@@ -80,6 +88,7 @@ export class Daemon implements DaemonState {
    */
   static open(opts: DaemonOptions): Daemon {
     const config = loadConfig(opts.configPath);
+    if (opts.nfsPort !== undefined) config.nfs.port = opts.nfsPort;
     ensurePrivateDir(opts.stateDir);
     const lock = lockStateDir(opts.stateDir);
     try {
@@ -146,6 +155,14 @@ export class Daemon implements DaemonState {
     }
   }
 
+  /** Watch the system's sleep, wake and network events (system-events.ts); returns at once. */
+  startSystemEvents(): void {
+    const helper = process.env.ISCSI_POWER_EVENTS ?? join(dirname(process.execPath), "iscsi-power-events");
+    this.events = startSystemEvents((e) => void this.reactions.handle(e).catch((err) => this.log.warn(`reacting to ${e.kind}: ${(err as Error).message}`)), this.log, helper);
+    this.reactions.source = this.events;
+    this.log.info(this.events ? `system events from ${this.events.name}` : "no system event source on this platform; link loss is noticed by keepalive");
+  }
+
   /** The web dashboard unless turned off (config `iscsid.ui = off`, or `--no-ui`); `--ui-port` wins over the config. */
   startUi(answer: AnswerLine, flags: { enabled?: boolean; port?: number } = {}): void {
     if (flags.enabled === false || !this.config.ui.enabled) {
@@ -179,6 +196,7 @@ export class Daemon implements DaemonState {
   /** Stops retrying, detaches every attached LUN, then logs every session out (each bounded), dropping what does not answer. */
   async stop(): Promise<void> {
     clearInterval(this.watch);
+    this.events?.stop();
     await this.ui?.close();
     this.startup.cancelAll();
     this.restores.cancelAll();

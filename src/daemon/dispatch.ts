@@ -32,7 +32,7 @@ export function dispatcher(d: Daemon): Handlers {
     "discoverydb.new": async (r) => ({ record: await newDiscovery(d, r.portal, r.type) }),
     "discoverydb.delete": async (r) => ({ count: await deleteDiscovery(d, r.portal) }),
     "discoverydb.update": async (r) => ({ record: await updateDiscovery(d, r.portal, r.name, r.value) }),
-    "attach.add": (r) => attachLun(d, { target: r.target, portal: r.portal, lun: r.lun, mount: r.mount, readOnly: r.readOnly }),
+    "attach.add": (r) => attachLun(d, { target: r.target, portal: r.portal, lun: r.lun, mount: r.mount, readOnly: r.readOnly, via: r.via }),
     "attach.remove": async (r) => ({ detached: await detachLuns(d, { id: r.attachment, device: r.device, mount: r.mount, target: r.target, lun: r.lun, force: r.force }) }),
     "attach.list": () => listAttachments(d),
     "paths.list": (r) => ({ devices: listPaths(d, r.device) }),
@@ -41,5 +41,6 @@ export function dispatcher(d: Daemon): Handlers {
     "config.show": () => showConfig(d),
     "config.set": (r) => setConfig(d, r.name, r.value),
     "initiator-name.set": (r) => setInitiatorName(d, r.name),
+    "system.event": (r) => d.reactions.handle(r.event === "network-changed" ? { kind: r.event, detail: "injected over IPC" } : { kind: r.event }),
   };
 }

@@ -6,6 +6,7 @@ import type { LoginParams, Negotiated } from "../login/login.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
 import { IscsiError } from "../contract/errors.ts";
 import { Session, type SessionState } from "../session/session.ts";
+import { connectBound, type SourceBinding } from "../transport/bound.ts";
 import type { LunInfo } from "../contract/views.ts";
 
 export type { DiscoveredTarget } from "../discovery/send-targets.ts";
@@ -45,12 +46,21 @@ export interface OpenParams {
   queueDepth: number;
   /** node.session.timeo.replacement_timeout in ms: 0 fails waiting I/O at once, -1 never. */
   replacementTimeoutMs: number;
+  /** Leave through this interface and/or from this address (iface.net_ifacename, iface.ipaddress). */
+  source?: SourceBinding;
+  /** Where else the target may be found when its portal stops answering (rediscover.ts). */
+  alternatePortals?: () => Promise<EnginePortal[]>;
 }
 
 /** The engine's session behind an entry: every EngineSession the daemon holds came from openSession. */
 export function sessionOf(e: EngineSession): Session {
   if (!(e instanceof Session)) throw new IscsiError("INTERNAL", `session ${e.id} is not an engine session`);
   return e;
+}
+
+/** The local address of the session's connection now (the "Iface IPaddress" of `-m session -P 3`), if known. */
+export function localAddressOf(e: EngineSession): string | undefined {
+  return e instanceof Session ? e.connection.localAddress : undefined;
 }
 
 /** `sid`: the daemon's number for the session, which its log lines then carry. */
@@ -63,6 +73,8 @@ export async function openSession(p: OpenParams, sid?: number): Promise<EngineSe
     connectTimeoutMs: Math.min(10_000, p.loginTimeoutMs),
     queueDepth: p.queueDepth,
     recovery: { replacementTimeoutMs: p.replacementTimeoutMs },
+    ...(p.alternatePortals ? { alternatePortals: p.alternatePortals } : {}),
+    ...(p.source ? { connect: (at: EnginePortal, ms: number) => connectBound(at.host, at.port, p.source!, ms) } : {}),
   });
 }
 

@@ -71,6 +71,7 @@ export async function nodeOpenParams(record: NodeRecord, secrets: SecretStore, i
     loginTimeoutMs: s["node.conn[0].timeo.login_timeout"] * 1000,
     queueDepth: s["node.session.queue_depth"],
     replacementTimeoutMs: s["node.session.timeo.replacement_timeout"] < 0 ? -1 : s["node.session.timeo.replacement_timeout"] * 1000,
+    ...(s["iface.net_ifacename"] || s["iface.ipaddress"] ? { source: { netIfaceName: s["iface.net_ifacename"], ipAddress: s["iface.ipaddress"] } } : {}),
   };
 }
 

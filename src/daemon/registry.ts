@@ -19,6 +19,8 @@ export interface SessionEntry {
   session: EngineSession;
   luns: LunInfo[];
   since: string;
+  /** The interface the node's connections must leave through (iface.net_ifacename), if any. */
+  netdev?: string;
 }
 
 const SCAN_TIMEOUT_MS = 10_000;

@@ -3,6 +3,7 @@
 import { errorCodeOf, IscsiError } from "../contract/errors.ts";
 import { openSession } from "./engine.ts";
 import { nodeOpenParams } from "./login-params.ts";
+import { alternatePortals } from "./rediscover.ts";
 import { matches, nodeKey, type NodeFilter, type NodeRecord } from "./node-db.ts";
 import type { SessionEntry } from "./registry.ts";
 import { backoffDelay, isRetryable } from "./startup.ts";
@@ -19,8 +20,8 @@ const label = (r: NodeRecord) => `${r.target} at ${r.portal.host}:${r.portal.por
 export async function loginOnce(d: DaemonState, record: NodeRecord): Promise<SessionEntry> {
   const key = nodeKey(record.target, record.portal);
   const initiatorName = d.initiatorName();
-  const entry = await d.registry.login(key, { target: record.target, portal: record.portal, tpgt: record.tpgt, isid: record.isid, initiatorName }, async (sid) =>
-    openSession(await nodeOpenParams(record, d.secrets, initiatorName), sid),
+  const entry = await d.registry.login(key, { target: record.target, portal: record.portal, tpgt: record.tpgt, isid: record.isid, initiatorName, ...(record.settings["iface.net_ifacename"] ? { netdev: record.settings["iface.net_ifacename"] } : {}) }, async (sid) =>
+    openSession({ ...(await nodeOpenParams(record, d.secrets, initiatorName)), alternatePortals: () => alternatePortals(d, record) }, sid),
   );
   d.startup.cancel(key);
   d.log.info(`session ${entry.sid}: logged in to ${label(record)}`);

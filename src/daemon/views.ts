@@ -6,6 +6,7 @@ import { SETTING_NAMES, type NodeSettings } from "../config/node-settings.ts";
 import type { DiscoveryRecord } from "./discovery-db.ts";
 import type { NodeRecord } from "./node-db.ts";
 import type { SessionEntry } from "./registry.ts";
+import { localAddressOf } from "./engine.ts";
 import type { DiscoveryView, NodeView, SessionView } from "../contract/views.ts";
 
 export function nodeView(r: NodeRecord, secrets: NodeView["secrets"], sid?: number): NodeView {
@@ -31,6 +32,7 @@ export function discoveryView(r: DiscoveryRecord, secrets: DiscoveryView["secret
 export function sessionView(e: SessionEntry): SessionView {
   const n = e.session.negotiated;
   const state = e.session.state;
+  const local = localAddressOf(e.session);
   return {
     sid: e.sid,
     target: e.target,
@@ -40,6 +42,8 @@ export function sessionView(e: SessionEntry): SessionView {
     state: state.kind,
     ...("error" in state ? { error: state.error.message } : {}),
     iface: "default",
+    ...(local ? { ifaceIpaddress: local } : {}),
+    ...(e.netdev ? { ifaceNetdev: e.netdev } : {}),
     initiatorName: e.initiatorName,
     isid: e.isid.toString(16).padStart(12, "0"),
     tsih: n.tsih,

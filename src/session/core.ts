@@ -58,6 +58,8 @@ export interface SessionOptions extends OpenOptions {
   recovery?: Partial<RecoveryOptions>;
   /** The number users know the session by (the daemon's sid), used in its log tag; default a per-process counter. */
   id?: number;
+  /** Portals where the target may be now, asked when a reinstatement cannot reach the known ones (reconnect.ts). */
+  alternatePortals?: () => Promise<Portal[]>;
 }
 
 /** MC/S as the helpers see it: the connection whose PDU is being handled, and a listing for status output. */

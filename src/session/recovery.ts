@@ -4,7 +4,7 @@
 // The replacement timeout (open-iscsi semantics: 0 fail at once, -1 wait forever, N ms) decides when
 // waiting I/O fails; it never turns into success. Reconnecting goes on until logout or close.
 import { IscsiError } from "../contract/errors.ts";
-import { loginParamsFor, openConnection } from "./open.ts";
+import { reconnect } from "./reconnect.ts";
 import type { RecoveryEvent, SessionCore, SessionState } from "./core.ts";
 import { LogicalUnit, identityOf } from "./logical-unit.ts";
 
@@ -22,6 +22,7 @@ export class Recovery {
   private attemptTimer: ReturnType<typeof setTimeout> | undefined;
   private replacementTimer: ReturnType<typeof setTimeout> | undefined;
   private cancelled = false;
+  private attempting = false;
 
   constructor(private readonly s: RecoveringSession) {}
 
@@ -55,6 +56,12 @@ export class Recovery {
     this.schedule(Math.min(time2Wait, opts.maxBackoffMs));
   }
 
+  /** The network came back (or the machine woke): try to log in now instead of waiting out the backoff. */
+  retryNow(): void {
+    if (this.cancelled || this.attempting || this.s.state.kind !== "recovering") return;
+    this.schedule(0);
+  }
+
   cancel(): void {
     this.cancelled = true;
     clearTimeout(this.attemptTimer);
@@ -82,9 +89,10 @@ export class Recovery {
     if (this.cancelled || s.state.kind !== "recovering") return;
     const attempt = s.state.attempt + 1;
     s.transition({ ...s.state, attempt }, `login attempt ${attempt}`);
+    this.attempting = true;
     try {
       // Reinstatement: same ISID, TSIH 0, CmdSN continuing where we were (RFC 7143 §6.3.5).
-      const opened = await openConnection(s.options.portal, loginParamsFor(s.options.login, s.isid, s.window.cmdSN), `s${s.id}:c0`, s.options);
+      const opened = await reconnect(s);
       if (this.cancelled || s.state.kind !== "recovering") {
         opened.connection.close();
         return;
@@ -114,6 +122,8 @@ export class Recovery {
       const delay = Math.round(backoff * (0.5 + Math.random() * 0.5));
       s.log.warn(`reinstatement attempt ${attempt} failed: ${e.message}; next in ${(delay / 1000).toFixed(1)} s`);
       this.schedule(delay);
+    } finally {
+      this.attempting = false;
     }
   }
 

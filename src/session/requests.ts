@@ -143,7 +143,9 @@ export class Requests {
       const timer = setTimeout(() => {
         if (this.s.tasks.get(itt) !== req) return;
         this.s.tasks.delete(itt);
-        reject(new IscsiError("PDU_TIMEOUT", `${what}: no answer from ${this.s.connection.peer} within ${timeoutMs} ms`));
+        const w = this.s.window;
+        const closed = w.open ? "" : `; its command window stayed closed (ExpCmdSN ${w.expCmdSN}, MaxCmdSN ${w.maxCmdSN})`;
+        reject(new IscsiError("PDU_TIMEOUT", `${what}: no answer from ${this.s.connection.peer} within ${timeoutMs} ms${closed}`));
       }, timeoutMs);
       const req: PendingRequest = {
         kind: "request", itt, what,

@@ -20,6 +20,7 @@ import { Recovery } from "./recovery.ts";
 import { DEFAULT_RECOVERY, type RecoveryEvent, type RecoveryOptions, type SessionCore, type SessionOptions, type SessionState } from "./core.ts";
 import { Keepalive } from "./keepalive.ts";
 import { CommandTimeouts } from "./timeouts.ts";
+import { WindowStall } from "./window-stall.ts";
 import { Connections } from "./connections.ts";
 
 let nextSessionId = 1;
@@ -62,6 +63,7 @@ export class Session implements SessionCore {
   private readonly recovery: Recovery;
   readonly keepalive: Keepalive;
   private readonly timeouts: CommandTimeouts;
+  readonly windowStall: WindowStall;
   /** MC/S: the connections beyond the leading one (connections.ts). */
   readonly connections: Connections;
 
@@ -84,6 +86,7 @@ export class Session implements SessionCore {
     this.recovery = new Recovery(this);
     this.keepalive = new Keepalive(this);
     this.timeouts = new CommandTimeouts(this);
+    this.windowStall = new WindowStall(this, this.postponed);
     this.connections = new Connections(this);
     this.adopt(opened);
   }
@@ -122,6 +125,11 @@ export class Session implements SessionCore {
   /** Reconnect history, newest last (for status output). */
   get history(): readonly RecoveryEvent[] {
     return this.recovery.history;
+  }
+
+  /** While recovering: attempt the next login now (the network changed or the machine woke). */
+  retryNow(): void {
+    this.recovery.retryNow();
   }
 
   get state(): SessionState {
@@ -176,7 +184,7 @@ export class Session implements SessionCore {
       const t: TaskState = {
         kind: "scsi", itt: 0, task, lunField: lunFieldOf(task.lun), cmdSN: 0,
         buffer: task.direction === "read" ? (task.buffer ?? new Uint8Array(task.transferLength)) : EMPTY,
-        nextDataSN: 0, nextR2TSN: 0, received: 0, resolve, reject, sent: false, sentAt: 0, priority: opts.priority ?? false, expired: false,
+        nextDataSN: 0, nextR2TSN: 0, received: 0, resolve, reject, sent: false, sentAt: 0, queuedAt: performance.now(), priority: opts.priority ?? false, expired: false,
       };
       if (t.priority) this.postponed.unshift(t);
       else this.postponed.push(t);
@@ -201,6 +209,7 @@ export class Session implements SessionCore {
       this.stats.commands++;
       sendScsiCommand(this, head);
     }
+    if (this.postponed.length > 0 && !this.window.open) this.windowStall.stalled();
   }
 
   /** Complete a task exactly once and free its tag. */

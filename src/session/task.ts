@@ -49,6 +49,8 @@ export interface TaskState {
   sent: boolean;
   /** performance.now() when the command went out, for the latency counter. */
   sentAt: number;
+  /** performance.now() when the caller submitted it: the command timeout of a command still unsent counts from here. */
+  queuedAt: number;
   placed?: Uint8Array | undefined;
   /** Runs while the session re-checks LU identity after a reinstatement, ahead of everything queued. */
   priority: boolean;

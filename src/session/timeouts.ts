@@ -8,7 +8,10 @@ import type { SessionCore } from "./core.ts";
 import type { TaskState } from "./task.ts";
 
 /** What this helper may read and do of its session. */
-type TimedSession = Pick<SessionCore, "state" | "connection" | "recoveryOptions" | "requests" | "tasks" | "log" | "finish">;
+type TimedSession = Pick<SessionCore, "state" | "connection" | "recoveryOptions" | "requests" | "tasks" | "log" | "finish"> & {
+  /** Commands still unsent because the window is closed have the same timeout (window-stall.ts). */
+  readonly windowStall: { expire(ms: number): void };
+};
 
 /**
  * One periodic sweep per session instead of a timer per command: arming and clearing a timer for every
@@ -38,6 +41,7 @@ export class CommandTimeouts {
   private sweep(ms: number): void {
     const s = this.s;
     if (s.state.kind !== "full-feature") return;
+    s.windowStall.expire(ms);
     const due = performance.now() - ms;
     for (const t of s.tasks.values()) {
       if (t.kind !== "scsi") continue;

@@ -1,4 +1,4 @@
-// Loads the native transport's shim (ffi/net/native_tcp.c, built by ffi/net/build.sh) once, and checks its ABI:
+// Loads the native transport's shim (ffi/net/native_tcp.c and bound_connect.c, built by ffi/net/build.sh) once, and checks its ABI:
 // $ISCSI_NET_LIB, else the copy embedded in a compiled binary, else the checkout's build (ffi-lib.ts).
 import { dlopen } from "bun:ffi";
 import { ffiLibPath, type FfiLib } from "./ffi-lib.ts";
@@ -17,6 +17,9 @@ const SYMBOLS = {
   nt_watch: { args: ["i32", "ptr"], returns: "ptr" },
   nt_arm: { args: ["ptr"], returns: "i32" },
   nt_unwatch: { args: ["ptr"], returns: "void" },
+  nb_connect: { args: ["ptr", "i32", "ptr", "ptr"], returns: "i32" },
+  nb_connect_result: { args: ["i32"], returns: "i32" },
+  nb_close: { args: ["i32"], returns: "i32" },
 } as const;
 
 export type NativeSymbols = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];

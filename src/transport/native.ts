@@ -50,6 +50,10 @@ class NativeTransport extends Pipe implements SocketEvents {
     });
   }
 
+  get localAddress(): string | undefined {
+    return this.socket.localAddress || undefined;
+  }
+
   close(): void {
     if (this.closed) return;
     this.onClosed();

@@ -19,6 +19,10 @@ class TcpTransport extends Pipe implements SocketEvents {
     this.queue = new SendQueue((data) => (this.closed ? -1 : socket.write(data)));
   }
 
+  get localAddress(): string | undefined {
+    return this.socket.localAddress || undefined;
+  }
+
   close(): void {
     if (this.closed) return;
     this.socket.end();
@@ -50,18 +54,24 @@ export function connectTcp(host: string, port: number, timeoutMs = 10_000): Prom
   return connectSocket(host, port, timeoutMs, (socket, peer) => new TcpTransport(socket, peer));
 }
 
-/** Bun.connect with a timeout; `wrap` turns the connected socket into the object that gets its events. */
+/** A TCP connection made elsewhere (bound.ts), handed over as its connected descriptor `fd`. */
+export function adoptTcp(fd: number, host: string, port: number, timeoutMs = 10_000): Promise<Transport> {
+  return connectSocket(host, port, timeoutMs, (socket, peer) => new TcpTransport(socket, peer), fd);
+}
+
+/** Bun.connect with a timeout (or of an already connected `fd`); `wrap` turns the socket into the object that gets its events. */
 export async function connectSocket<T extends SocketEvents>(
   host: string,
   port: number,
   timeoutMs: number,
   wrap: (socket: Socket<undefined>, peer: string) => T,
+  fd?: number,
 ): Promise<T> {
   const peer = formatPortal({ host, port });
   let user: T | undefined;
+  // bun-types declares only hostname/port and unix; Bun.connect also takes a connected `fd` (as native.ts uses it).
   const connecting = Bun.connect<undefined>({
-    hostname: host,
-    port,
+    ...((fd !== undefined ? { fd } : { hostname: host, port }) as { hostname: string; port: number }),
     socket: {
       binaryType: "arraybuffer",
       data(_s, chunk) {

@@ -32,4 +32,6 @@ export interface Transport {
   readonly closed: boolean;
   /** "host:port" of the peer, for messages. */
   readonly peer: string;
+  /** The address our end is bound to, where the transport knows it (a network change may take it away). */
+  readonly localAddress?: string | undefined;
 }

@@ -30,6 +30,10 @@ describe("config file", () => {
     expect(parseConfig("iscsid.ui = off\niscsid.ui.port = 9000\n", "x.conf", "linux").ui).toEqual({ enabled: false, port: 9000 });
     expect(() => parseConfig("iscsid.ui = maybe", "x.conf", "linux")).toThrow(/x\.conf:1: iscsid\.ui: must be on or off/);
     expect(() => parseConfig("iscsid.ui.port = 70000", "x.conf", "linux")).toThrow(/iscsid\.ui\.port: must be 1 to 65535/);
+    expect(parseConfig("iscsid.nfs.port = 2049\n", "x.conf", "linux").nfs).toEqual({ port: 2049 });
+    expect(parseConfig("", "x.conf", "linux").nfs).toEqual({ port: 0 });
+    expect(() => parseConfig("iscsid.nfs.port = 65536", "x.conf", "linux")).toThrow(/iscsid\.nfs\.port: must be 0 to 65535/);
+    expect(() => parseConfig("iscsid.nfs.port = -1", "x.conf", "linux")).toThrow(/iscsid\.nfs\.port: must be a port number/);
   });
 
   test("discovery.isns.* keys set the defaults of new iSNS records; a bad value names the key and line", () => {

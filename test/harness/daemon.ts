@@ -27,7 +27,8 @@ export interface TargetInfo {
 
 export interface StartedTarget {
   readonly kind: "tgtd" | "istgt" | "null-target";
-  readonly host: "127.0.0.1";
+  /** 127.0.0.1 unless the target runs in a network namespace of the lab (test/harness/netlab.ts). */
+  readonly host: string;
   readonly port: number;
   /** "127.0.0.1:PORT" */
   readonly portal: string;
@@ -74,7 +75,7 @@ const LOG_TAIL = 3000;
 
 export abstract class TargetDaemon implements StartedTarget, TrackedProcess {
   abstract readonly kind: "tgtd" | "istgt" | "null-target";
-  readonly host = "127.0.0.1" as const;
+  host = "127.0.0.1";
   port = 0;
   targets: TargetInfo[] = [];
   private child: Subprocess | undefined;

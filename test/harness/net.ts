@@ -25,9 +25,9 @@ export function freePort(): number {
 }
 
 /** Socket inodes of TCP listeners on `port` (any local address, IPv4 or IPv6). */
-function listenerInodes(port: number): Set<string> {
+function listenerInodes(port: number, proc = "self"): Set<string> {
   const inodes = new Set<string>();
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+  for (const table of [`/proc/${proc}/net/tcp`, `/proc/${proc}/net/tcp6`]) {
     let text: string;
     try {
       text = readFileSync(table, "utf8");
@@ -50,9 +50,9 @@ export function isListening(port: number): boolean {
   return listenerInodes(port).size > 0;
 }
 
-/** True if process `pid` itself owns a listening socket on `port` (not merely someone else on that port). */
+/** True if process `pid` itself owns a listening socket on `port` (not merely someone else on that port), in its own network namespace. */
 export function isListeningBy(pid: number, port: number): boolean {
-  const inodes = listenerInodes(port);
+  const inodes = listenerInodes(port, String(pid));
   if (inodes.size === 0) return false;
   let fds: string[];
   try {

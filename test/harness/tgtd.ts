@@ -37,6 +37,8 @@ export interface TgtdOptions {
   /** Extra `tgtadm --op update --name K --value V` per target, e.g. { MaxRecvDataSegmentLength: 16384 }. */
   params?: Record<string, string | number>;
   startTimeoutMs?: number;
+  /** Run inside this network namespace (netlab.ts), listening on every address there; `host` is the portal to use. */
+  netns?: { name: string; host: string; portals?: string[] };
 }
 
 export interface TgtdTarget extends StartedTarget {
@@ -59,6 +61,7 @@ class TgtdDaemon extends TargetDaemon implements TgtdTarget {
 
   constructor(private readonly options: TgtdOptions) {
     super(makeTempDir("tgtd"), options.port, options.startTimeoutMs ?? 10_000);
+    if (options.netns) this.host = options.netns.host;
     const lunSpecs = options.luns?.length ? options.luns : [{}];
     // Backing files are created once here, so restart() serves the same data.
     this.targets = Array.from({ length: options.targets ?? 1 }, (_, index): TargetInfo => {
@@ -82,8 +85,14 @@ class TgtdDaemon extends TargetDaemon implements TgtdTarget {
   }
 
   protected argv(port: number): string[] {
-    // -C gives this tgtd its own management socket, so several tgtd run side by side.
-    return ["tgtd", "-f", "-C", String(port), "--iscsi", `portal=127.0.0.1:${port}`];
+    // -C gives this tgtd its own management socket, so several tgtd run side by side. In a lab namespace
+    // it listens on every address there, so it stays reachable when the test changes its address.
+    const ns = this.options.netns;
+    const portals = (ns?.portals ?? [ns ? "0.0.0.0" : "127.0.0.1"]).map((a) => `portal=${a}:${port}`).join(",");
+    const argv = ["tgtd", "-f", "-C", String(port), "--iscsi", portals];
+    // nsenter joins only the network namespace: `ip netns exec` would also give tgtd a private copy of the
+    // mount table, which keeps every mount of that moment (an ext4 on one of our loop devices) busy.
+    return ns ? ["nsenter", `--net=/var/run/netns/${ns.name}`, ...argv] : argv;
   }
 
   protected portConflict(log: string): boolean {

@@ -44,7 +44,7 @@ describe("requests", () => {
   });
 
   test("every op has a schema and a response envelope takes known error codes only", () => {
-    expect(Object.keys(REQUESTS).length).toBe(26);
+    expect(Object.keys(REQUESTS).length).toBe(27);
     expect(refused(JSON.stringify({ op: "paths.list", device: "../etc" }))).toMatch(/device: must be a multipath device name/);
     expect(v.safeParse(responseEnvelope, { ok: false, error: { code: "NOT_FOUND", message: "x" } }).success).toBe(true);
     expect(v.safeParse(responseEnvelope, { ok: false, error: { code: "MADE_UP", message: "x" } }).success).toBe(false);

@@ -240,3 +240,39 @@ test("after reinstatement a LU with another serial number is not trusted: its I/
   expect(s.history.map((h) => h.event)).toContain("identity-changed");
   expect(readsOnSecond).toBe(0);
 });
+
+// Case 63: ABORT TASK racing the command's own response. The target answers the command just before it answers the
+// TMF (RFC 7143 §11.5.1: then "task does not exist" or "function complete"); the command completes exactly once,
+// with the status that arrived, and the session stays up.
+for (const tmfResponse of [0, 1]) {
+  test(`ABORT TASK racing the command's response (TMF answer ${tmfResponse}): the command completes once, with its GOOD status`, async () => {
+    let aborts = 0;
+    const s = await open(
+      {
+        onPdu(c, f: Frame) {
+          if (f.pdu.opcode === Opcode.ScsiCommand) c.ack(f.pdu as ScsiCommand);
+          if (f.pdu.opcode === Opcode.TaskMgmtRequest) {
+            const tmf = f.pdu as TaskMgmtRequest;
+            aborts++;
+            const cmd = c.received.map((r) => r.pdu).find((p): p is ScsiCommand => p.opcode === Opcode.ScsiCommand && (p as ScsiCommand).itt === tmf.referencedTaskTag)!;
+            c.dataIn(cmd, new Uint8Array(512), { statusPresent: true, final: true });
+            c.send(encodeTaskMgmtResponse({ response: tmfResponse, itt: tmf.itt, ...c.status() }));
+          }
+        },
+      },
+      { commandTimeoutMs: 200 },
+    );
+    let settled = 0;
+    const result = await s.execute(read512).then(
+      (r) => (settled++, r),
+      (e: Error) => (settled++, e),
+    );
+    await Bun.sleep(300); // a second completion would land here
+    expect(aborts).toBe(1);
+    expect(settled).toBe(1);
+    expect(result).not.toBeInstanceOf(Error);
+    expect((result as { status: number }).status).toBe(0);
+    expect(s.state.kind).toBe("full-feature");
+    expect(s.tasks.size).toBe(0);
+  });
+}

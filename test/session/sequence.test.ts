@@ -1,20 +1,25 @@
 // Sequence numbers and tags against the fake target (reliability.md cases 12, 13, 16; RFC 7143 §4.2.2.1,
-// §4.2.2.2, §11.2.1.8): a window that stays closed, CmdSN and StatSN across 2^32, and unique ITTs under load.
+// §4.2.2.2, §11.2.1.8): a window that stays closed (probed at once, commands failed at their command timeout,
+// also through `iscsi read`), CmdSN and StatSN across 2^32, and unique ITTs under load.
 import { expect, test } from "bun:test";
 import { encodeNopIn, Opcode, RESERVED_TAG, type NopOut, type ScsiCommand } from "../../src/pdu/index.ts";
 import type { ScsiTask } from "../../src/session/task.ts";
-import { type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
+import { FakeTarget, type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
 import { settle } from "../support/clock.ts";
 import type { Session } from "../../src/session/session.ts";
 import { fakeFixture } from "../support/fake-session.ts";
 import { within } from "../fault/outcome.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ERROR_CATALOGUE } from "../../src/contract/errors.ts";
 
 const fake = fakeFixture();
 
-async function open(opts: FakeTargetOptions, extra: { initialCmdSN?: number; queueDepth?: number } = {}): Promise<Session> {
+async function open(opts: FakeTargetOptions, extra: { initialCmdSN?: number; queueDepth?: number; commandTimeoutMs?: number } = {}): Promise<Session> {
   return fake.open(opts, {
     login: { initiatorName: "iqn.2026-11.dev.iscsi:seq", ...(extra.initialCmdSN !== undefined ? { initialCmdSN: extra.initialCmdSN } : {}) },
-    recovery: { nopIntervalMs: 0, commandTimeoutMs: 0 },
+    recovery: { nopIntervalMs: 0, commandTimeoutMs: extra.commandTimeoutMs ?? 0 },
     ...(extra.queueDepth ? { queueDepth: extra.queueDepth } : {}),
   });
 }
@@ -125,3 +130,61 @@ test("10 000 commands at queue depth 64, answered out of order, some failed: nev
   expect(s.state.kind).toBe("full-feature");
   expect(s.tasks.size).toBe(0);
 }, 30_000);
+
+/** A window that never opens (MaxCmdSN = ExpCmdSN − 1 in every PDU); NOP-Out pings are answered and counted. */
+function closedWindow(): { opts: FakeTargetOptions; pings: number[]; commands: () => number } {
+  const pings: number[] = [];
+  let commands = 0;
+  const opts: FakeTargetOptions = {
+    window: 0,
+    onPdu(c, f) {
+      if (f.pdu.opcode === Opcode.ScsiCommand) commands++;
+      if (f.pdu.opcode === Opcode.NopOut && (f.pdu as NopOut).itt !== RESERVED_TAG) {
+        pings.push(performance.now());
+        c.send(encodeNopIn({ lun: 0n, itt: (f.pdu as NopOut).itt, ttt: RESERVED_TAG, ...c.seq() }));
+      }
+    },
+  };
+  return { opts, pings, commands: () => commands };
+}
+
+test("a command held by a window that never opens is probed at once and fails at its command timeout, naming the window", async () => {
+  const fake = closedWindow();
+  const s = await open(fake.opts, { commandTimeoutMs: 800 });
+  const submitted = performance.now();
+  const outcome = await s.execute(tur()).then(() => undefined, (e: Error & { code?: string }) => e);
+  expect(outcome?.code).toBe("TIMEOUT");
+  expect(outcome?.message).toContain("TEST UNIT READY was not sent within 0.8 s: the command window");
+  expect(outcome?.message).toContain("stayed closed");
+  expect(fake.commands()).toBe(0);
+  // The first probe went out before the timeout (keepalive is off here), and the command had its full time.
+  expect(fake.pings[0]! - submitted).toBeLessThan(800);
+  expect(performance.now() - submitted).toBeGreaterThanOrEqual(800);
+  expect(s.state.kind).toBe("full-feature");
+});
+
+test("a Text Request held by a window that never opens times out with the window named", async () => {
+  const s = await open(closedWindow().opts);
+  const err = await s.requests.text([["SendTargets", "All"]], 400).then(() => undefined, (e: Error) => e);
+  expect(err?.message).toMatch(/Text: no answer from .* within 400 ms; its command window stayed closed \(ExpCmdSN \d+, MaxCmdSN \d+\)/);
+});
+
+test("`iscsi read` against a target whose window stays closed exits with a clear error within the command timeout", async () => {
+  const target = FakeTarget.listen(closedWindow().opts);
+  const dir = mkdtempSync(join(tmpdir(), "iscsi-window-"));
+  try {
+    const started = performance.now();
+    const main = join(import.meta.dir, "../../src/main.ts");
+    const p = Bun.spawn([process.execPath, main, "read", `iscsi://127.0.0.1:${target.port}/iqn.2026-11.test:fake/0`, "-o", join(dir, "out"), "--command-timeout", "2"], {
+      stdout: "pipe", stderr: "pipe", env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock" },
+    });
+    const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+    expect(code).toBe(ERROR_CATALOGUE.TIMEOUT.exit);
+    expect(stderr).toContain("was not sent within 2 s: the command window of 127.0.0.1:");
+    // It ends: the command timeout (2 s) plus process start and the logout, far below the old endless wait.
+    expect((performance.now() - started) / 1000).toBeLessThan(20);
+  } finally {
+    target.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

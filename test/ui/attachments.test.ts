@@ -1,7 +1,8 @@
 // The attachments page end to end, in chromium against a real daemon and tgtd (needs root, /dev/fuse and loop
 // devices): attach a LUN of a logged-in session, write to the loop device and watch the session's write
 // throughput and the attachment's counters move, logout refused while attached, detach; ext4 mounted through
-// the form; a mount that cannot work is a clear error and leaves nothing attached.
+// the form; a mount that cannot work is a clear error and leaves nothing attached; an NFS attachment shows its
+// route, export URL and NFS counters.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -110,4 +111,18 @@ test("mounting: a LUN without a filesystem is a clear error leaving nothing; wit
   await row.getByRole("button", { name: /^Detach / }).click();
   await page.getByText("Nothing attached.").waitFor();
   expect(isMountPoint(mnt)).toBe(false);
+});
+
+test("an NFS attachment shows its route, export URL and NFS counters; written through nfs-cp, they move", async () => {
+  const { page, d } = ui;
+  const a = JSON.parse((await d.cli(["attach", iqn(), "1", "--via", "nfs", "--json"])).stdout);
+  const src = join(work, "nfs.bin");
+  await ok(`head -c ${1 << 20} /dev/urandom > ${src} && nfs-cp ${src} '${a.export.url}'`);
+  await visit(page, "attachments", "Attachments");
+  const row = page.getByRole("row").filter({ hasText: a.export.url });
+  await row.waitFor();
+  await until(async () => (await row.textContent()) ?? "", (t) => t.includes("nfs") && /[1-9][\d,]* writes \(1\.0 MiB\), 0 errors, \d+ COMMITs, 0 JUKEBOX/.test(t), "the NFS counters");
+  await screenshot(page, "attachments-nfs");
+  expect((await d.cli(["detach", String(a.id)])).code).toBe(0);
+  await page.getByText("Nothing attached.").waitFor();
 });

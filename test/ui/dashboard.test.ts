@@ -148,6 +148,9 @@ test("a wrong CHAP secret is a clear error on the node page; the right one logs 
   expect(await error.textContent()).toMatch(/\. Check the CHAP user name and secret: they must match what the NAS has for this target\.$/);
   expect(await error.textContent()).not.toMatch(/AUTH_FAILED/);
   await screenshot(page, "node-chap-error");
+  // The first save's notice must be gone first: otherwise it answers the wait below before the second save is
+  // done, and Log in runs with the wrong secret still stored (this test's old flake).
+  await page.locator("#toast.show").waitFor({ state: "hidden" });
   await page.getByLabel("CHAP secret").fill(CHAP.secret);
   await page.getByRole("button", { name: "Save authentication" }).click();
   await page.getByText("Authentication saved").waitFor();

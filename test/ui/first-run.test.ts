@@ -33,10 +33,9 @@ const sessions = async () => JSON.parse((await ui.d.cli(["sessions", "--json"]))
 const JARGON = [/full-feature/, /\bTPGT\b/, /\bISID\b/, /\bTSIH\b/, /node\.conn\[/, /node\.session\./, /\b[A-Z]+_[A-Z_]+\b/, /\bGENERIC\b/, / — [A-Z]+: /];
 
 async function jargonOn(page: Page): Promise<string[]> {
-  // The log page's entries are the daemon's log, verbatim (as `journalctl` would show it): not page text.
-  const log = page.locator("ol.log");
-  const logText = (await log.count()) > 0 ? await log.innerText() : "";
-  const text = (await page.locator("body").innerText()).replace(logText, "");
+  // One snapshot of the rendered text; the log page's entries are the daemon's log, verbatim (as `journalctl`
+  // would show it), not page text. Read together, so an entry logged meanwhile cannot count as page text.
+  const text = await page.evaluate<string>("document.body.innerText.replace(document.querySelector('ol.log')?.innerText ?? '', '')");
   return JARGON.filter((re) => re.test(text)).map((re) => `${re} in: ${text.match(re)![0]}`);
 }
 

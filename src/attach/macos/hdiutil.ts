@@ -55,7 +55,7 @@ export function deviceFromAttachPlist(output: string): string {
   return disks[0]!;
 }
 
-async function run(argv: string[], timeoutMs: number): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+export async function run(argv: string[], timeoutMs: number): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   const child = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
   try {
@@ -66,7 +66,7 @@ async function run(argv: string[], timeoutMs: number): Promise<{ exitCode: numbe
   }
 }
 
-function failure(argv: string[], result: { exitCode: number | null; stderr: string }, timeoutMs: number): IscsiError {
+export function failure(argv: string[], result: { exitCode: number | null; stderr: string }, timeoutMs: number): IscsiError {
   const why = result.exitCode === null ? `did not finish within ${timeoutMs / 1000} s` : `exited with ${result.exitCode}`;
   return new IscsiError("GENERIC", `${argv.slice(0, 2).join(" ")} ${why}: ${result.stderr.trim().slice(-500)}`);
 }

@@ -5,4 +5,8 @@
 #include <stddef.h>
 int snprintf(char *buf, size_t size, const char *format, ...);
 int vsnprintf(char *buf, size_t size, const char *format, va_list ap);
+typedef struct __sFILE FILE;
+extern FILE *__stderrp;
+#define stderr __stderrp
+int fprintf(FILE *stream, const char *format, ...);
 #endif

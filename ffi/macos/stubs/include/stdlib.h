@@ -5,4 +5,6 @@
 void *calloc(size_t count, size_t size);
 void *malloc(size_t size);
 void free(void *ptr);
+long strtol(const char *str, char **endptr, int base);
+void exit(int status) __attribute__((noreturn));
 #endif

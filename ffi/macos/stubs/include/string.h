@@ -7,4 +7,7 @@ void *memset(void *dst, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 char *strerror(int errnum);
+char *strchr(const char *s, int c);
+int strncmp(const char *a, const char *b, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
 #endif

@@ -1,5 +1,6 @@
 // Attachments: LUNs of logged-in sessions made local disks (attach.add / attach.remove / attach.list, the
-// daemon's attach backends: FUSE + loop on Linux, DiskImages or DriverKit on macOS), with a mount point.
+// daemon's attach backends: FUSE + loop on Linux, DiskImages or DriverKit on macOS, or the loopback NFS server),
+// with a mount point; NFS attachments show their export URL and what NFS clients asked (COMMITs, JUKEBOX answers).
 import { busy, every, op, showError } from "../api.js";
 import { pathsPanel } from "./paths.js";
 import { bytes, count, errorBox, field, h, heading, portalText, rerender, select, table, toast, when } from "../dom.js";
@@ -20,12 +21,13 @@ function listing(attachments, box, reload) {
   if (attachments.length === 0) return h("p", {}, "Nothing attached.");
   return table(
     [
-      { label: "Device", cell: (a) => a.device ?? a.file },
+      { label: "Device", cell: (a) => a.device ?? a.export?.url ?? a.file, class: "name" },
+      { label: "Route", cell: (a) => a.backend },
       { label: "Target", cell: (a) => `${a.target} (LUN ${a.lun})`, class: "name" },
       { label: "State", cell: (a) => h("span", { class: `state state-${a.state}` }, a.state) },
       { label: "Mounted on", cell: (a) => a.mountPoint ?? "—", class: "name" },
       { label: "Size", cell: (a) => `${bytes(a.sizeBytes)}${a.readOnly ? ", read-only" : ""}` },
-      { label: "I/O", cell: (a) => `${count(a.stats.reads)} reads (${bytes(a.stats.bytesRead)}), ${count(a.stats.writes)} writes (${bytes(a.stats.bytesWritten)}), ${count(a.stats.errors)} errors` },
+      { label: "I/O", cell: (a) => `${count(a.stats.reads)} reads (${bytes(a.stats.bytesRead)}), ${count(a.stats.writes)} writes (${bytes(a.stats.bytesWritten)}), ${count(a.stats.errors)} errors${a.nfs ? `, ${count(a.nfs.commits)} COMMITs, ${count(a.nfs.jukebox)} JUKEBOX` : ""}` },
       { label: "Since", cell: (a) => when(a.since) },
       { label: "Actions", cell: (a) => detachButton(a, box, reload) },
     ],

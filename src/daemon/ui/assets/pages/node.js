@@ -19,8 +19,9 @@ function authForm(n, reload) {
     n.secrets[name] &&
     h("button", { type: "button", onclick: (e) => busy(e.currentTarget, box, async () => {
       await op("secret.clear", { scope: "node", ...nodeFilter(n), name });
+      // The page is rebuilt first, so the notice appears once its buttons are the ones that stay.
+      await reload();
       toast(`${label} cleared`);
-      reload();
     }) }, `Clear ${label.toLowerCase()}`);
   const submit = (e) => {
     e.preventDefault();
@@ -32,8 +33,8 @@ function authForm(n, reload) {
       if (secret.value) await op("secret.set", { scope: "node", ...f, name: "password", value: secret.value });
       if (secretIn.value) await op("secret.set", { scope: "node", ...f, name: "password_in", value: secretIn.value });
       secret.value = secretIn.value = "";
+      await reload();
       toast("Authentication saved");
-      reload();
     });
   };
   return h(
@@ -60,8 +61,8 @@ function settingsForm(n, reload) {
     e.preventDefault();
     busy(save, box, async () => {
       await op("node.update", { ...nodeFilter(n), name: name.value, value: value.value.trim() });
+      await reload();
       toast(`${name.value} changed`);
-      reload();
     });
   };
   // Every raw setting (node.session.*, node.conn[0].*) is for experts: one click away, never first.
