@@ -34,8 +34,8 @@ kill "$target"
 echo "### Disk paths (null target)"
 run bench/attach-dd.ts --target null-target --rounds 3 --time 4
 if [ -f bench/nfs-route.ts ]; then
-  echo "### NFS route (libnfs checker against the engine, tgtd)"
-  run bench/nfs-route.ts --rounds 3 --mib 512 --depths 1,4
+  echo "### NFS route (libnfs checker against the engine, null target)"
+  run bench/nfs-route.ts --target null-target --rounds 3 --mib 512 --depths 1,4
 fi
 echo "### tgtd, one CPU"
 run bench/compare.ts --rounds 3 --time 3 --warmup 1 --pin 0 --backing null --bun
