@@ -3,7 +3,9 @@
 // NFS server serving a tgtd LUN, beside `iscsi bench` with the same block size, queue depth and bytes on the same
 // LUN, the two taking turns; medians as a Markdown table, with this process's CPU per GiB (the NFS server).
 //
-//   bun bench/nfs-route.ts [--rounds 3] [--mib 512] [--depths 1,8] [--backing null,tmpfs]
+//   bun bench/nfs-route.ts [--target tgtd|null-target] [--rounds 3] [--mib 512] [--depths 1,8] [--backing null,tmpfs]
+//
+// --target null-target uses the benchmark null target (bench/null-target; one null LU) instead of tgtd.
 //
 // Needs root (the checker binds a reserved port) and ffi/build/<platform>/nfs_checker (.ci/setup builds it).
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,6 +16,7 @@ import { NfsServer } from "../src/attach/nfs/server.ts";
 import { log as rootLog } from "../src/log.ts";
 import { Session } from "../src/session/session.ts";
 import { stopAllTargets, withParentDeathSignal } from "../test/harness/processes.ts";
+import { startNullTarget } from "../test/harness/null-target.ts";
 import { startTgtd } from "../test/harness/tgtd.ts";
 import { median } from "../src/bench/compare-table.ts";
 
@@ -23,12 +26,15 @@ const { values: opts } = parseArgs({
     mib: { type: "string", default: "512" },
     depths: { type: "string", default: "1,8" },
     backing: { type: "string", default: "null,tmpfs" },
+    target: { type: "string", default: "tgtd" },
   },
 });
 const rounds = Number(opts.rounds);
 const bytes = Number(opts.mib) * 2 ** 20;
 const depths = opts.depths!.split(",").map(Number);
-const backings = opts.backing!.split(",") as Array<"null" | "tmpfs">;
+const nullTarget = opts.target === "null-target";
+if (!nullTarget && opts.target !== "tgtd") throw new Error(`--target ${JSON.stringify(opts.target)}: expected tgtd or null-target`);
+const backings = nullTarget ? ["null" as const] : (opts.backing!.split(",") as Array<"null" | "tmpfs">);
 const GiB = 2 ** 30;
 const CHECKER = join(import.meta.dir, `../ffi/build/linux-${process.arch === "arm64" ? "arm64" : "x64"}/nfs_checker`);
 const say = (s: string) => process.stderr.write(`${s}\n`);
@@ -39,9 +45,9 @@ interface Sample {
 }
 
 process.env.TMPDIR = "/dev/shm"; // the tmpfs LUN's backing file
-const target = await startTgtd({ luns: [{ null: true }, { sizeMiB: Math.max(1024, Number(opts.mib)) }] });
+const target = nullTarget ? await startNullTarget() : await startTgtd({ luns: [{ null: true }, { sizeMiB: Math.max(1024, Number(opts.mib)) }] });
 const iqn = target.targets[0]!.iqn;
-const lunOf = (b: "null" | "tmpfs") => (b === "null" ? 1 : 2);
+const lunOf = (b: "null" | "tmpfs") => (nullTarget ? 0 : b === "null" ? 1 : 2);
 
 /** One checker run: write and read rates, this process's CPU per GiB moved (both directions together). */
 async function runChecker(url: string, depth: number): Promise<{ write: Sample; read: Sample }> {
@@ -68,7 +74,7 @@ const samples: Record<string, { nfs: Sample[]; bench: Sample[] }> = {};
 const server = NfsServer.listen(0, rootLog);
 const runDir = mkdtempSync(join("/dev/shm", "iscsi-nfs-bench-"));
 try {
-  say(`tgtd pid ${target.pid} on ${target.portal}; NFS on 127.0.0.1:${server.port}; ${rounds} rounds, ${opts.mib} MiB per run`);
+  say(`${opts.target} pid ${target.pid} on ${target.portal}; NFS on 127.0.0.1:${server.port}; ${rounds} rounds, ${opts.mib} MiB per run`);
   for (const backing of backings) {
     const session = await Session.open({
       portal: { host: target.host, port: target.port },

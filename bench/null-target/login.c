@@ -178,7 +178,8 @@ int handle_login(struct conn *c, const uint8_t *bhs, const uint8_t *data, uint32
         c->sent_mrdsl = 1;
     }
     int done = transit && nsg == 3;
-    queue_login_response(c, bhs, (uint8_t)(transit ? 0x80 | csg << 2 | nsg : csg << 2), done ? c->session->tsih : 0, 0, &r);
+    /* The final response names the session; earlier ones echo the request's TSIH (0 for a new session). */
+    queue_login_response(c, bhs, (uint8_t)(transit ? 0x80 | csg << 2 | nsg : csg << 2), done ? c->session->tsih : tsih, 0, &r);
     if (done) c->full_feature = 1;
     return 0;
 }

@@ -114,6 +114,20 @@ describe("null target", () => {
     }
   });
 
+  test("MC/S: a second connection joins the session by ISID and TSIH; I/O completes with both open", async () => {
+    const lu = await openLu(t.port, NULL_TARGET_IQN, 0, { proposal: { maxConnections: 2 } });
+    try {
+      expect(lu.session.negotiated.maxConnections).toBe(2);
+      expect(lu.session.connections.extra).toHaveLength(1);
+      const data = randomData(1 << 20);
+      await Promise.all(Array.from({ length: 8 }, (_, i) => lu.write(BigInt(i * 2048), data)));
+      const back = await Promise.all(Array.from({ length: 8 }, (_, i) => lu.read(BigInt(i * 2048), 2048)));
+      expect(back.every((b) => b.length === 1 << 20 && b.every((x) => x === 0))).toBe(true);
+    } finally {
+      await lu.session.logout();
+    }
+  });
+
   test("200 logged-in connections that send random headers and bytes leave the target serving (seeded)", async () => {
     const seed = Number(process.env.FUZZ_SEED ?? 19);
     const rnd = randomBytes(seed);
