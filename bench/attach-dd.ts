@@ -27,7 +27,8 @@ const { values: opts } = parseArgs({
 const rounds = Number(opts.rounds);
 const seconds = Number(opts.time);
 const nullTarget = opts.target === "null-target";
-if (!nullTarget && opts.target !== "tgtd") throw new Error(`--target ${JSON.stringify(opts.target)}: expected tgtd or null-target`);
+if (!nullTarget && opts.target !== "tgtd")
+  throw new Error(`--target ${JSON.stringify(opts.target)}: expected tgtd or null-target`);
 const backings = nullTarget ? ["null" as const] : (opts.backing!.split(",") as Array<"null" | "tmpfs">);
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -58,14 +59,36 @@ const lunOf = (b: "null" | "tmpfs") => (nullTarget ? 0 : b === "null" ? 1 : 2);
 const rate = new Map<string, number>();
 
 async function runDd(device: string, p: Profile, sizeBytes: number, key: string): Promise<Sample> {
-  const perStream = Math.min(Math.floor(sizeBytes / p.streams / MiB), Math.max(64, Math.round((rate.get(key) ?? 300) * seconds / p.streams)));
+  const perStream = Math.min(
+    Math.floor(sizeBytes / p.streams / MiB),
+    Math.max(64, Math.round(((rate.get(key) ?? 300) * seconds) / p.streams)),
+  );
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const children = Array.from({ length: p.streams }, (_, i) => {
     const region = Math.floor(sizeBytes / p.streams / MiB) * i;
-    const argv = p.rw === "read"
-      ? ["dd", `if=${device}`, "of=/dev/null", "bs=1M", `count=${perStream}`, `skip=${region}`, "iflag=direct", "status=none"]
-      : ["dd", "if=/dev/zero", `of=${device}`, "bs=1M", `count=${perStream}`, `seek=${region}`, "oflag=direct", "status=none"];
+    const argv =
+      p.rw === "read"
+        ? [
+            "dd",
+            `if=${device}`,
+            "of=/dev/null",
+            "bs=1M",
+            `count=${perStream}`,
+            `skip=${region}`,
+            "iflag=direct",
+            "status=none",
+          ]
+        : [
+            "dd",
+            "if=/dev/zero",
+            `of=${device}`,
+            "bs=1M",
+            `count=${perStream}`,
+            `seek=${region}`,
+            "oflag=direct",
+            "status=none",
+          ];
     return Bun.spawn(withParentDeathSignal(argv), { stdout: "ignore", stderr: "pipe" });
   });
   const codes = await Promise.all(children.map((c) => c.exited));
@@ -78,7 +101,24 @@ async function runDd(device: string, p: Profile, sizeBytes: number, key: string)
 }
 
 async function runBench(url: string, p: Profile): Promise<Sample> {
-  const argv = [process.execPath, `${import.meta.dir}/../src/main.ts`, "bench", url, "--rw", p.rw, "--bs", "1M", "--qd", String(p.streams), "--time", String(seconds), "--warmup", "1", "--destroy-data", "--json"];
+  const argv = [
+    process.execPath,
+    `${import.meta.dir}/../src/main.ts`,
+    "bench",
+    url,
+    "--rw",
+    p.rw,
+    "--bs",
+    "1M",
+    "--qd",
+    String(p.streams),
+    "--time",
+    String(seconds),
+    "--warmup",
+    "1",
+    "--destroy-data",
+    "--json",
+  ];
   const child = Bun.spawn(withParentDeathSignal(argv), { stdout: "pipe", stderr: "pipe" });
   const [out] = await Promise.all([new Response(child.stdout).text(), child.exited]);
   if (child.exitCode !== 0) throw new Error(`iscsi bench failed: ${await new Response(child.stderr).text()}`);
@@ -88,11 +128,18 @@ async function runBench(url: string, p: Profile): Promise<Sample> {
 
 const samples: Record<string, { dd: Sample[]; bench: Sample[] }> = {};
 try {
-  log(`${opts.target} pid ${target.pid} on ${target.portal}; ${rounds} rounds × ${PROFILES.length} profiles × ${backings.join("+")}, ~${seconds} s each`);
+  log(
+    `${opts.target} pid ${target.pid} on ${target.portal}; ${rounds} rounds × ${PROFILES.length} profiles × ${backings.join("+")}, ~${seconds} s each`,
+  );
   for (const backing of backings) {
     const session = await Session.open({
       portal: { host: target.host, port: target.port },
-      login: { initiatorName: "iqn.2026-11.dev.iscsi:attach-dd", targetName: iqn, sessionType: "Normal", auth: { method: "None" } },
+      login: {
+        initiatorName: "iqn.2026-11.dev.iscsi:attach-dd",
+        targetName: iqn,
+        sessionType: "Normal",
+        auth: { method: "None" },
+      },
     });
     const a = await Attachment.attach(session, lunOf(backing));
     log(`${backing}: ${a.device} over ${a.file} (direct I/O ${a.directIo ? "on" : "OFF"})`);
@@ -102,9 +149,12 @@ try {
           const key = `${backing} ${label(p)}`;
           const s = (samples[key] ??= { dd: [], bench: [] });
           const dd = () => runDd(a.device!, p, a.geometry.sizeBytes, key).then((r) => s.dd.push(r));
-          const bench = () => runBench(`iscsi://${target.portal}/${iqn}/${lunOf(backing)}`, p).then((r) => s.bench.push(r));
+          const bench = () =>
+            runBench(`iscsi://${target.portal}/${iqn}/${lunOf(backing)}`, p).then((r) => s.bench.push(r));
           for (const run of (round + i) % 2 === 0 ? [dd, bench] : [bench, dd]) await run();
-          log(`round ${round + 1} ${key}: dd ${(s.dd.at(-1)!.bytesPerSecond / 1e6).toFixed(0)} MB/s, iscsi bench ${(s.bench.at(-1)!.bytesPerSecond / 1e6).toFixed(0)} MB/s`);
+          log(
+            `round ${round + 1} ${key}: dd ${(s.dd.at(-1)!.bytesPerSecond / 1e6).toFixed(0)} MB/s, iscsi bench ${(s.bench.at(-1)!.bytesPerSecond / 1e6).toFixed(0)} MB/s`,
+          );
         }
       }
     } finally {
@@ -113,7 +163,8 @@ try {
     }
   }
   const lines = [
-    `Command: \`bun bench/attach-dd.ts ${process.argv.slice(2).join(" ")}\``.replace(/ `$/, "`") + ` (${rounds} rounds, medians; ${new Date().toISOString().slice(0, 10)}, ${navigator.hardwareConcurrency} CPUs, Bun ${Bun.version})`,
+    `Command: \`bun bench/attach-dd.ts ${process.argv.slice(2).join(" ")}\``.replace(/ `$/, "`") +
+      ` (${rounds} rounds, medians; ${new Date().toISOString().slice(0, 10)}, ${navigator.hardwareConcurrency} CPUs, Bun ${Bun.version})`,
     "",
     "| backing | profile | dd on /dev/loopN | iscsi bench | dd ÷ bench | CPU s/GiB attach | CPU s/GiB bench |",
     "|---|---|---:|---:|---:|---:|---:|",
@@ -123,7 +174,9 @@ try {
     const dd = median(s.dd.map((x) => x.bytesPerSecond));
     const bench = median(s.bench.map((x) => x.bytesPerSecond));
     const cpu = (xs: Sample[]) => median(xs.map((x) => x.cpuPerGiB)).toFixed(2);
-    lines.push(`| ${backing === "null" ? "null" : "file on tmpfs"} | ${rest.join(" ")} | ${(dd / 1e6).toFixed(0)} MB/s | ${(bench / 1e6).toFixed(0)} MB/s | ${(dd / bench).toFixed(2)}× | ${cpu(s.dd)} | ${cpu(s.bench)} |`);
+    lines.push(
+      `| ${backing === "null" ? "null" : "file on tmpfs"} | ${rest.join(" ")} | ${(dd / 1e6).toFixed(0)} MB/s | ${(bench / 1e6).toFixed(0)} MB/s | ${(dd / bench).toFixed(2)}× | ${cpu(s.dd)} | ${cpu(s.bench)} |`,
+    );
   }
   process.stdout.write(`${lines.join("\n")}\n`);
 } finally {

@@ -3,7 +3,17 @@
 // gathering 8 KiB Data-Out PDUs. Run: bun bench/codec.bench.ts
 
 import { Bench } from "tinybench";
-import { PduFramer, crc32c, decodeDataIn, encodeDataIn, encodeDataOut, encodeScsiCommand, framePdu, type DataPlacer, type DigestOptions } from "../src/pdu/index.ts";
+import {
+  PduFramer,
+  crc32c,
+  decodeDataIn,
+  encodeDataIn,
+  encodeDataOut,
+  encodeScsiCommand,
+  framePdu,
+  type DataPlacer,
+  type DigestOptions,
+} from "../src/pdu/index.ts";
 import { SendQueue } from "../src/transport/send-queue.ts";
 
 const MiB = 1 << 20;
@@ -18,9 +28,22 @@ function dataInStream(digests: DigestOptions, chunk: number): Uint8Array[] {
   for (let offset = 0, dataSN = 0; offset < MiB; offset += PDU_DATA, dataSN++) {
     const data = payload.subarray(offset, offset + PDU_DATA);
     const bhs = encodeDataIn({
-      dataSegmentLength: data.length, final: offset + PDU_DATA === MiB, acknowledge: false, residualOverflow: false,
-      residualUnderflow: false, statusPresent: false, status: 0, lun: 0n, itt: 1, ttt: 0xffffffff, statSN: 1, expCmdSN: 1,
-      maxCmdSN: 64, dataSN, bufferOffset: offset, residualCount: 0,
+      dataSegmentLength: data.length,
+      final: offset + PDU_DATA === MiB,
+      acknowledge: false,
+      residualOverflow: false,
+      residualUnderflow: false,
+      statusPresent: false,
+      status: 0,
+      lun: 0n,
+      itt: 1,
+      ttt: 0xffffffff,
+      statSN: 1,
+      expCmdSN: 1,
+      maxCmdSN: 64,
+      dataSN,
+      bufferOffset: offset,
+      residualCount: 0,
     });
     pieces.push(...framePdu(bhs, data, digests));
   }
@@ -46,7 +69,10 @@ const readsDigest = dataInStream(both, 64 * 1024);
 const dataInBhs = whole[0]!.subarray(0, 48);
 const oneMiB = Uint8Array.from({ length: MiB }, (_, i) => i * 7);
 const destination = new Uint8Array(MiB);
-const placeRead: DataPlacer = (f) => (f.pdu.opcode === 0x25 ? destination.subarray(f.pdu.bufferOffset, f.pdu.bufferOffset + f.pdu.dataSegmentLength) : undefined);
+const placeRead: DataPlacer = (f) =>
+  f.pdu.opcode === 0x25
+    ? destination.subarray(f.pdu.bufferOffset, f.pdu.bufferOffset + f.pdu.dataSegmentLength)
+    : undefined;
 
 // 1 MiB of write data as 128 Data-Out PDUs of 8 KiB (tgtd's MaxRecvDataSegmentLength), queued in one tick.
 const DATA_OUT = 8192;
@@ -55,7 +81,19 @@ const queue = new SendQueue((d) => ((sent += d.length), d.length));
 const scratchBhs = new Uint8Array(48);
 function queueWrite(): void {
   for (let at = 0, dataSN = 0; at < MiB; at += DATA_OUT, dataSN++) {
-    encodeDataOut({ final: at + DATA_OUT === MiB, lun: 0n, itt: 1, ttt: 2, expStatSN: 1, dataSN, bufferOffset: at, dataSegmentLength: DATA_OUT }, scratchBhs);
+    encodeDataOut(
+      {
+        final: at + DATA_OUT === MiB,
+        lun: 0n,
+        itt: 1,
+        ttt: 2,
+        expStatSN: 1,
+        dataSN,
+        bufferOffset: at,
+        dataSegmentLength: DATA_OUT,
+      },
+      scratchBhs,
+    );
     queue.push(framePdu(scratchBhs.slice(), oneMiB.subarray(at, at + DATA_OUT), none));
   }
   queue.flush();
@@ -69,7 +107,21 @@ const add = (name: string, bytes: number, fn: () => void) => {
   bench.add(name, fn);
 };
 add("encode SCSI Command", 0, () => {
-  encodeScsiCommand({ final: true, read: true, write: false, attr: 1, lun: 0n, itt: 7, expectedDataTransferLength: 65536, cmdSN: 9, expStatSN: 4, cdb }, out);
+  encodeScsiCommand(
+    {
+      final: true,
+      read: true,
+      write: false,
+      attr: 1,
+      lun: 0n,
+      itt: 7,
+      expectedDataTransferLength: 65536,
+      cmdSN: 9,
+      expStatSN: 4,
+      cdb,
+    },
+    out,
+  );
 });
 add("decode Data-In", 0, () => {
   decodeDataIn(dataInBhs);

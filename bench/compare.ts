@@ -22,11 +22,21 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { startTgtd } from "../test/harness/tgtd.ts";
 import { startNullTarget } from "../test/harness/null-target.ts";
 import { stopAllTargets } from "../test/harness/processes.ts";
-import { CONTENDERS, iscsiBench, iscsiBenchAt, iscsiBenchBun, iscsiBenchNative, type Contender, type RunResult, type RunSettings } from "./contenders.ts";
+import {
+  CONTENDERS,
+  iscsiBench,
+  iscsiBenchAt,
+  iscsiBenchBun,
+  iscsiBenchNative,
+  type Contender,
+  type RunResult,
+  type RunSettings,
+} from "./contenders.ts";
 import { formatTable, median, profileLabel, type Row } from "../src/bench/compare-table.ts";
 import { parseProfile } from "../src/bench/peers.ts";
 
-const DEFAULT_PROFILES = "read:1M:16,write:1M:16,read:4k:32,write:4k:32,read:4k:1,write:4k:1,randread:4k:1,randread:4k:32";
+const DEFAULT_PROFILES =
+  "read:1M:16,write:1M:16,read:4k:32,write:4k:32,read:4k:1,write:4k:1,randread:4k:1,randread:4k:32";
 
 const { values: opts } = parseArgs({
   options: {
@@ -49,9 +59,11 @@ const { values: opts } = parseArgs({
 const rounds = Number(opts.rounds);
 const profiles = opts.profiles!.split(",").map(parseProfile);
 const targetKind = opts.target!;
-if (targetKind !== "tgtd" && targetKind !== "null-target") throw new Error(`--target ${JSON.stringify(targetKind)}: expected tgtd or null-target`);
+if (targetKind !== "tgtd" && targetKind !== "null-target")
+  throw new Error(`--target ${JSON.stringify(targetKind)}: expected tgtd or null-target`);
 // The null target has one LU, a null one.
-const backings = targetKind === "null-target" ? ["null" as const] : (opts.backing!.split(",") as Array<"null" | "tmpfs">);
+const backings =
+  targetKind === "null-target" ? ["null" as const] : (opts.backing!.split(",") as Array<"null" | "tmpfs">);
 const pin = opts.pin;
 // The target's CPUs: --pin-target when given (e.g. tgtd on CPU 0 and the initiators on CPU 1, as when the
 // target is another machine), else the initiators' --pin (both on one CPU: the stable, hardest setting).
@@ -67,7 +79,10 @@ const ours = [iscsiBench.name, ...variants.map((v) => v.name)];
 
 // The tmpfs LUN is a file under TMPDIR, which the harness reads when it makes its temp dir.
 process.env.TMPDIR = "/dev/shm";
-const target = targetKind === "null-target" ? await startNullTarget() : await startTgtd({ luns: [{ null: true }, { sizeMiB: 1024 }] });
+const target =
+  targetKind === "null-target"
+    ? await startNullTarget()
+    : await startTgtd({ luns: [{ null: true }, { sizeMiB: 1024 }] });
 const log = (s: string) => process.stderr.write(s + "\n");
 try {
   if (pinTarget) {
@@ -75,13 +90,21 @@ try {
     if (p.exitCode !== 0) throw new Error(`taskset on ${targetKind} pid ${target.pid} failed`);
   }
   const iqn = target.targets[0]!.iqn;
-  const urlFor = (b: "null" | "tmpfs") => `iscsi://${target.portal}/${iqn}/${targetKind === "null-target" ? 0 : b === "null" ? 1 : 2}`;
+  const urlFor = (b: "null" | "tmpfs") =>
+    `iscsi://${target.portal}/${iqn}/${targetKind === "null-target" ? 0 : b === "null" ? 1 : 2}`;
   const raw: Record<string, Record<string, Record<string, RunResult[]>>> = {};
-  log(`${targetKind} pid ${target.pid} on ${target.portal}; ${rounds} rounds × ${profiles.length} profiles × ${backings.join("+")}, ${opts.time} s each${pin ? `, initiators pinned to CPU ${pin}` : ""}${pinTarget ? `, ${targetKind} to CPU ${pinTarget}` : ""}`);
+  log(
+    `${targetKind} pid ${target.pid} on ${target.portal}; ${rounds} rounds × ${profiles.length} profiles × ${backings.join("+")}, ${opts.time} s each${pin ? `, initiators pinned to CPU ${pin}` : ""}${pinTarget ? `, ${targetKind} to CPU ${pinTarget}` : ""}`,
+  );
   for (let round = 0; round < rounds; round++) {
     for (const backing of backings) {
       for (const [pi, p] of profiles.entries()) {
-        const settings: RunSettings = { url: urlFor(backing), seconds: Number(opts.time), warmupSeconds: Number(opts.warmup), ...(pin ? { pin } : {}) };
+        const settings: RunSettings = {
+          url: urlFor(backing),
+          seconds: Number(opts.time),
+          warmupSeconds: Number(opts.warmup),
+          ...(pin ? { pin } : {}),
+        };
         const who = contenders.filter((c) => c.supports(p));
         // Rotate the order every round and profile, so no contender always runs first (or right after tgtd idled).
         const turn = (round + pi) % who.length;
@@ -92,7 +115,9 @@ try {
           r.targetCpuPerGiB = (processCpuSeconds(target.pid) - before) / (r.movedBytes / 2 ** 30);
           ((raw[backing] ??= {})[profileLabel(p)] ??= {})[c.name] ??= [];
           raw[backing]![profileLabel(p)]![c.name]!.push(r);
-          log(`round ${round + 1} ${backing} ${profileLabel(p)} ${c.name}: ${(r.bytesPerSecond / 1e6).toFixed(1)} MB/s, ${Math.round(r.iops)} IOPS, ${r.cpuPerGiB.toFixed(3)} CPU s/GiB, ${targetKind} ${r.targetCpuPerGiB.toFixed(3)} CPU s/GiB`);
+          log(
+            `round ${round + 1} ${backing} ${profileLabel(p)} ${c.name}: ${(r.bytesPerSecond / 1e6).toFixed(1)} MB/s, ${Math.round(r.iops)} IOPS, ${r.cpuPerGiB.toFixed(3)} CPU s/GiB, ${targetKind} ${r.targetCpuPerGiB.toFixed(3)} CPU s/GiB`,
+          );
         }
       }
     }
@@ -103,13 +128,22 @@ try {
   for (const backing of backings) {
     const rows: Row[] = profiles.map((p) => {
       const byName = raw[backing]![profileLabel(p)]!;
-      const med = (c: Contender, f: (r: RunResult) => number) => (byName[c.name] ? median(byName[c.name]!.map(f)) : undefined);
+      const med = (c: Contender, f: (r: RunResult) => number) =>
+        byName[c.name] ? median(byName[c.name]!.map(f)) : undefined;
       return {
         profile: p,
-        contenders: contenders.map((c) => ({ name: c.name, rate: med(c, (r) => (p.blockSize >= 65536 ? r.bytesPerSecond : r.iops)), cpuPerGiB: med(c, (r) => r.cpuPerGiB), targetCpuPerGiB: med(c, (r) => r.targetCpuPerGiB!) })),
+        contenders: contenders.map((c) => ({
+          name: c.name,
+          rate: med(c, (r) => (p.blockSize >= 65536 ? r.bytesPerSecond : r.iops)),
+          cpuPerGiB: med(c, (r) => r.cpuPerGiB),
+          targetCpuPerGiB: med(c, (r) => r.targetCpuPerGiB!),
+        })),
       };
     });
-    const heading = targetKind === "null-target" ? "null target (bench/null-target)" : `tgtd \`${backing === "null" ? "null" : "file on tmpfs"}\` backing store`;
+    const heading =
+      targetKind === "null-target"
+        ? "null target (bench/null-target)"
+        : `tgtd \`${backing === "null" ? "null" : "file on tmpfs"}\` backing store`;
     out += `\n### ${heading}\n\n${formatTable(rows, ours, targetKind)}\n`;
   }
   if (Number(opts.soak) > 0) out += await soak(urlFor(backings[0]!), Number(opts.soak));
@@ -125,7 +159,7 @@ try {
  * in clock ticks of 1/100 s on Linux): how much of the target's time each contender's run cost.
  */
 function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
@@ -133,12 +167,28 @@ function processCpuSeconds(pid: number): number {
 /** One long `iscsi bench` run: does resident memory stay flat? */
 async function soak(url: string, seconds: number): Promise<string> {
   log(`soak: read 1 MiB QD16 for ${seconds} s`);
-  const argv = [process.execPath, `${import.meta.dir}/../src/main.ts`, "bench", url, "--rw", "read", "--bs", "1M", "--qd", "16", "--time", String(seconds), "--json"];
+  const argv = [
+    process.execPath,
+    `${import.meta.dir}/../src/main.ts`,
+    "bench",
+    url,
+    "--rw",
+    "read",
+    "--bs",
+    "1M",
+    "--qd",
+    "16",
+    "--time",
+    String(seconds),
+    "--json",
+  ];
   const p = Bun.spawn(pin ? ["taskset", "-c", pin, ...argv] : argv, { stdout: "pipe", stderr: "inherit" });
   const text = await new Response(p.stdout).text();
   if ((await p.exited) !== 0) throw new Error("soak run failed");
   const r = JSON.parse(text).results[0];
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
-  return `\nSoak, read 1 MiB QD16 for ${seconds} s on the same LUN: ${r.mbPerSecond} MB/s; RSS at start ${mib(r.memory.rssStartBytes)} MiB, ` +
-    `at end ${mib(r.memory.rssEndBytes)} MiB, peak ${mib(r.memory.peakRssBytes)} MiB; samples (MiB): ${r.memory.rssSamplesBytes.map(mib).join(" ")}\n`;
+  return (
+    `\nSoak, read 1 MiB QD16 for ${seconds} s on the same LUN: ${r.mbPerSecond} MB/s; RSS at start ${mib(r.memory.rssStartBytes)} MiB, ` +
+    `at end ${mib(r.memory.rssEndBytes)} MiB, peak ${mib(r.memory.peakRssBytes)} MiB; samples (MiB): ${r.memory.rssSamplesBytes.map(mib).join(" ")}\n`
+  );
 }

@@ -3,7 +3,15 @@
 // libiscsi's `iscsi-perf` and `qemu-img bench`, pinned with taskset when asked. Each run reports throughput
 // and the CPU time it used; a contender that cannot do a profile says so up front.
 import { join } from "node:path";
-import { iscsiPerf as peerIscsiPerf, PeerFailed, qemuImgBench as peerQemuImgBench, spawnMeasured, type Peer, type PeerResult, type Profile } from "../src/bench/peers.ts";
+import {
+  iscsiPerf as peerIscsiPerf,
+  PeerFailed,
+  qemuImgBench as peerQemuImgBench,
+  spawnMeasured,
+  type Peer,
+  type PeerResult,
+  type Profile,
+} from "../src/bench/peers.ts";
 import { withParentDeathSignal } from "../test/harness/processes.ts";
 
 export type { Profile };
@@ -32,7 +40,8 @@ export interface Contender {
 
 const MAIN = join(import.meta.dir, "../src/main.ts");
 /** Pinned with taskset when asked, and killed by the kernel if this script dies. */
-const wrapFor = (s: RunSettings) => (argv: string[]) => withParentDeathSignal(s.pin ? ["taskset", "-c", s.pin, ...argv] : argv);
+const wrapFor = (s: RunSettings) => (argv: string[]) =>
+  withParentDeathSignal(s.pin ? ["taskset", "-c", s.pin, ...argv] : argv);
 
 /**
  * Our initiator: `iscsi bench --json` from the tree whose entry is `main`, with `extra` arguments (e.g. the
@@ -44,15 +53,33 @@ export function iscsiBenchAt(main: string, name: string, extra: string[] = []): 
     supports: () => true,
     async run(p, s) {
       const argv = [
-        process.execPath, main, "bench", s.url, "--rw", p.workload, "--bs", String(p.blockSize), "--qd", String(p.queueDepth),
-        "--time", String(s.seconds), "--warmup", String(s.warmupSeconds), "--destroy-data", "--json", ...extra,
+        process.execPath,
+        main,
+        "bench",
+        s.url,
+        "--rw",
+        p.workload,
+        "--bs",
+        String(p.blockSize),
+        "--qd",
+        String(p.queueDepth),
+        "--time",
+        String(s.seconds),
+        "--warmup",
+        String(s.warmupSeconds),
+        "--destroy-data",
+        "--json",
+        ...extra,
       ];
       const f = await spawnMeasured(argv, wrapFor(s));
       if (f.exitCode !== 0) throw new PeerFailed(name, f);
       const r = JSON.parse(f.stdout).results[0];
       const bytesPerSecond = r.mbPerSecond * 1e6;
       return {
-        bytesPerSecond, iops: r.iops, cpuPerGiB: r.cpu.secondsPerGiB, maxRssBytes: r.memory.peakRssBytes,
+        bytesPerSecond,
+        iops: r.iops,
+        cpuPerGiB: r.cpu.secondsPerGiB,
+        maxRssBytes: r.memory.peakRssBytes,
         movedBytes: Number(r.bytes) + bytesPerSecond * s.warmupSeconds,
       };
     },

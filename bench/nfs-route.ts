@@ -33,7 +33,8 @@ const rounds = Number(opts.rounds);
 const bytes = Number(opts.mib) * 2 ** 20;
 const depths = opts.depths!.split(",").map(Number);
 const nullTarget = opts.target === "null-target";
-if (!nullTarget && opts.target !== "tgtd") throw new Error(`--target ${JSON.stringify(opts.target)}: expected tgtd or null-target`);
+if (!nullTarget && opts.target !== "tgtd")
+  throw new Error(`--target ${JSON.stringify(opts.target)}: expected tgtd or null-target`);
 const backings = nullTarget ? ["null" as const] : (opts.backing!.split(",") as Array<"null" | "tmpfs">);
 const GiB = 2 ** 30;
 const CHECKER = join(import.meta.dir, `../ffi/build/linux-${process.arch === "arm64" ? "arm64" : "x64"}/nfs_checker`);
@@ -45,24 +46,49 @@ interface Sample {
 }
 
 process.env.TMPDIR = "/dev/shm"; // the tmpfs LUN's backing file
-const target = nullTarget ? await startNullTarget() : await startTgtd({ luns: [{ null: true }, { sizeMiB: Math.max(1024, Number(opts.mib)) }] });
+const target = nullTarget
+  ? await startNullTarget()
+  : await startTgtd({ luns: [{ null: true }, { sizeMiB: Math.max(1024, Number(opts.mib)) }] });
 const iqn = target.targets[0]!.iqn;
 const lunOf = (b: "null" | "tmpfs") => (nullTarget ? 0 : b === "null" ? 1 : 2);
 
 /** One checker run: write and read rates, this process's CPU per GiB moved (both directions together). */
 async function runChecker(url: string, depth: number): Promise<{ write: Sample; read: Sample }> {
   const cpu0 = process.cpuUsage();
-  const child = Bun.spawn(withParentDeathSignal([CHECKER, url, String(bytes), "1", String(depth), "0", "--bench"]), { stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(withParentDeathSignal([CHECKER, url, String(bytes), "1", String(depth), "0", "--bench"]), {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out] = await Promise.all([new Response(child.stdout).text(), child.exited]);
   if (child.exitCode !== 0) throw new Error(`nfs_checker failed: ${await new Response(child.stderr).text()}`);
   const cpu = process.cpuUsage(cpu0);
   const r = JSON.parse(out);
   const cpuPerGiB = (cpu.user + cpu.system) / 1e6 / ((r.bytesWritten + r.bytesRead) / GiB);
-  return { write: { bytesPerSecond: r.bytesWritten / r.writeSeconds, cpuPerGiB }, read: { bytesPerSecond: r.bytesRead / r.readSeconds, cpuPerGiB } };
+  return {
+    write: { bytesPerSecond: r.bytesWritten / r.writeSeconds, cpuPerGiB },
+    read: { bytesPerSecond: r.bytesRead / r.readSeconds, cpuPerGiB },
+  };
 }
 
 async function runBench(url: string, rw: "read" | "write", depth: number): Promise<Sample> {
-  const argv = [process.execPath, `${import.meta.dir}/../src/main.ts`, "bench", url, "--rw", rw, "--bs", "1M", "--qd", String(depth), "--bytes", String(bytes), "--warmup", "0", "--destroy-data", "--json"];
+  const argv = [
+    process.execPath,
+    `${import.meta.dir}/../src/main.ts`,
+    "bench",
+    url,
+    "--rw",
+    rw,
+    "--bs",
+    "1M",
+    "--qd",
+    String(depth),
+    "--bytes",
+    String(bytes),
+    "--warmup",
+    "0",
+    "--destroy-data",
+    "--json",
+  ];
   const child = Bun.spawn(withParentDeathSignal(argv), { stdout: "pipe", stderr: "pipe" });
   const [out] = await Promise.all([new Response(child.stdout).text(), child.exited]);
   if (child.exitCode !== 0) throw new Error(`iscsi bench failed: ${await new Response(child.stderr).text()}`);
@@ -74,28 +100,41 @@ const samples: Record<string, { nfs: Sample[]; bench: Sample[] }> = {};
 const server = NfsServer.listen(0, rootLog);
 const runDir = mkdtempSync(join("/dev/shm", "iscsi-nfs-bench-"));
 try {
-  say(`${opts.target} pid ${target.pid} on ${target.portal}; NFS on 127.0.0.1:${server.port}; ${rounds} rounds, ${opts.mib} MiB per run`);
+  say(
+    `${opts.target} pid ${target.pid} on ${target.portal}; NFS on 127.0.0.1:${server.port}; ${rounds} rounds, ${opts.mib} MiB per run`,
+  );
   for (const backing of backings) {
     const session = await Session.open({
       portal: { host: target.host, port: target.port },
-      login: { initiatorName: "iqn.2026-12.dev.iscsi:nfs-bench", targetName: iqn, sessionType: "Normal", auth: { method: "None" } },
+      login: {
+        initiatorName: "iqn.2026-12.dev.iscsi:nfs-bench",
+        targetName: iqn,
+        sessionType: "Normal",
+        auth: { method: "None" },
+      },
     });
     const a = await NfsAttachment.attach(session, lunOf(backing), async () => server, { runDir, log: rootLog });
     const url = a.exportView.url;
     try {
       for (let round = 0; round < rounds; round++) {
         for (const [i, depth] of depths.entries()) {
-          const nfs = () => runChecker(url, depth).then((r) => {
-            (samples[`${backing}|write|${depth}`] ??= { nfs: [], bench: [] }).nfs.push(r.write);
-            (samples[`${backing}|read|${depth}`] ??= { nfs: [], bench: [] }).nfs.push(r.read);
-          });
+          const nfs = () =>
+            runChecker(url, depth).then((r) => {
+              (samples[`${backing}|write|${depth}`] ??= { nfs: [], bench: [] }).nfs.push(r.write);
+              (samples[`${backing}|read|${depth}`] ??= { nfs: [], bench: [] }).nfs.push(r.read);
+            });
           const bench = async () => {
-            for (const rw of ["write", "read"] as const) (samples[`${backing}|${rw}|${depth}`] ??= { nfs: [], bench: [] }).bench.push(await runBench(`iscsi://${target.portal}/${iqn}/${lunOf(backing)}`, rw, depth));
+            for (const rw of ["write", "read"] as const)
+              (samples[`${backing}|${rw}|${depth}`] ??= { nfs: [], bench: [] }).bench.push(
+                await runBench(`iscsi://${target.portal}/${iqn}/${lunOf(backing)}`, rw, depth),
+              );
           };
           for (const run of (round + i) % 2 === 0 ? [nfs, bench] : [bench, nfs]) await run();
           for (const rw of ["write", "read"]) {
             const s = samples[`${backing}|${rw}|${depth}`]!;
-            say(`round ${round + 1} ${backing} ${rw} QD${depth}: NFS ${(s.nfs.at(-1)!.bytesPerSecond / 1e6).toFixed(0)} MB/s, iscsi bench ${(s.bench.at(-1)!.bytesPerSecond / 1e6).toFixed(0)} MB/s`);
+            say(
+              `round ${round + 1} ${backing} ${rw} QD${depth}: NFS ${(s.nfs.at(-1)!.bytesPerSecond / 1e6).toFixed(0)} MB/s, iscsi bench ${(s.bench.at(-1)!.bytesPerSecond / 1e6).toFixed(0)} MB/s`,
+            );
           }
         }
       }
@@ -105,7 +144,8 @@ try {
     }
   }
   const lines = [
-    `Command: \`bun bench/nfs-route.ts ${process.argv.slice(2).join(" ")}\``.replace(/ `$/, "`") + ` (${rounds} rounds, medians; ${new Date().toISOString().slice(0, 10)}, ${navigator.hardwareConcurrency} CPUs, Bun ${Bun.version})`,
+    `Command: \`bun bench/nfs-route.ts ${process.argv.slice(2).join(" ")}\``.replace(/ `$/, "`") +
+      ` (${rounds} rounds, medians; ${new Date().toISOString().slice(0, 10)}, ${navigator.hardwareConcurrency} CPUs, Bun ${Bun.version})`,
     "",
     "| backing | profile | libnfs checker over NFS | iscsi bench | NFS ÷ bench | CPU s/GiB NFS server | CPU s/GiB bench |",
     "|---|---|---:|---:|---:|---:|---:|",
@@ -115,7 +155,9 @@ try {
     const nfs = median(s.nfs.map((x) => x.bytesPerSecond));
     const bench = median(s.bench.map((x) => x.bytesPerSecond));
     const cpu = (xs: Sample[]) => median(xs.map((x) => x.cpuPerGiB)).toFixed(2);
-    lines.push(`| ${backing === "null" ? "null" : "file on tmpfs"} | ${rw} 1 MiB, QD${depth} | ${(nfs / 1e6).toFixed(0)} MB/s | ${(bench / 1e6).toFixed(0)} MB/s | ${(nfs / bench).toFixed(2)}× | ${cpu(s.nfs)} | ${cpu(s.bench)} |`);
+    lines.push(
+      `| ${backing === "null" ? "null" : "file on tmpfs"} | ${rw} 1 MiB, QD${depth} | ${(nfs / 1e6).toFixed(0)} MB/s | ${(bench / 1e6).toFixed(0)} MB/s | ${(nfs / bench).toFixed(2)}× | ${cpu(s.nfs)} | ${cpu(s.bench)} |`,
+    );
   }
   process.stdout.write(`${lines.join("\n")}\n`);
 } finally {

@@ -34,9 +34,17 @@ const ours = iscsiBenchAt(`${import.meta.dir}/../src/main.ts`, "iscsi bench", op
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 const target = opts.target === "tgtd" ? await startTgtd({ luns: [{ null: true }] }) : await startNullTarget();
-const url = opts.target === "tgtd" ? `iscsi://${target.portal}/${target.targets[0]!.iqn}/1` : `iscsi://${target.portal}/${target.targets[0]!.iqn}/0`;
+const url =
+  opts.target === "tgtd"
+    ? `iscsi://${target.portal}/${target.targets[0]!.iqn}/1`
+    : `iscsi://${target.portal}/${target.targets[0]!.iqn}/0`;
 try {
-  const settings = (i: number) => ({ url, seconds: Number(opts.time), warmupSeconds: Number(opts.warmup), ...(opts.pin ? { pin: String(i % cpus) } : {}) });
+  const settings = (i: number) => ({
+    url,
+    seconds: Number(opts.time),
+    warmupSeconds: Number(opts.warmup),
+    ...(opts.pin ? { pin: String(i % cpus) } : {}),
+  });
   const one: number[] = [];
   const many: number[] = [];
   const cpuOne: number[] = [];
@@ -44,12 +52,16 @@ try {
   for (let round = 0; round < Number(opts.rounds); round++) {
     // Alternate which goes first, so neither always runs right after the other warmed the target.
     for (const count of round % 2 ? [n, 1] : [1, n]) {
-      const runs: RunResult[] = await Promise.all(Array.from({ length: count }, (_, i) => ours.run(profile, settings(i))));
+      const runs: RunResult[] = await Promise.all(
+        Array.from({ length: count }, (_, i) => ours.run(profile, settings(i))),
+      );
       const rate = runs.reduce((a, r) => a + r.bytesPerSecond, 0);
       const cpu = runs.reduce((a, r) => a + r.cpuPerGiB * r.bytesPerSecond, 0) / rate;
       (count === 1 ? one : many).push(rate);
       (count === 1 ? cpuOne : cpuMany).push(cpu);
-      log(`round ${round + 1}: ${count} session(s): ${(rate / 1e6).toFixed(0)} MB/s (${runs.map((r) => (r.bytesPerSecond / 1e6).toFixed(0)).join(" + ")}), ${cpu.toFixed(2)} CPU s/GiB`);
+      log(
+        `round ${round + 1}: ${count} session(s): ${(rate / 1e6).toFixed(0)} MB/s (${runs.map((r) => (r.bytesPerSecond / 1e6).toFixed(0)).join(" + ")}), ${cpu.toFixed(2)} CPU s/GiB`,
+      );
     }
   }
   const command = `bun bench/sessions.ts ${process.argv.slice(2).join(" ")}`.trim();

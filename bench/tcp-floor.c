@@ -23,7 +23,10 @@ static void pin(int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
-  if (sched_setaffinity(0, sizeof set, &set) != 0) { perror("sched_setaffinity"); exit(2); }
+  if (sched_setaffinity(0, sizeof set, &set) != 0) {
+    perror("sched_setaffinity");
+    exit(2);
+  }
 }
 
 static double now(void) {
@@ -39,7 +42,10 @@ static double cpu_of(int who) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) { fprintf(stderr, "usage: tcp-floor stream|pdus SECONDS RECV_CPU SEND_CPU\n"); return 2; }
+  if (argc != 5) {
+    fprintf(stderr, "usage: tcp-floor stream|pdus SECONDS RECV_CPU SEND_CPU\n");
+    return 2;
+  }
   int pdus = strcmp(argv[1], "pdus") == 0;
   double seconds = atof(argv[2]);
   int rcpu = atoi(argv[3]), scpu = atoi(argv[4]);
@@ -50,13 +56,19 @@ int main(int argc, char **argv) {
   int ls = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
   socklen_t al = sizeof a;
-  if (bind(ls, (void *)&a, sizeof a) || listen(ls, 1) || getsockname(ls, (void *)&a, &al)) { perror("listen"); return 2; }
+  if (bind(ls, (void *)&a, sizeof a) || listen(ls, 1) || getsockname(ls, (void *)&a, &al)) {
+    perror("listen");
+    return 2;
+  }
 
   pid_t child = fork();
   if (child == 0) { // sender
     pin(scpu);
     int s = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(s, (void *)&a, sizeof a)) { perror("connect"); _exit(2); }
+    if (connect(s, (void *)&a, sizeof a)) {
+      perror("connect");
+      _exit(2);
+    }
     if (pdus) { // 32 PDUs (header + 8 KiB) per sendmsg, as a batching initiator sends Data-Out
       struct iovec iov[64];
       for (int i = 0; i < 32; i++) {
@@ -64,9 +76,11 @@ int main(int argc, char **argv) {
         iov[2 * i + 1] = (struct iovec){ buf + HDR, SEG };
       }
       struct msghdr m = { .msg_iov = iov, .msg_iovlen = 64 };
-      for (;;) if (sendmsg(s, &m, MSG_NOSIGNAL) <= 0) _exit(0);
+      for (;;)
+        if (sendmsg(s, &m, MSG_NOSIGNAL) <= 0) _exit(0);
     }
-    for (;;) if (send(s, buf, CHUNK, MSG_NOSIGNAL) <= 0) _exit(0);
+    for (;;)
+      if (send(s, buf, CHUNK, MSG_NOSIGNAL) <= 0) _exit(0);
   }
   pin(rcpu);
   int s = accept(ls, NULL, NULL);
@@ -82,7 +96,10 @@ int main(int argc, char **argv) {
       } else {
         n = recv(s, buf, CHUNK, 0);
       }
-      if (n <= 0) { perror("recv"); return 2; }
+      if (n <= 0) {
+        perror("recv");
+        return 2;
+      }
       bytes += n;
     }
   } while ((t = now()) - t0 < seconds);
@@ -92,7 +109,7 @@ int main(int argc, char **argv) {
   waitpid(child, &st, 0);
   double scpu_s = cpu_of(RUSAGE_CHILDREN);
   double gib = bytes / (double)(1 << 30);
-  printf("{\"mode\":\"%s\",\"bytesPerSecond\":%.0f,\"receiverCpuPerGiB\":%.4f,\"senderCpuPerGiB\":%.4f}\n",
-         argv[1], bytes / (t - t0), rcpu_s / gib, scpu_s / gib);
+  printf("{\"mode\":\"%s\",\"bytesPerSecond\":%.0f,\"receiverCpuPerGiB\":%.4f,\"senderCpuPerGiB\":%.4f}\n", argv[1],
+         bytes / (t - t0), rcpu_s / gib, scpu_s / gib);
   return 0;
 }

@@ -6,15 +6,14 @@
 
 #include "IscsiHBABootstrap.h"
 
-kern_return_t IMPL(IscsiHBABootstrap, Start)
-{
-    kern_return_t ret = Start(provider, SUPERDISPATCH);
-    if (ret != kIOReturnSuccess) {
-        return ret;
-    }
-    ret = RegisterService();
-    if (ret != kIOReturnSuccess) {
-        os_log(OS_LOG_DEFAULT, "IscsiHBABootstrap: RegisterService failed 0x%x", ret);
-    }
+kern_return_t IMPL(IscsiHBABootstrap, Start) {
+  kern_return_t ret = Start(provider, SUPERDISPATCH);
+  if (ret != kIOReturnSuccess) {
     return ret;
+  }
+  ret = RegisterService();
+  if (ret != kIOReturnSuccess) {
+    os_log(OS_LOG_DEFAULT, "IscsiHBABootstrap: RegisterService failed 0x%x", ret);
+  }
+  return ret;
 }

@@ -53,7 +53,7 @@ struct worker {
   pthread_t thread;
   int started;
   char *buf; /* the kernel's request lands here, write payload included; read replies at buf + REPLY_AT */
-  int lent;  /* the current buffer went to a request that shutdown abandoned */
+  int lent; /* the current buffer went to a request that shutdown abandoned */
 };
 
 struct iscsi_fuse {
@@ -145,7 +145,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
   conn->max_readahead = 0;
   /* Loop's direct I/O arrives as async direct I/O: let the kernel keep several requests of one file in flight. */
   if (conn->capable & FUSE_CAP_ASYNC_DIO) conn->want |= FUSE_CAP_ASYNC_DIO;
-  conn->want &= ~(unsigned)(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_WRITEBACK_CACHE);
+  conn->want &=
+      ~(unsigned)(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE | FUSE_CAP_WRITEBACK_CACHE);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
@@ -220,11 +221,14 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
   /* The request's arguments are read by now: the rest of the worker's buffer takes the data. */
   char *data = current_worker->buf + REPLY_AT;
   int32_t status = submit(h, ISCSI_OP_READ, (uint64_t)off, (uint32_t)size, data);
-  if (status < 0) fuse_reply_err(req, -status);
-  else fuse_reply_buf(req, data, size);
+  if (status < 0)
+    fuse_reply_err(req, -status);
+  else
+    fuse_reply_buf(req, data, size);
 }
 
-static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                     struct fuse_file_info *fi) {
   (void)ino;
   (void)fi;
   struct iscsi_fuse *h = fuse_req_userdata(req);
@@ -243,8 +247,10 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
   /* A write running past the end is cut there; the kernel retries the rest and gets ENOSPC. */
   if ((uint64_t)off + size > h->size) size = (size_t)(h->size - (uint64_t)off);
   int32_t status = size == 0 ? 0 : submit(h, ISCSI_OP_WRITE, (uint64_t)off, (uint32_t)size, buf);
-  if (status < 0) fuse_reply_err(req, -status);
-  else fuse_reply_write(req, size);
+  if (status < 0)
+    fuse_reply_err(req, -status);
+  else
+    fuse_reply_write(req, size);
 }
 
 /* flush (every close) and fsync both end with SYNCHRONIZE CACHE answered by the target. */
@@ -326,8 +332,8 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
   }
   char buf[1024];
   size_t used = 0;
-  const char *names[3] = {".", "..", h->file_name};
-  const fuse_ino_t inos[3] = {ROOT_INO, ROOT_INO, FILE_INO};
+  const char *names[3] = { ".", "..", h->file_name };
+  const fuse_ino_t inos[3] = { ROOT_INO, ROOT_INO, FILE_INO };
   for (off_t i = off; i < 3; i++) {
     struct stat st;
     fill_attr(h, inos[i], &st);
@@ -339,19 +345,19 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 }
 
 static const struct fuse_lowlevel_ops OPS = {
-    .init = op_init,
-    .lookup = op_lookup,
-    .getattr = op_getattr,
-    .setattr = op_setattr,
-    .open = op_open,
-    .read = op_read,
-    .write = op_write,
-    .flush = op_flush,
-    .fsync = op_fsync,
-    .release = op_release,
-    .readdir = op_readdir,
+  .init = op_init,
+  .lookup = op_lookup,
+  .getattr = op_getattr,
+  .setattr = op_setattr,
+  .open = op_open,
+  .read = op_read,
+  .write = op_write,
+  .flush = op_flush,
+  .fsync = op_fsync,
+  .release = op_release,
+  .readdir = op_readdir,
 #if defined(__linux__)
-    .fallocate = op_fallocate,
+  .fallocate = op_fallocate,
 #endif
 };
 
@@ -382,8 +388,10 @@ static void *worker_main(void *arg) {
 static void set_err(char *err, size_t errlen, const char *what) {
   if (!err || errlen == 0) return;
   pthread_mutex_lock(&log_mu);
-  if (last_log[0]) snprintf(err, errlen, "%s: %s", what, last_log);
-  else snprintf(err, errlen, "%s: %s", what, strerror(errno ? errno : EIO));
+  if (last_log[0])
+    snprintf(err, errlen, "%s: %s", what, last_log);
+  else
+    snprintf(err, errlen, "%s: %s", what, strerror(errno ? errno : EIO));
   pthread_mutex_unlock(&log_mu);
 }
 
@@ -435,7 +443,7 @@ iscsi_fuse *iscsi_fuse_start(iscsi_ring *ring, const char *mountpoint, const cha
   fuse_set_log_func(capture_log);
   char opts[128];
   snprintf(opts, sizeof opts, "fsname=iscsi,subtype=iscsi,max_read=%u%s", MAX_IO, h->read_only ? ",ro" : "");
-  char *argv[] = {"iscsi", "-o", opts, NULL};
+  char *argv[] = { "iscsi", "-o", opts, NULL };
   struct fuse_args args = FUSE_ARGS_INIT(3, argv);
   h->se = fuse_session_new(&args, &OPS, sizeof OPS, h);
   if (!h->se) {

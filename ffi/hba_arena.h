@@ -41,13 +41,13 @@ int iscsi_hba_slot_post(void *arena, uint32_t slot, const struct iscsi_hba_task 
 
 /* What the dext reports to the SCSI family for one finished task. */
 struct iscsi_hba_outcome {
-  uint8_t transport_failed;  /* 1: no SCSI status (service delivery or target failure) */
-  uint8_t scsi_status;       /* valid when !transport_failed */
+  uint8_t transport_failed; /* 1: no SCSI status (service delivery or target failure) */
+  uint8_t scsi_status; /* valid when !transport_failed */
   uint8_t reserved[2];
-  uint32_t refusal;          /* enum iscsi_hba_refusal the bridge reported, for logs */
-  int32_t error;             /* the -errno behind a transport failure, for logs */
-  uint32_t bytes_transferred;/* transfer_length - residual, never more than transfer_length */
-  uint32_t sense_length;     /* ≤ ISCSI_HBA_SENSE_BYTES */
+  uint32_t refusal; /* enum iscsi_hba_refusal the bridge reported, for logs */
+  int32_t error; /* the -errno behind a transport failure, for logs */
+  uint32_t bytes_transferred; /* transfer_length - residual, never more than transfer_length */
+  uint32_t sense_length; /* ≤ ISCSI_HBA_SENSE_BYTES */
   uint8_t sense[ISCSI_HBA_SENSE_BYTES];
 };
 

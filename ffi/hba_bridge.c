@@ -44,16 +44,19 @@ static int check_header(const uint8_t *arena, uint64_t mapped, char *err, size_t
   }
   struct iscsi_hba_header h;
   memcpy(&h, arena, sizeof h);
-  const struct { const char *name; uint64_t got, want; } fields[] = {
-      {"magic", h.magic, ISCSI_HBA_MAGIC},
-      {"abi_version", h.abi_version, ISCSI_HBA_ABI_VERSION},
-      {"slot_count", h.slot_count, ISCSI_HBA_SLOTS},
-      {"slot_record_bytes", h.slot_record_bytes, ISCSI_HBA_SLOT_RECORD_BYTES},
-      {"slot_table_offset", h.slot_table_offset, ISCSI_HBA_SLOT_TABLE_OFFSET},
-      {"data_offset", h.data_offset, ISCSI_HBA_DATA_OFFSET},
-      {"slot_data_bytes", h.slot_data_bytes, ISCSI_HBA_SLOT_DATA_BYTES},
-      {"arena_bytes", h.arena_bytes, ISCSI_HBA_ARENA_BYTES},
-      {"max_targets", h.max_targets, ISCSI_HBA_MAX_TARGETS},
+  const struct {
+    const char *name;
+    uint64_t got, want;
+  } fields[] = {
+    { "magic", h.magic, ISCSI_HBA_MAGIC },
+    { "abi_version", h.abi_version, ISCSI_HBA_ABI_VERSION },
+    { "slot_count", h.slot_count, ISCSI_HBA_SLOTS },
+    { "slot_record_bytes", h.slot_record_bytes, ISCSI_HBA_SLOT_RECORD_BYTES },
+    { "slot_table_offset", h.slot_table_offset, ISCSI_HBA_SLOT_TABLE_OFFSET },
+    { "data_offset", h.data_offset, ISCSI_HBA_DATA_OFFSET },
+    { "slot_data_bytes", h.slot_data_bytes, ISCSI_HBA_SLOT_DATA_BYTES },
+    { "arena_bytes", h.arena_bytes, ISCSI_HBA_ARENA_BYTES },
+    { "max_targets", h.max_targets, ISCSI_HBA_MAX_TARGETS },
   };
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
     if (fields[i].got != fields[i].want) {
@@ -68,7 +71,7 @@ static int check_header(const uint8_t *arena, uint64_t mapped, char *err, size_t
 void iscsi_hba_complete_slot(iscsi_hba_bridge *b, uint32_t slot, uint32_t sequence, int32_t result,
                              uint32_t sense_length, uint32_t residual, uint32_t refusal) {
   struct iscsi_hba_slot *s = slot_at(b, slot);
-  struct iscsi_hba_completion c = {0};
+  struct iscsi_hba_completion c = { 0 };
   c.result = result;
   c.sense_length = result >= 0 ? sense_length : 0;
   c.residual = residual;
@@ -104,10 +107,11 @@ static void run_slot(iscsi_hba_bridge *b, uint32_t slot) {
   if (target && !target->ring) refusal = ISCSI_HBA_REFUSED_NO_TARGET;
   if (refusal != ISCSI_HBA_OK) {
     b->stats.refused++;
-    set_error(b, "slot %u (tag %llu): %s (cdb_length %u, direction %u, transfer length %u, data offset %llu, "
-              "target %u; a slot holds %u bytes)", slot, (unsigned long long)t.tag, iscsi_hba_refusal_text(refusal),
-              t.cdb_length, t.direction, t.transfer_length, (unsigned long long)t.data_offset, t.target_id,
-              ISCSI_HBA_SLOT_DATA_BYTES);
+    set_error(b,
+              "slot %u (tag %llu): %s (cdb_length %u, direction %u, transfer length %u, data offset %llu, "
+              "target %u; a slot holds %u bytes)",
+              slot, (unsigned long long)t.tag, iscsi_hba_refusal_text(refusal), t.cdb_length, t.direction,
+              t.transfer_length, (unsigned long long)t.data_offset, t.target_id, ISCSI_HBA_SLOT_DATA_BYTES);
     pthread_mutex_unlock(&b->lock);
     int32_t result = refusal == ISCSI_HBA_REFUSED_NO_TARGET ? -ENXIO : -EINVAL;
     iscsi_hba_complete_slot(b, slot, t.sequence, result, 0, t.transfer_length, refusal);
@@ -123,12 +127,12 @@ static void run_slot(iscsi_hba_bridge *b, uint32_t slot) {
   if (iscsi_hba_answer_locally(&t, data, s->sense, &local)) {
     b->stats.answered_locally++;
     pthread_mutex_unlock(&b->lock);
-    iscsi_hba_complete_slot(b, slot, t.sequence, local.status, local.sense_length, t.transfer_length - local.data_length,
-                  ISCSI_HBA_OK);
+    iscsi_hba_complete_slot(b, slot, t.sequence, local.status, local.sense_length,
+                            t.transfer_length - local.data_length, ISCSI_HBA_OK);
     return;
   }
   iscsi_ring *ring = target->ring;
-  struct iscsi_ring_req req = {0};
+  struct iscsi_ring_req req = { 0 };
   req.op = ISCSI_OP_SCSI;
   req.length = t.transfer_length;
   req.cdb_length = t.cdb_length;
@@ -146,8 +150,8 @@ static void run_slot(iscsi_hba_bridge *b, uint32_t slot) {
 
   pthread_mutex_lock(&b->lock);
   if (--target->in_flight == 0) pthread_cond_broadcast(&b->idle);
-  if (status < 0) set_error(b, "slot %u (tag %llu): no SCSI status, transport error %d", slot,
-                            (unsigned long long)t.tag, status);
+  if (status < 0)
+    set_error(b, "slot %u (tag %llu): no SCSI status, transport error %d", slot, (unsigned long long)t.tag, status);
   if (status < 0 && target->retiring) {
     target->kept |= 1ull << slot;
     b->kept_sequence[slot] = t.sequence;
@@ -182,7 +186,8 @@ int iscsi_hba_bridge_notify(iscsi_hba_bridge *b, const uint64_t *args, uint32_t 
   pthread_mutex_lock(&b->lock);
   if (!args || count < ISCSI_HBA_NOTIFY_ARGS || args[0] != ISCSI_HBA_NOTIFY_WORK) {
     b->stats.bad_notifications++;
-    set_error(b, "malformed notification: %u arguments, kind %llu", count, args && count ? (unsigned long long)args[0] : 0ull);
+    set_error(b, "malformed notification: %u arguments, kind %llu", count,
+              args && count ? (unsigned long long)args[0] : 0ull);
     pthread_mutex_unlock(&b->lock);
     return -EINVAL;
   }
@@ -199,7 +204,8 @@ int iscsi_hba_bridge_notify(iscsi_hba_bridge *b, const uint64_t *args, uint32_t 
     struct iscsi_hba_slot *s = slot_at(b, i);
     uint32_t expected = ISCSI_HBA_READY;
     if (!__atomic_compare_exchange_n(&s->task.state, &expected, ISCSI_HBA_CLAIMED, 0, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE)) continue;
+                                     __ATOMIC_ACQUIRE))
+      continue;
     b->owned |= 1ull << i;
     uint32_t sequence = __atomic_load_n(&s->task.sequence, __ATOMIC_RELAXED);
     uint32_t at = n++;

@@ -70,14 +70,14 @@ void iscsi_hba_bridge_stop(iscsi_hba_bridge *b);
 void iscsi_hba_bridge_destroy(iscsi_hba_bridge *b);
 
 struct iscsi_hba_bridge_stats {
-  uint64_t notifications;     /* well-formed notifications */
+  uint64_t notifications; /* well-formed notifications */
   uint64_t bad_notifications; /* refused as malformed */
-  uint64_t claimed;           /* slots taken from READY */
-  uint64_t submitted;         /* tasks sent to a ring */
-  uint64_t answered_locally;  /* REPORT LUNS and tasks for LUNs other than 0 */
-  uint64_t refused;           /* tasks refused for a bad field (see last_error) */
-  uint64_t transport_failures;/* completions with a negative result */
-  uint64_t done_calls;        /* calls of the done callback (≤ completions: batched) */
+  uint64_t claimed; /* slots taken from READY */
+  uint64_t submitted; /* tasks sent to a ring */
+  uint64_t answered_locally; /* REPORT LUNS and tasks for LUNs other than 0 */
+  uint64_t refused; /* tasks refused for a bad field (see last_error) */
+  uint64_t transport_failures; /* completions with a negative result */
+  uint64_t done_calls; /* calls of the done callback (≤ completions: batched) */
 };
 void iscsi_hba_bridge_get_stats(iscsi_hba_bridge *b, struct iscsi_hba_bridge_stats *out);
 

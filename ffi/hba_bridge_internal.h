@@ -11,8 +11,8 @@ struct target {
   iscsi_ring *ring;
   uint16_t ring_lun;
   uint32_t in_flight; /* workers using `ring` right now */
-  int retiring;       /* its ring is being shut down: failed slots are kept in `kept` */
-  uint64_t kept;      /* slots whose window the ring's consumer may still be using */
+  int retiring; /* its ring is being shut down: failed slots are kept in `kept` */
+  uint64_t kept; /* slots whose window the ring's consumer may still be using */
 };
 
 struct iscsi_hba_bridge {
@@ -20,8 +20,8 @@ struct iscsi_hba_bridge {
   iscsi_hba_done_fn done;
   void *ctx;
   pthread_mutex_t lock; /* everything below except `pending_done` */
-  pthread_cond_t work;  /* queue not empty, or stopping */
-  pthread_cond_t idle;  /* a target's in_flight dropped to 0 */
+  pthread_cond_t work; /* queue not empty, or stopping */
+  pthread_cond_t idle; /* a target's in_flight dropped to 0 */
   struct target targets[ISCSI_HBA_MAX_TARGETS];
   /* Slots claimed and not yet DONE. Private, so a slot the dext flips back to READY while we own it
    * is never claimed twice, and the queue below can never overflow. */

@@ -10,13 +10,9 @@
 #define SENSE_ILLEGAL_REQUEST 0x05
 #define ASC_LOGICAL_UNIT_NOT_SUPPORTED 0x25
 
-static uint32_t min_u32(uint32_t a, uint32_t b) {
-  return a < b ? a : b;
-}
+static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
-static uint32_t be16_at(const uint8_t *p) {
-  return ((uint32_t)p[0] << 8) | p[1];
-}
+static uint32_t be16_at(const uint8_t *p) { return ((uint32_t)p[0] << 8) | p[1]; }
 
 static uint32_t be32_at(const uint8_t *p) {
   return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
@@ -38,14 +34,14 @@ int iscsi_hba_answer_locally(const struct iscsi_hba_task *task, uint8_t *data, u
   const uint8_t *cdb = task->cdb;
   if (cdb[0] == OP_REPORT_LUNS && task->cdb_length >= 12) {
     /* LUN LIST LENGTH 8, then one 8-byte entry: LUN 0. */
-    static const uint8_t list[16] = {0, 0, 0, 8};
+    static const uint8_t list[16] = { 0, 0, 0, 8 };
     give(task, data, list, sizeof list, be32_at(cdb + 6), out);
     return 1;
   }
   if (task->lun == 0) return 0;
   if (cdb[0] == OP_INQUIRY) {
     /* Peripheral qualifier 011b, device type 1Fh: no logical unit here; additional length 31. */
-    uint8_t inquiry[36] = {0x7f, 0, 0x06, 0x02, 31};
+    uint8_t inquiry[36] = { 0x7f, 0, 0x06, 0x02, 31 };
     give(task, data, inquiry, sizeof inquiry, be16_at(cdb + 3), out);
     return 1;
   }

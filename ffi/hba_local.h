@@ -17,8 +17,8 @@ extern "C" {
 
 /* The answer to a task that never reaches the target. */
 struct iscsi_hba_local_answer {
-  uint8_t status;        /* SCSI status byte */
-  uint32_t data_length;  /* bytes written to the data window (≤ the task's transfer length) */
+  uint8_t status; /* SCSI status byte */
+  uint32_t data_length; /* bytes written to the data window (≤ the task's transfer length) */
   uint32_t sense_length; /* bytes written to sense */
 };
 

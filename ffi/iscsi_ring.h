@@ -28,11 +28,11 @@ extern "C" {
 
 /* Request operations. Block ops use offset/length in bytes on the LUN; SCSI passes a CDB through. */
 enum iscsi_ring_op {
-  ISCSI_OP_READ = 1,  /* fill buffer[0..length) from LUN bytes [offset, offset+length) */
+  ISCSI_OP_READ = 1, /* fill buffer[0..length) from LUN bytes [offset, offset+length) */
   ISCSI_OP_WRITE = 2, /* write buffer[0..length) to LUN bytes [offset, offset+length); done only after GOOD */
   ISCSI_OP_FLUSH = 3, /* SYNCHRONIZE CACHE; completes only after the target answered */
-  ISCSI_OP_TRIM = 4,  /* UNMAP [offset, offset+length) where the LUN supports it, else -EOPNOTSUPP */
-  ISCSI_OP_SCSI = 5,  /* pass cdb[0..cdb_length) through (the DriverKit HBA); data in buffer per dir */
+  ISCSI_OP_TRIM = 4, /* UNMAP [offset, offset+length) where the LUN supports it, else -EOPNOTSUPP */
+  ISCSI_OP_SCSI = 5, /* pass cdb[0..cdb_length) through (the DriverKit HBA); data in buffer per dir */
 };
 
 /* Request flags. */
@@ -43,17 +43,17 @@ enum iscsi_ring_dir { ISCSI_DIR_NONE = 0, ISCSI_DIR_READ = 1, ISCSI_DIR_WRITE = 
 
 /* One request descriptor as iscsi_ring_pop() hands it to TypeScript: 64 bytes. */
 struct iscsi_ring_req {
-  uint64_t id;         /*  0: unique among requests in flight; echoed by iscsi_ring_complete() */
-  uint32_t op;         /*  8: enum iscsi_ring_op */
-  uint32_t flags;      /* 12: ISCSI_REQ_* */
-  uint64_t offset;     /* 16: byte offset on the LUN (block ops) */
-  uint32_t length;     /* 24: bytes in buffer (block ops: also the LUN range; SCSI: transfer length) */
-  uint8_t cdb_length;  /* 28: SCSI only, 6..16 */
-  uint8_t dir;         /* 29: SCSI only, enum iscsi_ring_dir */
-  uint16_t lun;        /* 30: SCSI only, LUN the HBA addressed */
-  uint64_t buffer;     /* 32: address of C-owned memory valid until completion; 0 when length is 0 */
-  uint8_t cdb[16];     /* 40: SCSI only */
-  uint64_t sense;      /* 56: SCSI only: address of a 252-byte sense buffer owned by the producer, or 0 */
+  uint64_t id; /*  0: unique among requests in flight; echoed by iscsi_ring_complete() */
+  uint32_t op; /*  8: enum iscsi_ring_op */
+  uint32_t flags; /* 12: ISCSI_REQ_* */
+  uint64_t offset; /* 16: byte offset on the LUN (block ops) */
+  uint32_t length; /* 24: bytes in buffer (block ops: also the LUN range; SCSI: transfer length) */
+  uint8_t cdb_length; /* 28: SCSI only, 6..16 */
+  uint8_t dir; /* 29: SCSI only, enum iscsi_ring_dir */
+  uint16_t lun; /* 30: SCSI only, LUN the HBA addressed */
+  uint64_t buffer; /* 32: address of C-owned memory valid until completion; 0 when length is 0 */
+  uint8_t cdb[16]; /* 40: SCSI only */
+  uint64_t sense; /* 56: SCSI only: address of a 252-byte sense buffer owned by the producer, or 0 */
 };
 
 /*
@@ -83,8 +83,7 @@ int32_t iscsi_ring_submit_wait(iscsi_ring *ring, struct iscsi_ring_req *req, uin
 uint32_t iscsi_ring_pop(iscsi_ring *ring, struct iscsi_ring_req *out, uint32_t max);
 /* Completes request `id` (0 or -errno for block ops; see above for SCSI). Returns 0, or -ENOENT when no
  * request with that id is in flight (already completed, or failed by shutdown). */
-int32_t iscsi_ring_complete(iscsi_ring *ring, uint64_t id, int32_t status, uint32_t sense_length,
-                            uint32_t residual);
+int32_t iscsi_ring_complete(iscsi_ring *ring, uint64_t id, int32_t status, uint32_t sense_length, uint32_t residual);
 /* Fails every queued and in-flight request with -EIO and refuses new ones; idempotent. A request the consumer
  * already popped may still have its buffer read or filled by the consumer afterwards (its command is still out at
  * the target, or queued for a reconnect): a producer keeps such a buffer valid and unchanged until the consumer

@@ -16,7 +16,11 @@ const ROOT = resolve(import.meta.dir, "..");
 const ALL_TARGETS = ["linux-x64", "darwin-arm64", "darwin-x64"] as const;
 type Target = (typeof ALL_TARGETS)[number];
 /** What describeBinary() must say of a target's executable and attach library. */
-const EXPECTED_ARCH: Record<Target, string> = { "linux-x64": "ELF x86-64", "darwin-arm64": "Mach-O arm64", "darwin-x64": "Mach-O x86_64" };
+const EXPECTED_ARCH: Record<Target, string> = {
+  "linux-x64": "ELF x86-64",
+  "darwin-arm64": "Mach-O arm64",
+  "darwin-x64": "Mach-O x86_64",
+};
 /** The libraries src/transport/ffi-lib.ts looks for in Bun.embeddedFiles, by the names they keep there. */
 const LIBRARIES = ["libiscsi_attach", "libiscsi_net"] as const;
 type Library = (typeof LIBRARIES)[number];
@@ -60,7 +64,12 @@ export function describeBinary(path: string): string {
 }
 
 /** Runs an FFI build script for one target; returns the library it produced, or why there is none. */
-async function buildShim(base: Library, script: string, target: Target, outDir: string): Promise<{ path: string } | { none: string }> {
+async function buildShim(
+  base: Library,
+  script: string,
+  target: Target,
+  outDir: string,
+): Promise<{ path: string } | { none: string }> {
   if (base === "libiscsi_net" && !target.startsWith("linux")) return { none: "the native transport is Linux-only" };
   if (!existsSync(script)) return { none: `no ${script.startsWith(ROOT) ? script.slice(ROOT.length + 1) : script}` };
   const ext = target.startsWith("darwin") ? "dylib" : "so";
@@ -85,12 +94,18 @@ async function buildShim(base: Library, script: string, target: Target, outDir: 
 
 async function compile(target: Target, outFile: string, libraries: string[]): Promise<void> {
   const argv = [
-    process.execPath, "build", join(ROOT, "src/main.ts"), ...libraries,
-    "--compile", "--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv",
+    process.execPath,
+    "build",
+    join(ROOT, "src/main.ts"),
+    ...libraries,
+    "--compile",
+    "--no-compile-autoload-bunfig",
+    "--no-compile-autoload-dotenv",
     `--target=bun-${target}`,
     // Each library keeps its plain name inside the binary, so Bun.embeddedFiles finds it by name.
     "--asset-naming=[name].[ext]",
-    "--outfile", outFile,
+    "--outfile",
+    outFile,
   ];
   const p = Bun.spawn(argv, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
@@ -144,7 +159,9 @@ async function installHostBinary(built: Built[], outDir: string): Promise<string
   const p = Bun.spawn([dest, "--version"], { stdout: "pipe", stderr: "pipe" });
   const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
   if (code !== 0 || out.trim() !== `iscsi ${pkg.version}`) {
-    throw new Error(`${dest} --version printed ${JSON.stringify(out.trim())} (exit ${code}), expected "iscsi ${pkg.version}"`);
+    throw new Error(
+      `${dest} --version printed ${JSON.stringify(out.trim())} (exit ${code}), expected "iscsi ${pkg.version}"`,
+    );
   }
   say(`${dest} --version: ${out.trim()}`);
   return dest;
@@ -162,7 +179,8 @@ function printSummary(built: Built[]): void {
   ]);
   const cells = [["FILE", "SIZE", "ARCH", "ATTACH LIBRARY", "NET LIBRARY"], ...rows];
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  for (const r of cells) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ") + "\n");
+  for (const r of cells)
+    process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ") + "\n");
 }
 
 async function main(): Promise<number> {
@@ -185,10 +203,19 @@ async function main(): Promise<number> {
   const outDir = resolve(ROOT, values.out);
   say(`iscsi ${pkg.version}, bun ${Bun.version}, targets ${targets.join(", ")}`);
   try {
-    const scripts = { libiscsi_attach: resolve(ROOT, values["shim-script"]), libiscsi_net: resolve(ROOT, values["net-script"]) };
-    const built = await build({ targets: targets as Target[], outDir, scripts, shimOut: resolve(ROOT, values["shim-out"]) });
+    const scripts = {
+      libiscsi_attach: resolve(ROOT, values["shim-script"]),
+      libiscsi_net: resolve(ROOT, values["net-script"]),
+    };
+    const built = await build({
+      targets: targets as Target[],
+      outDir,
+      scripts,
+      shimOut: resolve(ROOT, values["shim-out"]),
+    });
     const host = await installHostBinary(built, outDir);
-    if (values.json) process.stdout.write(JSON.stringify({ version: pkg.version, host: host ?? null, built }, null, 2) + "\n");
+    if (values.json)
+      process.stdout.write(JSON.stringify({ version: pkg.version, host: host ?? null, built }, null, 2) + "\n");
     else printSummary(built);
     return 0;
   } catch (err) {

@@ -11,7 +11,10 @@ export const SCHEMA_DIR = join(import.meta.dir, "../docs/json-schema");
 export function jsonSchemas(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [kind, schema] of Object.entries(OUTPUTS)) {
-    const json = { title: `iscsi --json: ${kind}, schemaVersion ${SCHEMA_VERSION}`, ...toJsonSchema(schema, { errorMode: "throw" }) };
+    const json = {
+      title: `iscsi --json: ${kind}, schemaVersion ${SCHEMA_VERSION}`,
+      ...toJsonSchema(schema, { errorMode: "throw" }),
+    };
     out[`${kind}.json`] = JSON.stringify(json, null, 2) + "\n";
   }
   return out;

@@ -27,7 +27,8 @@ export function redact(text: string): string {
   return text.replace(SECRETISH, (_m, key: string, sep: string) => `${key}${sep}[redacted]`);
 }
 
-const describe = (a: unknown): string => (a instanceof Error ? a.message : typeof a === "string" ? a : Bun.inspect(a, { depth: 2 }));
+const describe = (a: unknown): string =>
+  a instanceof Error ? a.message : typeof a === "string" ? a : Bun.inspect(a, { depth: 2 });
 
 /** Runs before the stderr reporter: masks the message in place, then keeps a copy. */
 const recorder = {

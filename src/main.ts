@@ -30,10 +30,15 @@ async function resolve(root: CommandDef<any>, rawArgs: string[], forHelp = false
     if (!subs) return { cmd, parent, path, rest };
     const at = rest.findIndex((w) => !w.startsWith("-"));
     if (forHelp && (at < 0 || !subs[rest[at]!])) return { cmd, parent, path, rest };
-    if (at < 0) throw new IscsiError("INVALID_ARGUMENT", `\`${path}\` needs a command: ${Object.keys(subs).join(", ")}`);
+    if (at < 0)
+      throw new IscsiError("INVALID_ARGUMENT", `\`${path}\` needs a command: ${Object.keys(subs).join(", ")}`);
     const word = rest[at]!;
     const next = subs[word];
-    if (!next) throw new IscsiError("INVALID_ARGUMENT", `unknown command ${JSON.stringify(word)} for \`${path}\`${suggestion(word, Object.keys(subs))}`);
+    if (!next)
+      throw new IscsiError(
+        "INVALID_ARGUMENT",
+        `unknown command ${JSON.stringify(word)} for \`${path}\`${suggestion(word, Object.keys(subs))}`,
+      );
     if (!forHelp) parseStrict((await resolveValue(cmd.args)) ?? {}, rest.slice(0, at), path);
     parent = cmd;
     cmd = await resolveValue(next);
@@ -54,7 +59,11 @@ async function run(rawArgs: string[]): Promise<number> {
   }
   if (isIscsiadmSyntax(rawArgs, Object.keys(subCommands))) return runIscsiadmSyntax(rawArgs);
   if (rawArgs.length === 0 || rawArgs.includes("--help") || rawArgs.includes("-h")) {
-    const { cmd, parent } = await resolve(main, rawArgs.filter((w) => w !== "--help" && w !== "-h"), true);
+    const { cmd, parent } = await resolve(
+      main,
+      rawArgs.filter((w) => w !== "--help" && w !== "-h"),
+      true,
+    );
     process.stdout.write((await renderUsage(cmd, parent)) + "\n");
     return rawArgs.length === 0 ? 7 : 0;
   }

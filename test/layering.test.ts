@@ -7,11 +7,36 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
 const SRC = join(import.meta.dir, "../src");
-const RANK: Record<string, number> = { main: 9, cli: 8, demo: 7, bench: 7, doctor: 7, daemon: 6, discovery: 5, attach: 5, multipath: 5, session: 4, connection: 3, login: 2, ipc: 1, transport: 1, config: 1, log: 1, pdu: 0, nfs: 0, isns: 0, scsi: 0, contract: 0, version: 0 };
+const RANK: Record<string, number> = {
+  main: 9,
+  cli: 8,
+  demo: 7,
+  bench: 7,
+  doctor: 7,
+  daemon: 6,
+  discovery: 5,
+  attach: 5,
+  multipath: 5,
+  session: 4,
+  connection: 3,
+  login: 2,
+  ipc: 1,
+  transport: 1,
+  config: 1,
+  log: 1,
+  pdu: 0,
+  nfs: 0,
+  isns: 0,
+  scsi: 0,
+  contract: 0,
+  version: 0,
+};
 const LEAVES = new Set(["pdu", "nfs", "isns", "scsi", "transport", "contract"]);
 
 function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }
 const layerOf = (file: string) => relative(SRC, file).split("/")[0]!.replace(/\.ts$/, "");
 
@@ -59,9 +84,14 @@ function dot(graph: Map<string, string[]>): string {
   for (const f of graph.keys()) folders.set(dirname(f), [...(folders.get(dirname(f)) ?? []), f]);
   const lines = ["digraph imports {", "  rankdir=LR; node [shape=box, fontsize=10];"];
   for (const [folder, members] of [...folders].sort()) {
-    lines.push(`  subgraph "cluster_${folder}" { label="${folder}";`, ...members.sort().map((f) => `    "${f}";`), "  }");
+    lines.push(
+      `  subgraph "cluster_${folder}" { label="${folder}";`,
+      ...members.sort().map((f) => `    "${f}";`),
+      "  }",
+    );
   }
-  for (const [from, targets] of [...graph].sort()) for (const to of [...new Set(targets)].sort()) lines.push(`  "${from}" -> "${to}";`);
+  for (const [from, targets] of [...graph].sort())
+    for (const to of [...new Set(targets)].sort()) lines.push(`  "${from}" -> "${to}";`);
   lines.push("}");
   return lines.join("\n") + "\n";
 }
@@ -93,7 +123,11 @@ test("no folder of src/ has an import cycle among its files", () => {
 });
 
 test("the cycle check finds a cycle, and the drawing names every file", () => {
-  const made = new Map([["a/x.ts", ["a/y.ts"]], ["a/y.ts", ["a/x.ts", "b/z.ts"]], ["b/z.ts", []]]);
+  const made = new Map([
+    ["a/x.ts", ["a/y.ts"]],
+    ["a/y.ts", ["a/x.ts", "b/z.ts"]],
+    ["b/z.ts", []],
+  ]);
   expect(cyclesWithinFolders(made)).toEqual([["a/x.ts", "a/y.ts"]]);
   const drawn = dot(graph);
   for (const f of graph.keys()) expect(drawn).toContain(`"${f}"`);

@@ -37,7 +37,9 @@ test("the buffer keeps only the newest entries and caps each message", () => {
 });
 
 test("CHAP values and password-like assignments are masked", () => {
-  expect(redact("target sent CHAP_R=0xabcdef and CHAP_C=0x1234")).toBe("target sent CHAP_R=[redacted] and CHAP_C=[redacted]");
+  expect(redact("target sent CHAP_R=0xabcdef and CHAP_C=0x1234")).toBe(
+    "target sent CHAP_R=[redacted] and CHAP_C=[redacted]",
+  );
   expect(redact('password_in: "s3cret value" kept')).toBe("password_in: [redacted] kept");
   expect(redact("a CHAP secret must be at least 12 bytes")).toBe("a CHAP secret must be at least 12 bytes");
   const before = recentLog().at(-1)?.seq ?? 0;

@@ -20,8 +20,8 @@
 /* The dext's private record of a slot in use: never read back from the shared arena. */
 struct parked {
   int busy;
-  uint8_t *buffer;   /* the "kernel" buffer (UserGetDataBuffer's mapping in the dext) */
-  uint32_t length;   /* the task's transfer length */
+  uint8_t *buffer; /* the "kernel" buffer (UserGetDataBuffer's mapping in the dext) */
+  uint32_t length; /* the task's transfer length */
   uint8_t direction;
 };
 
@@ -29,10 +29,10 @@ typedef struct dext_sim {
   uint8_t *arena;
   iscsi_hba_bridge *bridge;
   struct parked parked[ISCSI_HBA_SLOTS];
-  uint64_t posted;      /* READY since the last notification */
+  uint64_t posted; /* READY since the last notification */
   uint32_t sequence;
-  uint64_t done_mask;   /* atomic: slots the bridge reported DONE, not finished yet */
-  uint64_t done_calls;  /* atomic */
+  uint64_t done_mask; /* atomic: slots the bridge reported DONE, not finished yet */
+  uint64_t done_calls; /* atomic */
 } dext_sim;
 
 /* The COMPLETE selector: on the Mac this is IOConnectCallScalarMethod into the dext. */
@@ -104,7 +104,7 @@ int dext_sim_submit(dext_sim *sim, const uint8_t *cdb, uint32_t cdb_length, uint
   uint32_t slot = 0;
   while (slot < ISCSI_HBA_SLOTS && sim->parked[slot].busy) slot++;
   if (slot == ISCSI_HBA_SLOTS) return -EBUSY;
-  struct iscsi_hba_task task = {0};
+  struct iscsi_hba_task task = { 0 };
   task.tag = tag;
   task.lun = lun;
   task.target_id = target_id;
@@ -121,7 +121,7 @@ int dext_sim_submit(dext_sim *sim, const uint8_t *cdb, uint32_t cdb_length, uint
   }
   int rc = iscsi_hba_slot_post(sim->arena, slot, &task, ++sim->sequence);
   if (rc != 0) return rc > 0 ? -rc : -EBUSY;
-  sim->parked[slot] = (struct parked){1, buffer, transfer_length, (uint8_t)direction};
+  sim->parked[slot] = (struct parked){ 1, buffer, transfer_length, (uint8_t)direction };
   sim->posted |= 1ull << slot;
   return (int)slot;
 }
@@ -133,7 +133,8 @@ int dext_sim_poke_task(dext_sim *sim, uint32_t slot, uint32_t offset, uint32_t w
     return -EINVAL;
   }
   uint8_t *record = sim->arena + ISCSI_HBA_SLOT_TABLE_OFFSET + (uint64_t)slot * ISCSI_HBA_SLOT_RECORD_BYTES;
-  if (width == 8) memcpy(record + offset, &value, 8);
+  if (width == 8)
+    memcpy(record + offset, &value, 8);
   else {
     uint32_t v = (uint32_t)value;
     memcpy(record + offset, &v, 4);
@@ -152,17 +153,13 @@ int dext_sim_notify(dext_sim *sim) {
 
 /* A notification with arbitrary arguments (malformed-notification tests). */
 int dext_sim_notify_raw(dext_sim *sim, uint64_t kind, uint64_t mask, uint64_t sequence, uint32_t count) {
-  uint64_t args[ISCSI_HBA_NOTIFY_ARGS] = {kind, mask, sequence};
+  uint64_t args[ISCSI_HBA_NOTIFY_ARGS] = { kind, mask, sequence };
   return iscsi_hba_bridge_notify(sim->bridge, args, count > ISCSI_HBA_NOTIFY_ARGS ? ISCSI_HBA_NOTIFY_ARGS : count);
 }
 
-uint64_t dext_sim_done_mask(dext_sim *sim) {
-  return __atomic_load_n(&sim->done_mask, __ATOMIC_ACQUIRE);
-}
+uint64_t dext_sim_done_mask(dext_sim *sim) { return __atomic_load_n(&sim->done_mask, __ATOMIC_ACQUIRE); }
 
-uint64_t dext_sim_done_calls(dext_sim *sim) {
-  return __atomic_load_n(&sim->done_calls, __ATOMIC_RELAXED);
-}
+uint64_t dext_sim_done_calls(dext_sim *sim) { return __atomic_load_n(&sim->done_calls, __ATOMIC_RELAXED); }
 
 /*
  * The COMPLETE selector's work for one slot: reads the completion through iscsi_hba_slot_finish (with
@@ -177,21 +174,17 @@ int dext_sim_finish(dext_sim *sim, uint32_t slot, struct iscsi_hba_outcome *out)
   if (p->direction == ISCSI_HBA_DIR_READ && out->bytes_transferred) {
     memcpy(p->buffer, iscsi_hba_slot_window(sim->arena, slot), out->bytes_transferred);
   }
-  *p = (struct parked){0};
+  *p = (struct parked){ 0 };
   return 0;
 }
 
-void dext_sim_stats(dext_sim *sim, struct iscsi_hba_bridge_stats *out) {
-  iscsi_hba_bridge_get_stats(sim->bridge, out);
-}
+void dext_sim_stats(dext_sim *sim, struct iscsi_hba_bridge_stats *out) { iscsi_hba_bridge_get_stats(sim->bridge, out); }
 
 size_t dext_sim_last_error(dext_sim *sim, char *buf, size_t len) {
   return iscsi_hba_bridge_last_error(sim->bridge, buf, len);
 }
 
-uint32_t dext_sim_outcome_bytes(void) {
-  return (uint32_t)sizeof(struct iscsi_hba_outcome);
-}
+uint32_t dext_sim_outcome_bytes(void) { return (uint32_t)sizeof(struct iscsi_hba_outcome); }
 
 void dext_sim_destroy(dext_sim *sim) {
   iscsi_hba_bridge_stop(sim->bridge);

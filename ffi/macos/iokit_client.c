@@ -46,9 +46,7 @@ static void on_done(void *ctx, uint64_t mask) {
   if (kr != kIOReturnSuccess) __atomic_store_n(&c->last_complete_error, kr, __ATOMIC_RELAXED);
 }
 
-static void drain(void *unused) {
-  (void)unused;
-}
+static void drain(void *unused) { (void)unused; }
 
 static void release_all(struct iscsi_dk_client *c) {
   if (c->bridge) iscsi_hba_bridge_stop(c->bridge);
@@ -83,8 +81,10 @@ iscsi_dk_client *iscsi_dk_open(const char *service_name, uint32_t workers, char 
   kern_return_t kr = IOServiceOpen(service, mach_task_self(), 0, &c->connection);
   IOObjectRelease(service);
   if (kr != kIOReturnSuccess) {
-    snprintf(err, errlen, "IOServiceOpen(%s) failed: 0x%08x (kIOReturnNotPermitted 0xe00002e2 means this "
-             "process lacks the userclient-access entitlement)", service_name, (unsigned)kr);
+    snprintf(err, errlen,
+             "IOServiceOpen(%s) failed: 0x%08x (kIOReturnNotPermitted 0xe00002e2 means this "
+             "process lacks the userclient-access entitlement)",
+             service_name, (unsigned)kr);
     c->connection = 0;
     release_all(c);
     return 0;
@@ -110,7 +110,7 @@ iscsi_dk_client *iscsi_dk_open(const char *service_name, uint32_t workers, char 
     return 0;
   }
   IONotificationPortSetDispatchQueue(c->port, c->queue);
-  io_async_ref64_t ref = {0};
+  io_async_ref64_t ref = { 0 };
   ref[kIOAsyncCalloutFuncIndex] = (io_user_reference_t)(uintptr_t)on_notification;
   ref[kIOAsyncCalloutRefconIndex] = (io_user_reference_t)(uintptr_t)c;
   uint64_t version = ISCSI_HBA_ABI_VERSION;
@@ -118,13 +118,15 @@ iscsi_dk_client *iscsi_dk_open(const char *service_name, uint32_t workers, char 
   kr = IOConnectCallAsyncScalarMethod(c->connection, ISCSI_HBA_SEL_REGISTER, IONotificationPortGetMachPort(c->port),
                                       ref, kIOAsyncCalloutCount, &version, 1, 0, &none);
   if (kr != kIOReturnSuccess) {
-    snprintf(err, errlen, "registering for notifications failed: 0x%08x (the driver extension speaks another "
-             "arena ABI than %u?)", (unsigned)kr, ISCSI_HBA_ABI_VERSION);
+    snprintf(err, errlen,
+             "registering for notifications failed: 0x%08x (the driver extension speaks another "
+             "arena ABI than %u?)",
+             (unsigned)kr, ISCSI_HBA_ABI_VERSION);
     release_all(c);
     return 0;
   }
   /* Tasks the dext posted before we registered get no notification of their own. */
-  uint64_t args[ISCSI_HBA_NOTIFY_ARGS] = {ISCSI_HBA_NOTIFY_WORK, ~0ull, 0};
+  uint64_t args[ISCSI_HBA_NOTIFY_ARGS] = { ISCSI_HBA_NOTIFY_WORK, ~0ull, 0 };
   iscsi_hba_bridge_notify(c->bridge, args, ISCSI_HBA_NOTIFY_ARGS);
   return c;
 }

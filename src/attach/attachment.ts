@@ -50,12 +50,19 @@ const LOOP_SECTOR_SIZES = new Set([512, 1024, 2048, 4096]);
  * The LU's geometry, and its identity checked against `identity` (a restored record's): another LU behind the
  * same LUN number is refused before anything serves it, to protect the data.
  */
-export async function probeSameLu(session: ScsiExecutor, lun: number, identity: string | undefined): Promise<{ lu: LogicalUnit<ScsiExecutor>; geometry: Geometry }> {
+export async function probeSameLu(
+  session: ScsiExecutor,
+  lun: number,
+  identity: string | undefined,
+): Promise<{ lu: LogicalUnit<ScsiExecutor>; geometry: Geometry }> {
   const lu = new LogicalUnit(session, lun);
   const geometry = await probeGeometry(lu);
   const found = session.recordedIdentity(lun);
   if (identity !== undefined && found !== identity) {
-    throw new IscsiError("GENERIC", `LUN ${lun} of ${session.targetName} is not the logical unit attached before (was ${identity}, now ${found ?? "unknown"}); not attaching it, to protect the data`);
+    throw new IscsiError(
+      "GENERIC",
+      `LUN ${lun} of ${session.targetName} is not the logical unit attached before (was ${identity}, now ${found ?? "unknown"}); not attaching it, to protect the data`,
+    );
   }
   return { lu, geometry };
 }
@@ -102,7 +109,9 @@ export class Attachment {
   }
 
   private transition(next: AttachPhase, why: string): void {
-    this.log.debug(`attachment ${this.id}: ${this.phase.kind} → ${next.kind}${"forced" in next && next.forced ? " (forced)" : ""}: ${why}`);
+    this.log.debug(
+      `attachment ${this.id}: ${this.phase.kind} → ${next.kind}${"forced" in next && next.forced ? " (forced)" : ""}: ${why}`,
+    );
     this.phase = next;
   }
 
@@ -135,11 +144,21 @@ export class Attachment {
 
   static async attach(session: ScsiExecutor, lun: number, opts: AttachOptions = {}): Promise<Attachment> {
     if (process.platform !== "linux" && process.platform !== "darwin") {
-      throw new IscsiError("ATTACH_UNAVAILABLE", `attaching a LUN is not available on ${process.platform} (Linux: FUSE + loop; macOS: FUSE + hdiutil)`);
+      throw new IscsiError(
+        "ATTACH_UNAVAILABLE",
+        `attaching a LUN is not available on ${process.platform} (Linux: FUSE + loop; macOS: FUSE + hdiutil)`,
+      );
     }
-    if (opts.mountDir !== undefined && !isAbsolute(opts.mountDir)) throw new IscsiError("INVALID_ARGUMENT", `mount directory ${JSON.stringify(opts.mountDir)} must be an absolute path`);
+    if (opts.mountDir !== undefined && !isAbsolute(opts.mountDir))
+      throw new IscsiError(
+        "INVALID_ARGUMENT",
+        `mount directory ${JSON.stringify(opts.mountDir)} must be an absolute path`,
+      );
     if (opts.mountDir !== undefined && process.platform === "darwin") {
-      throw new IscsiError("NOT_SUPPORTED", "--mount is not supported on macOS yet: attach, then mount the disk with diskutil");
+      throw new IscsiError(
+        "NOT_SUPPORTED",
+        "--mount is not supported on macOS yet: attach, then mount the disk with diskutil",
+      );
     }
     const lib = await attachLibrary();
     const { lu, geometry } = await probeSameLu(session, lun, opts.identity);
@@ -166,7 +185,11 @@ export class Attachment {
         a.device = (await attachImage(a.file, { readOnly })).device;
       } else {
         const sectorSize = opts.sectorSize ?? (LOOP_SECTOR_SIZES.has(geometry.blockSize) ? geometry.blockSize : 512);
-        if (!LOOP_SECTOR_SIZES.has(sectorSize)) throw new IscsiError("INVALID_ARGUMENT", `sector size ${sectorSize} is not one of ${[...LOOP_SECTOR_SIZES].join(", ")}`);
+        if (!LOOP_SECTOR_SIZES.has(sectorSize))
+          throw new IscsiError(
+            "INVALID_ARGUMENT",
+            `sector size ${sectorSize} is not one of ${[...LOOP_SECTOR_SIZES].join(", ")}`,
+          );
         a.device = await loopAttach(a.file, { readOnly, sectorSize });
         a.directIo = loopDirectIo(a.device);
         if (!a.directIo) log.warn(`${a.device}: the kernel refused direct I/O on the FUSE file; using buffered I/O`);
@@ -180,7 +203,9 @@ export class Attachment {
       await a.teardown(true, "undo").catch((e) => log.warn(`rollback of the failed attach: ${(e as Error).message}`));
       throw err;
     }
-    log.info(`LUN ${lun} of ${session.targetName} attached: ${a.device}${a.mountPoint ? ` mounted on ${a.mountPoint}` : ""} (${geometry.sizeBytes} bytes, ${geometry.blockSize}-byte blocks${readOnly ? ", read-only" : ""})`);
+    log.info(
+      `LUN ${lun} of ${session.targetName} attached: ${a.device}${a.mountPoint ? ` mounted on ${a.mountPoint}` : ""} (${geometry.sizeBytes} bytes, ${geometry.blockSize}-byte blocks${readOnly ? ", read-only" : ""})`,
+    );
     return a;
   }
 
@@ -200,7 +225,10 @@ export class Attachment {
     }
     if (this.phase.kind === "detached") return;
     if (!force && this.session.state.kind !== "full-feature") {
-      throw new IscsiError("BUSY", `the session to ${this.session.targetName} is ${this.session.state.kind}: buffered data could not be written; detach with --force to drop it`);
+      throw new IscsiError(
+        "BUSY",
+        `the session to ${this.session.targetName} is ${this.session.state.kind}: buffered data could not be written; detach with --force to drop it`,
+      );
     }
     // The teardown starts after the phase is set, so its own transition to "detached" comes last.
     const done = Promise.resolve().then(() => this.teardown(force));
@@ -208,7 +236,8 @@ export class Attachment {
     try {
       await done;
     } catch (err) {
-      if (this.phase.kind === "detaching") this.transition({ kind: "serving" }, `detach failed: ${(err as Error).message}`);
+      if (this.phase.kind === "detaching")
+        this.transition({ kind: "serving" }, `detach failed: ${(err as Error).message}`);
       throw err;
     }
   }

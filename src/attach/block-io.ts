@@ -76,7 +76,13 @@ export class BlockIo {
   }
 
   /** The caller holds the lock on [first, last). Reads the partial edge blocks, overlays `src`, writes back. */
-  private async writeUnaligned(offset: number, src: Uint8Array, fua: boolean, first: number, last: number): Promise<void> {
+  private async writeUnaligned(
+    offset: number,
+    src: Uint8Array,
+    fua: boolean,
+    first: number,
+    last: number,
+  ): Promise<void> {
     const bs = this.bs;
     const merged = new Uint8Array((last - first) * bs);
     const edges: Array<Promise<unknown>> = [];

@@ -25,12 +25,30 @@ export class FuseFile {
   }
 
   /** Mounts `dir` (empty, existing) with one file `name` of `sizeBytes` bytes served through `ring`. */
-  static start(lib: AttachLibrary, ring: Ring, dir: string, name: string, sizeBytes: number, readOnly: boolean): FuseFile {
+  static start(
+    lib: AttachLibrary,
+    ring: Ring,
+    dir: string,
+    name: string,
+    sizeBytes: number,
+    readOnly: boolean,
+  ): FuseFile {
     const err = new Uint8Array(512);
-    const h = lib.symbols.iscsi_fuse_start(ring.ptr, cString(dir), cString(name), sizeBytes, readOnly ? 1 : 0, ptr(err), err.length);
+    const h = lib.symbols.iscsi_fuse_start(
+      ring.ptr,
+      cString(dir),
+      cString(name),
+      sizeBytes,
+      readOnly ? 1 : 0,
+      ptr(err),
+      err.length,
+    );
     if (!h) {
       const message = new TextDecoder().decode(err.subarray(0, err.indexOf(0) < 0 ? err.length : err.indexOf(0)));
-      throw new IscsiError("ATTACH_UNAVAILABLE", `cannot serve the LUN through FUSE at ${dir}: ${message || "unknown error"} (needs root and /dev/fuse)`);
+      throw new IscsiError(
+        "ATTACH_UNAVAILABLE",
+        `cannot serve the LUN through FUSE at ${dir}: ${message || "unknown error"} (needs root and /dev/fuse)`,
+      );
     }
     return new FuseFile(lib, ring, h, `${dir}/${name}`);
   }

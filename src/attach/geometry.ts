@@ -2,7 +2,13 @@
 // the largest transfer (Block Limits VPD B0h) and whether UNMAP leaves zeroes behind (READ CAPACITY(16) LBPME/
 // LBPRZ, Logical Block Provisioning VPD B2h). Pages the target does not offer leave the safe defaults.
 import { IscsiError } from "../contract/errors.ts";
-import { inquiry, parseReadCapacity16, parseVpdLogicalBlockProvisioning, readCapacity16, ScsiStatusError } from "../scsi/index.ts";
+import {
+  inquiry,
+  parseReadCapacity16,
+  parseVpdLogicalBlockProvisioning,
+  readCapacity16,
+  ScsiStatusError,
+} from "../scsi/index.ts";
 import type { ScsiExecutor } from "../session/executor.ts";
 import type { LogicalUnit } from "../session/logical-unit.ts";
 
@@ -27,11 +33,15 @@ export async function probeGeometry(lu: LogicalUnit<ScsiExecutor>): Promise<Geom
   await lu.testUnitReady();
   const inq = await lu.inquiry();
   if (inq.peripheralDeviceType !== 0x00) {
-    throw new IscsiError("NOT_SUPPORTED", `LUN ${lu.lun} is a ${inq.deviceTypeName}, not a disk (direct-access block device); only disks can be attached`);
+    throw new IscsiError(
+      "NOT_SUPPORTED",
+      `LUN ${lu.lun} is a ${inq.deviceTypeName}, not a disk (direct-access block device); only disks can be attached`,
+    );
   }
   const cap = await lu.open();
   const sizeBytes = Number(cap.bytes);
-  if (!Number.isSafeInteger(sizeBytes)) throw new IscsiError("NOT_SUPPORTED", `LUN ${lu.lun} is too large to attach (${cap.bytes} bytes)`);
+  if (!Number.isSafeInteger(sizeBytes))
+    throw new IscsiError("NOT_SUPPORTED", `LUN ${lu.lun} is too large to attach (${cap.bytes} bytes)`);
   const pages = await lu.vpdPages().catch(() => [] as number[]);
   let maxBlocks = Math.floor(MAX_TRANSFER_CAP / cap.blockSize);
   let unmapLimits = { maxBlocks: 0xffffffff, maxDescriptors: MAX_UNMAP_DESCRIPTORS };
@@ -39,7 +49,8 @@ export async function probeGeometry(lu: LogicalUnit<ScsiExecutor>): Promise<Geom
     const bl = await lu.blockLimits();
     if (bl.maxTransferLength > 0) maxBlocks = Math.min(maxBlocks, bl.maxTransferLength);
     if (bl.maxUnmapLbaCount > 0) unmapLimits.maxBlocks = bl.maxUnmapLbaCount;
-    if (bl.maxUnmapBlockDescriptorCount > 0) unmapLimits.maxDescriptors = Math.min(MAX_UNMAP_DESCRIPTORS, bl.maxUnmapBlockDescriptorCount);
+    if (bl.maxUnmapBlockDescriptorCount > 0)
+      unmapLimits.maxDescriptors = Math.min(MAX_UNMAP_DESCRIPTORS, bl.maxUnmapBlockDescriptorCount);
   }
   return {
     blockSize: cap.blockSize,
@@ -64,7 +75,9 @@ async function unmapZeroes(lu: LogicalUnit<ScsiExecutor>, pages: number[]): Prom
   let lbpu = true;
   let lbprz = rc.lbprz;
   if (pages.includes(0xb2)) {
-    const lbp = parseVpdLogicalBlockProvisioning((await lu.run(inquiry({ evpd: true, page: 0xb2, allocationLength: 64 }))).data);
+    const lbp = parseVpdLogicalBlockProvisioning(
+      (await lu.run(inquiry({ evpd: true, page: 0xb2, allocationLength: 64 }))).data,
+    );
     lbpu = lbp.lbpu;
     lbprz ||= (lbp.lbprz & 1) !== 0;
   }

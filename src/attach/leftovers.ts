@@ -73,7 +73,8 @@ export async function cleanLeftovers(root: string): Promise<{ removed: string[];
     }
   };
   for (const m of found.mounts) await step(`mount ${m}`, () => unmountDir(m, { lazy: true }));
-  for (const l of found.loops) await step(`loop device ${l.device} (${l.file})`, () => loopDetach(l.device, l.file, 2_000));
+  for (const l of found.loops)
+    await step(`loop device ${l.device} (${l.file})`, () => loopDetach(l.device, l.file, 2_000));
   for (const f of found.fuse) await step(`FUSE mount ${f}`, () => unmountDir(f, { lazy: true }));
   if (existsSync(root) && problems.length === 0) {
     for (const name of readdirSync(root)) rmSync(`${root}/${name}`, { recursive: true, force: true });

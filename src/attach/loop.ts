@@ -21,7 +21,11 @@ async function run(argv: string[], timeoutMs = TOOL_TIMEOUT_MS): Promise<RunResu
   }
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
   try {
-    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+      child.exited,
+    ]);
     return { stdout, stderr, code: child.signalCode ? null : code };
   } finally {
     clearTimeout(timer);
@@ -35,7 +39,15 @@ function failed(argv: string[], r: RunResult): IscsiError {
 
 /** `losetup --find --show --direct-io=on`: a loop device over `file` with the LUN's sector size; returns /dev/loopN. */
 export async function loopAttach(file: string, opts: { readOnly: boolean; sectorSize: number }): Promise<string> {
-  const argv = ["losetup", "--find", "--show", "--direct-io=on", `--sector-size=${opts.sectorSize}`, ...(opts.readOnly ? ["--read-only"] : []), file];
+  const argv = [
+    "losetup",
+    "--find",
+    "--show",
+    "--direct-io=on",
+    `--sector-size=${opts.sectorSize}`,
+    ...(opts.readOnly ? ["--read-only"] : []),
+    file,
+  ];
   const r = await run(argv);
   const device = r.stdout.trim();
   if (r.code !== 0 || !/^\/dev\/loop\d+$/.test(device)) throw failed(argv, r);
@@ -68,7 +80,11 @@ export async function loopDetach(device: string, file: string, waitMs = 10_000):
   if (r.code !== 0 && loopBackingFile(device) === file) throw failed(argv, r);
   const deadline = Date.now() + waitMs;
   while (loopBackingFile(device) === file) {
-    if (Date.now() > deadline) throw new IscsiError("BUSY", `${device} is still in use ${waitMs / 1000} s after losetup -d; it goes away once its last user closes it`);
+    if (Date.now() > deadline)
+      throw new IscsiError(
+        "BUSY",
+        `${device} is still in use ${waitMs / 1000} s after losetup -d; it goes away once its last user closes it`,
+      );
     await Bun.sleep(50);
   }
 }
@@ -95,6 +111,9 @@ export async function unmountDir(dir: string, opts: { lazy: boolean }): Promise<
   const r = await run(argv);
   if (r.code !== 0 && isMountPoint(dir)) {
     const busy = /busy/i.test(r.stderr);
-    throw new IscsiError(busy ? "BUSY" : "GENERIC", `${busy ? `${dir} is busy (files open on it); close them or detach with --force. ` : ""}${argv.join(" ")}: ${r.stderr.trim()}`);
+    throw new IscsiError(
+      busy ? "BUSY" : "GENERIC",
+      `${busy ? `${dir} is busy (files open on it); close them or detach with --force. ` : ""}${argv.join(" ")}: ${r.stderr.trim()}`,
+    );
   }
 }

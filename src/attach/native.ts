@@ -47,11 +47,18 @@ let libc: { dup: (fd: number) => number } | undefined;
 
 /** dup(2) through the C library already loaded in this process. */
 export function dupFd(fd: number): number {
-  libc ??= dlopen(process.platform === "darwin" ? "libSystem.B.dylib" : "libc.so.6", { dup: { args: ["i32"], returns: "i32" } }).symbols;
+  libc ??= dlopen(process.platform === "darwin" ? "libSystem.B.dylib" : "libc.so.6", {
+    dup: { args: ["i32"], returns: "i32" },
+  }).symbols;
   return libc.dup(fd);
 }
 
-export const ATTACH_LIB: FfiLib = { base: "libiscsi_attach", env: "ISCSI_ATTACH_LIB", label: "the attach library", build: `bash ffi/build.sh ${platformKey()}` };
+export const ATTACH_LIB: FfiLib = {
+  base: "libiscsi_attach",
+  env: "ISCSI_ATTACH_LIB",
+  label: "the attach library",
+  build: `bash ffi/build.sh ${platformKey()}`,
+};
 
 let loaded: Promise<AttachLibrary> | undefined;
 
@@ -75,9 +82,15 @@ async function load(): Promise<AttachLibrary> {
   try {
     symbols = dlopen(path, SYMBOLS).symbols;
   } catch (err) {
-    throw new IscsiError("ATTACH_UNAVAILABLE", `cannot load the attach library ${path}: ${(err as Error).message}`, { cause: err });
+    throw new IscsiError("ATTACH_UNAVAILABLE", `cannot load the attach library ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const abi = symbols.iscsi_ring_abi_version();
-  if (abi !== RING_ABI_VERSION) throw new IscsiError("ATTACH_UNAVAILABLE", `the attach library ${path} speaks ring ABI ${abi}, this build expects ${RING_ABI_VERSION}`);
+  if (abi !== RING_ABI_VERSION)
+    throw new IscsiError(
+      "ATTACH_UNAVAILABLE",
+      `the attach library ${path} speaks ring ABI ${abi}, this build expects ${RING_ABI_VERSION}`,
+    );
   return { path, symbols, dup: dupFd };
 }

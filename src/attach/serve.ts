@@ -92,7 +92,9 @@ export class RequestServer {
       const now = Date.now();
       if (now - this.lastLogged > 1000) {
         this.lastLogged = now;
-        this.opts.log.warn(`${opName(req.op)} of ${req.length} bytes at ${req.offset} failed (errno ${-outcome.status}): ${(err as Error)?.message ?? "refused"}`);
+        this.opts.log.warn(
+          `${opName(req.op)} of ${req.length} bytes at ${req.offset} failed (errno ${-outcome.status}): ${(err as Error)?.message ?? "refused"}`,
+        );
       }
     }
     // After shutdown the producer is gone: its sense buffer must not be written and its id is no longer valid.

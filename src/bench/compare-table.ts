@@ -6,7 +6,12 @@ import type { Profile } from "./peers.ts";
 export interface Row {
   profile: Profile;
   /** Median MB/s-in-bytes (large blocks) or IOPS (small blocks); undefined when a contender can't run it. */
-  contenders: Array<{ name: string; rate: number | undefined; cpuPerGiB: number | undefined; targetCpuPerGiB?: number | undefined }>;
+  contenders: Array<{
+    name: string;
+    rate: number | undefined;
+    cpuPerGiB: number | undefined;
+    targetCpuPerGiB?: number | undefined;
+  }>;
 }
 
 export function median(xs: number[]): number {
@@ -28,8 +33,11 @@ const cpuText = (v: number | undefined) => (v === undefined ? "–" : v.toFixed(
 export function formatTable(rows: Row[], ours: string[], target?: string): string {
   const names = rows[0]?.contenders.map((c) => c.name) ?? [];
   const head = [
-    "profile", ...names, ...ours.map((o) => `${o} ÷ best peer`),
-    ...names.map((n) => `CPU s/GiB ${n}`), ...ours.map((o) => `CPU ${o} ÷ best peer`),
+    "profile",
+    ...names,
+    ...ours.map((o) => `${o} ÷ best peer`),
+    ...names.map((n) => `CPU s/GiB ${n}`),
+    ...ours.map((o) => `CPU ${o} ÷ best peer`),
     ...(target ? names.map((n) => `${target} CPU s/GiB with ${n}`) : []),
   ];
   const lines = [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`];
@@ -38,9 +46,15 @@ export function formatTable(rows: Row[], ours: string[], target?: string): strin
     const bestRate = Math.max(...peers.map((c) => c.rate ?? -Infinity));
     const bestCpu = Math.min(...peers.map((c) => c.cpuPerGiB ?? Infinity));
     const mine = ours.map((o) => r.contenders.find((c) => c.name === o)!);
-    const ratios = mine.map((m) => (m.rate !== undefined && Number.isFinite(bestRate) ? `${(m.rate / bestRate).toFixed(2)}×` : "–"));
-    const cpuRatios = mine.map((m) => (m.cpuPerGiB !== undefined && Number.isFinite(bestCpu) ? `${(m.cpuPerGiB / bestCpu).toFixed(2)}×` : "–"));
-    lines.push(`| ${[profileLabel(r.profile), ...r.contenders.map((c) => rateText(r.profile, c.rate)), ...ratios, ...r.contenders.map((c) => cpuText(c.cpuPerGiB)), ...cpuRatios, ...(target ? r.contenders.map((c) => cpuText(c.targetCpuPerGiB)) : [])].join(" | ")} |`);
+    const ratios = mine.map((m) =>
+      m.rate !== undefined && Number.isFinite(bestRate) ? `${(m.rate / bestRate).toFixed(2)}×` : "–",
+    );
+    const cpuRatios = mine.map((m) =>
+      m.cpuPerGiB !== undefined && Number.isFinite(bestCpu) ? `${(m.cpuPerGiB / bestCpu).toFixed(2)}×` : "–",
+    );
+    lines.push(
+      `| ${[profileLabel(r.profile), ...r.contenders.map((c) => rateText(r.profile, c.rate)), ...ratios, ...r.contenders.map((c) => cpuText(c.cpuPerGiB)), ...cpuRatios, ...(target ? r.contenders.map((c) => cpuText(c.targetCpuPerGiB)) : [])].join(" | ")} |`,
+    );
   }
   return lines.join("\n");
 }

@@ -32,7 +32,11 @@ export interface CompareResult {
 }
 
 /** Runs every profile `rounds` times with ours and each peer that supports it taking turns. */
-export async function compareInTurns(lu: LogicalUnit, profiles: Profile[], o: CompareOptions): Promise<CompareResult[]> {
+export async function compareInTurns(
+  lu: LogicalUnit,
+  profiles: Profile[],
+  o: CompareOptions,
+): Promise<CompareResult[]> {
   const results: CompareResult[] = profiles.map((profile) => ({ profile, runs: {} }));
   const capacity = Number(lu.capacity!.bytes);
   for (let round = 0; round < o.rounds; round++) {
@@ -41,7 +45,10 @@ export async function compareInTurns(lu: LogicalUnit, profiles: Profile[], o: Co
       const who = [OURS, ...o.peers.filter((peer) => peer.supports(p)).map((peer) => peer.name)];
       const turn = (round + i) % who.length;
       for (const name of [...who.slice(turn), ...who.slice(0, turn)]) {
-        const s = name === OURS ? await runOurs(lu, p, o, capacity) : await runPeer(o.peers.find((x) => x.name === name)!, p, o);
+        const s =
+          name === OURS
+            ? await runOurs(lu, p, o, capacity)
+            : await runPeer(o.peers.find((x) => x.name === name)!, p, o);
         (r.runs[name] ??= []).push(s);
         o.onRun?.(round, p, name, s);
       }
@@ -51,7 +58,15 @@ export async function compareInTurns(lu: LogicalUnit, profiles: Profile[], o: Co
 }
 
 async function runOurs(lu: LogicalUnit, p: Profile, o: CompareOptions, capacity: number): Promise<Sample> {
-  const w = await runWorkload(lu, { name: p.workload, blockSize: p.blockSize, queueDepth: p.queueDepth, warmupMs: o.warmupSeconds * 1000, durationMs: o.seconds * 1000, offset: 0, span: capacity });
+  const w = await runWorkload(lu, {
+    name: p.workload,
+    blockSize: p.blockSize,
+    queueDepth: p.queueDepth,
+    warmupMs: o.warmupSeconds * 1000,
+    durationMs: o.seconds * 1000,
+    offset: 0,
+    span: capacity,
+  });
   return { bytesPerSecond: w.mbPerSecond * 1e6, iops: w.iops, cpuPerGiB: w.cpu.secondsPerGiB };
 }
 

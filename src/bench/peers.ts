@@ -61,13 +61,22 @@ export interface Finished {
 }
 
 /** Spawn (through `wrap`), stop with SIGINT after `stopAfterMs` if given (SIGKILL after `hardLimitMs`), collect output and rusage. */
-export async function spawnMeasured(argv: string[], wrap?: (argv: string[]) => string[], stopAfterMs?: number, hardLimitMs = 600_000): Promise<Finished> {
+export async function spawnMeasured(
+  argv: string[],
+  wrap?: (argv: string[]) => string[],
+  stopAfterMs?: number,
+  hardLimitMs = 600_000,
+): Promise<Finished> {
   const child = Bun.spawn(wrap ? wrap(argv) : argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const timers = [
     stopAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGINT"), stopAfterMs),
     setTimeout(() => child.kill("SIGKILL"), hardLimitMs),
   ];
-  const [stdout, stderr] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  const [stdout, stderr] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
   for (const t of timers) clearTimeout(t);
   const usage = child.resourceUsage();
   return {
@@ -95,16 +104,33 @@ export const iscsiPerf: Peer = {
   tool: "iscsi-perf",
   supports: (p) => p.workload === "read" || p.workload === "randread",
   async run(p, s) {
-    const argv = ["iscsi-perf", "-m", String(p.queueDepth), "-b", String(p.blockSize / 512), ...(p.workload === "randread" ? ["-r"] : []), s.url];
+    const argv = [
+      "iscsi-perf",
+      "-m",
+      String(p.queueDepth),
+      "-b",
+      String(p.blockSize / 512),
+      ...(p.workload === "randread" ? ["-r"] : []),
+      s.url,
+    ];
     const totalS = s.seconds + s.warmupSeconds;
     // The per-second lines need a little slack to print the last full second before the stop.
     const f = await spawnMeasured(argv, s.wrap, (Math.max(1, totalS) + 0.5) * 1000);
     const perSecond = [...f.stdout.matchAll(/iops current (\d+)/g)].map((m) => Number(m[1]));
     if (perSecond.length < 1) throw new PeerFailed("iscsi-perf", f);
-    const measured = perSecond.slice(Math.min(Math.round(s.warmupSeconds), perSecond.length - 1), Math.max(1, Math.round(totalS)));
+    const measured = perSecond.slice(
+      Math.min(Math.round(s.warmupSeconds), perSecond.length - 1),
+      Math.max(1, Math.round(totalS)),
+    );
     const iops = measured.reduce((a, b) => a + b, 0) / measured.length;
     const allBytes = perSecond.reduce((a, b) => a + b, 0) * p.blockSize;
-    return { bytesPerSecond: iops * p.blockSize, iops, cpuPerGiB: f.cpuSeconds / (allBytes / GiB), maxRssBytes: f.maxRssBytes, movedBytes: allBytes };
+    return {
+      bytesPerSecond: iops * p.blockSize,
+      iops,
+      cpuPerGiB: f.cpuSeconds / (allBytes / GiB),
+      maxRssBytes: f.maxRssBytes,
+      movedBytes: allBytes,
+    };
   },
 };
 
@@ -113,7 +139,22 @@ const qemuRate = new Map<string, number>();
 const key = (p: Profile, s: PeerSettings) => `${s.url} ${p.workload}/${p.blockSize}/${p.queueDepth}`;
 
 function qemuArgv(p: Profile, url: string, count: number): string[] {
-  return ["qemu-img", "bench", "-f", "raw", "-t", "none", ...(p.workload === "write" ? ["-w"] : []), "-c", String(count), "-d", String(p.queueDepth), "-s", String(p.blockSize), url];
+  return [
+    "qemu-img",
+    "bench",
+    "-f",
+    "raw",
+    "-t",
+    "none",
+    ...(p.workload === "write" ? ["-w"] : []),
+    "-c",
+    String(count),
+    "-d",
+    String(p.queueDepth),
+    "-s",
+    String(p.blockSize),
+    url,
+  ];
 }
 
 /** One qemu-img bench run of `count` requests: its elapsed seconds as it reports them, and the process's figures. */
@@ -144,7 +185,13 @@ export const qemuImgBench: Peer = {
     const { elapsed, f } = await qemuRun(p, s, count);
     qemuRate.set(key(p, s), count / elapsed);
     const bytes = count * p.blockSize;
-    return { bytesPerSecond: bytes / elapsed, iops: count / elapsed, cpuPerGiB: f.cpuSeconds / (bytes / GiB), maxRssBytes: f.maxRssBytes, movedBytes: bytes };
+    return {
+      bytesPerSecond: bytes / elapsed,
+      iops: count / elapsed,
+      cpuPerGiB: f.cpuSeconds / (bytes / GiB),
+      maxRssBytes: f.maxRssBytes,
+      movedBytes: bytes,
+    };
   },
 };
 

@@ -48,16 +48,27 @@ export function checkWorkload(w: Workload, lu: LogicalUnit): void {
   if (!cap) throw new IscsiError("INTERNAL", "readCapacity() must run before a benchmark");
   const bad = (msg: string) => new IscsiError("INVALID_ARGUMENT", msg);
   if (!WORKLOADS.includes(w.name)) throw bad(`unknown workload ${JSON.stringify(w.name)}: use ${WORKLOADS.join(", ")}`);
-  if (!Number.isSafeInteger(w.blockSize) || w.blockSize < cap.blockSize || w.blockSize > MAX_BLOCK_SIZE || w.blockSize % cap.blockSize !== 0) {
-    throw bad(`block size ${w.blockSize} must be a multiple of the LUN's ${cap.blockSize}-byte blocks, at most ${MAX_BLOCK_SIZE}`);
+  if (
+    !Number.isSafeInteger(w.blockSize) ||
+    w.blockSize < cap.blockSize ||
+    w.blockSize > MAX_BLOCK_SIZE ||
+    w.blockSize % cap.blockSize !== 0
+  ) {
+    throw bad(
+      `block size ${w.blockSize} must be a multiple of the LUN's ${cap.blockSize}-byte blocks, at most ${MAX_BLOCK_SIZE}`,
+    );
   }
-  if (!Number.isInteger(w.queueDepth) || w.queueDepth < 1 || w.queueDepth > MAX_QUEUE_DEPTH) throw bad(`queue depth ${w.queueDepth} is outside 1..${MAX_QUEUE_DEPTH}`);
+  if (!Number.isInteger(w.queueDepth) || w.queueDepth < 1 || w.queueDepth > MAX_QUEUE_DEPTH)
+    throw bad(`queue depth ${w.queueDepth} is outside 1..${MAX_QUEUE_DEPTH}`);
   if ((w.durationMs === undefined) === (w.bytes === undefined)) throw bad("give either a duration or a byte count");
   if (w.durationMs !== undefined && !(w.durationMs > 0)) throw bad(`duration ${w.durationMs} ms must be positive`);
   if (w.bytes !== undefined && !(w.bytes > 0)) throw bad(`byte count ${w.bytes} must be positive`);
-  if (w.offset % cap.blockSize !== 0 || w.offset < 0) throw bad(`offset ${w.offset} must be a non-negative multiple of ${cap.blockSize}`);
+  if (w.offset % cap.blockSize !== 0 || w.offset < 0)
+    throw bad(`offset ${w.offset} must be a non-negative multiple of ${cap.blockSize}`);
   if (w.span < w.blockSize || BigInt(w.offset + w.span) > cap.bytes) {
-    throw bad(`range ${w.offset}+${w.span} must hold one ${w.blockSize}-byte I/O and end within the LUN (${cap.bytes} bytes)`);
+    throw bad(
+      `range ${w.offset}+${w.span} must hold one ${w.blockSize}-byte I/O and end within the LUN (${cap.bytes} bytes)`,
+    );
   }
 }
 
@@ -70,13 +81,14 @@ export async function runWorkload(lu: LogicalUnit, w: Workload): Promise<Workloa
   const slots = Math.floor(w.span / w.blockSize);
   const firstLba = w.offset / lbaSize;
   let seqSlot = 0;
-  const nextLba = w.name === "read" || w.name === "write"
-    ? () => {
-        const s = seqSlot;
-        seqSlot = seqSlot + 1 === slots ? 0 : seqSlot + 1;
-        return firstLba + s * blocks;
-      }
-    : () => firstLba + Math.floor(Math.random() * slots) * blocks;
+  const nextLba =
+    w.name === "read" || w.name === "write"
+      ? () => {
+          const s = seqSlot;
+          seqSlot = seqSlot + 1 === slots ? 0 : seqSlot + 1;
+          return firstLba + s * blocks;
+        }
+      : () => firstLba + Math.floor(Math.random() * slots) * blocks;
 
   const buffers = Array.from({ length: w.queueDepth }, () => new Uint8Array(w.blockSize));
   if (write) for (const b of buffers) fillPattern(b);
@@ -89,7 +101,8 @@ export async function runWorkload(lu: LogicalUnit, w: Workload): Promise<Workloa
   let ios = 0;
   let failure: unknown;
   const stopIssuing = (now: number) =>
-    failure !== undefined || (windowStart >= 0 && (w.durationMs !== undefined ? now - windowStart >= w.durationMs : issued >= w.bytes!));
+    failure !== undefined ||
+    (windowStart >= 0 && (w.durationMs !== undefined ? now - windowStart >= w.durationMs : issued >= w.bytes!));
 
   // One clock read per I/O: a completion's time is also when the next I/O of the slot is issued.
   const worker = async (buffer: Uint8Array) => {
@@ -136,8 +149,17 @@ export async function runWorkload(lu: LogicalUnit, w: Workload): Promise<Workloa
     mbPerSecond: bytes / 1e6 / seconds,
     iops: ios / seconds,
     latency: histogram.summary(),
-    cpu: { userSeconds: res.userSeconds, systemSeconds: res.systemSeconds, secondsPerGiB: bytes === 0 ? 0 : cpuSeconds / (bytes / 2 ** 30) },
-    memory: { peakRssBytes: res.peakRssBytes, rssStartBytes: res.rssStartBytes, rssEndBytes: res.rssEndBytes, rssSamplesBytes: res.rssSamplesBytes },
+    cpu: {
+      userSeconds: res.userSeconds,
+      systemSeconds: res.systemSeconds,
+      secondsPerGiB: bytes === 0 ? 0 : cpuSeconds / (bytes / 2 ** 30),
+    },
+    memory: {
+      peakRssBytes: res.peakRssBytes,
+      rssStartBytes: res.rssStartBytes,
+      rssEndBytes: res.rssEndBytes,
+      rssSamplesBytes: res.rssSamplesBytes,
+    },
   };
 }
 

@@ -69,13 +69,24 @@ opt(undefined, "socket", "socket", true);
 export function isIscsiadmSyntax(argv: string[], commands: string[]): boolean {
   const first = argv.find((a) => a !== "-d" && a !== "--debug");
   if (first !== undefined && commands.includes(first)) return false; // `iscsi attach IQN 1 -m DIR`: -m is --mount there
-  return argv.some((a) => a === "-m" || a === "--mode" || a.startsWith("--mode=") || /^-m[a-z]/.test(a) || a === "-L" || a === "-U" || a === "--loginall" || a === "--logoutall");
+  return argv.some(
+    (a) =>
+      a === "-m" ||
+      a === "--mode" ||
+      a.startsWith("--mode=") ||
+      /^-m[a-z]/.test(a) ||
+      a === "-L" ||
+      a === "-U" ||
+      a === "--loginall" ||
+      a === "--logoutall",
+  );
 }
 
 const bad = (message: string) => new IscsiError("INVALID_ARGUMENT", message);
 
 function integer(text: string, what: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw bad(`${what} must be a number from ${min} to ${max}, not ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max)
+    throw bad(`${what} must be a number from ${min} to ${max}, not ${JSON.stringify(text)}`);
   return Number(text);
 }
 
@@ -86,7 +97,22 @@ const COMMON: Field[] = ["mode", "json", "socket", "help", "iface"];
 const MODE_OPTIONS: Record<string, Field[]> = {
   discovery: ["type", "portal", "login", "print"],
   discoverydb: ["type", "portal", "ops", "name", "value", "discover", "login", "stdin", "file"],
-  node: ["target", "portal", "login", "logout", "loginAll", "logoutAll", "ops", "name", "value", "print", "rescan", "stdin", "file", "show"],
+  node: [
+    "target",
+    "portal",
+    "login",
+    "logout",
+    "loginAll",
+    "logoutAll",
+    "ops",
+    "name",
+    "value",
+    "print",
+    "rescan",
+    "stdin",
+    "file",
+    "show",
+  ],
   session: ["sid", "print", "rescan", "logout", "stats"],
   iface: ["ops", "name", "value"],
 };
@@ -101,25 +127,46 @@ const MISPLACED: Record<string, string> = {
 };
 
 const FLAG_OF: Partial<Record<Field, string>> = {};
-for (const [flag, def] of Object.entries(OPTIONS)) if (flag.startsWith("-") && !flag.startsWith("--") && def.key !== "debug" && def.key !== "version") FLAG_OF[def.key as Field] = flag;
+for (const [flag, def] of Object.entries(OPTIONS))
+  if (flag.startsWith("-") && !flag.startsWith("--") && def.key !== "debug" && def.key !== "version")
+    FLAG_OF[def.key as Field] = flag;
 
 function checkModeOptions(a: AdmArgs, given: Set<Field>): void {
   const allowed = MODE_OPTIONS[a.mode];
   if (!allowed) return;
   for (const key of given) {
     if (COMMON.includes(key) || allowed.includes(key)) continue;
-    const flag = FLAG_OF[key] ? `${FLAG_OF[key]} (--${Object.entries(OPTIONS).find(([f, d]) => d.key === key && f.startsWith("--"))![0].slice(2)})` : key;
+    const flag = FLAG_OF[key]
+      ? `${FLAG_OF[key]} (--${Object.entries(OPTIONS)
+          .find(([f, d]) => d.key === key && f.startsWith("--"))![0]
+          .slice(2)})`
+      : key;
     throw bad(MISPLACED[`${a.mode}:${key}`] ?? `${flag} is not used with -m ${a.mode}`);
   }
   // RFC 7143 over TCP is all we speak: iSER (RDMA) and offload interfaces have no transport here.
   if (a.iface !== undefined && a.iface !== "default" && a.mode !== "iface") {
-    throw new IscsiError("NOT_SUPPORTED", `-I ${a.iface}: only the "default" interface (iSCSI over TCP) exists; iSER and offload interfaces are not supported`);
+    throw new IscsiError(
+      "NOT_SUPPORTED",
+      `-I ${a.iface}: only the "default" interface (iSCSI over TCP) exists; iSER and offload interfaces are not supported`,
+    );
   }
 }
 
 export function parseAdmArgs(argv: string[]): AdmArgs {
   const given = new Set<Field>();
-  const a: AdmArgs = { mode: "", login: false, logout: false, ops: [], rescan: false, discover: false, show: false, stats: false, json: false, stdin: false, help: false };
+  const a: AdmArgs = {
+    mode: "",
+    login: false,
+    logout: false,
+    ops: [],
+    rescan: false,
+    discover: false,
+    show: false,
+    stats: false,
+    json: false,
+    stdin: false,
+    help: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
     let name = word;
@@ -132,7 +179,12 @@ export function parseAdmArgs(argv: string[]): AdmArgs {
       inline = word.slice(2);
     }
     const def = OPTIONS[name];
-    if (!def) throw bad(word.startsWith("-") ? `unknown option ${name}${suggestion(name, Object.keys(OPTIONS)) || " (iscsiadm syntax; see iscsi -m node --help)"}` : `unexpected argument ${JSON.stringify(word)}`);
+    if (!def)
+      throw bad(
+        word.startsWith("-")
+          ? `unknown option ${name}${suggestion(name, Object.keys(OPTIONS)) || " (iscsiadm syntax; see iscsi -m node --help)"}`
+          : `unexpected argument ${JSON.stringify(word)}`,
+      );
     if (def.key === "debug") {
       if (/^\d$/.test(argv[i + 1] ?? "")) i++; // iscsiadm's -d LEVEL
       continue;
@@ -160,7 +212,9 @@ export function parseAdmArgs(argv: string[]): AdmArgs {
   }
   if (!a.mode && (a.loginAll || a.logoutAll)) a.mode = "node";
   if (!a.mode && !a.help) throw bad("iscsiadm syntax needs a mode: -m discovery|discoverydb|node|session|iface");
-  for (const o of a.ops) if (!["new", "delete", "update", "show", "nonpersistent"].includes(o)) throw bad(`-o must be new, delete, update or show, not ${JSON.stringify(o)}`);
+  for (const o of a.ops)
+    if (!["new", "delete", "update", "show", "nonpersistent"].includes(o))
+      throw bad(`-o must be new, delete, update or show, not ${JSON.stringify(o)}`);
   if (given.has("loginAll") || given.has("logoutAll")) given.delete("mode");
   checkModeOptions(a, given);
   return a;

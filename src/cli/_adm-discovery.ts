@@ -15,22 +15,37 @@ import { initiatorNameFrom, parsePortal, printJson } from "./_shared.ts";
 type Kind = "sendtargets" | "isns";
 
 function checkType(a: AdmArgs): Kind {
-  if (a.type === undefined) throw new IscsiError("INVALID_ARGUMENT", "discovery needs -t sendtargets (or st) or -t isns, and -p PORTAL[:PORT]");
+  if (a.type === undefined)
+    throw new IscsiError("INVALID_ARGUMENT", "discovery needs -t sendtargets (or st) or -t isns, and -p PORTAL[:PORT]");
   if (a.type === "isns") return "isns";
-  if (["fw", "slp"].includes(a.type)) throw new IscsiError("NOT_SUPPORTED", `discovery type ${a.type} is not supported; use -t sendtargets or -t isns`);
-  if (a.type !== "sendtargets" && a.type !== "st") throw new IscsiError("INVALID_ARGUMENT", `unknown discovery type ${JSON.stringify(a.type)}: use sendtargets (st) or isns`);
+  if (["fw", "slp"].includes(a.type))
+    throw new IscsiError("NOT_SUPPORTED", `discovery type ${a.type} is not supported; use -t sendtargets or -t isns`);
+  if (a.type !== "sendtargets" && a.type !== "st")
+    throw new IscsiError(
+      "INVALID_ARGUMENT",
+      `unknown discovery type ${JSON.stringify(a.type)}: use sendtargets (st) or isns`,
+    );
   return "sendtargets";
 }
 
 /** -p HOST[:PORT]; an iSNS server's port defaults to 3205 (RFC 4171 §5.1), a portal's to 3260. */
 function requirePortal(a: AdmArgs, kind: Kind = "sendtargets") {
-  if (!a.portal) throw new IscsiError("INVALID_ARGUMENT", `discovery needs -p ${kind === "isns" ? "ISNS_SERVER[:3205]" : "PORTAL[:PORT]"}`);
+  if (!a.portal)
+    throw new IscsiError(
+      "INVALID_ARGUMENT",
+      `discovery needs -p ${kind === "isns" ? "ISNS_SERVER[:3205]" : "PORTAL[:PORT]"}`,
+    );
   return parsePortal(a.portal, kind === "isns" ? DEFAULT_ISNS_PORT : undefined);
 }
 
 async function discoverThroughDaemon(a: AdmArgs, kind: Kind, login: boolean): Promise<void> {
   const portal = requirePortal(a, kind);
-  const r = await ask(a as unknown as Record<string, unknown>, { op: "discover", portal, login, ...(kind === "isns" ? { type: kind } : {}) });
+  const r = await ask(a as unknown as Record<string, unknown>, {
+    op: "discover",
+    portal,
+    login,
+    ...(kind === "isns" ? { type: kind } : {}),
+  });
   warnSkippedNodes(r.nodes.quarantined);
   if (a.json) printOutput("discovery", { ...r, recorded: true });
   else {
@@ -44,10 +59,12 @@ type Found = ReturnType<typeof foundTargets>[number];
 
 /** Discovered targets: iscsiadm's `PORTAL,TPGT IQN` lines, or with -P 1 its tree (Target, Portal, Iface Name). */
 function printFound(targets: Found[], level: number): void {
-  if (level < 1) return printNodeLines(targets.flatMap((t) => t.portals.map((p) => ({ target: t.name, portal: p, tpgt: p.tpgt }))));
+  if (level < 1)
+    return printNodeLines(targets.flatMap((t) => t.portals.map((p) => ({ target: t.name, portal: p, tpgt: p.tpgt }))));
   for (const t of targets) {
     process.stdout.write(`Target: ${printable(t.name)}\n`);
-    for (const p of t.portals) process.stdout.write(`\tPortal: ${formatPortal(p)},${p.tpgt}\n\t\tIface Name: default\n`);
+    for (const p of t.portals)
+      process.stdout.write(`\tPortal: ${formatPortal(p)},${p.tpgt}\n\t\tIface Name: default\n`);
   }
 }
 
@@ -62,16 +79,24 @@ export async function runDiscovery(a: AdmArgs): Promise<void> {
     // Discovery is useful without a daemon; it just cannot record nodes then.
     const portal = requirePortal(a, kind);
     const initiatorName = initiatorNameFrom({});
-    const targets = kind === "isns" ? await isnsDiscover({ server: portal, initiatorName }) : await discover({ portal, initiatorName });
+    const targets =
+      kind === "isns"
+        ? await isnsDiscover({ server: portal, initiatorName })
+        : await discover({ portal, initiatorName });
     if (a.json) printOutput("discovery", { portal, targets: foundTargets(targets), recorded: false });
     else printFound(foundTargets(targets), a.print ?? 0);
-    process.stderr.write(`iscsi: no daemon is running, so these targets were not recorded as nodes (start it with \`sudo iscsi daemon\`)\n`);
+    process.stderr.write(
+      `iscsi: no daemon is running, so these targets were not recorded as nodes (start it with \`sudo iscsi daemon\`)\n`,
+    );
   }
 }
 
 async function listRecords(a: AdmArgs): Promise<void> {
   const portal = a.portal ? parsePortal(a.portal) : undefined;
-  const { records, quarantined } = await ask(a as unknown as Record<string, unknown>, { op: "discoverydb.list", ...(portal ? { portal } : {}) });
+  const { records, quarantined } = await ask(a as unknown as Record<string, unknown>, {
+    op: "discoverydb.list",
+    ...(portal ? { portal } : {}),
+  });
   warnSetAside(quarantined);
   if (a.json) return printJson({ records, ...(quarantined ? { quarantined } : {}) });
   if (records.length === 0) throw new IscsiError("NOT_FOUND", "no discovery records found");
@@ -86,7 +111,11 @@ const SECRET_NAMES: Record<string, "password" | "password_in"> = {
 /** `-m discoverydb`: records per portal; -o new|delete|update|show, --discover to run SendTargets. */
 export async function runDiscoveryDb(a: AdmArgs): Promise<void> {
   if (!a.portal) {
-    if (a.ops.length > 0 || a.name || a.discover) throw new IscsiError("INVALID_ARGUMENT", `-m discoverydb ${a.ops.length ? `-o ${a.ops[0]}` : a.discover ? "--discover" : "-n"} needs the record: -t st|isns -p PORTAL[:PORT]`);
+    if (a.ops.length > 0 || a.name || a.discover)
+      throw new IscsiError(
+        "INVALID_ARGUMENT",
+        `-m discoverydb ${a.ops.length ? `-o ${a.ops[0]}` : a.discover ? "--discover" : "-n"} needs the record: -t st|isns -p PORTAL[:PORT]`,
+      );
     return listRecords(a);
   }
   const kind = checkType(a);
@@ -125,6 +154,8 @@ export function secretOnArgv(name: string): IscsiError {
   return new IscsiError(
     "INVALID_ARGUMENT",
     `refusing ${name} from -v: a secret on the command line is visible in ps and shell history. ` +
-      "Give it on stdin with --stdin (e.g. `iscsi -m node -T IQN -p PORTAL -o update -n " + name + " --stdin < secret-file`), with --file PATH, or use `iscsi secret set`",
+      "Give it on stdin with --stdin (e.g. `iscsi -m node -T IQN -p PORTAL -o update -n " +
+      name +
+      " --stdin < secret-file`), with --file PATH, or use `iscsi secret set`",
   );
 }

@@ -14,7 +14,8 @@ export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = row;
   }
   return prev[b.length]!;
@@ -50,7 +51,10 @@ interface Option {
  * Keys are set under both the kebab-case name and its camelCase form, like citty's own parser.
  */
 export function parseStrict(def: ArgsDef, rawArgs: string[], command: string): Record<string, unknown> {
-  const table = { ...GLOBAL, ...def } as Record<string, { type?: string; alias?: string | string[]; default?: unknown; required?: boolean }>;
+  const table = { ...GLOBAL, ...def } as Record<
+    string,
+    { type?: string; alias?: string | string[]; default?: unknown; required?: boolean }
+  >;
   const byFlag = new Map<string, Option>();
   const positionals: string[] = [];
   for (const [name, d] of Object.entries(table)) {
@@ -89,7 +93,8 @@ export function parseStrict(def: ArgsDef, rawArgs: string[], command: string): R
     if (!opt) throw usage(`unknown option ${flag} for \`${command}\`${suggestion(flag, byFlag.keys())}`);
     if (opt.type === "boolean") {
       const negated = flag.startsWith("--no-");
-      if (inline !== undefined && inline !== "true" && inline !== "false") throw usage(`${flag} takes no value other than true or false, not ${JSON.stringify(inline)}`);
+      if (inline !== undefined && inline !== "true" && inline !== "false")
+        throw usage(`${flag} takes no value other than true or false, not ${JSON.stringify(inline)}`);
       set(opt.name, inline === undefined ? !negated : (inline === "true") !== negated);
       continue;
     }
@@ -104,7 +109,9 @@ export function parseStrict(def: ArgsDef, rawArgs: string[], command: string): R
   }
   if (words.length > positionals.length) {
     const stray = words[positionals.length]!;
-    throw usage(`unexpected argument ${JSON.stringify(stray)} for \`${command}\`${positionals.length === 0 ? " (it takes no positional arguments)" : ` (it takes ${positionals.map((p) => p.toUpperCase()).join(" ")})`}`);
+    throw usage(
+      `unexpected argument ${JSON.stringify(stray)} for \`${command}\`${positionals.length === 0 ? " (it takes no positional arguments)" : ` (it takes ${positionals.map((p) => p.toUpperCase()).join(" ")})`}`,
+    );
   }
   for (const [name, d] of Object.entries(table)) {
     const given = d.type === "positional" ? words[positionals.indexOf(name)] : out[name];
@@ -112,7 +119,9 @@ export function parseStrict(def: ArgsDef, rawArgs: string[], command: string): R
     if (given !== undefined) continue;
     if (d.default !== undefined) set(name, d.default);
     else if (d.required === true || (d.type === "positional" && d.required !== false)) {
-      throw usage(d.type === "positional" ? `\`${command}\` needs ${name.toUpperCase()}` : `\`${command}\` needs --${name}`);
+      throw usage(
+        d.type === "positional" ? `\`${command}\` needs ${name.toUpperCase()}` : `\`${command}\` needs --${name}`,
+      );
     }
   }
   out._ = words;

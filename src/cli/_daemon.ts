@@ -9,11 +9,19 @@ import { parsePortal } from "./_shared.ts";
 import { fileError } from "./_output.ts";
 
 export const socketArg = {
-  socket: { type: "string", description: "The daemon's control socket (default: $ISCSI_SOCKET, /var/run/iscsi/iscsid.sock on Linux, /var/run/iscsid.sock on macOS)" },
+  socket: {
+    type: "string",
+    description:
+      "The daemon's control socket (default: $ISCSI_SOCKET, /var/run/iscsi/iscsid.sock on Linux, /var/run/iscsid.sock on macOS)",
+  },
 } as const;
 
 export const stateDirArg = {
-  "state-dir": { type: "string", description: "State directory (default: $ISCSI_STATE_DIR, /var/lib/iscsi on Linux, /Library/Application Support/iscsi on macOS)" },
+  "state-dir": {
+    type: "string",
+    description:
+      "State directory (default: $ISCSI_STATE_DIR, /var/lib/iscsi on Linux, /Library/Application Support/iscsi on macOS)",
+  },
 } as const;
 
 export function socketPath(args: Record<string, unknown>): string {
@@ -21,7 +29,10 @@ export function socketPath(args: Record<string, unknown>): string {
 }
 
 /** One request to the daemon named by the args. */
-export function ask<K extends Op>(args: Record<string, unknown>, request: RequestOf<K> & { op: K }): Promise<ResultOf<K>> {
+export function ask<K extends Op>(
+  args: Record<string, unknown>,
+  request: RequestOf<K> & { op: K },
+): Promise<ResultOf<K>> {
   return call<K>(socketPath(args), request);
 }
 
@@ -67,7 +78,12 @@ export function failIfAny(results: OpOutcome[], what: string, printed = false): 
   if (failed.length === 0) return;
   const first = failed[0]!.error!;
   const code = isErrorCode(first.code) ? first.code : "GENERIC";
-  const err = new IscsiError(code, failed.length === 1 && results.length === 1 ? first.message : `${failed.length} of ${results.length} ${what} failed; first: ${first.message}`);
+  const err = new IscsiError(
+    code,
+    failed.length === 1 && results.length === 1
+      ? first.message
+      : `${failed.length} of ${results.length} ${what} failed; first: ${first.message}`,
+  );
   throw printed ? Object.assign(err, { reported: true }) : err;
 }
 

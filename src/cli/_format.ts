@@ -1,7 +1,14 @@
 // Human output of daemon results: iscsiadm's line and record layouts (so scripts written for it keep
 // working) and the native tables. Target-supplied text is escaped; secrets are only ever "********".
 import { printable } from "../config/names.ts";
-import type { AttachmentView, DiscoveryView, LoginResult, LogoutResult, NodeView, SessionView } from "../contract/views.ts";
+import type {
+  AttachmentView,
+  DiscoveryView,
+  LoginResult,
+  LogoutResult,
+  NodeView,
+  SessionView,
+} from "../contract/views.ts";
 import type { DiscoveredTarget } from "../discovery/send-targets.ts";
 import { VERSION } from "../version.ts";
 import { formatPortal } from "../transport/portal.ts";
@@ -13,7 +20,9 @@ const portalTpgt = (p: { host: string; port: number }, tpgt: number) => `${forma
 const bracketPortal = (p: { host: string; port: number }) => `${p.host},${p.port}`;
 
 /** iscsiadm's `PORTAL,TPGT IQN` lines; a node discovery found gone gets a trailing " (stale)". */
-export function printNodeLines(nodes: Array<{ target: string; portal: { host: string; port: number }; tpgt: number; stale?: string }>): void {
+export function printNodeLines(
+  nodes: Array<{ target: string; portal: { host: string; port: number }; tpgt: number; stale?: string }>,
+): void {
   for (const n of nodes) out(`${portalTpgt(n.portal, n.tpgt)} ${printable(n.target)}${n.stale ? " (stale)" : ""}`);
 }
 
@@ -24,8 +33,10 @@ export function printNodeRecord(n: NodeView): void {
   out(`node.tpgt = ${n.tpgt}`);
   for (const [name, value] of Object.entries(n.settings)) {
     out(`${name} = ${value === "" ? "<empty>" : value}`);
-    if (name === "node.session.auth.username") out(`node.session.auth.password = ${n.secrets.password ? "********" : "<empty>"}`);
-    if (name === "node.session.auth.username_in") out(`node.session.auth.password_in = ${n.secrets.password_in ? "********" : "<empty>"}`);
+    if (name === "node.session.auth.username")
+      out(`node.session.auth.password = ${n.secrets.password ? "********" : "<empty>"}`);
+    if (name === "node.session.auth.username_in")
+      out(`node.session.auth.password_in = ${n.secrets.password_in ? "********" : "<empty>"}`);
   }
   out(`node.conn[0].address = ${n.portal.host}`);
   out(`node.conn[0].port = ${n.portal.port}`);
@@ -44,8 +55,10 @@ export function printDiscoveryRecord(r: DiscoveryView): void {
   out(`discovery.${r.type}.port = ${r.portal.port}`);
   for (const [name, value] of Object.entries(r.settings)) {
     out(`${name} = ${value === "" ? "<empty>" : value}`);
-    if (name === "discovery.sendtargets.auth.username") out(`discovery.sendtargets.auth.password = ${r.secrets.password ? "********" : "<empty>"}`);
-    if (name === "discovery.sendtargets.auth.username_in") out(`discovery.sendtargets.auth.password_in = ${r.secrets.password_in ? "********" : "<empty>"}`);
+    if (name === "discovery.sendtargets.auth.username")
+      out(`discovery.sendtargets.auth.password = ${r.secrets.password ? "********" : "<empty>"}`);
+    if (name === "discovery.sendtargets.auth.username_in")
+      out(`discovery.sendtargets.auth.password_in = ${r.secrets.password_in ? "********" : "<empty>"}`);
   }
   out("# END RECORD");
 }
@@ -55,7 +68,8 @@ export function printLoginResults(results: LoginResult[]): void {
     const what = `[iface: default, target: ${printable(r.target)}, portal: ${bracketPortal(r.portal)}]`;
     out(`Logging in to ${what}`);
     if (r.ok) out(`Login to ${what} successful.`);
-    else process.stderr.write(`iscsi: could not log in to ${what} after ${r.attempts} attempt(s): ${r.error?.message}\n`);
+    else
+      process.stderr.write(`iscsi: could not log in to ${what} after ${r.attempts} attempt(s): ${r.error?.message}\n`);
   }
 }
 
@@ -81,8 +95,13 @@ const yesNo = (b: boolean) => (b ? "Yes" : "No");
 type AttachmentList = AttachmentView[];
 
 /** SendTargets results in the one shape every command prints (portal group tag 1 when the target gave none). */
-export function foundTargets(targets: DiscoveredTarget[]): Array<{ name: string; portals: Array<{ host: string; port: number; tpgt: number }> }> {
-  return targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })) }));
+export function foundTargets(
+  targets: DiscoveredTarget[],
+): Array<{ name: string; portals: Array<{ host: string; port: number; tpgt: number }> }> {
+  return targets.map((t) => ({
+    name: t.name,
+    portals: t.portals.map((p) => ({ host: p.host, port: p.port, tpgt: p.portalGroupTag ?? 1 })),
+  }));
 }
 
 /** iscsiadm's line under an attached LUN (scripts grep for "Attached scsi disk"): the local device and its state. */
@@ -127,8 +146,16 @@ export function printSessions(sessions: SessionView[], level: number, attachment
       ...(s.error ? [`Last Error: ${printable(s.error)}`] : []),
       `Logged In Since: ${s.since}`,
     ]);
-    if (s.connections.length > 1) block("Connections:", s.connections.map((c) => `CID ${c.cid}: ${c.peer}, ${c.commands} commands, ${c.outstanding} outstanding`));
-    if (s.paths?.length) block("Multipath:", s.paths.map((p) => `Path of ${p.device} (LUN ${p.lun}): ${p.state}${p.active ? ", active" : ""}`));
+    if (s.connections.length > 1)
+      block(
+        "Connections:",
+        s.connections.map((c) => `CID ${c.cid}: ${c.peer}, ${c.commands} commands, ${c.outstanding} outstanding`),
+      );
+    if (s.paths?.length)
+      block(
+        "Multipath:",
+        s.paths.map((p) => `Path of ${p.device} (LUN ${p.lun}): ${p.state}${p.active ? ", active" : ""}`),
+      );
     if (level >= 2) {
       const n = s.negotiated;
       block("Negotiated iSCSI params:", [
@@ -170,14 +197,27 @@ export function printSessions(sessions: SessionView[], level: number, attachment
 export function printSessionTable(sessions: SessionView[]): void {
   printTable(
     ["SID", "TARGET", "PORTAL", "STATE", "DIGESTS", "LUNS"],
-    sessions.map((s) => [s.sid, printable(s.target), formatPortal(s.portal), s.state, `${s.negotiated.headerDigest}/${s.negotiated.dataDigest}`, s.luns.map((l) => l.lun).join(",") || "-"]),
+    sessions.map((s) => [
+      s.sid,
+      printable(s.target),
+      formatPortal(s.portal),
+      s.state,
+      `${s.negotiated.headerDigest}/${s.negotiated.dataDigest}`,
+      s.luns.map((l) => l.lun).join(",") || "-",
+    ]),
   );
 }
 
 export function printNodeTable(nodes: NodeView[]): void {
   printTable(
     ["TARGET", "PORTAL", "STARTUP", "AUTH", "SESSION"],
-    nodes.map((n) => [printable(n.target), portalTpgt(n.portal, n.tpgt), n.startup, String(n.settings["node.session.auth.authmethod"]), n.sid ? `sid ${n.sid}` : n.stale ? "stale" : "-"]),
+    nodes.map((n) => [
+      printable(n.target),
+      portalTpgt(n.portal, n.tpgt),
+      n.startup,
+      String(n.settings["node.session.auth.authmethod"]),
+      n.sid ? `sid ${n.sid}` : n.stale ? "stale" : "-",
+    ]),
   );
 }
 
@@ -192,7 +232,9 @@ export function printAttachmentTable(attachments: AttachmentView[]): void {
       a.state,
       `${formatBytes(Number(a.sizeBytes))}${a.readOnly ? " ro" : ""}`,
       a.mountPoint ?? "-",
-      a.nfs ? `${a.nfs.reads} r / ${a.nfs.writes} w / ${a.nfs.commits} commit / ${a.nfs.jukebox} jukebox / ${a.nfs.errors} err` : `${a.stats.reads} r / ${a.stats.writes} w / ${a.stats.errors} err`,
+      a.nfs
+        ? `${a.nfs.reads} r / ${a.nfs.writes} w / ${a.nfs.commits} commit / ${a.nfs.jukebox} jukebox / ${a.nfs.errors} err`
+        : `${a.stats.reads} r / ${a.stats.writes} w / ${a.stats.errors} err`,
     ]),
   );
 }

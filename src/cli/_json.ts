@@ -24,11 +24,19 @@ export const OUTPUTS = {
     logins: v.optional(daemonDiscover.logins.wrapped),
   }),
   /** `iscsi attach --list --json` */
-  attachments: v.strictObject({ schemaVersion: version, attachments: RESULTS["attach.list"], quarantined: RESULTS.status.entries.quarantined }),
+  attachments: v.strictObject({
+    schemaVersion: version,
+    attachments: RESULTS["attach.list"],
+    quarantined: RESULTS.status.entries.quarantined,
+  }),
   /** `iscsi sessions --json`, `iscsi -m session --json` */
   sessions: v.strictObject({ schemaVersion: version, sessions: RESULTS["sessions.list"].entries.sessions }),
   /** `iscsi nodes --json`, `iscsi -m node --json` */
-  nodes: v.strictObject({ schemaVersion: version, nodes: RESULTS["nodes.list"].entries.nodes, quarantined: RESULTS["nodes.list"].entries.quarantined }),
+  nodes: v.strictObject({
+    schemaVersion: version,
+    nodes: RESULTS["nodes.list"].entries.nodes,
+    quarantined: RESULTS["nodes.list"].entries.quarantined,
+  }),
 } as const;
 
 export type OutputKind = keyof typeof OUTPUTS;

@@ -8,8 +8,17 @@ import { IscsiError } from "../contract/errors.ts";
 /** A local file error that names the path and what we were doing with it. */
 export function fileError(path: string, doing: string, err: unknown): IscsiError {
   const e = err as NodeJS.ErrnoException;
-  const why = e?.code === "ENOENT" ? "no such file or directory" : e?.code === "EACCES" ? "permission denied" : e?.code === "EISDIR" ? "is a directory" : (e?.message ?? String(err));
-  return new IscsiError(e?.code === "EACCES" ? "ACCESS" : "INVALID_ARGUMENT", `cannot ${doing} ${path}: ${why}`, { cause: err });
+  const why =
+    e?.code === "ENOENT"
+      ? "no such file or directory"
+      : e?.code === "EACCES"
+        ? "permission denied"
+        : e?.code === "EISDIR"
+          ? "is a directory"
+          : (e?.message ?? String(err));
+  return new IscsiError(e?.code === "EACCES" ? "ACCESS" : "INVALID_ARGUMENT", `cannot ${doing} ${path}: ${why}`, {
+    cause: err,
+  });
 }
 
 export function isBrokenPipe(err: unknown): boolean {
@@ -27,7 +36,8 @@ export interface OutputFile {
 
 /** Write all of `data` to `fd`, at `position` or (null) at the current position. */
 function writeAll(fd: number, data: Uint8Array, position: number | null): void {
-  for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off, position === null ? null : position + off);
+  for (let off = 0; off < data.length; )
+    off += writeSync(fd, data, off, data.length - off, position === null ? null : position + off);
 }
 
 /** Pieces that complete out of order go out to a stream (stdout, a pipe, a device) in order. */
@@ -60,7 +70,8 @@ function inOrder(sink: (data: Uint8Array) => void | Promise<void>, close = () =>
 }
 
 /** stdout is a non-blocking pipe under Bun: write through the stream and wait for it to drain. */
-const toStdout = (data: Uint8Array) => new Promise<void>((resolve) => (process.stdout.write(data) ? resolve() : process.stdout.once("drain", resolve)));
+const toStdout = (data: Uint8Array) =>
+  new Promise<void>((resolve) => (process.stdout.write(data) ? resolve() : process.stdout.once("drain", resolve)));
 
 function existingNonFile(path: string): boolean {
   try {
@@ -79,7 +90,10 @@ export function openOutput(path: string): OutputFile {
   if (existingNonFile(path)) {
     try {
       const fd = openSync(path, "w");
-      return inOrder((data) => writeAll(fd, data, null), () => closeSync(fd));
+      return inOrder(
+        (data) => writeAll(fd, data, null),
+        () => closeSync(fd),
+      );
     } catch (err) {
       throw fileError(path, "write", err);
     }

@@ -7,7 +7,9 @@ export const SYSTEMD_UNIT = "iscsi.service";
 export const LAUNCHD_LABEL = "dev.iscsi.daemon";
 
 export function serviceFilePath(platform: Platform, root = "/"): string {
-  return platform === "darwin" ? resolve(root, `Library/LaunchDaemons/${LAUNCHD_LABEL}.plist`) : resolve(root, `etc/systemd/system/${SYSTEMD_UNIT}`);
+  return platform === "darwin"
+    ? resolve(root, `Library/LaunchDaemons/${LAUNCHD_LABEL}.plist`)
+    : resolve(root, `etc/systemd/system/${SYSTEMD_UNIT}`);
 }
 
 /** argv that starts this very program: the compiled binary, or bun plus the entry script when run from source. */
@@ -62,7 +64,9 @@ WantedBy=multi-user.target
 const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 export function launchdPlist(o: ServiceOptions): string {
-  const args = [...o.command, "daemon", ...(o.daemonArgs ?? [])].map((a) => `\t\t<string>${xml(a)}</string>`).join("\n");
+  const args = [...o.command, "daemon", ...(o.daemonArgs ?? [])]
+    .map((a) => `\t\t<string>${xml(a)}</string>`)
+    .join("\n");
   return `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0">

@@ -12,10 +12,18 @@ import { connectionsFrom, loginTimeoutFrom, normalLogin, type LunAddress } from 
 const ASC_LU_NOT_SUPPORTED = 0x25;
 const DIRECT_ACCESS = 0;
 
-export async function openLun(addr: LunAddress, args: Record<string, unknown>, opts: { queueDepth?: number; transport?: TransportChoice } = {}): Promise<LogicalUnit> {
+export async function openLun(
+  addr: LunAddress,
+  args: Record<string, unknown>,
+  opts: { queueDepth?: number; transport?: TransportChoice } = {},
+): Promise<LogicalUnit> {
   const timeout = args["command-timeout"];
   const seconds = timeout === undefined ? undefined : Number(timeout);
-  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0)) throw new IscsiError("INVALID_ARGUMENT", `--command-timeout ${JSON.stringify(timeout)}: expected a number of seconds above 0`);
+  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0))
+    throw new IscsiError(
+      "INVALID_ARGUMENT",
+      `--command-timeout ${JSON.stringify(timeout)}: expected a number of seconds above 0`,
+    );
   const login = normalLogin(args, addr.target, addr.user);
   const session = await Session.open({
     portal: addr.portal,
@@ -31,7 +39,10 @@ export async function openLun(addr: LunAddress, args: Record<string, unknown>, o
       await lu.testUnitReady();
     } catch (err) {
       if (err instanceof ScsiStatusError && err.sense?.asc === ASC_LU_NOT_SUPPORTED) {
-        throw new IscsiError("NOT_FOUND", `${addr.target} has no LUN ${addr.lun}; its LUNs: ${(await describeLuns(session)).join(", ")}`);
+        throw new IscsiError(
+          "NOT_FOUND",
+          `${addr.target} has no LUN ${addr.lun}; its LUNs: ${(await describeLuns(session)).join(", ")}`,
+        );
       }
       throw err;
     }
@@ -54,7 +65,11 @@ async function lunTypes(session: Session): Promise<Array<{ lun: number; type: nu
   const out = [];
   for (const lun of await lun0.reportLuns()) {
     const inq = await new LogicalUnit(session, lun).inquiry();
-    out.push({ lun, type: inq.peripheralDeviceType, name: inq.peripheralDeviceType === DIRECT_ACCESS ? "disk" : inq.deviceTypeName });
+    out.push({
+      lun,
+      type: inq.peripheralDeviceType,
+      name: inq.peripheralDeviceType === DIRECT_ACCESS ? "disk" : inq.deviceTypeName,
+    });
   }
   return out;
 }
@@ -69,5 +84,8 @@ async function onlyDisk(session: Session, target: string): Promise<number> {
   if (disks.length === 1) return disks[0]!.lun;
   const listed = all.map((l) => `${l.lun} (${l.name})`).join(", ") || "none";
   if (disks.length === 0) throw new IscsiError("NOT_FOUND", `${target} has no disk LUN; its LUNs: ${listed}`);
-  throw new IscsiError("INVALID_ARGUMENT", `${target} has ${disks.length} disk LUNs: name one in the URL (iscsi://HOST/IQN/LUN) or with --lun; its LUNs: ${listed}`);
+  throw new IscsiError(
+    "INVALID_ARGUMENT",
+    `${target} has ${disks.length} disk LUNs: name one in the URL (iscsi://HOST/IQN/LUN) or with --lun; its LUNs: ${listed}`,
+  );
 }

@@ -9,34 +9,57 @@ import type { Portal } from "../transport/portal.ts";
 import type { LoginParams } from "../login/login.ts";
 import type { Digest, OperationalProposal } from "../login/keys.ts";
 
-export const jsonArg = { json: { type: "boolean", description: "Print JSON instead of a table", default: false } } as const;
+export const jsonArg = {
+  json: { type: "boolean", description: "Print JSON instead of a table", default: false },
+} as const;
 
 export const initiatorArg = {
-  "initiator-name": { type: "string", description: "Our iSCSI name (default: $ISCSI_INITIATOR_NAME, else the daemon's, from <state dir>/initiatorname.iscsi)" },
+  "initiator-name": {
+    type: "string",
+    description:
+      "Our iSCSI name (default: $ISCSI_INITIATOR_NAME, else the daemon's, from <state dir>/initiatorname.iscsi)",
+  },
 } as const;
 
 export const authArgs = {
-  "chap-user": { type: "string", description: "CHAP user name; the secret comes from --chap-secret-file or $ISCSI_CHAP_SECRET" },
+  "chap-user": {
+    type: "string",
+    description: "CHAP user name; the secret comes from --chap-secret-file or $ISCSI_CHAP_SECRET",
+  },
   "chap-secret-file": { type: "string", description: "File holding the CHAP secret (first line)" },
-  "mutual-user": { type: "string", description: "User name the target must answer with (mutual CHAP); secret from --mutual-secret-file or $ISCSI_MUTUAL_SECRET" },
+  "mutual-user": {
+    type: "string",
+    description:
+      "User name the target must answer with (mutual CHAP); secret from --mutual-secret-file or $ISCSI_MUTUAL_SECRET",
+  },
   "mutual-secret-file": { type: "string", description: "File holding the target's secret for mutual CHAP" },
   "chap-algorithms": { type: "string", description: "CHAP_A preference, e.g. SHA3-256,SHA-256,SHA-1,MD5 (default)" },
 } as const;
 
 export const digestArgs = {
-  "header-digest": { type: "string", description: "HeaderDigest offer in preference order: None,CRC32C (default), CRC32C,None, None or CRC32C" },
+  "header-digest": {
+    type: "string",
+    description: "HeaderDigest offer in preference order: None,CRC32C (default), CRC32C,None, None or CRC32C",
+  },
   "data-digest": { type: "string", description: "DataDigest offer, as --header-digest (default None,CRC32C)" },
 } as const;
 
 export const loginTimeoutArg = {
-  "login-timeout": { type: "string", description: "Seconds a login may take before it fails (default 15, as open-iscsi's login_timeout)" },
+  "login-timeout": {
+    type: "string",
+    description: "Seconds a login may take before it fails (default 15, as open-iscsi's login_timeout)",
+  },
 } as const;
 
 /** --login-timeout in milliseconds, or nothing for the default. */
 export function loginTimeoutFrom(args: StrArgs): { loginTimeoutMs?: number } {
   const v = str(args, "login-timeout");
   if (v === undefined) return {};
-  if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0 || Number(v) > 3600) throw new IscsiError("INVALID_ARGUMENT", `invalid --login-timeout ${JSON.stringify(v)}: seconds, more than 0 and at most 3600`);
+  if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0 || Number(v) > 3600)
+    throw new IscsiError(
+      "INVALID_ARGUMENT",
+      `invalid --login-timeout ${JSON.stringify(v)}: seconds, more than 0 and at most 3600`,
+    );
   return { loginTimeoutMs: Math.round(Number(v) * 1000) };
 }
 
@@ -45,8 +68,15 @@ export const lunArgs = {
   portal: { type: "string", alias: "p", description: "Target portal HOST[:PORT]" },
   target: { type: "string", alias: "T", description: "Target IQN" },
   lun: { type: "string", alias: "l", description: "LUN number (default: the target's only disk LUN)" },
-  connections: { type: "string", description: "TCP connections in the session, 1..65535 (MC/S; the target's MaxConnections caps it; default 1)" },
-  "command-timeout": { type: "string", description: "Seconds a command may wait for its status, counted from submission, also while the target's command window is closed (default 30)" },
+  connections: {
+    type: "string",
+    description: "TCP connections in the session, 1..65535 (MC/S; the target's MaxConnections caps it; default 1)",
+  },
+  "command-timeout": {
+    type: "string",
+    description:
+      "Seconds a command may wait for its status, counted from submission, also while the target's command window is closed (default 30)",
+  },
   ...authArgs,
   ...digestArgs,
   ...loginTimeoutArg,
@@ -55,7 +85,8 @@ export const lunArgs = {
 
 /** HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address. */
 export function parsePortal(text: string, defaultPort = 3260): Portal {
-  const bad = () => new IscsiError("INVALID_ARGUMENT", `invalid portal ${JSON.stringify(text)}: expected HOST[:PORT] or [IPv6]:PORT`);
+  const bad = () =>
+    new IscsiError("INVALID_ARGUMENT", `invalid portal ${JSON.stringify(text)}: expected HOST[:PORT] or [IPv6]:PORT`);
   let host = text.trim();
   let port = defaultPort;
   const comma = host.indexOf(",");
@@ -87,10 +118,17 @@ export interface LunAddress {
 /** libiscsi's URL form: iscsi://[user@]host[:port]/IQN/LUN. A password in the URL is refused (it would be on argv). */
 export function parseIscsiUrl(url: string): LunAddress {
   const m = /^iscsi:\/\/(?:([^@/]*)@)?(\[[^\]]+\](?::\d+)?|[^/]+)\/([^/]+)(?:\/(\d+))?\/?$/.exec(url);
-  if (!m) throw new IscsiError("INVALID_ARGUMENT", `invalid iSCSI URL ${JSON.stringify(url)}: expected iscsi://[user@]host[:port]/IQN/LUN`);
+  if (!m)
+    throw new IscsiError(
+      "INVALID_ARGUMENT",
+      `invalid iSCSI URL ${JSON.stringify(url)}: expected iscsi://[user@]host[:port]/IQN/LUN`,
+    );
   const userinfo = m[1];
   if (userinfo !== undefined && (userinfo.includes("%") || userinfo.includes(":"))) {
-    throw new IscsiError("INVALID_ARGUMENT", "a CHAP secret in the URL would be visible in `ps`; put it in $ISCSI_CHAP_SECRET or a file named by --chap-secret-file");
+    throw new IscsiError(
+      "INVALID_ARGUMENT",
+      "a CHAP secret in the URL would be visible in `ps`; put it in $ISCSI_CHAP_SECRET or a file named by --chap-secret-file",
+    );
   }
   return {
     portal: parsePortal(m[2]!),
@@ -102,7 +140,8 @@ export function parseIscsiUrl(url: string): LunAddress {
 }
 
 export function parseLunNumber(text: string): number {
-  if (!/^\d+$/.test(text) || Number(text) > 16383) throw new IscsiError("INVALID_ARGUMENT", `invalid LUN ${JSON.stringify(text)}: expected 0..16383`);
+  if (!/^\d+$/.test(text) || Number(text) > 16383)
+    throw new IscsiError("INVALID_ARGUMENT", `invalid LUN ${JSON.stringify(text)}: expected 0..16383`);
   return Number(text);
 }
 
@@ -118,9 +157,18 @@ export function lunAddressFrom(args: StrArgs): LunAddress {
   if (url) return parseIscsiUrl(url);
   const portal = str(args, "portal");
   const target = str(args, "target");
-  if (!portal || !target) throw new IscsiError("INVALID_ARGUMENT", "name the LUN with iscsi://host[:port]/IQN/LUN or with --portal HOST[:PORT] --target IQN [--lun N]");
+  if (!portal || !target)
+    throw new IscsiError(
+      "INVALID_ARGUMENT",
+      "name the LUN with iscsi://host[:port]/IQN/LUN or with --portal HOST[:PORT] --target IQN [--lun N]",
+    );
   const lun = str(args, "lun");
-  return { portal: parsePortal(portal), target, lun: lun === undefined ? 0 : parseLunNumber(lun), lunGiven: lun !== undefined };
+  return {
+    portal: parsePortal(portal),
+    target,
+    lun: lun === undefined ? 0 : parseLunNumber(lun),
+    lunGiven: lun !== undefined,
+  };
 }
 
 const ALGORITHMS: Record<string, number> = { MD5: 5, "SHA-1": 6, SHA1: 6, "SHA-256": 7, SHA256: 7, "SHA3-256": 8 };
@@ -145,21 +193,34 @@ export function authFrom(args: StrArgs, userFromUrl?: string): LoginParams["auth
   const username = str(args, "chap-user") ?? userFromUrl ?? process.env.ISCSI_CHAP_USER;
   const secret = readSecret(str(args, "chap-secret-file"), "ISCSI_CHAP_SECRET", "CHAP secret");
   if (!username) {
-    if (str(args, "mutual-user")) throw new IscsiError("INVALID_ARGUMENT", "--mutual-user needs one-way CHAP too (--chap-user)");
+    if (str(args, "mutual-user"))
+      throw new IscsiError("INVALID_ARGUMENT", "--mutual-user needs one-way CHAP too (--chap-user)");
     return { method: "None" };
   }
-  if (!secret) throw new IscsiError("INVALID_ARGUMENT", `CHAP user ${username} given but no secret: set $ISCSI_CHAP_SECRET or --chap-secret-file`);
+  if (!secret)
+    throw new IscsiError(
+      "INVALID_ARGUMENT",
+      `CHAP user ${username} given but no secret: set $ISCSI_CHAP_SECRET or --chap-secret-file`,
+    );
   const algs = str(args, "chap-algorithms");
   const algorithms = algs?.split(",").map((a) => {
     const n = ALGORITHMS[a.trim().toUpperCase()];
-    if (n === undefined) throw new IscsiError("INVALID_ARGUMENT", `unknown CHAP algorithm ${JSON.stringify(a)}: use MD5, SHA-1, SHA-256 or SHA3-256`);
+    if (n === undefined)
+      throw new IscsiError(
+        "INVALID_ARGUMENT",
+        `unknown CHAP algorithm ${JSON.stringify(a)}: use MD5, SHA-1, SHA-256 or SHA3-256`,
+      );
     return n;
   });
   const mutualUser = str(args, "mutual-user") ?? process.env.ISCSI_MUTUAL_USER;
   let mutual: { username: string; secret: Uint8Array } | undefined;
   if (mutualUser) {
     const ms = readSecret(str(args, "mutual-secret-file"), "ISCSI_MUTUAL_SECRET", "mutual CHAP secret");
-    if (!ms) throw new IscsiError("INVALID_ARGUMENT", `mutual CHAP user ${mutualUser} given but no secret: set $ISCSI_MUTUAL_SECRET or --mutual-secret-file`);
+    if (!ms)
+      throw new IscsiError(
+        "INVALID_ARGUMENT",
+        `mutual CHAP user ${mutualUser} given but no secret: set $ISCSI_MUTUAL_SECRET or --mutual-secret-file`,
+      );
     mutual = { username: mutualUser, secret: ms };
   }
   return { method: "CHAP", username, secret, ...(algorithms ? { algorithms } : {}), ...(mutual ? { mutual } : {}) };
@@ -170,11 +231,18 @@ const DIGEST_OFFERS = ["None,CRC32C", "CRC32C,None", "None", "CRC32C"];
 /** The digest offers of --header-digest / --data-digest (RFC 7143 §13.1), or nothing for the defaults. */
 export function digestsFrom(args: StrArgs): Partial<Pick<OperationalProposal, "headerDigest" | "dataDigest">> {
   const out: Partial<Pick<OperationalProposal, "headerDigest" | "dataDigest">> = {};
-  for (const [flag, field] of [["header-digest", "headerDigest"], ["data-digest", "dataDigest"]] as const) {
+  for (const [flag, field] of [
+    ["header-digest", "headerDigest"],
+    ["data-digest", "dataDigest"],
+  ] as const) {
     const v = str(args, flag);
     if (v === undefined) continue;
     const canonical = DIGEST_OFFERS.find((d) => d.toLowerCase() === v.replace(/\s/g, "").toLowerCase());
-    if (!canonical) throw new IscsiError("INVALID_ARGUMENT", `invalid --${flag} ${JSON.stringify(v)}: use ${DIGEST_OFFERS.join(", ")}`);
+    if (!canonical)
+      throw new IscsiError(
+        "INVALID_ARGUMENT",
+        `invalid --${flag} ${JSON.stringify(v)}: use ${DIGEST_OFFERS.join(", ")}`,
+      );
     out[field] = canonical.split(",") as Digest[];
   }
   return out;
@@ -182,7 +250,13 @@ export function digestsFrom(args: StrArgs): Partial<Pick<OperationalProposal, "h
 
 /** The login of a Normal session to `target` from the command's flags (name, CHAP, digests). */
 export function normalLogin(args: StrArgs, target: string, userFromUrl?: string) {
-  return { initiatorName: initiatorNameFrom(args), targetName: target, sessionType: "Normal" as const, auth: authFrom(args, userFromUrl), proposal: digestsFrom(args) };
+  return {
+    initiatorName: initiatorNameFrom(args),
+    targetName: target,
+    sessionType: "Normal" as const,
+    auth: authFrom(args, userFromUrl),
+    proposal: digestsFrom(args),
+  };
 }
 
 /**
@@ -190,15 +264,25 @@ export function normalLogin(args: StrArgs, target: string, userFromUrl?: string)
  * generated and stored on first use) so standalone commands and the daemon look the same to a target's ACL.
  */
 export function initiatorNameFrom(args: StrArgs): string {
-  const { name, notStored } = standaloneInitiatorName(str(args, "initiator-name"), resolvePaths({ stateDir: args["state-dir"] }).stateDir);
-  if (notStored) process.stderr.write(`iscsi: using initiator name ${name} for this run only (${notStored}); \`sudo iscsi initiator-name\` stores one\n`);
+  const { name, notStored } = standaloneInitiatorName(
+    str(args, "initiator-name"),
+    resolvePaths({ stateDir: args["state-dir"] }).stateDir,
+  );
+  if (notStored)
+    process.stderr.write(
+      `iscsi: using initiator name ${name} for this run only (${notStored}); \`sudo iscsi initiator-name\` stores one\n`,
+    );
   return name;
 }
 
 /** 4096, 4k, 64K, 1M, 1MiB, 2G → bytes. */
 export function parseSize(text: string, what: string): number {
   const m = /^(\d+)\s*([kKmMgGtT]?)(i?[bB])?$/.exec(text.trim());
-  if (!m) throw new IscsiError("INVALID_ARGUMENT", `invalid ${what} ${JSON.stringify(text)}: expected a number with an optional k/M/G suffix`);
+  if (!m)
+    throw new IscsiError(
+      "INVALID_ARGUMENT",
+      `invalid ${what} ${JSON.stringify(text)}: expected a number with an optional k/M/G suffix`,
+    );
   const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase()]!;
   const n = Number(m[1]) * mult;
   if (!Number.isSafeInteger(n)) throw new IscsiError("INVALID_ARGUMENT", `${what} ${text} is too large`);
@@ -213,7 +297,8 @@ export function printJson(value: unknown): void {
 export function printTable(headers: string[], rows: Array<Array<string | number>>): void {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
-  for (const r of cells) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ") + "\n");
+  for (const r of cells)
+    process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ") + "\n");
 }
 
 export function formatBytes(n: number): string {
@@ -246,7 +331,9 @@ export class Progress {
     const width = 30;
     const bar = "#".repeat(Math.round(frac * width)).padEnd(width, ".");
     const rate = done / Math.max(0.001, (now - this.started) / 1000);
-    process.stderr.write(`\r${this.label} [${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${formatBytes(done)} ${formatBytes(rate)}/s `);
+    process.stderr.write(
+      `\r${this.label} [${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${formatBytes(done)} ${formatBytes(rate)}/s `,
+    );
   }
 
   done(): void {
@@ -259,6 +346,10 @@ export function connectionsFrom(args: { connections?: unknown }): number {
   if (args.connections === undefined) return 1;
   const text = String(args.connections);
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= 65535)) throw new IscsiError("INVALID_ARGUMENT", `--connections must be a whole number from 1 to 65535, not ${JSON.stringify(text)}`);
+  if (!(n >= 1 && n <= 65535))
+    throw new IscsiError(
+      "INVALID_ARGUMENT",
+      `--connections must be a whole number from 1 to 65535, not ${JSON.stringify(text)}`,
+    );
   return n;
 }

@@ -10,14 +10,29 @@ import { jsonArg, parseLunNumber, printJson } from "./_shared.ts";
 import { printOutput } from "./_json.ts";
 
 export default defineCommand({
-  meta: { name: "attach", description: "Attach a LUN as a local disk through the daemon, or list attachments (--list)" },
+  meta: {
+    name: "attach",
+    description: "Attach a LUN as a local disk through the daemon, or list attachments (--list)",
+  },
   args: {
-    target: { type: "positional", required: false, description: "Target IQN (a node the daemon knows; logged in when needed)" },
+    target: {
+      type: "positional",
+      required: false,
+      description: "Target IQN (a node the daemon knows; logged in when needed)",
+    },
     lun: { type: "positional", required: false, description: "LUN number" },
     portal: { type: "string", alias: "p", description: "The node's portal HOST[:PORT], when the target has several" },
-    mount: { type: "string", alias: "m", description: "Mount the disk's filesystem on this directory (created when missing)" },
+    mount: {
+      type: "string",
+      alias: "m",
+      description: "Mount the disk's filesystem on this directory (created when missing)",
+    },
     "read-only": { type: "boolean", description: "Attach read-only" },
-    via: { type: "string", description: "Route: fuse (a block device over FUSE) or nfs (the daemon's loopback NFS server; Linux serves the export only)" },
+    via: {
+      type: "string",
+      description:
+        "Route: fuse (a block device over FUSE) or nfs (the daemon's loopback NFS server; Linux serves the export only)",
+    },
     list: { type: "boolean", alias: "l", description: "List attachments instead" },
     ...socketArg,
     ...jsonArg,
@@ -35,8 +50,10 @@ export default defineCommand({
       }
       return printAttachmentTable(attachments);
     }
-    if (!args.target || args.lun === undefined) throw new IscsiError("INVALID_ARGUMENT", "name the target and the LUN: iscsi attach TARGET LUN [--mount DIR]");
-    if (args.via !== undefined && args.via !== "fuse" && args.via !== "nfs") throw new IscsiError("INVALID_ARGUMENT", `--via must be fuse or nfs, not ${JSON.stringify(args.via)}`);
+    if (!args.target || args.lun === undefined)
+      throw new IscsiError("INVALID_ARGUMENT", "name the target and the LUN: iscsi attach TARGET LUN [--mount DIR]");
+    if (args.via !== undefined && args.via !== "fuse" && args.via !== "nfs")
+      throw new IscsiError("INVALID_ARGUMENT", `--via must be fuse or nfs, not ${JSON.stringify(args.via)}`);
     const attachment = await ask(args, {
       op: "attach.add",
       target: args.target,

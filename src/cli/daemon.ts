@@ -17,21 +17,36 @@ export default defineCommand({
     ...stateDirArg,
     ...socketArg,
     config: { type: "string", description: "Config file (default: $ISCSI_CONFIG or <state dir>/iscsid.conf)" },
-    ui: { type: "boolean", default: true, description: "Do not serve the web dashboard (default: served on 127.0.0.1, see docs/gui.md)" },
+    ui: {
+      type: "boolean",
+      default: true,
+      description: "Do not serve the web dashboard (default: served on 127.0.0.1, see docs/gui.md)",
+    },
     "ui-port": { type: "string", description: "Dashboard port (default: iscsid.ui.port of the config, else 8339)" },
-    "nfs-port": { type: "string", description: "Port of the loopback NFS server of attach --via nfs (default: iscsid.nfs.port of the config, else 0: a free port)" },
+    "nfs-port": {
+      type: "string",
+      description:
+        "Port of the loopback NFS server of attach --via nfs (default: iscsid.nfs.port of the config, else 0: a free port)",
+    },
   },
   async run({ args }) {
     // The daemon's log is its record of logins and retries: info level unless the user chose otherwise.
-    if (!process.env.ISCSI_LOG_LEVEL && !process.argv.includes("-d") && !process.argv.includes("--debug")) setLogLevel(3);
+    if (!process.env.ISCSI_LOG_LEVEL && !process.argv.includes("-d") && !process.argv.includes("--debug"))
+      setLogLevel(3);
     const log = logFor("iscsid");
     const uiPort = args["ui-port"] === undefined ? undefined : Number(args["ui-port"]);
     if (uiPort !== undefined && !(Number.isInteger(uiPort) && uiPort >= 1 && uiPort <= 65535)) {
-      throw new IscsiError("INVALID_ARGUMENT", `--ui-port must be a port number 1..65535, not ${JSON.stringify(args["ui-port"])}`);
+      throw new IscsiError(
+        "INVALID_ARGUMENT",
+        `--ui-port must be a port number 1..65535, not ${JSON.stringify(args["ui-port"])}`,
+      );
     }
     const nfsPort = args["nfs-port"] === undefined ? undefined : Number(args["nfs-port"]);
     if (nfsPort !== undefined && !(Number.isInteger(nfsPort) && nfsPort >= 0 && nfsPort <= 65535)) {
-      throw new IscsiError("INVALID_ARGUMENT", `--nfs-port must be a port number 0..65535, not ${JSON.stringify(args["nfs-port"])}`);
+      throw new IscsiError(
+        "INVALID_ARGUMENT",
+        `--nfs-port must be a port number 0..65535, not ${JSON.stringify(args["nfs-port"])}`,
+      );
     }
     const paths = resolvePaths({ stateDir: args["state-dir"], socket: args.socket, config: args.config });
     const daemon = Daemon.open({ stateDir: paths.stateDir, configPath: paths.config, nfsPort });
@@ -45,7 +60,9 @@ export default defineCommand({
       (t) => `sessions on the ${t.kind} transport (${t.why})`,
       (err: Error) => `no usable transport: ${err.message}`,
     );
-    log.info(`iscsi daemon ${process.pid} ready: state ${paths.stateDir}, initiator ${daemon.initiatorName()}; ${transport}`);
+    log.info(
+      `iscsi daemon ${process.pid} ready: state ${paths.stateDir}, initiator ${daemon.initiatorName()}; ${transport}`,
+    );
     daemon.startAutomaticLogins();
     daemon.restoreAttachments();
     daemon.startSystemEvents();

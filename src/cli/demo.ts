@@ -42,26 +42,37 @@ export default defineCommand({
         login: { initiatorName, targetName: target.iqn, sessionType: "Normal", auth: { method: "None" } },
       });
       const n = session.negotiated;
-      say("login", `as ${initiatorName}; MaxRecvDataSegmentLength ${n.maxXmitDataSegmentLength}, MaxBurstLength ${n.maxBurstLength}, ImmediateData ${n.immediateData ? "Yes" : "No"}, InitialR2T ${n.initialR2T ? "Yes" : "No"}`, t0);
+      say(
+        "login",
+        `as ${initiatorName}; MaxRecvDataSegmentLength ${n.maxXmitDataSegmentLength}, MaxBurstLength ${n.maxBurstLength}, ImmediateData ${n.immediateData ? "Yes" : "No"}, InitialR2T ${n.initialR2T ? "Yes" : "No"}`,
+        t0,
+      );
       try {
         t0 = performance.now();
         const lu = new LogicalUnit(session, target.lun);
         await lu.testUnitReady();
         const inq = await lu.inquiry();
         const cap = await lu.open();
-        say("inquiry", `LUN ${target.lun}: ${inq.vendor} ${inq.product}, ${formatBytes(Number(cap.bytes))} in ${cap.blockSize}-byte blocks`, t0);
+        say(
+          "inquiry",
+          `LUN ${target.lun}: ${inq.vendor} ${inq.product}, ${formatBytes(Number(cap.bytes))} in ${cap.blockSize}-byte blocks`,
+          t0,
+        );
 
         const data = new Uint8Array(size);
         for (let at = 0; at < size; at += 65536) crypto.getRandomValues(data.subarray(at, Math.min(size, at + 65536)));
         t0 = performance.now();
-        await writeRange(lu, { offset: 0, length: size, ioSize: 1 << 20, queueDepth: 16 }, (at, len) => data.subarray(at, at + len));
+        await writeRange(lu, { offset: 0, length: size, ioSize: 1 << 20, queueDepth: 16 }, (at, len) =>
+          data.subarray(at, at + len),
+        );
         say("write", `${formatBytes(size)} of random data at queue depth 16, then SYNCHRONIZE CACHE`, t0);
 
         t0 = performance.now();
         const back = new Uint8Array(size);
         await readRange(lu, { offset: 0, length: size, ioSize: 1 << 20, queueDepth: 16 }, (at, d) => back.set(d, at));
         say("read", `${formatBytes(size)} back`, t0);
-        if (!timingSafeEqual(data, back)) throw new IscsiError("GENERIC", "data read back differs from what was written");
+        if (!timingSafeEqual(data, back))
+          throw new IscsiError("GENERIC", "data read back differs from what was written");
         say("verify", "every byte identical", performance.now());
       } finally {
         t0 = performance.now();

@@ -17,7 +17,11 @@ import { generateInitiatorName } from "../config/initiator-name.ts";
 
 function seconds(text: string, what: string, min: number): number {
   const n = Number(text);
-  if (!Number.isFinite(n) || n < min || n > 3600) throw new IscsiError("INVALID_ARGUMENT", `invalid ${what} ${JSON.stringify(text)}: expected seconds, ${min} to 3600`);
+  if (!Number.isFinite(n) || n < min || n > 3600)
+    throw new IscsiError(
+      "INVALID_ARGUMENT",
+      `invalid ${what} ${JSON.stringify(text)}: expected seconds, ${min} to 3600`,
+    );
   return Math.round(n * 1000);
 }
 
@@ -43,13 +47,28 @@ function printReport(r: Report): void {
 }
 
 export default defineCommand({
-  meta: { name: "doctor", description: "Check this host; given a portal, probe it and its targets (login, digests, CHAP, NOP)" },
+  meta: {
+    name: "doctor",
+    description: "Check this host; given a portal, probe it and its targets (login, digests, CHAP, NOP)",
+  },
   args: {
     portal: { type: "positional", required: false, description: "HOST[:PORT] of a target portal to probe" },
-    target: { type: "string", alias: "T", description: "Probe only this target (default: every target SendTargets lists)" },
-    isns: { type: "string", description: "Probe the iSNS server at HOST[:PORT] (port 3205 by default): reachable, registration, query, our node, SCN" },
+    target: {
+      type: "string",
+      alias: "T",
+      description: "Probe only this target (default: every target SendTargets lists)",
+    },
+    isns: {
+      type: "string",
+      description:
+        "Probe the iSNS server at HOST[:PORT] (port 3205 by default): reachable, registration, query, our node, SCN",
+    },
     timeout: { type: "string", default: "10", description: "Seconds allowed for each connect and login" },
-    "nop-wait": { type: "string", default: "3", description: "Seconds to listen for NOP-In pings from each target (0: skip)" },
+    "nop-wait": {
+      type: "string",
+      default: "3",
+      description: "Seconds to listen for NOP-In pings from each target (0: skip)",
+    },
     ...authArgs,
     ...initiatorArg,
     ...stateDirArg,
@@ -61,26 +80,50 @@ export default defineCommand({
     const nopWaitMs = seconds(args["nop-wait"], "--nop-wait", 0);
     const portal = args.portal ? parsePortal(args.portal) : undefined;
     const isnsServer = args.isns ? parsePortal(args.isns, DEFAULT_ISNS_PORT) : undefined;
-    if (args.target && !portal) throw new IscsiError("INVALID_ARGUMENT", "--target needs a PORTAL to probe: iscsi doctor HOST[:PORT] --target IQN");
+    if (args.target && !portal)
+      throw new IscsiError(
+        "INVALID_ARGUMENT",
+        "--target needs a PORTAL to probe: iscsi doctor HOST[:PORT] --target IQN",
+      );
     const auth = authFrom(args);
     const paths = resolvePaths({ stateDir: args["state-dir"], socket: args.socket });
     const platform = currentPlatform();
     // doctor only reads: a name given explicitly, else the daemon's (the one standalone commands use too).
     const explicit = args["initiator-name"] || process.env.ISCSI_INITIATOR_NAME || undefined;
     const host = await checkHost({
-      platform, stateDir: paths.stateDir, socket: paths.socket, config: paths.config, ...(explicit ? { standaloneName: explicit } : {}),
-      embedded: embeddedFiles(), uid: process.getuid?.() ?? -1,
+      platform,
+      stateDir: paths.stateDir,
+      socket: paths.socket,
+      config: paths.config,
+      ...(explicit ? { standaloneName: explicit } : {}),
+      embedded: embeddedFiles(),
+      uid: process.getuid?.() ?? -1,
     });
     const initiatorName = explicit ?? host.daemonName ?? generateInitiatorName();
     const findings: Finding[] = [...host.findings.list];
     if (portal) {
       const stored = StoredState.open(paths);
-      const given = auth.method === "CHAP" ? { auth, source: args["chap-user"] ? "--chap-user" : "the environment" } : undefined;
-      const sections = await probePortal({ portal, ...(args.target ? { target: args.target } : {}), initiatorName, ...(given ? { auth: given } : {}), stored, timeoutMs, nopWaitMs });
+      const given =
+        auth.method === "CHAP" ? { auth, source: args["chap-user"] ? "--chap-user" : "the environment" } : undefined;
+      const sections = await probePortal({
+        portal,
+        ...(args.target ? { target: args.target } : {}),
+        initiatorName,
+        ...(given ? { auth: given } : {}),
+        stored,
+        timeoutMs,
+        nopWaitMs,
+      });
       for (const s of sections) findings.push(...s.list);
     }
     if (isnsServer) findings.push(...(await probeIsns({ server: isnsServer, initiatorName, timeoutMs })).list);
-    const report: Report = { version: VERSION, platform: `${platform}-${process.arch}`, initiatorName, findings, counts: countByStatus(findings) };
+    const report: Report = {
+      version: VERSION,
+      platform: `${platform}-${process.arch}`,
+      initiatorName,
+      findings,
+      counts: countByStatus(findings),
+    };
     if (args.json) printJson(report);
     else printReport(report);
     const failed = findings.filter((f) => f.status === "fail");

@@ -16,11 +16,17 @@ export default defineCommand({
   },
   async run({ args }) {
     const kind = KINDS.find((k) => k === args.kind);
-    if (!kind) throw new IscsiError("INVALID_ARGUMENT", `unknown event ${JSON.stringify(args.kind)}: expected one of ${KINDS.join(", ")}`);
+    if (!kind)
+      throw new IscsiError(
+        "INVALID_ARGUMENT",
+        `unknown event ${JSON.stringify(args.kind)}: expected one of ${KINDS.join(", ")}`,
+      );
     const report = await ask(args, { op: "system.event", event: kind });
     if (args.json) return printJson(report);
     const outcomes = report.sessions.map((s) => `session ${s.id}: ${s.outcome}`).join(", ") || "no sessions";
-    process.stdout.write(`${kind}: ${outcomes}${kind === "will-sleep" ? `; ${report.flushed} attached LUN(s) flushed` : ""}\n`);
+    process.stdout.write(
+      `${kind}: ${outcomes}${kind === "will-sleep" ? `; ${report.flushed} attached LUN(s) flushed` : ""}\n`,
+    );
     for (const p of report.problems) process.stderr.write(`warning: ${p}\n`);
   },
 });

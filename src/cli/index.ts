@@ -3,7 +3,10 @@ import { defineCommand, type CommandDef } from "citty";
 import { VERSION } from "../version.ts";
 
 type Lazy = () => Promise<CommandDef<any>>;
-const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => m.default);
+const lazy =
+  (load: () => Promise<{ default: CommandDef<any> }>): Lazy =>
+  () =>
+    load().then((m) => m.default);
 
 export const subCommands: Record<string, Lazy> = {
   discover: lazy(() => import("./discover.ts")),

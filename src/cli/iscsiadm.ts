@@ -25,8 +25,14 @@ export async function runIscsiadm(argv: string[]): Promise<void> {
     case "fw":
     case "host":
     case "fw_node":
-      throw new IscsiError("NOT_SUPPORTED", `mode ${a.mode} is not supported (no offload hardware or boot firmware tables)`);
+      throw new IscsiError(
+        "NOT_SUPPORTED",
+        `mode ${a.mode} is not supported (no offload hardware or boot firmware tables)`,
+      );
     default:
-      throw new IscsiError("INVALID_ARGUMENT", `unknown mode ${JSON.stringify(a.mode)}: use discovery, discoverydb, node, session or iface`);
+      throw new IscsiError(
+        "INVALID_ARGUMENT",
+        `unknown mode ${JSON.stringify(a.mode)}: use discovery, discoverydb, node, session or iface`,
+      );
   }
 }

@@ -16,7 +16,8 @@ export default defineCommand({
     ...jsonArg,
   },
   async run({ args }) {
-    if (!args.target && !args.portal && !args.all && !args.automatic) throw new IscsiError("INVALID_ARGUMENT", "name a target, a --portal, or use --all / --automatic");
+    if (!args.target && !args.portal && !args.all && !args.automatic)
+      throw new IscsiError("INVALID_ARGUMENT", "name a target, a --portal, or use --all / --automatic");
     const which = args.all ? "all" : args.automatic ? "automatic" : undefined;
     const { results } = await ask(args, {
       op: "login",

@@ -16,8 +16,10 @@ export default defineCommand({
     ...jsonArg,
   },
   async run({ args }) {
-    if (!args.target && !args.portal && !args.sid && !args.all) throw new IscsiError("INVALID_ARGUMENT", "name a target, a --portal, a --sid, or use --all");
-    if (args.sid !== undefined && !/^\d+$/.test(args.sid)) throw new IscsiError("INVALID_ARGUMENT", `--sid must be a session number, not ${JSON.stringify(args.sid)}`);
+    if (!args.target && !args.portal && !args.sid && !args.all)
+      throw new IscsiError("INVALID_ARGUMENT", "name a target, a --portal, a --sid, or use --all");
+    if (args.sid !== undefined && !/^\d+$/.test(args.sid))
+      throw new IscsiError("INVALID_ARGUMENT", `--sid must be a session number, not ${JSON.stringify(args.sid)}`);
     const { results } = await ask(args, {
       op: "logout",
       ...(args.target ? { target: args.target } : {}),

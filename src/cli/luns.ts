@@ -5,7 +5,20 @@ import { Session } from "../session/session.ts";
 import { LogicalUnit } from "../session/logical-unit.ts";
 import { IscsiError } from "../contract/errors.ts";
 import { formatPortal, type Portal } from "../transport/portal.ts";
-import { authFrom, digestsFrom, loginTimeoutFrom, normalLogin, formatBytes, initiatorNameFrom, jsonArg, lunArgs, parseIscsiUrl, parsePortal, printJson, printTable } from "./_shared.ts";
+import {
+  authFrom,
+  digestsFrom,
+  loginTimeoutFrom,
+  normalLogin,
+  formatBytes,
+  initiatorNameFrom,
+  jsonArg,
+  lunArgs,
+  parseIscsiUrl,
+  parsePortal,
+  printJson,
+  printTable,
+} from "./_shared.ts";
 
 interface LunInfo {
   target: string;
@@ -21,7 +34,12 @@ interface LunInfo {
   error?: string;
 }
 
-async function lunsOf(portal: Portal, target: string, args: Record<string, unknown>, user?: string): Promise<LunInfo[]> {
+async function lunsOf(
+  portal: Portal,
+  target: string,
+  args: Record<string, unknown>,
+  user?: string,
+): Promise<LunInfo[]> {
   const session = await Session.open({
     portal,
     login: normalLogin(args, target, user),
@@ -35,7 +53,14 @@ async function lunsOf(portal: Portal, target: string, args: Record<string, unkno
     for (const n of numbers) {
       const lu = new LogicalUnit(session, n);
       const inq = await lu.inquiry();
-      const info: LunInfo = { target, lun: n, deviceType: inq.deviceTypeName, vendor: inq.vendor, product: inq.product, revision: inq.revision };
+      const info: LunInfo = {
+        target,
+        lun: n,
+        deviceType: inq.deviceTypeName,
+        vendor: inq.vendor,
+        product: inq.product,
+        revision: inq.revision,
+      };
       if (inq.peripheralDeviceType === 0x00) {
         try {
           await lu.testUnitReady();
@@ -68,9 +93,22 @@ export default defineCommand({
       user = u.user;
     } else if (args.portal) {
       portal = parsePortal(args.portal);
-      targets = args.target ? [args.target] : (await discover({ portal, initiatorName: initiatorNameFrom(args), auth: authFrom(args), proposal: digestsFrom(args), ...loginTimeoutFrom(args) })).map((t) => t.name);
+      targets = args.target
+        ? [args.target]
+        : (
+            await discover({
+              portal,
+              initiatorName: initiatorNameFrom(args),
+              auth: authFrom(args),
+              proposal: digestsFrom(args),
+              ...loginTimeoutFrom(args),
+            })
+          ).map((t) => t.name);
     } else {
-      throw new IscsiError("INVALID_ARGUMENT", "name a target with iscsi://host[:port]/IQN or --portal HOST[:PORT] [--target IQN]");
+      throw new IscsiError(
+        "INVALID_ARGUMENT",
+        "name a target with iscsi://host[:port]/IQN or --portal HOST[:PORT] [--target IQN]",
+      );
     }
     const all: LunInfo[] = [];
     for (const t of targets) all.push(...(await lunsOf(portal, t, args, user)));
@@ -80,7 +118,15 @@ export default defineCommand({
     }
     printTable(
       ["TARGET", "LUN", "TYPE", "VENDOR", "PRODUCT", "SIZE", "BLOCK"],
-      all.map((l) => [l.target, l.lun, l.deviceType, l.vendor, l.product, l.bytes ? formatBytes(Number(l.bytes)) : l.error ? `(${l.error})` : "-", l.blockSize ?? "-"]),
+      all.map((l) => [
+        l.target,
+        l.lun,
+        l.deviceType,
+        l.vendor,
+        l.product,
+        l.bytes ? formatBytes(Number(l.bytes)) : l.error ? `(${l.error})` : "-",
+        l.blockSize ?? "-",
+      ]),
     );
   },
 });

@@ -16,7 +16,11 @@ export default defineCommand({
     ...jsonArg,
   },
   async run({ args }) {
-    const { nodes, quarantined } = await ask(args, { op: "nodes.list", ...(args.target ? { target: args.target } : {}), ...(args.portal ? { portal: parsePortalFilter(args.portal) } : {}) });
+    const { nodes, quarantined } = await ask(args, {
+      op: "nodes.list",
+      ...(args.target ? { target: args.target } : {}),
+      ...(args.portal ? { portal: parsePortalFilter(args.portal) } : {}),
+    });
     warnSetAside(quarantined);
     if (args.json) return printOutput("nodes", { nodes, ...(quarantined ? { quarantined } : {}) });
     if (nodes.length === 0) {

@@ -27,19 +27,29 @@ export default defineCommand({
   meta: { name: "read", description: "Read from a LUN into a file" },
   args: {
     ...lunArgs,
-    output: { type: "string", alias: "o", required: true, description: "Output file (replaced only when the whole read succeeded), or - for stdout" },
+    output: {
+      type: "string",
+      alias: "o",
+      required: true,
+      description: "Output file (replaced only when the whole read succeeded), or - for stdout",
+    },
     ...ioArgs,
     ...jsonArg,
   },
   async run({ args }) {
     const addr = lunAddressFrom(args);
-    if (args.output === "-" && args.json) throw new IscsiError("INVALID_ARGUMENT", "-o - sends the data to stdout: --json would mix with it");
+    if (args.output === "-" && args.json)
+      throw new IscsiError("INVALID_ARGUMENT", "-o - sends the data to stdout: --json would mix with it");
     const { queueDepth, ioSize, offset, givenLength } = ioOptionsFrom(args);
     const lu = await openLun(addr, args, { queueDepth });
     const started = performance.now();
     try {
       const length = givenLength ?? Number(lu.capacity!.bytes) - offset;
-      if (length < 0) throw new IscsiError("INVALID_ARGUMENT", `offset ${offset} is beyond the end of the LUN (${lu.capacity!.bytes} bytes)`);
+      if (length < 0)
+        throw new IscsiError(
+          "INVALID_ARGUMENT",
+          `offset ${offset} is beyond the end of the LUN (${lu.capacity!.bytes} bytes)`,
+        );
       // The output is opened at the first piece of data: a request readRange refuses never touches it.
       let out: OutputFile | undefined;
       const progress = new Progress("read", length);
@@ -57,9 +67,19 @@ export default defineCommand({
         progress.done();
       }
       const seconds = (performance.now() - started) / 1000;
-      const summary = { lun: lu.lun, target: addr.target, offset, bytes: length, seconds: Number(seconds.toFixed(3)), output: args.output };
+      const summary = {
+        lun: lu.lun,
+        target: addr.target,
+        offset,
+        bytes: length,
+        seconds: Number(seconds.toFixed(3)),
+        output: args.output,
+      };
       if (args.json) printJson(summary);
-      else process.stderr.write(`read ${formatBytes(length)} from ${addr.target} LUN ${lu.lun} at offset ${offset} in ${seconds.toFixed(2)} s\n`);
+      else
+        process.stderr.write(
+          `read ${formatBytes(length)} from ${addr.target} LUN ${lu.lun} at offset ${offset} in ${seconds.toFixed(2)} s\n`,
+        );
     } finally {
       await closeLun(lu);
     }

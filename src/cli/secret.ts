@@ -16,7 +16,8 @@ const common = {
 
 function request(args: { target?: string; portal: string; mutual?: boolean; discovery?: boolean }) {
   if (!args.portal) throw new IscsiError("INVALID_ARGUMENT", "--portal HOST[:PORT] is required");
-  if (args.discovery && args.target) throw new IscsiError("INVALID_ARGUMENT", "--discovery secrets belong to a portal, not a target: drop --target");
+  if (args.discovery && args.target)
+    throw new IscsiError("INVALID_ARGUMENT", "--discovery secrets belong to a portal, not a target: drop --target");
   return {
     scope: args.discovery ? ("discovery" as const) : ("node" as const),
     ...(args.target ? { target: args.target } : {}),

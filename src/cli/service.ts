@@ -7,7 +7,14 @@ import { defineCommand } from "citty";
 import { currentPlatform, type Platform } from "../config/paths.ts";
 import { IscsiError } from "../contract/errors.ts";
 import { jsonArg, printJson } from "./_shared.ts";
-import { LAUNCHD_LABEL, launchdPlist, selfCommand, serviceFilePath, SYSTEMD_UNIT, systemdUnit } from "./_service-files.ts";
+import {
+  LAUNCHD_LABEL,
+  launchdPlist,
+  selfCommand,
+  serviceFilePath,
+  SYSTEMD_UNIT,
+  systemdUnit,
+} from "./_service-files.ts";
 
 const common = {
   root: { type: "string", description: "Write under this directory instead of / and load nothing" },
@@ -18,8 +25,13 @@ const common = {
 /** The service asked about: its platform, its file, and whether it is this machine's own (no --root, same OS). */
 function serviceOf(args: { platform?: string; root?: string }): { platform: Platform; path: string; local: boolean } {
   const platform = args.platform ?? currentPlatform();
-  if (platform !== "linux" && platform !== "darwin") throw new IscsiError("INVALID_ARGUMENT", `--platform must be linux or darwin, not ${JSON.stringify(platform)}`);
-  return { platform, path: serviceFilePath(platform, args.root ?? "/"), local: !args.root && platform === currentPlatform() };
+  if (platform !== "linux" && platform !== "darwin")
+    throw new IscsiError("INVALID_ARGUMENT", `--platform must be linux or darwin, not ${JSON.stringify(platform)}`);
+  return {
+    platform,
+    path: serviceFilePath(platform, args.root ?? "/"),
+    local: !args.root && platform === currentPlatform(),
+  };
 }
 
 function run(argv: string[]): { code: number; output: string } {
@@ -48,7 +60,8 @@ const install = defineCommand({
   args: { ...common, "no-load": { type: "boolean", description: "Write the file but do not load it" } },
   async run({ args }) {
     const { platform, path, local } = serviceOf(args);
-    const text = platform === "darwin" ? launchdPlist({ command: selfCommand() }) : systemdUnit({ command: selfCommand() });
+    const text =
+      platform === "darwin" ? launchdPlist({ command: selfCommand() }) : systemdUnit({ command: selfCommand() });
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
     writeFileSync(path, text, { mode: 0o644 });
     const checked = verify(platform, path);
@@ -87,8 +100,18 @@ const status = defineCommand({
     const installed = existsSync(path);
     let active: string = "unknown";
     if (local) {
-      const r = platform === "linux" ? run(["systemctl", "is-active", SYSTEMD_UNIT]) : run(["launchctl", "print", `system/${LAUNCHD_LABEL}`]);
-      active = r.code === 127 ? "unknown" : platform === "linux" ? r.output.split("\n")[0] || "unknown" : r.code === 0 ? "loaded" : "not loaded";
+      const r =
+        platform === "linux"
+          ? run(["systemctl", "is-active", SYSTEMD_UNIT])
+          : run(["launchctl", "print", `system/${LAUNCHD_LABEL}`]);
+      active =
+        r.code === 127
+          ? "unknown"
+          : platform === "linux"
+            ? r.output.split("\n")[0] || "unknown"
+            : r.code === 0
+              ? "loaded"
+              : "not loaded";
     }
     if (args.json) printJson({ path, platform, installed, active });
     else process.stdout.write(`${path}: ${installed ? "installed" : "not installed"}; service ${active}\n`);

@@ -9,7 +9,11 @@ import { jsonArg, printJson } from "./_shared.ts";
 export default defineCommand({
   meta: { name: "set", description: "Change a node setting, e.g. `iscsi set node.startup automatic -T IQN -p HOST`" },
   args: {
-    name: { type: "positional", required: true, description: "Setting name, e.g. node.startup, node.session.auth.username, node.conn[0].iscsi.HeaderDigest" },
+    name: {
+      type: "positional",
+      required: true,
+      description: "Setting name, e.g. node.startup, node.session.auth.username, node.conn[0].iscsi.HeaderDigest",
+    },
     value: { type: "positional", required: true, description: "New value" },
     target: { type: "string", alias: "T", description: "Target IQN" },
     portal: { type: "string", alias: "p", description: "Portal HOST[:PORT]" },
@@ -18,7 +22,11 @@ export default defineCommand({
   },
   async run({ args }) {
     if (/\.password(_in)?$/.test(args.name)) throw secretOnArgv(args.name);
-    if (!args.target && !args.portal) throw new IscsiError("INVALID_ARGUMENT", "name the node with --target IQN and/or --portal HOST[:PORT] (iscsi nodes lists them)");
+    if (!args.target && !args.portal)
+      throw new IscsiError(
+        "INVALID_ARGUMENT",
+        "name the node with --target IQN and/or --portal HOST[:PORT] (iscsi nodes lists them)",
+      );
     const r = await ask(args, {
       op: "node.update",
       name: args.name,

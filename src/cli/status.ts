@@ -27,7 +27,13 @@ export default defineCommand({
       out("");
       printTable(
         ["BACKGROUND LOGIN", "STATE", "ATTEMPTS", "NEXT", "LAST ERROR"],
-        status.startup.map((p) => [p.label, p.state, p.attempts, p.nextAttemptAt ?? "-", p.lastError ? `${p.lastError.code}: ${p.lastError.message}` : "-"]),
+        status.startup.map((p) => [
+          p.label,
+          p.state,
+          p.attempts,
+          p.nextAttemptAt ?? "-",
+          p.lastError ? `${p.lastError.code}: ${p.lastError.message}` : "-",
+        ]),
       );
     }
   },

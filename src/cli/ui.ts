@@ -15,7 +15,11 @@ function opener(): string | undefined {
 async function openInBrowser(program: string, url: string): Promise<void> {
   const child = Bun.spawn([program, url], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   const [code, err] = await Promise.all([child.exited, new Response(child.stderr).text()]);
-  if (code !== 0) throw new IscsiError("GENERIC", `${program} could not open the dashboard (exit ${code})${err.trim() ? `: ${err.trim().split("\n")[0]}` : ""}`);
+  if (code !== 0)
+    throw new IscsiError(
+      "GENERIC",
+      `${program} could not open the dashboard (exit ${code})${err.trim() ? `: ${err.trim().split("\n")[0]}` : ""}`,
+    );
 }
 
 export default defineCommand({
@@ -27,14 +31,17 @@ export default defineCommand({
   },
   async run({ args }) {
     const info = await ask(args, { op: "ui.info" });
-    if (!info.enabled || !info.url) throw new IscsiError("NOT_SUPPORTED", `the dashboard is not running: ${info.problem ?? "unknown reason"}`);
+    if (!info.enabled || !info.url)
+      throw new IscsiError("NOT_SUPPORTED", `the dashboard is not running: ${info.problem ?? "unknown reason"}`);
     if (args.json) printJson(info);
     else process.stdout.write(`${info.url}\n`);
     const program = opener();
     const wanted = args.open ?? (!args.json && program !== undefined);
     if (!wanted) return;
     if (!program) {
-      process.stderr.write("iscsi: no desktop here (DISPLAY and WAYLAND_DISPLAY are unset); open the address above in a browser on this machine\n");
+      process.stderr.write(
+        "iscsi: no desktop here (DISPLAY and WAYLAND_DISPLAY are unset); open the address above in a browser on this machine\n",
+      );
       return;
     }
     const once = await ask(args, { op: "ui.info", once: true });

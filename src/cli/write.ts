@@ -12,7 +12,12 @@ export default defineCommand({
   meta: { name: "write", description: "Write a file onto a LUN (its data there is overwritten)" },
   args: {
     ...lunArgs,
-    input: { type: "string", alias: "i", required: true, description: "Input file, or - for stdin (read whole before writing)" },
+    input: {
+      type: "string",
+      alias: "i",
+      required: true,
+      description: "Input file, or - for stdin (read whole before writing)",
+    },
     ...ioArgs,
     ...jsonArg,
   },
@@ -22,22 +27,44 @@ export default defineCommand({
     const source = await openSource(args.input, givenLength);
     try {
       const length = givenLength ?? source.size;
-      if (length > source.size) throw new IscsiError("INVALID_ARGUMENT", `--length ${length} is more than the ${source.size} bytes of ${source.name}`);
+      if (length > source.size)
+        throw new IscsiError(
+          "INVALID_ARGUMENT",
+          `--length ${length} is more than the ${source.size} bytes of ${source.name}`,
+        );
       const lu = await openLun(addr, args, { queueDepth });
       const started = performance.now();
       try {
         const bs = lu.capacity!.blockSize;
-        if (length % bs !== 0) throw new IscsiError("INVALID_ARGUMENT", `${source.name} is ${length} bytes, not a multiple of the LUN's block size ${bs}`);
+        if (length % bs !== 0)
+          throw new IscsiError(
+            "INVALID_ARGUMENT",
+            `${source.name} is ${length} bytes, not a multiple of the LUN's block size ${bs}`,
+          );
         const progress = new Progress("write", length);
         try {
-          await writeRange(lu, { offset, length, ioSize, queueDepth, progress: (d) => progress.update(d) }, source.read);
+          await writeRange(
+            lu,
+            { offset, length, ioSize, queueDepth, progress: (d) => progress.update(d) },
+            source.read,
+          );
         } finally {
           progress.done();
         }
         const seconds = (performance.now() - started) / 1000;
-        const summary = { lun: lu.lun, target: addr.target, offset, bytes: length, seconds: Number(seconds.toFixed(3)), input: args.input };
+        const summary = {
+          lun: lu.lun,
+          target: addr.target,
+          offset,
+          bytes: length,
+          seconds: Number(seconds.toFixed(3)),
+          input: args.input,
+        };
         if (args.json) printJson(summary);
-        else process.stderr.write(`wrote ${formatBytes(length)} to ${addr.target} LUN ${lu.lun} at offset ${offset} in ${seconds.toFixed(2)} s (synchronized)\n`);
+        else
+          process.stderr.write(
+            `wrote ${formatBytes(length)} to ${addr.target} LUN ${lu.lun} at offset ${offset} in ${seconds.toFixed(2)} s (synchronized)\n`,
+          );
       } finally {
         await closeLun(lu);
       }

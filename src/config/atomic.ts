@@ -46,6 +46,8 @@ export function ensurePrivateDir(path: string): void {
     const st = lstatSync(path);
     if (!st.isDirectory()) throw new Error("exists and is not a directory (or is a symlink)");
   } catch (err) {
-    throw new IscsiError("NODE_DB", `cannot use ${path} as a state directory: ${(err as Error).message}`, { cause: err });
+    throw new IscsiError("NODE_DB", `cannot use ${path} as a state directory: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }

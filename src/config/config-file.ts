@@ -41,8 +41,19 @@ const DAEMON_KEYS = {
   "iscsid.startup.retry_max": seconds(0.05, 86400),
   "iscsid.secrets": v.picklist(["file", "keychain"], "must be file or keychain"),
   "iscsid.ui": v.picklist(["on", "off"], "must be on or off"),
-  "iscsid.ui.port": v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.minValue(1, "must be 1 to 65535"), v.maxValue(65535, "must be 1 to 65535")),
-  "iscsid.nfs.port": v.pipe(v.string(), v.regex(/^\d{1,5}$/, "must be a port number"), v.transform(Number), v.maxValue(65535, "must be 0 to 65535")),
+  "iscsid.ui.port": v.pipe(
+    v.string(),
+    v.regex(/^\d{1,5}$/, "must be a port number"),
+    v.transform(Number),
+    v.minValue(1, "must be 1 to 65535"),
+    v.maxValue(65535, "must be 1 to 65535"),
+  ),
+  "iscsid.nfs.port": v.pipe(
+    v.string(),
+    v.regex(/^\d{1,5}$/, "must be a port number"),
+    v.transform(Number),
+    v.maxValue(65535, "must be 0 to 65535"),
+  ),
 } as const;
 type DaemonKey = keyof typeof DAEMON_KEYS;
 
@@ -125,9 +136,16 @@ function applyDaemonKey(config: DaemonConfig, key: DaemonKey, value: unknown): v
  * absent; `value` undefined removes the line. The caller validates the result with parseConfig.
  */
 export function setConfigLine(text: string, key: string, value: string | undefined): string {
-  if (/[\x00-\x1f\x7f#]/.test(value ?? "")) throw new IscsiError("INVALID_ARGUMENT", `${key}: a config value cannot hold control characters or #`);
+  if (/[\x00-\x1f\x7f#]/.test(value ?? ""))
+    throw new IscsiError("INVALID_ARGUMENT", `${key}: a config value cannot hold control characters or #`);
   const lines = text === "" ? [] : text.replace(/\r?\n$/, "").split(/\r?\n/);
-  const at = lines.findIndex((l) => l.replace(/(^|\s)#.*$/, "").split("=")[0]!.trim() === key);
+  const at = lines.findIndex(
+    (l) =>
+      l
+        .replace(/(^|\s)#.*$/, "")
+        .split("=")[0]!
+        .trim() === key,
+  );
   const comment = at >= 0 ? (/\s+#.*$/.exec(lines[at]!)?.[0] ?? "") : "";
   const line = value === undefined ? [] : [`${key} = ${value}${comment}`];
   if (at >= 0) lines.splice(at, 1, ...line);

@@ -13,12 +13,20 @@ const fromHex = (s: string) => Buffer.from(s.trim(), "hex").toString("utf8");
 const account = (key: string) => `k${hex(key)}`;
 
 async function security(argv: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const p = Bun.spawn(["/usr/bin/security", ...argv], { stdin: stdin === undefined ? "ignore" : "pipe", stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(["/usr/bin/security", ...argv], {
+    stdin: stdin === undefined ? "ignore" : "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   if (stdin !== undefined && p.stdin) {
     p.stdin.write(stdin);
     await p.stdin.end();
   }
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
   return { code, stdout, stderr };
 }
 
@@ -32,12 +40,17 @@ export class KeychainSecretStore implements SecretStore {
 
   async set(key: string, value: string): Promise<void> {
     // -U updates an existing item; the value is hex so no quoting is needed inside `security -i`.
-    const r = await security(["-i"], `add-generic-password -U -s ${SERVICE} -a ${account(key)} -w ${hex(value)} ${KEYCHAIN}\n`);
-    if (r.code !== 0 || /error/i.test(r.stderr)) throw new IscsiError("ACCESS", `storing a secret in the Keychain failed (security exit ${r.code})`);
+    const r = await security(
+      ["-i"],
+      `add-generic-password -U -s ${SERVICE} -a ${account(key)} -w ${hex(value)} ${KEYCHAIN}\n`,
+    );
+    if (r.code !== 0 || /error/i.test(r.stderr))
+      throw new IscsiError("ACCESS", `storing a secret in the Keychain failed (security exit ${r.code})`);
   }
 
   async delete(key: string): Promise<void> {
     const r = await security(["delete-generic-password", "-s", SERVICE, "-a", account(key), KEYCHAIN]);
-    if (r.code !== 0 && r.code !== 44) throw new IscsiError("ACCESS", `removing a secret from the Keychain failed (security exit ${r.code})`);
+    if (r.code !== 0 && r.code !== 44)
+      throw new IscsiError("ACCESS", `removing a secret from the Keychain failed (security exit ${r.code})`);
   }
 }

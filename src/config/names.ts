@@ -3,7 +3,12 @@
 
 /** A readable, bounded slug: letters, digits, dot and dash; never starts with a dot. */
 function slug(text: string, max: number): string {
-  return text.replace(/[^A-Za-z0-9.-]/g, "_").replace(/^\.+/, "_").slice(0, max) || "_";
+  return (
+    text
+      .replace(/[^A-Za-z0-9.-]/g, "_")
+      .replace(/^\.+/, "_")
+      .slice(0, max) || "_"
+  );
 }
 
 function digest(parts: string[]): string {

@@ -28,7 +28,10 @@ export function defaultSocket(platform: Platform = currentPlatform()): string {
 const nonEmpty = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 /** Flags first, then the environment, then the platform defaults. The config file lives in the state dir. */
-export function resolvePaths(flags: { stateDir?: unknown; socket?: unknown; config?: unknown }, env: Record<string, string | undefined> = process.env): Paths {
+export function resolvePaths(
+  flags: { stateDir?: unknown; socket?: unknown; config?: unknown },
+  env: Record<string, string | undefined> = process.env,
+): Paths {
   const stateDir = nonEmpty(flags.stateDir) ?? nonEmpty(env.ISCSI_STATE_DIR) ?? defaultStateDir();
   return {
     stateDir,

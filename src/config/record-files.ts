@@ -14,7 +14,10 @@ export interface DamagedFile {
 }
 
 /** Why `text` is not a valid record of `schema`, or its parsed value. */
-export function parseRecord<S extends v.GenericSchema>(schema: S, text: string): { record: v.InferOutput<S> } | { problem: string } {
+export function parseRecord<S extends v.GenericSchema>(
+  schema: S,
+  text: string,
+): { record: v.InferOutput<S> } | { problem: string } {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -49,7 +52,9 @@ export function readRecords<S extends v.GenericSchema>(
     const found: DamagedFile = { path, problem: outcome.problem };
     if (opts.setAside) {
       found.movedTo = quarantine(path);
-      opts.log.error(`${opts.what}: ${path} is damaged (${outcome.problem}); set aside as ${found.movedTo}, never overwritten (see iscsi doctor)`);
+      opts.log.error(
+        `${opts.what}: ${path} is damaged (${outcome.problem}); set aside as ${found.movedTo}, never overwritten (see iscsi doctor)`,
+      );
     }
     damaged.push(found);
   }

@@ -19,14 +19,19 @@ const MAX_SECRET_BYTES = 255;
 /** Why `secret` cannot be a CHAP secret, or undefined. Never quotes the secret. */
 export function secretProblem(secret: string): string | undefined {
   const n = new TextEncoder().encode(secret).length;
-  if (n < MIN_SECRET_BYTES) return `a CHAP secret must be at least ${MIN_SECRET_BYTES} bytes (RFC 7143 §9.2.1); this one has ${n}`;
+  if (n < MIN_SECRET_BYTES)
+    return `a CHAP secret must be at least ${MIN_SECRET_BYTES} bytes (RFC 7143 §9.2.1); this one has ${n}`;
   if (n > MAX_SECRET_BYTES) return `a CHAP secret must be at most ${MAX_SECRET_BYTES} bytes`;
-  if (/[\x00-\x1f\x7f]/.test(secret)) return "a CHAP secret must not contain control characters (a trailing newline is stripped)";
+  if (/[\x00-\x1f\x7f]/.test(secret))
+    return "a CHAP secret must not contain control characters (a trailing newline is stripped)";
   return undefined;
 }
 
 /** Parse and schema errors can quote the text around the fault, which may be a secret: keep only the kind. */
-const redactedProblem = (problem: string) => (problem.startsWith("not valid JSON") ? "not valid JSON" : 'not of the form {"version": 1, "secrets": {KEY: "SECRET"}}');
+const redactedProblem = (problem: string) =>
+  problem.startsWith("not valid JSON")
+    ? "not valid JSON"
+    : 'not of the form {"version": 1, "secrets": {KEY: "SECRET"}}';
 
 const fileSchema = v.object({ version: v.literal(1), secrets: v.record(v.string(), v.string()) });
 
@@ -40,7 +45,10 @@ export class FileSecretStore implements SecretStore {
       const st = lstatSync(this.path);
       if (!st.isFile()) throw new IscsiError("ACCESS", `secrets file ${this.path} is not a regular file`);
       if ((st.mode & 0o077) !== 0) {
-        throw new IscsiError("ACCESS", `secrets file ${this.path} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+        throw new IscsiError(
+          "ACCESS",
+          `secrets file ${this.path} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`,
+        );
       }
       text = readFileSync(this.path, "utf8");
     } catch (err) {
@@ -48,7 +56,8 @@ export class FileSecretStore implements SecretStore {
       throw err;
     }
     const r = parseRecord(fileSchema, text);
-    if ("problem" in r) throw new IscsiError("NODE_DB", `secrets file ${this.path} is damaged: ${redactedProblem(r.problem)}`);
+    if ("problem" in r)
+      throw new IscsiError("NODE_DB", `secrets file ${this.path} is damaged: ${redactedProblem(r.problem)}`);
     return r.record.secrets;
   }
 

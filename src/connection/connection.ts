@@ -46,7 +46,8 @@ export class Connection {
       // Only in full feature phase with nothing left to hand over: the framer then knows where data goes.
       placement: () => (this.isClosed || this.paused || this.loginWaiter ? undefined : this.framer.placement()),
       placed: (n) => this.onPlaced(n),
-      close: (error) => this.onClose(error ?? new IscsiError("TRANSPORT", `connection to ${transport.peer} closed by the target`)),
+      close: (error) =>
+        this.onClose(error ?? new IscsiError("TRANSPORT", `connection to ${transport.peer} closed by the target`)),
     });
   }
 
@@ -70,7 +71,8 @@ export class Connection {
   loginExchange(): LoginExchange {
     return {
       exchange: (request: Fields<LoginRequest>, data: Uint8Array) => {
-        if (this.isClosed) return Promise.reject(this.closeError ?? new IscsiError("TRANSPORT", `connection to ${this.peer} is closed`));
+        if (this.isClosed)
+          return Promise.reject(this.closeError ?? new IscsiError("TRANSPORT", `connection to ${this.peer} is closed`));
         const response = new Promise<Frame>((resolve, reject) => {
           this.loginWaiter = { resolve, reject };
         });
@@ -79,7 +81,10 @@ export class Connection {
         this.resume();
         return response.then((frame) => {
           if (frame.pdu.opcode !== Opcode.LoginResponse) {
-            throw new IscsiError("PROTOCOL", `${this.peer}: expected a Login Response during login, got opcode 0x${frame.pdu.opcode.toString(16)}`);
+            throw new IscsiError(
+              "PROTOCOL",
+              `${this.peer}: expected a Login Response during login, got opcode 0x${frame.pdu.opcode.toString(16)}`,
+            );
           }
           return { pdu: frame.pdu as LoginResponse, data: frame.data };
         });
@@ -88,7 +93,10 @@ export class Connection {
   }
 
   /** Switch to full feature phase: digests and our declared MaxRecvDataSegmentLength apply from now (§13.1, §13.12). */
-  enterFullFeature(opts: { headerDigest: boolean; dataDigest: boolean; maxRecvDataSegmentLength: number }, handler: FrameHandler): void {
+  enterFullFeature(
+    opts: { headerDigest: boolean; dataDigest: boolean; maxRecvDataSegmentLength: number },
+    handler: FrameHandler,
+  ): void {
     this.digests = { headerDigest: opts.headerDigest, dataDigest: opts.dataDigest };
     this.framer.setOptions({ ...this.digests, maxRecvDataSegmentLength: opts.maxRecvDataSegmentLength });
     this.handler = handler;
@@ -168,7 +176,12 @@ export class Connection {
           return;
         }
       } else {
-        this.close(new IscsiError("PROTOCOL", `${this.peer}: unexpected PDU (opcode 0x${frame.pdu.opcode.toString(16)}) outside login and full feature phase`));
+        this.close(
+          new IscsiError(
+            "PROTOCOL",
+            `${this.peer}: unexpected PDU (opcode 0x${frame.pdu.opcode.toString(16)}) outside login and full feature phase`,
+          ),
+        );
         return;
       }
     }

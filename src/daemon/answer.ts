@@ -23,7 +23,11 @@ export function answerer(daemon: Daemon, log: ConsolaInstance): Answerer {
     try {
       const result = await handlers[request.op](request);
       const checked = v.safeParse(RESULTS[request.op], result);
-      if (!checked.success) throw new IscsiError("INTERNAL", `${request.op} result does not fit the protocol: ${describeIssues(checked.issues)}`);
+      if (!checked.success)
+        throw new IscsiError(
+          "INTERNAL",
+          `${request.op} result does not fit the protocol: ${describeIssues(checked.issues)}`,
+        );
       return { id: request.id, ok: true, result: checked.output };
     } catch (err) {
       const code = errorCodeOf(err);

@@ -22,7 +22,9 @@ import type { DaemonState } from "./state.ts";
 export async function cleanAttachLeftovers(d: DaemonState): Promise<void> {
   if (process.platform === "darwin") {
     const { unmountStale } = await import("../attach/macos/nfs-mount.ts");
-    const removed = await unmountStale((m) => d.log.warn(m)).catch((err: Error) => (d.log.error(`looking for stale NFS mounts failed: ${err.message}`), []));
+    const removed = await unmountStale((m) => d.log.warn(m)).catch(
+      (err: Error) => (d.log.error(`looking for stale NFS mounts failed: ${err.message}`), []),
+    );
     for (const dir of removed) d.log.warn(`unmounted the stale NFS mount ${dir} a killed daemon left`);
     return;
   }
@@ -37,7 +39,8 @@ export async function cleanAttachLeftovers(d: DaemonState): Promise<void> {
   }
 }
 
-const describe = (r: AttachmentRecord) => `attachment ${r.id} (LUN ${r.lun} of ${r.target} at ${r.portal.host}:${r.portal.port}${r.mountPoint ? ` on ${r.mountPoint}` : ""})`;
+const describe = (r: AttachmentRecord) =>
+  `attachment ${r.id} (LUN ${r.lun} of ${r.target} at ${r.portal.host}:${r.portal.port}${r.mountPoint ? ` on ${r.mountPoint}` : ""})`;
 
 /** Starts one background restore per record (returns at once); `loops` retries each as startup logins are. */
 export function restoreAttachments(d: DaemonState, loops: StartupLogins): void {
@@ -47,7 +50,9 @@ export function restoreAttachments(d: DaemonState, loops: StartupLogins): void {
     const node = d.nodes.get(nodeKey(r.target, r.portal));
     const rebooted = r.bootId !== undefined && boot !== undefined && r.bootId !== boot;
     if (rebooted && node?.settings["node.startup"] === "manual") {
-      d.log.info(`${describe(r)} is not restored after a reboot: its node is manual (node.startup = automatic brings it back); record removed`);
+      d.log.info(
+        `${describe(r)} is not restored after a reboot: its node is manual (node.startup = automatic brings it back); record removed`,
+      );
       d.attachments.db.delete(r.id);
       continue;
     }
@@ -62,11 +67,22 @@ export async function restoreAttempt(d: DaemonState, key: string): Promise<void>
   const r = d.attachments.db.get(restoreId(key));
   if (!r) throw new IscsiError("NOT_FOUND", "the attachment was detached meanwhile");
   if (d.attachments.list().some((x) => x.attachment.id === r.id)) return;
-  if (r.mountPoint && isMountPoint(r.mountPoint)) throw new IscsiError("BUSY", `${r.mountPoint} is still a mount point; unmount it to let the attachment come back`);
+  if (r.mountPoint && isMountPoint(r.mountPoint))
+    throw new IscsiError("BUSY", `${r.mountPoint} is still a mount point; unmount it to let the attachment come back`);
   const claim = d.attachments.claim(r.target, r.lun, r.id);
   try {
     const manual = d.nodes.get(nodeKey(r.target, r.portal))?.settings["node.startup"] === "manual";
-    const req = { target: r.target, portal: r.portal, lun: r.lun, mount: r.mountPoint, readOnly: r.readOnly, id: r.id, identity: r.identity, created: r.created, via: r.route === "nfs" ? ("nfs" as const) : ("fuse" as const) };
+    const req = {
+      target: r.target,
+      portal: r.portal,
+      lun: r.lun,
+      mount: r.mountPoint,
+      readOnly: r.readOnly,
+      id: r.id,
+      identity: r.identity,
+      created: r.created,
+      via: r.route === "nfs" ? ("nfs" as const) : ("fuse" as const),
+    };
     const { attachment } = await attachThrough(d, req, { undoLogin: manual });
     d.log.info(`${describe(r)} restored as ${attachment.device ?? attachment.file}`);
   } catch (err) {

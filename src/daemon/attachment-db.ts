@@ -16,7 +16,10 @@ const recordSchema = v.object({
   id: v.pipe(v.number(), v.integer(), v.minValue(1)),
   /** How the LU reaches the kernel: "fuse-loop", "fuse-hdiutil", … (other routes add their own names). */
   route: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,31}$/)),
-  target: v.pipe(v.string(), v.check((s) => iscsiNameProblem(s) === undefined, "not a valid iSCSI name")),
+  target: v.pipe(
+    v.string(),
+    v.check((s) => iscsiNameProblem(s) === undefined, "not a valid iSCSI name"),
+  ),
   portal: v.object({ host: v.string(), port: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)) }),
   lun: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(16383)),
   mountPoint: v.optional(absolute),
@@ -37,7 +40,10 @@ export class AttachmentDb {
   private readonly records = new Map<number, AttachmentRecord>();
   readonly dir: string;
 
-  constructor(stateDir: string, private readonly log: ConsolaInstance) {
+  constructor(
+    stateDir: string,
+    private readonly log: ConsolaInstance,
+  ) {
     this.dir = join(stateDir, "attachments");
   }
 
@@ -45,10 +51,15 @@ export class AttachmentDb {
   load(opts: { setAside?: boolean } = {}): DamagedFile[] {
     ensurePrivateDir(this.dir);
     this.records.clear();
-    return readRecords(this.dir, recordSchema, (r, name) => {
-      if (name !== `${r.id}.json`) throw new Error(`holds attachment ${r.id}, not what its name says`);
-      this.records.set(r.id, r);
-    }, { setAside: opts.setAside ?? true, log: this.log, what: "attachment records" });
+    return readRecords(
+      this.dir,
+      recordSchema,
+      (r, name) => {
+        if (name !== `${r.id}.json`) throw new Error(`holds attachment ${r.id}, not what its name says`);
+        this.records.set(r.id, r);
+      },
+      { setAside: opts.setAside ?? true, log: this.log, what: "attachment records" },
+    );
   }
 
   list(): AttachmentRecord[] {

@@ -54,9 +54,18 @@ export class Attachments {
     const live = this.list().find((x) => x.device.targetName === target && x.attachment.lun === lun);
     const record = this.db.find(target, lun);
     const busy = this.claimed.get(key);
-    if (live) throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is already attached as ${live.attachment.device ?? live.attachment.file} (attachment ${live.attachment.id})`);
-    if (busy !== undefined) throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is being attached (attachment ${busy})`);
-    if (record && record.id !== id) throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is already attached (attachment ${record.id}, being restored; see iscsi status)`);
+    if (live)
+      throw new IscsiError(
+        "EXISTS",
+        `LUN ${lun} of ${target} is already attached as ${live.attachment.device ?? live.attachment.file} (attachment ${live.attachment.id})`,
+      );
+    if (busy !== undefined)
+      throw new IscsiError("EXISTS", `LUN ${lun} of ${target} is being attached (attachment ${busy})`);
+    if (record && record.id !== id)
+      throw new IscsiError(
+        "EXISTS",
+        `LUN ${lun} of ${target} is already attached (attachment ${record.id}, being restored; see iscsi status)`,
+      );
     const taken = id ?? this.db.nextId([...this.byId.keys(), ...this.claimed.values()]);
     this.claimed.set(key, taken);
     return { id: taken, release: () => this.claimed.delete(key) };
@@ -73,7 +82,11 @@ export class Attachments {
 
   /** Attachments that would lose their last live path if session `sid` went (logout refuses while there are any). */
   pinning(sid: number): Attached[] {
-    return this.list().filter((x) => x.device.paths.some((p) => p.meta.sid === sid) && !x.device.paths.some((p) => p.meta.sid !== sid && !GONE.has(p.session.state.kind)));
+    return this.list().filter(
+      (x) =>
+        x.device.paths.some((p) => p.meta.sid === sid) &&
+        !x.device.paths.some((p) => p.meta.sid !== sid && !GONE.has(p.session.state.kind)),
+    );
   }
 
   onDevice(device: MultipathDevice): Attached[] {
@@ -95,7 +108,9 @@ export class Attachments {
       if (!old || x.device.paths.some((p) => p.meta.sid === entry.sid)) continue;
       const now = sessionOf(entry.session).recordedIdentity(old.lun);
       if (now === undefined || now === x.device.identity) continue;
-      log.error(`attachment ${x.attachment.id} not moved to session ${entry.sid}: LUN ${old.lun} of ${entry.target} is not the logical unit attached as ${x.attachment.device ?? x.attachment.file} (was ${x.device.identity}, now ${now}); left failed to protect the data: detach it (iscsi detach --force ${x.attachment.id})`);
+      log.error(
+        `attachment ${x.attachment.id} not moved to session ${entry.sid}: LUN ${old.lun} of ${entry.target} is not the logical unit attached as ${x.attachment.device ?? x.attachment.file} (was ${x.device.identity}, now ${now}); left failed to protect the data: detach it (iscsi detach --force ${x.attachment.id})`,
+      );
     }
   }
 }

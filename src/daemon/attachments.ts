@@ -23,7 +23,8 @@ export interface DetachRequest {
 }
 
 export async function detachLuns(d: DaemonState, req: DetachRequest): Promise<AttachmentView[]> {
-  if (req.id === undefined && !req.device && !req.mount && !req.target) throw new IscsiError("INVALID_ARGUMENT", "name the attachment: id, device, mount point, or target and LUN");
+  if (req.id === undefined && !req.device && !req.mount && !req.target)
+    throw new IscsiError("INVALID_ARGUMENT", "name the attachment: id, device, mount point, or target and LUN");
   const wanted = (v: AttachmentView) =>
     (req.id === undefined || v.id === req.id) &&
     (req.device === undefined || v.device === req.device) &&
@@ -32,7 +33,8 @@ export async function detachLuns(d: DaemonState, req: DetachRequest): Promise<At
     (req.lun === undefined || v.lun === req.lun);
   const picked = d.attachments.list().filter((x) => wanted(attachmentView(x)));
   const waiting = unrestored(d).filter((r) => wanted(recordView(d, r)));
-  if (picked.length + waiting.length === 0) throw new IscsiError("NOT_FOUND", `no attachment matches ${describeDetach(req)}`);
+  if (picked.length + waiting.length === 0)
+    throw new IscsiError("NOT_FOUND", `no attachment matches ${describeDetach(req)}`);
   const busy = waiting.find((r) => d.attachments.restoring(r.id));
   if (busy) throw new IscsiError("BUSY", `attachment ${busy.id} is being restored right now; try again in a moment`);
   const detached: AttachmentView[] = [];
@@ -55,7 +57,9 @@ export async function detachLuns(d: DaemonState, req: DetachRequest): Promise<At
 
 /** Live attachments, then recorded ones not (yet) restored, each once. */
 export function listAttachments(d: DaemonState): AttachmentView[] {
-  return [...d.attachments.list().map(attachmentView), ...unrestored(d).map((r) => recordView(d, r))].sort((a, b) => a.id - b.id);
+  return [...d.attachments.list().map(attachmentView), ...unrestored(d).map((r) => recordView(d, r))].sort(
+    (a, b) => a.id - b.id,
+  );
 }
 
 const RESTORE_PREFIX = "attachment:";
@@ -101,12 +105,17 @@ export async function detachAll(d: DaemonState): Promise<void> {
     const a = x.attachment;
     let done = false;
     if (a.state === "attached") {
-      done = await Promise.race([a.detach().then(() => true), Bun.sleep(STOP_DETACH_MS).then(() => false)]).catch((err) => {
-        d.log.warn(`attachment ${a.id}: ${(err as Error).message}; forcing the detach`);
-        return false;
-      });
+      done = await Promise.race([a.detach().then(() => true), Bun.sleep(STOP_DETACH_MS).then(() => false)]).catch(
+        (err) => {
+          d.log.warn(`attachment ${a.id}: ${(err as Error).message}; forcing the detach`);
+          return false;
+        },
+      );
     }
-    if (!done) await a.detach({ force: true }).catch((err) => d.log.error(`attachment ${a.id}: forced detach failed: ${(err as Error).message}`));
+    if (!done)
+      await a
+        .detach({ force: true })
+        .catch((err) => d.log.error(`attachment ${a.id}: forced detach failed: ${(err as Error).message}`));
     d.attachments.remove(x);
   }
   d.attachments.stopNfs();

@@ -7,7 +7,8 @@ let cached: string | undefined | null = null;
 export function bootId(): string | undefined {
   if (cached !== null) return cached;
   try {
-    if (process.platform === "linux") cached = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim() || undefined;
+    if (process.platform === "linux")
+      cached = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim() || undefined;
     else cached = Bun.spawnSync(["sysctl", "-n", "kern.boottime"]).stdout.toString().trim() || undefined;
   } catch {
     cached = undefined;

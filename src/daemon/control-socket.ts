@@ -39,12 +39,19 @@ async function prepareSocketPath(path: string): Promise<void> {
   rmSync(path);
 }
 
-export async function serveIpc(daemon: Daemon, path: string, log: ConsolaInstance, answer: Answerer = answerer(daemon, log)): Promise<IpcServer> {
+export async function serveIpc(
+  daemon: Daemon,
+  path: string,
+  log: ConsolaInstance,
+  answer: Answerer = answerer(daemon, log),
+): Promise<IpcServer> {
   await prepareSocketPath(path);
   const open = new Set<net.Socket>();
   const server = net.createServer((conn) => {
     if (open.size >= MAX_CONNECTIONS) {
-      conn.end(encodeLine({ ok: false, error: { code: "BUSY", message: `more than ${MAX_CONNECTIONS} clients at once` } }));
+      conn.end(
+        encodeLine({ ok: false, error: { code: "BUSY", message: `more than ${MAX_CONNECTIONS} clients at once` } }),
+      );
       return;
     }
     open.add(conn);

@@ -73,13 +73,18 @@ export class Daemon implements DaemonState {
     this.nodes = new NodeDb(stateDir, log);
     this.attachments = new Attachments(new AttachmentDb(stateDir, log));
     this.discoveries = new DiscoveryDb(stateDir, log);
-    this.secrets = config.secrets === "keychain" ? new KeychainSecretStore() : new FileSecretStore(join(stateDir, "secrets.json"));
+    this.secrets =
+      config.secrets === "keychain" ? new KeychainSecretStore() : new FileSecretStore(join(stateDir, "secrets.json"));
     this.registry = new SessionRegistry(log);
     this.multipath = new Multipath(log);
     this.startup = new StartupLogins((key) => startupAttempt(this, key), config.startup, log);
     this.restores = new StartupLogins((key) => restoreAttempt(this, key), config.startup, log, "restore of");
     this.cachedName = ensureInitiatorName(stateDir);
-    this.reactions = new SystemReactions({ sessions: () => this.registry.list().map((e) => sessionOf(e.session)), attached: () => this.attachments.list(), log });
+    this.reactions = new SystemReactions({
+      sessions: () => this.registry.list().map((e) => sessionOf(e.session)),
+      attached: () => this.attachments.list(),
+      log,
+    });
   }
 
   /**
@@ -109,7 +114,9 @@ export class Daemon implements DaemonState {
     if (!(this.secrets instanceof FileSecretStore)) return;
     const problem = this.secrets.problem();
     if (!problem?.damaged) return;
-    this.log.error(`${problem.message}; set aside as ${quarantine(this.secrets.path)}: CHAP logins fail until the secrets are set again or the file is repaired (see iscsi doctor)`);
+    this.log.error(
+      `${problem.message}; set aside as ${quarantine(this.secrets.path)}: CHAP logins fail until the secrets are set again or the file is repaired (see iscsi doctor)`,
+    );
   }
 
   /** Removes what a killed daemon left (before anything new is attached). */
@@ -135,7 +142,12 @@ export class Daemon implements DaemonState {
   startAutomaticLogins(): void {
     const nodes = this.nodes.list().filter((r) => r.settings["node.startup"] !== "manual");
     if (nodes.length > 0) this.log.info(`starting background login of ${nodes.length} automatic node(s)`);
-    this.startup.start(nodes.map((r) => ({ key: nodeKey(r.target, r.portal), label: `${r.target} at ${r.portal.host}:${r.portal.port}` })));
+    this.startup.start(
+      nodes.map((r) => ({
+        key: nodeKey(r.target, r.portal),
+        label: `${r.target} at ${r.portal.host}:${r.portal.port}`,
+      })),
+    );
     this.watch ??= setInterval(() => this.restartLostSessions(), WATCH_MS);
     this.isns.startAll();
   }
@@ -158,15 +170,27 @@ export class Daemon implements DaemonState {
   /** Watch the system's sleep, wake and network events (system-events.ts); returns at once. */
   startSystemEvents(): void {
     const helper = process.env.ISCSI_POWER_EVENTS ?? join(dirname(process.execPath), "iscsi-power-events");
-    this.events = startSystemEvents((e) => void this.reactions.handle(e).catch((err) => this.log.warn(`reacting to ${e.kind}: ${(err as Error).message}`)), this.log, helper);
+    this.events = startSystemEvents(
+      (e) =>
+        void this.reactions.handle(e).catch((err) => this.log.warn(`reacting to ${e.kind}: ${(err as Error).message}`)),
+      this.log,
+      helper,
+    );
     this.reactions.source = this.events;
-    this.log.info(this.events ? `system events from ${this.events.name}` : "no system event source on this platform; link loss is noticed by keepalive");
+    this.log.info(
+      this.events
+        ? `system events from ${this.events.name}`
+        : "no system event source on this platform; link loss is noticed by keepalive",
+    );
   }
 
   /** The web dashboard unless turned off (config `iscsid.ui = off`, or `--no-ui`); `--ui-port` wins over the config. */
   startUi(answer: AnswerLine, flags: { enabled?: boolean; port?: number } = {}): void {
     if (flags.enabled === false || !this.config.ui.enabled) {
-      this.uiOff = flags.enabled === false ? "the daemon was started with --no-ui" : `the dashboard is turned off in ${this.configPath} (iscsid.ui = off)`;
+      this.uiOff =
+        flags.enabled === false
+          ? "the daemon was started with --no-ui"
+          : `the dashboard is turned off in ${this.configPath} (iscsid.ui = off)`;
       return;
     }
     this.ui = serveUi({ stateDir: this.stateDir, port: flags.port ?? this.config.ui.port, answer, log: this.log });
@@ -203,7 +227,13 @@ export class Daemon implements DaemonState {
     await this.isns.stopAll();
     await detachAll(this);
     await Promise.all(
-      this.registry.list().map((e) => this.registry.logout(e, SHUTDOWN_LOGOUT_MS).catch((err) => this.log.warn(`session ${e.sid}: ${(err as Error).message}`))),
+      this.registry
+        .list()
+        .map((e) =>
+          this.registry
+            .logout(e, SHUTDOWN_LOGOUT_MS)
+            .catch((err) => this.log.warn(`session ${e.sid}: ${(err as Error).message}`)),
+        ),
     );
     this.lock.release();
   }

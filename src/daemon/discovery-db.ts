@@ -7,7 +7,13 @@ import * as v from "valibot";
 import type { ConsolaInstance } from "consola";
 import { ensurePrivateDir, writeFileAtomic } from "../config/atomic.ts";
 import { discoveryFileName } from "../config/names.ts";
-import { isIsnsSettingName, ISNS_SETTINGS, parseIsnsSetting, storedIsnsSettingsSchema, type IsnsSettings } from "../config/isns-settings.ts";
+import {
+  isIsnsSettingName,
+  ISNS_SETTINGS,
+  parseIsnsSetting,
+  storedIsnsSettingsSchema,
+  type IsnsSettings,
+} from "../config/isns-settings.ts";
 import { isQuarantined, QUARANTINE_MARK } from "../config/quarantine.ts";
 import { readRecords, type DamagedFile } from "../config/record-files.ts";
 import { parseSetting } from "../config/node-settings.ts";
@@ -32,7 +38,10 @@ const DEFAULTS: Record<DiscoverySettingName, string | number> = {
 
 export type DiscoveryType = "sendtargets" | "isns";
 
-const portalSchema = v.object({ host: v.string(), port: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)) });
+const portalSchema = v.object({
+  host: v.string(),
+  port: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)),
+});
 const isnsRecordSchema = v.object({
   version: v.literal(1),
   portal: portalSchema,
@@ -66,7 +75,10 @@ export class DiscoveryDb {
   private readonly records = new Map<string, DiscoveryRecord>();
   private readonly dir: string;
 
-  constructor(stateDir: string, private readonly log: ConsolaInstance) {
+  constructor(
+    stateDir: string,
+    private readonly log: ConsolaInstance,
+  ) {
     this.dir = join(stateDir, "discovery");
   }
 
@@ -74,7 +86,11 @@ export class DiscoveryDb {
   load(opts: { setAside?: boolean } = {}): DamagedFile[] {
     ensurePrivateDir(this.dir);
     this.records.clear();
-    return readRecords(this.dir, recordSchema, (r) => this.records.set(key(r.portal), r as DiscoveryRecord), { setAside: opts.setAside ?? true, log: this.log, what: "discovery database" });
+    return readRecords(this.dir, recordSchema, (r) => this.records.set(key(r.portal), r as DiscoveryRecord), {
+      setAside: opts.setAside ?? true,
+      log: this.log,
+      what: "discovery database",
+    });
   }
 
   list(): DiscoveryRecord[] {
@@ -91,7 +107,12 @@ export class DiscoveryDb {
     if (existing?.type === "sendtargets") return existing;
     if (existing) throw typeClash(portal, existing.type);
     this.refuseSetAside(portal);
-    const record: SendTargetsRecord = { version: 1, portal: { ...portal }, type: "sendtargets", settings: { ...DEFAULTS } as SendTargetsRecord["settings"] };
+    const record: SendTargetsRecord = {
+      version: 1,
+      portal: { ...portal },
+      type: "sendtargets",
+      settings: { ...DEFAULTS } as SendTargetsRecord["settings"],
+    };
     this.save(record);
     return record;
   }
@@ -110,13 +131,20 @@ export class DiscoveryDb {
   private refuseSetAside(portal: Portal): void {
     const path = join(this.dir, discoveryFileName(portal.host, portal.port));
     if (isQuarantined(path)) {
-      throw new IscsiError("NODE_DB", `the discovery record of ${portal.host}:${portal.port} was damaged and set aside (${path}${QUARANTINE_MARK}…); not recreating it with defaults: repair it and rename it back, or delete it (see iscsi doctor)`);
+      throw new IscsiError(
+        "NODE_DB",
+        `the discovery record of ${portal.host}:${portal.port} was damaged and set aside (${path}${QUARANTINE_MARK}…); not recreating it with defaults: repair it and rename it back, or delete it (see iscsi doctor)`,
+      );
     }
   }
 
   update(record: DiscoveryRecord, name: string, text: string): DiscoveryRecord {
     if (record.type === "isns") {
-      if (!isIsnsSettingName(name)) throw new IscsiError("INVALID_ARGUMENT", `unknown iSNS discovery setting ${name}; known: ${Object.keys(ISNS_SETTINGS).join(", ")}`);
+      if (!isIsnsSettingName(name))
+        throw new IscsiError(
+          "INVALID_ARGUMENT",
+          `unknown iSNS discovery setting ${name}; known: ${Object.keys(ISNS_SETTINGS).join(", ")}`,
+        );
       const parsed = parseIsnsSetting(name, text);
       if ("problem" in parsed) throw new IscsiError("INVALID_ARGUMENT", `${name} ${parsed.problem}`);
       const next: IsnsRecord = { ...record, settings: { ...record.settings, [name]: parsed.value } };
@@ -124,7 +152,10 @@ export class DiscoveryDb {
       return next;
     }
     if (!Object.hasOwn(DISCOVERY_SETTINGS, name)) {
-      throw new IscsiError("INVALID_ARGUMENT", `unknown discovery setting ${name}; known: ${Object.keys(DISCOVERY_SETTINGS).join(", ")}`);
+      throw new IscsiError(
+        "INVALID_ARGUMENT",
+        `unknown discovery setting ${name}; known: ${Object.keys(DISCOVERY_SETTINGS).join(", ")}`,
+      );
     }
     const parsed = parseSetting(DISCOVERY_SETTINGS[name as DiscoverySettingName], text);
     if ("problem" in parsed) throw new IscsiError("INVALID_ARGUMENT", `${name} ${parsed.problem}`);
@@ -144,11 +175,18 @@ export class DiscoveryDb {
 
   private save(record: DiscoveryRecord): void {
     ensurePrivateDir(this.dir);
-    writeFileAtomic(join(this.dir, discoveryFileName(record.portal.host, record.portal.port)), JSON.stringify(record, null, 2) + "\n", 0o600);
+    writeFileAtomic(
+      join(this.dir, discoveryFileName(record.portal.host, record.portal.port)),
+      JSON.stringify(record, null, 2) + "\n",
+      0o600,
+    );
     this.records.set(key(record.portal), record);
   }
 }
 
 function typeClash(portal: Portal, type: DiscoveryType): IscsiError {
-  return new IscsiError("INVALID_ARGUMENT", `${portal.host}:${portal.port} already has a ${type} discovery record; delete it first (-m discoverydb -t ${type} -p ${portal.host}:${portal.port} -o delete)`);
+  return new IscsiError(
+    "INVALID_ARGUMENT",
+    `${portal.host}:${portal.port} already has a ${type} discovery record; delete it first (-m discoverydb -t ${type} -p ${portal.host}:${portal.port} -o delete)`,
+  );
 }

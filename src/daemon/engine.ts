@@ -68,7 +68,14 @@ export async function openSession(p: OpenParams, sid?: number): Promise<EngineSe
   return Session.open({
     id: sid,
     portal: p.portal,
-    login: { initiatorName: p.initiatorName, targetName: p.targetName, sessionType: "Normal", auth: p.auth, isid: p.isid, proposal: p.proposal },
+    login: {
+      initiatorName: p.initiatorName,
+      targetName: p.targetName,
+      sessionType: "Normal",
+      auth: p.auth,
+      isid: p.isid,
+      proposal: p.proposal,
+    },
     loginTimeoutMs: p.loginTimeoutMs,
     connectTimeoutMs: Math.min(10_000, p.loginTimeoutMs),
     queueDepth: p.queueDepth,
@@ -78,7 +85,12 @@ export async function openSession(p: OpenParams, sid?: number): Promise<EngineSe
   });
 }
 
-export async function sendTargets(portal: EnginePortal, initiatorName: string, auth: EngineAuth, loginTimeoutMs: number): Promise<DiscoveredTarget[]> {
+export async function sendTargets(
+  portal: EnginePortal,
+  initiatorName: string,
+  auth: EngineAuth,
+  loginTimeoutMs: number,
+): Promise<DiscoveredTarget[]> {
   return discover({ portal, initiatorName, auth, loginTimeoutMs, connectTimeoutMs: Math.min(10_000, loginTimeoutMs) });
 }
 
@@ -92,7 +104,13 @@ export async function scanLuns(session: EngineSession): Promise<LunInfo[]> {
     const lu = new LogicalUnit(s, n);
     try {
       const inq = await lu.inquiry();
-      const info: LunInfo = { lun: n, deviceType: inq.deviceTypeName, vendor: inq.vendor, product: inq.product, revision: inq.revision };
+      const info: LunInfo = {
+        lun: n,
+        deviceType: inq.deviceTypeName,
+        vendor: inq.vendor,
+        product: inq.product,
+        revision: inq.revision,
+      };
       if (inq.peripheralDeviceType === 0x00) {
         await lu.testUnitReady();
         const cap = await lu.open();

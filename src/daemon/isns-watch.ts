@@ -3,7 +3,15 @@
 // send SCNs), registration refreshed at half the server's registration period, deregistration on stop.
 // What the server lists is merged into the node database; a target it no longer lists is marked stale.
 import type { IsnsRecord } from "./discovery-db.ts";
-import { deregister, entityIdFor, IsnsClient, isnsDiscover, queryTargets, register, type IsnsServer } from "../discovery/isns-client.ts";
+import {
+  deregister,
+  entityIdFor,
+  IsnsClient,
+  isnsDiscover,
+  queryTargets,
+  register,
+  type IsnsServer,
+} from "../discovery/isns-client.ts";
 import { listenScn, type ScnListener } from "../discovery/isns-scn.ts";
 import { SCN_BIT } from "../isns/constants.ts";
 import { scnReg, type IsnsTarget } from "../isns/messages.ts";
@@ -11,7 +19,8 @@ import { nodeKey, type NodeRecord } from "./node-db.ts";
 import type { DaemonState, IsnsWatching } from "./state.ts";
 
 /** Events that change what we may see (RFC 4171 §6.4.4): objects added, removed or updated, domain membership. */
-const SCN_INTEREST = SCN_BIT.objectAdded | SCN_BIT.objectRemoved | SCN_BIT.objectUpdated | SCN_BIT.ddMemberAdded | SCN_BIT.ddMemberRemoved;
+const SCN_INTEREST =
+  SCN_BIT.objectAdded | SCN_BIT.objectRemoved | SCN_BIT.objectUpdated | SCN_BIT.ddMemberAdded | SCN_BIT.ddMemberRemoved;
 /** A burst of SCNs (one per changed object) becomes one query after this pause. */
 const SCN_SETTLE_MS = 200;
 
@@ -29,7 +38,11 @@ export interface FoundCounts {
  * found before and no longer lists as stale, and starts the background login of new nodes whose node.startup
  * asks for it. Returns the touched records.
  */
-export function recordIsnsTargets(d: DaemonState, server: IsnsServer, found: IsnsTarget[]): { counts: FoundCounts; touched: NodeRecord[] } {
+export function recordIsnsTargets(
+  d: DaemonState,
+  server: IsnsServer,
+  found: IsnsTarget[],
+): { counts: FoundCounts; touched: NodeRecord[] } {
   const counts: FoundCounts = { created: 0, updated: 0, unchanged: 0, quarantined: 0, stale: 0 };
   const touched: NodeRecord[] = [];
   const seen = new Set<string>();
@@ -38,17 +51,26 @@ export function recordIsnsTargets(d: DaemonState, server: IsnsServer, found: Isn
     for (const p of t.portals) {
       const key = nodeKey(t.name, p);
       const before = d.nodes.get(key);
-      const outcome = d.nodes.mergeDiscovered(t.name, { host: p.host, port: p.port }, p.portalGroupTag ?? 1, d.config.nodeDefaults, { host: server.host, port: server.port, type: "isns" });
+      const outcome = d.nodes.mergeDiscovered(
+        t.name,
+        { host: p.host, port: p.port },
+        p.portalGroupTag ?? 1,
+        d.config.nodeDefaults,
+        { host: server.host, port: server.port, type: "isns" },
+      );
       counts[outcome]++;
       seen.add(key);
       if (outcome === "quarantined") {
-        d.log.warn(`iSNS ${server.host}:${server.port}: the record of ${t.name} at ${p.host}:${p.port} is set aside as damaged; not recreated with defaults (see iscsi doctor)`);
+        d.log.warn(
+          `iSNS ${server.host}:${server.port}: the record of ${t.name} at ${p.host}:${p.port} is set aside as damaged; not recreated with defaults (see iscsi doctor)`,
+        );
         continue;
       }
       const record = d.nodes.get(key)!;
       touched.push(record);
       const cameBack = outcome === "created" || before?.stale !== undefined;
-      if (cameBack && record.settings["node.startup"] !== "manual" && !d.registry.byKey(key)) logins.push({ key, label: `${t.name} at ${p.host}:${p.port}` });
+      if (cameBack && record.settings["node.startup"] !== "manual" && !d.registry.byKey(key))
+        logins.push({ key, label: `${t.name} at ${p.host}:${p.port}` });
     }
   }
   for (const r of d.nodes.list()) {
@@ -56,7 +78,9 @@ export function recordIsnsTargets(d: DaemonState, server: IsnsServer, found: Isn
     if (mine && !seen.has(nodeKey(r.target, r.portal)) && !r.stale) {
       d.nodes.markStale(r);
       counts.stale++;
-      d.log.info(`iSNS ${server.host}:${server.port} no longer lists ${r.target} at ${r.portal.host}:${r.portal.port}: node marked stale`);
+      d.log.info(
+        `iSNS ${server.host}:${server.port} no longer lists ${r.target} at ${r.portal.host}:${r.portal.port}: node marked stale`,
+      );
     }
   }
   if (logins.length > 0) d.startup.start(logins);
@@ -121,14 +145,19 @@ export class IsnsWatch {
 
   private registerOn(client: IsnsClient): Promise<number> {
     const name = this.d.initiatorName();
-    return register(client, { source: name, entityId: entityIdFor(name), ...(this.scn ? { scn: { host: client.localAddress, port: this.scn.port } } : {}) });
+    return register(client, {
+      source: name,
+      entityId: entityIdFor(name),
+      ...(this.scn ? { scn: { host: client.localAddress, port: this.scn.port } } : {}),
+    });
   }
 
   private startTimers(): void {
     clearInterval(this.refreshTimer);
     clearInterval(this.pollTimer);
     // RFC 4171 §6.2.6: an entity not refreshed within the registration period is removed; refresh at half of it.
-    if (this.period > 0) this.refreshTimer = setInterval(() => this.serial(() => this.refresh()), (this.period * 1000) / 2);
+    if (this.period > 0)
+      this.refreshTimer = setInterval(() => this.serial(() => this.refresh()), (this.period * 1000) / 2);
     const poll = this.record.settings["discovery.isns.discoveryd_poll_inval"];
     if (poll > 0) this.pollTimer = setInterval(() => this.soon(0), poll * 1000);
   }
@@ -174,7 +203,9 @@ export class IsnsWatch {
     const { counts } = recordIsnsTargets(this.d, this.server, found);
     this.d.discoveries.noteDiscovered(this.d.discoveries.get(this.server) ?? this.record, found.length);
     if (counts.created + counts.updated + counts.stale > 0) {
-      this.d.log.info(`${this.label}: ${found.length} target(s); nodes ${counts.created} new, ${counts.updated} updated, ${counts.stale} stale`);
+      this.d.log.info(
+        `${this.label}: ${found.length} target(s); nodes ${counts.created} new, ${counts.updated} updated, ${counts.stale} stale`,
+      );
     }
   }
 
@@ -214,7 +245,11 @@ export class IsnsWatches implements IsnsWatching {
     const running = this.watches.get(key);
     if (running) return running.query();
     if (record.settings["discovery.isns.use_discoveryd"] === "No") {
-      return isnsDiscover({ server: record.portal, initiatorName: this.d.initiatorName(), timeoutMs: record.settings["discovery.isns.timeo.query_timeout"] * 1000 });
+      return isnsDiscover({
+        server: record.portal,
+        initiatorName: this.d.initiatorName(),
+        timeoutMs: record.settings["discovery.isns.timeo.query_timeout"] * 1000,
+      });
     }
     const watch = new IsnsWatch(this.d, record);
     const found = await watch.start();
@@ -234,8 +269,16 @@ export class IsnsWatches implements IsnsWatching {
     this.discover(record)
       .then((found) => recordIsnsTargets(this.d, record.portal, found))
       .catch((err) => {
-        this.d.log.warn(`iSNS ${record.portal.host}:${record.portal.port}: ${(err as Error).message}; trying again in ${RETRY_START_MS / 1000} s`);
-        this.retries.set(key, setTimeout(() => this.startInBackground(this.d.discoveries.get(record.portal) as IsnsRecord ?? record), RETRY_START_MS));
+        this.d.log.warn(
+          `iSNS ${record.portal.host}:${record.portal.port}: ${(err as Error).message}; trying again in ${RETRY_START_MS / 1000} s`,
+        );
+        this.retries.set(
+          key,
+          setTimeout(
+            () => this.startInBackground((this.d.discoveries.get(record.portal) as IsnsRecord) ?? record),
+            RETRY_START_MS,
+          ),
+        );
       });
   }
 
@@ -254,6 +297,14 @@ export class IsnsWatches implements IsnsWatching {
     this.retries.clear();
     const all = [...this.watches.values()];
     this.watches.clear();
-    await Promise.all(all.map((w) => w.stop().catch((err) => this.d.log.warn(`iSNS ${w.server.host}:${w.server.port}: deregistration failed: ${(err as Error).message}`))));
+    await Promise.all(
+      all.map((w) =>
+        w
+          .stop()
+          .catch((err) =>
+            this.d.log.warn(`iSNS ${w.server.host}:${w.server.port}: deregistration failed: ${(err as Error).message}`),
+          ),
+      ),
+    );
   }
 }

@@ -8,8 +8,10 @@ import type { EngineAuth, OpenParams } from "./engine.ts";
 import type { Portal } from "../transport/portal.ts";
 import type { NodeRecord } from "./node-db.ts";
 
-export const nodeSecretKey = (target: string, portal: Portal, name: SecretName) => `node:${target}|${portal.host}|${portal.port}:${name}`;
-export const discoverySecretKey = (portal: Portal, name: SecretName) => `discovery:${portal.host}|${portal.port}:${name}`;
+export const nodeSecretKey = (target: string, portal: Portal, name: SecretName) =>
+  `node:${target}|${portal.host}|${portal.port}:${name}`;
+export const discoverySecretKey = (portal: Portal, name: SecretName) =>
+  `discovery:${portal.host}|${portal.port}:${name}`;
 
 const CHAP_A: Record<string, number> = { MD5: 5, SHA1: 6, SHA256: 7, "SHA3-256": 8 };
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -28,20 +30,35 @@ async function authFrom(a: AuthSettings): Promise<EngineAuth> {
   if (a.method !== "CHAP") return { method: "None" };
   if (a.username === "") throw new IscsiError("CONFIG", `${a.where}: authmethod is CHAP but no username is set`);
   const secret = await a.password();
-  if (secret === undefined) throw new IscsiError("CONFIG", `${a.where}: authmethod is CHAP but no password is stored (iscsi secret set)`);
+  if (secret === undefined)
+    throw new IscsiError("CONFIG", `${a.where}: authmethod is CHAP but no password is stored (iscsi secret set)`);
   let mutual: { username: string; secret: Uint8Array } | undefined;
   if (a.usernameIn !== "") {
     const secretIn = await a.passwordIn();
-    if (secretIn === undefined) throw new IscsiError("CONFIG", `${a.where}: username_in is set but no password_in is stored (iscsi secret set --mutual)`);
+    if (secretIn === undefined)
+      throw new IscsiError(
+        "CONFIG",
+        `${a.where}: username_in is set but no password_in is stored (iscsi secret set --mutual)`,
+      );
     mutual = { username: a.usernameIn, secret: bytes(secretIn) };
   }
   const algorithms = a.algorithms?.split(",").map((x) => CHAP_A[x]!);
-  return { method: "CHAP", username: a.username, secret: bytes(secret), ...(algorithms ? { algorithms } : {}), ...(mutual ? { mutual } : {}) };
+  return {
+    method: "CHAP",
+    username: a.username,
+    secret: bytes(secret),
+    ...(algorithms ? { algorithms } : {}),
+    ...(mutual ? { mutual } : {}),
+  };
 }
 
 const digestList = (s: string) => s.split(",") as Array<"None" | "CRC32C">;
 
-export async function nodeOpenParams(record: NodeRecord, secrets: SecretStore, initiatorName: string): Promise<OpenParams> {
+export async function nodeOpenParams(
+  record: NodeRecord,
+  secrets: SecretStore,
+  initiatorName: string,
+): Promise<OpenParams> {
   const s: NodeSettings = record.settings;
   const auth = await authFrom({
     method: s["node.session.auth.authmethod"],
@@ -70,8 +87,11 @@ export async function nodeOpenParams(record: NodeRecord, secrets: SecretStore, i
     },
     loginTimeoutMs: s["node.conn[0].timeo.login_timeout"] * 1000,
     queueDepth: s["node.session.queue_depth"],
-    replacementTimeoutMs: s["node.session.timeo.replacement_timeout"] < 0 ? -1 : s["node.session.timeo.replacement_timeout"] * 1000,
-    ...(s["iface.net_ifacename"] || s["iface.ipaddress"] ? { source: { netIfaceName: s["iface.net_ifacename"], ipAddress: s["iface.ipaddress"] } } : {}),
+    replacementTimeoutMs:
+      s["node.session.timeo.replacement_timeout"] < 0 ? -1 : s["node.session.timeo.replacement_timeout"] * 1000,
+    ...(s["iface.net_ifacename"] || s["iface.ipaddress"]
+      ? { source: { netIfaceName: s["iface.net_ifacename"], ipAddress: s["iface.ipaddress"] } }
+      : {}),
   };
 }
 

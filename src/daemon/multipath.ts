@@ -19,7 +19,9 @@ export function deviceSettings(s: NodeSettings): DeviceSettings {
     policy: s["node.multipath.policy"] as PolicyName,
     failback: s["node.multipath.failback"] as Failback,
     // no_path_retry defaults to the replacement timeout, so an attached disk waits as long as a lone session would.
-    noPathRetryMs: secondsToMs(s["node.multipath.no_path_retry"] === -2 ? replacement : s["node.multipath.no_path_retry"]),
+    noPathRetryMs: secondsToMs(
+      s["node.multipath.no_path_retry"] === -2 ? replacement : s["node.multipath.no_path_retry"],
+    ),
     pollingIntervalMs: s["node.multipath.polling_interval"] * 1000,
   };
 }
@@ -43,7 +45,15 @@ export class Multipath {
 
   /** Devices with a path to LUN `lun` of the target (and portal) named by `f`. */
   find(f: NodeFilter, lun?: number): MultipathDevice[] {
-    return this.devices.filter((d) => d.paths.some((p) => (lun === undefined || p.lun === lun) && p.meta.target === f.target && (!f.portal || (p.meta.portal.host === f.portal.host && (!f.portal.port || p.meta.portal.port === f.portal.port)))));
+    return this.devices.filter((d) =>
+      d.paths.some(
+        (p) =>
+          (lun === undefined || p.lun === lun) &&
+          p.meta.target === f.target &&
+          (!f.portal ||
+            (p.meta.portal.host === f.portal.host && (!f.portal.port || p.meta.portal.port === f.portal.port))),
+      ),
+    );
   }
 
   /** The devices session `sid` is a path of. */
@@ -60,7 +70,11 @@ export class Multipath {
       try {
         const lu = new LogicalUnit(session, lun);
         const pages = await lu.vpdPages().catch(() => [] as number[]);
-        wwid = wwidOf(pages.includes(0x83) ? await lu.deviceIdentification() : [], pages.includes(0x80) ? await lu.unitSerialNumber() : "", entry.target);
+        wwid = wwidOf(
+          pages.includes(0x83) ? await lu.deviceIdentification() : [],
+          pages.includes(0x80) ? await lu.unitSerialNumber() : "",
+          entry.target,
+        );
       } catch (err) {
         this.log.warn(`session ${entry.sid}: LUN ${lun} not made a path: ${(err as Error).message}`);
         continue;
@@ -71,14 +85,17 @@ export class Multipath {
         this.devices.push(device);
         this.log.info(`multipath device ${device.name}: ${wwid} (LUN ${lun} of ${entry.target})`);
       } else device.settings = deviceSettings(settings);
-      device.addPath(new Path(session, lun, { sid: entry.sid, key: entry.key, target: entry.target, portal: { ...entry.portal } }));
+      device.addPath(
+        new Path(session, lun, { sid: entry.sid, key: entry.key, target: entry.target, portal: { ...entry.portal } }),
+      );
     }
     this.prune(keep);
   }
 
   /** `entry` logged out: its paths leave their devices. */
   leave(entry: SessionEntry, keep: (d: MultipathDevice) => boolean): void {
-    for (const d of this.ofSession(entry.sid)) for (const p of d.paths.filter((x) => x.meta.sid === entry.sid)) d.removePath(p);
+    for (const d of this.ofSession(entry.sid))
+      for (const p of d.paths.filter((x) => x.meta.sid === entry.sid)) d.removePath(p);
     this.prune(keep);
   }
 
@@ -103,4 +120,3 @@ export class Multipath {
     return `mpath${s}`;
   }
 }
-

@@ -22,7 +22,10 @@ export interface NodeFilter {
 
 const recordSchema = v.object({
   version: v.literal(1),
-  target: v.pipe(v.string(), v.check((s) => iscsiNameProblem(s) === undefined, "not a valid iSCSI name")),
+  target: v.pipe(
+    v.string(),
+    v.check((s) => iscsiNameProblem(s) === undefined, "not a valid iSCSI name"),
+  ),
   portal: v.object({ host: v.string(), port: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)) }),
   tpgt: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)),
   isid: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 48 - 1)),
@@ -48,7 +51,11 @@ function newIsid(): number {
 /** Does (target, portal) pass the filter? */
 export function matches(node: { target: string; portal: Portal }, f: NodeFilter): boolean {
   if (f.target !== undefined && node.target !== f.target) return false;
-  if (f.portal && (node.portal.host !== f.portal.host || (f.portal.port !== undefined && node.portal.port !== f.portal.port))) return false;
+  if (
+    f.portal &&
+    (node.portal.host !== f.portal.host || (f.portal.port !== undefined && node.portal.port !== f.portal.port))
+  )
+    return false;
   return true;
 }
 
@@ -56,7 +63,10 @@ export class NodeDb {
   private readonly records = new Map<string, NodeRecord>();
   private readonly dir: string;
 
-  constructor(stateDir: string, private readonly log: ConsolaInstance) {
+  constructor(
+    stateDir: string,
+    private readonly log: ConsolaInstance,
+  ) {
     this.dir = join(stateDir, "nodes");
   }
 
@@ -67,11 +77,17 @@ export class NodeDb {
   load(opts: { setAside?: boolean } = {}): DamagedFile[] {
     ensurePrivateDir(this.dir);
     this.records.clear();
-    return readRecords(this.dir, recordSchema, (r) => this.records.set(nodeKey(r.target, r.portal), r), { setAside: opts.setAside ?? true, log: this.log, what: "node database" });
+    return readRecords(this.dir, recordSchema, (r) => this.records.set(nodeKey(r.target, r.portal), r), {
+      setAside: opts.setAside ?? true,
+      log: this.log,
+      what: "node database",
+    });
   }
 
   list(filter: NodeFilter = {}): NodeRecord[] {
-    return [...this.records.values()].filter((r) => matches(r, filter)).sort((a, b) => nodeKey(a.target, a.portal).localeCompare(nodeKey(b.target, b.portal)));
+    return [...this.records.values()]
+      .filter((r) => matches(r, filter))
+      .sort((a, b) => nodeKey(a.target, a.portal).localeCompare(nodeKey(b.target, b.portal)));
   }
 
   get(key: string): NodeRecord | undefined {
@@ -84,15 +100,35 @@ export class NodeDb {
   }
 
   /** Creates a record with `defaults`, or returns the existing one untouched; refuses a node whose record was set aside. */
-  create(target: string, portal: Portal, tpgt: number, defaults: NodeSettings, discovery?: NodeRecord["discovery"]): { record: NodeRecord; created: boolean } {
+  create(
+    target: string,
+    portal: Portal,
+    tpgt: number,
+    defaults: NodeSettings,
+    discovery?: NodeRecord["discovery"],
+  ): { record: NodeRecord; created: boolean } {
     const existing = this.records.get(nodeKey(target, portal));
     if (existing) return { record: existing, created: false };
     if (this.quarantined(target, portal)) {
       const path = join(this.dir, nodeFileName(target, portal.host, portal.port));
-      throw new IscsiError("NODE_DB", `the node record of ${target} at ${portal.host}:${portal.port} was damaged and set aside (${path}${QUARANTINE_MARK}…); not recreating it with defaults: repair it and rename it back, or delete it (see iscsi doctor)`);
+      throw new IscsiError(
+        "NODE_DB",
+        `the node record of ${target} at ${portal.host}:${portal.port} was damaged and set aside (${path}${QUARANTINE_MARK}…); not recreating it with defaults: repair it and rename it back, or delete it (see iscsi doctor)`,
+      );
     }
     const now = new Date().toISOString();
-    const record: NodeRecord = { version: 1, target, portal: { ...portal }, tpgt, isid: newIsid(), discovery, settings: { ...defaults }, userSet: [], created: now, updated: now };
+    const record: NodeRecord = {
+      version: 1,
+      target,
+      portal: { ...portal },
+      tpgt,
+      isid: newIsid(),
+      discovery,
+      settings: { ...defaults },
+      userSet: [],
+      created: now,
+      updated: now,
+    };
     this.save(record);
     return { record, created: true };
   }
@@ -101,7 +137,13 @@ export class NodeDb {
    * Discovery's merge: a new record gets the defaults; an existing one keeps every setting the user changed,
    * follows the current defaults for the others, and takes the portal group tag the target now reports.
    */
-  mergeDiscovered(target: string, portal: Portal, tpgt: number, defaults: NodeSettings, discovery: NonNullable<NodeRecord["discovery"]>): "created" | "updated" | "unchanged" | "quarantined" {
+  mergeDiscovered(
+    target: string,
+    portal: Portal,
+    tpgt: number,
+    defaults: NodeSettings,
+    discovery: NonNullable<NodeRecord["discovery"]>,
+  ): "created" | "updated" | "unchanged" | "quarantined" {
     if (!this.records.has(nodeKey(target, portal)) && this.quarantined(target, portal)) return "quarantined";
     const { record, created } = this.create(target, portal, tpgt, defaults, discovery);
     if (created) return "created";
@@ -144,7 +186,11 @@ export class NodeDb {
 
   private save(record: NodeRecord): void {
     ensurePrivateDir(this.dir);
-    writeFileAtomic(join(this.dir, nodeFileName(record.target, record.portal.host, record.portal.port)), JSON.stringify(record, null, 2) + "\n", 0o600);
+    writeFileAtomic(
+      join(this.dir, nodeFileName(record.target, record.portal.host, record.portal.port)),
+      JSON.stringify(record, null, 2) + "\n",
+      0o600,
+    );
     this.records.set(nodeKey(record.target, record.portal), record);
   }
 }

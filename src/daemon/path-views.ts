@@ -36,5 +36,9 @@ export function deviceView(d: MultipathDevice): DeviceView {
 }
 
 export function sessionPaths(devices: readonly MultipathDevice[], sid: number): SessionPathView[] {
-  return devices.flatMap((d) => d.paths.filter((p) => p.meta.sid === sid).map((p) => ({ device: d.name, lun: p.lun, state: p.state.kind, active: d.activePath === p })));
+  return devices.flatMap((d) =>
+    d.paths
+      .filter((p) => p.meta.sid === sid)
+      .map((p) => ({ device: d.name, lun: p.lun, state: p.state.kind, active: d.activePath === p })),
+  );
 }

@@ -38,7 +38,11 @@ export function showConfig(d: DaemonState): ConfigView {
  * file is checked before it replaces the old one; the new defaults apply to records created from now on.
  */
 export function setConfig(d: DaemonState, name: string, value: string | undefined): ConfigView {
-  if (!isSettingName(name)) throw new IscsiError("INVALID_ARGUMENT", `${name} is not a node setting; only node defaults are changed here (see docs/cli.md)`);
+  if (!isSettingName(name))
+    throw new IscsiError(
+      "INVALID_ARGUMENT",
+      `${name} is not a node setting; only node defaults are changed here (see docs/cli.md)`,
+    );
   const text = setConfigLine(readText(d.configPath), name, value);
   const parsed = parseConfig(text, d.configPath);
   writeFileAtomic(d.configPath, text, 0o644);

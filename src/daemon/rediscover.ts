@@ -12,7 +12,11 @@ const REDISCOVER_TIMEOUT_MS = 5_000;
 export async function alternatePortals(d: DaemonState, record: NodeRecord): Promise<EnginePortal[]> {
   const out: EnginePortal[] = [];
   const add = (p: EnginePortal) => {
-    if (!out.some((q) => q.host === p.host && q.port === p.port) && !(p.host === record.portal.host && p.port === record.portal.port)) out.push({ host: p.host, port: p.port });
+    if (
+      !out.some((q) => q.host === p.host && q.port === p.port) &&
+      !(p.host === record.portal.host && p.port === record.portal.port)
+    )
+      out.push({ host: p.host, port: p.port });
   };
   for (const other of d.nodes.list({ target: record.target })) add(other.portal);
   const own = record.discovery;
@@ -24,10 +28,17 @@ export async function alternatePortals(d: DaemonState, record: NodeRecord): Prom
     if (drec.type !== "sendtargets") continue; // iSNS records: the iSNS watch keeps their nodes current
     try {
       const auth = await discoveryAuth(drec, d.secrets);
-      const found = await sendTargets(drec.portal, d.initiatorName(), auth, Math.min(REDISCOVER_TIMEOUT_MS, drec.settings["discovery.sendtargets.timeo.login_timeout"] * 1000));
+      const found = await sendTargets(
+        drec.portal,
+        d.initiatorName(),
+        auth,
+        Math.min(REDISCOVER_TIMEOUT_MS, drec.settings["discovery.sendtargets.timeo.login_timeout"] * 1000),
+      );
       for (const t of found) if (t.name === record.target) for (const p of t.portals) add(p);
     } catch (err) {
-      d.log.debug(`looking for ${record.target} at discovery portal ${drec.portal.host}:${drec.portal.port}: ${(err as Error).message}`);
+      d.log.debug(
+        `looking for ${record.target} at discovery portal ${drec.portal.host}:${drec.portal.port}: ${(err as Error).message}`,
+      );
     }
   }
   return out;

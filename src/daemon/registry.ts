@@ -56,12 +56,21 @@ export class SessionRegistry {
    * Logs the node in once: a second caller during the login shares its outcome; a live session is an error. The
    * sid is chosen first and handed to `open`, so the session's log tag names it as listings do.
    */
-  login(key: string, meta: Omit<SessionEntry, "sid" | "key" | "session" | "luns" | "since">, open: (sid: number) => Promise<EngineSession>): Promise<SessionEntry> {
+  login(
+    key: string,
+    meta: Omit<SessionEntry, "sid" | "key" | "session" | "luns" | "since">,
+    open: (sid: number) => Promise<EngineSession>,
+  ): Promise<SessionEntry> {
     const running = this.inflight.get(key);
     if (running) return running;
     if (this.active(key)) {
       const e = this.entries.get(key)!;
-      return Promise.reject(new IscsiError("SESSION_EXISTS", `session ${e.sid} to ${meta.target} at ${meta.portal.host}:${meta.portal.port} already exists`));
+      return Promise.reject(
+        new IscsiError(
+          "SESSION_EXISTS",
+          `session ${e.sid} to ${meta.target} at ${meta.portal.host}:${meta.portal.port} already exists`,
+        ),
+      );
     }
     const attempt = (async () => {
       const sid = this.nextSid++;
@@ -85,7 +94,11 @@ export class SessionRegistry {
   /** REPORT LUNS and friends again; a slow or failing scan leaves the session up with what it had. */
   async rescan(entry: SessionEntry): Promise<void> {
     try {
-      entry.luns = await withTimeout(scanLuns(entry.session), SCAN_TIMEOUT_MS, () => new Error(`LUN scan took longer than ${SCAN_TIMEOUT_MS} ms`));
+      entry.luns = await withTimeout(
+        scanLuns(entry.session),
+        SCAN_TIMEOUT_MS,
+        () => new Error(`LUN scan took longer than ${SCAN_TIMEOUT_MS} ms`),
+      );
     } catch (err) {
       this.log.warn(`session ${entry.sid}: LUN scan failed: ${(err as Error).message}`);
     }
@@ -104,7 +117,11 @@ export class SessionRegistry {
     } catch (err) {
       entry.session.close();
       if (!GONE.has(entry.session.state.kind)) throw err;
-      throw new IscsiError("LOGOUT", `logout of session ${entry.sid} failed, connection dropped: ${(err as Error).message}`, { cause: err });
+      throw new IscsiError(
+        "LOGOUT",
+        `logout of session ${entry.sid} failed, connection dropped: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 }

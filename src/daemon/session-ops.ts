@@ -13,15 +13,34 @@ import type { DeviceView } from "../contract/views.ts";
 import { sessionView } from "./views.ts";
 import type { LoginResult, LogoutResult, OpError, SessionView } from "../contract/views.ts";
 
-const opError = (err: unknown): OpError => ({ code: errorCodeOf(err), message: (err as Error)?.message ?? String(err) });
+const opError = (err: unknown): OpError => ({
+  code: errorCodeOf(err),
+  message: (err as Error)?.message ?? String(err),
+});
 const label = (r: NodeRecord) => `${r.target} at ${r.portal.host}:${r.portal.port}`;
 
 /** One login attempt of one node; cancels that node's background loop on success; its LUs become paths of their multipath devices. */
 export async function loginOnce(d: DaemonState, record: NodeRecord): Promise<SessionEntry> {
   const key = nodeKey(record.target, record.portal);
   const initiatorName = d.initiatorName();
-  const entry = await d.registry.login(key, { target: record.target, portal: record.portal, tpgt: record.tpgt, isid: record.isid, initiatorName, ...(record.settings["iface.net_ifacename"] ? { netdev: record.settings["iface.net_ifacename"] } : {}) }, async (sid) =>
-    openSession({ ...(await nodeOpenParams(record, d.secrets, initiatorName)), alternatePortals: () => alternatePortals(d, record) }, sid),
+  const entry = await d.registry.login(
+    key,
+    {
+      target: record.target,
+      portal: record.portal,
+      tpgt: record.tpgt,
+      isid: record.isid,
+      initiatorName,
+      ...(record.settings["iface.net_ifacename"] ? { netdev: record.settings["iface.net_ifacename"] } : {}),
+    },
+    async (sid) =>
+      openSession(
+        {
+          ...(await nodeOpenParams(record, d.secrets, initiatorName)),
+          alternatePortals: () => alternatePortals(d, record),
+        },
+        sid,
+      ),
   );
   d.startup.cancel(key);
   d.log.info(`session ${entry.sid}: logged in to ${label(record)}`);
@@ -74,7 +93,10 @@ export async function loginNodes(d: DaemonState, req: LoginRequest): Promise<Log
     // -L skips nodes already logged in, as iscsiadm does.
     records = records.filter((r) => !d.registry.active(nodeKey(r.target, r.portal)));
   } else if (records.length === 0) {
-    throw new IscsiError("NOT_FOUND", `no node records found${describeFilter(req)}; run discovery first (iscsi -m discovery -t st -p PORTAL)`);
+    throw new IscsiError(
+      "NOT_FOUND",
+      `no node records found${describeFilter(req)}; run discovery first (iscsi -m discovery -t st -p PORTAL)`,
+    );
   }
   return Promise.all(records.map((r) => loginWithRetries(d, r)));
 }
@@ -86,10 +108,16 @@ export interface LogoutRequest extends NodeFilter {
 
 export async function logoutSessions(d: DaemonState, req: LogoutRequest): Promise<LogoutResult[]> {
   const filter: NodeFilter = { target: req.target, portal: req.portal };
-  const entries = d.registry.list().filter((e) => (req.sid === undefined || e.sid === req.sid) && (req.all || matches(e, filter)));
+  const entries = d.registry
+    .list()
+    .filter((e) => (req.sid === undefined || e.sid === req.sid) && (req.all || matches(e, filter)));
   // A logout also ends the background retries of those nodes, so they do not come back by themselves.
   for (const r of d.nodes.list(filter)) if (req.sid === undefined) d.startup.cancel(nodeKey(r.target, r.portal));
-  if (entries.length === 0) throw new IscsiError("NOT_FOUND", `no matching sessions${req.sid !== undefined ? ` (sid ${req.sid})` : describeFilter(filter)}`);
+  if (entries.length === 0)
+    throw new IscsiError(
+      "NOT_FOUND",
+      `no matching sessions${req.sid !== undefined ? ` (sid ${req.sid})` : describeFilter(filter)}`,
+    );
   return Promise.all(
     entries.map(async (e) => {
       const timeout = (d.nodes.get(e.key)?.settings["node.conn[0].timeo.logout_timeout"] ?? 15) * 1000;
@@ -101,7 +129,9 @@ export async function logoutSessions(d: DaemonState, req: LogoutRequest): Promis
         return { ...base, ok: false, error: { code: "BUSY", message } };
       }
       try {
-        await d.registry.logout(e, timeout).finally(() => d.multipath.leave(e, (x) => d.attachments.onDevice(x).length > 0));
+        await d.registry
+          .logout(e, timeout)
+          .finally(() => d.multipath.leave(e, (x) => d.attachments.onDevice(x).length > 0));
         d.log.info(`session ${e.sid}: logged out of ${e.target}`);
         return { ...base, ok: true };
       } catch (err) {
@@ -113,25 +143,35 @@ export async function logoutSessions(d: DaemonState, req: LogoutRequest): Promis
 
 export function listSessions(d: DaemonState, sid?: number): SessionView[] {
   const entries = d.registry.list().filter((e) => sid === undefined || e.sid === sid);
-  if (sid !== undefined && entries.length === 0) throw new IscsiError("SESSION_NOT_FOUND", `no session with sid ${sid}`);
+  if (sid !== undefined && entries.length === 0)
+    throw new IscsiError("SESSION_NOT_FOUND", `no session with sid ${sid}`);
   return entries.map((e) => withPaths(d, e));
 }
 
-const withPaths = (d: DaemonState, e: SessionEntry): SessionView => ({ ...sessionView(e), paths: sessionPaths(d.multipath.list(), e.sid) });
+const withPaths = (d: DaemonState, e: SessionEntry): SessionView => ({
+  ...sessionView(e),
+  paths: sessionPaths(d.multipath.list(), e.sid),
+});
 
 export async function rescanSessions(d: DaemonState, sid?: number): Promise<SessionView[]> {
   const entries = d.registry.list().filter((e) => sid === undefined || e.sid === sid);
-  if (sid !== undefined && entries.length === 0) throw new IscsiError("SESSION_NOT_FOUND", `no session with sid ${sid}`);
-  await Promise.all(entries.map(async (e) => {
-    await d.registry.rescan(e);
-    const record = d.nodes.get(e.key);
-    if (record) await d.multipath.join(e, record.settings, (x) => d.attachments.onDevice(x).length > 0);
-  }));
+  if (sid !== undefined && entries.length === 0)
+    throw new IscsiError("SESSION_NOT_FOUND", `no session with sid ${sid}`);
+  await Promise.all(
+    entries.map(async (e) => {
+      await d.registry.rescan(e);
+      const record = d.nodes.get(e.key);
+      if (record) await d.multipath.join(e, record.settings, (x) => d.attachments.onDevice(x).length > 0);
+    }),
+  );
   return entries.map((e) => withPaths(d, e));
 }
 
 export function describeFilter(f: NodeFilter): string {
-  const parts = [f.target ? `target ${f.target}` : "", f.portal ? `portal ${f.portal.host}${f.portal.port ? `:${f.portal.port}` : ""}` : ""].filter(Boolean);
+  const parts = [
+    f.target ? `target ${f.target}` : "",
+    f.portal ? `portal ${f.portal.host}${f.portal.port ? `:${f.portal.port}` : ""}` : "",
+  ].filter(Boolean);
   return parts.length ? ` for ${parts.join(", ")}` : "";
 }
 

@@ -5,14 +5,25 @@ import { errorCodeOf, type ErrorCode } from "../contract/errors.ts";
 import type { PendingLogin } from "../contract/views.ts";
 
 /** Failures retrying cannot fix: a wrong secret, a bad record, a node deleted meanwhile. */
-const FINAL: ReadonlySet<ErrorCode> = new Set(["AUTH_FAILED", "CONFIG", "INVALID_ARGUMENT", "NOT_FOUND", "SESSION_EXISTS"]);
+const FINAL: ReadonlySet<ErrorCode> = new Set([
+  "AUTH_FAILED",
+  "CONFIG",
+  "INVALID_ARGUMENT",
+  "NOT_FOUND",
+  "SESSION_EXISTS",
+]);
 
 export function isRetryable(err: unknown): boolean {
   return !FINAL.has(errorCodeOf(err));
 }
 
 /** Delay before retry `attempt` (1-based): initial·2^(attempt−1) capped at max, then "equal jitter" (50–100 %). */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  initialMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30));
   return Math.round(base * (0.5 + random() * 0.5));
 }
@@ -44,7 +55,14 @@ export class StartupLogins {
   }
 
   pending(): PendingLogin[] {
-    return [...this.loops.values()].map(({ key, label, state, attempts, lastError, nextAttemptAt }) => ({ key, label, state, attempts, lastError, nextAttemptAt }));
+    return [...this.loops.values()].map(({ key, label, state, attempts, lastError, nextAttemptAt }) => ({
+      key,
+      label,
+      state,
+      attempts,
+      lastError,
+      nextAttemptAt,
+    }));
   }
 
   cancel(key: string): void {
@@ -80,13 +98,17 @@ export class StartupLogins {
         }
         if (!isRetryable(err)) {
           loop.state = "gave-up";
-          this.log.error(`${this.noun} ${loop.label}: attempt ${loop.attempts} failed (${code}): ${loop.lastError.message}; not retrying`);
+          this.log.error(
+            `${this.noun} ${loop.label}: attempt ${loop.attempts} failed (${code}): ${loop.lastError.message}; not retrying`,
+          );
           return;
         }
         const delay = backoffDelay(loop.attempts, this.policy.retryInitialMs, this.policy.retryMaxMs);
         loop.state = "waiting";
         loop.nextAttemptAt = new Date(Date.now() + delay).toISOString();
-        this.log.warn(`${this.noun} ${loop.label}: attempt ${loop.attempts} failed (${code}): ${loop.lastError.message}; next attempt in ${(delay / 1000).toFixed(1)} s`);
+        this.log.warn(
+          `${this.noun} ${loop.label}: attempt ${loop.attempts} failed (${code}): ${loop.lastError.message}; next attempt in ${(delay / 1000).toFixed(1)} s`,
+        );
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
           loop.wake = () => {

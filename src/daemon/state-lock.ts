@@ -12,7 +12,9 @@ const LOCK_NB = 4;
 let libc: { flock: (fd: number, op: number) => number } | undefined;
 
 function flock(fd: number, op: number): number {
-  libc ??= dlopen(process.platform === "darwin" ? "libSystem.B.dylib" : "libc.so.6", { flock: { args: ["i32", "i32"], returns: "i32" } }).symbols;
+  libc ??= dlopen(process.platform === "darwin" ? "libSystem.B.dylib" : "libc.so.6", {
+    flock: { args: ["i32", "i32"], returns: "i32" },
+  }).symbols;
   return libc.flock(fd, op);
 }
 
@@ -44,7 +46,10 @@ export function lockStateDir(stateDir: string): StateLock {
   if (flock(fd, LOCK_EX | LOCK_NB) !== 0) {
     closeSync(fd);
     const pid = lockHolder(stateDir);
-    throw new IscsiError("BUSY", `state directory ${stateDir} is in use by another daemon${pid ? ` (pid ${pid})` : ""}; stop it first, or give this one its own --state-dir`);
+    throw new IscsiError(
+      "BUSY",
+      `state directory ${stateDir} is in use by another daemon${pid ? ` (pid ${pid})` : ""}; stop it first, or give this one its own --state-dir`,
+    );
   }
   ftruncateSync(fd, 0);
   writeSync(fd, `${process.pid}\n`, 0);

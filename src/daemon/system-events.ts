@@ -38,7 +38,12 @@ export interface SystemEventSource {
  * A helper process that prints one event per line on stdout (and reads acknowledgements on stdin). It is
  * restarted after a crash, at most once a second; `stop()` ends it for good.
  */
-export function lineSource(name: string, argv: string[], onEvent: (e: SystemEvent) => void, log: ConsolaInstance): SystemEventSource {
+export function lineSource(
+  name: string,
+  argv: string[],
+  onEvent: (e: SystemEvent) => void,
+  log: ConsolaInstance,
+): SystemEventSource {
   let child: Subprocess<"pipe", "pipe", "ignore"> | undefined;
   let stopped = false;
   const run = () => {
@@ -47,7 +52,9 @@ export function lineSource(name: string, argv: string[], onEvent: (e: SystemEven
     try {
       child = Bun.spawn(argv, { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
     } catch (err) {
-      log.warn(`system events: cannot start ${argv[0]} (${(err as Error).message}); sleep and network changes are not watched`);
+      log.warn(
+        `system events: cannot start ${argv[0]} (${(err as Error).message}); sleep and network changes are not watched`,
+      );
       return;
     }
     const me = child;
@@ -90,16 +97,28 @@ export function lineSource(name: string, argv: string[], onEvent: (e: SystemEven
 }
 
 /** The platform's source: rtnetlink through `ip monitor` on Linux, the power/network helper on macOS. */
-export function startSystemEvents(onEvent: (e: SystemEvent) => void, log: ConsolaInstance, macHelper?: string): SystemEventSource | undefined {
+export function startSystemEvents(
+  onEvent: (e: SystemEvent) => void,
+  log: ConsolaInstance,
+  macHelper?: string,
+): SystemEventSource | undefined {
   if (process.platform === "linux") {
     if (!Bun.which("ip")) {
-      log.warn("system events: `ip` (iproute2) is not installed; network changes are noticed only by keepalive timeouts");
+      log.warn(
+        "system events: `ip` (iproute2) is not installed; network changes are noticed only by keepalive timeouts",
+      );
       return undefined;
     }
     // With setpriv the monitor dies with the daemon even after a kill -9 (else it would go at the next event, on EPIPE).
     const withParent = Bun.which("setpriv") ? ["setpriv", "--pdeathsig", "TERM", "--"] : [];
-    return lineSource("rtnetlink (ip -o monitor link address route)", [...withParent, "ip", "-o", "monitor", "link", "address", "route"], onEvent, log);
+    return lineSource(
+      "rtnetlink (ip -o monitor link address route)",
+      [...withParent, "ip", "-o", "monitor", "link", "address", "route"],
+      onEvent,
+      log,
+    );
   }
-  if (process.platform === "darwin" && macHelper) return lineSource("IOKit power + SCDynamicStore helper", [macHelper], onEvent, log);
+  if (process.platform === "darwin" && macHelper)
+    return lineSource("IOKit power + SCDynamicStore helper", [macHelper], onEvent, log);
   return undefined;
 }

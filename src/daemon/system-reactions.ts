@@ -86,13 +86,17 @@ export class SystemReactions {
         await new LogicalUnit(a.session, a.lun).synchronizeCache();
         report.flushed++;
       } catch (err) {
-        const e = new IscsiError("GENERIC", `SYNCHRONIZE CACHE of LUN ${a.lun} (attachment ${a.id}) before sleep failed: ${(err as Error).message}`);
+        const e = new IscsiError(
+          "GENERIC",
+          `SYNCHRONIZE CACHE of LUN ${a.lun} (attachment ${a.id}) before sleep failed: ${(err as Error).message}`,
+        );
         report.problems.push(e.message);
         this.t.log.warn(e.message);
       }
     });
     await Promise.race([Promise.all(flushes), budget]);
     clearTimeout(timer);
-    if (report.flushed + report.problems.length < flushes.length) report.problems.push(`flush before sleep took longer than ${SLEEP_FLUSH_BUDGET_MS / 1000} s; sleeping anyway`);
+    if (report.flushed + report.problems.length < flushes.length)
+      report.problems.push(`flush before sleep took longer than ${SLEEP_FLUSH_BUDGET_MS / 1000} s; sleeping anyway`);
   }
 }

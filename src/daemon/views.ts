@@ -26,7 +26,14 @@ export function nodeView(r: NodeRecord, secrets: NodeView["secrets"], sid?: numb
 }
 
 export function discoveryView(r: DiscoveryRecord, secrets: DiscoveryView["secrets"]): DiscoveryView {
-  return { portal: { ...r.portal }, type: r.type, settings: { ...(r.settings as unknown as Record<string, string | number>) }, secrets, lastDiscovered: r.lastDiscovered, targets: r.targets };
+  return {
+    portal: { ...r.portal },
+    type: r.type,
+    settings: { ...(r.settings as unknown as Record<string, string | number>) },
+    secrets,
+    lastDiscovered: r.lastDiscovered,
+    targets: r.targets,
+  };
 }
 
 export function sessionView(e: SessionEntry): SessionView {
@@ -69,8 +76,17 @@ export function sessionView(e: SessionEntry): SessionView {
       ...(n.targetAlias !== undefined ? { targetAlias: printable(n.targetAlias) } : {}),
     },
     stats: { ...e.session.stats },
-    luns: e.luns.map((l) => ({ ...l, vendor: printable(l.vendor), product: printable(l.product), revision: printable(l.revision) })),
-    history: (e.session.history ?? []).map((h) => ({ at: new Date(h.at).toISOString(), event: h.event, detail: h.detail })),
+    luns: e.luns.map((l) => ({
+      ...l,
+      vendor: printable(l.vendor),
+      product: printable(l.product),
+      revision: printable(l.revision),
+    })),
+    history: (e.session.history ?? []).map((h) => ({
+      at: new Date(h.at).toISOString(),
+      event: h.event,
+      detail: h.detail,
+    })),
     connections: e.session.connections?.views() ?? [],
   };
 }

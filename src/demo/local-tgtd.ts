@@ -29,14 +29,20 @@ function which(cmd: string): string | undefined {
 async function tgtadm(bin: string, control: number, args: string[]): Promise<void> {
   const p = Bun.spawn([bin, "-C", String(control), "--lld", "iscsi", ...args], { stdout: "pipe", stderr: "pipe" });
   const code = await p.exited;
-  if (code !== 0) throw new IscsiError("GENERIC", `tgtadm ${args.join(" ")} failed: ${(await new Response(p.stderr).text()).trim()}`);
+  if (code !== 0)
+    throw new IscsiError("GENERIC", `tgtadm ${args.join(" ")} failed: ${(await new Response(p.stderr).text()).trim()}`);
 }
 
 /** Start tgtd with one target and LUN 1 of `sizeBytes` (file-backed unless `nullBacking`). */
-export async function startLocalTgtd(opts: { sizeBytes: number; nullBacking?: boolean; iqn?: string }): Promise<LocalTgtd> {
+export async function startLocalTgtd(opts: {
+  sizeBytes: number;
+  nullBacking?: boolean;
+  iqn?: string;
+}): Promise<LocalTgtd> {
   const tgtd = which("tgtd");
   const adm = which("tgtadm");
-  if (!tgtd || !adm) throw new IscsiError("NOT_FOUND", "tgtd/tgtadm not found: install the Debian package `tgt` (apt-get install tgt)");
+  if (!tgtd || !adm)
+    throw new IscsiError("NOT_FOUND", "tgtd/tgtadm not found: install the Debian package `tgt` (apt-get install tgt)");
   const dir = mkdtempSync(join(tmpdir(), "iscsi-demo-"));
   const image = join(dir, "lun1.img");
   if (!opts.nullBacking) {
@@ -47,7 +53,10 @@ export async function startLocalTgtd(opts: { sizeBytes: number; nullBacking?: bo
   const port = await freePort();
   // tgtd's control channel is a Unix socket /var/run/tgtd/socket.N (not TCP); any N unlikely to clash will do.
   const control = 1 + (port % 32000); // tgtd wants a small number here
-  const proc = Bun.spawn([tgtd, "-f", "-C", String(control), "--iscsi", `portal=127.0.0.1:${port}`], { stdout: "ignore", stderr: "pipe" });
+  const proc = Bun.spawn([tgtd, "-f", "-C", String(control), "--iscsi", `portal=127.0.0.1:${port}`], {
+    stdout: "ignore",
+    stderr: "pipe",
+  });
   const iqn = opts.iqn ?? `iqn.2026-11.dev.iscsi.demo:lun-${port}`;
   let stopped = false;
   const stop = async () => {
@@ -62,16 +71,36 @@ export async function startLocalTgtd(opts: { sizeBytes: number; nullBacking?: bo
   };
   try {
     for (let i = 0; ; i++) {
-      const ok = await tgtadm(adm, control, ["--mode", "target", "--op", "new", "--tid", "1", "-T", iqn]).then(() => true, () => false);
+      const ok = await tgtadm(adm, control, ["--mode", "target", "--op", "new", "--tid", "1", "-T", iqn]).then(
+        () => true,
+        () => false,
+      );
       if (ok) break;
-      if (proc.exitCode !== null || i > 50) throw new IscsiError("GENERIC", `tgtd did not start: ${(await new Response(proc.stderr).text()).trim() || "no output"}`);
+      if (proc.exitCode !== null || i > 50)
+        throw new IscsiError(
+          "GENERIC",
+          `tgtd did not start: ${(await new Response(proc.stderr).text()).trim() || "no output"}`,
+        );
       await Bun.sleep(100);
     }
-    const backing = opts.nullBacking ? ["--bstype", "null", "--backing-store", `null${opts.sizeBytes}`] : ["--backing-store", image];
+    const backing = opts.nullBacking
+      ? ["--bstype", "null", "--backing-store", `null${opts.sizeBytes}`]
+      : ["--backing-store", image];
     await tgtadm(adm, control, ["--mode", "logicalunit", "--op", "new", "--tid", "1", "--lun", "1", ...backing]);
     await tgtadm(adm, control, ["--mode", "target", "--op", "bind", "--tid", "1", "-I", "ALL"]);
     // tgt offers MaxConnections=1 unless told otherwise; `iscsi bench --local --connections N` needs more (MC/S).
-    await tgtadm(adm, control, ["--mode", "target", "--op", "update", "--tid", "1", "--name", "MaxConnections", "--value", "8"]);
+    await tgtadm(adm, control, [
+      "--mode",
+      "target",
+      "--op",
+      "update",
+      "--tid",
+      "1",
+      "--name",
+      "MaxConnections",
+      "--value",
+      "8",
+    ]);
   } catch (err) {
     await stop();
     throw err;

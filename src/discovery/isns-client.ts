@@ -4,7 +4,18 @@ import type { Socket } from "bun";
 import { IscsiError, type ErrorCode } from "../contract/errors.ts";
 import { ISNS_PORT } from "../isns/constants.ts";
 import { IsnsError } from "../isns/errors.ts";
-import { devAttrQryTargets, devAttrReg, devDereg, parseResponse, parseTargets, registrationPeriod, type IsnsTarget, type Registration, type Request, type Response } from "../isns/messages.ts";
+import {
+  devAttrQryTargets,
+  devAttrReg,
+  devDereg,
+  parseResponse,
+  parseTargets,
+  registrationPeriod,
+  type IsnsTarget,
+  type Registration,
+  type Request,
+  type Response,
+} from "../isns/messages.ts";
 import { encodeMessage, functionName, MessageFramer, type Message } from "../isns/pdu.ts";
 import { connectSocket, type SocketEvents } from "../transport/tcp.ts";
 import { SendQueue } from "../transport/send-queue.ts";
@@ -18,7 +29,14 @@ export const DEFAULT_ISNS_PORT = ISNS_PORT;
 const describe = (s: IsnsServer) => (s.host.includes(":") ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`);
 
 /** Status codes (RFC 4171 §5.4) that say something other than "the server failed", mapped onto our catalogue. */
-const STATUS_CODES: Record<number, ErrorCode> = { 6: "ACCESS", 7: "ACCESS", 8: "ACCESS", 9: "NOT_FOUND", 12: "BUSY", 15: "NOT_SUPPORTED" };
+const STATUS_CODES: Record<number, ErrorCode> = {
+  6: "ACCESS",
+  7: "ACCESS",
+  8: "ACCESS",
+  9: "NOT_FOUND",
+  12: "BUSY",
+  15: "NOT_SUPPORTED",
+};
 
 export class IsnsClient implements SocketEvents {
   private readonly framer = new MessageFramer();
@@ -38,7 +56,12 @@ export class IsnsClient implements SocketEvents {
 
   static async connect(server: IsnsServer, timeoutMs: number): Promise<IsnsClient> {
     try {
-      return await connectSocket(server.host, server.port, timeoutMs, (socket) => new IsnsClient(socket, server, timeoutMs));
+      return await connectSocket(
+        server.host,
+        server.port,
+        timeoutMs,
+        (socket) => new IsnsClient(socket, server, timeoutMs),
+      );
     } catch (err) {
       throw new IscsiError("TRANSPORT", `iSNS server ${describe(server)}: ${(err as Error).message}`, { cause: err });
     }
@@ -64,17 +87,30 @@ export class IsnsClient implements SocketEvents {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const answer = new Promise<Message>((resolve, reject) => {
       this.waiting = { resolve, reject };
-      timer = setTimeout(() => reject(new IscsiError("TIMEOUT", `iSNS server ${describe(this.server)} did not answer ${name} within ${this.timeoutMs} ms`)), this.timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new IscsiError(
+              "TIMEOUT",
+              `iSNS server ${describe(this.server)} did not answer ${name} within ${this.timeoutMs} ms`,
+            ),
+          ),
+        this.timeoutMs,
+      );
     });
     this.queue.push([encodeMessage({ ...req, transactionId })]);
     try {
       const r = parseResponse(await answer, { functionId: req.functionId, transactionId });
       if (r.status !== 0 && !allow.includes(r.status)) {
-        throw new IscsiError(STATUS_CODES[r.status] ?? "GENERIC", `iSNS server ${describe(this.server)} refused ${name}: status ${r.status} (${r.statusName})`);
+        throw new IscsiError(
+          STATUS_CODES[r.status] ?? "GENERIC",
+          `iSNS server ${describe(this.server)} refused ${name}: status ${r.status} (${r.statusName})`,
+        );
       }
       return r;
     } catch (err) {
-      if (err instanceof IsnsError) throw this.fail(new IscsiError("PROTOCOL", `iSNS server ${describe(this.server)}: ${err.message}`));
+      if (err instanceof IsnsError)
+        throw this.fail(new IscsiError("PROTOCOL", `iSNS server ${describe(this.server)}: ${err.message}`));
       throw err;
     } finally {
       clearTimeout(timer);
@@ -85,7 +121,10 @@ export class IsnsClient implements SocketEvents {
   onData(chunk: Uint8Array): void {
     try {
       for (const m of this.framer.push(chunk)) {
-        if (!this.waiting) throw new IsnsError(`unexpected ${functionName(m.functionId)} (transaction ${m.transactionId}) with no request outstanding`);
+        if (!this.waiting)
+          throw new IsnsError(
+            `unexpected ${functionName(m.functionId)} (transaction ${m.transactionId}) with no request outstanding`,
+          );
         this.waiting.resolve(m);
       }
     } catch (err) {
@@ -98,7 +137,9 @@ export class IsnsClient implements SocketEvents {
   }
 
   onClosed(error?: Error): void {
-    this.fail(new IscsiError("TRANSPORT", `iSNS server ${describe(this.server)}: ${error?.message ?? "connection closed"}`));
+    this.fail(
+      new IscsiError("TRANSPORT", `iSNS server ${describe(this.server)}: ${error?.message ?? "connection closed"}`),
+    );
   }
 
   private fail(err: Error): Error {
@@ -124,7 +165,10 @@ export async function queryTargets(client: IsnsClient, source: string): Promise<
   try {
     return parseTargets(r.operating);
   } catch (err) {
-    throw new IscsiError("PROTOCOL", `iSNS server ${describe(client.server)}: DevAttrQryRsp: ${(err as Error).message}`);
+    throw new IscsiError(
+      "PROTOCOL",
+      `iSNS server ${describe(client.server)}: DevAttrQryRsp: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -133,7 +177,11 @@ export async function deregister(client: IsnsClient, source: string, entityId: s
 }
 
 /** One-shot discovery: register our node (visibility follows discovery domains), query targets, deregister. */
-export async function isnsDiscover(opts: { server: IsnsServer; initiatorName: string; timeoutMs?: number }): Promise<IsnsTarget[]> {
+export async function isnsDiscover(opts: {
+  server: IsnsServer;
+  initiatorName: string;
+  timeoutMs?: number;
+}): Promise<IsnsTarget[]> {
   const client = await IsnsClient.connect(opts.server, opts.timeoutMs ?? 10_000);
   const entityId = entityIdFor(opts.initiatorName);
   try {

@@ -34,7 +34,8 @@ export function parseSendTargets(pairs: Array<[string, string]>, discoveryPortal
       current.portals.push(parseTargetAddress(value));
     }
   }
-  for (const t of targets) if (t.portals.length === 0) t.portals.push({ host: discoveryPortal.host, port: discoveryPortal.port });
+  for (const t of targets)
+    if (t.portals.length === 0) t.portals.push({ host: discoveryPortal.host, port: discoveryPortal.port });
   return targets;
 }
 
@@ -50,7 +51,12 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveredTarget[
   const session = await Session.open({
     ...opts,
     portal: opts.portal,
-    login: { initiatorName: opts.initiatorName, sessionType: "Discovery", auth: opts.auth ?? { method: "None" }, ...(opts.proposal ? { proposal: opts.proposal } : {}) },
+    login: {
+      initiatorName: opts.initiatorName,
+      sessionType: "Discovery",
+      auth: opts.auth ?? { method: "None" },
+      ...(opts.proposal ? { proposal: opts.proposal } : {}),
+    },
   });
   try {
     const pairs = await session.requests.text([["SendTargets", "All"]]);

@@ -59,7 +59,8 @@ function classify(algorithm: number, seen: Seen[], err: unknown): AlgorithmAnswe
   const chosen = seen.find((s) => s.keys.has("CHAP_A"))?.keys.get("CHAP_A");
   if (chosen === String(algorithm) && err instanceof Enough) return { kind: "accepted" };
   if (chosen === "Reject") return { kind: "refused", how: "CHAP_A=Reject" };
-  if (chosen !== undefined) return { kind: "error", message: `answered CHAP_A=${chosen} to an offer of ${algorithm} alone` };
+  if (chosen !== undefined)
+    return { kind: "error", message: `answered CHAP_A=${chosen} to an offer of ${algorithm} alone` };
   const last = seen.at(-1);
   // QUIRK(tgt 1.0.85): an algorithm it does not know gets status 0x0200 (initiator error), not CHAP_A=Reject.
   if (method === "CHAP" && last && last.status >> 8 === 2 && (last.status & 0xff) <= 1) {
@@ -68,17 +69,33 @@ function classify(algorithm: number, seen: Seen[], err: unknown): AlgorithmAnswe
   return { kind: "error", message: (err as Error)?.message ?? String(err) };
 }
 
-async function offerAlone(portal: Portal, base: ProbeLogin, algorithm: number, timeoutMs: number): Promise<AlgorithmAnswer> {
+async function offerAlone(
+  portal: Portal,
+  base: ProbeLogin,
+  algorithm: number,
+  timeoutMs: number,
+): Promise<AlgorithmAnswer> {
   let connection: Connection | undefined;
   const seen: Seen[] = [];
   try {
     const transport = await connectTcp(portal.host, portal.port, timeoutMs);
     connection = new Connection(transport, `chap-probe-${algorithm}`);
-    const dummy: ChapParams = { method: "CHAP", username: base.username ?? "iscsi-doctor", secret: crypto.getRandomValues(new Uint8Array(16)), algorithms: [algorithm] };
+    const dummy: ChapParams = {
+      method: "CHAP",
+      username: base.username ?? "iscsi-doctor",
+      secret: crypto.getRandomValues(new Uint8Array(16)),
+      algorithms: [algorithm],
+    };
     await withTimeout(
       login(observing(connection.loginExchange(), seen), {
-        initiatorName: base.initiatorName, targetName: base.targetName, sessionType: "Normal",
-        isid: 0x800000000000 + Math.floor(Math.random() * 2 ** 32), tsih: 0, cid: 0, initialCmdSN: 1, auth: dummy,
+        initiatorName: base.initiatorName,
+        targetName: base.targetName,
+        sessionType: "Normal",
+        isid: 0x800000000000 + Math.floor(Math.random() * 2 ** 32),
+        tsih: 0,
+        cid: 0,
+        initialCmdSN: 1,
+        auth: dummy,
       }),
       timeoutMs,
       () => new Error(`no answer within ${timeoutMs} ms`),
@@ -114,7 +131,12 @@ export async function probeChap(portal: Portal, p: ProbeLogin, timeoutMs: number
       try {
         const s = await Session.open({
           portal,
-          login: { initiatorName: p.initiatorName, targetName: p.targetName, sessionType: "Normal", auth: { ...p.credentials, algorithms: [a] } },
+          login: {
+            initiatorName: p.initiatorName,
+            targetName: p.targetName,
+            sessionType: "Normal",
+            auth: { ...p.credentials, algorithms: [a] },
+          },
           connectTimeoutMs: timeoutMs,
           loginTimeoutMs: timeoutMs,
           recovery: { nopIntervalMs: 0 },

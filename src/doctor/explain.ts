@@ -41,10 +41,18 @@ export function explainConnect(err: unknown, portal: string, host: string, port:
       };
     case "ENOTFOUND":
     case "EAI_AGAIN":
-      return { summary: `${portal} is unreachable: the name ${host} does not resolve`, fix: "check the spelling, or use the target's IP address", code: "TRANSPORT" };
+      return {
+        summary: `${portal} is unreachable: the name ${host} does not resolve`,
+        fix: "check the spelling, or use the target's IP address",
+        code: "TRANSPORT",
+      };
     case "EHOSTUNREACH":
     case "ENETUNREACH":
-      return { summary: `${portal} is unreachable: no route to ${host}`, fix: "check the address and this machine's network (same subnet or VLAN as the target?)", code: "TRANSPORT" };
+      return {
+        summary: `${portal} is unreachable: no route to ${host}`,
+        fix: "check the address and this machine's network (same subnet or VLAN as the target?)",
+        code: "TRANSPORT",
+      };
   }
   if (/timed out/.test(message)) {
     return {
@@ -53,7 +61,11 @@ export function explainConnect(err: unknown, portal: string, host: string, port:
       code: "TIMEOUT",
     };
   }
-  return { summary: `${portal} is unreachable: ${message}`, fix: "check the address, the port and the network path to the target", code: errorCodeOf(err) === "GENERIC" ? "TRANSPORT" : errorCodeOf(err) };
+  return {
+    summary: `${portal} is unreachable: ${message}`,
+    fix: "check the address, the port and the network path to the target",
+    code: errorCodeOf(err) === "GENERIC" ? "TRANSPORT" : errorCodeOf(err),
+  };
 }
 
 function authFailure(c: LoginContext): Explanation {
@@ -90,7 +102,11 @@ export function explainLogin(err: unknown, c: LoginContext): Explanation {
   }
   if (err instanceof LoginRejected) {
     if (err.statusClass === 3) {
-      return { summary: `the target cannot log us in right now: ${message}`, fix: "retry later; if it persists, check the target's load and logs", code: "LOGIN" };
+      return {
+        summary: `the target cannot log us in right now: ${message}`,
+        fix: "retry later; if it persists, check the target's load and logs",
+        code: "LOGIN",
+      };
     }
     switch (err.statusDetail) {
       case 0x01:
@@ -108,11 +124,23 @@ export function explainLogin(err: unknown, c: LoginContext): Explanation {
           code: "LOGIN_FATAL",
         };
       case 0x04:
-        return { summary: `${c.target ?? "the target"} was removed from ${c.portal}`, fix: "ask the target's owner; rediscover with `iscsi discover`", code: "LOGIN_FATAL" };
+        return {
+          summary: `${c.target ?? "the target"} was removed from ${c.portal}`,
+          fix: "ask the target's owner; rediscover with `iscsi discover`",
+          code: "LOGIN_FATAL",
+        };
       case 0x06:
-        return { summary: `the target refused another connection (too many connections)`, fix: "another initiator, or a stale session of ours, holds it: log out elsewhere or raise the target's limit", code: "LOGIN_FATAL" };
+        return {
+          summary: `the target refused another connection (too many connections)`,
+          fix: "another initiator, or a stale session of ours, holds it: log out elsewhere or raise the target's limit",
+          code: "LOGIN_FATAL",
+        };
     }
-    return { summary: `the target refused ${c.what}: ${message}`, fix: "check the target's logs for why it refused this initiator", code: errorCodeOf(err) };
+    return {
+      summary: `the target refused ${c.what}: ${message}`,
+      fix: "check the target's logs for why it refused this initiator",
+      code: errorCodeOf(err),
+    };
   }
   const code = errorCodeOf(err);
   switch (code) {
@@ -139,9 +167,21 @@ export function explainLogin(err: unknown, c: LoginContext): Explanation {
         code,
       };
     case "PROTOCOL":
-      return { summary: `the target broke the iSCSI protocol during ${c.what}: ${message}`, fix: "run with --debug and report the output with the target's make and firmware", code };
+      return {
+        summary: `the target broke the iSCSI protocol during ${c.what}: ${message}`,
+        fix: "run with --debug and report the output with the target's make and firmware",
+        code,
+      };
     case "CONFIG":
-      return { summary: `our stored settings cannot be used for ${c.what}: ${message}`, fix: "fix the record (`iscsi -m node -o show`, `-o update`)", code };
+      return {
+        summary: `our stored settings cannot be used for ${c.what}: ${message}`,
+        fix: "fix the record (`iscsi -m node -o show`, `-o update`)",
+        code,
+      };
   }
-  return { summary: `${c.what} failed: ${message}`, fix: "run with --debug for the full exchange", code: code === "GENERIC" ? "LOGIN" : code };
+  return {
+    summary: `${c.what} failed: ${message}`,
+    fix: "run with --debug for the full exchange",
+    code: code === "GENERIC" ? "LOGIN" : code,
+  };
 }

@@ -39,7 +39,12 @@ export class Findings {
   readonly list: Finding[] = [];
   constructor(private readonly section: string) {}
 
-  add(check: string, status: Status, summary: string, more: Partial<Pick<Finding, "fix" | "code" | "data">> = {}): Finding {
+  add(
+    check: string,
+    status: Status,
+    summary: string,
+    more: Partial<Pick<Finding, "fix" | "code" | "data">> = {},
+  ): Finding {
     const f: Finding = { check, status, section: this.section, summary, ...more };
     this.list.push(f);
     return f;

@@ -10,15 +10,26 @@ import { devAttrQryNode, scnReg } from "../isns/messages.ts";
 import { readString } from "../isns/tlv.ts";
 import { Findings } from "./finding.ts";
 
-export async function probeIsns(opts: { server: IsnsServer; initiatorName: string; timeoutMs: number }): Promise<Findings> {
-  const where = opts.server.host.includes(":") ? `[${opts.server.host}]:${opts.server.port}` : `${opts.server.host}:${opts.server.port}`;
+export async function probeIsns(opts: {
+  server: IsnsServer;
+  initiatorName: string;
+  timeoutMs: number;
+}): Promise<Findings> {
+  const where = opts.server.host.includes(":")
+    ? `[${opts.server.host}]:${opts.server.port}`
+    : `${opts.server.host}:${opts.server.port}`;
   const f = new Findings(`isns ${where}`);
   let client: IsnsClient;
   try {
     client = await IsnsClient.connect(opts.server, opts.timeoutMs);
     f.ok("isns.tcp", `TCP connection to ${where} accepted`);
   } catch (err) {
-    f.fail("isns.tcp", (err as Error).message, `check that an iSNS server listens on ${where} (default port 3205) and that no firewall blocks it`, errorCodeOf(err));
+    f.fail(
+      "isns.tcp",
+      (err as Error).message,
+      `check that an iSNS server listens on ${where} (default port 3205) and that no firewall blocks it`,
+      errorCodeOf(err),
+    );
     return f;
   }
   const me = opts.initiatorName;
@@ -30,24 +41,55 @@ export async function probeIsns(opts: { server: IsnsServer; initiatorName: strin
     if (already) {
       f.ok("isns.register", `${me} is already registered (a daemon watching this server); left as it is`);
     } else {
-      const period = await register(client, { source: me, entityId, scn: { host: client.localAddress, port: scn.port } });
+      const period = await register(client, {
+        source: me,
+        entityId,
+        scn: { host: client.localAddress, port: scn.port },
+      });
       registeredHere = true;
-      f.ok("isns.register", `DevAttrReg of ${me} accepted${period ? `; registration period ${period} s` : ""}`, { registrationPeriod: period });
+      f.ok("isns.register", `DevAttrReg of ${me} accepted${period ? `; registration period ${period} s` : ""}`, {
+        registrationPeriod: period,
+      });
     }
     const targets = await queryTargets(client, me);
-    if (targets.length > 0) f.ok("isns.query", `DevAttrQry answered: ${targets.length} target(s) visible: ${targets.map((t) => t.name).join(", ")}`, { targets: targets.map((t) => t.name) });
-    else f.warn("isns.query", "DevAttrQry answered, but no target is visible to this initiator", `put ${me} into a discovery domain with the targets (or enable the server's default discovery domain)`);
+    if (targets.length > 0)
+      f.ok(
+        "isns.query",
+        `DevAttrQry answered: ${targets.length} target(s) visible: ${targets.map((t) => t.name).join(", ")}`,
+        { targets: targets.map((t) => t.name) },
+      );
+    else
+      f.warn(
+        "isns.query",
+        "DevAttrQry answered, but no target is visible to this initiator",
+        `put ${me} into a discovery domain with the targets (or enable the server's default discovery domain)`,
+      );
     if (await visible(client, me)) f.ok("isns.visible", `the server lists our node ${me}`);
-    else f.fail("isns.visible", `the server does not list our node ${me} after registering it`, "check the server's policy for this source name", "NOT_FOUND");
+    else
+      f.fail(
+        "isns.visible",
+        `the server does not list our node ${me} after registering it`,
+        "check the server's policy for this source name",
+        "NOT_FOUND",
+      );
     try {
       await client.call(scnReg(me, SCN_BIT.objectAdded | SCN_BIT.objectRemoved | SCN_BIT.objectUpdated));
       f.ok("isns.scn", "SCN registration accepted");
     } catch (err) {
-      f.warn("isns.scn", `SCN registration refused: ${(err as Error).message}`, "set discovery.isns.use_scn = No and rely on discovery.isns.discoveryd_poll_inval");
+      f.warn(
+        "isns.scn",
+        `SCN registration refused: ${(err as Error).message}`,
+        "set discovery.isns.use_scn = No and rely on discovery.isns.discoveryd_poll_inval",
+      );
     }
   } catch (err) {
     const step = f.list.some((x) => x.check === "isns.register") ? "isns.query" : "isns.register";
-    f.fail(step, (err as Error).message, "see the iSNS server's log for why it refused; docs/troubleshooting.md has the usual causes", errorCodeOf(err));
+    f.fail(
+      step,
+      (err as Error).message,
+      "see the iSNS server's log for why it refused; docs/troubleshooting.md has the usual causes",
+      errorCodeOf(err),
+    );
   } finally {
     if (registeredHere) await deregister(client, me, entityId).catch(() => {});
     scn.stop();

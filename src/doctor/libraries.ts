@@ -17,7 +17,8 @@ function describe(at: Exclude<FfiLibLocation, { kind: "missing" }>, env: string)
 /** `embedded` lists every file in this executable, for --json. */
 export function attachLibrary(f: Findings, embedded: Array<{ name: string; bytes: number }>): void {
   const at = locateFfiLib(ATTACH_LIB);
-  if (at.kind === "missing") f.warn("host.attach-library", `attaching LUNs is unavailable: ${at.problem}`, at.fix, { embedded });
+  if (at.kind === "missing")
+    f.warn("host.attach-library", `attaching LUNs is unavailable: ${at.problem}`, at.fix, { embedded });
   else f.ok("host.attach-library", describe(at, ATTACH_LIB.env), { embedded });
 }
 
@@ -27,19 +28,30 @@ export async function transport(f: Findings): Promise<void> {
   try {
     t = await resolveTransport();
   } catch (err) {
-    const fix = errorCodeOf(err) === "INVALID_ARGUMENT" ? `set ISCSI_TRANSPORT to one of ${TRANSPORT_CHOICES.join(", ")}`
-      : process.env.ISCSI_NET_LIB ? "unset ISCSI_NET_LIB or point it at a working libiscsi_net.so"
-      : `build it with \`${NET_LIB.build}\`, or unset ISCSI_TRANSPORT (auto falls back to Bun's transport)`;
+    const fix =
+      errorCodeOf(err) === "INVALID_ARGUMENT"
+        ? `set ISCSI_TRANSPORT to one of ${TRANSPORT_CHOICES.join(", ")}`
+        : process.env.ISCSI_NET_LIB
+          ? "unset ISCSI_NET_LIB or point it at a working libiscsi_net.so"
+          : `build it with \`${NET_LIB.build}\`, or unset ISCSI_TRANSPORT (auto falls back to Bun's transport)`;
     f.fail("host.transport", `sessions cannot connect: ${(err as Error).message}`, fix, errorCodeOf(err));
     return;
   }
   const at = locateFfiLib(NET_LIB);
   const data = { transport: t.kind, why: t.why };
   if (t.fellBack) {
-    f.warn("host.transport", `sessions use Bun's transport, which costs more CPU and memory on large reads (${t.why})`,
-      `${at.kind === "missing" ? at.fix : `rebuild it with \`${NET_LIB.build}\``}; ISCSI_TRANSPORT=bun chooses Bun's transport knowingly`, data);
+    f.warn(
+      "host.transport",
+      `sessions use Bun's transport, which costs more CPU and memory on large reads (${t.why})`,
+      `${at.kind === "missing" ? at.fix : `rebuild it with \`${NET_LIB.build}\``}; ISCSI_TRANSPORT=bun chooses Bun's transport knowingly`,
+      data,
+    );
   } else if (t.kind === "native") {
-    f.ok("host.transport", `sessions use the native transport (${t.why})${at.kind === "missing" ? "" : `: ${describe(at, NET_LIB.env)}`}`, data);
+    f.ok(
+      "host.transport",
+      `sessions use the native transport (${t.why})${at.kind === "missing" ? "" : `: ${describe(at, NET_LIB.env)}`}`,
+      data,
+    );
   } else {
     f.ok("host.transport", `sessions use Bun's transport (${t.why})`, data);
   }

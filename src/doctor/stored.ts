@@ -29,7 +29,10 @@ export class StoredState {
   static open(paths: Paths): StoredState {
     const notes: string[] = [];
     const log = logFor("doctor");
-    const load = <T extends { load(opts: { setAside: boolean }): unknown }>(dir: string, make: () => T): T | undefined => {
+    const load = <T extends { load(opts: { setAside: boolean }): unknown }>(
+      dir: string,
+      make: () => T,
+    ): T | undefined => {
       if (!existsSync(join(paths.stateDir, dir))) return undefined;
       try {
         const db = make();
@@ -46,7 +49,10 @@ export class StoredState {
     let secrets: SecretStore | undefined;
     try {
       const config = loadConfig(paths.config);
-      secrets = config.secrets === "keychain" ? new KeychainSecretStore() : new FileSecretStore(join(paths.stateDir, "secrets.json"));
+      secrets =
+        config.secrets === "keychain"
+          ? new KeychainSecretStore()
+          : new FileSecretStore(join(paths.stateDir, "secrets.json"));
     } catch (err) {
       notes.push((err as Error).message);
     }

@@ -32,7 +32,8 @@ const ms = (n: number) => `${n < 10 ? n.toFixed(1) : Math.round(n)} ms`;
 
 function storeHint(o: TargetProbeOptions): string {
   const p = formatPortal(o.portal);
-  if (o.authSource === "--chap-user" || o.authSource === "the environment") return "give them with --chap-user and --chap-secret-file (or $ISCSI_CHAP_USER and $ISCSI_CHAP_SECRET)";
+  if (o.authSource === "--chap-user" || o.authSource === "the environment")
+    return "give them with --chap-user and --chap-secret-file (or $ISCSI_CHAP_USER and $ISCSI_CHAP_SECRET)";
   return `set them with \`iscsi -m node -T ${o.target} -p ${p} -o update -n node.session.auth.authmethod -v CHAP\`, \`… -n node.session.auth.username -v USER\`, then \`iscsi secret set -T ${o.target} -p ${p} --file SECRET_FILE\``;
 }
 
@@ -40,7 +41,13 @@ async function open(o: TargetProbeOptions, digests: boolean): Promise<Session> {
   return Session.open({
     portal: o.portal,
     // A fresh ISID, never the node's: reusing it would reinstate (end) a session the daemon holds (RFC 7143 §6.3.5).
-    login: { initiatorName: o.initiatorName, targetName: o.target, sessionType: "Normal", auth: o.auth, proposal: { ...o.proposal, ...(digests ? DIGESTS_OFFERED : {}) } },
+    login: {
+      initiatorName: o.initiatorName,
+      targetName: o.target,
+      sessionType: "Normal",
+      auth: o.auth,
+      proposal: { ...o.proposal, ...(digests ? DIGESTS_OFFERED : {}) },
+    },
     connectTimeoutMs: o.timeoutMs,
     loginTimeoutMs: o.timeoutMs,
     // Our own keepalive would muddle the NOP findings; a lost connection fails the probe instead of recovering.
@@ -53,10 +60,14 @@ function negotiatedSummary(n: Negotiated): string {
   return [
     `AuthMethod ${auth}`,
     `MaxRecvDataSegmentLength ours ${n.maxRecvDataSegmentLength} / target's ${n.maxXmitDataSegmentLength}`,
-    `MaxBurstLength ${n.maxBurstLength}`, `FirstBurstLength ${n.firstBurstLength}`,
-    `ImmediateData ${n.immediateData ? "Yes" : "No"}`, `InitialR2T ${n.initialR2T ? "Yes" : "No"}`,
-    `MaxOutstandingR2T ${n.maxOutstandingR2T}`, `ErrorRecoveryLevel ${n.errorRecoveryLevel}`,
-    `DefaultTime2Wait ${n.defaultTime2Wait}`, `DefaultTime2Retain ${n.defaultTime2Retain}`,
+    `MaxBurstLength ${n.maxBurstLength}`,
+    `FirstBurstLength ${n.firstBurstLength}`,
+    `ImmediateData ${n.immediateData ? "Yes" : "No"}`,
+    `InitialR2T ${n.initialR2T ? "Yes" : "No"}`,
+    `MaxOutstandingR2T ${n.maxOutstandingR2T}`,
+    `ErrorRecoveryLevel ${n.errorRecoveryLevel}`,
+    `DefaultTime2Wait ${n.defaultTime2Wait}`,
+    `DefaultTime2Retain ${n.defaultTime2Retain}`,
   ].join(", ");
 }
 
@@ -65,22 +76,40 @@ function chapFinding(f: Findings, o: TargetProbeOptions, chap: ChapProbeResult):
   const noChap = answers.find(([, a]) => a.kind === "no-chap");
   if (noChap) {
     const answer = noChap[1].kind === "no-chap" ? noChap[1].answer : "";
-    if (o.auth.method === "CHAP") f.warn("target.chap", `the target does not use CHAP for this target (AuthMethod=${answer}), but we are set to CHAP`, "set node.session.auth.authmethod to None for this node");
-    else f.ok("target.chap", `the target does not use CHAP for this target (it answered AuthMethod=${answer} to an offer of CHAP)`);
+    if (o.auth.method === "CHAP")
+      f.warn(
+        "target.chap",
+        `the target does not use CHAP for this target (AuthMethod=${answer}), but we are set to CHAP`,
+        "set node.session.auth.authmethod to None for this node",
+      );
+    else
+      f.ok(
+        "target.chap",
+        `the target does not use CHAP for this target (it answered AuthMethod=${answer} to an offer of CHAP)`,
+      );
     return;
   }
   const accepted = answers.filter(([, a]) => a.kind === "accepted").map(([n]) => n);
   const refused = answers.filter(([, a]) => a.kind === "refused").map(([n]) => n);
-  const errors = answers.filter(([, a]) => a.kind === "error").map(([n, a]) => `${algorithmName(n)}: ${a.kind === "error" ? a.message : ""}`);
+  const errors = answers
+    .filter(([, a]) => a.kind === "error")
+    .map(([n, a]) => `${algorithmName(n)}: ${a.kind === "error" ? a.message : ""}`);
   const names = (list: number[]) => list.map(algorithmName).join(", ") || "none";
   const data = {
-    accepted: accepted.map(algorithmName), refused: refused.map(algorithmName), errors,
+    accepted: accepted.map(algorithmName),
+    refused: refused.map(algorithmName),
+    errors,
     verified: Object.fromEntries([...chap.verified].map(([a, v]) => [algorithmName(a), v.ok ? "works" : v.message])),
   };
   let summary = `the target accepts CHAP_A ${names(accepted)}; refuses ${names(refused)}`;
   if (errors.length > 0) summary += `; no answer for ${errors.join("; ")}`;
   if (accepted.length === 0) {
-    f.warn("target.chap", summary, "the target accepts none of MD5, SHA-1, SHA-256, SHA3-256 alone: check its CHAP configuration", data);
+    f.warn(
+      "target.chap",
+      summary,
+      "the target accepts none of MD5, SHA-1, SHA-256, SHA3-256 alone: check its CHAP configuration",
+      data,
+    );
     return;
   }
   const works = accepted.filter((a) => chap.verified.get(a)?.ok === true);
@@ -88,33 +117,72 @@ function chapFinding(f: Findings, o: TargetProbeOptions, chap: ChapProbeResult):
   if (chap.verified.size === 0) {
     f.ok("target.chap", `${summary} (with no CHAP secret at hand, which of them log in was not tried)`, data);
   } else if (works.length > 0 && broken.length > 0) {
-    f.warn("target.chap", `${summary}; with our secret ${names(works)} log in but ${names(broken)} fails: the target offers ${names(broken)} but computes it wrongly (tgt 1.0.x computes SHA-256 as SHA-1)`,
-      `our login falls back to MD5 by itself; to skip the failed first attempt: \`iscsi -m node -T ${o.target} -p ${formatPortal(o.portal)} -o update -n node.session.auth.chap_algs -v ${works.map((a) => algorithmName(a).replace("-", "")).join(",")}\``, data);
+    f.warn(
+      "target.chap",
+      `${summary}; with our secret ${names(works)} log in but ${names(broken)} fails: the target offers ${names(broken)} but computes it wrongly (tgt 1.0.x computes SHA-256 as SHA-1)`,
+      `our login falls back to MD5 by itself; to skip the failed first attempt: \`iscsi -m node -T ${o.target} -p ${formatPortal(o.portal)} -o update -n node.session.auth.chap_algs -v ${works.map((a) => algorithmName(a).replace("-", "")).join(",")}\``,
+      data,
+    );
   } else if (works.length > 0) {
     f.ok("target.chap", `${summary}; with our secret ${names(works)} log in`, data);
   } else {
     // The login finding already failed for this; a second failure would only repeat it.
-    f.warn("target.chap", `${summary}; none of them logs in with our credentials (the login finding says why)`, "correct the credentials as the login finding says", data);
+    f.warn(
+      "target.chap",
+      `${summary}; none of them logs in with our credentials (the login finding says why)`,
+      "correct the credentials as the login finding says",
+      data,
+    );
   }
 }
 
-async function loggedIn(f: Findings, o: TargetProbeOptions, s: Session, elapsed: number, digestsOffered: boolean): Promise<void> {
+async function loggedIn(
+  f: Findings,
+  o: TargetProbeOptions,
+  s: Session,
+  elapsed: number,
+  digestsOffered: boolean,
+): Promise<void> {
   const n = s.negotiated;
-  const redirected = s.portal.host !== o.portal.host || s.portal.port !== o.portal.port ? ` (redirected to ${formatPortal(s.portal)})` : "";
-  f.ok("target.login", `logged in as ${o.initiatorName} in ${ms(elapsed)}${redirected}: ${negotiatedSummary(n)}`, { negotiated: { ...n }, authSource: o.authSource, portal: s.portal });
+  const redirected =
+    s.portal.host !== o.portal.host || s.portal.port !== o.portal.port
+      ? ` (redirected to ${formatPortal(s.portal)})`
+      : "";
+  f.ok("target.login", `logged in as ${o.initiatorName} in ${ms(elapsed)}${redirected}: ${negotiatedSummary(n)}`, {
+    negotiated: { ...n },
+    authSource: o.authSource,
+    portal: s.portal,
+  });
   let luns: LunInfo[] | undefined;
   try {
     luns = await scanLuns(s);
   } catch (err) {
     const digestTrouble = errorCodeOf(err) === "DIGEST";
-    f.fail("target.luns", `REPORT LUNS failed${n.headerDigest || n.dataDigest ? " with digests on" : ""}: ${(err as Error).message}`,
-      digestTrouble ? "the target's CRC32C digests do not match: set node.conn[0].iscsi.HeaderDigest and DataDigest to None" : "check the target's LUN mapping for this initiator", digestTrouble ? "DIGEST" : errorCodeOf(err));
+    f.fail(
+      "target.luns",
+      `REPORT LUNS failed${n.headerDigest || n.dataDigest ? " with digests on" : ""}: ${(err as Error).message}`,
+      digestTrouble
+        ? "the target's CRC32C digests do not match: set node.conn[0].iscsi.HeaderDigest and DataDigest to None"
+        : "check the target's LUN mapping for this initiator",
+      digestTrouble ? "DIGEST" : errorCodeOf(err),
+    );
   }
   if (digestsOffered) digestFinding(f, o, n, luns !== undefined);
   if (luns) {
     const disks = luns.filter((l) => l.bytes !== undefined);
-    const list = luns.map((l) => `LUN ${l.lun} ${l.deviceType}${l.bytes ? ` ${(Number(l.bytes) / 2 ** 20).toFixed(1)} MiB` : ""}${l.error ? ` (${l.error})` : ""}`).join("; ");
-    if (disks.length === 0) f.warn("target.luns", `no disk LUNs visible to ${o.initiatorName}: ${list || "REPORT LUNS listed none"}`, "map a LUN to this target (and this initiator) on the target", { luns });
+    const list = luns
+      .map(
+        (l) =>
+          `LUN ${l.lun} ${l.deviceType}${l.bytes ? ` ${(Number(l.bytes) / 2 ** 20).toFixed(1)} MiB` : ""}${l.error ? ` (${l.error})` : ""}`,
+      )
+      .join("; ");
+    if (disks.length === 0)
+      f.warn(
+        "target.luns",
+        `no disk LUNs visible to ${o.initiatorName}: ${list || "REPORT LUNS listed none"}`,
+        "map a LUN to this target (and this initiator) on the target",
+        { luns },
+      );
     else f.ok("target.luns", list, { luns });
   }
   await nopFindings(f, o, s);
@@ -124,16 +192,28 @@ function digestFinding(f: Findings, o: TargetProbeOptions, n: Negotiated, comman
   const wanted = [o.settings?.["node.conn[0].iscsi.HeaderDigest"], o.settings?.["node.conn[0].iscsi.DataDigest"]];
   const ran = commandsRan ? " (REPORT LUNS and INQUIRY ran with them on)" : "";
   if (n.headerDigest && n.dataDigest) {
-    f.ok("target.digests", `the target accepts CRC32C header and data digests${ran}`, { headerDigest: "CRC32C", dataDigest: "CRC32C" });
+    f.ok("target.digests", `the target accepts CRC32C header and data digests${ran}`, {
+      headerDigest: "CRC32C",
+      dataDigest: "CRC32C",
+    });
     return;
   }
   const missing = [n.headerDigest ? "" : "header", n.dataDigest ? "" : "data"].filter(Boolean).join(" and ");
   const data = { headerDigest: n.headerDigest ? "CRC32C" : "None", dataDigest: n.dataDigest ? "CRC32C" : "None" };
   if (wanted.includes("CRC32C")) {
-    f.fail("target.digests", `the target refuses CRC32C ${missing} digests (it chose None), and this node requires CRC32C: the daemon's login will fail`,
-      `allow digests on the target, or set node.conn[0].iscsi.HeaderDigest and DataDigest to None (or CRC32C,None)`, "LOGIN", data);
+    f.fail(
+      "target.digests",
+      `the target refuses CRC32C ${missing} digests (it chose None), and this node requires CRC32C: the daemon's login will fail`,
+      `allow digests on the target, or set node.conn[0].iscsi.HeaderDigest and DataDigest to None (or CRC32C,None)`,
+      "LOGIN",
+      data,
+    );
   } else {
-    f.ok("target.digests", `the target does not do CRC32C ${missing} digests (it chose None when offered CRC32C,None); keep the node's digest settings at None`, data);
+    f.ok(
+      "target.digests",
+      `the target does not do CRC32C ${missing} digests (it chose None when offered CRC32C,None); keep the node's digest settings at None`,
+      data,
+    );
   }
 }
 
@@ -142,22 +222,39 @@ async function nopFindings(f: Findings, o: TargetProbeOptions, s: Session): Prom
     const rtt = await s.requests.ping(o.timeoutMs);
     f.ok("target.nop-out", `answers NOP-Out pings (round trip ${ms(rtt)})`, { roundTripMs: rtt });
   } catch (err) {
-    f.fail("target.nop-out", `no answer to a NOP-Out ping: ${(err as Error).message}`,
-      "our keepalive pings after 5 s of silence and drops a connection that stays silent 5 s more; this target would be dropped while idle. Report it to the target's vendor", "PDU_TIMEOUT");
+    f.fail(
+      "target.nop-out",
+      `no answer to a NOP-Out ping: ${(err as Error).message}`,
+      "our keepalive pings after 5 s of silence and drops a connection that stays silent 5 s more; this target would be dropped while idle. Report it to the target's vendor",
+      "PDU_TIMEOUT",
+    );
   }
   if (o.nopWaitMs <= 0) return;
   const before = s.stats.nopInAnswered;
   await Bun.sleep(o.nopWaitMs);
   const pings = s.stats.nopInAnswered - before;
   const seconds = (o.nopWaitMs / 1000).toFixed(o.nopWaitMs % 1000 === 0 ? 0 : 1);
-  if (pings > 0) f.ok("target.nop-in", `the target sends NOP-In pings: ${pings} in ${seconds} s, each answered`, { nopIn: pings, waitedMs: o.nopWaitMs });
-  else f.ok("target.nop-in", `the target sent no NOP-In ping in ${seconds} s (many targets ping rarely or never; our own pings keep the link checked)`, { nopIn: 0, waitedMs: o.nopWaitMs });
+  if (pings > 0)
+    f.ok("target.nop-in", `the target sends NOP-In pings: ${pings} in ${seconds} s, each answered`, {
+      nopIn: pings,
+      waitedMs: o.nopWaitMs,
+    });
+  else
+    f.ok(
+      "target.nop-in",
+      `the target sent no NOP-In ping in ${seconds} s (many targets ping rarely or never; our own pings keep the link checked)`,
+      { nopIn: 0, waitedMs: o.nopWaitMs },
+    );
 }
 
 /** Login first; the CHAP probe follows unless the login failed for a reason CHAP cannot explain. */
 export async function probeTarget(o: TargetProbeOptions): Promise<Findings> {
   const f = new Findings(`target ${o.target}`);
-  if (o.auth.method === "CHAP") f.ok("target.credentials", `CHAP as ${o.auth.username} (${o.authSource})${o.auth.mutual ? `, mutual with ${o.auth.mutual.username}` : ""}`);
+  if (o.auth.method === "CHAP")
+    f.ok(
+      "target.credentials",
+      `CHAP as ${o.auth.username} (${o.authSource})${o.auth.mutual ? `, mutual with ${o.auth.mutual.username}` : ""}`,
+    );
   let session: Session | undefined;
   let failure: unknown;
   let digestsOffered = true;
@@ -172,8 +269,12 @@ export async function probeTarget(o: TargetProbeOptions): Promise<Findings> {
     try {
       started = performance.now();
       session = await open(o, false);
-      f.fail("target.digests", `the login fails when we offer CRC32C digests (${(failure as Error).message}) and succeeds without`,
-        "keep node.conn[0].iscsi.HeaderDigest and DataDigest at None for this target", "PROTOCOL");
+      f.fail(
+        "target.digests",
+        `the login fails when we offer CRC32C digests (${(failure as Error).message}) and succeeds without`,
+        "keep node.conn[0].iscsi.HeaderDigest and DataDigest at None for this target",
+        "PROTOCOL",
+      );
       failure = undefined;
       digestsOffered = false;
     } catch {
@@ -181,10 +282,22 @@ export async function probeTarget(o: TargetProbeOptions): Promise<Findings> {
     }
   }
   const elapsed = performance.now() - started;
-  const authRelated = failure !== undefined && (errorCodeOf(failure) === "AUTH_FAILED" || (failure instanceof LoginRejected && failure.statusClass === 2 && failure.statusDetail <= 1));
-  const chap = failure === undefined || authRelated
-    ? await probeChap(o.portal, { initiatorName: o.initiatorName, targetName: o.target, ...(o.auth.method === "CHAP" ? { username: o.auth.username, credentials: o.auth } : {}) }, o.timeoutMs)
-    : undefined;
+  const authRelated =
+    failure !== undefined &&
+    (errorCodeOf(failure) === "AUTH_FAILED" ||
+      (failure instanceof LoginRejected && failure.statusClass === 2 && failure.statusDetail <= 1));
+  const chap =
+    failure === undefined || authRelated
+      ? await probeChap(
+          o.portal,
+          {
+            initiatorName: o.initiatorName,
+            targetName: o.target,
+            ...(o.auth.method === "CHAP" ? { username: o.auth.username, credentials: o.auth } : {}),
+          },
+          o.timeoutMs,
+        )
+      : undefined;
   if (session) {
     try {
       await loggedIn(f, o, session, elapsed, digestsOffered);
@@ -194,8 +307,14 @@ export async function probeTarget(o: TargetProbeOptions): Promise<Findings> {
   } else {
     const targetUsesChap = chap ? ![...chap.answers.values()].some((a) => a.kind === "no-chap") : undefined;
     const e = explainLogin(failure, {
-      what: `the login to ${o.target}`, portal: formatPortal(o.portal), target: o.target, initiatorName: o.initiatorName,
-      auth: o.auth.method, mutual: o.auth.method === "CHAP" && o.auth.mutual !== undefined, targetUsesChap, storeCredentials: storeHint(o),
+      what: `the login to ${o.target}`,
+      portal: formatPortal(o.portal),
+      target: o.target,
+      initiatorName: o.initiatorName,
+      auth: o.auth.method,
+      mutual: o.auth.method === "CHAP" && o.auth.mutual !== undefined,
+      targetUsesChap,
+      storeCredentials: storeHint(o),
     });
     f.fail("target.login", e.summary, e.fix, e.code, { error: (failure as Error).message, authSource: o.authSource });
   }

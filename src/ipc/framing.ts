@@ -13,8 +13,10 @@ export class LineSplitter {
     const parts = this.pending.split("\n");
     this.pending = parts.pop()!;
     // A string's length never exceeds its UTF-8 size, so comparing lengths is a safe early check.
-    if (this.pending.length > this.maxBytes) throw new IscsiError("INVALID_REQUEST", `line longer than ${this.maxBytes} bytes`);
-    for (const p of parts) if (p.length > this.maxBytes) throw new IscsiError("INVALID_REQUEST", `line longer than ${this.maxBytes} bytes`);
+    if (this.pending.length > this.maxBytes)
+      throw new IscsiError("INVALID_REQUEST", `line longer than ${this.maxBytes} bytes`);
+    for (const p of parts)
+      if (p.length > this.maxBytes) throw new IscsiError("INVALID_REQUEST", `line longer than ${this.maxBytes} bytes`);
     return parts.map((p) => p.replace(/\r$/, "")).filter((p) => p.trim() !== "");
   }
 

@@ -4,7 +4,21 @@
 import { ENTITY_PROTOCOL_ISCSI, FLAG, FUNCTION, NODE_TYPE, RESPONSE_BIT, STATUS_NAMES, TAG } from "./constants.ts";
 import { IsnsError } from "./errors.ts";
 import { functionName, type Message } from "./pdu.ts";
-import { decodeAttributes, delimiter, empty, encodeAttributes, ip, port, readIp, readPort, readString, readU32, str, u32, type Attribute } from "./tlv.ts";
+import {
+  decodeAttributes,
+  delimiter,
+  empty,
+  encodeAttributes,
+  ip,
+  port,
+  readIp,
+  readPort,
+  readString,
+  readU32,
+  str,
+  u32,
+  type Attribute,
+} from "./tlv.ts";
 
 export interface Request {
   functionId: number;
@@ -21,11 +35,17 @@ export interface Registration {
   alias?: string;
 }
 
-const request = (functionId: number, attrs: Attribute[], flags = 0): Request => ({ functionId, flags: FLAG.client | flags, payload: encodeAttributes(attrs) });
+const request = (functionId: number, attrs: Attribute[], flags = 0): Request => ({
+  functionId,
+  flags: FLAG.client | flags,
+  payload: encodeAttributes(attrs),
+});
 
 /** DevAttrReg of our entity, its initiator node and (for SCNs) a portal (RFC 4171 §5.6.5.1); Replace drops what an earlier run left. */
 export function devAttrReg(r: Registration): Request {
-  const portal = r.scn ? [ip(TAG.portalIpAddress, r.scn.host), port(TAG.portalTcpUdpPort, r.scn.port), port(TAG.scnPort, r.scn.port)] : [];
+  const portal = r.scn
+    ? [ip(TAG.portalIpAddress, r.scn.host), port(TAG.portalTcpUdpPort, r.scn.port), port(TAG.scnPort, r.scn.port)]
+    : [];
   return request(
     FUNCTION.DevAttrReg,
     [
@@ -44,16 +64,36 @@ export function devAttrReg(r: Registration): Request {
 }
 
 /** Attributes asked of each target: name, type, entity portals and portal groups, as open-iscsi asks. */
-export const TARGET_QUERY_TAGS = [TAG.iscsiName, TAG.iscsiNodeType, TAG.portalIpAddress, TAG.portalTcpUdpPort, TAG.pgIscsiName, TAG.pgPortalIpAddr, TAG.pgPortalTcpUdpPort, TAG.pgTag] as const;
+export const TARGET_QUERY_TAGS = [
+  TAG.iscsiName,
+  TAG.iscsiNodeType,
+  TAG.portalIpAddress,
+  TAG.portalTcpUdpPort,
+  TAG.pgIscsiName,
+  TAG.pgPortalIpAddr,
+  TAG.pgPortalTcpUdpPort,
+  TAG.pgTag,
+] as const;
 
 /** DevAttrQry for every target node our node may see (RFC 4171 §5.6.5.2); the server applies discovery domains. */
 export function devAttrQryTargets(source: string): Request {
-  return request(FUNCTION.DevAttrQry, [str(TAG.iscsiName, source), u32(TAG.iscsiNodeType, NODE_TYPE.target), delimiter(), ...TARGET_QUERY_TAGS.map(empty)]);
+  return request(FUNCTION.DevAttrQry, [
+    str(TAG.iscsiName, source),
+    u32(TAG.iscsiNodeType, NODE_TYPE.target),
+    delimiter(),
+    ...TARGET_QUERY_TAGS.map(empty),
+  ]);
 }
 
 /** DevAttrQry of one node by name: answers whether the server knows it (used by doctor and after registration). */
 export function devAttrQryNode(source: string, name: string): Request {
-  return request(FUNCTION.DevAttrQry, [str(TAG.iscsiName, source), str(TAG.iscsiName, name), delimiter(), empty(TAG.iscsiName), empty(TAG.iscsiNodeType)]);
+  return request(FUNCTION.DevAttrQry, [
+    str(TAG.iscsiName, source),
+    str(TAG.iscsiName, name),
+    delimiter(),
+    empty(TAG.iscsiName),
+    empty(TAG.iscsiNodeType),
+  ]);
 }
 
 /** DevDereg of our entity and everything under it (RFC 4171 §5.6.5.4). */
@@ -63,7 +103,12 @@ export function devDereg(source: string, entityId: string): Request {
 
 /** SCNReg of our node for the events in `bitmap` (RFC 4171 §5.6.5.5). */
 export function scnReg(source: string, bitmap: number): Request {
-  return request(FUNCTION.SCNReg, [str(TAG.iscsiName, source), str(TAG.iscsiName, source), delimiter(), u32(TAG.iscsiScnBitmap, bitmap)]);
+  return request(FUNCTION.SCNReg, [
+    str(TAG.iscsiName, source),
+    str(TAG.iscsiName, source),
+    delimiter(),
+    u32(TAG.iscsiScnBitmap, bitmap),
+  ]);
 }
 
 /** SCNDereg of `node`'s SCN registration (RFC 4171 §5.6.5.6). */
@@ -73,7 +118,11 @@ export function scnDereg(source: string, node: string): Request {
 
 /** SCNRsp: Successful and the Destination attribute (RFC 4171 §5.7.5.8). */
 export function scnRsp(destination: string, status = 0): Request {
-  return { functionId: FUNCTION.SCN | RESPONSE_BIT, flags: FLAG.client, payload: withStatus(status, encodeAttributes([str(TAG.iscsiName, destination)])) };
+  return {
+    functionId: FUNCTION.SCN | RESPONSE_BIT,
+    flags: FLAG.client,
+    payload: withStatus(status, encodeAttributes([str(TAG.iscsiName, destination)])),
+  };
 }
 
 /** ESIRsp: Successful and the ESI's own attributes echoed (RFC 4171 §5.7.5.13). */
@@ -99,9 +148,14 @@ export interface Response {
 /** The answer to `sent`: function ID and transaction ID must match, the status and attributes must parse. */
 export function parseResponse(m: Message, sent: { functionId: number; transactionId: number }): Response {
   const expected = sent.functionId | RESPONSE_BIT;
-  if (m.functionId !== expected) throw new IsnsError(`expected ${functionName(expected)}, got ${functionName(m.functionId)}`);
-  if (m.transactionId !== sent.transactionId) throw new IsnsError(`${functionName(m.functionId)} for transaction ${m.transactionId}, expected ${sent.transactionId}`);
-  if (m.payload.length < 4) throw new IsnsError(`${functionName(m.functionId)}: ${m.payload.length} byte(s) of payload, a status code needs 4`);
+  if (m.functionId !== expected)
+    throw new IsnsError(`expected ${functionName(expected)}, got ${functionName(m.functionId)}`);
+  if (m.transactionId !== sent.transactionId)
+    throw new IsnsError(
+      `${functionName(m.functionId)} for transaction ${m.transactionId}, expected ${sent.transactionId}`,
+    );
+  if (m.payload.length < 4)
+    throw new IsnsError(`${functionName(m.functionId)}: ${m.payload.length} byte(s) of payload, a status code needs 4`);
   const status = new DataView(m.payload.buffer, m.payload.byteOffset, 4).getUint32(0);
   const attrs = decodeAttributes(m.payload, 4);
   const cut = attrs.findIndex((a) => a.tag === TAG.delimiter);
@@ -158,7 +212,10 @@ export function parseTargets(operating: Attribute[]): IsnsTarget[] {
   }
   for (const t of targets.values()) {
     const mine = groups.filter((g) => g.name === t.name && g.host !== undefined && g.port !== undefined);
-    const chosen = mine.length > 0 ? mine.filter((g) => !g.tagless).map((g) => ({ host: g.host!, port: g.port!, portalGroupTag: g.tag })) : portals.map((p) => ({ ...p }));
+    const chosen =
+      mine.length > 0
+        ? mine.filter((g) => !g.tagless).map((g) => ({ host: g.host!, port: g.port!, portalGroupTag: g.tag }))
+        : portals.map((p) => ({ ...p }));
     const seen = new Set<string>();
     t.portals = chosen.filter((p) => !seen.has(`${p.host}|${p.port}`) && seen.add(`${p.host}|${p.port}`));
   }
@@ -175,7 +232,8 @@ export function parseScn(m: Message): { destination: string; events: ScnEvent[] 
   if (m.functionId !== FUNCTION.SCN) throw new IsnsError(`expected SCN, got ${functionName(m.functionId)}`);
   const attrs = decodeAttributes(m.payload);
   const first = attrs[0];
-  if (!first || first.tag !== TAG.iscsiName) throw new IsnsError("SCN without a Destination attribute (iSCSI Name) first");
+  if (!first || first.tag !== TAG.iscsiName)
+    throw new IsnsError("SCN without a Destination attribute (iSCSI Name) first");
   const events: ScnEvent[] = [];
   // QUIRK(open-isns): isnsd puts each SCN Bitmap before the name it belongs to; the RFC's examples put it after.
   // A bitmap goes to the name before it when that one has none yet, else to the next name.

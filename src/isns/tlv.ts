@@ -17,7 +17,8 @@ export function encodeAttributes(attrs: readonly Attribute[]): Uint8Array {
   const view = new DataView(out.buffer);
   let at = 0;
   for (const a of attrs) {
-    if (a.value.length % 4 !== 0) throw new IsnsError(`attribute ${a.tag}: value of ${a.value.length} bytes is not a multiple of 4`);
+    if (a.value.length % 4 !== 0)
+      throw new IsnsError(`attribute ${a.tag}: value of ${a.value.length} bytes is not a multiple of 4`);
     view.setUint32(at, a.tag);
     view.setUint32(at + 4, a.value.length);
     out.set(a.value, at + 8);
@@ -32,12 +33,20 @@ export function decodeAttributes(bytes: Uint8Array, offset = 0): Attribute[] {
   const attrs: Attribute[] = [];
   let at = offset;
   while (at < bytes.length) {
-    if (bytes.length - at < 8) throw new IsnsError(`truncated attribute at byte ${at}: ${bytes.length - at} byte(s) left, a tag and length need 8`);
+    if (bytes.length - at < 8)
+      throw new IsnsError(
+        `truncated attribute at byte ${at}: ${bytes.length - at} byte(s) left, a tag and length need 8`,
+      );
     const tag = view.getUint32(at);
     const length = view.getUint32(at + 4);
-    if (length > bytes.length - at - 8) throw new IsnsError(`attribute ${tag} at byte ${at}: length ${length} runs past the end of the message (${bytes.length - at - 8} byte(s) left)`);
-    if (length % 4 !== 0) throw new IsnsError(`attribute ${tag} at byte ${at}: length ${length} is not a multiple of 4`);
-    if (length > MAX_VALUE_BYTES) throw new IsnsError(`attribute ${tag} at byte ${at}: length ${length} exceeds ${MAX_VALUE_BYTES}`);
+    if (length > bytes.length - at - 8)
+      throw new IsnsError(
+        `attribute ${tag} at byte ${at}: length ${length} runs past the end of the message (${bytes.length - at - 8} byte(s) left)`,
+      );
+    if (length % 4 !== 0)
+      throw new IsnsError(`attribute ${tag} at byte ${at}: length ${length} is not a multiple of 4`);
+    if (length > MAX_VALUE_BYTES)
+      throw new IsnsError(`attribute ${tag} at byte ${at}: length ${length} exceeds ${MAX_VALUE_BYTES}`);
     attrs.push({ tag, value: bytes.subarray(at + 8, at + 8 + length) });
     at += 8 + length;
   }
@@ -83,14 +92,16 @@ export function encodeIp(address: string): Uint8Array {
   }
   const groups = expandIpv6(address.replace(/^\[|\]$/g, ""));
   if (!groups) throw new IsnsError(`not an IP address: ${address}`);
-  groups.forEach((g, i) => new DataView(out.buffer).setUint16(i * 2, g));
+  const view = new DataView(out.buffer);
+  for (const [i, g] of groups.entries()) view.setUint16(i * 2, g);
   return out;
 }
 
 function expandIpv6(text: string): number[] | undefined {
   const halves = text.split("::");
   if (halves.length > 2) return undefined;
-  const parse = (s: string) => (s === "" ? [] : s.split(":").map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? Number.parseInt(g, 16) : Number.NaN)));
+  const parse = (s: string) =>
+    s === "" ? [] : s.split(":").map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? Number.parseInt(g, 16) : Number.NaN));
   const head = parse(halves[0]!);
   const tail = halves.length === 2 ? parse(halves[1]!) : [];
   const fill = 8 - head.length - tail.length;
@@ -100,7 +111,8 @@ function expandIpv6(text: string): number[] | undefined {
 
 /** Readers for a received attribute; each checks the length the type needs and names the tag when it is wrong. */
 export function readU32(a: Attribute): number {
-  if (a.value.length !== 4) throw new IsnsError(`attribute ${a.tag}: a 4-byte value was expected, got ${a.value.length} byte(s)`);
+  if (a.value.length !== 4)
+    throw new IsnsError(`attribute ${a.tag}: a 4-byte value was expected, got ${a.value.length} byte(s)`);
   return new DataView(a.value.buffer, a.value.byteOffset, 4).getUint32(0);
 }
 
@@ -115,9 +127,11 @@ export function readPort(a: Attribute): number {
 }
 
 export function readIp(a: Attribute): string {
-  if (a.value.length !== 16) throw new IsnsError(`attribute ${a.tag}: a 16-byte IP address was expected, got ${a.value.length} byte(s)`);
+  if (a.value.length !== 16)
+    throw new IsnsError(`attribute ${a.tag}: a 16-byte IP address was expected, got ${a.value.length} byte(s)`);
   const b = a.value;
-  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff)
+    return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
   const view = new DataView(b.buffer, b.byteOffset, 16);
   const groups = Array.from({ length: 8 }, (_, i) => view.getUint16(i * 2).toString(16));
   return groups.join(":").replace(/(^|:)0(:0)+(:|$)/, "::");

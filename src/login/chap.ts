@@ -33,7 +33,12 @@ export function chapAlgorithm(id: number): ChapAlgorithm {
 }
 
 /** RFC 1994 §4.1: Response = H(Identifier ‖ secret ‖ Challenge), the identifier being one octet. */
-export function chapResponse(algorithm: number, identifier: number, secret: Uint8Array, challenge: Uint8Array): Uint8Array {
+export function chapResponse(
+  algorithm: number,
+  identifier: number,
+  secret: Uint8Array,
+  challenge: Uint8Array,
+): Uint8Array {
   if (!Number.isInteger(identifier) || identifier < 0 || identifier > 255) {
     throw new RangeError(`CHAP identifier ${identifier} is not one octet`);
   }
@@ -51,7 +56,10 @@ export const cryptoRandomBytes: RandomBytes = (length) => crypto.getRandomValues
  * Our mutual-CHAP identifier and challenge from a CSPRNG. The challenge is as long as the digest
  * (16/20/32 bytes): as much entropy as the response can carry, and the length targets are tested with.
  */
-export function newChallenge(algorithm: number, random: RandomBytes = cryptoRandomBytes): { identifier: number; challenge: Uint8Array } {
+export function newChallenge(
+  algorithm: number,
+  random: RandomBytes = cryptoRandomBytes,
+): { identifier: number; challenge: Uint8Array } {
   const size = chapAlgorithm(algorithm).size;
   const bytes = random(size + 1);
   if (bytes.length !== size + 1) throw new RangeError("random source returned the wrong length");

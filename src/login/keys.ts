@@ -40,12 +40,31 @@ export interface ObsoleteKey extends KeyBase {
 export type KeyDef = NumericKey | BooleanKey | ListKey | TextKey | ObsoleteKey;
 
 const LENGTH = { min: 512, max: 2 ** 24 - 1 }; // §13.12–§13.14
-const num = (name: string, fn: NumericKey["fn"], min: number, max: number, dflt: number, discovery = false, sender: Sender = "both"): NumericKey =>
-  ({ name, kind: "numeric", fn, min, max, default: dflt, discovery, sender });
-const bool = (name: string, fn: BooleanKey["fn"], dflt: boolean): BooleanKey =>
-  ({ name, kind: "boolean", fn, default: dflt, discovery: false, sender: "both" });
-const list = (name: string, values: string[], dflt: string, discovery: boolean): ListKey =>
-  ({ name, kind: "list", values, default: dflt, discovery, sender: "both" });
+const num = (
+  name: string,
+  fn: NumericKey["fn"],
+  min: number,
+  max: number,
+  dflt: number,
+  discovery = false,
+  sender: Sender = "both",
+): NumericKey => ({ name, kind: "numeric", fn, min, max, default: dflt, discovery, sender });
+const bool = (name: string, fn: BooleanKey["fn"], dflt: boolean): BooleanKey => ({
+  name,
+  kind: "boolean",
+  fn,
+  default: dflt,
+  discovery: false,
+  sender: "both",
+});
+const list = (name: string, values: string[], dflt: string, discovery: boolean): ListKey => ({
+  name,
+  kind: "list",
+  values,
+  default: dflt,
+  discovery,
+  sender: "both",
+});
 const text = (name: string, sender: Sender): TextKey => ({ name, kind: "text", sender, discovery: true });
 const obsolete = (name: string): ObsoleteKey => ({ name, kind: "obsolete", sender: "both", discovery: true });
 
@@ -84,7 +103,14 @@ export const KEYS: ReadonlyMap<string, KeyDef> = new Map(
 );
 
 /** Keys of the security stage (§12.1, §12.1.3), handled by the login code rather than the negotiation book. */
-export const SECURITY_KEYS: ReadonlySet<string> = new Set(["AuthMethod", "CHAP_A", "CHAP_I", "CHAP_C", "CHAP_N", "CHAP_R"]);
+export const SECURITY_KEYS: ReadonlySet<string> = new Set([
+  "AuthMethod",
+  "CHAP_A",
+  "CHAP_I",
+  "CHAP_C",
+  "CHAP_N",
+  "CHAP_R",
+]);
 
 /** Reserved answers of §6.2: they need no further reply and mean "keep the default". */
 export const RESERVED_ANSWERS: ReadonlySet<string> = new Set(["Reject", "Irrelevant", "NotUnderstood"]);

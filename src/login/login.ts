@@ -4,7 +4,14 @@
 import { IscsiError } from "../contract/errors.ts";
 import { Opcode, type Fields, type LoginRequest, type LoginResponse } from "../pdu/types.ts";
 import {
-  LOGIN_TEXT_CAP, TextAccumulator, TextFormatError, decodeBinary, encodeHex, encodeTextKeys, parseNumber, show,
+  LOGIN_TEXT_CAP,
+  TextAccumulator,
+  TextFormatError,
+  decodeBinary,
+  encodeHex,
+  encodeTextKeys,
+  parseNumber,
+  show,
 } from "../pdu/text.ts";
 import { DEFAULT_CHAP_ALGORITHMS, chapAlgorithm, chapResponse, newChallenge, sameBytes } from "./chap.ts";
 import type { OperationalProposal } from "./keys.ts";
@@ -63,7 +70,8 @@ class Dialogue {
     // Our own text over 8192 bytes goes in C=1 pieces, each answered by an empty response.
     for (; text.length - offset > LOGIN_PDU_DATA; offset += LOGIN_PDU_DATA) {
       const { pdu, data } = await this.round(text.subarray(offset, offset + LOGIN_PDU_DATA), false, true, 0);
-      if (pdu.transit || pdu.continue || data.length > 0) throw protocol("target answered our continued request with a non-empty response");
+      if (pdu.transit || pdu.continue || data.length > 0)
+        throw protocol("target answered our continued request with a non-empty response");
     }
     let { pdu, data } = await this.round(text.subarray(offset), nsg !== undefined, false, nsg ?? 0);
     const incoming = new TextAccumulator(LOGIN_TEXT_CAP, "login response text");
@@ -73,18 +81,37 @@ class Dialogue {
       ({ pdu, data } = await this.round(EMPTY, nsg !== undefined, false, nsg ?? 0));
       incoming.append(data);
     }
-    const { answers, security } = this.book.receive(incoming.finish(), this.stage === SECURITY ? "security" : "operational");
+    const { answers, security } = this.book.receive(
+      incoming.finish(),
+      this.stage === SECURITY ? "security" : "operational",
+    );
     this.owed.push(...answers);
     return { res: pdu, security };
   }
 
-  async round(data: Uint8Array, transit: boolean, more: boolean, nsg: number): Promise<{ pdu: LoginResponse; data: Uint8Array }> {
+  async round(
+    data: Uint8Array,
+    transit: boolean,
+    more: boolean,
+    nsg: number,
+  ): Promise<{ pdu: LoginResponse; data: Uint8Array }> {
     if (++this.rounds > MAX_ROUNDS) throw protocol(`login did not finish within ${MAX_ROUNDS} exchanges`);
     const p = this.p;
     const request: Fields<LoginRequest> = {
-      immediate: true, dataSegmentLength: data.length, transit, continue: more, csg: this.stage, nsg,
-      versionMax: 0, versionMin: 0, isid: p.isid, tsih: p.tsih, itt: ITT, cid: p.cid,
-      cmdSN: p.initialCmdSN, expStatSN: this.expStatSN,
+      immediate: true,
+      dataSegmentLength: data.length,
+      transit,
+      continue: more,
+      csg: this.stage,
+      nsg,
+      versionMax: 0,
+      versionMin: 0,
+      isid: p.isid,
+      tsih: p.tsih,
+      itt: ITT,
+      cid: p.cid,
+      cmdSN: p.initialCmdSN,
+      expStatSN: this.expStatSN,
     };
     const reply = await this.x.exchange(request, data);
     this.check(request, reply.pdu, reply.data);
@@ -95,12 +122,16 @@ class Dialogue {
   /** RFC 7143 §11.13 and §6.3: every field of every Login Response that could lead us astray. */
   check(req: Fields<LoginRequest>, res: LoginResponse, data: Uint8Array): void {
     const opcode: number = res.opcode;
-    if (opcode !== Opcode.LoginResponse) throw protocol(`expected a Login Response, got opcode 0x${opcode.toString(16)}`);
+    if (opcode !== Opcode.LoginResponse)
+      throw protocol(`expected a Login Response, got opcode 0x${opcode.toString(16)}`);
     if (res.statusClass !== 0) throw statusError(res.statusClass, res.statusDetail, data);
-    if (data.length > LOGIN_PDU_DATA) throw protocol(`Login Response data segment of ${data.length} bytes exceeds ${LOGIN_PDU_DATA}`);
+    if (data.length > LOGIN_PDU_DATA)
+      throw protocol(`Login Response data segment of ${data.length} bytes exceeds ${LOGIN_PDU_DATA}`);
     if (res.versionActive !== 0) throw protocol(`Version-active is ${res.versionActive}, not 0`);
-    if (res.isid !== req.isid) throw protocol(`ISID 0x${res.isid.toString(16)} does not echo ours 0x${req.isid.toString(16)}`);
-    if (res.itt !== ITT) throw protocol(`Initiator Task Tag 0x${res.itt.toString(16)} is not ours (0x${ITT.toString(16)})`);
+    if (res.isid !== req.isid)
+      throw protocol(`ISID 0x${res.isid.toString(16)} does not echo ours 0x${req.isid.toString(16)}`);
+    if (res.itt !== ITT)
+      throw protocol(`Initiator Task Tag 0x${res.itt.toString(16)} is not ours (0x${ITT.toString(16)})`);
     if (res.csg !== req.csg) throw protocol(`CSG ${res.csg} does not match our stage ${req.csg}`);
     if (res.transit && !req.transit) throw protocol("target set T although we did not");
     if (res.transit && res.continue) throw protocol("target set both T and C");
@@ -110,9 +141,11 @@ class Dialogue {
     }
     const final = res.transit && res.nsg === FULL_FEATURE;
     if (!final && res.tsih !== req.tsih) throw protocol(`TSIH changed mid-login from ${req.tsih} to ${res.tsih}`);
-    if (final && req.tsih !== 0 && res.tsih !== req.tsih) throw protocol(`TSIH ${res.tsih} in the final response is not our ${req.tsih}`);
+    if (final && req.tsih !== 0 && res.tsih !== req.tsih)
+      throw protocol(`TSIH ${res.tsih} in the final response is not our ${req.tsih}`);
     // §11.13.4: a new session gets its non-zero TSIH in the final response.
-    if (final && req.tsih === 0 && res.tsih === 0 && this.p.sessionType === "Normal") throw protocol("final response for a new session has TSIH 0");
+    if (final && req.tsih === 0 && res.tsih === 0 && this.p.sessionType === "Normal")
+      throw protocol("final response for a new session has TSIH 0");
   }
 
   /** Prefixes our errors with the target and stage; peer text errors become PROTOCOL errors. */
@@ -178,7 +211,8 @@ async function chap(d: Dialogue, auth: ChapParams): Promise<{ authMethod: "CHAP"
   if (a === "Reject") throw new ChapAlgorithmRejected(`target rejected our CHAP_A=${list}`, retryWithMd5Only);
   if (a.includes(",")) throw protocol(`target answered CHAP_A with a list ${show(a)}`);
   const algorithm = parseNumber(a, "CHAP_A", 0, 255);
-  if (!offered.includes(algorithm)) throw protocol(`target chose CHAP_A=${algorithm}, which we did not offer (${list})`);
+  if (!offered.includes(algorithm))
+    throw protocol(`target chose CHAP_A=${algorithm}, which we did not offer (${list})`);
   const identifier = parseNumber(required(r.security, "CHAP_I"), "CHAP_I", 0, 255);
   const challenge = decodeBinary(required(r.security, "CHAP_C"), "CHAP_C");
   onlyKeys(r.security, ["CHAP_A", "CHAP_I", "CHAP_C"]);
@@ -213,18 +247,26 @@ async function chap(d: Dialogue, auth: ChapParams): Promise<{ authMethod: "CHAP"
     if (r.res.transit) break;
     r = await d.send([], OPERATIONAL);
   }
-  if (mine && !targetVerified) throw authFailed("target left the security stage without answering our challenge (no CHAP_N/CHAP_R)");
+  if (mine && !targetVerified)
+    throw authFailed("target left the security stage without answering our challenge (no CHAP_N/CHAP_R)");
   return { authMethod: "CHAP", chapAlgorithm: algorithm };
 }
 
 /** Mutual CHAP: name, then length, then the identical-secret check, then a constant-time comparison. */
-function verifyTarget(auth: ChapParams, algorithm: number, mine: { identifier: number; challenge: Uint8Array }, security: Map<string, string>): void {
+function verifyTarget(
+  auth: ChapParams,
+  algorithm: number,
+  mine: { identifier: number; challenge: Uint8Array },
+  security: Map<string, string>,
+): void {
   const mutual = auth.mutual as NonNullable<ChapParams["mutual"]>;
   const name = required(security, "CHAP_N");
-  if (name !== mutual.username) throw authFailed(`target authenticated as CHAP_N=${show(name)}, expected ${show(mutual.username)}`);
+  if (name !== mutual.username)
+    throw authFailed(`target authenticated as CHAP_N=${show(name)}, expected ${show(mutual.username)}`);
   const response = decodeBinary(required(security, "CHAP_R"), "CHAP_R");
   const alg = chapAlgorithm(algorithm);
-  if (response.length !== alg.size) throw authFailed(`target's CHAP_R is ${response.length} bytes; ${alg.name} gives ${alg.size}`);
+  if (response.length !== alg.size)
+    throw authFailed(`target's CHAP_R is ${response.length} bytes; ${alg.name} gives ${alg.size}`);
   if (sameBytes(response, chapResponse(algorithm, mine.identifier, auth.secret, mine.challenge))) {
     throw authFailed("target's CHAP_R was made with our own secret: initiator and target secrets are identical");
   }
@@ -242,7 +284,9 @@ export async function login(x: LoginExchange, p: LoginParams): Promise<Negotiate
     let r = await d.send(d.book.offers(), FULL_FEATURE);
     while (!r.res.transit) r = await d.send([], FULL_FEATURE);
     if (d.owed.length > 0) {
-      throw protocol(`target proposed ${d.owed.map(([k]) => k).join(", ")} in its final response, leaving us no turn to answer`);
+      throw protocol(
+        `target proposed ${d.owed.map(([k]) => k).join(", ")} in its final response, leaving us no turn to answer`,
+      );
     }
     const final = r.res;
     return Object.freeze({

@@ -5,8 +5,13 @@ import { IscsiError } from "../contract/errors.ts";
 import { DigestRejected } from "./status.ts";
 import { TextFormatError, parseBoolean, parseList, parseNumber, show } from "../pdu/text.ts";
 import {
-  KEYS, PROPOSAL_KEYS, RESERVED_ANSWERS, SECURITY_KEYS, wireValue,
-  type KeyDef, type OperationalProposal,
+  KEYS,
+  PROPOSAL_KEYS,
+  RESERVED_ANSWERS,
+  SECURITY_KEYS,
+  wireValue,
+  type KeyDef,
+  type OperationalProposal,
 } from "./keys.ts";
 
 export type SessionType = "Normal" | "Discovery";
@@ -34,7 +39,10 @@ export interface OperationalResult {
 
 const DISCOVERY_OFFERS: ReadonlySet<string> = new Set(["HeaderDigest", "DataDigest", "MaxRecvDataSegmentLength"]);
 /** Values we support for keys outside the proposal, when the target offers them. */
-const FIXED_VALUES: ReadonlyMap<string, string> = new Map([["TaskReporting", "RFC3720"], ["iSCSIProtocolLevel", "1"]]);
+const FIXED_VALUES: ReadonlyMap<string, string> = new Map([
+  ["TaskReporting", "RFC3720"],
+  ["iSCSIProtocolLevel", "1"],
+]);
 
 const protocol = (message: string) => new IscsiError("PROTOCOL", message);
 const yesNo = (b: boolean) => (b ? "Yes" : "No");
@@ -113,7 +121,10 @@ export class Negotiation {
    * Takes one complete response's pairs: checks answers to our offers, records declarations, computes our
    * answers to the target's offers (returned, to go in the next request) and hands back the security keys.
    */
-  receive(pairs: ReadonlyArray<readonly [string, string]>, stage: "security" | "operational"): {
+  receive(
+    pairs: ReadonlyArray<readonly [string, string]>,
+    stage: "security" | "operational",
+  ): {
     answers: Array<[string, string]>;
     security: Map<string, string>;
   } {
@@ -129,7 +140,8 @@ export class Negotiation {
     const answers: Array<[string, string]> = [];
     const security = new Map<string, string>();
     for (const [key, value] of pairs) {
-      if (this.#fromTarget.has(key)) throw protocol(`target sent ${key} twice in one login (RFC 7143 §6.2: negotiate once)`);
+      if (this.#fromTarget.has(key))
+        throw protocol(`target sent ${key} twice in one login (RFC 7143 §6.2: negotiate once)`);
       this.#fromTarget.add(key);
       if (SECURITY_KEYS.has(key)) {
         if (stage !== "security") throw protocol(`target sent security key ${key} in the operational stage`);
@@ -142,7 +154,8 @@ export class Negotiation {
         this.#acceptAnswer(def as KeyDef, offered, value);
         this.#offered.delete(key);
       } else if (!def) {
-        if (RESERVED_ANSWERS.has(value)) throw protocol(`target answered ${key}=${value} although we never sent ${key}`);
+        if (RESERVED_ANSWERS.has(value))
+          throw protocol(`target answered ${key}=${value} although we never sent ${key}`);
         answers.push([key, "NotUnderstood"]); // §6.2: unknown keys, X- and X# extensions included
       } else if (def.sender === "initiator") {
         throw protocol(`target sent ${key}=${show(value)}, a key only the initiator may send`);
@@ -166,7 +179,10 @@ export class Negotiation {
       const fallback = defaultWire(def);
       const problem = fallback === undefined ? "it has no default" : answerProblem(def, ours, fallback);
       if (problem !== undefined) {
-        throw new IscsiError("LOGIN_FATAL", `target answered ${def.name}=${answer} to our ${def.name}=${ours}, and the default does not fit: ${problem}`);
+        throw new IscsiError(
+          "LOGIN_FATAL",
+          `target answered ${def.name}=${answer} to our ${def.name}=${ours}, and the default does not fit: ${problem}`,
+        );
       }
       this.#results.set(def.name, fallback as string);
       return;
@@ -250,13 +266,20 @@ export class Negotiation {
       maxConnections: num("MaxConnections"),
     };
     // Unanswered because irrelevant: the default where it fits, but never above our offer or MaxBurstLength.
-    if (irrelevantFirstBurst) result.firstBurstLength = Math.min(result.firstBurstLength, this.proposal.firstBurstLength, result.maxBurstLength);
+    if (irrelevantFirstBurst)
+      result.firstBurstLength = Math.min(
+        result.firstBurstLength,
+        this.proposal.firstBurstLength,
+        result.maxBurstLength,
+      );
     const alias = get("TargetAlias");
     if (alias !== undefined) result.targetAlias = alias;
     const tpgt = get("TargetPortalGroupTag");
     if (tpgt !== undefined) result.targetPortalGroupTag = Number(tpgt);
     if (result.firstBurstLength > result.maxBurstLength) {
-      throw protocol(`negotiated FirstBurstLength=${result.firstBurstLength} exceeds MaxBurstLength=${result.maxBurstLength} (RFC 7143 §13.14)`);
+      throw protocol(
+        `negotiated FirstBurstLength=${result.firstBurstLength} exceeds MaxBurstLength=${result.maxBurstLength} (RFC 7143 §13.14)`,
+      );
     }
     return result;
   }

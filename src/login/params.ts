@@ -65,7 +65,11 @@ function chapProblems(auth: ChapParams): string[] {
   const min = auth.allowShortSecrets ? 1 : MIN_SECRET_BYTES;
   if (auth.secret.length < min) problems.push(`CHAP secret is shorter than ${min} bytes`);
   const algorithms = auth.algorithms ?? DEFAULT_CHAP_ALGORITHMS;
-  if (algorithms.length === 0 || new Set(algorithms).size !== algorithms.length || algorithms.some((a) => !CHAP_ALGORITHMS.has(a))) {
+  if (
+    algorithms.length === 0 ||
+    new Set(algorithms).size !== algorithms.length ||
+    algorithms.some((a) => !CHAP_ALGORITHMS.has(a))
+  ) {
     problems.push(`CHAP algorithms ${algorithms.join(",")} must be distinct values of 5, 6, 7, 8`);
   }
   if (auth.mutual) {
@@ -73,7 +77,8 @@ function chapProblems(auth: ChapParams): string[] {
     if (mutualProblem) problems.push(mutualProblem);
     if (auth.mutual.secret.length < min) problems.push(`mutual CHAP secret is shorter than ${min} bytes`);
     // §9.2.1: one secret in both directions lets a rogue target reflect our own response back at us.
-    if (Buffer.compare(auth.mutual.secret, auth.secret) === 0) problems.push("initiator and target CHAP secrets are identical");
+    if (Buffer.compare(auth.mutual.secret, auth.secret) === 0)
+      problems.push("initiator and target CHAP secrets are identical");
   }
   return problems;
 }
@@ -91,7 +96,10 @@ export function checkParams(p: LoginParams): OperationalProposal {
   } else {
     problems.push(`unknown session type ${String(p.sessionType)}`);
   }
-  if (p.initiatorAlias !== undefined && (p.initiatorAlias.includes("\0") || utf8Length(p.initiatorAlias) > MAX_VALUE_BYTES)) {
+  if (
+    p.initiatorAlias !== undefined &&
+    (p.initiatorAlias.includes("\0") || utf8Length(p.initiatorAlias) > MAX_VALUE_BYTES)
+  ) {
     problems.push(`InitiatorAlias must be at most ${MAX_VALUE_BYTES} bytes without NUL`);
   }
   if (!isUint(p.isid, 48)) problems.push(`ISID ${p.isid} is not a 48-bit number`);
@@ -99,7 +107,8 @@ export function checkParams(p: LoginParams): OperationalProposal {
   if (!isUint(p.cid, 16)) problems.push(`CID ${p.cid} is not a 16-bit number`);
   if (!isUint(p.initialCmdSN, 32)) problems.push(`initial CmdSN ${p.initialCmdSN} is not a 32-bit number`);
   if (p.auth.method === "CHAP") problems.push(...chapProblems(p.auth));
-  else if (p.auth.method !== "None") problems.push(`unknown auth method ${String((p.auth as { method: unknown }).method)}`);
+  else if (p.auth.method !== "None")
+    problems.push(`unknown auth method ${String((p.auth as { method: unknown }).method)}`);
   const proposal: OperationalProposal = { ...DEFAULT_PROPOSAL, ...p.proposal };
   problems.push(...proposalProblems(proposal));
   if (problems.length > 0) throw new IscsiError("CONFIG", `invalid login parameters: ${problems.join("; ")}`);

@@ -41,7 +41,10 @@ export class DigestRejected extends IscsiError {
     readonly key: "HeaderDigest" | "DataDigest",
     offered: string,
   ) {
-    super("LOGIN_FATAL", `target rejected our ${key}=${offered}; it probably requires CRC32C ${key === "HeaderDigest" ? "header" : "data"} digests: offer CRC32C`);
+    super(
+      "LOGIN_FATAL",
+      `target rejected our ${key}=${offered}; it probably requires CRC32C ${key === "HeaderDigest" ? "header" : "data"} digests: offer CRC32C`,
+    );
   }
 }
 
@@ -102,7 +105,12 @@ export function statusError(statusClass: number, statusDetail: number, data: Uin
   }
   if (statusClass === 3) {
     const what = TARGET_ERRORS.get(statusDetail) ?? "unknown target error";
-    return new LoginRejected("LOGIN", `target could not log us in: ${what} (${status}), retry later`, statusClass, statusDetail);
+    return new LoginRejected(
+      "LOGIN",
+      `target could not log us in: ${what} (${status}), retry later`,
+      statusClass,
+      statusDetail,
+    );
   }
   return new IscsiError("PROTOCOL", `unknown login ${status}`);
 }

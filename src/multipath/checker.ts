@@ -47,12 +47,20 @@ export class PathChecker {
     for (const path of this.device.paths) {
       const s = path.session.state;
       if (s.kind === "failed" || s.kind === "closed") {
-        if (path.state.kind !== "failed") this.set(path, { kind: "failed", reason: `session ${s.kind}${s.error ? `: ${s.error.message}` : ""}` });
+        if (path.state.kind !== "failed")
+          this.set(path, { kind: "failed", reason: `session ${s.kind}${s.error ? `: ${s.error.message}` : ""}` });
       } else if (s.kind !== "full-feature") {
         if (path.up) {
-          this.set(path, { kind: "down", since: now, reason: `session ${s.kind}${s.error ? `: ${s.error.message}` : ""}` });
+          this.set(path, {
+            kind: "down",
+            since: now,
+            reason: `session ${s.kind}${s.error ? `: ${s.error.message}` : ""}`,
+          });
           // Commands queued in a recovering session would wait for it: hand them back so they go to another path.
-          if (s.kind === "recovering") path.session.failEverything(new IscsiError("TRANSPORT", `path ${path.name} is down: ${s.error?.message ?? s.kind}`));
+          if (s.kind === "recovering")
+            path.session.failEverything(
+              new IscsiError("TRANSPORT", `path ${path.name} is down: ${s.error?.message ?? s.kind}`),
+            );
         }
       } else if (!this.checking.has(path) && (!path.up || now - (this.lastCheck.get(path) ?? 0) >= interval)) {
         void this.check(path, interval);
@@ -71,18 +79,27 @@ export class PathChecker {
     try {
       const r = await Promise.race([
         path.session.execute({ lun: path.lun, cdb: spec.cdb, direction: "none", transferLength: 0, name: spec.name }),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${limit} ms`)), limit))),
+        new Promise<never>(
+          (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${limit} ms`)), limit)),
+        ),
       ]);
       const sense = r.sense && r.sense.length > 0 ? safeSenseKey(r.sense) : undefined;
       if (r.status === GOOD || (r.status === CHECK_CONDITION && sense === UNIT_ATTENTION)) {
-        if (!path.up && path.session.state.kind === "full-feature" && this.device.paths.includes(path)) this.set(path, { kind: "up" });
+        if (!path.up && path.session.state.kind === "full-feature" && this.device.paths.includes(path))
+          this.set(path, { kind: "up" });
       } else {
         path.counters.checkFailures++;
-        if (path.up) this.set(path, { kind: "down", since: Date.now(), reason: `TEST UNIT READY: status 0x${r.status.toString(16)}${sense !== undefined ? ` sense key ${sense}` : ""}` });
+        if (path.up)
+          this.set(path, {
+            kind: "down",
+            since: Date.now(),
+            reason: `TEST UNIT READY: status 0x${r.status.toString(16)}${sense !== undefined ? ` sense key ${sense}` : ""}`,
+          });
       }
     } catch (err) {
       path.counters.checkFailures++;
-      if (path.up) this.set(path, { kind: "down", since: Date.now(), reason: `TEST UNIT READY: ${(err as Error).message}` });
+      if (path.up)
+        this.set(path, { kind: "down", since: Date.now(), reason: `TEST UNIT READY: ${(err as Error).message}` });
     } finally {
       clearTimeout(timer);
       this.checking.delete(path);
@@ -92,7 +109,8 @@ export class PathChecker {
   private set(path: Path, next: PathState): void {
     const from = path.state.kind;
     path.state = next;
-    if (from !== next.kind) this.device.log.info(`path ${path.name}: ${from} → ${next.kind}${"reason" in next ? ` (${next.reason})` : ""}`);
+    if (from !== next.kind)
+      this.device.log.info(`path ${path.name}: ${from} → ${next.kind}${"reason" in next ? ` (${next.reason})` : ""}`);
     this.device.pathChanged(path);
   }
 }

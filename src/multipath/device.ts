@@ -13,9 +13,16 @@ import { selectPath, type DeviceSettings, type SelectorState } from "./policy.ts
 
 export type { DeviceSettings } from "./policy.ts";
 
-
 /** Errors that say the path, not the command, failed: the command is re-issued on another path. */
-const PATH_ERRORS = new Set(["TRANSPORT", "ABORTED", "SESSION_NOT_FOUND", "TIMEOUT", "PDU_TIMEOUT", "DIGEST", "PROTOCOL"]);
+const PATH_ERRORS = new Set([
+  "TRANSPORT",
+  "ABORTED",
+  "SESSION_NOT_FOUND",
+  "TIMEOUT",
+  "PDU_TIMEOUT",
+  "DIGEST",
+  "PROTOCOL",
+]);
 
 let nextDeviceId = 1;
 
@@ -51,7 +58,13 @@ export class MultipathDevice implements ScsiExecutor {
     if (this.paths.some((p) => p.up)) return { kind: "full-feature" };
     if (this.paths.some((p) => p.state.kind === "down")) return { kind: "recovering" };
     const last = this.paths.at(-1);
-    return { kind: "failed", error: new IscsiError("TRANSPORT", `no path to ${this.name}${last && last.state.kind === "failed" ? `: ${last.state.reason}` : ""}`) };
+    return {
+      kind: "failed",
+      error: new IscsiError(
+        "TRANSPORT",
+        `no path to ${this.name}${last && last.state.kind === "failed" ? `: ${last.state.reason}` : ""}`,
+      ),
+    };
   }
 
   /** Paths that take commands, best first (the order they joined). */
@@ -61,7 +74,11 @@ export class MultipathDevice implements ScsiExecutor {
 
   /** The path failover would use now (for views). */
   get activePath(): Path | undefined {
-    return this.settings.policy === "failover" ? (this.selector.active?.up ? this.selector.active : this.upPaths()[0]) : undefined;
+    return this.settings.policy === "failover"
+      ? this.selector.active?.up
+        ? this.selector.active
+        : this.upPaths()[0]
+      : undefined;
   }
 
   /** A path joins (or replaces the path of the same node and LUN, whose session is gone). */
@@ -69,7 +86,9 @@ export class MultipathDevice implements ScsiExecutor {
     const old = this.paths.findIndex((p) => p.meta.key === path.meta.key && p.lun === path.lun);
     if (old >= 0) this.paths.splice(old, 1, path);
     else this.paths.push(path);
-    this.log.info(`path ${path.name} ${old >= 0 ? "replaces the old path of its node" : "joined"} (${this.paths.length} path(s))`);
+    this.log.info(
+      `path ${path.name} ${old >= 0 ? "replaces the old path of its node" : "joined"} (${this.paths.length} path(s))`,
+    );
     this.checker.start();
     this.pathChanged(path);
   }
@@ -104,7 +123,9 @@ export class MultipathDevice implements ScsiExecutor {
     if (this.noPathSince !== undefined) return;
     this.noPathSince = Date.now();
     const ms = this.settings.noPathRetryMs;
-    this.log.warn(`no path up (last: ${path.name}, ${path.state.kind}); I/O ${ms < 0 ? "waits for a path" : `waits up to ${ms / 1000} s (no_path_retry)`}`);
+    this.log.warn(
+      `no path up (last: ${path.name}, ${path.state.kind}); I/O ${ms < 0 ? "waits for a path" : `waits up to ${ms / 1000} s (no_path_retry)`}`,
+    );
     if (ms === 0) this.giveUp();
     else if (ms > 0) this.noPathTimer = setTimeout(() => this.giveUp(), ms);
   }
@@ -133,7 +154,12 @@ export class MultipathDevice implements ScsiExecutor {
       } catch (err) {
         path.failed();
         if (!PATH_ERRORS.has(errorCodeOf(err))) throw err;
-        if (!replayable(task)) throw new IscsiError("OUTCOME_UNKNOWN", `${task.name ?? "command"}: path ${path.name} failed before its status arrived; not re-issued because it is not idempotent`, { cause: err });
+        if (!replayable(task))
+          throw new IscsiError(
+            "OUTCOME_UNKNOWN",
+            `${task.name ?? "command"}: path ${path.name} failed before its status arrived; not re-issued because it is not idempotent`,
+            { cause: err },
+          );
         this.checker.suspect(path, (err as Error).message);
         path.counters.reissuedAway++;
         this.stats.reissued++;
@@ -166,6 +192,9 @@ export class MultipathDevice implements ScsiExecutor {
 
   private noPathError(): Error {
     const since = this.noPathSince !== undefined ? ` since ${new Date(this.noPathSince).toISOString()}` : "";
-    return new IscsiError("TRANSPORT", `multipath device ${this.name} (${this.targetName ?? "?"}) has no path up${since}; no_path_retry passed`);
+    return new IscsiError(
+      "TRANSPORT",
+      `multipath device ${this.name} (${this.targetName ?? "?"}) has no path up${since}; no_path_retry passed`,
+    );
   }
 }

@@ -38,7 +38,10 @@ export class Path {
     readonly lun: number,
     readonly meta: PathMeta,
   ) {
-    this.state = session.state.kind === "full-feature" ? { kind: "up" } : { kind: "down", since: Date.now(), reason: `session ${session.state.kind}` };
+    this.state =
+      session.state.kind === "full-feature"
+        ? { kind: "up" }
+        : { kind: "down", since: Date.now(), reason: `session ${session.state.kind}` };
   }
 
   get name(): string {
@@ -60,7 +63,8 @@ export class Path {
     this.counters.completed++;
     this.counters.bytes += bytes;
     const micros = (performance.now() - startedAt) * 1000;
-    this.serviceMicros = this.serviceMicros === 0 ? micros : this.serviceMicros + EWMA_WEIGHT * (micros - this.serviceMicros);
+    this.serviceMicros =
+      this.serviceMicros === 0 ? micros : this.serviceMicros + EWMA_WEIGHT * (micros - this.serviceMicros);
   }
 
   failed(): void {

@@ -26,7 +26,12 @@ export interface SelectorState {
 }
 
 /** The path for the next command among `up` (in priority order, best first); undefined when none is up. */
-export function selectPath(policy: PolicyName, failback: Failback, up: readonly Path[], st: SelectorState): Path | undefined {
+export function selectPath(
+  policy: PolicyName,
+  failback: Failback,
+  up: readonly Path[],
+  st: SelectorState,
+): Path | undefined {
   if (up.length === 0) return undefined;
   switch (policy) {
     case "failover": {

@@ -8,7 +8,18 @@ export const MOUNT_PROGRAM = 100005;
 export const MOUNT_V3 = 3;
 export const MountProc = { Null: 0, Mnt: 1, Dump: 2, Umnt: 3, UmntAll: 4, Export: 5 } as const;
 /** mountstat3 (RFC 1813 appendix I). */
-export const MountStat = { Ok: 0, Perm: 1, NoEnt: 2, Io: 5, Acces: 13, NotDir: 20, Inval: 22, NameTooLong: 63, NotSupp: 10004, ServerFault: 10006 } as const;
+export const MountStat = {
+  Ok: 0,
+  Perm: 1,
+  NoEnt: 2,
+  Io: 5,
+  Acces: 13,
+  NotDir: 20,
+  Inval: 22,
+  NameTooLong: 63,
+  NotSupp: 10004,
+  ServerFault: 10006,
+} as const;
 /** MNTPATHLEN. */
 export const MNT_PATH_LEN = 1024;
 

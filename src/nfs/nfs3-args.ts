@@ -88,7 +88,10 @@ export function decodeReadArgs(r: XdrReader): { fh: Uint8Array; offset: bigint; 
 }
 
 /** WRITE: `maxData` bounds the data before a view is made; count must equal the data's length. */
-export function decodeWriteArgs(r: XdrReader, maxData: number): { fh: Uint8Array; offset: bigint; stable: number; data: Uint8Array } {
+export function decodeWriteArgs(
+  r: XdrReader,
+  maxData: number,
+): { fh: Uint8Array; offset: bigint; stable: number; data: Uint8Array } {
   const h = fh(r);
   const offset = r.u64("offset");
   const count = r.u32("count");
@@ -123,7 +126,10 @@ export function decodeCommitArgs(r: XdrReader): { fh: Uint8Array; offset: bigint
 }
 
 /** READDIR (`plus` false) and READDIRPLUS (`plus` true: dircount, then maxcount). */
-export function decodeReadDirArgs(r: XdrReader, plus: boolean): { dir: Uint8Array; cookie: bigint; cookieVerf: Uint8Array; count: number } {
+export function decodeReadDirArgs(
+  r: XdrReader,
+  plus: boolean,
+): { dir: Uint8Array; cookie: bigint; cookieVerf: Uint8Array; count: number } {
   const dir = fh(r);
   const cookie = r.u64("cookie");
   const cookieVerf = r.fixed(VERF_SIZE, "cookieverf3");

@@ -2,11 +2,22 @@
 // the resok or resfail arm, and the failure bodies of the procedures we refuse outright.
 
 import { AcceptStat, acceptedReply } from "./rpc.ts";
-import { Nfs3Proc, Nfs3Status, writeFattr, writePostOpAttr, writePostOpFh, writeWcc, writeTime, type Fattr3, type NfsTime } from "./nfs3-types.ts";
+import {
+  Nfs3Proc,
+  Nfs3Status,
+  writeFattr,
+  writePostOpAttr,
+  writePostOpFh,
+  writeWcc,
+  writeTime,
+  type Fattr3,
+  type NfsTime,
+} from "./nfs3-types.ts";
 import type { XdrWriter } from "./xdr.ts";
 
 const OK = Nfs3Status.Ok;
-const start = (xid: number, status: number, hint = 128): XdrWriter => acceptedReply(xid, AcceptStat.Success, hint).u32(status);
+const start = (xid: number, status: number, hint = 128): XdrWriter =>
+  acceptedReply(xid, AcceptStat.Success, hint).u32(status);
 
 export function encodeGetAttrRes(xid: number, status: number, attr?: Fattr3): Uint8Array {
   const w = start(xid, status);
@@ -21,7 +32,11 @@ export function encodeWccRes(xid: number, status: number, before?: Fattr3, after
   return w.finish();
 }
 
-export function encodeLookupRes(xid: number, status: number, res: { fh?: Uint8Array; obj?: Fattr3; dir?: Fattr3 }): Uint8Array {
+export function encodeLookupRes(
+  xid: number,
+  status: number,
+  res: { fh?: Uint8Array; obj?: Fattr3; dir?: Fattr3 },
+): Uint8Array {
   const w = start(xid, status);
   if (status === OK) {
     w.opaque(res.fh!);
@@ -42,7 +57,13 @@ export function encodeAccessRes(xid: number, status: number, attr: Fattr3 | unde
  * A successful READ with room for `count` bytes of data: the caller reads the file straight into `data`, a view
  * of `reply`, so the bytes are never copied between buffers. `into`: where to write it (a pooled buffer).
  */
-export function encodeReadResRoom(xid: number, attr: Fattr3, count: number, eof: boolean, into?: Uint8Array): { reply: Uint8Array; data: Uint8Array } {
+export function encodeReadResRoom(
+  xid: number,
+  attr: Fattr3,
+  count: number,
+  eof: boolean,
+  into?: Uint8Array,
+): { reply: Uint8Array; data: Uint8Array } {
   const w = acceptedReply(xid, AcceptStat.Success, 128 + count, into).u32(OK);
   writePostOpAttr(w, attr);
   w.u32(count).bool(eof);
@@ -51,21 +72,36 @@ export function encodeReadResRoom(xid: number, attr: Fattr3, count: number, eof:
 }
 
 /** READ results with the data given (an empty read at the end of the file) or a failure. */
-export function encodeReadRes(xid: number, status: number, attr: Fattr3 | undefined, data?: Uint8Array, eof = false): Uint8Array {
+export function encodeReadRes(
+  xid: number,
+  status: number,
+  attr: Fattr3 | undefined,
+  data?: Uint8Array,
+  eof = false,
+): Uint8Array {
   const w = start(xid, status, 128 + (data?.length ?? 0));
   writePostOpAttr(w, attr);
   if (status === OK) w.u32(data!.length).bool(eof).opaque(data!);
   return w.finish();
 }
 
-export function encodeWriteRes(xid: number, status: number, wcc: { before?: Fattr3; after?: Fattr3 }, ok?: { count: number; committed: number; verf: Uint8Array }): Uint8Array {
+export function encodeWriteRes(
+  xid: number,
+  status: number,
+  wcc: { before?: Fattr3; after?: Fattr3 },
+  ok?: { count: number; committed: number; verf: Uint8Array },
+): Uint8Array {
   const w = start(xid, status);
   writeWcc(w, wcc.before, wcc.after);
   if (status === OK) w.u32(ok!.count).u32(ok!.committed).fixed(ok!.verf);
   return w.finish();
 }
 
-export function encodeCreateRes(xid: number, status: number, res: { fh?: Uint8Array; obj?: Fattr3; dirBefore?: Fattr3; dirAfter?: Fattr3 }): Uint8Array {
+export function encodeCreateRes(
+  xid: number,
+  status: number,
+  res: { fh?: Uint8Array; obj?: Fattr3; dirBefore?: Fattr3; dirAfter?: Fattr3 },
+): Uint8Array {
   const w = start(xid, status);
   if (status === OK) {
     writePostOpFh(w, res.fh);
@@ -75,7 +111,12 @@ export function encodeCreateRes(xid: number, status: number, res: { fh?: Uint8Ar
   return w.finish();
 }
 
-export function encodeCommitRes(xid: number, status: number, wcc: { before?: Fattr3; after?: Fattr3 }, verf?: Uint8Array): Uint8Array {
+export function encodeCommitRes(
+  xid: number,
+  status: number,
+  wcc: { before?: Fattr3; after?: Fattr3 },
+  verf?: Uint8Array,
+): Uint8Array {
   const w = start(xid, status);
   writeWcc(w, wcc.before, wcc.after);
   if (status === OK) w.fixed(verf!);
@@ -92,7 +133,12 @@ export interface DirEntry {
 }
 
 /** READDIR (`plus` false) or READDIRPLUS: entry3 / entryplus3 as a linked list, then eof. */
-export function encodeReadDirRes(xid: number, status: number, plus: boolean, res: { dir?: Fattr3; cookieVerf?: Uint8Array; entries?: DirEntry[]; eof?: boolean }): Uint8Array {
+export function encodeReadDirRes(
+  xid: number,
+  status: number,
+  plus: boolean,
+  res: { dir?: Fattr3; cookieVerf?: Uint8Array; entries?: DirEntry[]; eof?: boolean },
+): Uint8Array {
   const w = start(xid, status, 512);
   writePostOpAttr(w, res.dir);
   if (status !== OK) return w.finish();
@@ -120,7 +166,8 @@ export interface FsStat {
 export function encodeFsStatRes(xid: number, status: number, attr: Fattr3 | undefined, s?: FsStat): Uint8Array {
   const w = start(xid, status);
   writePostOpAttr(w, attr);
-  if (status === OK) w.u64(s!.tbytes).u64(s!.fbytes).u64(s!.abytes).u64(s!.tfiles).u64(s!.ffiles).u64(s!.afiles).u32(s!.invarsec);
+  if (status === OK)
+    w.u64(s!.tbytes).u64(s!.fbytes).u64(s!.abytes).u64(s!.tfiles).u64(s!.ffiles).u64(s!.afiles).u32(s!.invarsec);
   return w.finish();
 }
 
@@ -144,7 +191,14 @@ export function encodeFsInfoRes(xid: number, status: number, attr: Fattr3 | unde
   const w = start(xid, status);
   writePostOpAttr(w, attr);
   if (status !== OK) return w.finish();
-  w.u32(i!.rtmax).u32(i!.rtpref).u32(i!.rtmult).u32(i!.wtmax).u32(i!.wtpref).u32(i!.wtmult).u32(i!.dtpref).u64(i!.maxFileSize);
+  w.u32(i!.rtmax)
+    .u32(i!.rtpref)
+    .u32(i!.rtmult)
+    .u32(i!.wtmax)
+    .u32(i!.wtpref)
+    .u32(i!.wtmult)
+    .u32(i!.dtpref)
+    .u64(i!.maxFileSize);
   writeTime(w, i!.timeDelta);
   return w.u32(i!.properties).finish();
 }
@@ -161,7 +215,13 @@ export interface PathConf {
 export function encodePathConfRes(xid: number, status: number, attr: Fattr3 | undefined, p?: PathConf): Uint8Array {
   const w = start(xid, status);
   writePostOpAttr(w, attr);
-  if (status === OK) w.u32(p!.linkMax).u32(p!.nameMax).bool(p!.noTrunc).bool(p!.chownRestricted).bool(p!.caseInsensitive).bool(p!.casePreserving);
+  if (status === OK)
+    w.u32(p!.linkMax)
+      .u32(p!.nameMax)
+      .bool(p!.noTrunc)
+      .bool(p!.chownRestricted)
+      .bool(p!.caseInsensitive)
+      .bool(p!.casePreserving);
   return w.finish();
 }
 

@@ -7,15 +7,54 @@ export const NFS_PROGRAM = 100003;
 export const NFS_V3 = 3;
 /** RFC 1813 §3: procedure numbers. */
 export const Nfs3Proc = {
-  Null: 0, GetAttr: 1, SetAttr: 2, Lookup: 3, Access: 4, ReadLink: 5, Read: 6, Write: 7, Create: 8, MkDir: 9,
-  SymLink: 10, MkNod: 11, Remove: 12, RmDir: 13, Rename: 14, Link: 15, ReadDir: 16, ReadDirPlus: 17, FsStat: 18,
-  FsInfo: 19, PathConf: 20, Commit: 21,
+  Null: 0,
+  GetAttr: 1,
+  SetAttr: 2,
+  Lookup: 3,
+  Access: 4,
+  ReadLink: 5,
+  Read: 6,
+  Write: 7,
+  Create: 8,
+  MkDir: 9,
+  SymLink: 10,
+  MkNod: 11,
+  Remove: 12,
+  RmDir: 13,
+  Rename: 14,
+  Link: 15,
+  ReadDir: 16,
+  ReadDirPlus: 17,
+  FsStat: 18,
+  FsInfo: 19,
+  PathConf: 20,
+  Commit: 21,
 } as const;
 /** nfsstat3 (RFC 1813 §2.6). */
 export const Nfs3Status = {
-  Ok: 0, Perm: 1, NoEnt: 2, Io: 5, NxIo: 6, Acces: 13, Exist: 17, NotDir: 20, IsDir: 21, Inval: 22, FBig: 27,
-  NoSpc: 28, Rofs: 30, NameTooLong: 63, Stale: 70, BadHandle: 10001, NotSync: 10002, BadCookie: 10003,
-  NotSupp: 10004, TooSmall: 10005, ServerFault: 10006, BadType: 10007, Jukebox: 10008,
+  Ok: 0,
+  Perm: 1,
+  NoEnt: 2,
+  Io: 5,
+  NxIo: 6,
+  Acces: 13,
+  Exist: 17,
+  NotDir: 20,
+  IsDir: 21,
+  Inval: 22,
+  FBig: 27,
+  NoSpc: 28,
+  Rofs: 30,
+  NameTooLong: 63,
+  Stale: 70,
+  BadHandle: 10001,
+  NotSync: 10002,
+  BadCookie: 10003,
+  NotSupp: 10004,
+  TooSmall: 10005,
+  ServerFault: 10006,
+  BadType: 10007,
+  Jukebox: 10008,
 } as const;
 /** stable_how (RFC 1813 §3.3.7). */
 export const StableHow = { Unstable: 0, DataSync: 1, FileSync: 2 } as const;
@@ -54,7 +93,17 @@ export function writeTime(w: XdrWriter, t: NfsTime): void {
 }
 
 export function writeFattr(w: XdrWriter, a: Fattr3): void {
-  w.u32(a.type).u32(a.mode).u32(a.nlink).u32(a.uid).u32(a.gid).u64(a.size).u64(a.used).u32(0).u32(0).u64(a.fsid).u64(a.fileid);
+  w.u32(a.type)
+    .u32(a.mode)
+    .u32(a.nlink)
+    .u32(a.uid)
+    .u32(a.gid)
+    .u64(a.size)
+    .u64(a.used)
+    .u32(0)
+    .u32(0)
+    .u64(a.fsid)
+    .u64(a.fileid);
   writeTime(w, a.atime);
   writeTime(w, a.mtime);
   writeTime(w, a.ctime);

@@ -18,7 +18,8 @@ export class BufferPool {
 
   /** Hands back a buffer from take() that nothing uses any more; others are left to the collector. */
   give(b: Uint8Array): void {
-    if (b.buffer instanceof ArrayBuffer && b.buffer.byteLength === this.size && this.free.length < this.max) this.free.push(b.buffer);
+    if (b.buffer instanceof ArrayBuffer && b.buffer.byteLength === this.size && this.free.length < this.max)
+      this.free.push(b.buffer);
   }
 
   get pooled(): number {

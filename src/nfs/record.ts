@@ -59,7 +59,9 @@ export class RecordReader {
     this.last = (mark & LAST_FRAGMENT) !== 0;
     const length = mark & ~LAST_FRAGMENT;
     if (this.partsLength + length > this.maxRecord) {
-      throw new XdrError(`RPC record of at least ${this.partsLength + length} bytes exceeds the limit of ${this.maxRecord}`);
+      throw new XdrError(
+        `RPC record of at least ${this.partsLength + length} bytes exceeds the limit of ${this.maxRecord}`,
+      );
     }
     this.fragment = this.alloc(length);
     this.fragmentHave = 0;

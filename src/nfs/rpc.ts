@@ -7,7 +7,14 @@ import { XdrError, XdrReader, XdrWriter } from "./xdr.ts";
 export const RPC_VERSION = 2;
 export const MsgType = { Call: 0, Reply: 1 } as const;
 export const AuthFlavor = { None: 0, Sys: 1 } as const;
-export const AcceptStat = { Success: 0, ProgUnavail: 1, ProgMismatch: 2, ProcUnavail: 3, GarbageArgs: 4, SystemErr: 5 } as const;
+export const AcceptStat = {
+  Success: 0,
+  ProgUnavail: 1,
+  ProgMismatch: 2,
+  ProcUnavail: 3,
+  GarbageArgs: 4,
+  SystemErr: 5,
+} as const;
 export const AuthStat = { BadCred: 1, RejectedCred: 2, BadVerf: 3, RejectedVerf: 4, TooWeak: 5 } as const;
 
 /** RFC 5531 §8.2: an opaque_auth body is at most 400 bytes. */
@@ -79,17 +86,36 @@ export function encodeAuthSys(a: AuthSys): Uint8Array {
 }
 
 /** Builds a call (for tests and fixtures): header, then `args`. */
-export function encodeCall(c: { xid: number; prog: number; vers: number; proc: number; cred?: { flavor: number; body: Uint8Array } }, args: Uint8Array = new Uint8Array(0)): Uint8Array {
+export function encodeCall(
+  c: { xid: number; prog: number; vers: number; proc: number; cred?: { flavor: number; body: Uint8Array } },
+  args: Uint8Array = new Uint8Array(0),
+): Uint8Array {
   const cred = c.cred ?? { flavor: AuthFlavor.None, body: new Uint8Array(0) };
   return new XdrWriter(64 + args.length)
-    .u32(c.xid).u32(MsgType.Call).u32(RPC_VERSION).u32(c.prog).u32(c.vers).u32(c.proc)
-    .u32(cred.flavor).opaque(cred.body).u32(AuthFlavor.None).u32(0)
-    .fixed(args).finish();
+    .u32(c.xid)
+    .u32(MsgType.Call)
+    .u32(RPC_VERSION)
+    .u32(c.prog)
+    .u32(c.vers)
+    .u32(c.proc)
+    .u32(cred.flavor)
+    .opaque(cred.body)
+    .u32(AuthFlavor.None)
+    .u32(0)
+    .fixed(args)
+    .finish();
 }
 
 /** A writer holding the reply header up to the accept_stat; the caller appends the results. */
 export function acceptedReply(xid: number, stat: number, resultsHint = 128, into?: Uint8Array): XdrWriter {
-  return new XdrWriter(4 + 24 + resultsHint, into).u32(0).u32(xid).u32(MsgType.Reply).u32(0).u32(AuthFlavor.None).u32(0).u32(stat);
+  return new XdrWriter(4 + 24 + resultsHint, into)
+    .u32(0)
+    .u32(xid)
+    .u32(MsgType.Reply)
+    .u32(0)
+    .u32(AuthFlavor.None)
+    .u32(0)
+    .u32(stat);
 }
 
 /** PROG_MISMATCH with the versions we serve (RFC 5531 §9). */

@@ -22,7 +22,8 @@ export class XdrReader {
   }
 
   private need(n: number, what: string): void {
-    if (n > this.remaining) throw new XdrError(`${what}: needs ${n} bytes at offset ${this.pos}, only ${this.remaining} left`);
+    if (n > this.remaining)
+      throw new XdrError(`${what}: needs ${n} bytes at offset ${this.pos}, only ${this.remaining} left`);
   }
 
   u32(what = "uint32"): number {

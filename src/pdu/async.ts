@@ -7,8 +7,16 @@ import { Opcode, type AsyncMessage } from "./types.ts";
 const message = layoutCodec<AsyncMessage>(
   Opcode.AsyncMessage,
   [
-    ["lun", 8, "u64"], ["itt", 16, "u32"], ["statSN", 24, "u32"], ["expCmdSN", 28, "u32"], ["maxCmdSN", 32, "u32"],
-    ["asyncEvent", 36, "u8"], ["asyncVCode", 37, "u8"], ["parameter1", 38, "u16"], ["parameter2", 40, "u16"], ["parameter3", 42, "u16"],
+    ["lun", 8, "u64"],
+    ["itt", 16, "u32"],
+    ["statSN", 24, "u32"],
+    ["expCmdSN", 28, "u32"],
+    ["maxCmdSN", 32, "u32"],
+    ["asyncEvent", 36, "u8"],
+    ["asyncVCode", 37, "u8"],
+    ["parameter1", 38, "u16"],
+    ["parameter2", 40, "u16"],
+    ["parameter3", 42, "u16"],
   ],
   fixedByte1(0x80),
 );

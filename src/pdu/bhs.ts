@@ -95,7 +95,8 @@ export class BhsView {
 
   /** Modulo 2^64, as DataView does. */
   setBigUint64(at: number, v: bigint): void {
-    if (v !== lastWritten.value) lastWritten = { value: v, hi: Number(BigInt.asUintN(64, v) >> 32n), lo: Number(BigInt.asUintN(32, v)) };
+    if (v !== lastWritten.value)
+      lastWritten = { value: v, hi: Number(BigInt.asUintN(64, v) >> 32n), lo: Number(BigInt.asUintN(32, v)) };
     this.setUint32(at, lastWritten.hi);
     this.setUint32(at + 4, lastWritten.lo);
   }
@@ -119,7 +120,8 @@ export function beginBhs(out: Uint8Array, opcode: OpcodeValue, byte1: number, f:
   if (out.length < BHS_LENGTH) throw new PduError("PROTOCOL", `${name}: output buffer of ${out.length} bytes < 48`);
   const ahs = f.totalAHSLength ?? 0;
   const dsl = f.dataSegmentLength ?? 0;
-  if (!Number.isInteger(ahs) || ahs < 0 || ahs > 0xff) throw new PduError("PROTOCOL", `${name}: TotalAHSLength ${ahs} outside 0..255`);
+  if (!Number.isInteger(ahs) || ahs < 0 || ahs > 0xff)
+    throw new PduError("PROTOCOL", `${name}: TotalAHSLength ${ahs} outside 0..255`);
   if (!Number.isInteger(dsl) || dsl < 0 || dsl > MAX_DATA_SEGMENT_LENGTH) {
     throw new PduError("PROTOCOL", `${name}: DataSegmentLength ${dsl} outside 0..${MAX_DATA_SEGMENT_LENGTH}`);
   }

@@ -8,11 +8,24 @@ import { decodeLogoutRequest, decodeLogoutResponse, encodeLogoutRequest, encodeL
 import { decodeNopIn, decodeNopOut, encodeNopIn, encodeNopOut } from "./nop.ts";
 import { decodeReject, encodeReject } from "./reject.ts";
 import {
-  decodeDataIn, decodeDataOut, decodeR2T, decodeScsiCommand, decodeScsiResponse,
-  encodeDataIn, encodeDataOut, encodeR2T, encodeScsiCommand, encodeScsiResponse,
+  decodeDataIn,
+  decodeDataOut,
+  decodeR2T,
+  decodeScsiCommand,
+  decodeScsiResponse,
+  encodeDataIn,
+  encodeDataOut,
+  encodeR2T,
+  encodeScsiCommand,
+  encodeScsiResponse,
 } from "./scsi.ts";
 import { decodeSnackRequest, encodeSnackRequest } from "./snack.ts";
-import { decodeTaskMgmtRequest, decodeTaskMgmtResponse, encodeTaskMgmtRequest, encodeTaskMgmtResponse } from "./task-mgmt.ts";
+import {
+  decodeTaskMgmtRequest,
+  decodeTaskMgmtResponse,
+  encodeTaskMgmtRequest,
+  encodeTaskMgmtResponse,
+} from "./task-mgmt.ts";
 import { decodeTextRequest, decodeTextResponse, encodeTextRequest, encodeTextResponse } from "./text-pdu.ts";
 import { BHS_LENGTH, Opcode, type Pdu } from "./types.ts";
 
@@ -48,24 +61,42 @@ export function decodePdu(bhs: Uint8Array): Pdu {
 /** Encode any Pdu record into its 48-byte BHS (into `out` when given). */
 export function encodePdu(pdu: Pdu, out: Uint8Array = new Uint8Array(BHS_LENGTH)): Uint8Array {
   switch (pdu.opcode) {
-    case Opcode.NopOut: return encodeNopOut(pdu, out);
-    case Opcode.ScsiCommand: return encodeScsiCommand(pdu, out);
-    case Opcode.TaskMgmtRequest: return encodeTaskMgmtRequest(pdu, out);
-    case Opcode.LoginRequest: return encodeLoginRequest(pdu, out);
-    case Opcode.TextRequest: return encodeTextRequest(pdu, out);
-    case Opcode.DataOut: return encodeDataOut(pdu, out);
-    case Opcode.LogoutRequest: return encodeLogoutRequest(pdu, out);
-    case Opcode.SnackRequest: return encodeSnackRequest(pdu, out);
-    case Opcode.NopIn: return encodeNopIn(pdu, out);
-    case Opcode.ScsiResponse: return encodeScsiResponse(pdu, out);
-    case Opcode.TaskMgmtResponse: return encodeTaskMgmtResponse(pdu, out);
-    case Opcode.LoginResponse: return encodeLoginResponse(pdu, out);
-    case Opcode.TextResponse: return encodeTextResponse(pdu, out);
-    case Opcode.DataIn: return encodeDataIn(pdu, out);
-    case Opcode.LogoutResponse: return encodeLogoutResponse(pdu, out);
-    case Opcode.R2T: return encodeR2T(pdu, out);
-    case Opcode.AsyncMessage: return encodeAsyncMessage(pdu, out);
-    case Opcode.Reject: return encodeReject(pdu, out);
+    case Opcode.NopOut:
+      return encodeNopOut(pdu, out);
+    case Opcode.ScsiCommand:
+      return encodeScsiCommand(pdu, out);
+    case Opcode.TaskMgmtRequest:
+      return encodeTaskMgmtRequest(pdu, out);
+    case Opcode.LoginRequest:
+      return encodeLoginRequest(pdu, out);
+    case Opcode.TextRequest:
+      return encodeTextRequest(pdu, out);
+    case Opcode.DataOut:
+      return encodeDataOut(pdu, out);
+    case Opcode.LogoutRequest:
+      return encodeLogoutRequest(pdu, out);
+    case Opcode.SnackRequest:
+      return encodeSnackRequest(pdu, out);
+    case Opcode.NopIn:
+      return encodeNopIn(pdu, out);
+    case Opcode.ScsiResponse:
+      return encodeScsiResponse(pdu, out);
+    case Opcode.TaskMgmtResponse:
+      return encodeTaskMgmtResponse(pdu, out);
+    case Opcode.LoginResponse:
+      return encodeLoginResponse(pdu, out);
+    case Opcode.TextResponse:
+      return encodeTextResponse(pdu, out);
+    case Opcode.DataIn:
+      return encodeDataIn(pdu, out);
+    case Opcode.LogoutResponse:
+      return encodeLogoutResponse(pdu, out);
+    case Opcode.R2T:
+      return encodeR2T(pdu, out);
+    case Opcode.AsyncMessage:
+      return encodeAsyncMessage(pdu, out);
+    case Opcode.Reject:
+      return encodeReject(pdu, out);
     default: {
       const opcode: number = (pdu as { opcode: number }).opcode;
       throw new PduError("PROTOCOL", `encodePdu: unknown opcode ${hex(opcode)}`);

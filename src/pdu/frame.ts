@@ -19,14 +19,23 @@ const ZERO_PAD = new Uint8Array(3);
  * is `bhs` itself when there is neither AHS nor header digest; padding without digest is a shared read-only view.
  * TotalAHSLength and DataSegmentLength in `bhs` must match `ahs` and `data`.
  */
-export function framePdu(bhs: Uint8Array, data: Uint8Array | undefined, opts: DigestOptions, ahs?: Uint8Array): Uint8Array[] {
+export function framePdu(
+  bhs: Uint8Array,
+  data: Uint8Array | undefined,
+  opts: DigestOptions,
+  ahs?: Uint8Array,
+): Uint8Array[] {
   if (bhs.length < BHS_LENGTH) throw new PduError("PROTOCOL", `framePdu: BHS of ${bhs.length} bytes < 48`);
   const ahsLength = ahs?.length ?? 0;
   const dataLength = data?.length ?? 0;
   // The peer trusts these two fields to find the next PDU; a mismatch would desynchronise the stream.
-  if (bhs[4]! * 4 !== ahsLength) throw new PduError("PROTOCOL", `framePdu: TotalAHSLength ${bhs[4]} words != AHS of ${ahsLength} bytes`);
+  if (bhs[4]! * 4 !== ahsLength)
+    throw new PduError("PROTOCOL", `framePdu: TotalAHSLength ${bhs[4]} words != AHS of ${ahsLength} bytes`);
   if (dataSegmentLengthOf(bhs) !== dataLength) {
-    throw new PduError("PROTOCOL", `framePdu: DataSegmentLength ${dataSegmentLengthOf(bhs)} != data of ${dataLength} bytes`);
+    throw new PduError(
+      "PROTOCOL",
+      `framePdu: DataSegmentLength ${dataSegmentLengthOf(bhs)} != data of ${dataLength} bytes`,
+    );
   }
 
   const pieces: Uint8Array[] = [];

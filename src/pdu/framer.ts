@@ -19,7 +19,12 @@ export interface FramerOptions {
 // and Asynchronous Message to the same bound whatever was negotiated; so do we.
 const SMALL_SEGMENT_LIMIT = 8192;
 const SMALL_SEGMENT_OPCODES: ReadonlySet<number> = new Set([
-  Opcode.LoginRequest, Opcode.LoginResponse, Opcode.TextRequest, Opcode.TextResponse, Opcode.AsyncMessage, Opcode.Reject,
+  Opcode.LoginRequest,
+  Opcode.LoginResponse,
+  Opcode.TextRequest,
+  Opcode.TextResponse,
+  Opcode.AsyncMessage,
+  Opcode.Reject,
 ]);
 // Target PDUs that carry no data segment at all: R2T (RFC 7143 §11.8), Task Management Function Response (§11.6)
 // and Logout Response (§11.15) have DataSegmentLength 0 by definition.
@@ -126,7 +131,8 @@ export class PduFramer {
     if (this.#failed !== undefined) throw this.#failed;
     const p = this.#pending;
     const room = this.#queue.length === 0 && p?.dest ? p.dest.length - p.fill : 0;
-    if (!Number.isInteger(n) || n <= 0 || n > room) throw new RangeError(`placed ${n} bytes where ${room} were asked for`);
+    if (!Number.isInteger(n) || n <= 0 || n > room)
+      throw new RangeError(`placed ${n} bytes where ${room} were asked for`);
     p!.fill += n;
     if (p!.fill < p!.segment) return;
     this.#pending = undefined;
@@ -221,7 +227,10 @@ export class PduFramer {
       const received = readDigest(src, end);
       const computed = crc32c(src.subarray(at, end));
       if (received !== computed) {
-        throw new PduError("DIGEST", `header digest mismatch: received ${hex(received, 8)}, computed ${hex(computed, 8)}`);
+        throw new PduError(
+          "DIGEST",
+          `header digest mismatch: received ${hex(received, 8)}, computed ${hex(computed, 8)}`,
+        );
       }
       this.#check(src, at);
     }
@@ -242,7 +251,8 @@ export class PduFramer {
     const segment = ((dataLength + 3) & ~3) + (this.#cur.dataDigest ? 4 : 0);
     // With a data digest the segment is kept until the digest matched: no unverified byte reaches a placed buffer.
     const dest = this.#cur.dataDigest ? undefined : this.#place?.(frame);
-    if (dest && dest.length !== dataLength) throw new RangeError(`DataPlacer gave ${dest.length} bytes for a ${dataLength}-byte data segment`);
+    if (dest && dest.length !== dataLength)
+      throw new RangeError(`DataPlacer gave ${dest.length} bytes for a ${dataLength}-byte data segment`);
     this.#pending = { frame, segment, buffer: undefined, fill: 0, dest };
     return undefined;
   }
@@ -281,7 +291,10 @@ export class PduFramer {
       const computed = crc32c(segment.subarray(0, at));
       if (received !== computed) {
         const name = PDU_NAMES[frame.pdu.opcode];
-        throw new PduError("DIGEST", `${name}: data digest mismatch: received ${hex(received, 8)}, computed ${hex(computed, 8)}`);
+        throw new PduError(
+          "DIGEST",
+          `${name}: data digest mismatch: received ${hex(received, 8)}, computed ${hex(computed, 8)}`,
+        );
       }
     }
     frame.data = segment.length === dataLength ? segment : segment.subarray(0, dataLength);
@@ -311,17 +324,22 @@ export class PduFramer {
     const name = PDU_NAMES[opcode as OpcodeValue];
     const { accept, maxRecvDataSegmentLength } = this.#cur;
     // RFC 7143 §11.2.1.2: initiator opcodes are 0x00–0x1f, target opcodes 0x20–0x3f.
-    if ((opcode >= 0x20) !== (accept === "target")) {
+    if (opcode >= 0x20 !== (accept === "target")) {
       const sender = accept === "target" ? "a target" : "an initiator";
       throw new PduError("PROTOCOL", `${name}: opcode ${hex(opcode)} is not one ${sender} may send`);
     }
     // No RFC 7143 target PDU needs an AHS and targets send none, so any is treated as a broken stream.
-    if (accept === "target" && bytes[at + 4] !== 0) throw new PduError("PROTOCOL", `${name}: TotalAHSLength ${bytes[at + 4]} != 0 from a target`);
+    if (accept === "target" && bytes[at + 4] !== 0)
+      throw new PduError("PROTOCOL", `${name}: TotalAHSLength ${bytes[at + 4]} != 0 from a target`);
     const dataLength = (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!;
     if (dataLength > maxRecvDataSegmentLength) {
-      throw new PduError("PROTOCOL", `${name}: DataSegmentLength ${dataLength} > MaxRecvDataSegmentLength ${maxRecvDataSegmentLength}`);
+      throw new PduError(
+        "PROTOCOL",
+        `${name}: DataSegmentLength ${dataLength} > MaxRecvDataSegmentLength ${maxRecvDataSegmentLength}`,
+      );
     }
-    if (dataLength > 0 && NO_DATA_OPCODES.has(opcode)) throw new PduError("PROTOCOL", `${name}: DataSegmentLength ${dataLength} != 0`);
+    if (dataLength > 0 && NO_DATA_OPCODES.has(opcode))
+      throw new PduError("PROTOCOL", `${name}: DataSegmentLength ${dataLength} != 0`);
     if (dataLength > SMALL_SEGMENT_LIMIT && SMALL_SEGMENT_OPCODES.has(opcode)) {
       throw new PduError("PROTOCOL", `${name}: DataSegmentLength ${dataLength} > ${SMALL_SEGMENT_LIMIT}`);
     }
@@ -330,7 +348,9 @@ export class PduFramer {
 
 function checkOptions(opts: FramerOptions): FramerOptions {
   const max = opts.maxRecvDataSegmentLength;
-  if (!Number.isInteger(max) || max < 0 || max > 0xffffff) throw new RangeError(`maxRecvDataSegmentLength ${max} outside 0..16777215`);
-  if (opts.accept !== "target" && opts.accept !== "initiator") throw new RangeError(`accept ${String(opts.accept)} is not "target" or "initiator"`);
+  if (!Number.isInteger(max) || max < 0 || max > 0xffffff)
+    throw new RangeError(`maxRecvDataSegmentLength ${max} outside 0..16777215`);
+  if (opts.accept !== "target" && opts.accept !== "initiator")
+    throw new RangeError(`accept ${String(opts.accept)} is not "target" or "initiator"`);
   return { ...opts };
 }

@@ -8,10 +8,24 @@ export { MAX_DATA_SEGMENT_LENGTH, PDU_NAMES, dataSegmentLengthOf, isKnownOpcode,
 export { decodePdu, encodePdu } from "./codec.ts";
 export { decodeNopIn, decodeNopOut, encodeNopIn, encodeNopOut } from "./nop.ts";
 export {
-  decodeDataIn, decodeDataOut, decodeR2T, decodeScsiCommand, decodeScsiResponse,
-  encodeDataIn, encodeDataOut, encodeExtendedCdbAhs, encodeR2T, encodeScsiCommand, encodeScsiResponse,
+  decodeDataIn,
+  decodeDataOut,
+  decodeR2T,
+  decodeScsiCommand,
+  decodeScsiResponse,
+  encodeDataIn,
+  encodeDataOut,
+  encodeExtendedCdbAhs,
+  encodeR2T,
+  encodeScsiCommand,
+  encodeScsiResponse,
 } from "./scsi.ts";
-export { decodeTaskMgmtRequest, decodeTaskMgmtResponse, encodeTaskMgmtRequest, encodeTaskMgmtResponse } from "./task-mgmt.ts";
+export {
+  decodeTaskMgmtRequest,
+  decodeTaskMgmtResponse,
+  encodeTaskMgmtRequest,
+  encodeTaskMgmtResponse,
+} from "./task-mgmt.ts";
 export { decodeLoginRequest, decodeLoginResponse, encodeLoginRequest, encodeLoginResponse } from "./login.ts";
 export { decodeTextRequest, decodeTextResponse, encodeTextRequest, encodeTextResponse } from "./text-pdu.ts";
 export { decodeLogoutRequest, decodeLogoutResponse, encodeLogoutRequest, encodeLogoutResponse } from "./logout.ts";

@@ -9,7 +9,9 @@ type Width = "u8" | "u16" | "u32" | "u64";
 export type FieldSpec = readonly [name: string, at: number, width: Width];
 
 /** The record a layout reads: each named field as a number, or a bigint for 64-bit ones (LUN). */
-export type LayoutFields<L extends readonly FieldSpec[]> = { [S in L[number] as S[0]]: S[2] extends "u64" ? bigint : number };
+export type LayoutFields<L extends readonly FieldSpec[]> = {
+  [S in L[number] as S[0]]: S[2] extends "u64" ? bigint : number;
+};
 
 /** Write each field of `layout` from `f` into the BHS behind `v` (bytes 0–7 already written by beginBhs). */
 export function writeFields<const L extends readonly FieldSpec[]>(v: BhsView, f: LayoutFields<L>, layout: L): void {
@@ -27,7 +29,14 @@ export function writeFields<const L extends readonly FieldSpec[]>(v: BhsView, f:
 export function readFields<const L extends readonly FieldSpec[]>(v: BhsView, layout: L): LayoutFields<L> {
   const out: Record<string, number | bigint> = {};
   for (const [name, at, width] of layout) {
-    out[name] = width === "u64" ? v.getBigUint64(at) : width === "u32" ? v.getUint32(at) : width === "u16" ? v.getUint16(at) : v.getUint8(at);
+    out[name] =
+      width === "u64"
+        ? v.getBigUint64(at)
+        : width === "u32"
+          ? v.getUint32(at)
+          : width === "u16"
+            ? v.getUint16(at)
+            : v.getUint8(at);
   }
   return out as LayoutFields<L>;
 }
@@ -45,7 +54,11 @@ export const fixedByte1 = <P extends Pdu>(value: number): Byte1<P> => ({ write: 
  * The encoder and decoder of a PDU type whose opcode-specific fields are all in `layout` (plus byte 1): one
  * pair written once instead of one per type. RFC 7143 §11.2 bytes 0–7 are beginBhs's and beginDecode's job.
  */
-export function layoutCodec<P extends Pdu>(opcode: P["opcode"], layout: readonly (readonly [name: keyof P & string, at: number, width: Width])[], byte1: Byte1<P>) {
+export function layoutCodec<P extends Pdu>(
+  opcode: P["opcode"],
+  layout: readonly (readonly [name: keyof P & string, at: number, width: Width])[],
+  byte1: Byte1<P>,
+) {
   return {
     encode(f: Fields<P>, out: Uint8Array = new Uint8Array(BHS_LENGTH)): Uint8Array {
       writeFields(beginBhs(out, opcode, byte1.write(f), f), f as never, layout);

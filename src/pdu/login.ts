@@ -42,7 +42,10 @@ export function decodeLoginRequest(bhs: Uint8Array): LoginRequest {
 }
 
 /** Login Response, RFC 7143 §11.13. */
-export function encodeLoginResponse(f: Fields<LoginResponse>, out: Uint8Array = new Uint8Array(BHS_LENGTH)): Uint8Array {
+export function encodeLoginResponse(
+  f: Fields<LoginResponse>,
+  out: Uint8Array = new Uint8Array(BHS_LENGTH),
+): Uint8Array {
   const v = beginBhs(out, Opcode.LoginResponse, stageByte(f), f);
   out[2] = f.versionMax;
   out[3] = f.versionActive;

@@ -6,7 +6,12 @@ import { Opcode, type LogoutRequest, type LogoutResponse } from "./types.ts";
 /** Logout Request, RFC 7143 §11.14. Byte 1 is 1 followed by the 7-bit Reason Code. */
 const request = layoutCodec<LogoutRequest>(
   Opcode.LogoutRequest,
-  [["itt", 16, "u32"], ["cid", 20, "u16"], ["cmdSN", 24, "u32"], ["expStatSN", 28, "u32"]],
+  [
+    ["itt", 16, "u32"],
+    ["cid", 20, "u16"],
+    ["cmdSN", 24, "u32"],
+    ["expStatSN", 28, "u32"],
+  ],
   { write: (f) => 0x80 | (f.reasonCode & 0x7f), read: (bhs) => ({ reasonCode: bhs[1]! & 0x7f }) },
 );
 export const { encode: encodeLogoutRequest, decode: decodeLogoutRequest } = request;
@@ -15,8 +20,13 @@ export const { encode: encodeLogoutRequest, decode: decodeLogoutRequest } = requ
 const response = layoutCodec<LogoutResponse>(
   Opcode.LogoutResponse,
   [
-    ["response", 2, "u8"], ["itt", 16, "u32"], ["statSN", 24, "u32"], ["expCmdSN", 28, "u32"], ["maxCmdSN", 32, "u32"],
-    ["time2Wait", 40, "u16"], ["time2Retain", 42, "u16"],
+    ["response", 2, "u8"],
+    ["itt", 16, "u32"],
+    ["statSN", 24, "u32"],
+    ["expCmdSN", 28, "u32"],
+    ["maxCmdSN", 32, "u32"],
+    ["time2Wait", 40, "u16"],
+    ["time2Retain", 42, "u16"],
   ],
   fixedByte1(0x80),
 );

@@ -2,7 +2,16 @@
 
 import { bit, beginBhs, beginDecode } from "./bhs.ts";
 import { PduError } from "./errors.ts";
-import { BHS_LENGTH, Opcode, type DataIn, type DataOut, type Fields, type R2T, type ScsiCommand, type ScsiResponse } from "./types.ts";
+import {
+  BHS_LENGTH,
+  Opcode,
+  type DataIn,
+  type DataOut,
+  type Fields,
+  type R2T,
+  type ScsiCommand,
+  type ScsiResponse,
+} from "./types.ts";
 
 /** Bytes of CDB the BHS holds (RFC 7143 §11.3.5); the rest travels in an Extended CDB AHS. */
 const BHS_CDB_LENGTH = 16;

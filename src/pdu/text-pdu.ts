@@ -13,7 +13,13 @@ const flags = {
 /** Text Request, RFC 7143 §11.10. */
 const request = layoutCodec<TextRequest>(
   Opcode.TextRequest,
-  [["lun", 8, "u64"], ["itt", 16, "u32"], ["ttt", 20, "u32"], ["cmdSN", 24, "u32"], ["expStatSN", 28, "u32"]],
+  [
+    ["lun", 8, "u64"],
+    ["itt", 16, "u32"],
+    ["ttt", 20, "u32"],
+    ["cmdSN", 24, "u32"],
+    ["expStatSN", 28, "u32"],
+  ],
   flags,
 );
 export const { encode: encodeTextRequest, decode: decodeTextRequest } = request;
@@ -21,7 +27,14 @@ export const { encode: encodeTextRequest, decode: decodeTextRequest } = request;
 /** Text Response, RFC 7143 §11.11. */
 const response = layoutCodec<TextResponse>(
   Opcode.TextResponse,
-  [["lun", 8, "u64"], ["itt", 16, "u32"], ["ttt", 20, "u32"], ["statSN", 24, "u32"], ["expCmdSN", 28, "u32"], ["maxCmdSN", 32, "u32"]],
+  [
+    ["lun", 8, "u64"],
+    ["itt", 16, "u32"],
+    ["ttt", 20, "u32"],
+    ["statSN", 24, "u32"],
+    ["expCmdSN", 28, "u32"],
+    ["maxCmdSN", 32, "u32"],
+  ],
   flags,
 );
 export const { encode: encodeTextResponse, decode: decodeTextResponse } = response;

@@ -35,7 +35,12 @@ export function parseReadCapacity10(bytes: Uint8Array): Capacity10 {
   requireLength(bytes, 8, command, "parameter data");
   const view = viewOf(bytes);
   const lastLba = view.getUint32(0);
-  return { lastLba, blockSize: blockLength(view, 4, command), blocks: lastLba + 1, needsReadCapacity16: lastLba === 0xffff_ffff };
+  return {
+    lastLba,
+    blockSize: blockLength(view, 4, command),
+    blocks: lastLba + 1,
+    needsReadCapacity16: lastLba === 0xffff_ffff,
+  };
 }
 
 export function parseReadCapacity16(bytes: Uint8Array): Capacity16 {
@@ -73,7 +78,8 @@ export function reportLunsRequiredLength(bytes: Uint8Array): number {
 export function parseReportLuns(bytes: Uint8Array): number[] {
   const command = "REPORT LUNS";
   const lunListLength = reportLunsRequiredLength(bytes) - 8;
-  if (lunListLength % 8 !== 0) throw new ScsiFormatError(command, `LUN LIST LENGTH ${lunListLength} is not a multiple of 8`);
+  if (lunListLength % 8 !== 0)
+    throw new ScsiFormatError(command, `LUN LIST LENGTH ${lunListLength} is not a multiple of 8`);
   const extent = new Extent(command, 8 + lunListLength, bytes.length);
   const view = viewOf(bytes);
   const luns: number[] = [];

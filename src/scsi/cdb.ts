@@ -24,9 +24,22 @@ export interface UnmapDescriptor {
 }
 
 const OP = {
-  testUnitReady: 0x00, requestSense: 0x03, inquiry: 0x12, modeSense6: 0x1a, readCapacity10: 0x25,
-  read10: 0x28, write10: 0x2a, synchronizeCache10: 0x35, unmap: 0x42, modeSense10: 0x5a, read16: 0x88,
-  write16: 0x8a, synchronizeCache16: 0x91, writeSame16: 0x93, serviceActionIn16: 0x9e, reportLuns: 0xa0,
+  testUnitReady: 0x00,
+  requestSense: 0x03,
+  inquiry: 0x12,
+  modeSense6: 0x1a,
+  readCapacity10: 0x25,
+  read10: 0x28,
+  write10: 0x2a,
+  synchronizeCache10: 0x35,
+  unmap: 0x42,
+  modeSense10: 0x5a,
+  read16: 0x88,
+  write16: 0x8a,
+  synchronizeCache16: 0x91,
+  writeSame16: 0x93,
+  serviceActionIn16: 0x9e,
+  reportLuns: 0xa0,
 } as const;
 const READ_CAPACITY_16_SERVICE_ACTION = 0x10;
 const FUA = 0x08;
@@ -46,7 +59,8 @@ function integer(value: number, label: string, max: number, min = 0): number {
 }
 
 function lbaOf(value: Lba, label: string, limit: bigint): bigint {
-  if (typeof value === "number" && !Number.isSafeInteger(value)) throw new RangeError(`${label} ${value} is not a safe integer`);
+  if (typeof value === "number" && !Number.isSafeInteger(value))
+    throw new RangeError(`${label} ${value} is not a safe integer`);
   const lba = BigInt(value);
   if (lba < 0n || lba >= limit) throw new RangeError(`${label} ${value} is outside 0..${limit - 1n}`);
   return lba;
@@ -56,7 +70,8 @@ function lbaOf(value: Lba, label: string, limit: bigint): bigint {
 function dataLength(name: string, blocks: number, blockSize: number): number {
   integer(blockSize, `${name}: blockSize`, U32, 1);
   const bytes = blocks * blockSize;
-  if (bytes > U32) throw new RangeError(`${name}: blocks ${blocks} × blockSize ${blockSize} = ${bytes} bytes exceeds ${U32}`);
+  if (bytes > U32)
+    throw new RangeError(`${name}: blocks ${blocks} × blockSize ${blockSize} = ${bytes} bytes exceeds ${U32}`);
   return bytes;
 }
 
@@ -81,7 +96,15 @@ export function testUnitReady(): CdbSpec {
 }
 
 /** INQUIRY: standard data, or with `evpd` the vital product data page `page` (SPC-4). */
-export function inquiry({ evpd = false, page = 0, allocationLength }: { evpd?: boolean; page?: number; allocationLength: number }): CdbSpec {
+export function inquiry({
+  evpd = false,
+  page = 0,
+  allocationLength,
+}: {
+  evpd?: boolean;
+  page?: number;
+  allocationLength: number;
+}): CdbSpec {
   integer(page, "INQUIRY: page", U8);
   // SPC-4: a PAGE CODE without EVPD is an ILLEGAL REQUEST, so refuse it here.
   if (!evpd && page !== 0) throw new RangeError(`INQUIRY: page ${page} requires evpd`);
@@ -104,7 +127,13 @@ export function readCapacity16({ allocationLength = 32 }: { allocationLength?: n
   return { name: "READ CAPACITY(16)", cdb, direction: "read", transferLength: allocationLength };
 }
 
-export function reportLuns({ allocationLength, selectReport = 0 }: { allocationLength: number; selectReport?: number }): CdbSpec {
+export function reportLuns({
+  allocationLength,
+  selectReport = 0,
+}: {
+  allocationLength: number;
+  selectReport?: number;
+}): CdbSpec {
   const [cdb, view] = cdbOf(12, OP.reportLuns);
   cdb[2] = integer(selectReport, "REPORT LUNS: selectReport", U8);
   // SPC-4 lets the device server reject an ALLOCATION LENGTH below 16.
@@ -173,7 +202,13 @@ export function synchronizeCache16({ lba = 0, blocks = 0, immed = false }: SyncA
 }
 
 /** REQUEST SENSE; `descriptor` asks for descriptor-format sense (SPC-4). */
-export function requestSense({ allocationLength, descriptor = false }: { allocationLength: number; descriptor?: boolean }): CdbSpec {
+export function requestSense({
+  allocationLength,
+  descriptor = false,
+}: {
+  allocationLength: number;
+  descriptor?: boolean;
+}): CdbSpec {
   const [cdb] = cdbOf(6, OP.requestSense);
   if (descriptor) cdb[1] = 0x01;
   cdb[4] = integer(allocationLength, "REQUEST SENSE: allocationLength", U8);

@@ -42,8 +42,13 @@ export function parseModeSense6(bytes: Uint8Array): ModeSense {
   requireLength(bytes, 4, command, "mode parameter header");
   const view = viewOf(bytes);
   return parseModeData(bytes, {
-    command, headerLength: 4, declaredEnd: 1 + view.getUint8(0), mediumType: view.getUint8(1),
-    deviceSpecificParameter: view.getUint8(2), longLba: false, blockDescriptorLength: view.getUint8(3),
+    command,
+    headerLength: 4,
+    declaredEnd: 1 + view.getUint8(0),
+    mediumType: view.getUint8(1),
+    deviceSpecificParameter: view.getUint8(2),
+    longLba: false,
+    blockDescriptorLength: view.getUint8(3),
   });
 }
 
@@ -52,8 +57,12 @@ export function parseModeSense10(bytes: Uint8Array): ModeSense {
   requireLength(bytes, 8, command, "mode parameter header");
   const view = viewOf(bytes);
   return parseModeData(bytes, {
-    command, headerLength: 8, declaredEnd: 2 + view.getUint16(0), mediumType: view.getUint8(2),
-    deviceSpecificParameter: view.getUint8(3), longLba: (view.getUint8(4) & 0x01) !== 0,
+    command,
+    headerLength: 8,
+    declaredEnd: 2 + view.getUint16(0),
+    mediumType: view.getUint8(2),
+    deviceSpecificParameter: view.getUint8(3),
+    longLba: (view.getUint8(4) & 0x01) !== 0,
     blockDescriptorLength: view.getUint16(6),
   });
 }
@@ -64,7 +73,10 @@ function parseModeData(bytes: Uint8Array, header: Header): ModeSense {
   extent.fits(0, headerLength, "mode parameter header");
   const descriptorSize = longLba ? 16 : 8;
   if (blockDescriptorLength % descriptorSize !== 0) {
-    throw new ScsiFormatError(command, `BLOCK DESCRIPTOR LENGTH ${blockDescriptorLength} is not a multiple of ${descriptorSize}`);
+    throw new ScsiFormatError(
+      command,
+      `BLOCK DESCRIPTOR LENGTH ${blockDescriptorLength} is not a multiple of ${descriptorSize}`,
+    );
   }
   const pagesStart = headerLength + blockDescriptorLength;
   extent.fits(headerLength, blockDescriptorLength, "block descriptors");

@@ -27,9 +27,17 @@ export function decodeSense(bytes: Uint8Array): Sense {
 
 function base(format: Sense["format"], responseCode: number, senseKey: number, asc: number, ascq: number): Sense {
   return {
-    format, responseCode, deferred: responseCode === 0x71 || responseCode === 0x73,
-    senseKey, senseKeyName: senseKeyName(senseKey), asc, ascq, ascqText: ascqText(asc, ascq),
-    ili: false, descriptors: [], truncated: false,
+    format,
+    responseCode,
+    deferred: responseCode === 0x71 || responseCode === 0x73,
+    senseKey,
+    senseKeyName: senseKeyName(senseKey),
+    asc,
+    ascq,
+    ascqText: ascqText(asc, ascq),
+    ili: false,
+    descriptors: [],
+    truncated: false,
   };
 }
 
@@ -40,8 +48,13 @@ function decodeFixed(bytes: Uint8Array, responseCode: number): Sense {
   const declaredEnd = bytes.length >= 8 ? 8 + view.getUint8(7) : Number.POSITIVE_INFINITY;
   const end = Math.min(declaredEnd, bytes.length);
   const hasAscq = end >= FIXED_ASCQ_END;
-  const sense = base("fixed", responseCode, view.getUint8(2) & 0x0f,
-    hasAscq ? view.getUint8(12) : 0, hasAscq ? view.getUint8(13) : 0);
+  const sense = base(
+    "fixed",
+    responseCode,
+    view.getUint8(2) & 0x0f,
+    hasAscq ? view.getUint8(12) : 0,
+    hasAscq ? view.getUint8(13) : 0,
+  );
   sense.truncated = !hasAscq || declaredEnd > bytes.length;
   sense.ili = (view.getUint8(2) & 0x20) !== 0;
   if ((view.getUint8(0) & 0x80) !== 0 && end >= 7) sense.information = BigInt(view.getUint32(3));
@@ -50,7 +63,8 @@ function decodeFixed(bytes: Uint8Array, responseCode: number): Sense {
 }
 
 function decodeDescriptor(bytes: Uint8Array, responseCode: number): Sense {
-  if (bytes.length < 2) throw new ScsiFormatError(COMMAND, `descriptor format SENSE KEY needs 2 bytes, got ${bytes.length}`);
+  if (bytes.length < 2)
+    throw new ScsiFormatError(COMMAND, `descriptor format SENSE KEY needs 2 bytes, got ${bytes.length}`);
   const hasAscq = bytes.length >= 4;
   const sense = base("descriptor", responseCode, bytes[1]! & 0x0f, hasAscq ? bytes[2]! : 0, hasAscq ? bytes[3]! : 0);
   if (bytes.length < 8) {
@@ -106,10 +120,14 @@ function decodeSenseKeySpecific(sense: Sense, sks: Uint8Array): void {
  */
 export function senseDataFromIscsi(data: Uint8Array): Uint8Array {
   if (data.length === 0) return new Uint8Array(0);
-  if (data.length < 2) throw new ScsiFormatError("SCSI Response", `data segment of ${data.length} byte cannot hold SenseLength`);
+  if (data.length < 2)
+    throw new ScsiFormatError("SCSI Response", `data segment of ${data.length} byte cannot hold SenseLength`);
   const senseLength = viewOf(data).getUint16(0);
   if (senseLength > data.length - 2) {
-    throw new ScsiFormatError("SCSI Response", `SenseLength ${senseLength} exceeds the ${data.length - 2} bytes after it`);
+    throw new ScsiFormatError(
+      "SCSI Response",
+      `SenseLength ${senseLength} exceeds the ${data.length - 2} bytes after it`,
+    );
   }
   return data.slice(2, 2 + senseLength);
 }

@@ -5,7 +5,13 @@ import { Extent, ascii, hex, requireLength, viewOf } from "./bytes.ts";
 import { ScsiFormatError } from "./errors.ts";
 import { hexByte } from "./status.ts";
 
-export const VpdPage = { SupportedPages: 0x00, UnitSerial: 0x80, DeviceIdentification: 0x83, BlockLimits: 0xb0, LogicalBlockProvisioning: 0xb2 } as const;
+export const VpdPage = {
+  SupportedPages: 0x00,
+  UnitSerial: 0x80,
+  DeviceIdentification: 0x83,
+  BlockLimits: 0xb0,
+  LogicalBlockProvisioning: 0xb2,
+} as const;
 
 function vpdExtent(bytes: Uint8Array, page: number): Extent {
   const command = `INQUIRY VPD page ${hexByte(page)}h`;
@@ -33,8 +39,16 @@ export function parseVpdUnitSerial(bytes: Uint8Array): string {
 const CODE_SET = { binary: 1, ascii: 2, utf8: 3 } as const;
 const ASSOCIATION_NAMES = ["logical unit", "target port", "target device"];
 const DESIGNATOR_TYPE_NAMES = [
-  "vendor specific", "T10 vendor ID", "EUI-64", "NAA", "relative target port", "target port group",
-  "logical unit group", "MD5 logical unit identifier", "SCSI name string", "protocol specific port identifier",
+  "vendor specific",
+  "T10 vendor ID",
+  "EUI-64",
+  "NAA",
+  "relative target port",
+  "target port group",
+  "logical unit group",
+  "MD5 logical unit identifier",
+  "SCSI name string",
+  "protocol specific port identifier",
   "UUID",
 ];
 
@@ -62,7 +76,9 @@ export function parseVpdDeviceIdentification(bytes: Uint8Array): Designator[] {
     const type = flags & 0x0f;
     const raw = bytes.subarray(offset + 4, offset + size);
     const designator: Designator = {
-      codeSet, association, type,
+      codeSet,
+      association,
+      type,
       associationName: ASSOCIATION_NAMES[association] ?? "reserved",
       typeName: DESIGNATOR_TYPE_NAMES[type] ?? `type 0x${hexByte(type)}`,
       value: designatorValue(codeSet, raw),

@@ -13,7 +13,20 @@ import type { SessionCore } from "./core.ts";
 import type { ExtraConnection, TaskState } from "./task.ts";
 
 /** What the connections need of their session (Session fits it). */
-type ConnectionsHost = Pick<SessionCore, "id" | "log" | "isid" | "options" | "state" | "connection" | "negotiated" | "portal" | "window" | "tasks" | "connections"> & {
+type ConnectionsHost = Pick<
+  SessionCore,
+  | "id"
+  | "log"
+  | "isid"
+  | "options"
+  | "state"
+  | "connection"
+  | "negotiated"
+  | "portal"
+  | "window"
+  | "tasks"
+  | "connections"
+> & {
   /** A PDU from any connection of the session, into its inbound choke point. */
   inboundFrame(frame: Frame): void;
 };
@@ -65,8 +78,25 @@ export class Connections {
     }
   }
 
-  private adopt(cid: number, connection: Connection, n: { expStatSN: number; headerDigest: boolean; dataDigest: boolean; maxRecvDataSegmentLength: number; maxXmitDataSegmentLength: number }): void {
-    const x: ExtraConnection = { cid, connection, expStatSN: n.expStatSN, maxXmitDataSegmentLength: n.maxXmitDataSegmentLength, outstanding: 0, commands: 0 };
+  private adopt(
+    cid: number,
+    connection: Connection,
+    n: {
+      expStatSN: number;
+      headerDigest: boolean;
+      dataDigest: boolean;
+      maxRecvDataSegmentLength: number;
+      maxXmitDataSegmentLength: number;
+    },
+  ): void {
+    const x: ExtraConnection = {
+      cid,
+      connection,
+      expStatSN: n.expStatSN,
+      maxXmitDataSegmentLength: n.maxXmitDataSegmentLength,
+      outstanding: 0,
+      commands: 0,
+    };
     this.extra.push(x);
     connection.enterFullFeature(
       { headerDigest: n.headerDigest, dataDigest: n.dataDigest, maxRecvDataSegmentLength: n.maxRecvDataSegmentLength },
@@ -141,7 +171,12 @@ export class Connections {
   views(): ConnectionView[] {
     return [
       { cid: 0, peer: this.s.connection.peer, outstanding: this.leadingOutstanding, commands: this.leadingCommands },
-      ...this.extra.map((x) => ({ cid: x.cid, peer: x.connection.peer, outstanding: x.outstanding, commands: x.commands })),
+      ...this.extra.map((x) => ({
+        cid: x.cid,
+        peer: x.connection.peer,
+        outstanding: x.outstanding,
+        commands: x.commands,
+      })),
     ];
   }
 }

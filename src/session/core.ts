@@ -85,7 +85,20 @@ export interface SessionCore {
   readonly tasks: TaskTable<TaskState | PendingRequest>;
   readonly requests: Requests;
   /** Counters (the helpers add to them). */
-  readonly stats: Record<"commands" | "completed" | "latencyMicros" | "dataInPdus" | "dataOutPdus" | "r2ts" | "bytesIn" | "bytesOut" | "nopInAnswered" | "reinstatements" | "reissued", number>;
+  readonly stats: Record<
+    | "commands"
+    | "completed"
+    | "latencyMicros"
+    | "dataInPdus"
+    | "dataOutPdus"
+    | "r2ts"
+    | "bytesIn"
+    | "bytesOut"
+    | "nopInAnswered"
+    | "reinstatements"
+    | "reissued",
+    number
+  >;
   /** The one way the state changes; logged when its kind does. */
   transition(next: SessionState, why: string): void;
   execute(task: ScsiTask, opts?: { priority?: boolean }): Promise<ScsiResult>;

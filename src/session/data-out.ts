@@ -27,24 +27,31 @@ export function sendScsiCommand(s: DataOutSession, t: TaskState): void {
   }
   // encodeScsiCommand zero-fills the BHS, so a CDB shorter than 16 bytes needs no padded copy.
   const cdb = task.cdb;
-  const bhs = encodeScsiCommand({
-    immediate: false,
-    // F: no unsolicited Data-Out follows this PDU (RFC 7143 §11.3.1.1).
-    final: unsolicitedLength === immediateLength,
-    read: task.direction === "read",
-    write,
-    attr: task.attr ?? SIMPLE,
-    lun: t.lunField,
-    itt: t.itt,
-    expectedDataTransferLength: task.transferLength,
-    cmdSN: t.cmdSN,
-    expStatSN: t.via?.expStatSN ?? s.expStatSN,
-    cdb,
-    dataSegmentLength: immediateLength,
-  }, SCRATCH_BHS);
-  (t.via?.connection ?? s.connection).send(bhs, immediateLength > 0 ? task.data!.subarray(0, immediateLength) : undefined);
+  const bhs = encodeScsiCommand(
+    {
+      immediate: false,
+      // F: no unsolicited Data-Out follows this PDU (RFC 7143 §11.3.1.1).
+      final: unsolicitedLength === immediateLength,
+      read: task.direction === "read",
+      write,
+      attr: task.attr ?? SIMPLE,
+      lun: t.lunField,
+      itt: t.itt,
+      expectedDataTransferLength: task.transferLength,
+      cmdSN: t.cmdSN,
+      expStatSN: t.via?.expStatSN ?? s.expStatSN,
+      cdb,
+      dataSegmentLength: immediateLength,
+    },
+    SCRATCH_BHS,
+  );
+  (t.via?.connection ?? s.connection).send(
+    bhs,
+    immediateLength > 0 ? task.data!.subarray(0, immediateLength) : undefined,
+  );
   s.stats.bytesOut += immediateLength;
-  if (unsolicitedLength > immediateLength) sendDataOut(s, t, RESERVED_TAG, immediateLength, unsolicitedLength - immediateLength);
+  if (unsolicitedLength > immediateLength)
+    sendDataOut(s, t, RESERVED_TAG, immediateLength, unsolicitedLength - immediateLength);
 }
 
 /**
@@ -61,16 +68,19 @@ export function sendDataOut(s: DataOutSession, t: TaskState, ttt: number, offset
   let dataSN = 0;
   for (let at = offset; at < end; at += max) {
     const size = Math.min(max, end - at);
-    const bhs = encodeDataOut({
-      final: at + size === end,
-      lun: t.lunField,
-      itt: t.itt,
-      ttt,
-      expStatSN: t.via?.expStatSN ?? s.expStatSN,
-      dataSN: dataSN++,
-      bufferOffset: at,
-      dataSegmentLength: size,
-    }, SCRATCH_BHS);
+    const bhs = encodeDataOut(
+      {
+        final: at + size === end,
+        lun: t.lunField,
+        itt: t.itt,
+        ttt,
+        expStatSN: t.via?.expStatSN ?? s.expStatSN,
+        dataSN: dataSN++,
+        bufferOffset: at,
+        dataSegmentLength: size,
+      },
+      SCRATCH_BHS,
+    );
     connection.send(bhs, data.subarray(at, at + size));
   }
   s.stats.dataOutPdus += dataSN;

@@ -50,7 +50,12 @@ export class Keepalive {
       if (now - this.pingSince >= timeout && now - this.lastHeard >= timeout) {
         const silent = Math.round((now - this.lastHeard) / 1000);
         this.stop();
-        s.connection.close(new IscsiError("PDU_TIMEOUT", `no answer to NOP-Out from ${s.connection.peer} (silent for ${silent} s): connection considered dead`));
+        s.connection.close(
+          new IscsiError(
+            "PDU_TIMEOUT",
+            `no answer to NOP-Out from ${s.connection.peer} (silent for ${silent} s): connection considered dead`,
+          ),
+        );
       }
       return;
     }

@@ -2,10 +2,32 @@
 // UNIT ATTENTION, and non-GOOD status turned into a ScsiStatusError that names the sense.
 import { IscsiError } from "../contract/errors.ts";
 import {
-  inquiry, modeSense10, parseReadCapacity10, parseReadCapacity16, parseReportLuns, parseStandardInquiry,
-  parseVpdBlockLimits, parseVpdDeviceIdentification, parseVpdSupportedPages, parseVpdUnitSerial, readCapacity10,
-  readCapacity16, readCdb, reportLuns, requestSense, synchronizeCache10, synchronizeCache16, testUnitReady, unmap, writeCdb,
-  writeSame16, decodeSense, ScsiStatus, ScsiStatusError, SenseKey, type CdbSpec,
+  inquiry,
+  modeSense10,
+  parseReadCapacity10,
+  parseReadCapacity16,
+  parseReportLuns,
+  parseStandardInquiry,
+  parseVpdBlockLimits,
+  parseVpdDeviceIdentification,
+  parseVpdSupportedPages,
+  parseVpdUnitSerial,
+  readCapacity10,
+  readCapacity16,
+  readCdb,
+  reportLuns,
+  requestSense,
+  synchronizeCache10,
+  synchronizeCache16,
+  testUnitReady,
+  unmap,
+  writeCdb,
+  writeSame16,
+  decodeSense,
+  ScsiStatus,
+  ScsiStatusError,
+  SenseKey,
+  type CdbSpec,
 } from "../scsi/index.ts";
 import type { SessionCore } from "./core.ts";
 import type { ScsiResult } from "./task.ts";
@@ -40,15 +62,33 @@ export class LogicalUnit<S extends LuSession = SessionCore> {
   /** Run a CDB; GOOD returns the result, UNIT ATTENTION is retried (the command was not executed), anything else throws. */
   async run(spec: CdbSpec, io: { data?: Uint8Array; buffer?: Uint8Array } = {}): Promise<ScsiResult> {
     for (let attempt = 0; ; attempt++) {
-      const result = await this.session.execute({ lun: this.lun, cdb: spec.cdb, direction: spec.direction, transferLength: spec.transferLength, name: spec.name, data: io.data, buffer: io.buffer }, { priority: this.priority });
+      const result = await this.session.execute(
+        {
+          lun: this.lun,
+          cdb: spec.cdb,
+          direction: spec.direction,
+          transferLength: spec.transferLength,
+          name: spec.name,
+          data: io.data,
+          buffer: io.buffer,
+        },
+        { priority: this.priority },
+      );
       if (result.status === ScsiStatus.Good) return result;
       const sense = result.sense ? safeDecode(result.sense) : undefined;
-      if (result.status === ScsiStatus.CheckCondition && sense?.senseKey === SenseKey.UnitAttention && attempt < MAX_UA_RETRIES) {
+      if (
+        result.status === ScsiStatus.CheckCondition &&
+        sense?.senseKey === SenseKey.UnitAttention &&
+        attempt < MAX_UA_RETRIES
+      ) {
         this.session.log.debug(`${spec.name}: unit attention ${sense.ascqText}; retrying`);
         continue;
       }
       // BUSY and TASK SET FULL: the command was not run; retry a bounded number of times with backoff.
-      if ((result.status === ScsiStatus.Busy || result.status === ScsiStatus.TaskSetFull) && attempt < MAX_BUSY_RETRIES) {
+      if (
+        (result.status === ScsiStatus.Busy || result.status === ScsiStatus.TaskSetFull) &&
+        attempt < MAX_BUSY_RETRIES
+      ) {
         await Bun.sleep(Math.min(1000, 10 * 2 ** attempt));
         continue;
       }
@@ -75,7 +115,9 @@ export class LogicalUnit<S extends LuSession = SessionCore> {
   }
 
   async deviceIdentification() {
-    return parseVpdDeviceIdentification((await this.run(inquiry({ evpd: true, page: 0x83, allocationLength: 1024 }))).data);
+    return parseVpdDeviceIdentification(
+      (await this.run(inquiry({ evpd: true, page: 0x83, allocationLength: 1024 }))).data,
+    );
   }
 
   async blockLimits() {
@@ -87,14 +129,20 @@ export class LogicalUnit<S extends LuSession = SessionCore> {
     let cap: Capacity;
     try {
       const c = parseReadCapacity16((await this.run(readCapacity16({ allocationLength: 32 }))).data);
-      cap = { blockSize: c.blockSize, blocks: c.blocks, bytes: c.blocks * BigInt(c.blockSize), thinProvisioned: c.lbpme };
+      cap = {
+        blockSize: c.blockSize,
+        blocks: c.blocks,
+        bytes: c.blocks * BigInt(c.blockSize),
+        thinProvisioned: c.lbpme,
+      };
     } catch (err) {
       if (!(err instanceof ScsiStatusError)) throw err;
       const c = parseReadCapacity10((await this.run(readCapacity10())).data);
       const blocks = BigInt(c.blocks);
       cap = { blockSize: c.blockSize, blocks, bytes: blocks * BigInt(c.blockSize), thinProvisioned: false };
     }
-    if (cap.blockSize === 0 || cap.blockSize % 512 !== 0) throw new IscsiError("PROTOCOL", `target reports an unusable block size ${cap.blockSize}`);
+    if (cap.blockSize === 0 || cap.blockSize % 512 !== 0)
+      throw new IscsiError("PROTOCOL", `target reports an unusable block size ${cap.blockSize}`);
     this.capacity = cap;
     return cap;
   }
@@ -105,7 +153,8 @@ export class LogicalUnit<S extends LuSession = SessionCore> {
    */
   async open(): Promise<Capacity> {
     const cap = await this.readCapacity();
-    if (!this.priority && this.session.recordedIdentity(this.lun) === undefined) this.session.recordIdentity(this.lun, await identityOf(this, cap));
+    if (!this.priority && this.session.recordedIdentity(this.lun) === undefined)
+      this.session.recordIdentity(this.lun, await identityOf(this, cap));
     return cap;
   }
 
@@ -132,7 +181,10 @@ export class LogicalUnit<S extends LuSession = SessionCore> {
   private checkRange(lba: bigint, blocks: number, what: string): void {
     const cap = this.requireCapacity();
     if (lba < 0n || blocks < 0 || lba + BigInt(blocks) > cap.blocks) {
-      throw new IscsiError("INVALID_ARGUMENT", `${what} of ${blocks} blocks at LBA ${lba} is outside the LUN (${cap.blocks} blocks)`);
+      throw new IscsiError(
+        "INVALID_ARGUMENT",
+        `${what} of ${blocks} blocks at LBA ${lba} is outside the LUN (${cap.blocks} blocks)`,
+      );
     }
   }
 
@@ -141,17 +193,28 @@ export class LogicalUnit<S extends LuSession = SessionCore> {
     this.checkRange(lba, blocks, "read");
     const spec = readCdb({ lba, blocks, blockSize: this.capacity!.blockSize });
     const r = await this.run(spec, buffer ? { buffer } : {});
-    if (r.data.length !== spec.transferLength) throw new IscsiError("PROTOCOL", `${spec.name}: short read, ${r.data.length} of ${spec.transferLength} bytes`);
+    if (r.data.length !== spec.transferLength)
+      throw new IscsiError("PROTOCOL", `${spec.name}: short read, ${r.data.length} of ${spec.transferLength} bytes`);
     return r.data;
   }
 
   /** Write whole blocks at `lba`; resolves only after the target answered GOOD. */
   async write(lba: bigint, data: Uint8Array, opts: { fua?: boolean } = {}): Promise<void> {
     const bs = this.requireCapacity().blockSize;
-    if (data.length % bs !== 0) throw new IscsiError("INVALID_ARGUMENT", `write of ${data.length} bytes is not a multiple of the block size ${bs}`);
+    if (data.length % bs !== 0)
+      throw new IscsiError(
+        "INVALID_ARGUMENT",
+        `write of ${data.length} bytes is not a multiple of the block size ${bs}`,
+      );
     this.checkRange(lba, data.length / bs, "write");
-    const r = await this.run(writeCdb({ lba, blocks: data.length / bs, blockSize: bs, fua: opts.fua ?? false }), { data });
-    if (r.residualUnderflow > 0) throw new IscsiError("SCSI_STATUS", `write at LBA ${lba}: target took only ${data.length - r.residualUnderflow} of ${data.length} bytes`);
+    const r = await this.run(writeCdb({ lba, blocks: data.length / bs, blockSize: bs, fua: opts.fua ?? false }), {
+      data,
+    });
+    if (r.residualUnderflow > 0)
+      throw new IscsiError(
+        "SCSI_STATUS",
+        `write at LBA ${lba}: target took only ${data.length - r.residualUnderflow} of ${data.length} bytes`,
+      );
   }
 
   /** SYNCHRONIZE CACHE over the whole LUN; waits for completion (IMMED=0). */
@@ -170,7 +233,10 @@ export class LogicalUnit<S extends LuSession = SessionCore> {
   }
 
   async writeSame(lba: bigint, blocks: number, block: Uint8Array, opts: { unmap?: boolean } = {}): Promise<void> {
-    await this.run(writeSame16({ lba, blocks, blockSize: this.requireCapacity().blockSize, unmap: opts.unmap ?? false }), { data: block });
+    await this.run(
+      writeSame16({ lba, blocks, blockSize: this.requireCapacity().blockSize, unmap: opts.unmap ?? false }),
+      { data: block },
+    );
   }
 }
 
@@ -181,7 +247,9 @@ export class LogicalUnit<S extends LuSession = SessionCore> {
 export async function identityOf(lu: LogicalUnit<LuSession>, capacity?: Capacity): Promise<string> {
   const pages = await lu.vpdPages().catch(() => [] as number[]);
   const serial = pages.includes(0x80) ? await lu.unitSerialNumber() : "";
-  const ids = pages.includes(0x83) ? (await lu.deviceIdentification()).map((d) => `${d.type}:${d.value}`).join(",") : "";
+  const ids = pages.includes(0x83)
+    ? (await lu.deviceIdentification()).map((d) => `${d.type}:${d.value}`).join(",")
+    : "";
   const cap = capacity ?? (await lu.readCapacity());
   return `serial=${JSON.stringify(serial)} ids=${ids || "-"} blocks=${cap.blocks}x${cap.blockSize}`;
 }
@@ -193,4 +261,3 @@ function safeDecode(sense: Uint8Array) {
     return undefined;
   }
 }
-

@@ -2,7 +2,14 @@
 // (RFC 7143 §11.13.5 status class 1) followed for a bounded number of hops. Mechanism only: retry and
 // backoff policy belong to the caller.
 import { IscsiError } from "../contract/errors.ts";
-import { ChapAlgorithmRejected, DigestRejected, login, LoginRedirect, type LoginParams, type Negotiated } from "../login/login.ts";
+import {
+  ChapAlgorithmRejected,
+  DigestRejected,
+  login,
+  LoginRedirect,
+  type LoginParams,
+  type Negotiated,
+} from "../login/login.ts";
 import { DEFAULT_PROPOSAL, type Digest } from "../login/keys.ts";
 import { connectTransport, resolveTransport, type TransportChoice } from "../transport/connect.ts";
 import { Connection, asIscsiError } from "../connection/connection.ts";
@@ -11,7 +18,12 @@ import type { Portal } from "../transport/portal.ts";
 import type { Transport } from "../transport/types.ts";
 
 /** Login parameters for a new session or a reinstatement: a given ISID, TSIH 0 (RFC 7143 §6.3.5). */
-export function loginParamsFor(login: Omit<LoginParams, "isid" | "tsih" | "cid" | "initialCmdSN">, isid: number, initialCmdSN: number, added?: { tsih: number; cid: number }): LoginParams {
+export function loginParamsFor(
+  login: Omit<LoginParams, "isid" | "tsih" | "cid" | "initialCmdSN">,
+  isid: number,
+  initialCmdSN: number,
+  added?: { tsih: number; cid: number },
+): LoginParams {
   return { ...login, isid, tsih: added?.tsih ?? 0, cid: added?.cid ?? 0, initialCmdSN };
 }
 
@@ -33,7 +45,12 @@ export interface OpenedConnection {
   portal: Portal;
 }
 
-export async function openConnection(portal: Portal, params: LoginParams, tag: string, opts: OpenOptions = {}): Promise<OpenedConnection> {
+export async function openConnection(
+  portal: Portal,
+  params: LoginParams,
+  tag: string,
+  opts: OpenOptions = {},
+): Promise<OpenedConnection> {
   const maxRedirects = opts.maxRedirects ?? 5;
   let at = portal;
   let md5Fallback = false;
@@ -45,8 +62,19 @@ export async function openConnection(portal: Portal, params: LoginParams, tag: s
     if (chosen?.fellBack) connection.log.debug(`Bun's transport: ${chosen.why}`);
     try {
       const offered = digestsInFull ? params : noneFirst(params)!;
-      const attempt = md5Fallback && offered.auth.method === "CHAP" ? { ...offered, auth: { ...offered.auth, algorithms: [5] } } : offered;
-      const negotiated = await withTimeout(login(connection.loginExchange(), attempt), opts.loginTimeoutMs ?? 15_000, () => new IscsiError("TIMEOUT", `login to ${connection.peer} timed out after ${(opts.loginTimeoutMs ?? 15_000) / 1000} s: the target accepted the connection but did not answer the login (is this an iSCSI port?)`));
+      const attempt =
+        md5Fallback && offered.auth.method === "CHAP"
+          ? { ...offered, auth: { ...offered.auth, algorithms: [5] } }
+          : offered;
+      const negotiated = await withTimeout(
+        login(connection.loginExchange(), attempt),
+        opts.loginTimeoutMs ?? 15_000,
+        () =>
+          new IscsiError(
+            "TIMEOUT",
+            `login to ${connection.peer} timed out after ${(opts.loginTimeoutMs ?? 15_000) / 1000} s: the target accepted the connection but did not answer the login (is this an iSCSI port?)`,
+          ),
+      );
       return { connection, negotiated, portal: at };
     } catch (err) {
       connection.close();
@@ -66,9 +94,14 @@ export async function openConnection(portal: Portal, params: LoginParams, tag: s
       }
       if (err instanceof LoginRedirect) {
         if (hop + 1 > maxRedirects) {
-          throw new IscsiError("LOGIN", `login to ${portal.host}:${portal.port} redirected more than ${maxRedirects} times (last to ${err.address.host}:${err.address.port}); giving up`);
+          throw new IscsiError(
+            "LOGIN",
+            `login to ${portal.host}:${portal.port} redirected more than ${maxRedirects} times (last to ${err.address.host}:${err.address.port}); giving up`,
+          );
         }
-        connection.log.info(`redirected ${err.permanent ? "permanently" : "temporarily"} to ${err.address.host}:${err.address.port}`);
+        connection.log.info(
+          `redirected ${err.permanent ? "permanently" : "temporarily"} to ${err.address.host}:${err.address.port}`,
+        );
         at = { host: err.address.host, port: err.address.port };
         continue;
       }
@@ -89,5 +122,12 @@ function noneFirst(params: LoginParams): LoginParams | undefined {
   const header = cut(p.headerDigest);
   const data = cut(p.dataDigest);
   if (!header && !data) return undefined;
-  return { ...params, proposal: { ...params.proposal, ...(header ? { headerDigest: header } : {}), ...(data ? { dataDigest: data } : {}) } };
+  return {
+    ...params,
+    proposal: {
+      ...params.proposal,
+      ...(header ? { headerDigest: header } : {}),
+      ...(data ? { dataDigest: data } : {}),
+    },
+  };
 }

@@ -23,7 +23,12 @@ export function dropIfAddressGone(s: Session, why: string): boolean {
   const connection = s.connection;
   const local = connection.localAddress;
   if (!local || connection.closed || addressPresent(local)) return false;
-  connection.close(new IscsiError("TRANSPORT", `${why}: local address ${local} of the connection to ${connection.peer} is gone; reconnecting`));
+  connection.close(
+    new IscsiError(
+      "TRANSPORT",
+      `${why}: local address ${local} of the connection to ${connection.peer} is gone; reconnecting`,
+    ),
+  );
   return true;
 }
 
@@ -45,7 +50,12 @@ export async function probe(s: Session, why: string, timeoutMs: number): Promise
     return "alive";
   } catch (err) {
     if (s.connection !== connection || connection.closed) return "dropped";
-    connection.close(new IscsiError("PDU_TIMEOUT", `${why}: no answer to a NOP-Out probe from ${connection.peer} within ${timeoutMs} ms (${(err as Error).message}); reconnecting`));
+    connection.close(
+      new IscsiError(
+        "PDU_TIMEOUT",
+        `${why}: no answer to a NOP-Out probe from ${connection.peer} within ${timeoutMs} ms (${(err as Error).message}); reconnecting`,
+      ),
+    );
     return "dropped";
   }
 }

@@ -21,7 +21,9 @@ export async function resolveNow(host: string): Promise<string[]> {
 }
 
 /** Log in again for `s`, trying its portals in order; rejects with the first portal's error when none works. */
-export async function reconnect(s: Pick<SessionCore, "id" | "log" | "isid" | "options" | "portal" | "window">): Promise<OpenedConnection> {
+export async function reconnect(
+  s: Pick<SessionCore, "id" | "log" | "isid" | "options" | "portal" | "window">,
+): Promise<OpenedConnection> {
   const params = loginParamsFor(s.options.login, s.isid, s.window.cmdSN);
   const tag = `s${s.id}:c0`;
   const tried: Portal[] = [];
@@ -48,7 +50,11 @@ export async function reconnect(s: Pick<SessionCore, "id" | "log" | "isid" | "op
     const opened = await tryPortal(p);
     if (opened) return opened;
   }
-  const more = s.options.alternatePortals ? await s.options.alternatePortals().catch((err: Error) => (s.log.debug(`no alternate portals: ${err.message}`), [])) : [];
+  const more = s.options.alternatePortals
+    ? await s.options
+        .alternatePortals()
+        .catch((err: Error) => (s.log.debug(`no alternate portals: ${err.message}`), []))
+    : [];
   for (const p of more) {
     const opened = await tryPortal(p);
     if (opened) {

@@ -11,8 +11,30 @@ import { LogicalUnit, identityOf } from "./logical-unit.ts";
 /** What recovery may read and do of its session. */
 type RecoveringSession = Pick<
   SessionCore,
-  "id" | "log" | "isid" | "state" | "connection" | "negotiated" | "portal" | "window" | "tasks" | "stats" | "options" | "recoveryOptions" | "targetName"
-  | "transition" | "adopt" | "pump" | "failEverything" | "failQueued" | "requeueOutstanding" | "takeTime2WaitHint" | "recordedIdentities" | "execute" | "recordIdentity" | "recordedIdentity"
+  | "id"
+  | "log"
+  | "isid"
+  | "state"
+  | "connection"
+  | "negotiated"
+  | "portal"
+  | "window"
+  | "tasks"
+  | "stats"
+  | "options"
+  | "recoveryOptions"
+  | "targetName"
+  | "transition"
+  | "adopt"
+  | "pump"
+  | "failEverything"
+  | "failQueued"
+  | "requeueOutstanding"
+  | "takeTime2WaitHint"
+  | "recordedIdentities"
+  | "execute"
+  | "recordIdentity"
+  | "recordedIdentity"
 >;
 
 const HISTORY_LIMIT = 50;
@@ -72,7 +94,11 @@ export class Recovery {
     const s = this.s;
     if (s.state.kind !== "recovering") return;
     const wait = s.recoveryOptions.replacementTimeoutMs;
-    const failure = new IscsiError("TRANSPORT", `I/O failed: the target ${s.portal.host}:${s.portal.port} has been unreachable ${wait === 0 ? "and the replacement timeout is 0" : `for the replacement timeout of ${wait / 1000} s`} (${error.message})`, { cause: error });
+    const failure = new IscsiError(
+      "TRANSPORT",
+      `I/O failed: the target ${s.portal.host}:${s.portal.port} has been unreachable ${wait === 0 ? "and the replacement timeout is 0" : `for the replacement timeout of ${wait / 1000} s`} (${error.message})`,
+      { cause: error },
+    );
     s.transition({ ...s.state, ioFailed: true }, "replacement timeout passed");
     this.note("io-failed", failure.message);
     s.log.warn(failure.message);
@@ -133,7 +159,10 @@ export class Recovery {
     for (const [lun, before] of s.recordedIdentities()) {
       const now = await identityOf(new LogicalUnit(s, lun, { priority: true }));
       if (now === before) continue;
-      const err = new IscsiError("GENERIC", `LUN ${lun} of ${s.targetName ?? "the target"} is not the same logical unit after reconnecting (was ${before}, now ${now}); its I/O is failed to protect the data`);
+      const err = new IscsiError(
+        "GENERIC",
+        `LUN ${lun} of ${s.targetName ?? "the target"} is not the same logical unit after reconnecting (was ${before}, now ${now}); its I/O is failed to protect the data`,
+      );
       this.note("identity-changed", err.message);
       s.log.error(err.message);
       s.transition({ kind: "failed", error: err }, "LU identity changed");

@@ -17,7 +17,14 @@ import type { Portal } from "../transport/portal.ts";
 import { replayable, type PendingRequest, type ScsiResult, type ScsiTask, type TaskState } from "./task.ts";
 import { Requests } from "./requests.ts";
 import { Recovery } from "./recovery.ts";
-import { DEFAULT_RECOVERY, type RecoveryEvent, type RecoveryOptions, type SessionCore, type SessionOptions, type SessionState } from "./core.ts";
+import {
+  DEFAULT_RECOVERY,
+  type RecoveryEvent,
+  type RecoveryOptions,
+  type SessionCore,
+  type SessionOptions,
+  type SessionState,
+} from "./core.ts";
 import { Keepalive } from "./keepalive.ts";
 import { CommandTimeouts } from "./timeouts.ts";
 import { WindowStall } from "./window-stall.ts";
@@ -51,7 +58,19 @@ export class Session implements SessionCore {
    * got a status and `latencyMicros` sums their times from send to status, so a reader sampling twice gets
    * the mean latency of the commands in between.
    */
-  readonly stats = { commands: 0, completed: 0, latencyMicros: 0, dataInPdus: 0, dataOutPdus: 0, r2ts: 0, bytesIn: 0, bytesOut: 0, nopInAnswered: 0, reinstatements: 0, reissued: 0 };
+  readonly stats = {
+    commands: 0,
+    completed: 0,
+    latencyMicros: 0,
+    dataInPdus: 0,
+    dataOutPdus: 0,
+    r2ts: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    nopInAnswered: 0,
+    reinstatements: 0,
+    reissued: 0,
+  };
   /** Identity of each LU in use (VPD 0x80/0x83, capacity), re-checked after a reinstatement. */
   private readonly identities = new Map<number, string>();
   /** No new commands go out (a target-requested logout is under way); cleared on the next connection. */
@@ -94,7 +113,12 @@ export class Session implements SessionCore {
   /** Connect, log in (following redirects) and enter full feature phase. */
   static async open(options: SessionOptions): Promise<Session> {
     const isid = options.login.isid ?? makeIsid();
-    const opened = await openConnection(options.portal, loginParamsFor(options.login, isid, options.login.initialCmdSN ?? 1), `s${options.id ?? nextSessionId}:c0`, options);
+    const opened = await openConnection(
+      options.portal,
+      loginParamsFor(options.login, isid, options.login.initialCmdSN ?? 1),
+      `s${options.id ?? nextSessionId}:c0`,
+      options,
+    );
     const session = new Session(opened, options, isid);
     await session.connections.open();
     return session;
@@ -112,7 +136,11 @@ export class Session implements SessionCore {
     const connection = opened.connection;
     connection.enterFullFeature(
       { headerDigest: n.headerDigest, dataDigest: n.dataDigest, maxRecvDataSegmentLength: n.maxRecvDataSegmentLength },
-      { frame: (f) => this.inbound(f), placeData: (f) => placeDataIn(this, f as Frame<TargetPdu>), closed: (e) => this.connectionClosed(connection, e) },
+      {
+        frame: (f) => this.inbound(f),
+        placeData: (f) => placeDataIn(this, f as Frame<TargetPdu>),
+        closed: (e) => this.connectionClosed(connection, e),
+      },
     );
     this.keepalive.start();
     this.timeouts.start();
@@ -182,9 +210,22 @@ export class Session implements SessionCore {
     if (problem) return Promise.reject(new IscsiError("INVALID_ARGUMENT", problem));
     return new Promise<ScsiResult>((resolve, reject) => {
       const t: TaskState = {
-        kind: "scsi", itt: 0, task, lunField: lunFieldOf(task.lun), cmdSN: 0,
+        kind: "scsi",
+        itt: 0,
+        task,
+        lunField: lunFieldOf(task.lun),
+        cmdSN: 0,
         buffer: task.direction === "read" ? (task.buffer ?? new Uint8Array(task.transferLength)) : EMPTY,
-        nextDataSN: 0, nextR2TSN: 0, received: 0, resolve, reject, sent: false, sentAt: 0, queuedAt: performance.now(), priority: opts.priority ?? false, expired: false,
+        nextDataSN: 0,
+        nextR2TSN: 0,
+        received: 0,
+        resolve,
+        reject,
+        sent: false,
+        sentAt: 0,
+        queuedAt: performance.now(),
+        priority: opts.priority ?? false,
+        expired: false,
       };
       if (t.priority) this.postponed.unshift(t);
       else this.postponed.push(t);
@@ -298,14 +339,28 @@ export class Session implements SessionCore {
         continue;
       }
       if (!replayable(t.task)) {
-        t.reject(new IscsiError("OUTCOME_UNKNOWN", `${t.task.name ?? `opcode 0x${t.task.cdb[0]!.toString(16)}`}: connection lost before its status arrived; not re-issued because it is not idempotent`, { cause: error }));
+        t.reject(
+          new IscsiError(
+            "OUTCOME_UNKNOWN",
+            `${t.task.name ?? `opcode 0x${t.task.cdb[0]!.toString(16)}`}: connection lost before its status arrived; not re-issued because it is not idempotent`,
+            { cause: error },
+          ),
+        );
         continue;
       }
       sent.push(t);
     }
     sent.sort((a, b) => (a.cmdSN === b.cmdSN ? 0 : serialGe(a.cmdSN, b.cmdSN) ? 1 : -1));
     for (const t of sent) {
-      Object.assign(t, { nextDataSN: 0, nextR2TSN: 0, received: 0, sent: false, priority: false, expired: false, via: undefined });
+      Object.assign(t, {
+        nextDataSN: 0,
+        nextR2TSN: 0,
+        received: 0,
+        sent: false,
+        priority: false,
+        expired: false,
+        via: undefined,
+      });
     }
     this.stats.reissued += sent.length;
     this.postponed.unshift(...sent);
@@ -353,9 +408,17 @@ export class Session implements SessionCore {
         return undefined;
       case "recovering":
         if (!s.ioFailed || priority) return undefined;
-        return new IscsiError("TRANSPORT", `session to ${this.portal.host}:${this.portal.port} is down (since ${new Date(s.since).toISOString()}; replacement timeout passed): ${s.error.message}`, { cause: s.error });
+        return new IscsiError(
+          "TRANSPORT",
+          `session to ${this.portal.host}:${this.portal.port} is down (since ${new Date(s.since).toISOString()}; replacement timeout passed): ${s.error.message}`,
+          { cause: s.error },
+        );
       case "failed":
-        return new IscsiError("TRANSPORT", `session to ${this.portal.host}:${this.portal.port} has failed: ${s.error.message}`, { cause: s.error });
+        return new IscsiError(
+          "TRANSPORT",
+          `session to ${this.portal.host}:${this.portal.port} has failed: ${s.error.message}`,
+          { cause: s.error },
+        );
       default:
         return new IscsiError("SESSION_NOT_FOUND", `session to ${this.portal.host}:${this.portal.port} is ${s.kind}`);
     }
@@ -372,9 +435,13 @@ function lunFieldOf(lun: number): bigint {
 
 function checkTask(task: ScsiTask): string | undefined {
   if (task.cdb.length < 6 || task.cdb.length > 16) return `CDB length ${task.cdb.length} is outside 6..16`;
-  if (!Number.isInteger(task.transferLength) || task.transferLength < 0 || task.transferLength > 0xffffffff) return `transfer length ${task.transferLength} is invalid`;
-  if (task.direction === "write" && (task.data?.length ?? 0) < task.transferLength) return `write data (${task.data?.length ?? 0} bytes) is shorter than the transfer length ${task.transferLength}`;
-  if (task.direction === "read" && task.buffer && task.buffer.length < task.transferLength) return `read buffer (${task.buffer.length} bytes) is shorter than the transfer length ${task.transferLength}`;
-  if (task.direction === "none" && task.transferLength !== 0) return "a command without data phase must have transfer length 0";
+  if (!Number.isInteger(task.transferLength) || task.transferLength < 0 || task.transferLength > 0xffffffff)
+    return `transfer length ${task.transferLength} is invalid`;
+  if (task.direction === "write" && (task.data?.length ?? 0) < task.transferLength)
+    return `write data (${task.data?.length ?? 0} bytes) is shorter than the transfer length ${task.transferLength}`;
+  if (task.direction === "read" && task.buffer && task.buffer.length < task.transferLength)
+    return `read buffer (${task.buffer.length} bytes) is shorter than the transfer length ${task.transferLength}`;
+  if (task.direction === "none" && task.transferLength !== 0)
+    return "a command without data phase must have transfer length 0";
   return undefined;
 }

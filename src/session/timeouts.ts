@@ -8,7 +8,10 @@ import type { SessionCore } from "./core.ts";
 import type { TaskState } from "./task.ts";
 
 /** What this helper may read and do of its session. */
-type TimedSession = Pick<SessionCore, "state" | "connection" | "recoveryOptions" | "requests" | "tasks" | "log" | "finish"> & {
+type TimedSession = Pick<
+  SessionCore,
+  "state" | "connection" | "recoveryOptions" | "requests" | "tasks" | "log" | "finish"
+> & {
   /** Commands still unsent because the window is closed have the same timeout (window-stall.ts). */
   readonly windowStall: { expire(ms: number): void };
 };
@@ -48,7 +51,9 @@ export class CommandTimeouts {
       if (t.sentAt > due) return;
       if (t.expired) continue;
       t.expired = true;
-      this.chain = this.chain.then(() => escalate(s, t, ms)).catch((e) => s.log.warn(`task management failed: ${(e as Error).message}`));
+      this.chain = this.chain
+        .then(() => escalate(s, t, ms))
+        .catch((e) => s.log.warn(`task management failed: ${(e as Error).message}`));
     }
   }
 }
@@ -69,7 +74,8 @@ async function escalate(s: TimedSession, t: TaskState, ms: number): Promise<void
   try {
     await s.requests.taskManagement(TaskManagementFunction.LogicalUnitReset, t.lunField, undefined, 0, timeoutMs);
     const reset = new IscsiError("TIMEOUT", `${name} timed out after ${ms / 1000} s; LUN ${t.task.lun} was reset`);
-    for (const other of [...s.tasks.values()]) if (other.kind === "scsi" && other.task.lun === t.task.lun) s.finish(other, { error: reset });
+    for (const other of [...s.tasks.values()])
+      if (other.kind === "scsi" && other.task.lun === t.task.lun) s.finish(other, { error: reset });
   } catch (err) {
     s.log.warn(`LOGICAL UNIT RESET failed (${(err as Error).message}): dropping the connection`);
     s.connection.close(new IscsiError("TIMEOUT", `${name}: no status, abort and LUN reset failed; reconnecting`));

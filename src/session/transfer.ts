@@ -15,12 +15,22 @@ function plan(lu: LogicalUnit, o: TransferOptions): number {
   const cap = lu.capacity;
   if (!cap) throw new IscsiError("INTERNAL", "readCapacity() must run before a transfer");
   const bs = cap.blockSize;
-  for (const [name, v] of [["offset", o.offset], ["length", o.length], ["I/O size", o.ioSize]] as const) {
-    if (!Number.isSafeInteger(v) || v < 0 || v % bs !== 0) throw new IscsiError("INVALID_ARGUMENT", `${name} ${v} must be a multiple of the block size ${bs}`);
+  for (const [name, v] of [
+    ["offset", o.offset],
+    ["length", o.length],
+    ["I/O size", o.ioSize],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < 0 || v % bs !== 0)
+      throw new IscsiError("INVALID_ARGUMENT", `${name} ${v} must be a multiple of the block size ${bs}`);
   }
   if (o.ioSize === 0) throw new IscsiError("INVALID_ARGUMENT", "I/O size must be at least one block");
-  if (BigInt(o.offset + o.length) > cap.bytes) throw new IscsiError("INVALID_ARGUMENT", `range ${o.offset}+${o.length} is beyond the end of the LUN (${cap.bytes} bytes)`);
-  if (!Number.isInteger(o.queueDepth) || o.queueDepth < 1) throw new IscsiError("INVALID_ARGUMENT", "queue depth must be at least 1");
+  if (BigInt(o.offset + o.length) > cap.bytes)
+    throw new IscsiError(
+      "INVALID_ARGUMENT",
+      `range ${o.offset}+${o.length} is beyond the end of the LUN (${cap.bytes} bytes)`,
+    );
+  if (!Number.isInteger(o.queueDepth) || o.queueDepth < 1)
+    throw new IscsiError("INVALID_ARGUMENT", "queue depth must be at least 1");
   return bs;
 }
 
@@ -48,7 +58,11 @@ async function pipeline(o: TransferOptions, one: (at: number, len: number) => Pr
 }
 
 /** Read `length` bytes at `offset`; `sink` gets each piece (relative offset, bytes) as it completes. */
-export async function readRange(lu: LogicalUnit, o: TransferOptions, sink: (at: number, data: Uint8Array) => void | Promise<void>): Promise<void> {
+export async function readRange(
+  lu: LogicalUnit,
+  o: TransferOptions,
+  sink: (at: number, data: Uint8Array) => void | Promise<void>,
+): Promise<void> {
   const bs = plan(lu, o);
   await pipeline(o, async (at, len) => {
     const data = await lu.read(BigInt((o.offset + at) / bs), len / bs);
@@ -57,7 +71,11 @@ export async function readRange(lu: LogicalUnit, o: TransferOptions, sink: (at: 
 }
 
 /** Write `length` bytes at `offset`; `source` supplies each piece; ends with SYNCHRONIZE CACHE unless told not to. */
-export async function writeRange(lu: LogicalUnit, o: TransferOptions & { sync?: boolean }, source: (at: number, len: number) => Uint8Array): Promise<void> {
+export async function writeRange(
+  lu: LogicalUnit,
+  o: TransferOptions & { sync?: boolean },
+  source: (at: number, len: number) => Uint8Array,
+): Promise<void> {
   const bs = plan(lu, o);
   await pipeline(o, async (at, len) => {
     await lu.write(BigInt((o.offset + at) / bs), source(at, len));

@@ -35,7 +35,12 @@ export class WindowStall {
       const t = this.queue.shift()!;
       const w = s.window;
       const name = t.task.name ?? `opcode 0x${t.task.cdb[0]!.toString(16)}`;
-      t.reject(new IscsiError("TIMEOUT", `${name} was not sent within ${ms / 1000} s: the command window of ${s.connection.peer} stayed closed (ExpCmdSN ${w.expCmdSN}, MaxCmdSN ${w.maxCmdSN}, next CmdSN ${w.cmdSN})`));
+      t.reject(
+        new IscsiError(
+          "TIMEOUT",
+          `${name} was not sent within ${ms / 1000} s: the command window of ${s.connection.peer} stayed closed (ExpCmdSN ${w.expCmdSN}, MaxCmdSN ${w.maxCmdSN}, next CmdSN ${w.cmdSN})`,
+        ),
+      );
     }
     if (this.queue.length > 0) this.stalled();
   }

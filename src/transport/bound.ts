@@ -19,17 +19,27 @@ export interface SourceBinding {
 const cstring = (s: string) => Buffer.from(`${s}\0`, "utf8");
 
 /** Connect to host:port as `bind` says; rejects with a TransportError naming peer, interface and address. */
-export async function connectBound(host: string, port: number, bind: SourceBinding, timeoutMs = 10_000): Promise<Transport> {
-  const from = [bind.netIfaceName && `interface ${bind.netIfaceName}`, bind.ipAddress && `address ${bind.ipAddress}`].filter(Boolean).join(", ");
+export async function connectBound(
+  host: string,
+  port: number,
+  bind: SourceBinding,
+  timeoutMs = 10_000,
+): Promise<Transport> {
+  const from = [bind.netIfaceName && `interface ${bind.netIfaceName}`, bind.ipAddress && `address ${bind.ipAddress}`]
+    .filter(Boolean)
+    .join(", ");
   const lib = await loadNative().catch((err: Error) => {
-    throw new TransportError(`cannot leave from ${from}: binding a connection needs the native shim (${err.message})`, { cause: err });
+    throw new TransportError(`cannot leave from ${from}: binding a connection needs the native shim (${err.message})`, {
+      cause: err,
+    });
   });
   const { nb_connect, nb_connect_result, nb_close, nt_strerror } = lib.symbols;
   const address = isIP(host) ? host : (await Bun.dns.lookup(host).catch(() => []))[0]?.address;
   if (!address) throw new TransportError(`cannot connect to ${host}:${port}: the name does not resolve`);
   const args = [cstring(address), cstring(bind.netIfaceName ?? ""), cstring(bind.ipAddress ?? "")] as const;
   const fd = nb_connect(ptr(args[0]), port, ptr(args[1]), ptr(args[2]));
-  const failed = (rc: number) => new TransportError(`cannot connect to ${address}:${port} from ${from}: ${nt_strerror(rc)}`);
+  const failed = (rc: number) =>
+    new TransportError(`cannot connect to ${address}:${port} from ${from}: ${nt_strerror(rc)}`);
   if (fd < 0) throw failed(fd);
   const deadline = performance.now() + timeoutMs;
   for (;;) {
@@ -37,7 +47,9 @@ export async function connectBound(host: string, port: number, bind: SourceBindi
     if (rc === 0) break;
     if (rc !== lib.wouldBlock || performance.now() > deadline) {
       nb_close(fd);
-      throw rc === lib.wouldBlock ? new TransportError(`connecting to ${address}:${port} from ${from} timed out after ${timeoutMs} ms`) : failed(rc);
+      throw rc === lib.wouldBlock
+        ? new TransportError(`connecting to ${address}:${port} from ${from} timed out after ${timeoutMs} ms`)
+        : failed(rc);
     }
     await Bun.sleep(5);
   }

@@ -29,7 +29,8 @@ export class TransportChoiceError extends Error {
 
 /** The choice given, else $ISCSI_TRANSPORT, else "auto"; an unknown name is an error that names it. */
 export function transportChoice(given?: string): TransportChoice {
-  const [value, where] = given !== undefined ? [given, "transport"] : [process.env.ISCSI_TRANSPORT || "auto", "ISCSI_TRANSPORT"];
+  const [value, where] =
+    given !== undefined ? [given, "transport"] : [process.env.ISCSI_TRANSPORT || "auto", "ISCSI_TRANSPORT"];
   if (!(TRANSPORT_CHOICES as readonly string[]).includes(value)) {
     throw new TransportChoiceError(`${where} ${JSON.stringify(value)} is not one of ${TRANSPORT_CHOICES.join(", ")}`);
   }
@@ -43,10 +44,16 @@ export function transportChoice(given?: string): TransportChoice {
  */
 export async function resolveTransport(given?: string): Promise<ResolvedTransport> {
   const choice = transportChoice(given);
-  const by = given !== undefined ? `--transport ${choice}` : process.env.ISCSI_TRANSPORT ? `ISCSI_TRANSPORT=${choice}` : "the default";
+  const by =
+    given !== undefined
+      ? `--transport ${choice}`
+      : process.env.ISCSI_TRANSPORT
+        ? `ISCSI_TRANSPORT=${choice}`
+        : "the default";
   if (choice === "bun") return { kind: "bun", why: by, fellBack: false };
   // macOS and the rest: nothing to load, and nothing is tried.
-  if (choice === "auto" && process.platform !== "linux") return { kind: "bun", why: `${by}, and the native transport is Linux-only`, fellBack: false };
+  if (choice === "auto" && process.platform !== "linux")
+    return { kind: "bun", why: `${by}, and the native transport is Linux-only`, fellBack: false };
   try {
     await loadNative();
     return { kind: "native", why: choice === "auto" ? `${by}, and its library loads` : by, fellBack: false };
@@ -56,6 +63,11 @@ export async function resolveTransport(given?: string): Promise<ResolvedTranspor
   }
 }
 
-export function connectTransport(kind: TransportKind, host: string, port: number, timeoutMs?: number): Promise<Transport> {
+export function connectTransport(
+  kind: TransportKind,
+  host: string,
+  port: number,
+  timeoutMs?: number,
+): Promise<Transport> {
   return kind === "native" ? connectNative(host, port, timeoutMs) : connectTcp(host, port, timeoutMs);
 }

@@ -44,7 +44,11 @@ export function locateFfiLib(lib: FfiLib): FfiLibLocation {
   const fromEnv = process.env[lib.env];
   if (fromEnv) {
     if (existsSync(fromEnv)) return { kind: "file", source: "env", path: fromEnv };
-    return { kind: "missing", problem: `$${lib.env} names ${fromEnv}, which does not exist`, fix: `unset ${lib.env} or point it at ${ffiLibFileName(lib)}` };
+    return {
+      kind: "missing",
+      problem: `$${lib.env} names ${fromEnv}, which does not exist`,
+      fix: `unset ${lib.env} or point it at ${ffiLibFileName(lib)}`,
+    };
   }
   const name = ffiLibFileName(lib);
   if (Bun.isStandaloneExecutable) {
@@ -54,7 +58,9 @@ export function locateFfiLib(lib: FfiLib): FfiLibLocation {
     if (blob) return { kind: "embedded", name, bytes: blob.size, blob };
   }
   const tried = ["(no copy embedded in this executable)"];
-  const places: Array<["libexec" | "build", string]> = [["libexec", join(dirname(process.execPath), "..", "libexec", "iscsi", name)]];
+  const places: Array<["libexec" | "build", string]> = [
+    ["libexec", join(dirname(process.execPath), "..", "libexec", "iscsi", name)],
+  ];
   if (!Bun.isStandaloneExecutable) places.push(["build", ffiBuildPath(lib)]);
   for (const [source, path] of places) {
     tried.push(path);

@@ -14,7 +14,8 @@ class MemoryQueue extends PieceQueue {
   flush(): void {
     if (this.dead || this.head >= this.pieces.length) return this.settle();
     let total = 0;
-    for (let i = this.head; i < this.pieces.length; i++) total += this.pieces[i]!.length - (i === this.head ? this.offset : 0);
+    for (let i = this.head; i < this.pieces.length; i++)
+      total += this.pieces[i]!.length - (i === this.head ? this.offset : 0);
     const chunk = new Uint8Array(total);
     let at = 0;
     for (let i = this.head; i < this.pieces.length; i++) {

@@ -6,7 +6,12 @@ import { TransportError } from "./errors.ts";
 
 const ABI_VERSION = 3;
 
-export const NET_LIB: FfiLib = { base: "libiscsi_net", env: "ISCSI_NET_LIB", label: "the native transport library", build: "sh ffi/net/build.sh" };
+export const NET_LIB: FfiLib = {
+  base: "libiscsi_net",
+  env: "ISCSI_NET_LIB",
+  label: "the native transport library",
+  build: "sh ffi/net/build.sh",
+};
 
 const SYMBOLS = {
   nt_abi_version: { args: [], returns: "i32" },
@@ -41,7 +46,8 @@ export function loadNative(): Promise<NativeLib> {
 }
 
 async function load(): Promise<NativeLib> {
-  if (process.platform !== "linux") throw new TransportError(`the native transport is Linux-only (this is ${process.platform}); use the Bun transport`);
+  if (process.platform !== "linux")
+    throw new TransportError(`the native transport is Linux-only (this is ${process.platform}); use the Bun transport`);
   let path: string;
   try {
     path = await ffiLibPath(NET_LIB);
@@ -52,9 +58,14 @@ async function load(): Promise<NativeLib> {
   try {
     symbols = dlopen(path, SYMBOLS).symbols;
   } catch (err) {
-    throw new TransportError(`cannot load the native transport library ${path}: ${(err as Error).message}`, { cause: err });
+    throw new TransportError(`cannot load the native transport library ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const abi = symbols.nt_abi_version();
-  if (abi !== ABI_VERSION) throw new TransportError(`the native transport library ${path} has ABI ${abi}, expected ${ABI_VERSION}: rebuild it`);
+  if (abi !== ABI_VERSION)
+    throw new TransportError(
+      `the native transport library ${path} has ABI ${abi}, expected ${ABI_VERSION}: rebuild it`,
+    );
   return { path, symbols, wouldBlock: symbols.nt_would_block() };
 }

@@ -151,7 +151,8 @@ class NativeTransport extends Pipe implements SocketEvents {
           if (!this.closed && this.watcher.state === "ready") this.pump();
         },
         close: () => {
-          if (!this.closed && this.watcher.state === "ready") this.onClosed(new TransportError(`connection to ${this.peer}: watcher doorbell closed`));
+          if (!this.closed && this.watcher.state === "ready")
+            this.onClosed(new TransportError(`connection to ${this.peer}: watcher doorbell closed`));
         },
       },
     } as unknown as Parameters<typeof Bun.connect<undefined>>[0]).then(
@@ -173,7 +174,9 @@ class NativeTransport extends Pipe implements SocketEvents {
 
   private fail(what: string, code: number): void {
     if (this.closed) return;
-    this.onClosed(new TransportError(`connection to ${this.peer} ${what}: ${String(this.lib.symbols.nt_strerror(code))}`));
+    this.onClosed(
+      new TransportError(`connection to ${this.peer} ${what}: ${String(this.lib.symbols.nt_strerror(code))}`),
+    );
   }
 }
 
@@ -183,7 +186,8 @@ export async function connectNative(host: string, port: number, timeoutMs = 10_0
   return connectSocket(host, port, timeoutMs, (socket, peer) => {
     // QUIRK(Bun 1.4.5): Socket.fd exists at run time but is not in bun-types.
     const fd = (socket as unknown as { fd?: unknown }).fd;
-    if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0) throw new TransportError(`connection to ${peer}: this Bun does not expose the socket's descriptor`);
+    if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0)
+      throw new TransportError(`connection to ${peer}: this Bun does not expose the socket's descriptor`);
     return new NativeTransport(lib, socket, fd, peer);
   });
 }

@@ -84,7 +84,11 @@ export async function connectSocket<T extends SocketEvents>(
         user?.onClosed(new TransportError(`connection to ${peer} closed by the target`));
       },
       close(_s, error) {
-        user?.onClosed(error ? new TransportError(`connection to ${peer} lost: ${error.message}`, { cause: error }) : new TransportError(`connection to ${peer} closed`));
+        user?.onClosed(
+          error
+            ? new TransportError(`connection to ${peer} lost: ${error.message}`, { cause: error })
+            : new TransportError(`connection to ${peer} closed`),
+        );
       },
       error(_s, error) {
         user?.onClosed(new TransportError(`connection to ${peer} failed: ${error.message}`, { cause: error }));
@@ -94,10 +98,17 @@ export async function connectSocket<T extends SocketEvents>(
   });
   let socket: Socket<undefined>;
   try {
-    socket = await withTimeout(connecting, timeoutMs, () => new TransportError(`connecting to ${peer} timed out after ${timeoutMs} ms`));
+    socket = await withTimeout(
+      connecting,
+      timeoutMs,
+      () => new TransportError(`connecting to ${peer} timed out after ${timeoutMs} ms`),
+    );
     socket.setNoDelay(true);
   } catch (err) {
-    connecting.then((s) => s.end(), () => {});
+    connecting.then(
+      (s) => s.end(),
+      () => {},
+    );
     if (err instanceof TransportError) throw err;
     throw new TransportError(`cannot connect to ${peer}: ${connectFailure(err)}`, { cause: err });
   }

@@ -59,13 +59,26 @@ afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 describe("ffi/macos/build-check.sh", () => {
   test("builds libiscsi_hba.dylib for darwin-arm64 and darwin-x64", async () => {
-    const child = Bun.spawn(["bash", join(FFI, "macos/build-check.sh"), "--out", outDir], { stdout: "pipe", stderr: "pipe" });
-    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    const child = Bun.spawn(["bash", join(FFI, "macos/build-check.sh"), "--out", outDir], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+      child.exited,
+    ]);
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
-    expect(stdout.trim().split("\n")).toEqual([join(outDir, "darwin-arm64/libiscsi_hba.dylib"), join(outDir, "darwin-x64/libiscsi_hba.dylib")]);
+    expect(stdout.trim().split("\n")).toEqual([
+      join(outDir, "darwin-arm64/libiscsi_hba.dylib"),
+      join(outDir, "darwin-x64/libiscsi_hba.dylib"),
+    ]);
   }, 180_000);
 
-  for (const [dir, arch] of [["darwin-arm64", "arm64"], ["darwin-x64", "x86_64"]] as const) {
+  for (const [dir, arch] of [
+    ["darwin-arm64", "arm64"],
+    ["darwin-x64", "x86_64"],
+  ] as const) {
     test(`${dir}: Mach-O 64-bit ${arch} dylib bound to IOKit and libSystem, macOS 11+`, () => {
       const bytes = new Uint8Array(readFileSync(join(outDir, dir, "libiscsi_hba.dylib")));
       const macho = readMachO(bytes);
@@ -75,12 +88,22 @@ describe("ffi/macos/build-check.sh", () => {
       // Two-level namespace with no undefined symbol left unbound: every import names its library.
       expect(macho.flags & (MH_NOUNDEFS | MH_TWOLEVEL)).toBe(MH_NOUNDEFS | MH_TWOLEVEL);
       expect(macho.idDylib).toBe("@rpath/libiscsi_hba.dylib");
-      expect(macho.loads.sort()).toEqual(["/System/Library/Frameworks/IOKit.framework/Versions/A/IOKit", "/usr/lib/libSystem.B.dylib"]);
+      expect(macho.loads.sort()).toEqual([
+        "/System/Library/Frameworks/IOKit.framework/Versions/A/IOKit",
+        "/usr/lib/libSystem.B.dylib",
+      ]);
       expect({ platform: macho.platform, minos: macho.minos }).toEqual({ platform: PLATFORM_MACOS, minos: "11.0" });
       // Apple Silicon runs only signed code, so the linker signs arm64 output ad hoc; x86_64 needs none.
       expect(macho.signed).toBe(arch === "arm64");
       const text = new TextDecoder("latin1").decode(bytes);
-      for (const symbol of ["_iscsi_dk_open", "_iscsi_dk_set_target", "_iscsi_dk_close", "_iscsi_hba_bridge_notify", "_iscsi_ring_create", "_IOConnectMapMemory64"]) {
+      for (const symbol of [
+        "_iscsi_dk_open",
+        "_iscsi_dk_set_target",
+        "_iscsi_dk_close",
+        "_iscsi_hba_bridge_notify",
+        "_iscsi_ring_create",
+        "_IOConnectMapMemory64",
+      ]) {
         expect(text).toContain(`${symbol}\0`);
       }
     });

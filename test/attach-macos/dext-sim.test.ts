@@ -27,7 +27,8 @@ const TASK = { targetId: 24, transferLength: 28, dataOffset: 32, cdbLength: 56 }
 // enum iscsi_hba_refusal.
 const REFUSED = { cdbLength: 1, direction: 2, length: 3, dataRange: 4, noTarget: 5 } as const;
 
-const be = (n: number, bytes: number) => Array.from({ length: bytes }, (_, i) => Math.floor(n / 2 ** (8 * (bytes - 1 - i))) % 256);
+const be = (n: number, bytes: number) =>
+  Array.from({ length: bytes }, (_, i) => Math.floor(n / 2 ** (8 * (bytes - 1 - i))) % 256);
 const inquiry = (alloc = 96) => [0x12, 0, 0, ...be(alloc, 2), 0];
 const readCapacity16 = () => [0x9e, 0x10, ...be(0, 8), ...be(32, 4), 0, 0];
 const testUnitReady = () => [0, 0, 0, 0, 0, 0];
@@ -54,7 +55,12 @@ beforeAll(async () => {
   cleanup = harness.cleanup;
   session = await Session.open({
     portal: { host: "127.0.0.1", port: tgtd.port },
-    login: { initiatorName: INITIATOR, targetName: tgtd.targets[0]!.iqn, sessionType: "Normal", auth: { method: "None" } },
+    login: {
+      initiatorName: INITIATOR,
+      targetName: tgtd.targets[0]!.iqn,
+      sessionType: "Normal",
+      auth: { method: "None" },
+    },
     // Short, so the killed-target test sees waiting I/O fail within the test's time.
     recovery: { replacementTimeoutMs: 1500, nopIntervalMs: 1000, nopTimeoutMs: 1000, maxBackoffMs: 500 },
   });
@@ -100,7 +106,12 @@ describe("dext → bridge → ring → session → tgtd", () => {
       { cdb: write10(100, small.length / BLOCK), dir: Dir.Write, length: small.length, data: small },
       { cdb: write16(4096, full.length / BLOCK), dir: Dir.Write, length: full.length, data: full },
     ]);
-    for (const w of writes) expect({ failed: w.transportFailed, status: w.status, bytes: w.bytes }).toEqual({ failed: false, status: GOOD, bytes: w.data.length });
+    for (const w of writes)
+      expect({ failed: w.transportFailed, status: w.status, bytes: w.bytes }).toEqual({
+        failed: false,
+        status: GOOD,
+        bytes: w.data.length,
+      });
     const [sync] = await sim.run([{ cdb: synchronizeCache10(), dir: Dir.None, length: 0 }]);
     expect(sync!.status).toBe(GOOD);
     const [back10, back16] = await sim.run([
@@ -118,8 +129,12 @@ describe("dext → bridge → ring → session → tgtd", () => {
 
   test("every slot busy at once: 64 reads of distinct blocks all complete with the right data", async () => {
     const pattern = randomData(64 * 4096);
-    await sim.run([{ cdb: write10(8192, pattern.length / BLOCK), dir: Dir.Write, length: pattern.length, data: pattern }]);
-    const reads = await sim.run(Array.from({ length: 64 }, (_, i) => ({ cdb: read10(8192 + i * 8, 8), dir: Dir.Read, length: 4096 })));
+    await sim.run([
+      { cdb: write10(8192, pattern.length / BLOCK), dir: Dir.Write, length: pattern.length, data: pattern },
+    ]);
+    const reads = await sim.run(
+      Array.from({ length: 64 }, (_, i) => ({ cdb: read10(8192 + i * 8, 8), dir: Dir.Read, length: 4096 })),
+    );
     reads.forEach((r, i) => {
       expect(r.status).toBe(GOOD);
       expect(Bun.hash(r.data)).toBe(Bun.hash(pattern.subarray(i * 4096, (i + 1) * 4096)));
@@ -162,21 +177,79 @@ describe("dext → bridge → ring → session → tgtd", () => {
 
 describe("hostile or broken arena contents", () => {
   test("the dext side refuses a transfer longer than a slot before touching the window", () => {
-    expect(sim.submit({ cdb: read16(0, SLOT_BYTES / BLOCK + 1), dir: Dir.Read, length: SLOT_BYTES + BLOCK })).toBe(-REFUSED.length);
+    expect(sim.submit({ cdb: read16(0, SLOT_BYTES / BLOCK + 1), dir: Dir.Read, length: SLOT_BYTES + BLOCK })).toBe(
+      -REFUSED.length,
+    );
     expect(sim.submit({ cdb: [0x12, 0, 0], dir: Dir.Read, length: 96 })).toBe(-REFUSED.cdbLength);
   });
 
   test("values changed behind the bridge's back are refused with a reason, never sent", async () => {
     const before = sim.connection.stats();
     const windowAt = (slot: number) => 65536n + BigInt(slot) * 524288n;
-    const cases: Array<{ offset: number; width: 4 | 8; value: bigint | ((slot: number) => bigint); refusal: number; error: number; text: RegExp }> = [
-      { offset: TASK.transferLength, width: 4, value: 600_000n, refusal: REFUSED.length, error: -EINVAL, text: /transfer length exceeds the slot .*transfer length 600000.*524288 bytes/ },
-      { offset: TASK.dataOffset, width: 8, value: (slot) => windowAt((slot + 1) % 64), refusal: REFUSED.dataRange, error: -EINVAL, text: /data offset outside the slot's window/ },
-      { offset: TASK.dataOffset, width: 8, value: (slot) => windowAt(slot) + 524288n - 4095n, refusal: REFUSED.dataRange, error: -EINVAL, text: /data offset outside the slot's window/ },
-      { offset: TASK.dataOffset, width: 8, value: 2n ** 64n - 1n, refusal: REFUSED.dataRange, error: -EINVAL, text: /data offset 18446744073709551615/ },
-      { offset: TASK.cdbLength, width: 4, value: 0x0117n, refusal: REFUSED.cdbLength, error: -EINVAL, text: /CDB length outside 6\.\.16 \(cdb_length 23/ },
-      { offset: TASK.cdbLength, width: 4, value: 0x070an, refusal: REFUSED.direction, error: -EINVAL, text: /bad data direction .*direction 7/ },
-      { offset: TASK.targetId, width: 4, value: 99n, refusal: REFUSED.noTarget, error: -ENXIO, text: /no ring serves this target .*target 99/ },
+    const cases: Array<{
+      offset: number;
+      width: 4 | 8;
+      value: bigint | ((slot: number) => bigint);
+      refusal: number;
+      error: number;
+      text: RegExp;
+    }> = [
+      {
+        offset: TASK.transferLength,
+        width: 4,
+        value: 600_000n,
+        refusal: REFUSED.length,
+        error: -EINVAL,
+        text: /transfer length exceeds the slot .*transfer length 600000.*524288 bytes/,
+      },
+      {
+        offset: TASK.dataOffset,
+        width: 8,
+        value: (slot) => windowAt((slot + 1) % 64),
+        refusal: REFUSED.dataRange,
+        error: -EINVAL,
+        text: /data offset outside the slot's window/,
+      },
+      {
+        offset: TASK.dataOffset,
+        width: 8,
+        value: (slot) => windowAt(slot) + 524288n - 4095n,
+        refusal: REFUSED.dataRange,
+        error: -EINVAL,
+        text: /data offset outside the slot's window/,
+      },
+      {
+        offset: TASK.dataOffset,
+        width: 8,
+        value: 2n ** 64n - 1n,
+        refusal: REFUSED.dataRange,
+        error: -EINVAL,
+        text: /data offset 18446744073709551615/,
+      },
+      {
+        offset: TASK.cdbLength,
+        width: 4,
+        value: 0x0117n,
+        refusal: REFUSED.cdbLength,
+        error: -EINVAL,
+        text: /CDB length outside 6\.\.16 \(cdb_length 23/,
+      },
+      {
+        offset: TASK.cdbLength,
+        width: 4,
+        value: 0x070an,
+        refusal: REFUSED.direction,
+        error: -EINVAL,
+        text: /bad data direction .*direction 7/,
+      },
+      {
+        offset: TASK.targetId,
+        width: 4,
+        value: 99n,
+        refusal: REFUSED.noTarget,
+        error: -ENXIO,
+        text: /no ring serves this target .*target 99/,
+      },
       { offset: TASK.targetId, width: 4, value: 5n, refusal: REFUSED.noTarget, error: -ENXIO, text: /target 5;/ },
     ];
     for (const c of cases) {
@@ -185,7 +258,12 @@ describe("hostile or broken arena contents", () => {
       sim.notify();
       await sim.waitDone([slot]);
       const out = sim.finish(slot);
-      expect({ failed: out.transportFailed, refusal: out.refusal, error: out.error, bytes: out.bytes }).toEqual({ failed: true, refusal: c.refusal, error: c.error, bytes: 0 });
+      expect({ failed: out.transportFailed, refusal: out.refusal, error: out.error, bytes: out.bytes }).toEqual({
+        failed: true,
+        refusal: c.refusal,
+        error: c.error,
+        bytes: 0,
+      });
       expect(sim.connection.lastError()).toMatch(c.text);
     }
     const after = sim.connection.stats();
@@ -220,7 +298,8 @@ describe("hostile or broken arena contents", () => {
   });
 
   test("SAM LUN bytes decode to the LUN the bridge sees", () => {
-    const lun = (...bytes: number[]) => BigInt(symbols.iscsi_hba_decode_lun(new Uint8Array([...bytes, ...Array(8 - bytes.length).fill(0)])));
+    const lun = (...bytes: number[]) =>
+      BigInt(symbols.iscsi_hba_decode_lun(new Uint8Array([...bytes, ...Array(8 - bytes.length).fill(0)])));
     const unsupported = 2n ** 64n - 1n;
     expect(lun(0, 0)).toBe(0n);
     expect(lun(0, 7)).toBe(7n); // peripheral device addressing, bus 0
@@ -234,13 +313,19 @@ describe("hostile or broken arena contents", () => {
 describe("target loss", () => {
   test("tgtd killed with writes in flight: every slot completes as a transport failure, none as GOOD", async () => {
     const data = randomData(64 * 1024);
-    const slots = Array.from({ length: 4 }, (_, i) => sim.submit({ cdb: write10(20_000 + i * 128, 128), dir: Dir.Write, length: data.length, data }));
+    const slots = Array.from({ length: 4 }, (_, i) =>
+      sim.submit({ cdb: write10(20_000 + i * 128, 128), dir: Dir.Write, length: data.length, data }),
+    );
     await tgtd.kill9();
     sim.notify();
     await sim.waitDone(slots, 60_000);
     for (const slot of slots) {
       const out = sim.finish(slot);
-      expect({ failed: out.transportFailed, bytes: out.bytes, sense: out.sense.length }).toEqual({ failed: true, bytes: 0, sense: 0 });
+      expect({ failed: out.transportFailed, bytes: out.bytes, sense: out.sense.length }).toEqual({
+        failed: true,
+        bytes: 0,
+        sense: 0,
+      });
       expect(out.error).toBeLessThan(0);
     }
     expect(sim.connection.lastError()).toMatch(/no SCSI status, transport error -5/);
@@ -254,7 +339,10 @@ describe("target loss", () => {
     expect(again!.status).toBe(GOOD); // the session came back after the restart
     // A stopped tgtd keeps the connection open and answers nothing: the reads stay out at the target.
     process.kill(tgtd.pid, "SIGSTOP");
-    const slots = [sim.submit({ cdb: read10(0, 8), dir: Dir.Read, length: 4096 }), sim.submit({ cdb: read10(64, 8), dir: Dir.Read, length: 4096 })];
+    const slots = [
+      sim.submit({ cdb: read10(0, 8), dir: Dir.Read, length: 4096 }),
+      sim.submit({ cdb: read10(64, 8), dir: Dir.Read, length: 4096 }),
+    ];
     sim.notify();
     while (server.busy < 2) await Bun.sleep(5);
     const failuresBefore = sim.connection.stats().transportFailures;
@@ -271,6 +359,9 @@ describe("target loss", () => {
     expect(sim.connection.stats().transportFailures - failuresBefore).toBe(2);
     // Nothing serves target 0 now: a new task is refused at once.
     const [late] = await sim.run([{ cdb: testUnitReady(), dir: Dir.None, length: 0 }]);
-    expect({ failed: late!.transportFailed, refusal: late!.refusal }).toEqual({ failed: true, refusal: REFUSED.noTarget });
+    expect({ failed: late!.transportFailed, refusal: late!.refusal }).toEqual({
+      failed: true,
+      refusal: REFUSED.noTarget,
+    });
   }, 90_000);
 });

@@ -45,12 +45,33 @@ export async function loadHarness(): Promise<{ attach: AttachLibrary; sim: SimSy
   const attach = await attachLibrary();
   const dir = mkdtempSync(join(tmpdir(), "iscsi-dext-sim-"));
   const lib = join(dir, "libdext_sim.so");
-  const sources = ["harness/dext_sim.c", "hba_bridge.c", "hba_bridge_targets.c", "hba_arena.c", "hba_local.c"].map((s) => join(FFI, s));
-  const argv = ["gcc", "-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-pthread", `-I${FFI}`, ...sources,
-    attach.path, `-Wl,-rpath,${dirname(attach.path)}`, "-o", lib];
+  const sources = ["harness/dext_sim.c", "hba_bridge.c", "hba_bridge_targets.c", "hba_arena.c", "hba_local.c"].map(
+    (s) => join(FFI, s),
+  );
+  const argv = [
+    "gcc",
+    "-std=c11",
+    "-O2",
+    "-g",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-fPIC",
+    "-shared",
+    "-pthread",
+    `-I${FFI}`,
+    ...sources,
+    attach.path,
+    `-Wl,-rpath,${dirname(attach.path)}`,
+    "-o",
+    lib,
+  ];
   expectSuccess(argv, await runTool(argv, { timeoutMs: 120_000 }));
   const sim = dlopen(lib, SYMBOLS).symbols;
-  if (sim.dext_sim_outcome_bytes() !== OUTCOME_BYTES) throw new Error(`struct iscsi_hba_outcome is ${sim.dext_sim_outcome_bytes()} bytes, this file decodes ${OUTCOME_BYTES}`);
+  if (sim.dext_sim_outcome_bytes() !== OUTCOME_BYTES)
+    throw new Error(
+      `struct iscsi_hba_outcome is ${sim.dext_sim_outcome_bytes()} bytes, this file decodes ${OUTCOME_BYTES}`,
+    );
   return { attach, sim, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -99,7 +120,10 @@ export class DextSim {
   private readonly parked = new Map<number, Uint8Array>();
   private tag = 1;
 
-  constructor(readonly sim: SimSymbols, workers: number) {
+  constructor(
+    readonly sim: SimSymbols,
+    workers: number,
+  ) {
     const err = new Uint8Array(256);
     const handle = sim.dext_sim_create(workers, err, BigInt(err.length));
     if (!handle) throw new Error(`dext_sim_create: ${new TextDecoder().decode(err.subarray(0, err.indexOf(0)))}`);
@@ -119,13 +143,24 @@ export class DextSim {
     const data = task.data ?? new Uint8Array(Math.max(task.length, 1));
     const cdb = new Uint8Array(16);
     cdb.set(task.cdb);
-    const slot = this.sim.dext_sim_submit(this.handle, cdb, task.cdb.length, task.dir, BigInt(task.lun ?? 0), task.target ?? 0, task.length, ptr(data), BigInt(this.tag++));
+    const slot = this.sim.dext_sim_submit(
+      this.handle,
+      cdb,
+      task.cdb.length,
+      task.dir,
+      BigInt(task.lun ?? 0),
+      task.target ?? 0,
+      task.length,
+      ptr(data),
+      BigInt(this.tag++),
+    );
     if (slot >= 0) this.parked.set(slot, data);
     return slot;
   }
 
   poke(slot: number, offset: number, width: 4 | 8, value: bigint): void {
-    if (this.sim.dext_sim_poke_task(this.handle, slot, offset, width, value) !== 0) throw new Error(`poke slot ${slot} +${offset}`);
+    if (this.sim.dext_sim_poke_task(this.handle, slot, offset, width, value) !== 0)
+      throw new Error(`poke slot ${slot} +${offset}`);
   }
 
   notify(): number {
@@ -141,7 +176,10 @@ export class DextSim {
     const want = slots.reduce((m, s) => m | (1n << BigInt(s)), 0n);
     const deadline = Date.now() + timeoutMs;
     while ((this.doneMask() & want) !== want) {
-      if (Date.now() > deadline) throw new Error(`slots ${slots.join(",")} not DONE after ${timeoutMs} ms (done mask ${this.doneMask().toString(2)})`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `slots ${slots.join(",")} not DONE after ${timeoutMs} ms (done mask ${this.doneMask().toString(2)})`,
+        );
       await Bun.sleep(2);
     }
   }

@@ -75,7 +75,13 @@ ${HEAD}
 describe("hdiutil argv", () => {
   test("attach: raw image class, no mount, no verify, plist output, file last", () => {
     expect(attachArgv("/var/run/iscsi/attach-3/lun0.img")).toEqual([
-      "/usr/bin/hdiutil", "attach", "-imagekey", "diskimage-class=CRawDiskImage", "-nomount", "-noverify", "-plist",
+      "/usr/bin/hdiutil",
+      "attach",
+      "-imagekey",
+      "diskimage-class=CRawDiskImage",
+      "-nomount",
+      "-noverify",
+      "-plist",
       "/var/run/iscsi/attach-3/lun0.img",
     ]);
   });
@@ -127,9 +133,13 @@ describe("hdiutil attach -plist output", () => {
   });
 
   test("output that is not a plist, or lacks system-entities, is a clear error", () => {
-    expect(() => deviceFromAttachPlist("hdiutil: attach failed - no such file or directory")).toThrow(/not a property list.*no <plist> element/);
+    expect(() => deviceFromAttachPlist("hdiutil: attach failed - no such file or directory")).toThrow(
+      /not a property list.*no <plist> element/,
+    );
     expect(() => deviceFromAttachPlist(`${HEAD}<plist version="1.0"><dict/></plist>`)).toThrow(/no system-entities/);
-    expect(() => deviceFromAttachPlist(RAW_NOMOUNT.replace("</array>", ""))).toThrow(expect.objectContaining({ code: "GENERIC" }));
+    expect(() => deviceFromAttachPlist(RAW_NOMOUNT.replace("</array>", ""))).toThrow(
+      expect.objectContaining({ code: "GENERIC" }),
+    );
   });
 });
 
@@ -185,7 +195,8 @@ describe("property list reader", () => {
 describe("driver/Info.plist", () => {
   const driver = join(import.meta.dir, "../../driver");
   const info = parsePlist(readFileSync(join(driver, "Info.plist"), "utf8")) as Record<string, any>;
-  const classesIn = (file: string) => [...readFileSync(join(driver, file), "utf8").matchAll(/^class (\w+)\s*:/gm)].map((m) => m[1]);
+  const classesIn = (file: string) =>
+    [...readFileSync(join(driver, file), "utf8").matchAll(/^class (\w+)\s*:/gm)].map((m) => m[1]);
 
   test("personalities: bootstrap nub on IOUserResources, the controller on the nub, the user client class", () => {
     const { IscsiHBABootstrap: nub, IscsiHBA: hba } = info.IOKitPersonalities;

@@ -8,8 +8,11 @@ import { mountArgv, mountOptions, ourNfsMounts, unmountArgv } from "../../src/at
 test("mount_nfs gets NFSv3 over TCP on one port, a reserved source port, hard+intr, mutejukebox, 1 MiB I/O, nobrowse, no locks", () => {
   const path = exportPathOf("iqn.2026-12.example:disk", 1);
   expect(mountArgv(40123, path, "/var/root/iscsi/attach/nfs-1")).toEqual([
-    "/sbin/mount_nfs", "-o", "vers=3,tcp,port=40123,mountport=40123,resvport,nolocks,hard,intr,mutejukebox,rwsize=1048576,nobrowse",
-    `127.0.0.1:${path}`, "/var/root/iscsi/attach/nfs-1",
+    "/sbin/mount_nfs",
+    "-o",
+    "vers=3,tcp,port=40123,mountport=40123,resvport,nolocks,hard,intr,mutejukebox,rwsize=1048576,nobrowse",
+    `127.0.0.1:${path}`,
+    "/var/root/iscsi/attach/nfs-1",
   ]);
   expect(() => mountOptions(0)).toThrow(/NFS port 0 is not 1..65535/);
   expect(() => mountArgv(1, "/etc", "/x")).toThrow(/not an export of ours/);

@@ -15,7 +15,11 @@ export async function sh(cmd: string, opts: { timeoutMs?: number } = {}): Promis
   const p = Bun.spawn(["bash", "-c", cmd], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => p.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
   try {
-    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
     return { code, stdout, stderr };
   } finally {
     clearTimeout(timer);

@@ -42,7 +42,17 @@ afterAll(async () => {
 test("iscsi attach logs the node in and makes a loop device; --list --json shows it; the session is pinned", async () => {
   expect((await json(["sessions"])).sessions).toHaveLength(0);
   const a = await json(["attach", iqn(), "1"]);
-  expect(a).toMatchObject({ id: 1, target: iqn(), portal: { host: "127.0.0.1", port: t.port }, lun: 1, backend: "fuse-loop", state: "attached", readOnly: false, sizeBytes: String(32 << 20), blockSize: 512 });
+  expect(a).toMatchObject({
+    id: 1,
+    target: iqn(),
+    portal: { host: "127.0.0.1", port: t.port },
+    lun: 1,
+    backend: "fuse-loop",
+    state: "attached",
+    readOnly: false,
+    sizeBytes: String(32 << 20),
+    blockSize: 512,
+  });
   expect(a.device).toMatch(/^\/dev\/loop\d+$/);
   expect(a.sid).toBe((await json(["sessions"])).sessions[0].sid);
   await ok(`dd if=/dev/urandom of=${a.device} bs=64k count=16 oflag=direct conv=fsync status=none`);
@@ -52,7 +62,9 @@ test("iscsi attach logs the node in and makes a loop device; --list --json shows
   expect(list[0].stats).toMatchObject({ writes: 16, bytesWritten: 1 << 20, errors: 0 });
   expect(list[0].stats.flushes).toBeGreaterThanOrEqual(1);
   const table = await cli(["attach", "--list"]);
-  expect(table.stdout).toMatch(new RegExp(`^1\\s+${a.device}\\s+${iqn().replace(/\./g, "\\.")}\\s+1\\s+attached\\s+32\\.0 MiB`, "m"));
+  expect(table.stdout).toMatch(
+    new RegExp(`^1\\s+${a.device}\\s+${iqn().replace(/\./g, "\\.")}\\s+1\\s+attached\\s+32\\.0 MiB`, "m"),
+  );
 
   const again = await cli(["attach", iqn(), "1"]);
   expect(again.code).toBe(15);
@@ -60,7 +72,9 @@ test("iscsi attach logs the node in and makes a loop device; --list --json shows
 
   const logout = await cli(["logout", iqn()]);
   expect(logout.code).toBe(28);
-  expect(logout.stderr).toContain(`session ${a.sid} has LUN 1 as ${a.device} (attachment 1) attached; detach first (iscsi detach 1)`);
+  expect(logout.stderr).toContain(
+    `session ${a.sid} has LUN 1 as ${a.device} (attachment 1) attached; detach first (iscsi detach 1)`,
+  );
   expect((await json(["sessions"])).sessions).toHaveLength(1);
 
   const gone = await json(["detach", "1"]);

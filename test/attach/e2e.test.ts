@@ -84,8 +84,16 @@ test("1000 small files and a 1 GiB file on ext4 survive unmount, detach and atta
 
   // An independent initiator reads the raw LUN; debugfs reads files out of that image without mounting it.
   const raw = join(work, "lun.raw");
-  await ok(`qemu-img convert -O raw --image-opts driver=iscsi,transport=tcp,portal=${t.portal},target=${t.targets[0]!.iqn},lun=1,initiator-name=${CROSSCHECK_INITIATOR} ${raw}`, { timeoutMs: 300_000 });
-  const expected = new Map(readFileSync(sums, "utf8").trim().split("\n").map((l) => [l.slice(66), l.slice(0, 64)] as const));
+  await ok(
+    `qemu-img convert -O raw --image-opts driver=iscsi,transport=tcp,portal=${t.portal},target=${t.targets[0]!.iqn},lun=1,initiator-name=${CROSSCHECK_INITIATOR} ${raw}`,
+    { timeoutMs: 300_000 },
+  );
+  const expected = new Map(
+    readFileSync(sums, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => [l.slice(66), l.slice(0, 64)] as const),
+  );
   for (const name of ["big", "small/f1", "small/f500", "small/f1000"]) {
     const got = (await ok(`debugfs -R "cat /${name}" ${raw} 2>/dev/null | sha256sum`)).slice(0, 64);
     expect(`${name} ${got}`).toBe(`${name} ${expected.get(name)}`);
@@ -153,7 +161,9 @@ test("target down longer than the replacement timeout: a waiting write fails wit
   await ok(`dd if=/dev/urandom of=${a.device} bs=64k count=4 oflag=direct status=none`);
   await t.kill9();
   const started = performance.now();
-  const w = await sh(`dd if=/dev/zero of=${a.device} bs=64k count=1 seek=100 oflag=direct status=none`, { timeoutMs: 30_000 });
+  const w = await sh(`dd if=/dev/zero of=${a.device} bs=64k count=1 seek=100 oflag=direct status=none`, {
+    timeoutMs: 30_000,
+  });
   const seconds = (performance.now() - started) / 1000;
   expect(w.code).not.toBe(0);
   expect(w.stderr).toMatch(/Input\/output error/);

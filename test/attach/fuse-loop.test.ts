@@ -55,7 +55,9 @@ test("a loop device with direct I/O over the FUSE file: what goes in through it,
 
   const theirs = randomData(2 * MiB + 4096);
   await qemuImgWrite(url(1), 20 * MiB + 512, theirs);
-  await ok(`dd if=${a.device} of=${work}/back.bin bs=4096 skip=${(20 * MiB) / 4096} count=${(2 * MiB) / 4096 + 2} iflag=direct status=none`);
+  await ok(
+    `dd if=${a.device} of=${work}/back.bin bs=4096 skip=${(20 * MiB) / 4096} count=${(2 * MiB) / 4096 + 2} iflag=direct status=none`,
+  );
   const back = new Uint8Array(readFileSync(`${work}/back.bin`)).subarray(512, 512 + theirs.length);
   expect(firstDifference(back, theirs)).toBe(-1);
 
@@ -129,7 +131,9 @@ test("fsync of the file is SYNCHRONIZE CACHE answered by the target; a write pas
   // conv=fsync, then close (FUSE flush): both reach the target.
   expect(a.stats.flushes).toBeGreaterThanOrEqual(flushes + 2);
   expect(session.stats.commands).toBeGreaterThanOrEqual(commands + 4 + 2);
-  const past = await sh(`dd if=/dev/zero of=${a.file} bs=4096 count=2 seek=${(32 * MiB) / 4096 - 1} conv=notrunc status=none`);
+  const past = await sh(
+    `dd if=/dev/zero of=${a.file} bs=4096 count=2 seek=${(32 * MiB) / 4096 - 1} conv=notrunc status=none`,
+  );
   expect(past.code).not.toBe(0);
   expect(past.stderr).toMatch(/No space left on device/);
 });

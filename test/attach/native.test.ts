@@ -18,8 +18,16 @@ afterAll(() => {
 /** Runs `code` in a fresh Bun with `env`, importing native.ts from `src` (a copy elsewhere, or the real one). */
 async function inFreshProcess(code: string, env: Record<string, string | undefined>, src = join(ROOT, "src")) {
   const script = `import { attachLibrary } from ${JSON.stringify(join(src, "attach/native.ts"))};\n${code}`;
-  const p = Bun.spawn([process.execPath, "-e", script], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, codeOut] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const p = Bun.spawn([process.execPath, "-e", script], {
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, codeOut] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
   return { stdout, stderr, code: codeOut };
 }
 
@@ -34,11 +42,15 @@ test("$ISCSI_ATTACH_LIB is used as given; a path that does not exist is named", 
     `attachLibrary().then((l) => console.log("loaded", l.path), (e) => console.log(e.code, e.message));`,
     { ISCSI_ATTACH_LIB: "/nonexistent/libiscsi_attach.so" },
   );
-  expect(r.stdout.trim()).toBe("ATTACH_UNAVAILABLE $ISCSI_ATTACH_LIB names /nonexistent/libiscsi_attach.so, which does not exist: unset ISCSI_ATTACH_LIB or point it at libiscsi_attach.so");
+  expect(r.stdout.trim()).toBe(
+    "ATTACH_UNAVAILABLE $ISCSI_ATTACH_LIB names /nonexistent/libiscsi_attach.so, which does not exist: unset ISCSI_ATTACH_LIB or point it at libiscsi_attach.so",
+  );
   const copy = join(mkdtempSync(join(tmpdir(), "iscsi-native-test-")), LIB_NAME);
   dirs.push(join(copy, ".."));
   copyFileSync(join(ROOT, "ffi/build", platformKey(), LIB_NAME), copy);
-  const ok = await inFreshProcess(`attachLibrary().then((l) => console.log("loaded", l.path));`, { ISCSI_ATTACH_LIB: copy });
+  const ok = await inFreshProcess(`attachLibrary().then((l) => console.log("loaded", l.path));`, {
+    ISCSI_ATTACH_LIB: copy,
+  });
   expect(ok.stdout.trim()).toBe(`loaded ${copy}`);
 });
 
@@ -50,11 +62,17 @@ test("with no library anywhere, the error lists every path tried and how to buil
     mkdirSync(join(tree, "src", f, ".."), { recursive: true });
     copyFileSync(join(ROOT, "src", f), join(tree, "src", f));
   }
-  const r = await inFreshProcess(`attachLibrary().then(() => console.log("loaded"), (e) => console.log(e.code + "\\n" + e.message));`, { ISCSI_ATTACH_LIB: undefined }, join(tree, "src"));
+  const r = await inFreshProcess(
+    `attachLibrary().then(() => console.log("loaded"), (e) => console.log(e.code + "\\n" + e.message));`,
+    { ISCSI_ATTACH_LIB: undefined },
+    join(tree, "src"),
+  );
   const [code, message] = r.stdout.trim().split("\n");
   expect(code).toBe("ATTACH_UNAVAILABLE");
   expect(ERROR_CATALOGUE.ATTACH_UNAVAILABLE.exit).toBe(27);
-  expect(message).toContain(`the attach library ${LIB_NAME} was not found; looked at: (no copy embedded in this executable), `);
+  expect(message).toContain(
+    `the attach library ${LIB_NAME} was not found; looked at: (no copy embedded in this executable), `,
+  );
   expect(message).toContain(join(process.execPath, "../../libexec/iscsi", LIB_NAME));
   expect(message).toContain(join(tree, "ffi/build", platformKey(), LIB_NAME));
   expect(message).toContain(`: build it with \`bash ffi/build.sh ${platformKey()}\`, or set ISCSI_ATTACH_LIB`);

@@ -23,27 +23,44 @@ async function json<T = any>(args: string[]): Promise<T> {
   return JSON.parse(r.stdout);
 }
 
-const attachment = async (id: number) => (await json<{ attachments: Array<{ id: number; sid: number; state: string }> }>(["attach", "--list"])).attachments.find((a) => a.id === id)!;
+const attachment = async (id: number) =>
+  (
+    await json<{ attachments: Array<{ id: number; sid: number; state: string }> }>(["attach", "--list"])
+  ).attachments.find((a) => a.id === id)!;
 
 /** Waits until the attachment satisfies `want` (the daemon re-logs in on its own, within seconds). */
-async function waitFor(id: number, want: (a: { sid: number; state: string }) => boolean, ms: number): Promise<{ sid: number; state: string }> {
-  return pollUntil(async () => {
-    const a = await attachment(id);
-    return want(a) ? a : undefined;
-  }, ms, () => `attachment ${id} not as wanted after ${ms} ms:\n${d.log()}`);
+async function waitFor(
+  id: number,
+  want: (a: { sid: number; state: string }) => boolean,
+  ms: number,
+): Promise<{ sid: number; state: string }> {
+  return pollUntil(
+    async () => {
+      const a = await attachment(id);
+      return want(a) ? a : undefined;
+    },
+    ms,
+    () => `attachment ${id} not as wanted after ${ms} ms:\n${d.log()}`,
+  );
 }
 
 /** 64 KiB of a known pattern, written through the loop device and fsync'd. */
 async function writePattern(device: string, seekKiB: number, tag: string): Promise<string> {
-  await ok(`yes ${tag} | head -c 65536 > ${d.dir}/${tag} && dd if=${d.dir}/${tag} of=${device} bs=64k seek=${seekKiB / 64} oflag=direct conv=fsync status=none`);
+  await ok(
+    `yes ${tag} | head -c 65536 > ${d.dir}/${tag} && dd if=${d.dir}/${tag} of=${device} bs=64k seek=${seekKiB / 64} oflag=direct conv=fsync status=none`,
+  );
   return (await ok(`sha256sum < ${d.dir}/${tag}`)).slice(0, 64);
 }
 
-const readSum = async (device: string, seekKiB: number) => (await ok(`dd if=${device} bs=64k count=1 skip=${seekKiB / 64} iflag=direct status=none | sha256sum`)).slice(0, 64);
-const qemuSum = async (seekKiB: number) => new Bun.CryptoHasher("sha256").update(await qemuImgRead(url(), seekKiB * 1024, 65536)).digest("hex");
+const readSum = async (device: string, seekKiB: number) =>
+  (await ok(`dd if=${device} bs=64k count=1 skip=${seekKiB / 64} iflag=direct status=none | sha256sum`)).slice(0, 64);
+const qemuSum = async (seekKiB: number) =>
+  new Bun.CryptoHasher("sha256").update(await qemuImgRead(url(), seekKiB * 1024, 65536)).digest("hex");
 
 async function expectEio(device: string): Promise<void> {
-  const w = await sh(`dd if=/dev/zero of=${device} bs=64k count=1 seek=200 oflag=direct status=none`, { timeoutMs: 30_000 });
+  const w = await sh(`dd if=/dev/zero of=${device} bs=64k count=1 seek=200 oflag=direct status=none`, {
+    timeoutMs: 30_000,
+  });
   expect(w.code).not.toBe(0);
   expect(w.stderr).toMatch(/Input\/output error/);
 }
@@ -53,7 +70,10 @@ beforeAll(async () => {
   d = new TestDaemon();
   await d.start();
   expect((await d.cli(["-m", "discovery", "-t", "sendtargets", "-p", t.portal])).code).toBe(0);
-  for (const [name, value] of [["node.startup", "automatic"], ["node.session.timeo.replacement_timeout", "2"]]) {
+  for (const [name, value] of [
+    ["node.startup", "automatic"],
+    ["node.session.timeo.replacement_timeout", "2"],
+  ]) {
     expect((await d.cli(["set", name!, value!, "-T", iqn(), "-p", t.portal])).code).toBe(0);
   }
 });
@@ -89,8 +109,14 @@ test("session lost for good: not moved to a new login of another LU; moved, with
   await t.restart();
   const other = await waitFor(a.id, (x) => x.state === "failed", 40_000);
   // The daemon logs the automatic node in anew (a new sid); the attachment stays on its failed session.
-  await pollUntil(() => (d.log().includes(`attachment ${a.id} not moved to session`) ? true : undefined), 30_000, () => `no refusal logged:\n${d.log()}`);
-  expect(d.log()).toMatch(/is not the logical unit attached as \/dev\/loop\d+ \(was serial=.* blocks=65536x512, now .* blocks=98304x512\); left failed/);
+  await pollUntil(
+    () => (d.log().includes(`attachment ${a.id} not moved to session`) ? true : undefined),
+    30_000,
+    () => `no refusal logged:\n${d.log()}`,
+  );
+  expect(d.log()).toMatch(
+    /is not the logical unit attached as \/dev\/loop\d+ \(was serial=.* blocks=65536x512, now .* blocks=98304x512\); left failed/,
+  );
   expect((await attachment(a.id)).sid).toBe(other.sid);
   await expectEio(a.device);
   expect(await qemuSum(0)).not.toBe(before); // the other LU was not written

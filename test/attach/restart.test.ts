@@ -26,7 +26,12 @@ async function json<T = any>(args: string[]): Promise<T> {
   return JSON.parse(r.stdout);
 }
 
-const list = async () => (await json<{ attachments: Array<{ id: number; state: string; device?: string; mountPoint?: string; file: string }> }>(["attach", "--list"])).attachments;
+const list = async () =>
+  (
+    await json<{
+      attachments: Array<{ id: number; state: string; device?: string; mountPoint?: string; file: string }>;
+    }>(["attach", "--list"])
+  ).attachments;
 const sums = async (mnt: string) => ok(`cd ${mnt} && sha256sum a b c`);
 
 beforeAll(async () => {
@@ -49,8 +54,14 @@ test("SIGKILL with ext4 mounted: the restarted daemon cleans up and serves the s
   await ok(`mkfs.ext4 -q -F -E nodiscard ${plain.device}`);
   await json(["detach", String(plain.id)]);
   const a = await json(["attach", iqn(), "1", "--mount", mnt]);
-  for (const [name, size] of [["a", "1M"], ["b", "64k"], ["c", "3M"]]) {
-    await ok(`head -c ${size} /dev/urandom > ${work}/${name} && dd if=${work}/${name} of=${mnt}/${name} bs=64k conv=fsync status=none`);
+  for (const [name, size] of [
+    ["a", "1M"],
+    ["b", "64k"],
+    ["c", "3M"],
+  ]) {
+    await ok(
+      `head -c ${size} /dev/urandom > ${work}/${name} && dd if=${work}/${name} of=${mnt}/${name} bs=64k conv=fsync status=none`,
+    );
   }
   const before = await sums(mnt);
   expect(before.split("\n").filter(Boolean)).toHaveLength(3);
@@ -62,14 +73,20 @@ test("SIGKILL with ext4 mounted: the restarted daemon cleans up and serves the s
   expect(fuseMounts(d.stateDir)).toHaveLength(1);
   const found = (await doctor(["--state-dir", d.stateDir, "--socket", d.socket])).one("host.dead-attachments");
   expect(found.status).toBe("warn");
-  expect(found.summary).toContain(`a killed daemon left mount ${mnt}, loop device ${a.device}, FUSE mount ${d.stateDir}/attach/`);
+  expect(found.summary).toContain(
+    `a killed daemon left mount ${mnt}, loop device ${a.device}, FUSE mount ${d.stateDir}/attach/`,
+  );
 
   const restarted = Date.now();
   await d.start();
-  const back = await pollUntil(async () => {
-    const now = await list();
-    return now.length === 1 && now[0]!.state === "attached" && now[0]!.mountPoint === mnt ? now[0]! : undefined;
-  }, 30_000, () => `not restored within 30 s:\n${d.log()}`);
+  const back = await pollUntil(
+    async () => {
+      const now = await list();
+      return now.length === 1 && now[0]!.state === "attached" && now[0]!.mountPoint === mnt ? now[0]! : undefined;
+    },
+    30_000,
+    () => `not restored within 30 s:\n${d.log()}`,
+  );
   expect(Date.now() - restarted).toBeLessThan(30_000);
   expect(back.id).toBe(a.id);
   expect(d.log()).toContain(`removed what a killed daemon left: loop device ${a.device}`);
@@ -98,7 +115,11 @@ test("SIGTERM keeps the record: the next start brings the attachment back; a det
   expect(await d.terminate()).toBe(0);
   expect(loopDevices(d.stateDir)).toEqual([]);
   await d.start();
-  const back = await pollUntil(async () => (await list()).find((x) => x.state === "attached"), 30_000, () => `not restored:\n${d.log()}`);
+  const back = await pollUntil(
+    async () => (await list()).find((x) => x.state === "attached"),
+    30_000,
+    () => `not restored:\n${d.log()}`,
+  );
   expect(back.id).toBe(a.id);
   await json(["detach", String(back.id)]);
   expect(await d.terminate()).toBe(0);
@@ -120,7 +141,15 @@ test("after a reboot (another boot id in the record) a manual node's attachment 
   expect(await d.terminate()).toBe(0);
   rebootRecord(manual.id);
   await d.start();
-  await pollUntil(async () => (d.log().includes(`attachment ${manual.id} (LUN 1 of ${iqn()}`) && d.log().includes("is not restored after a reboot: its node is manual") ? true : undefined), 10_000, () => d.log());
+  await pollUntil(
+    async () =>
+      d.log().includes(`attachment ${manual.id} (LUN 1 of ${iqn()}`) &&
+      d.log().includes("is not restored after a reboot: its node is manual")
+        ? true
+        : undefined,
+    10_000,
+    () => d.log(),
+  );
   expect(existsSync(recordPath(manual.id))).toBe(false);
   expect(await list()).toEqual([]);
 
@@ -129,7 +158,11 @@ test("after a reboot (another boot id in the record) a manual node's attachment 
   expect(await d.terminate()).toBe(0);
   rebootRecord(auto.id);
   await d.start();
-  const back = await pollUntil(async () => (await list()).find((x) => x.state === "attached"), 30_000, () => `not restored:\n${d.log()}`);
+  const back = await pollUntil(
+    async () => (await list()).find((x) => x.state === "attached"),
+    30_000,
+    () => `not restored:\n${d.log()}`,
+  );
   expect(back.id).toBe(auto.id);
   // Restored in this boot: the record now carries this boot's id.
   expect(JSON.parse(readFileSync(recordPath(auto.id), "utf8")).bootId).not.toBe("an-earlier-boot");
@@ -143,9 +176,15 @@ test("a record that cannot come back is listed as failed (sid 0, the restore's e
   const path = join(d.stateDir, "attachments", `${a.id}.json`);
   writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, "utf8")), lun: 7 }));
   await d.start();
-  const failed = await pollUntil(async () => (await list()).find((x) => x.id === a.id && x.state === "failed"), 30_000, () => d.log());
+  const failed = await pollUntil(
+    async () => (await list()).find((x) => x.id === a.id && x.state === "failed"),
+    30_000,
+    () => d.log(),
+  );
   expect(failed).toMatchObject({ sid: 0, file: "" });
-  const pending = JSON.parse((await d.cli(["status", "--json"])).stdout).daemon.startup.find((p: { key: string }) => p.key === `attachment:${a.id}`);
+  const pending = JSON.parse((await d.cli(["status", "--json"])).stdout).daemon.startup.find(
+    (p: { key: string }) => p.key === `attachment:${a.id}`,
+  );
   expect(pending).toMatchObject({ state: "gave-up", lastError: { code: "NOT_FOUND" } });
   expect(pending.lastError.message).toContain("has no LUN 7");
   // Its login was undone (a manual node's restore).

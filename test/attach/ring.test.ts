@@ -29,7 +29,23 @@ function load(path: string) {
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "iscsi-ring-test-"));
   const so = join(dir, "libringtest.so");
-  const cc = Bun.spawnSync(["gcc", "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-pthread", `-I${ROOT}/ffi`, `${ROOT}/ffi/ring.c`, `${import.meta.dir}/ring_producer.c`, "-o", so]);
+  const cc = Bun.spawnSync([
+    "gcc",
+    "-std=c11",
+    "-D_POSIX_C_SOURCE=200809L",
+    "-O2",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-shared",
+    "-fPIC",
+    "-pthread",
+    `-I${ROOT}/ffi`,
+    `${ROOT}/ffi/ring.c`,
+    `${import.meta.dir}/ring_producer.c`,
+    "-o",
+    so,
+  ]);
   if (cc.exitCode !== 0) throw new Error(`gcc failed: ${cc.stderr.toString()}`);
   lib = load(so);
 });

@@ -39,9 +39,13 @@ static void *run(void *arg) {
     int32_t status = iscsi_ring_submit_wait(j->ring, &req, &sense_length, &residual);
     uint64_t seen = 0;
     for (int b = 7; b >= 0; b--) seen = (seen << 8) | buf[b];
-    if (status == -EIO) atomic_fetch_add(&eio, 1);
-    else if (status == -(int32_t)(req.offset % 5) && seen == req.offset && residual == (uint32_t)(req.offset % 3) && sense_length == 0) atomic_fetch_add(&ok, 1);
-    else atomic_fetch_add(&bad, 1);
+    if (status == -EIO)
+      atomic_fetch_add(&eio, 1);
+    else if (status == -(int32_t)(req.offset % 5) && seen == req.offset && residual == (uint32_t)(req.offset % 3) &&
+             sense_length == 0)
+      atomic_fetch_add(&ok, 1);
+    else
+      atomic_fetch_add(&bad, 1);
   }
   atomic_fetch_add(&finished, 1);
   return NULL;

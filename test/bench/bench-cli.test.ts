@@ -9,8 +9,16 @@ import { startTgtd, type StartedTarget } from "../harness/tgtd.ts";
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 
 async function cli(args: string[], env: Record<string, string | undefined> = {}) {
-  const p = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const p = Bun.spawn([process.execPath, MAIN, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ...env },
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
   return { stdout, stderr, code };
 }
 
@@ -26,7 +34,21 @@ afterAll(async () => {
 
 describe("iscsi bench", () => {
   test("2 s of 64 KiB sequential reads at QD8 give sane JSON", async () => {
-    const r = await cli(["bench", url, "--rw", "read", "--bs", "64k", "--qd", "8", "--time", "2", "--warmup", "0.2", "--json"]);
+    const r = await cli([
+      "bench",
+      url,
+      "--rw",
+      "read",
+      "--bs",
+      "64k",
+      "--qd",
+      "8",
+      "--time",
+      "2",
+      "--warmup",
+      "0.2",
+      "--json",
+    ]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.target.iqn).toBe(t.targets[0]!.iqn);
@@ -49,13 +71,42 @@ describe("iscsi bench", () => {
   });
 
   test("several workloads, block sizes and queue depths run by byte count, one table row each", async () => {
-    const r = await cli(["bench", url, "--rw", "randread,randwrite", "--bs", "4k,16k", "--qd", "1,4", "--bytes", "256k", "--warmup", "0", "--destroy-data"]);
+    const r = await cli([
+      "bench",
+      url,
+      "--rw",
+      "randread,randwrite",
+      "--bs",
+      "4k,16k",
+      "--qd",
+      "1,4",
+      "--bytes",
+      "256k",
+      "--warmup",
+      "0",
+      "--destroy-data",
+    ]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\n");
-    expect(lines[0]).toMatch(/^workload\s+bs\s+qd\s+seconds\s+MB\/s\s+IOPS\s+p50 µs\s+p99 µs\s+max µs\s+CPU s\/GiB\s+peak RSS$/);
-    expect(lines.slice(1).map((l) => l.split(/\s{2,}/).slice(0, 3).join(" "))).toEqual([
-      "randread 4.0 KiB 1", "randread 4.0 KiB 4", "randread 16.0 KiB 1", "randread 16.0 KiB 4",
-      "randwrite 4.0 KiB 1", "randwrite 4.0 KiB 4", "randwrite 16.0 KiB 1", "randwrite 16.0 KiB 4",
+    expect(lines[0]).toMatch(
+      /^workload\s+bs\s+qd\s+seconds\s+MB\/s\s+IOPS\s+p50 µs\s+p99 µs\s+max µs\s+CPU s\/GiB\s+peak RSS$/,
+    );
+    expect(
+      lines.slice(1).map((l) =>
+        l
+          .split(/\s{2,}/)
+          .slice(0, 3)
+          .join(" "),
+      ),
+    ).toEqual([
+      "randread 4.0 KiB 1",
+      "randread 4.0 KiB 4",
+      "randread 16.0 KiB 1",
+      "randread 16.0 KiB 4",
+      "randwrite 4.0 KiB 1",
+      "randwrite 4.0 KiB 4",
+      "randwrite 16.0 KiB 1",
+      "randwrite 16.0 KiB 4",
     ]);
   });
 
@@ -68,7 +119,24 @@ describe("iscsi bench", () => {
 
   test("--transport native moves the same bytes and says so in the JSON", async () => {
     ensureNativeLib();
-    const r = await cli(["bench", url, "--rw", "read,write", "--bs", "1M", "--qd", "8", "--bytes", "64M", "--warmup", "0", "--transport", "native", "--destroy-data", "--json"]);
+    const r = await cli([
+      "bench",
+      url,
+      "--rw",
+      "read,write",
+      "--bs",
+      "1M",
+      "--qd",
+      "8",
+      "--bytes",
+      "64M",
+      "--warmup",
+      "0",
+      "--transport",
+      "native",
+      "--destroy-data",
+      "--json",
+    ]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.target.transport).toBe("native");
@@ -77,7 +145,12 @@ describe("iscsi bench", () => {
 
   test("the JSON names the transport resolved: native by default here, bun by ISCSI_TRANSPORT; a missing ISCSI_NET_LIB is exit 4", async () => {
     ensureNativeLib();
-    const run = (env: Record<string, string | undefined>) => cli(["bench", url, "--bs", "1M", "--qd", "4", "--bytes", "8M", "--warmup", "0", "--json"], { ISCSI_TRANSPORT: undefined, ISCSI_NET_LIB: undefined, ...env });
+    const run = (env: Record<string, string | undefined>) =>
+      cli(["bench", url, "--bs", "1M", "--qd", "4", "--bytes", "8M", "--warmup", "0", "--json"], {
+        ISCSI_TRANSPORT: undefined,
+        ISCSI_NET_LIB: undefined,
+        ...env,
+      });
     expect(JSON.parse((await run({})).stdout).target.transport).toBe("native");
     expect(JSON.parse((await run({ ISCSI_TRANSPORT: "bun" })).stdout).target.transport).toBe("bun");
     const broken = await run({ ISCSI_NET_LIB: "/nonexistent/libiscsi_net.so" });
@@ -86,25 +159,66 @@ describe("iscsi bench", () => {
   });
 
   test("bad workloads, sizes, depths and transports are argument errors (exit 7)", async () => {
-    for (const args of [["--rw", "readwrite"], ["--qd", "0"], ["--qd", "129"], ["--bs", "1000"], ["--time", "1", "--bytes", "1M"], ["--time", "soon"], ["--transport", "rdma"]]) {
+    for (const args of [
+      ["--rw", "readwrite"],
+      ["--qd", "0"],
+      ["--qd", "129"],
+      ["--bs", "1000"],
+      ["--time", "1", "--bytes", "1M"],
+      ["--time", "soon"],
+      ["--transport", "rdma"],
+    ]) {
       const r = await cli(["bench", url, ...args]);
       expect({ args, code: r.code }).toEqual({ args, code: 7 });
     }
   });
 
   test("--local starts and stops its own tgtd; writes need no flag there", async () => {
-    const r = await cli(["bench", "--local", "--rw", "write", "--bs", "1M", "--qd", "4", "--time", "1", "--warmup", "0", "--json"]);
+    const r = await cli([
+      "bench",
+      "--local",
+      "--rw",
+      "write",
+      "--bs",
+      "1M",
+      "--qd",
+      "4",
+      "--time",
+      "1",
+      "--warmup",
+      "0",
+      "--json",
+    ]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.target.local).toBe(true);
     expect(out.results[0].ios).toBeGreaterThan(0);
     // The target it started is gone: its port no longer accepts connections.
     const [host, port] = out.target.portal.split(":");
-    const refused = await Bun.connect({ hostname: host, port: Number(port), socket: { data() {} } }).then((s) => (s.end(), false), () => true);
+    const refused = await Bun.connect({ hostname: host, port: Number(port), socket: { data() {} } }).then(
+      (s) => (s.end(), false),
+      () => true,
+    );
     expect(refused).toBe(true);
   });
   test("--connections: the target's MaxConnections (tgt's default 1) wins; 0 or text is an argument error (exit 7)", async () => {
-    const r = await cli(["bench", url, "--connections", "2", "--rw", "read", "--bs", "64k", "--qd", "4", "--bytes", "4M", "--warmup", "0", "--json"]);
+    const r = await cli([
+      "bench",
+      url,
+      "--connections",
+      "2",
+      "--rw",
+      "read",
+      "--bs",
+      "64k",
+      "--qd",
+      "4",
+      "--bytes",
+      "4M",
+      "--warmup",
+      "0",
+      "--json",
+    ]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).target.connections).toBe(1);
     for (const bad of ["0", "two"]) {

@@ -9,7 +9,11 @@ const MAIN = join(import.meta.dir, "../../src/main.ts");
 
 async function cli(args: string[]) {
   const p = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
   return { stdout, stderr, code };
 }
 
@@ -47,7 +51,10 @@ describe("iscsi bench --compare", () => {
         expect(byName[name].rate).toBeGreaterThan(0);
       }
       if (row.workload === "write") expect(byName["iscsi-perf"]).toEqual({ name: "iscsi-perf", runs: [] });
-      expect(row.ratio).toBeCloseTo(byName.iscsi.rate / Math.max(...ran.filter((n) => n !== "iscsi").map((n) => byName[n].rate)), 6);
+      expect(row.ratio).toBeCloseTo(
+        byName.iscsi.rate / Math.max(...ran.filter((n) => n !== "iscsi").map((n) => byName[n].rate)),
+        6,
+      );
       expect(["target", "initiator", "peers"]).toContain(row.limit);
     }
   });
@@ -57,12 +64,18 @@ describe("iscsi bench --compare", () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^workload\s+bs\s+qd\s+iscsi\s+iscsi-perf\s+qemu-img bench\s+iscsi ÷ best peer\s+CPU s\/GiB iscsi\s+CPU s\/GiB iscsi-perf\s+CPU s\/GiB qemu-img bench\s+limit$/);
+    expect(lines[0]).toMatch(
+      /^workload\s+bs\s+qd\s+iscsi\s+iscsi-perf\s+qemu-img bench\s+iscsi ÷ best peer\s+CPU s\/GiB iscsi\s+CPU s\/GiB iscsi-perf\s+CPU s\/GiB qemu-img bench\s+limit$/,
+    );
     expect(lines[1]).toMatch(/^read\s+4\.0 KiB\s+4\s+[\d.]+ k IOPS\s+[\d.]+ k IOPS\s+[\d.]+ k IOPS\s+[\d.]+×/);
   });
 
   test("refuses what the peers cannot honour", async () => {
-    for (const extra of [["--bytes", "1M"], ["--offset", "1M"], ["--rounds", "0"]]) {
+    for (const extra of [
+      ["--bytes", "1M"],
+      ["--offset", "1M"],
+      ["--rounds", "0"],
+    ]) {
       const r = await cli(["bench", t.url, "--compare", ...extra]);
       expect(r.code).toBe(7);
       expect(r.stderr).toMatch(/--bytes|--offset|--rounds/);

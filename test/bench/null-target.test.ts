@@ -23,7 +23,11 @@ afterAll(async () => {
  * Sends raw bytes on a new connection and resolves with what came back once the target closes it, or after
  * `timeoutMs`, or (with `enough`) 50 ms after that many bytes came.
  */
-function rawExchange(bytes: Uint8Array, timeoutMs = 5000, enough = Infinity): Promise<{ closed: boolean; received: number }> {
+function rawExchange(
+  bytes: Uint8Array,
+  timeoutMs = 5000,
+  enough = Infinity,
+): Promise<{ closed: boolean; received: number }> {
   return new Promise((resolve) => {
     let received = 0;
     const s = connect(t.port, "127.0.0.1", () => s.write(bytes));
@@ -46,10 +50,34 @@ function rawExchange(bytes: Uint8Array, timeoutMs = 5000, enough = Infinity): Pr
 
 /** A leading login PDU that takes the connection straight to full feature phase (no authentication). */
 function loginPdu(): Uint8Array {
-  const keys = encodeTextKeys([["InitiatorName", "iqn.2026-12.dev.iscsi:fuzz"], ["TargetName", NULL_TARGET_IQN], ["SessionType", "Normal"], ["MaxRecvDataSegmentLength", "65536"]]);
+  const keys = encodeTextKeys([
+    ["InitiatorName", "iqn.2026-12.dev.iscsi:fuzz"],
+    ["TargetName", NULL_TARGET_IQN],
+    ["SessionType", "Normal"],
+    ["MaxRecvDataSegmentLength", "65536"],
+  ]);
   const padded = (keys.length + 3) & ~3;
   const out = new Uint8Array(48 + padded);
-  encodeLoginRequest({ immediate: true, totalAHSLength: 0, dataSegmentLength: keys.length, transit: true, continue: false, csg: 1, nsg: 3, versionMax: 0, versionMin: 0, isid: 0x80_0000_0001, tsih: 0, itt: 1, cid: 0, cmdSN: 1, expStatSN: 0 }, out);
+  encodeLoginRequest(
+    {
+      immediate: true,
+      totalAHSLength: 0,
+      dataSegmentLength: keys.length,
+      transit: true,
+      continue: false,
+      csg: 1,
+      nsg: 3,
+      versionMax: 0,
+      versionMin: 0,
+      isid: 0x80_0000_0001,
+      tsih: 0,
+      itt: 1,
+      cid: 0,
+      cmdSN: 1,
+      expStatSN: 0,
+    },
+    out,
+  );
   out.set(keys, 48);
   return out;
 }
@@ -58,7 +86,7 @@ function loginPdu(): Uint8Array {
 function* randomBytes(seed: number): Generator<number> {
   let x = seed >>> 0 || 1;
   for (;;) {
-    x ^= x << 13, x >>>= 0, x ^= x >>> 17, x ^= x << 5, x >>>= 0;
+    (x ^= x << 13), (x >>>= 0), (x ^= x >>> 17), (x ^= x << 5), (x >>>= 0);
     yield x & 0xff;
   }
 }
@@ -72,7 +100,10 @@ describe("null target", () => {
   });
 
   test("iscsi-perf reads 1 MiB blocks at QD8", async () => {
-    const r = await runTool(["iscsi-perf", "-m", "8", "-b", "2048", t.url], { timeoutMs: 20_000, stopWhen: (out) => (out.match(/iops current/g) ?? []).length >= 2 });
+    const r = await runTool(["iscsi-perf", "-m", "8", "-b", "2048", t.url], {
+      timeoutMs: 20_000,
+      stopWhen: (out) => (out.match(/iops current/g) ?? []).length >= 2,
+    });
     const iops = [...r.stdout.matchAll(/iops current (\d+)/g)].map((m) => Number(m[1]));
     expect(iops.length).toBeGreaterThanOrEqual(2);
     expect(iops[1]).toBeGreaterThan(0);
@@ -80,7 +111,22 @@ describe("null target", () => {
 
   for (const write of [false, true]) {
     test(`qemu-img bench ${write ? "writes" : "reads"} 200 × 1 MiB at QD16`, async () => {
-      const argv = ["qemu-img", "bench", "-f", "raw", "-t", "none", ...(write ? ["-w"] : []), "-c", "200", "-d", "16", "-s", "1M", t.url];
+      const argv = [
+        "qemu-img",
+        "bench",
+        "-f",
+        "raw",
+        "-t",
+        "none",
+        ...(write ? ["-w"] : []),
+        "-c",
+        "200",
+        "-d",
+        "16",
+        "-s",
+        "1M",
+        t.url,
+      ];
       const r = await runTool(argv, { timeoutMs: 60_000 });
       expect(r.stderr).toBe("");
       expect(r.exitCode).toBe(0);
@@ -91,11 +137,18 @@ describe("null target", () => {
   test("our engine writes with immediate, unsolicited and R2T data and reads zeros back", async () => {
     // A small FirstBurstLength and MaxBurstLength make a 4 MiB write take every path: immediate data,
     // unsolicited Data-Out, then R2Ts each asking for one burst.
-    const lu = await openLu(t.port, NULL_TARGET_IQN, 0, { proposal: { firstBurstLength: 65536, maxBurstLength: 262144 } });
+    const lu = await openLu(t.port, NULL_TARGET_IQN, 0, {
+      proposal: { firstBurstLength: 65536, maxBurstLength: 262144 },
+    });
     try {
       expect(lu.capacity!.bytes).toBe(BigInt(NULL_TARGET_BYTES));
       const n = lu.session.negotiated;
-      expect([n.immediateData, n.initialR2T, n.firstBurstLength, n.maxBurstLength]).toEqual([true, false, 65536, 262144]);
+      expect([n.immediateData, n.initialR2T, n.firstBurstLength, n.maxBurstLength]).toEqual([
+        true,
+        false,
+        65536,
+        262144,
+      ]);
       const data = randomData(4 << 20);
       await lu.write(1000n, data);
       await lu.write(0n, data.subarray(0, 4096));

@@ -18,14 +18,47 @@ describe("iscsiadm syntax", () => {
   });
 
   test("the seed commands parse", () => {
-    expect(parseAdmArgs(["-m", "discovery", "-t", "sendtargets", "-p", "HOST"])).toMatchObject({ mode: "discovery", type: "sendtargets", portal: "HOST" });
-    expect(parseAdmArgs(["-m", "node", "-T", "iqn.x", "-p", "HOST", "--login"])).toMatchObject({ mode: "node", target: "iqn.x", portal: "HOST", login: true });
-    expect(parseAdmArgs(["-m", "session", "-P", "3", "--json"])).toMatchObject({ mode: "session", print: 3, json: true });
+    expect(parseAdmArgs(["-m", "discovery", "-t", "sendtargets", "-p", "HOST"])).toMatchObject({
+      mode: "discovery",
+      type: "sendtargets",
+      portal: "HOST",
+    });
+    expect(parseAdmArgs(["-m", "node", "-T", "iqn.x", "-p", "HOST", "--login"])).toMatchObject({
+      mode: "node",
+      target: "iqn.x",
+      portal: "HOST",
+      login: true,
+    });
+    expect(parseAdmArgs(["-m", "session", "-P", "3", "--json"])).toMatchObject({
+      mode: "session",
+      print: 3,
+      json: true,
+    });
   });
 
   test("long options, --opt=value, glued short values, repeated -o, -d LEVEL", () => {
-    const a = parseAdmArgs(["--mode=node", "--targetname", "iqn.x", "-p10.0.0.1:3261", "-o", "update", "-n", "node.startup", "-v", "automatic", "-d", "8"]);
-    expect(a).toMatchObject({ mode: "node", target: "iqn.x", portal: "10.0.0.1:3261", ops: ["update"], name: "node.startup", value: "automatic" });
+    const a = parseAdmArgs([
+      "--mode=node",
+      "--targetname",
+      "iqn.x",
+      "-p10.0.0.1:3261",
+      "-o",
+      "update",
+      "-n",
+      "node.startup",
+      "-v",
+      "automatic",
+      "-d",
+      "8",
+    ]);
+    expect(a).toMatchObject({
+      mode: "node",
+      target: "iqn.x",
+      portal: "10.0.0.1:3261",
+      ops: ["update"],
+      name: "node.startup",
+      value: "automatic",
+    });
     expect(parseAdmArgs(["-m", "node", "-L", "all"]).loginAll).toBe("all");
     expect(parseAdmArgs(["-U", "all"])).toMatchObject({ mode: "node", logoutAll: "all" });
     expect(parseAdmArgs(["-m", "session", "-r", "3", "-R"])).toMatchObject({ sid: 3, rescan: true });

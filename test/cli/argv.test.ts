@@ -13,10 +13,23 @@ const DEF = {
 
 describe("parseStrict", () => {
   test("values, aliases, --x=v, -oVALUE, - as a value, --no-x, camelCase keys, defaults", () => {
-    const a = parseStrict(DEF, ["iscsi://h/iqn.x/1", "-o", "-", "--offset=1M", "--read-only", "--no-record"], "iscsi read");
-    expect(a).toMatchObject({ url: "iscsi://h/iqn.x/1", output: "-", offset: "1M", "read-only": true, readOnly: true, record: false });
+    const a = parseStrict(
+      DEF,
+      ["iscsi://h/iqn.x/1", "-o", "-", "--offset=1M", "--read-only", "--no-record"],
+      "iscsi read",
+    );
+    expect(a).toMatchObject({
+      url: "iscsi://h/iqn.x/1",
+      output: "-",
+      offset: "1M",
+      "read-only": true,
+      readOnly: true,
+      record: false,
+    });
     expect(parseStrict(DEF, ["-ofile"], "iscsi read")).toMatchObject({ output: "file", record: true });
-    expect(parseStrict(DEF, ["-o", "f", "--", "--not-an-option"], "iscsi read")).toMatchObject({ url: "--not-an-option" });
+    expect(parseStrict(DEF, ["-o", "f", "--", "--not-an-option"], "iscsi read")).toMatchObject({
+      url: "--not-an-option",
+    });
     expect(parseStrict(DEF, ["-o", "f", "-d"], "iscsi read")).toMatchObject({ debug: true });
   });
 

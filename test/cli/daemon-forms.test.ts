@@ -65,7 +65,9 @@ describe("through the daemon", () => {
       expect(tree.stdout.match(/\t\t\tnot attached\n/g)).toHaveLength(2); // LUN 0 (controller) and LUN 2
       const rescan = await d.cli(["-m", "node", "-T", iqn(), "-R"]);
       expect(rescan.code).toBe(0);
-      expect(rescan.stdout).toBe(`Rescanning session [sid: ${s0.sid}, target: ${iqn()}, portal: ${t.host},${t.port}]\n`);
+      expect(rescan.stdout).toBe(
+        `Rescanning session [sid: ${s0.sid}, target: ${iqn()}, portal: ${t.host},${t.port}]\n`,
+      );
     } finally {
       expect((await d.cli(["detach", String(a.id)])).code).toBe(0);
     }

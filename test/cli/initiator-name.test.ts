@@ -34,7 +34,10 @@ describe("initiator name", () => {
     await t.tgtadm(["--mode", "target", "--op", "unbind", "--tid", "1", "--initiator-address", "ALL"]);
     await t.tgtadm(["--mode", "target", "--op", "bind", "--tid", "1", "--initiator-name", stored]);
     expect((await d.cli(["luns", url, "--json"], { env: { ISCSI_INITIATOR_NAME: "" } })).code).toBe(0);
-    expect((await d.cli(["luns", url, "--json"], { env: { ISCSI_INITIATOR_NAME: "iqn.2026-11.dev.iscsi:someone-else" } })).code).not.toBe(0);
+    expect(
+      (await d.cli(["luns", url, "--json"], { env: { ISCSI_INITIATOR_NAME: "iqn.2026-11.dev.iscsi:someone-else" } }))
+        .code,
+    ).not.toBe(0);
     const found = await d.cli(["discover", t.portal, "--json"]);
     expect(found.code).toBe(0);
     expect(JSON.parse(found.stdout).targets.map((x: { name: string }) => x.name)).toEqual([t.targets[0]!.iqn]);

@@ -9,7 +9,8 @@ describe("JSON Schema of the CLI's --json output", () => {
   test("the committed files match the valibot schemas, one per kind of object", () => {
     const generated = jsonSchemas();
     expect(readdirSync(SCHEMA_DIR).sort()).toEqual(Object.keys(generated).sort());
-    for (const [name, text] of Object.entries(generated)) expect({ name, text: readFileSync(join(SCHEMA_DIR, name), "utf8") }).toEqual({ name, text });
+    for (const [name, text] of Object.entries(generated))
+      expect({ name, text: readFileSync(join(SCHEMA_DIR, name), "utf8") }).toEqual({ name, text });
   });
 
   test("every kind is an object with a schemaVersion", () => {

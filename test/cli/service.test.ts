@@ -51,12 +51,17 @@ describe("service files", () => {
     expect(selfCommand(["bun", "/$bunfs/root/iscsi"], "/usr/local/bin/iscsi")).toEqual(["/usr/local/bin/iscsi"]);
   });
 
-  test.skipIf(!ANALYZE)("systemd-analyze verify accepts the unit without a word, and does complain about a broken one", () => {
-    const unit = systemdUnit({ command: [...command.slice(0, 1), "/path with space/main.ts"] });
-    expect(unit).toContain('ExecStart=' + process.execPath + ' "/path with space/main.ts" daemon');
-    expect(verify(systemdUnit({ command }))).toEqual({ code: 0, output: "" });
-    expect(verify(systemdUnit({ command }).replace("Restart=on-failure", "Restart=sometimes")).output).toMatch(/restart/i);
-  });
+  test.skipIf(!ANALYZE)(
+    "systemd-analyze verify accepts the unit without a word, and does complain about a broken one",
+    () => {
+      const unit = systemdUnit({ command: [...command.slice(0, 1), "/path with space/main.ts"] });
+      expect(unit).toContain("ExecStart=" + process.execPath + ' "/path with space/main.ts" daemon');
+      expect(verify(systemdUnit({ command }))).toEqual({ code: 0, output: "" });
+      expect(verify(systemdUnit({ command }).replace("Restart=on-failure", "Restart=sometimes")).output).toMatch(
+        /restart/i,
+      );
+    },
+  );
 
   test("the unit comes up before remote filesystems (where _netdev mounts of its disks wait), not before local ones", () => {
     const unit = systemdUnit({ command: ["/usr/local/bin/iscsi"] });
@@ -72,7 +77,8 @@ describe("service files", () => {
     expect(xmlProblem(plist)).toBeUndefined();
     expect(xmlProblem(plist.replace("</array>", ""))).toBeDefined();
     expect(xmlProblem("<a><b></a></b>")).toBeDefined();
-    for (const key of ["Label", "ProgramArguments", "RunAtLoad", "KeepAlive"]) expect(plist).toContain(`<key>${key}</key>`);
+    for (const key of ["Label", "ProgramArguments", "RunAtLoad", "KeepAlive"])
+      expect(plist).toContain(`<key>${key}</key>`);
     expect(plist).toContain("<string>dev.iscsi.daemon</string>");
     expect(plist).toContain("<string>/opt/a&amp;b/&lt;iscsi&gt;</string>\n\t\t<string>daemon</string>");
   });
@@ -80,8 +86,15 @@ describe("service files", () => {
   test("install/status/uninstall under --root write only there (both platforms), as a user runs them", async () => {
     const root = join(dir, "root");
     const run = async (args: string[]) => {
-      const p = Bun.spawn([process.execPath, MAIN, "service", ...args, "--root", root, "--json"], { stdout: "pipe", stderr: "pipe" });
-      const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      const p = Bun.spawn([process.execPath, MAIN, "service", ...args, "--root", root, "--json"], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(p.stdout).text(),
+        new Response(p.stderr).text(),
+        p.exited,
+      ]);
       return { out: code === 0 ? JSON.parse(stdout) : undefined, stderr, code };
     };
     const linux = await run(["install", "--platform", "linux"]);

@@ -23,7 +23,11 @@ async function leaves(table: Record<string, unknown>, path: string[] = []): Prom
     const def = (await (typeof entry === "function" ? entry() : entry)) as CommandDef<any>;
     const subs = await (typeof def.subCommands === "function" ? def.subCommands() : def.subCommands);
     if (subs) out.push(...(await leaves(subs as Record<string, unknown>, [...path, name])));
-    else out.push({ path: [...path, name], args: ((await (typeof def.args === "function" ? def.args() : def.args)) ?? {}) as ArgsDef });
+    else
+      out.push({
+        path: [...path, name],
+        args: ((await (typeof def.args === "function" ? def.args() : def.args)) ?? {}) as ArgsDef,
+      });
   }
   return out;
 }
@@ -60,27 +64,44 @@ describe("strict arguments", () => {
     const lunBefore = sha(backing);
     // Values a user would give, by argument name; anything else gets a plain word.
     const values: Record<string, string> = {
-      url: `iscsi://${t.portal}/${iqn}/1`, target: iqn, what: iqn, lun: "1", portal: t.portal,
-      output: join(dir, "existing.txt"), input: join(dir, "input.bin"), mount: join(dir, "mnt"),
-      name: "node.startup", value: "manual", file: join(dir, "input.bin"),
+      url: `iscsi://${t.portal}/${iqn}/1`,
+      target: iqn,
+      what: iqn,
+      lun: "1",
+      portal: t.portal,
+      output: join(dir, "existing.txt"),
+      input: join(dir, "input.bin"),
+      mount: join(dir, "mnt"),
+      name: "node.startup",
+      value: "manual",
+      file: join(dir, "input.bin"),
     };
     const commands = await leaves(subCommands);
     expect(commands.length).toBeGreaterThanOrEqual(Object.keys(subCommands).length);
     for (const { path, args } of commands) {
       const argv = [...path];
-      const options = Object.entries(args).filter(([, d]) => d.type !== "positional").map(([n]) => n);
+      const options = Object.entries(args)
+        .filter(([, d]) => d.type !== "positional")
+        .map(([n]) => n);
       for (const [name, d] of Object.entries(args)) {
         if (d.type === "positional") argv.push(values[name] ?? "x");
         else if (d.required) argv.push(`--${name}`, values[name] ?? "x");
       }
-      const victim = ["offset", "mount", "read-only", "force", "login"].find((o) => options.includes(o)) ?? options.find((o) => o.length > 3) ?? "debug";
+      const victim =
+        ["offset", "mount", "read-only", "force", "login"].find((o) => options.includes(o)) ??
+        options.find((o) => o.length > 3) ??
+        "debug";
       argv.push(`--${misspell(victim)}`, ...(args[victim]?.type === "string" ? ["1M"] : []));
       const p = Bun.spawn([process.execPath, MAIN, ...argv], {
         stdout: "pipe",
         stderr: "pipe",
         env: { ...process.env, ISCSI_SOCKET: socketPath, ISCSI_STATE_DIR: join(dir, "state"), ISCSI_CHAP_SECRET: "" },
       });
-      const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(p.stdout).text(),
+        new Response(p.stderr).text(),
+        p.exited,
+      ]);
       const label = `iscsi ${argv.join(" ")}`;
       expect({ label, code }).toEqual({ label, code: 7 });
       expect(stderr).toContain(`unknown option --${misspell(victim)}`);

@@ -17,7 +17,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("config file", () => {
   test("node defaults and daemon keys are read; comments and blank lines are skipped", () => {
-    const c = parseConfig("# defaults\nnode.startup = automatic\n\nnode.conn[0].iscsi.HeaderDigest = CRC32C,None  # prefer digests\niscsid.startup.retry_initial = 0.5\n", "x.conf", "linux");
+    const c = parseConfig(
+      "# defaults\nnode.startup = automatic\n\nnode.conn[0].iscsi.HeaderDigest = CRC32C,None  # prefer digests\niscsid.startup.retry_initial = 0.5\n",
+      "x.conf",
+      "linux",
+    );
     expect(c.nodeDefaults["node.startup"]).toBe("automatic");
     expect(c.nodeDefaults["node.conn[0].iscsi.HeaderDigest"]).toBe("CRC32C,None");
     expect(c.startup.retryInitialMs).toBe(500);
@@ -27,30 +31,60 @@ describe("config file", () => {
 
   test("the dashboard is on at port 8339 unless the config turns it off or moves it", () => {
     expect(parseConfig("", "x.conf", "linux").ui).toEqual({ enabled: true, port: DEFAULT_UI_PORT });
-    expect(parseConfig("iscsid.ui = off\niscsid.ui.port = 9000\n", "x.conf", "linux").ui).toEqual({ enabled: false, port: 9000 });
-    expect(() => parseConfig("iscsid.ui = maybe", "x.conf", "linux")).toThrow(/x\.conf:1: iscsid\.ui: must be on or off/);
-    expect(() => parseConfig("iscsid.ui.port = 70000", "x.conf", "linux")).toThrow(/iscsid\.ui\.port: must be 1 to 65535/);
+    expect(parseConfig("iscsid.ui = off\niscsid.ui.port = 9000\n", "x.conf", "linux").ui).toEqual({
+      enabled: false,
+      port: 9000,
+    });
+    expect(() => parseConfig("iscsid.ui = maybe", "x.conf", "linux")).toThrow(
+      /x\.conf:1: iscsid\.ui: must be on or off/,
+    );
+    expect(() => parseConfig("iscsid.ui.port = 70000", "x.conf", "linux")).toThrow(
+      /iscsid\.ui\.port: must be 1 to 65535/,
+    );
     expect(parseConfig("iscsid.nfs.port = 2049\n", "x.conf", "linux").nfs).toEqual({ port: 2049 });
     expect(parseConfig("", "x.conf", "linux").nfs).toEqual({ port: 0 });
-    expect(() => parseConfig("iscsid.nfs.port = 65536", "x.conf", "linux")).toThrow(/iscsid\.nfs\.port: must be 0 to 65535/);
-    expect(() => parseConfig("iscsid.nfs.port = -1", "x.conf", "linux")).toThrow(/iscsid\.nfs\.port: must be a port number/);
+    expect(() => parseConfig("iscsid.nfs.port = 65536", "x.conf", "linux")).toThrow(
+      /iscsid\.nfs\.port: must be 0 to 65535/,
+    );
+    expect(() => parseConfig("iscsid.nfs.port = -1", "x.conf", "linux")).toThrow(
+      /iscsid\.nfs\.port: must be a port number/,
+    );
   });
 
   test("discovery.isns.* keys set the defaults of new iSNS records; a bad value names the key and line", () => {
     const c = parseConfig("discovery.isns.use_scn = No\ndiscovery.isns.discoveryd_poll_inval = 5\n", "x.conf", "linux");
-    expect(c.isnsDefaults).toEqual({ "discovery.isns.use_discoveryd": "Yes", "discovery.isns.discoveryd_poll_inval": 5, "discovery.isns.use_scn": "No", "discovery.isns.timeo.query_timeout": 10 });
-    expect(() => parseConfig("\ndiscovery.isns.use_scn = Maybe\n", "x.conf", "linux")).toThrow("x.conf:2: discovery.isns.use_scn: must be Yes or No");
-    expect(() => parseConfig("discovery.isns.timeo.query_timeout = 0\n", "x.conf", "linux")).toThrow("must be at least 1 s");
+    expect(c.isnsDefaults).toEqual({
+      "discovery.isns.use_discoveryd": "Yes",
+      "discovery.isns.discoveryd_poll_inval": 5,
+      "discovery.isns.use_scn": "No",
+      "discovery.isns.timeo.query_timeout": 10,
+    });
+    expect(() => parseConfig("\ndiscovery.isns.use_scn = Maybe\n", "x.conf", "linux")).toThrow(
+      "x.conf:2: discovery.isns.use_scn: must be Yes or No",
+    );
+    expect(() => parseConfig("discovery.isns.timeo.query_timeout = 0\n", "x.conf", "linux")).toThrow(
+      "must be at least 1 s",
+    );
   });
 
   test("setConfigLine replaces a key where it stands, keeps comments, appends new keys and removes on undefined", () => {
     const text = "# my defaults\nnode.startup = manual  # for now\n\nnode.session.queue_depth = 32\n";
-    expect(setConfigLine(text, "node.startup", "automatic")).toBe("# my defaults\nnode.startup = automatic  # for now\n\nnode.session.queue_depth = 32\n");
-    expect(setConfigLine(text, "node.conn[0].timeo.login_timeout", "5")).toBe(text + "node.conn[0].timeo.login_timeout = 5\n");
-    expect(setConfigLine(text, "node.session.queue_depth", undefined)).toBe("# my defaults\nnode.startup = manual  # for now\n\n");
+    expect(setConfigLine(text, "node.startup", "automatic")).toBe(
+      "# my defaults\nnode.startup = automatic  # for now\n\nnode.session.queue_depth = 32\n",
+    );
+    expect(setConfigLine(text, "node.conn[0].timeo.login_timeout", "5")).toBe(
+      text + "node.conn[0].timeo.login_timeout = 5\n",
+    );
+    expect(setConfigLine(text, "node.session.queue_depth", undefined)).toBe(
+      "# my defaults\nnode.startup = manual  # for now\n\n",
+    );
     expect(setConfigLine("", "node.startup", "onboot")).toBe("node.startup = onboot\n");
-    expect(() => setConfigLine(text, "node.session.auth.username", "a\niscsid.secrets = keychain")).toThrow(/cannot hold control characters or #/);
-    expect(() => setConfigLine(text, "node.session.auth.username", "bob #1")).toThrow(/cannot hold control characters or #/);
+    expect(() => setConfigLine(text, "node.session.auth.username", "a\niscsid.secrets = keychain")).toThrow(
+      /cannot hold control characters or #/,
+    );
+    expect(() => setConfigLine(text, "node.session.auth.username", "bob #1")).toThrow(
+      /cannot hold control characters or #/,
+    );
   });
 
   test.each([
@@ -87,8 +121,12 @@ describe("node settings", () => {
   test("values are parsed and normalized; bad ones say why", () => {
     expect(parseSetting("node.session.auth.chap_algs", "md5, sha-256")).toEqual({ value: "MD5,SHA256" });
     expect(parseSetting("node.session.timeo.replacement_timeout", "-1")).toEqual({ value: -1 });
-    expect(parseSetting("node.session.auth.chap_algs", "MD4")).toEqual({ problem: "must be a comma-separated list of SHA3-256, SHA256, SHA1, MD5" });
-    expect(parseSetting("node.session.auth.username", "a\u0001b")).toEqual({ problem: "must not contain control characters" });
+    expect(parseSetting("node.session.auth.chap_algs", "MD4")).toEqual({
+      problem: "must be a comma-separated list of SHA3-256, SHA256, SHA1, MD5",
+    });
+    expect(parseSetting("node.session.auth.username", "a\u0001b")).toEqual({
+      problem: "must not contain control characters",
+    });
   });
 });
 
@@ -101,7 +139,12 @@ describe("names", () => {
   });
 
   test("hostile names never become paths: one plain file name, no separators, no leading dot, bounded", () => {
-    for (const [target, host] of [["../../../etc/cron.d/x", ".."], ["iqn.2020-01.a:" + "x".repeat(300), "h"], ["..", "/"], ["iqn.2020-01.a:b\u0000c", "a\nb"]] as const) {
+    for (const [target, host] of [
+      ["../../../etc/cron.d/x", ".."],
+      ["iqn.2020-01.a:" + "x".repeat(300), "h"],
+      ["..", "/"],
+      ["iqn.2020-01.a:b\u0000c", "a\nb"],
+    ] as const) {
       const name = nodeFileName(target, host, 3260);
       expect(name).not.toContain("/");
       expect(name.startsWith(".")).toBe(false);
@@ -154,7 +197,15 @@ describe("files", () => {
 
   test("paths come from flags, then the environment, then the defaults", () => {
     expect(resolvePaths({}, {}).socket).toMatch(/iscsid\.sock$/);
-    expect(resolvePaths({}, { ISCSI_SOCKET: "/e.sock", ISCSI_STATE_DIR: "/e" })).toEqual({ socket: "/e.sock", stateDir: "/e", config: "/e/iscsid.conf" });
-    expect(resolvePaths({ socket: "/f.sock", stateDir: "/f" }, { ISCSI_SOCKET: "/e.sock" })).toEqual({ socket: "/f.sock", stateDir: "/f", config: "/f/iscsid.conf" });
+    expect(resolvePaths({}, { ISCSI_SOCKET: "/e.sock", ISCSI_STATE_DIR: "/e" })).toEqual({
+      socket: "/e.sock",
+      stateDir: "/e",
+      config: "/e/iscsid.conf",
+    });
+    expect(resolvePaths({ socket: "/f.sock", stateDir: "/f" }, { ISCSI_SOCKET: "/e.sock" })).toEqual({
+      socket: "/f.sock",
+      stateDir: "/f",
+      config: "/f/iscsid.conf",
+    });
   });
 });

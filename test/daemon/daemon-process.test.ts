@@ -21,7 +21,12 @@ function raw(socket: string, payload: string, count: number): Promise<Array<Reco
     let buf = "";
     const done = () => {
       c.destroy();
-      resolve(buf.split("\n").filter(Boolean).map((l) => JSON.parse(l)));
+      resolve(
+        buf
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => JSON.parse(l)),
+      );
     };
     c.on("connect", () => c.write(payload));
     c.on("data", (b) => {
@@ -36,20 +41,32 @@ function raw(socket: string, payload: string, count: number): Promise<Array<Reco
 describe("without a daemon", () => {
   const env = { ISCSI_SOCKET: join(tmpdir(), `iscsi-absent-${process.pid}.sock`) };
 
-  test.each([[["-m", "session"]], [["sessions"]], [["status"]], [["-m", "node", "-L", "all"]], [["login", "--all"]]])("%p says the daemon is not running and how to start it (exit 20)", async (args) => {
-    const r = await d.cli(args, { env });
-    expect(r.code).toBe(20);
-    expect(r.stderr).toMatch(/the iscsi daemon is not running \(no one listens on .*iscsi-absent.*\.sock\); start it with `sudo iscsi daemon`/);
-  });
+  test.each([[["-m", "session"]], [["sessions"]], [["status"]], [["-m", "node", "-L", "all"]], [["login", "--all"]]])(
+    "%p says the daemon is not running and how to start it (exit 20)",
+    async (args) => {
+      const r = await d.cli(args, { env });
+      expect(r.code).toBe(20);
+      expect(r.stderr).toMatch(
+        /the iscsi daemon is not running \(no one listens on .*iscsi-absent.*\.sock\); start it with `sudo iscsi daemon`/,
+      );
+    },
+  );
 });
 
 describe("control socket", () => {
   test("malformed requests each get an INVALID_REQUEST answer naming the problem; the connection and daemon go on", async () => {
-    const answers = await raw(d.socket, 'garbage\n{"op":"nope"}\n{"op":"discover","id":3}\n{"op":"node.update","name":"x"}\n{"op":"ping","id":5}\n', 5);
+    const answers = await raw(
+      d.socket,
+      'garbage\n{"op":"nope"}\n{"op":"discover","id":3}\n{"op":"node.update","name":"x"}\n{"op":"ping","id":5}\n',
+      5,
+    );
     expect(answers.slice(0, 4).map((a) => [a.ok, a.error.code])).toEqual(Array(4).fill([false, "INVALID_REQUEST"]));
     expect(answers[0]!.error.message).toBe("request is not valid JSON");
     expect(answers[1]!.error.message).toMatch(/^unknown op "nope"/);
-    expect(answers[2]).toMatchObject({ id: 3, error: { message: expect.stringMatching(/^invalid discover request: portal: /) } });
+    expect(answers[2]).toMatchObject({
+      id: 3,
+      error: { message: expect.stringMatching(/^invalid discover request: portal: /) },
+    });
     expect(answers[3]!.error.message).toMatch(/^invalid node\.update request: value: /);
     expect(answers[4]).toMatchObject({ id: 5, ok: true, result: { pid: d.pid } });
     expect(d.log()).toMatch(/refused a request: unknown op "nope"/);
@@ -57,7 +74,10 @@ describe("control socket", () => {
 
   test("a flood without newline is cut off; the daemon still answers others", async () => {
     const answers = await raw(d.socket, "x".repeat(100_000), 1);
-    expect(answers[0]).toMatchObject({ ok: false, error: { code: "INVALID_REQUEST", message: "line longer than 65536 bytes" } });
+    expect(answers[0]).toMatchObject({
+      ok: false,
+      error: { code: "INVALID_REQUEST", message: "line longer than 65536 bytes" },
+    });
     expect((await raw(d.socket, '{"op":"ping"}\n', 1))[0]!.ok).toBe(true);
   });
 
@@ -68,15 +88,33 @@ describe("control socket", () => {
     expect(st.uid).toBe(process.getuid!());
     chmodSync(d.dir, 0o755); // only the socket's own mode stands in the way now
     const asNobody = async () => {
-      const p = Bun.spawn(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, MAIN, "-m", "session", "--socket", d.socket], {
-        stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "", HOME: d.dir },
-      });
+      const p = Bun.spawn(
+        [
+          "setpriv",
+          "--reuid=65534",
+          "--regid=65534",
+          "--clear-groups",
+          process.execPath,
+          MAIN,
+          "-m",
+          "session",
+          "--socket",
+          d.socket,
+        ],
+        {
+          stdout: "pipe",
+          stderr: "pipe",
+          env: { PATH: process.env.PATH ?? "", HOME: d.dir },
+        },
+      );
       const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
       return { stderr, code };
     };
     const refused = await asNobody();
     expect(refused.code).toBe(13);
-    expect(refused.stderr).toMatch(/permission denied on the daemon's socket .*: it is root-only; run this command as root/);
+    expect(refused.stderr).toMatch(
+      /permission denied on the daemon's socket .*: it is root-only; run this command as root/,
+    );
     chmodSync(d.socket, 0o666);
     try {
       expect((await asNobody()).code).toBe(21); // connected: "No active sessions"
@@ -89,7 +127,10 @@ describe("control socket", () => {
   test("a second daemon on the same socket refuses to start (exit 28) and leaves the first alone", async () => {
     const other = new TestDaemon();
     try {
-      const p = Bun.spawn([process.execPath, MAIN, "daemon", "--state-dir", other.stateDir, "--socket", d.socket], { stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawn([process.execPath, MAIN, "daemon", "--state-dir", other.stateDir, "--socket", d.socket], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
       expect(code).toBe(28);
       expect(stderr).toMatch(/another daemon already listens on/);
@@ -138,9 +179,17 @@ describe("arguments", () => {
     [["-m", "discovery", "-t", "st"], 7, /discovery needs -p PORTAL/],
     [["-m", "node", "-T", "iqn.2026-11.x:y", "-o", "new"], 7, /-o new needs -T IQN and -p PORTAL/],
     [["-m", "node", "-o", "new", "-T", "../../etc", "-p", "127.0.0.1"], 7, /invalid target name/],
-    [["-m", "node", "-p", "h", "-o", "update", "-n", "node.session.auth.password", "-v", "abcdefabcdef"], 7, /refusing node\.session\.auth\.password from -v/],
+    [
+      ["-m", "node", "-p", "h", "-o", "update", "-n", "node.session.auth.password", "-v", "abcdefabcdef"],
+      7,
+      /refusing node\.session\.auth\.password from -v/,
+    ],
     [["-m", "node", "-o", "update", "-n", "node.name", "-v", "x"], 7, /node\.name cannot be changed/],
-    [["set", "node.session.auth.password_in", "abcdefabcdef", "-p", "h"], 7, /refusing node\.session\.auth\.password_in from -v/],
+    [
+      ["set", "node.session.auth.password_in", "abcdefabcdef", "-p", "h"],
+      7,
+      /refusing node\.session\.auth\.password_in from -v/,
+    ],
     [["sessions", "-P", "x"], 7, /-P must be 0, 1, 2 or 3/],
     [["login"], 7, /name a target, a --portal, or use --all/],
     [["logout", "--sid", "abc"], 7, /--sid must be a session number/],
@@ -162,7 +211,9 @@ describe("arguments", () => {
       const a = await d.cli(["initiator-name", "--state-dir", dir]);
       expect(a.stdout).toMatch(/^InitiatorName=iqn\.2026-11\.dev\.iscsi:/);
       expect((await d.cli(["initiator-name", "--state-dir", dir])).stdout).toBe(a.stdout);
-      expect((await d.cli(["initiator-name", "--state-dir", dir, "--set", "iqn.2026-01.com.example:h1", "--json"])).stdout).toContain('"initiatorName": "iqn.2026-01.com.example:h1"');
+      expect(
+        (await d.cli(["initiator-name", "--state-dir", dir, "--set", "iqn.2026-01.com.example:h1", "--json"])).stdout,
+      ).toContain('"initiatorName": "iqn.2026-01.com.example:h1"');
       expect((await d.cli(["initiator-name", "--state-dir", dir, "--set", "bad name"])).code).toBe(7);
     } finally {
       rmSync(dir, { recursive: true, force: true });

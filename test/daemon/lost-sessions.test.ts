@@ -16,7 +16,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function failedSession(): EngineSession & { closed: boolean } {
   return {
-    id: 1, closed: false, portal: { host: "127.0.0.1", port: 1 }, stats: {},
+    id: 1,
+    closed: false,
+    portal: { host: "127.0.0.1", port: 1 },
+    stats: {},
     state: { kind: "failed", error: new Error("reinstatement refused") },
     negotiated: {} as EngineSession["negotiated"],
     async logout() {},
@@ -36,7 +39,11 @@ test("a failed session of an automatic node is dropped and retried in the backgr
   d.nodes.create(manual.target, manual.portal, 1, defaultSettings());
   const sessions = [failedSession(), failedSession()];
   for (const [i, n] of [auto, manual].entries()) {
-    await d.registry.login(nodeKey(n.target, n.portal), { ...n, tpgt: 1, isid: 1, initiatorName: "iqn.2026-11.dev.iscsi:t" }, async () => sessions[i]!);
+    await d.registry.login(
+      nodeKey(n.target, n.portal),
+      { ...n, tpgt: 1, isid: 1, initiatorName: "iqn.2026-11.dev.iscsi:t" },
+      async () => sessions[i]!,
+    );
   }
   d.restartLostSessions();
   expect(d.registry.list().map((e) => e.target)).toEqual([manual.target]);

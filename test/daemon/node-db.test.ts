@@ -66,12 +66,22 @@ describe("node database", () => {
 
   test("a damaged record is reported and set aside (renamed, kept as it was); the others load", () => {
     writeFileSync(join(dir, "nodes", "broken.json"), "{ nope");
-    writeFileSync(join(dir, "nodes", "evil.json"), JSON.stringify({ ...JSON.parse(readFileSync(join(dir, "nodes", readdirSync(join(dir, "nodes")).find((n) => n !== "broken.json")!), "utf8")), target: "../../x" }));
+    writeFileSync(
+      join(dir, "nodes", "evil.json"),
+      JSON.stringify({
+        ...JSON.parse(
+          readFileSync(join(dir, "nodes", readdirSync(join(dir, "nodes")).find((n) => n !== "broken.json")!), "utf8"),
+        ),
+        target: "../../x",
+      }),
+    );
     const db = new NodeDb(dir, log);
     const damaged = db.load();
     expect(db.list().map((r) => r.target)).toEqual([T]);
     expect(damaged.map((x) => x.path.split("/").at(-1)).sort()).toEqual(["broken.json", "evil.json"]);
-    expect(messages.join("\n")).toMatch(/broken\.json is damaged \(not valid JSON.*\); set aside as .*broken\.json\.corrupt-/);
+    expect(messages.join("\n")).toMatch(
+      /broken\.json is damaged \(not valid JSON.*\); set aside as .*broken\.json\.corrupt-/,
+    );
     expect(messages.join("\n")).toMatch(/evil\.json is damaged \(target: not a valid iSCSI name\)/);
     const aside = readdirSync(join(dir, "nodes")).find((n) => n.startsWith("broken.json.corrupt-"))!;
     expect(readFileSync(join(dir, "nodes", aside), "utf8")).toBe("{ nope");
@@ -90,7 +100,9 @@ describe("node database", () => {
 
 describe("startup backoff", () => {
   test("doubles from the initial delay, is capped, and jitters between 50 and 100 %", () => {
-    expect([1, 2, 3, 4, 5, 10].map((n) => backoffDelay(n, 1000, 8000, () => 1))).toEqual([1000, 2000, 4000, 8000, 8000, 8000]);
+    expect([1, 2, 3, 4, 5, 10].map((n) => backoffDelay(n, 1000, 8000, () => 1))).toEqual([
+      1000, 2000, 4000, 8000, 8000, 8000,
+    ]);
     expect(backoffDelay(3, 1000, 8000, () => 0)).toBe(2000);
     for (let i = 0; i < 100; i++) {
       const d = backoffDelay(40, 1000, 60_000);

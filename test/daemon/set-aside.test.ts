@@ -36,8 +36,12 @@ test("doctor names every damaged file with what to do, fails, and changes nothin
   const r = await runDoctor();
   expect(r.code).toBe(6);
   const records = r.all("host.records").filter((f) => f.status === "fail");
-  expect(records.map((f) => f.summary.split(" is damaged")[0]).sort()).toEqual([state("attachments", "3.json"), nodeFile].sort());
-  expect(records.find((f) => f.summary.startsWith(nodeFile))!.fix).toContain("discovery will not recreate that node with defaults");
+  expect(records.map((f) => f.summary.split(" is damaged")[0]).sort()).toEqual(
+    [state("attachments", "3.json"), nodeFile].sort(),
+  );
+  expect(records.find((f) => f.summary.startsWith(nodeFile))!.fix).toContain(
+    "discovery will not recreate that node with defaults",
+  );
   expect(r.one("host.secrets-file")).toMatchObject({ status: "fail", code: "NODE_DB" });
   expect(r.one("host.secrets-file").summary).toContain("is damaged: not valid JSON");
   expect(r.stdout).not.toContain("not-a-secr");
@@ -55,20 +59,30 @@ test("the daemon sets them aside at start; listings warn and carry them; discove
   expect(asideIn(state("attachments"))).toHaveLength(1);
 
   const table = await ui.d.cli(["nodes"]);
-  expect(table.stderr).toContain(`iscsi: warning: ${nodeFile} was damaged and is set aside as ${state("nodes", aside!)}`);
+  expect(table.stderr).toContain(
+    `iscsi: warning: ${nodeFile} was damaged and is set aside as ${state("nodes", aside!)}`,
+  );
   expect(table.stderr.match(/iscsi: warning: /g)).toHaveLength(3);
   const listed = JSON.parse((await ui.d.cli(["nodes", "--json"])).stdout);
   expect(listed.nodes).toEqual([]);
-  expect(listed.quarantined.map((q: { original: string }) => q.original).sort()).toEqual([nodeFile, state("attachments", "3.json"), state("secrets.json")].sort());
+  expect(listed.quarantined.map((q: { original: string }) => q.original).sort()).toEqual(
+    [nodeFile, state("attachments", "3.json"), state("secrets.json")].sort(),
+  );
   expect(JSON.parse((await ui.d.cli(["status", "--json"])).stdout).daemon.quarantined).toHaveLength(3);
-  expect((await ui.d.cli(["attach", "--list"])).stderr).toContain(`iscsi: warning: ${state("attachments", "3.json")} was damaged and is set aside as`);
+  expect((await ui.d.cli(["attach", "--list"])).stderr).toContain(
+    `iscsi: warning: ${state("attachments", "3.json")} was damaged and is set aside as`,
+  );
   const attachments = JSON.parse((await ui.d.cli(["attach", "--list", "--json"])).stdout);
   expect(attachments.attachments).toEqual([]);
-  expect(attachments.quarantined.map((q: { original: string }) => q.original)).toContain(state("attachments", "3.json"));
+  expect(attachments.quarantined.map((q: { original: string }) => q.original)).toContain(
+    state("attachments", "3.json"),
+  );
 
   const again = await ui.d.cli(["-m", "discovery", "-t", "st", "-p", ui.tgt.portal]);
   expect(again.code).toBe(0);
-  expect(again.stderr).toContain("1 node record(s) found by discovery are set aside as damaged and were not recreated with defaults");
+  expect(again.stderr).toContain(
+    "1 node record(s) found by discovery are set aside as damaged and were not recreated with defaults",
+  );
   expect(JSON.parse((await ui.d.cli(["nodes", "--json"])).stdout).nodes).toEqual([]);
   expect(existsSync(nodeFile)).toBe(false);
   expect(readFileSync(state("nodes", aside!), "utf8")).toBe(TORN);

@@ -34,11 +34,23 @@ test("a second daemon on the same state directory exits non-zero within 10 s nam
   const [before] = await sessions();
   expect(before).toMatchObject({ sid: 1, state: "full-feature" });
   const started = Date.now();
-  const p = Bun.spawn(withParentDeathSignal([process.execPath, MAIN, "daemon", "--state-dir", d.stateDir, "--socket", join(d.dir, "second.sock"), "--no-ui"]), {
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, ISCSI_CONFIG: d.configPath },
-  });
+  const p = Bun.spawn(
+    withParentDeathSignal([
+      process.execPath,
+      MAIN,
+      "daemon",
+      "--state-dir",
+      d.stateDir,
+      "--socket",
+      join(d.dir, "second.sock"),
+      "--no-ui",
+    ]),
+    {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, ISCSI_CONFIG: d.configPath },
+    },
+  );
   const timer = setTimeout(() => p.kill("SIGKILL"), 10_000);
   const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
   clearTimeout(timer);

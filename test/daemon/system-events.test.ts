@@ -15,8 +15,14 @@ test("event lines: will-sleep with its id, did-wake, network-changed; ip monitor
   expect(parseEventLine("will-sleep 42")).toEqual({ kind: "will-sleep", ack: "42" });
   expect(parseEventLine("will-sleep")).toEqual({ kind: "will-sleep" });
   expect(parseEventLine("did-wake")).toEqual({ kind: "did-wake" });
-  expect(parseEventLine("network-changed State:/Network/Global/IPv4")).toEqual({ kind: "network-changed", detail: "State:/Network/Global/IPv4" });
-  expect(parseEventLine("3: eth0    inet 10.0.0.2/24 scope global eth0")).toEqual({ kind: "network-changed", detail: "3: eth0    inet 10.0.0.2/24 scope global eth0" });
+  expect(parseEventLine("network-changed State:/Network/Global/IPv4")).toEqual({
+    kind: "network-changed",
+    detail: "State:/Network/Global/IPv4",
+  });
+  expect(parseEventLine("3: eth0    inet 10.0.0.2/24 scope global eth0")).toEqual({
+    kind: "network-changed",
+    detail: "3: eth0    inet 10.0.0.2/24 scope global eth0",
+  });
   expect(parseEventLine("   ")).toBeUndefined();
 });
 
@@ -28,11 +34,16 @@ test("a helper that announces will-sleep gets our acknowledgement on its stdin",
     const events: SystemEvent[] = [];
     let source: ReturnType<typeof lineSource> | undefined;
     const wake = new Promise<void>((resolve) => {
-      source = lineSource("test helper", ["bash", "-c", script], (e) => {
-        events.push(e);
-        if (e.kind === "will-sleep") source!.acknowledge(e.ack!);
-        if (e.kind === "did-wake") resolve();
-      }, log);
+      source = lineSource(
+        "test helper",
+        ["bash", "-c", script],
+        (e) => {
+          events.push(e);
+          if (e.kind === "will-sleep") source!.acknowledge(e.ack!);
+          if (e.kind === "did-wake") resolve();
+        },
+        log,
+      );
     });
     await wake;
     source!.stop();
@@ -53,10 +64,16 @@ test("Linux: rtnetlink through ip monitor reports a link change in the main name
     const before = performance.now();
     await ip(undefined, ["link", "add", name, "type", "veth", "peer", "name", `${name}p`]);
     const deadline = Date.now() + 5_000;
-    while (!seen.some((s) => s.e.kind === "network-changed" && "detail" in s.e && s.e.detail.includes(name)) && Date.now() < deadline) await Bun.sleep(5);
+    while (
+      !seen.some((s) => s.e.kind === "network-changed" && "detail" in s.e && s.e.detail.includes(name)) &&
+      Date.now() < deadline
+    )
+      await Bun.sleep(5);
     const hit = seen.find((s) => s.e.kind === "network-changed" && s.e.detail.includes(name));
     expect(hit).toBeDefined();
-    console.log(`ip monitor: link ${name} reported ${(hit!.at - before).toFixed(1)} ms after \`ip link add\` was started`);
+    console.log(
+      `ip monitor: link ${name} reported ${(hit!.at - before).toFixed(1)} ms after \`ip link add\` was started`,
+    );
   } finally {
     source.stop();
     await ip(undefined, ["link", "del", name]).catch(() => undefined);

@@ -35,13 +35,30 @@ test("TargetAddress before any TargetName is a protocol error", () => {
 });
 
 test("a malformed TargetAddress is refused", () => {
-  expect(() => parseSendTargets([["TargetName", "iqn.2000-01.com.x:t"], ["TargetAddress", "[::1:3260"]], here)).toThrow(/TargetAddress/);
+  expect(() =>
+    parseSendTargets(
+      [
+        ["TargetName", "iqn.2000-01.com.x:t"],
+        ["TargetAddress", "[::1:3260"],
+      ],
+      here,
+    ),
+  ).toThrow(/TargetAddress/);
 });
 
 test("target names that could become paths or break output are refused", () => {
-  for (const bad of ["../../etc/passwd", "iqn.2000-01.com.x:a/b", "iqn.2000-01.com.x:a b", "iqn.2000-01.com.x:\u0000", "", "x".repeat(10), `iqn.2000-01.com.x:${"a".repeat(230)}`]) {
+  for (const bad of [
+    "../../etc/passwd",
+    "iqn.2000-01.com.x:a/b",
+    "iqn.2000-01.com.x:a b",
+    "iqn.2000-01.com.x:\u0000",
+    "",
+    "x".repeat(10),
+    `iqn.2000-01.com.x:${"a".repeat(230)}`,
+  ]) {
     expect(iscsiNameProblem(bad)).toBeString();
     expect(() => parseSendTargets([["TargetName", bad]], here)).toThrow(/SendTargets/);
   }
-  for (const good of ["iqn.2000-01.com.x:t", "eui.0123456789ABCDEF", "naa.52004567BA64678D"]) expect(iscsiNameProblem(good)).toBeUndefined();
+  for (const good of ["iqn.2000-01.com.x:t", "eui.0123456789ABCDEF", "naa.52004567BA64678D"])
+    expect(iscsiNameProblem(good)).toBeUndefined();
 });

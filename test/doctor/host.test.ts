@@ -21,7 +21,8 @@ beforeEach(() => {
 });
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
-const host = (env: Record<string, string> = {}, extra: string[] = []) => doctor(["--state-dir", stateDir, "--socket", socket, ...extra], { env });
+const host = (env: Record<string, string> = {}, extra: string[] = []) =>
+  doctor(["--state-dir", stateDir, "--socket", socket, ...extra], { env });
 
 describe("this machine", () => {
   test("root, FUSE (/dev/fuse, fusermount3) and loop devices (losetup, /dev/loop-control) are present", async () => {
@@ -48,31 +49,48 @@ describe("this machine", () => {
     expect((await host()).one("host.attach-library").status).toBe(built ? "ok" : "warn");
     const missing = await host({ ISCSI_ATTACH_LIB: join(base, "nope.so") });
     expect(missing.one("host.attach-library")).toMatchObject({
-      status: "warn", summary: `attaching LUNs is unavailable: $ISCSI_ATTACH_LIB names ${join(base, "nope.so")}, which does not exist`, fix: "unset ISCSI_ATTACH_LIB or point it at libiscsi_attach.so",
+      status: "warn",
+      summary: `attaching LUNs is unavailable: $ISCSI_ATTACH_LIB names ${join(base, "nope.so")}, which does not exist`,
+      fix: "unset ISCSI_ATTACH_LIB or point it at libiscsi_attach.so",
     });
     writeFileSync(join(base, "lib.so"), "x");
-    expect((await host({ ISCSI_ATTACH_LIB: join(base, "lib.so") })).one("host.attach-library")).toMatchObject({ status: "ok", summary: `$ISCSI_ATTACH_LIB names ${join(base, "lib.so")}` });
+    expect((await host({ ISCSI_ATTACH_LIB: join(base, "lib.so") })).one("host.attach-library")).toMatchObject({
+      status: "ok",
+      summary: `$ISCSI_ATTACH_LIB names ${join(base, "lib.so")}`,
+    });
   });
 
   test("the transport sessions use: native by default (the shim built here), Bun's when ISCSI_TRANSPORT=bun", async () => {
     ensureNativeLib();
     const native = (await host({ ISCSI_TRANSPORT: "" })).one("host.transport");
     expect(native).toMatchObject({ status: "ok", data: { transport: "native" } });
-    expect(native.summary).toMatch(/^sessions use the native transport \(the default, and its library loads\): \S+\/ffi\/build\/linux-x64\/libiscsi_net\.so \(running from source\)$/);
+    expect(native.summary).toMatch(
+      /^sessions use the native transport \(the default, and its library loads\): \S+\/ffi\/build\/linux-x64\/libiscsi_net\.so \(running from source\)$/,
+    );
     const bun = (await host({ ISCSI_TRANSPORT: "bun" })).one("host.transport");
-    expect(bun).toMatchObject({ status: "ok", summary: "sessions use Bun's transport (ISCSI_TRANSPORT=bun)", data: { transport: "bun", why: "ISCSI_TRANSPORT=bun" } });
+    expect(bun).toMatchObject({
+      status: "ok",
+      summary: "sessions use Bun's transport (ISCSI_TRANSPORT=bun)",
+      data: { transport: "bun", why: "ISCSI_TRANSPORT=bun" },
+    });
   });
 
   test("a transport sessions cannot use fails with its exit code: a missing ISCSI_NET_LIB (4), an unknown ISCSI_TRANSPORT (7)", async () => {
     const missing = await host({ ISCSI_NET_LIB: join(base, "nope-net.so") });
     expect(missing.code).toBe(4);
     expect(missing.one("host.transport")).toMatchObject({
-      status: "fail", code: "TRANSPORT", fix: "unset ISCSI_NET_LIB or point it at a working libiscsi_net.so",
+      status: "fail",
+      code: "TRANSPORT",
+      fix: "unset ISCSI_NET_LIB or point it at a working libiscsi_net.so",
       summary: `sessions cannot connect: $ISCSI_NET_LIB names ${join(base, "nope-net.so")}, which does not exist: unset ISCSI_NET_LIB or point it at libiscsi_net.so`,
     });
     const unknown = await host({ ISCSI_TRANSPORT: "rdma" });
     expect(unknown.code).toBe(7);
-    expect(unknown.one("host.transport")).toMatchObject({ status: "fail", code: "INVALID_ARGUMENT", fix: "set ISCSI_TRANSPORT to one of auto, bun, native" });
+    expect(unknown.one("host.transport")).toMatchObject({
+      status: "fail",
+      code: "INVALID_ARGUMENT",
+      fix: "set ISCSI_TRANSPORT to one of auto, bun, native",
+    });
   });
 });
 
@@ -116,20 +134,29 @@ describe("the daemon's files", () => {
 
   test("the config file: absent means defaults, a valid one is ok, a bad one fails (exit 7) as the daemon would", async () => {
     mkdirSync(stateDir, { mode: 0o700 });
-    expect((await host()).one("host.config")).toMatchObject({ status: "ok", summary: `no config file at ${join(stateDir, "iscsid.conf")}: built-in defaults` });
+    expect((await host()).one("host.config")).toMatchObject({
+      status: "ok",
+      summary: `no config file at ${join(stateDir, "iscsid.conf")}: built-in defaults`,
+    });
     writeFileSync(join(stateDir, "iscsid.conf"), "node.startup = automatic\n");
     expect((await host()).one("host.config").status).toBe("ok");
     writeFileSync(join(stateDir, "iscsid.conf"), "node.startup = sometimes\n");
     const bad = await host();
     expect(bad.code).toBe(7);
     expect(bad.one("host.config")).toMatchObject({ status: "fail", code: "CONFIG" });
-    expect(bad.one("host.config").summary).toContain("iscsid.conf:1: node.startup: must be one of automatic, manual, onboot");
+    expect(bad.one("host.config").summary).toContain(
+      "iscsid.conf:1: node.startup: must be one of automatic, manual, onboot",
+    );
   });
 
   test("a plain file where the socket should be: not a socket, a failure", async () => {
     writeFileSync(socket, "");
     const r = await host();
-    expect(r.one("host.socket")).toMatchObject({ status: "fail", summary: `${socket} exists but is not a socket`, code: "DAEMON_COMM" });
+    expect(r.one("host.socket")).toMatchObject({
+      status: "fail",
+      summary: `${socket} exists but is not a socket`,
+      code: "DAEMON_COMM",
+    });
     expect(r.code).toBe(18);
   });
 });

@@ -48,22 +48,36 @@ describe("a target without CHAP", () => {
     const r = await doctor([plain.portal, "--nop-wait", "2.5"]);
     expect(r.code).toBe(0);
     expect(r.one("portal.tcp").status).toBe("ok");
-    expect(r.one("portal.sendtargets").data!.targets.map((t: { name: string }) => t.name)).toEqual([plain.targets[0]!.iqn]);
+    expect(r.one("portal.sendtargets").data!.targets.map((t: { name: string }) => t.name)).toEqual([
+      plain.targets[0]!.iqn,
+    ]);
     const login = r.one("target.login");
     expect([login.status, login.section]).toEqual(["ok", `target ${plain.targets[0]!.iqn}`]);
-    expect(login.data!.negotiated).toMatchObject({ authMethod: "None", headerDigest: true, dataDigest: true, maxXmitDataSegmentLength: 8192 });
-    expect(r.one("target.digests")).toMatchObject({ status: "ok", summary: "the target accepts CRC32C header and data digests (REPORT LUNS and INQUIRY ran with them on)" });
+    expect(login.data!.negotiated).toMatchObject({
+      authMethod: "None",
+      headerDigest: true,
+      dataDigest: true,
+      maxXmitDataSegmentLength: 8192,
+    });
+    expect(r.one("target.digests")).toMatchObject({
+      status: "ok",
+      summary: "the target accepts CRC32C header and data digests (REPORT LUNS and INQUIRY ran with them on)",
+    });
     expect(r.one("target.luns").summary).toContain("LUN 1 direct access block device 4.0 MiB");
     expect(r.one("target.nop-out").status).toBe("ok");
     expect(r.one("target.nop-in").data!.nopIn).toBeGreaterThanOrEqual(1);
-    expect(r.one("target.chap").summary).toBe("the target does not use CHAP for this target (it answered AuthMethod=Reject to an offer of CHAP)");
+    expect(r.one("target.chap").summary).toBe(
+      "the target does not use CHAP for this target (it answered AuthMethod=Reject to an offer of CHAP)",
+    );
     expect(r.report.counts.fail).toBe(0);
   }, 30_000);
 
   test("the human report: one line per finding under its section, then the counts", async () => {
     const r = await doctor([plain.portal, "--nop-wait", "0"], { human: true });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`\\nportal ${plain.portal.replace(/\./g, "\\.")}\\n  ok    tcp +TCP connect to`));
+    expect(r.stdout).toMatch(
+      new RegExp(`\\nportal ${plain.portal.replace(/\./g, "\\.")}\\n  ok    tcp +TCP connect to`),
+    );
     expect(r.stdout).toContain(`\ntarget ${plain.targets[0]!.iqn}\n  ok    login`);
     expect(r.stdout).toMatch(/\n\d+ ok, \d+ warning\(s\), 0 failed\n$/);
   });
@@ -91,12 +105,18 @@ describe("a target with CHAP", () => {
     expect(login.summary).toContain("requires authentication (CHAP)");
     expect(login.fix).toContain(`iscsi secret set -T ${iqn()} -p ${chap.portal}`);
     const algorithms = r.one("target.chap");
-    expect(algorithms.data).toMatchObject({ accepted: ["MD5", "SHA-256"], refused: ["SHA-1", "SHA3-256"], verified: {} });
+    expect(algorithms.data).toMatchObject({
+      accepted: ["MD5", "SHA-256"],
+      refused: ["SHA-1", "SHA3-256"],
+      verified: {},
+    });
     expect(r.stderr).toMatch(/^iscsi: 1 check\(s\) failed; first: the target requires authentication/);
   });
 
   test("a wrong secret: the target refused our CHAP response; the secret shows up nowhere", async () => {
-    const r = await doctor([chap.portal, "-T", iqn(), "--chap-user", CHAP.username, "--nop-wait", "0"], { env: { ISCSI_CHAP_SECRET: WRONG } });
+    const r = await doctor([chap.portal, "-T", iqn(), "--chap-user", CHAP.username, "--nop-wait", "0"], {
+      env: { ISCSI_CHAP_SECRET: WRONG },
+    });
     expect(r.code).toBe(24);
     expect(r.one("target.login").summary).toContain("the target refused our CHAP response");
     const algorithms = r.one("target.chap");
@@ -108,7 +128,17 @@ describe("a target with CHAP", () => {
   test("the right secret from a file: logged in; tgt's SHA-256 that only MD5 survives is pointed out", async () => {
     const file = join(dir, "secret");
     writeFileSync(file, CHAP.secret + "\n", { mode: 0o600 });
-    const r = await doctor([chap.portal, "-T", iqn(), "--chap-user", CHAP.username, "--chap-secret-file", file, "--nop-wait", "0"]);
+    const r = await doctor([
+      chap.portal,
+      "-T",
+      iqn(),
+      "--chap-user",
+      CHAP.username,
+      "--chap-secret-file",
+      file,
+      "--nop-wait",
+      "0",
+    ]);
     expect(r.code).toBe(0);
     expect(r.one("target.login").data!.negotiated).toMatchObject({ authMethod: "CHAP", chapAlgorithm: 5 });
     const algorithms = r.one("target.chap");
@@ -123,8 +153,12 @@ describe("a target with CHAP", () => {
     const args = [mutual.portal, "--chap-user", CHAP.username, "--mutual-user", MUTUAL.username, "--nop-wait", "0"];
     const ok = await doctor(args, { env: { ISCSI_CHAP_SECRET: CHAP.secret, ISCSI_MUTUAL_SECRET: MUTUAL.secret } });
     expect(ok.code).toBe(0);
-    expect(ok.one("target.credentials").summary).toBe(`CHAP as ${CHAP.username} (--chap-user), mutual with ${MUTUAL.username}`);
-    const bad = await doctor(args, { env: { ISCSI_CHAP_SECRET: CHAP.secret, ISCSI_MUTUAL_SECRET: "nas-erin-wrong-secret" } });
+    expect(ok.one("target.credentials").summary).toBe(
+      `CHAP as ${CHAP.username} (--chap-user), mutual with ${MUTUAL.username}`,
+    );
+    const bad = await doctor(args, {
+      env: { ISCSI_CHAP_SECRET: CHAP.secret, ISCSI_MUTUAL_SECRET: "nas-erin-wrong-secret" },
+    });
     expect(bad.code).toBe(24);
     const login = bad.one("target.login");
     expect(login.summary).toContain("mutual CHAP failed");
@@ -141,18 +175,27 @@ describe("a target with CHAP", () => {
       await d.start();
       expect((await d.cli(["-m", "discovery", "-t", "st", "-p", chap.portal])).code).toBe(0);
       for (const t of chap.targets) {
-        for (const [name, value] of [["node.session.auth.authmethod", "CHAP"], ["node.session.auth.username", CHAP.username]]) {
-          expect((await d.cli(["-m", "node", "-T", t.iqn, "-p", chap.portal, "-o", "update", "-n", name!, "-v", value!])).code).toBe(0);
+        for (const [name, value] of [
+          ["node.session.auth.authmethod", "CHAP"],
+          ["node.session.auth.username", CHAP.username],
+        ]) {
+          expect(
+            (await d.cli(["-m", "node", "-T", t.iqn, "-p", chap.portal, "-o", "update", "-n", name!, "-v", value!]))
+              .code,
+          ).toBe(0);
         }
       }
       // Only the first target gets its secret; the second is a record that says CHAP without one.
-      expect((await d.cli(["secret", "set", "-T", iqn(), "-p", chap.portal], { stdin: CHAP.secret + "\n" })).code).toBe(0);
+      expect((await d.cli(["secret", "set", "-T", iqn(), "-p", chap.portal], { stdin: CHAP.secret + "\n" })).code).toBe(
+        0,
+      );
     });
     afterAll(async () => {
       await d?.stop();
     });
 
-    const run = (args: string[]) => doctor([chap.portal, ...args, "--nop-wait", "0", "--state-dir", d.stateDir, "--socket", d.socket]);
+    const run = (args: string[]) =>
+      doctor([chap.portal, ...args, "--nop-wait", "0", "--state-dir", d.stateDir, "--socket", d.socket]);
 
     test("probes as the daemon's initiator name with the stored CHAP secret", async () => {
       const r = await run(["-T", iqn()]);
@@ -174,7 +217,24 @@ describe("a target with CHAP", () => {
     test("a node that requires CRC32C on a target that refuses digests: the daemon's login would fail, exit 5", async () => {
       expect((await d.cli(["-m", "discovery", "-t", "st", "-p", noDigests.portal])).code).toBe(0);
       const iqnNd = noDigests.targets[0]!.iqn;
-      expect((await d.cli(["-m", "node", "-T", iqnNd, "-p", noDigests.portal, "-o", "update", "-n", "node.conn[0].iscsi.HeaderDigest", "-v", "CRC32C"])).code).toBe(0);
+      expect(
+        (
+          await d.cli([
+            "-m",
+            "node",
+            "-T",
+            iqnNd,
+            "-p",
+            noDigests.portal,
+            "-o",
+            "update",
+            "-n",
+            "node.conn[0].iscsi.HeaderDigest",
+            "-v",
+            "CRC32C",
+          ])
+        ).code,
+      ).toBe(0);
       const r = await doctor([noDigests.portal, "--nop-wait", "0", "--state-dir", d.stateDir, "--socket", d.socket]);
       expect(r.code).toBe(5);
       const digests = r.one("target.digests");
@@ -198,7 +258,10 @@ describe("ACL and reachability", () => {
   test("an initiator name the ACL does not allow: SendTargets lists nothing, the login says not found or hidden; exit 19", async () => {
     const r = await doctor([acl.portal, "-T", acl.targets[0]!.iqn, "--initiator-name", OTHER, "--nop-wait", "0"]);
     expect(r.code).toBe(19);
-    expect(r.one("portal.sendtargets")).toMatchObject({ status: "warn", summary: `SendTargets lists no targets for ${OTHER}` });
+    expect(r.one("portal.sendtargets")).toMatchObject({
+      status: "warn",
+      summary: `SendTargets lists no targets for ${OTHER}`,
+    });
     const login = r.one("target.login");
     expect(login.summary).toContain(`or hides it from initiator ${OTHER}`);
     expect(login.fix).toContain(`ACL allows ${OTHER}`);
@@ -216,16 +279,22 @@ describe("ACL and reachability", () => {
     const closed = freePort();
     // A scripted target whose SendTargets lists only an address nobody listens on, and which refuses normal logins.
     const fake = FakeTarget.listen({
-      sendTargets: [["TargetName", "iqn.2026-11.dev.iscsi.test:elsewhere"], ["TargetAddress", `127.0.0.1:${closed},1`]],
+      sendTargets: [
+        ["TargetName", "iqn.2026-11.dev.iscsi.test:elsewhere"],
+        ["TargetAddress", `127.0.0.1:${closed},1`],
+      ],
       loginTamper: ({ res, pairs }) => {
-        if (pairs.some(([k]) => k === "TargetPortalGroupTag")) Object.assign(res, { statusClass: 2, statusDetail: 3, transit: false, nsg: 0 });
+        if (pairs.some(([k]) => k === "TargetPortalGroupTag"))
+          Object.assign(res, { statusClass: 2, statusDetail: 3, transit: false, nsg: 0 });
       },
     });
     try {
       const r = await doctor([`127.0.0.1:${fake.port}`, "--nop-wait", "0", "--timeout", "3"]);
       const advertised = r.one("portal.advertised");
       expect(advertised.status).toBe("warn");
-      expect(advertised.summary).toContain(`the targets also advertise 127.0.0.1:${closed}, which is unreachable from here`);
+      expect(advertised.summary).toContain(
+        `the targets also advertise 127.0.0.1:${closed}, which is unreachable from here`,
+      );
       expect(advertised.fix).toContain(`(\`-p 127.0.0.1:${fake.port}\`)`);
       expect(r.one("target.login").code).toBe("LOGIN_FATAL");
     } finally {
@@ -248,6 +317,8 @@ describe("ACL and reachability", () => {
   test("a name that does not resolve is said to be one", async () => {
     const r = await doctor(["no-such-host.invalid:3260", "--timeout", "3"]);
     expect(r.code).toBe(4);
-    expect(r.one("portal.tcp").summary).toBe("no-such-host.invalid:3260 is unreachable: the name no-such-host.invalid does not resolve");
+    expect(r.one("portal.tcp").summary).toBe(
+      "no-such-host.invalid:3260 is unreachable: the name no-such-host.invalid does not resolve",
+    );
   });
 });

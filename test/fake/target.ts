@@ -5,9 +5,27 @@
 // them, and hands every full-feature PDU to the test.
 import type { Socket } from "bun";
 import {
-  PduFramer, framePdu, encodeLoginResponse, encodeScsiResponse, encodeDataIn, encodeR2T, encodeNopIn, encodeAsyncMessage, encodeReject,
-  encodeTextResponse, encodeLogoutResponse, Opcode, RESERVED_TAG, crc32c, writeDigest,
-  type Fields, type Frame, type LoginRequest, type LoginResponse, type ScsiCommand, type Pdu,
+  PduFramer,
+  framePdu,
+  encodeLoginResponse,
+  encodeScsiResponse,
+  encodeDataIn,
+  encodeR2T,
+  encodeNopIn,
+  encodeAsyncMessage,
+  encodeReject,
+  encodeTextResponse,
+  encodeLogoutResponse,
+  Opcode,
+  RESERVED_TAG,
+  crc32c,
+  writeDigest,
+  type Fields,
+  type Frame,
+  type LoginRequest,
+  type LoginResponse,
+  type ScsiCommand,
+  type Pdu,
 } from "../../src/pdu/index.ts";
 import { encodeTextKeys, parseTextKeys } from "../../src/pdu/text.ts";
 import type { OpenOptions } from "../../src/session/open.ts";
@@ -33,7 +51,12 @@ export interface FakeTargetOptions {
   /** Takes over a Logout Request; return true when it has answered (or not) itself. */
   onLogout?: (conn: FakeConnection, frame: Frame) => boolean;
   /** Last word on every Login Response the fake builds: change fields or key=value pairs before it is sent. */
-  loginTamper?: (r: { req: LoginRequest; res: Fields<LoginResponse>; pairs: Array<[string, string]>; final: boolean }) => void;
+  loginTamper?: (r: {
+    req: LoginRequest;
+    res: Fields<LoginResponse>;
+    pairs: Array<[string, string]>;
+    final: boolean;
+  }) => void;
 }
 
 /** Patch DataSegmentLength (bytes 5–7) of a BHS without touching any data: the length the peer will trust. */
@@ -51,9 +74,19 @@ export function setOpcode(bhs: Uint8Array, opcode: number): Uint8Array {
 }
 
 const DEFAULT_ANSWERS: Record<string, string> = {
-  HeaderDigest: "None", DataDigest: "None", MaxConnections: "1", InitialR2T: "Yes", ImmediateData: "Yes",
-  MaxBurstLength: "262144", FirstBurstLength: "65536", DefaultTime2Wait: "2", DefaultTime2Retain: "20",
-  MaxOutstandingR2T: "1", DataPDUInOrder: "Yes", DataSequenceInOrder: "Yes", ErrorRecoveryLevel: "0",
+  HeaderDigest: "None",
+  DataDigest: "None",
+  MaxConnections: "1",
+  InitialR2T: "Yes",
+  ImmediateData: "Yes",
+  MaxBurstLength: "262144",
+  FirstBurstLength: "65536",
+  DefaultTime2Wait: "2",
+  DefaultTime2Retain: "20",
+  MaxOutstandingR2T: "1",
+  DataPDUInOrder: "Yes",
+  DataSequenceInOrder: "Yes",
+  ErrorRecoveryLevel: "0",
 };
 
 /** What a fake connection needs of its socket: a real Bun socket, or the target end of an in-memory pipe. */
@@ -76,7 +109,12 @@ export class FakeConnection {
   bytesSent = 0;
   private pending: Uint8Array[] = [];
   private ending: "fin" | "rst" | undefined;
-  private readonly framer = new PduFramer({ headerDigest: false, dataDigest: false, maxRecvDataSegmentLength: 1 << 20, accept: "initiator" });
+  private readonly framer = new PduFramer({
+    headerDigest: false,
+    dataDigest: false,
+    maxRecvDataSegmentLength: 1 << 20,
+    accept: "initiator",
+  });
   private fullFeature = false;
 
   constructor(
@@ -103,7 +141,8 @@ export class FakeConnection {
    */
   wire(bhs: Uint8Array, data?: Uint8Array, ahs?: Uint8Array): Uint8Array {
     const claimed = (bhs[5]! << 16) | (bhs[6]! << 8) | bhs[7]!;
-    if (ahs || bhs[4] !== 0 || claimed !== (data?.length ?? 0)) return this.wireLoose(bhs, data ?? new Uint8Array(0), ahs);
+    if (ahs || bhs[4] !== 0 || claimed !== (data?.length ?? 0))
+      return this.wireLoose(bhs, data ?? new Uint8Array(0), ahs);
     return concat(framePdu(bhs, data, this.digests));
   }
 
@@ -154,16 +193,33 @@ export class FakeConnection {
   }
 
   /** Asynchronous Message (RFC 7143 §11.9) with StatSN advanced; `data` is sense data for event 0. */
-  asyncMessage(asyncEvent: number, f: { parameter1?: number; parameter2?: number; parameter3?: number; asyncVCode?: number; lun?: bigint } = {}, data?: Uint8Array): void {
-    this.send(encodeAsyncMessage({
-      lun: f.lun ?? 0n, itt: RESERVED_TAG, ...this.status(), asyncEvent, asyncVCode: f.asyncVCode ?? 0,
-      parameter1: f.parameter1 ?? 0, parameter2: f.parameter2 ?? 0, parameter3: f.parameter3 ?? 0, dataSegmentLength: data?.length ?? 0,
-    }), data);
+  asyncMessage(
+    asyncEvent: number,
+    f: { parameter1?: number; parameter2?: number; parameter3?: number; asyncVCode?: number; lun?: bigint } = {},
+    data?: Uint8Array,
+  ): void {
+    this.send(
+      encodeAsyncMessage({
+        lun: f.lun ?? 0n,
+        itt: RESERVED_TAG,
+        ...this.status(),
+        asyncEvent,
+        asyncVCode: f.asyncVCode ?? 0,
+        parameter1: f.parameter1 ?? 0,
+        parameter2: f.parameter2 ?? 0,
+        parameter3: f.parameter3 ?? 0,
+        dataSegmentLength: data?.length ?? 0,
+      }),
+      data,
+    );
   }
 
   /** Reject (RFC 7143 §11.17) carrying `header` (normally the 48-byte BHS of the rejected PDU) as its data. */
   reject(reason: number, header: Uint8Array): void {
-    this.send(encodeReject({ reason, itt: RESERVED_TAG, ...this.status(), dataSNOrR2TSN: 0, dataSegmentLength: header.length }), header);
+    this.send(
+      encodeReject({ reason, itt: RESERVED_TAG, ...this.status(), dataSNOrR2TSN: 0, dataSegmentLength: header.length }),
+      header,
+    );
   }
 
   /** Sequence fields for a response PDU that carries status (advances StatSN). */
@@ -185,28 +241,62 @@ export class FakeConnection {
   }
 
   good(cmd: ScsiCommand, extra: Partial<Parameters<typeof encodeScsiResponse>[0]> = {}, data?: Uint8Array): void {
-    this.send(encodeScsiResponse({
-      bidiReadResidualOverflow: false, bidiReadResidualUnderflow: false, residualOverflow: false, residualUnderflow: false,
-      response: 0, status: 0, itt: cmd.itt, snackTag: 0, expDataSN: 0, bidirectionalReadResidualCount: 0, residualCount: 0,
-      ...this.status(), ...extra, dataSegmentLength: data?.length ?? 0,
-    }), data);
+    this.send(
+      encodeScsiResponse({
+        bidiReadResidualOverflow: false,
+        bidiReadResidualUnderflow: false,
+        residualOverflow: false,
+        residualUnderflow: false,
+        response: 0,
+        status: 0,
+        itt: cmd.itt,
+        snackTag: 0,
+        expDataSN: 0,
+        bidirectionalReadResidualCount: 0,
+        residualCount: 0,
+        ...this.status(),
+        ...extra,
+        dataSegmentLength: data?.length ?? 0,
+      }),
+      data,
+    );
   }
 
   dataIn(cmd: ScsiCommand, data: Uint8Array, f: Partial<Parameters<typeof encodeDataIn>[0]> = {}): void {
     const withStatus = f.statusPresent ?? false;
-    this.send(encodeDataIn({
-      final: withStatus, acknowledge: false, residualOverflow: false, residualUnderflow: false, statusPresent: false, status: 0,
-      lun: 0n, itt: cmd.itt, ttt: RESERVED_TAG, dataSN: 0, bufferOffset: 0, residualCount: 0,
-      ...(withStatus ? this.status() : this.seq()), ...f, dataSegmentLength: data.length,
-    }), data);
+    this.send(
+      encodeDataIn({
+        final: withStatus,
+        acknowledge: false,
+        residualOverflow: false,
+        residualUnderflow: false,
+        statusPresent: false,
+        status: 0,
+        lun: 0n,
+        itt: cmd.itt,
+        ttt: RESERVED_TAG,
+        dataSN: 0,
+        bufferOffset: 0,
+        residualCount: 0,
+        ...(withStatus ? this.status() : this.seq()),
+        ...f,
+        dataSegmentLength: data.length,
+      }),
+      data,
+    );
   }
 
   r2t(cmd: ScsiCommand, r2tSN: number, bufferOffset: number, length: number, ttt = 0x100 + r2tSN): void {
-    this.send(encodeR2T({ lun: 0n, itt: cmd.itt, ttt, ...this.seq(), r2tSN, bufferOffset, desiredDataTransferLength: length }));
+    this.send(
+      encodeR2T({ lun: 0n, itt: cmd.itt, ttt, ...this.seq(), r2tSN, bufferOffset, desiredDataTransferLength: length }),
+    );
   }
 
   nopIn(ttt: number, data?: Uint8Array): void {
-    this.send(encodeNopIn({ lun: 0n, itt: RESERVED_TAG, ttt, ...this.seq(), dataSegmentLength: data?.length ?? 0 }), data);
+    this.send(
+      encodeNopIn({ lun: 0n, itt: RESERVED_TAG, ttt, ...this.seq(), dataSegmentLength: data?.length ?? 0 }),
+      data,
+    );
   }
 
   /** FIN once everything queued has been written. */
@@ -231,7 +321,9 @@ export class FakeConnection {
       } else if (frame.pdu.opcode === Opcode.TextRequest && this.opts.sendTargets && !this.opts.onPdu) this.text(frame);
       else if (frame.pdu.opcode === Opcode.LogoutRequest) {
         if (this.opts.onLogout?.(this, frame)) continue;
-        this.send(encodeLogoutResponse({ response: 0, itt: frame.pdu.itt, ...this.status(), time2Wait: 0, time2Retain: 0 }));
+        this.send(
+          encodeLogoutResponse({ response: 0, itt: frame.pdu.itt, ...this.status(), time2Wait: 0, time2Retain: 0 }),
+        );
       } else if (this.fullFeature) this.opts.onPdu?.(this, frame);
     }
   }
@@ -240,7 +332,18 @@ export class FakeConnection {
     const p = frame.pdu as Pdu & { cmdSN: number; immediate: boolean; itt: number };
     this.ack(p);
     const data = encodeTextKeys(this.opts.sendTargets!);
-    this.send(encodeTextResponse({ final: true, continue: false, lun: 0n, itt: p.itt, ttt: RESERVED_TAG, ...this.status(), dataSegmentLength: data.length }), data);
+    this.send(
+      encodeTextResponse({
+        final: true,
+        continue: false,
+        lun: 0n,
+        itt: p.itt,
+        ttt: RESERVED_TAG,
+        ...this.status(),
+        dataSegmentLength: data.length,
+      }),
+      data,
+    );
   }
 
   /** Accept any login: answer AuthMethod=None, then every operational key from DEFAULT_ANSWERS/answers. */
@@ -248,10 +351,26 @@ export class FakeConnection {
     const req = frame.pdu;
     if (this.opts.redirect) {
       const data = encodeTextKeys([["TargetAddress", this.opts.redirect.address()]]);
-      this.send(encodeLoginResponse({
-        transit: false, continue: false, csg: req.csg, nsg: 0, versionMax: 0, versionActive: 0, isid: req.isid, tsih: 0, itt: req.itt,
-        statSN: 0, expCmdSN: req.cmdSN, maxCmdSN: req.cmdSN, statusClass: 1, statusDetail: this.opts.redirect.permanent ? 2 : 1, dataSegmentLength: data.length,
-      }), data);
+      this.send(
+        encodeLoginResponse({
+          transit: false,
+          continue: false,
+          csg: req.csg,
+          nsg: 0,
+          versionMax: 0,
+          versionActive: 0,
+          isid: req.isid,
+          tsih: 0,
+          itt: req.itt,
+          statSN: 0,
+          expCmdSN: req.cmdSN,
+          maxCmdSN: req.cmdSN,
+          statusClass: 1,
+          statusDetail: this.opts.redirect.permanent ? 2 : 1,
+          dataSegmentLength: data.length,
+        }),
+        data,
+      );
       return;
     }
     this.expCmdSN = req.cmdSN;
@@ -262,19 +381,32 @@ export class FakeConnection {
     const discovery = keys.some(([k, v]) => k === "SessionType" && v === "Discovery");
     for (const [k] of keys) {
       if (k === "AuthMethod") out.push([k, "None"]);
-      else if (k === "MaxRecvDataSegmentLength") continue; // declarative: ours is sent below
+      else if (k === "MaxRecvDataSegmentLength")
+        continue; // declarative: ours is sent below
       else if (req.csg === 1 && Object.hasOwn(answers, k)) {
         const v = answers[k];
-        if (v !== null && v !== undefined) out.push([k, discovery && !["HeaderDigest", "DataDigest"].includes(k) ? "Irrelevant" : v]);
+        if (v !== null && v !== undefined)
+          out.push([k, discovery && !["HeaderDigest", "DataDigest"].includes(k) ? "Irrelevant" : v]);
       }
     }
-    if (req.csg === 1 && answers.MaxRecvDataSegmentLength !== null) out.push(["MaxRecvDataSegmentLength", answers.MaxRecvDataSegmentLength ?? "262144"]);
+    if (req.csg === 1 && answers.MaxRecvDataSegmentLength !== null)
+      out.push(["MaxRecvDataSegmentLength", answers.MaxRecvDataSegmentLength ?? "262144"]);
     if (req.csg === 0 && !discovery) out.push(["TargetPortalGroupTag", "1"]);
     const final = req.transit && req.nsg === 3;
     const res: Fields<LoginResponse> = {
-      transit: req.transit, continue: false, csg: req.csg, nsg: req.transit ? req.nsg : 0, versionMax: 0, versionActive: 0,
+      transit: req.transit,
+      continue: false,
+      csg: req.csg,
+      nsg: req.transit ? req.nsg : 0,
+      versionMax: 0,
+      versionActive: 0,
       // A login that adds a connection (MC/S) names the session's TSIH, echoed in every response (RFC 7143 §11.13.4).
-      isid: req.isid, tsih: req.tsih !== 0 ? req.tsih : final ? 7 : 0, itt: req.itt, ...this.status(), statusClass: 0, statusDetail: 0,
+      isid: req.isid,
+      tsih: req.tsih !== 0 ? req.tsih : final ? 7 : 0,
+      itt: req.itt,
+      ...this.status(),
+      statusClass: 0,
+      statusDetail: 0,
     };
     this.opts.loginTamper?.({ req, res, pairs: out, final });
     const data = encodeTextKeys(out);

@@ -15,7 +15,10 @@ export async function within<T>(p: Promise<T>, ms: number): Promise<Outcome<T>> 
   });
   try {
     return await Promise.race([
-      p.then((value): Outcome<T> => ({ state: "resolved", value }), (error: Error): Outcome<T> => ({ state: "rejected", error })),
+      p.then(
+        (value): Outcome<T> => ({ state: "resolved", value }),
+        (error: Error): Outcome<T> => ({ state: "rejected", error }),
+      ),
       timeout,
     ]);
   } finally {

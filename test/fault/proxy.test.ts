@@ -34,7 +34,13 @@ afterEach(async () => {
 async function openVia(p: FaultProxy, proposal?: Partial<OperationalProposal>): Promise<LogicalUnit> {
   const session = await Session.open({
     portal: p.portal,
-    login: { initiatorName: INITIATOR, targetName: tgtd.targets[0]!.iqn, sessionType: "Normal", auth: { method: "None" }, ...(proposal ? { proposal } : {}) },
+    login: {
+      initiatorName: INITIATOR,
+      targetName: tgtd.targets[0]!.iqn,
+      sessionType: "Normal",
+      auth: { method: "None" },
+      ...(proposal ? { proposal } : {}),
+    },
     // The faults here must surface as errors, not be repaired: no reinstatement, no pings, no command timeout.
     recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
     loginTimeoutMs: 5_000,
@@ -66,15 +72,36 @@ function pattern(size: number, seed: number): Uint8Array {
 /** One READ(10) straight through execute(), into a buffer we can inspect afterwards. */
 function rawRead(lu: LogicalUnit, bytes: number, buffer: Uint8Array) {
   const spec = readCdb({ lba: 0n, blocks: bytes / 512, blockSize: 512 });
-  return lu.session.execute({ lun: 1, cdb: spec.cdb, direction: "read", transferLength: bytes, buffer, name: spec.name });
+  return lu.session.execute({
+    lun: 1,
+    cdb: spec.cdb,
+    direction: "read",
+    transferLength: bytes,
+    buffer,
+    name: spec.name,
+  });
 }
 
 function rawWrite(lu: LogicalUnit, data: Uint8Array) {
   const spec = writeCdb({ lba: 0n, blocks: data.length / 512, blockSize: 512, fua: false });
-  return lu.session.execute({ lun: 1, cdb: spec.cdb, direction: "write", transferLength: data.length, data, name: spec.name });
+  return lu.session.execute({
+    lun: 1,
+    cdb: spec.cdb,
+    direction: "write",
+    transferLength: data.length,
+    data,
+    name: spec.name,
+  });
 }
 
-const tur = (lu: LogicalUnit) => lu.session.execute({ lun: 1, cdb: testUnitReady().cdb, direction: "none", transferLength: 0, name: "TEST UNIT READY" });
+const tur = (lu: LogicalUnit) =>
+  lu.session.execute({
+    lun: 1,
+    cdb: testUnitReady().cdb,
+    direction: "none",
+    transferLength: 0,
+    name: "TEST UNIT READY",
+  });
 
 describe("pass-through", () => {
   test("4 MiB written and read back identical; both directions counted, nothing lost", async () => {

@@ -143,7 +143,8 @@ export class FaultProxy {
   async waitFor(dir: Direction, n: number, timeoutMs = 10_000): Promise<void> {
     const deadline = performance.now() + timeoutMs;
     while (this.received[dir] < n) {
-      if (performance.now() > deadline) throw new Error(`proxy: ${dir} reached ${this.received[dir]} of ${n} bytes in ${timeoutMs} ms`);
+      if (performance.now() > deadline)
+        throw new Error(`proxy: ${dir} reached ${this.received[dir]} of ${n} bytes in ${timeoutMs} ms`);
       await Bun.sleep(5);
     }
   }
@@ -242,7 +243,8 @@ export class FaultProxy {
 
   private arm(r: Omit<Rule, "id">): void {
     const pos = r.pos;
-    if ((pos.after === undefined) === (pos.at === undefined)) throw new RangeError(`${r.kind}: give exactly one of 'after' and 'at'`);
+    if ((pos.after === undefined) === (pos.at === undefined))
+      throw new RangeError(`${r.kind}: give exactly one of 'after' and 'at'`);
     const n = pos.after ?? pos.at!;
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${r.kind}: position ${n} is not a byte count`);
     const rule: Rule = { ...r, id: this.nextRule++ };
@@ -318,14 +320,17 @@ export class FaultProxy {
   private drainDelayed(link: Link, queue: Delayed[]): void {
     const head = queue[0];
     if (!head) return;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      while (queue.length > 0 && queue[0]!.due <= performance.now() + 1) {
-        const item = queue.shift()!;
-        if (link.open) item.action();
-      }
-      this.drainDelayed(link, queue);
-    }, Math.max(0, head.due - performance.now()));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        while (queue.length > 0 && queue[0]!.due <= performance.now() + 1) {
+          const item = queue.shift()!;
+          if (link.open) item.action();
+        }
+        this.drainDelayed(link, queue);
+      },
+      Math.max(0, head.due - performance.now()),
+    );
     this.timers.add(timer);
   }
 

@@ -24,18 +24,109 @@ const enc = new TextEncoder();
 const SECRET = enc.encode("initiator-secret-0123");
 const TARGET_SECRET = enc.encode("target-secret-456789");
 const KEYS = [
-  "HeaderDigest", "DataDigest", "MaxConnections", "InitialR2T", "ImmediateData", "MaxRecvDataSegmentLength", "MaxBurstLength",
-  "FirstBurstLength", "DefaultTime2Wait", "DefaultTime2Retain", "MaxOutstandingR2T", "DataPDUInOrder", "DataSequenceInOrder",
-  "ErrorRecoveryLevel", "SessionType", "TargetName", "InitiatorName", "TargetAlias", "TargetAddress", "TargetPortalGroupTag",
-  "AuthMethod", "CHAP_A", "CHAP_I", "CHAP_C", "CHAP_N", "CHAP_R", "TaskReporting", "iSCSIProtocolLevel", "OFMarker", "IFMarkInt",
-  "X-vendor.key", "X#iana", "Z-auth", "__proto__", "constructor", "toString", "lowercase", "K".repeat(64), "Bad Key", "",
+  "HeaderDigest",
+  "DataDigest",
+  "MaxConnections",
+  "InitialR2T",
+  "ImmediateData",
+  "MaxRecvDataSegmentLength",
+  "MaxBurstLength",
+  "FirstBurstLength",
+  "DefaultTime2Wait",
+  "DefaultTime2Retain",
+  "MaxOutstandingR2T",
+  "DataPDUInOrder",
+  "DataSequenceInOrder",
+  "ErrorRecoveryLevel",
+  "SessionType",
+  "TargetName",
+  "InitiatorName",
+  "TargetAlias",
+  "TargetAddress",
+  "TargetPortalGroupTag",
+  "AuthMethod",
+  "CHAP_A",
+  "CHAP_I",
+  "CHAP_C",
+  "CHAP_N",
+  "CHAP_R",
+  "TaskReporting",
+  "iSCSIProtocolLevel",
+  "OFMarker",
+  "IFMarkInt",
+  "X-vendor.key",
+  "X#iana",
+  "Z-auth",
+  "__proto__",
+  "constructor",
+  "toString",
+  "lowercase",
+  "K".repeat(64),
+  "Bad Key",
+  "",
 ];
 const VALUES = [
-  "", "0", "1", "-1", "+5", " 5", "5 ", "1e3", "0x", "0b", "0x10", "0X1f", "0b+/=", "512", "511", "8192", "65536", "262144",
-  "16777215", "16777216", "4294967296", "18446744073709551616", "3600", "3601", "65535", "Yes", "No", "yes", "YES", "Maybe",
-  "None", "Reject", "Irrelevant", "NotUnderstood", "CRC32C", "CRC32C,None", "None,CRC32C", "CHAP", "CHAP,None", "5", "7", "8", "9",
-  "5,7", "0~5", "255", "256", "0x" + "ab".repeat(16), "0x" + "ab".repeat(1025), "0b" + "q".repeat(24), "0xabc", "0xzz",
-  "a".repeat(256), "ÿþ", "\u0001", "127.0.0.1:3260,1", "[::1", "host:99999,x", "RFC3720", "FastAbort", "2",
+  "",
+  "0",
+  "1",
+  "-1",
+  "+5",
+  " 5",
+  "5 ",
+  "1e3",
+  "0x",
+  "0b",
+  "0x10",
+  "0X1f",
+  "0b+/=",
+  "512",
+  "511",
+  "8192",
+  "65536",
+  "262144",
+  "16777215",
+  "16777216",
+  "4294967296",
+  "18446744073709551616",
+  "3600",
+  "3601",
+  "65535",
+  "Yes",
+  "No",
+  "yes",
+  "YES",
+  "Maybe",
+  "None",
+  "Reject",
+  "Irrelevant",
+  "NotUnderstood",
+  "CRC32C",
+  "CRC32C,None",
+  "None,CRC32C",
+  "CHAP",
+  "CHAP,None",
+  "5",
+  "7",
+  "8",
+  "9",
+  "5,7",
+  "0~5",
+  "255",
+  "256",
+  "0x" + "ab".repeat(16),
+  "0x" + "ab".repeat(1025),
+  "0b" + "q".repeat(24),
+  "0xabc",
+  "0xzz",
+  "a".repeat(256),
+  "ÿþ",
+  "\u0001",
+  "127.0.0.1:3260,1",
+  "[::1",
+  "host:99999,x",
+  "RFC3720",
+  "FastAbort",
+  "2",
 ];
 
 /** key=value NUL-terminated, with no checks at all (encodeTextKeys refuses what a hostile target may send). */
@@ -127,12 +218,28 @@ function bendHeader(rng: Rng, pdu: LoginResponse, note: (s: string) => void): Lo
     return decodeLoginResponse(bhs);
   }
   const copy = { ...pdu };
-  const field = rng.pick(["transit", "continue", "csg", "nsg", "versionMax", "versionActive", "isid", "tsih", "itt", "statSN", "expCmdSN", "maxCmdSN", "statusClass", "statusDetail"] as const);
+  const field = rng.pick([
+    "transit",
+    "continue",
+    "csg",
+    "nsg",
+    "versionMax",
+    "versionActive",
+    "isid",
+    "tsih",
+    "itt",
+    "statSN",
+    "expCmdSN",
+    "maxCmdSN",
+    "statusClass",
+    "statusDetail",
+  ] as const);
   if (field === "transit" || field === "continue") copy[field] = !copy[field];
   else if (field === "csg" || field === "nsg") copy[field] = rng.int(4);
   else if (field === "isid") copy.isid = rng.int(2 ** 32) * 0x10000 + rng.int(0x10000);
   else if (field === "tsih") copy.tsih = rng.int(0x10000);
-  else if (field === "statusClass" || field === "statusDetail" || field === "versionMax" || field === "versionActive") copy[field] = rng.chance(0.5) ? rng.int(4) : rng.int(256);
+  else if (field === "statusClass" || field === "statusDetail" || field === "versionMax" || field === "versionActive")
+    copy[field] = rng.chance(0.5) ? rng.int(4) : rng.int(256);
   else copy[field] = rng.interesting(copy[field]);
   note(`${field}=${String(copy[field])}`);
   return copy;
@@ -146,7 +253,12 @@ export async function loginEpisode(seed: number, episode: number): Promise<Login
   const discovery = rng.chance(0.2);
   const rate = rng.pick([0, 0.2, 0.5, 1]);
   const proposal: Partial<OperationalProposal> = {
-    headerDigest: rng.pick([["None"], ["CRC32C"], ["CRC32C", "None"], ["None", "CRC32C"]] as const) as OperationalProposal["headerDigest"],
+    headerDigest: rng.pick([
+      ["None"],
+      ["CRC32C"],
+      ["CRC32C", "None"],
+      ["None", "CRC32C"],
+    ] as const) as OperationalProposal["headerDigest"],
     dataDigest: rng.pick([["None"], ["CRC32C", "None"]] as const) as OperationalProposal["dataDigest"],
     initialR2T: rng.chance(0.5),
     immediateData: rng.chance(0.5),
@@ -154,7 +266,15 @@ export async function loginEpisode(seed: number, episode: number): Promise<Login
   };
   proposal.firstBurstLength = Math.min(proposal.maxBurstLength!, rng.pick([512, 65536, 262144]));
   const config: TargetConfig = {
-    auth: authKind === "None" ? { method: "None" } : { method: "CHAP", username: "alice", secret: SECRET, ...(authKind === "mutual" ? { mutual: { username: "target", secret: TARGET_SECRET } } : {}) },
+    auth:
+      authKind === "None"
+        ? { method: "None" }
+        : {
+            method: "CHAP",
+            username: "alice",
+            secret: SECRET,
+            ...(authKind === "mutual" ? { mutual: { username: "target", secret: TARGET_SECRET } } : {}),
+          },
     tsih: rng.range(1, 0xffff),
     statSN: rng.u32(),
     // Small pieces exercise the C bit; not so small that a 1 KiB challenge needs more than the 256-round cap.
@@ -177,11 +297,24 @@ export async function loginEpisode(seed: number, episode: number): Promise<Login
     },
   };
   const params: LoginParams = {
-    initiatorName: "iqn.2026-11.dev.iscsi:fuzz", sessionType: discovery ? "Discovery" : "Normal",
+    initiatorName: "iqn.2026-11.dev.iscsi:fuzz",
+    sessionType: discovery ? "Discovery" : "Normal",
     ...(discovery ? {} : { targetName: "iqn.2026-11.test:fuzz" }),
-    isid: 0x800000000000 + rng.int(2 ** 32), tsih: 0, cid: 0, initialCmdSN: rng.u32(),
-    auth: authKind === "None" ? { method: "None" } : { method: "CHAP", username: "alice", secret: SECRET, ...(authKind === "mutual" ? { mutual: { username: "target", secret: TARGET_SECRET } } : {}) },
-    proposal, random: (n) => rng.bytes(n),
+    isid: 0x800000000000 + rng.int(2 ** 32),
+    tsih: 0,
+    cid: 0,
+    initialCmdSN: rng.u32(),
+    auth:
+      authKind === "None"
+        ? { method: "None" }
+        : {
+            method: "CHAP",
+            username: "alice",
+            secret: SECRET,
+            ...(authKind === "mutual" ? { mutual: { username: "target", secret: TARGET_SECRET } } : {}),
+          },
+    proposal,
+    random: (n) => rng.bytes(n),
   };
   const outcome = await within(login(exchange, params), 2_000);
   if (outcome.state === "pending") {
@@ -189,22 +322,30 @@ export async function loginEpisode(seed: number, episode: number): Promise<Login
     report.outcome = "pending";
   } else if (outcome.state === "rejected") {
     report.outcome = String(outcome.error.code ?? "UNTYPED");
-    if (!(outcome.error instanceof IscsiError)) find(`login failed with a non-IscsiError: ${outcome.error?.stack ?? outcome.error}`);
+    if (!(outcome.error instanceof IscsiError))
+      find(`login failed with a non-IscsiError: ${outcome.error?.stack ?? outcome.error}`);
     else checkError("login", outcome.error, find);
     if (rate === 0) find(`login to the honest target failed: ${outcome.error.message}`);
   } else {
     report.outcome = "ok";
     checkNegotiated(outcome.value, params, proposal, find);
-    if (authKind === "mutual" && mutualTouched) find("login succeeded although the target's mutual CHAP answer was altered");
+    if (authKind === "mutual" && mutualTouched)
+      find("login succeeded although the target's mutual CHAP answer was altered");
   }
   return report;
 }
 
-function checkNegotiated(n: Negotiated, p: LoginParams, offer: Partial<OperationalProposal>, find: (what: string) => void): void {
+function checkNegotiated(
+  n: Negotiated,
+  p: LoginParams,
+  offer: Partial<OperationalProposal>,
+  find: (what: string) => void,
+): void {
   const inRange = (name: string, v: number, lo: number, hi: number) => {
     if (!Number.isInteger(v) || v < lo || v > hi) find(`${name}=${v} outside ${lo}..${hi}`);
   };
-  if (n.authMethod !== p.auth.method) find(`authentication downgraded: configured ${p.auth.method}, logged in with ${n.authMethod}`);
+  if (n.authMethod !== p.auth.method)
+    find(`authentication downgraded: configured ${p.auth.method}, logged in with ${n.authMethod}`);
   if (n.sessionType !== p.sessionType) find(`session type ${n.sessionType}, asked for ${p.sessionType}`);
   if (p.sessionType === "Normal" && n.tsih === 0) find("Normal session with TSIH 0");
   if (n.headerDigest && !offer.headerDigest!.includes("CRC32C")) find("header digest on without our offer");

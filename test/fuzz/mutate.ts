@@ -1,7 +1,13 @@
 // Mutations of target PDUs for the fuzzers (docs/reliability.md, sections A–F): fields set to edge values, flipped bits,
 // lying lengths, swapped opcodes, dropped/duplicated/reordered PDUs, stray PDUs of every target type, junk.
 import {
-  encodeAsyncMessage, encodeLogoutResponse, encodeNopIn, encodeReject, encodeTaskMgmtResponse, encodeTextResponse, RESERVED_TAG,
+  encodeAsyncMessage,
+  encodeLogoutResponse,
+  encodeNopIn,
+  encodeReject,
+  encodeTaskMgmtResponse,
+  encodeTextResponse,
+  RESERVED_TAG,
 } from "../../src/pdu/index.ts";
 import type { Rng } from "./prng.ts";
 
@@ -18,7 +24,8 @@ const WORDS = [8, 12, 16, 20, 24, 28, 32, 36, 40, 44];
 const BYTES = [1, 2, 3, 4, 36, 37];
 
 const u32 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset, 48).getUint32(at);
-const setU32 = (b: Uint8Array, at: number, v: number) => new DataView(b.buffer, b.byteOffset, 48).setUint32(at, v >>> 0);
+const setU32 = (b: Uint8Array, at: number, v: number) =>
+  new DataView(b.buffer, b.byteOffset, 48).setUint32(at, v >>> 0);
 const dslOf = (b: Uint8Array) => (b[5]! << 16) | (b[6]! << 8) | b[7]!;
 function setDsl(b: Uint8Array, n: number): void {
   b[5] = (n >>> 16) & 0xff;
@@ -99,7 +106,16 @@ export function strayPdu(rng: Rng, seq: Sequence, itts: number[], headers: Uint8
   switch (rng.int(7)) {
     case 0: {
       const d = data(64);
-      return { bhs: encodeNopIn({ lun: BigInt(rng.int(4)) << 48n, itt: RESERVED_TAG, ttt: rng.chance(0.8) ? rng.int(0xffff) : RESERVED_TAG, ...seq, dataSegmentLength: d.length }), data: d };
+      return {
+        bhs: encodeNopIn({
+          lun: BigInt(rng.int(4)) << 48n,
+          itt: RESERVED_TAG,
+          ttt: rng.chance(0.8) ? rng.int(0xffff) : RESERVED_TAG,
+          ...seq,
+          dataSegmentLength: d.length,
+        }),
+        data: d,
+      };
     }
     case 1:
       return { bhs: encodeNopIn({ lun: 0n, itt: itt(), ttt: RESERVED_TAG, ...seq }), data: new Uint8Array(0) };
@@ -107,20 +123,61 @@ export function strayPdu(rng: Rng, seq: Sequence, itts: number[], headers: Uint8
       const d = rng.chance(0.5) ? data(40) : new Uint8Array(0);
       const asyncEvent = rng.chance(0.8) ? rng.int(5) : rng.pick([5, 6, 255]);
       return {
-        bhs: encodeAsyncMessage({ lun: 0n, itt: RESERVED_TAG, ...seq, asyncEvent, asyncVCode: rng.int(256), parameter1: rng.int(65536), parameter2: rng.int(65536), parameter3: rng.pick([0, 1, 2, 65535]), dataSegmentLength: d.length }),
+        bhs: encodeAsyncMessage({
+          lun: 0n,
+          itt: RESERVED_TAG,
+          ...seq,
+          asyncEvent,
+          asyncVCode: rng.int(256),
+          parameter1: rng.int(65536),
+          parameter2: rng.int(65536),
+          parameter3: rng.pick([0, 1, 2, 65535]),
+          dataSegmentLength: d.length,
+        }),
         data: d,
       };
     }
     case 3: {
       const header = rng.chance(0.7) && headers.length > 0 ? rng.pick(headers).slice() : data(60);
-      return { bhs: encodeReject({ reason: rng.int(16), itt: RESERVED_TAG, ...seq, dataSNOrR2TSN: 0, dataSegmentLength: header.length }), data: header };
+      return {
+        bhs: encodeReject({
+          reason: rng.int(16),
+          itt: RESERVED_TAG,
+          ...seq,
+          dataSNOrR2TSN: 0,
+          dataSegmentLength: header.length,
+        }),
+        data: header,
+      };
     }
     case 4:
-      return { bhs: encodeTextResponse({ final: rng.chance(0.5), continue: rng.chance(0.5), lun: 0n, itt: itt(), ttt: RESERVED_TAG, ...seq }), data: new Uint8Array(0) };
+      return {
+        bhs: encodeTextResponse({
+          final: rng.chance(0.5),
+          continue: rng.chance(0.5),
+          lun: 0n,
+          itt: itt(),
+          ttt: RESERVED_TAG,
+          ...seq,
+        }),
+        data: new Uint8Array(0),
+      };
     case 5:
-      return { bhs: encodeLogoutResponse({ response: rng.int(4), itt: itt(), ...seq, time2Wait: rng.int(65536), time2Retain: rng.int(65536) }), data: new Uint8Array(0) };
+      return {
+        bhs: encodeLogoutResponse({
+          response: rng.int(4),
+          itt: itt(),
+          ...seq,
+          time2Wait: rng.int(65536),
+          time2Retain: rng.int(65536),
+        }),
+        data: new Uint8Array(0),
+      };
     default:
-      return { bhs: encodeTaskMgmtResponse({ response: rng.pick([0, 1, 5, 255]), itt: itt(), ...seq }), data: new Uint8Array(0) };
+      return {
+        bhs: encodeTaskMgmtResponse({ response: rng.pick([0, 1, 5, 255]), itt: itt(), ...seq }),
+        data: new Uint8Array(0),
+      };
   }
 }
 

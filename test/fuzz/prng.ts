@@ -50,14 +50,24 @@ export class Rng {
   /** A 32-bit value that tends to break things: edges, powers of two, near-misses of `near`. */
   interesting(near = 0): number {
     switch (this.int(8)) {
-      case 0: return 0;
-      case 1: return 0xffffffff;
-      case 2: return this.pick([1, 2, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe]);
-      case 3: return (near + this.range(-2, 2)) >>> 0;
-      case 4: return (near + 0x80000000) >>> 0;
-      case 5: return 2 ** this.int(32);
-      case 6: return this.int(65536);
-      default: return this.u32();
+      case 0:
+        return 0;
+      case 1:
+        return 0xffffffff;
+      case 2:
+        return this.pick([
+          1, 2, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe,
+        ]);
+      case 3:
+        return (near + this.range(-2, 2)) >>> 0;
+      case 4:
+        return (near + 0x80000000) >>> 0;
+      case 5:
+        return 2 ** this.int(32);
+      case 6:
+        return this.int(65536);
+      default:
+        return this.u32();
     }
   }
 }
@@ -66,7 +76,8 @@ export class Rng {
 export function seedFrom(value: string | undefined): number {
   if (value !== undefined && value !== "") {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`seed ${JSON.stringify(value)} is not a 32-bit unsigned integer`);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
+      throw new Error(`seed ${JSON.stringify(value)} is not a 32-bit unsigned integer`);
     return n;
   }
   return crypto.getRandomValues(new Uint32Array(1))[0]!;

@@ -4,8 +4,14 @@ import { login, type LoginParams } from "../../src/login/login.ts";
 import { FakeTarget } from "../login/fake-target.ts";
 
 const PARAMS: LoginParams = {
-  initiatorName: "iqn.2026-11.dev.iscsi:fuzz", targetName: "iqn.2026-11.test:fuzz", sessionType: "Normal",
-  isid: 0x800000000001, tsih: 0, cid: 0, initialCmdSN: 1, auth: { method: "None" },
+  initiatorName: "iqn.2026-11.dev.iscsi:fuzz",
+  targetName: "iqn.2026-11.test:fuzz",
+  sessionType: "Normal",
+  isid: 0x800000000001,
+  tsih: 0,
+  cid: 0,
+  initialCmdSN: 1,
+  auth: { method: "None" },
 };
 
 describe("FirstBurstLength left unanswered because irrelevant (InitialR2T=Yes, ImmediateData=No; login fuzz seed 2019211311 episode 5301)", () => {
@@ -18,7 +24,10 @@ describe("FirstBurstLength left unanswered because irrelevant (InitialR2T=Yes, I
 
   test("the record never shows more than we offered", async () => {
     const target = new FakeTarget({ answers: { FirstBurstLength: undefined } });
-    const n = await login(target, { ...PARAMS, proposal: { initialR2T: true, immediateData: false, firstBurstLength: 512 } });
+    const n = await login(target, {
+      ...PARAMS,
+      proposal: { initialR2T: true, immediateData: false, firstBurstLength: 512 },
+    });
     expect(n.firstBurstLength).toBe(512);
   });
 });

@@ -27,7 +27,12 @@ const add = (into: Record<string, number>, key: string, n = 1) => void (into[key
 const rssMiB = () => Math.round(process.memoryUsage().rss / 2 ** 20);
 
 /** One episode of one lane; `log` lines describe what the episode did (for replaying a finding). */
-export async function runEpisode(lane: LaneName, seed: number, episode: number, outcomes: Record<string, number>): Promise<{ findings: Finding[]; log: string[] }> {
+export async function runEpisode(
+  lane: LaneName,
+  seed: number,
+  episode: number,
+  outcomes: Record<string, number>,
+): Promise<{ findings: Finding[]; log: string[] }> {
   if (lane === "session" || lane === "recovery") {
     const r = await sessionEpisode(seed, episode, { recovery: lane === "recovery" });
     add(outcomes, "commands", r.commands);
@@ -81,7 +86,8 @@ export async function fuzz(opts: {
           const t0 = performance.now();
           const r = await runEpisode(lane, opts.seed, s.episodes, s.outcomes);
           s.ms += performance.now() - t0;
-          for (const f of r.findings) summary.findings.push({ ...f, lane, what: r.log.length > 0 ? `${f.what} [${r.log.join(" | ")}]` : f.what });
+          for (const f of r.findings)
+            summary.findings.push({ ...f, lane, what: r.log.length > 0 ? `${f.what} [${r.log.join(" | ")}]` : f.what });
           s.episodes++;
         } while (performance.now() < turnEnd);
       }

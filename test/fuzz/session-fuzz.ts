@@ -8,8 +8,19 @@
 // - our fake's framer never refuses what the initiator sends; no unhandled rejection (checked by the caller).
 import { ERROR_CATALOGUE } from "../../src/contract/errors.ts";
 import {
-  encodeDataIn, encodeNopIn, encodeR2T, encodeScsiResponse, encodeTaskMgmtResponse, encodeTextResponse, Opcode, RESERVED_TAG,
-  type DataOut, type NopOut, type ScsiCommand, type TaskMgmtRequest, type TextRequest,
+  encodeDataIn,
+  encodeNopIn,
+  encodeR2T,
+  encodeScsiResponse,
+  encodeTaskMgmtResponse,
+  encodeTextResponse,
+  Opcode,
+  RESERVED_TAG,
+  type DataOut,
+  type NopOut,
+  type ScsiCommand,
+  type TaskMgmtRequest,
+  type TextRequest,
 } from "../../src/pdu/index.ts";
 import { encodeTextKeys } from "../../src/pdu/text.ts";
 import { Session } from "../../src/session/session.ts";
@@ -36,7 +47,12 @@ export interface EpisodeReport {
 }
 
 const FIRST_BURST = 65536;
-const LOGIN = { initiatorName: "iqn.2026-11.dev.iscsi:fuzz", targetName: "iqn.2026-11.test:fuzz", sessionType: "Normal" as const, auth: { method: "None" as const } };
+const LOGIN = {
+  initiatorName: "iqn.2026-11.dev.iscsi:fuzz",
+  targetName: "iqn.2026-11.test:fuzz",
+  sessionType: "Normal" as const,
+  auth: { method: "None" as const },
+};
 
 /** The bytes a command with fuzz id `id` writes (and a read of it returns, shifted): checkable anywhere. */
 export const patternByte = (id: number, i: number) => (id * 131 + i * 7 + (i >>> 9)) & 0xff;
@@ -59,19 +75,43 @@ function makeTask(rng: Rng, id: number): ScsiTask {
   const blocks = kind === "none" ? 0 : rng.range(1, 128);
   const len = blocks * 512;
   // The fuzz id rides in the LBA field so the fake can tell which command a PDU belongs to.
-  const cdb = new Uint8Array([kind === "read" ? 0x28 : kind === "write" ? 0x2a : 0x00, 0, id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff, 0, 0, blocks, 0]);
-  if (kind === "none") return { lun: 0, cdb: cdb.subarray(0, 6).fill(0), direction: "none", transferLength: 0, name: "TEST UNIT READY" };
+  const cdb = new Uint8Array([
+    kind === "read" ? 0x28 : kind === "write" ? 0x2a : 0x00,
+    0,
+    id >>> 24,
+    (id >>> 16) & 0xff,
+    (id >>> 8) & 0xff,
+    id & 0xff,
+    0,
+    0,
+    blocks,
+    0,
+  ]);
+  if (kind === "none")
+    return { lun: 0, cdb: cdb.subarray(0, 6).fill(0), direction: "none", transferLength: 0, name: "TEST UNIT READY" };
   if (kind === "read") return { lun: 0, cdb, direction: "read", transferLength: len, name: "READ(10)" };
-  return { lun: 0, cdb, direction: "write", transferLength: len, data: Uint8Array.from({ length: len }, (_, i) => patternByte(id, i)), name: "WRITE(10)" };
+  return {
+    lun: 0,
+    cdb,
+    direction: "write",
+    transferLength: len,
+    data: Uint8Array.from({ length: len }, (_, i) => patternByte(id, i)),
+    name: "WRITE(10)",
+  };
 }
 
-const idOf = (cmd: ScsiCommand) => (cmd.cdb[0] === 0 ? -1 : ((cmd.cdb[2]! << 24) | (cmd.cdb[3]! << 16) | (cmd.cdb[4]! << 8) | cmd.cdb[5]!) >>> 0);
+const idOf = (cmd: ScsiCommand) =>
+  cmd.cdb[0] === 0 ? -1 : ((cmd.cdb[2]! << 24) | (cmd.cdb[3]! << 16) | (cmd.cdb[4]! << 8) | cmd.cdb[5]!) >>> 0;
 
 /**
  * One episode. With `recovery` the session reinstates itself after each error (fast: Time2Wait 0, short
  * backoff and replacement timeout), so hostile PDUs also drive the reconnect and re-issue paths.
  */
-export async function sessionEpisode(seed: number, episode: number, opts: { recovery?: boolean } = {}): Promise<EpisodeReport> {
+export async function sessionEpisode(
+  seed: number,
+  episode: number,
+  opts: { recovery?: boolean } = {},
+): Promise<EpisodeReport> {
   const rng = Rng.episode(seed, episode);
   const report: EpisodeReport = { commands: 0, resolved: 0, rejected: {}, requests: {}, findings: [], log: [] };
   const count = (what: string, e: unknown) => {
@@ -100,7 +140,8 @@ export async function sessionEpisode(seed: number, episode: number, opts: { reco
 
   const emit = (c: FakeConnection, list: RawPdu[]) => {
     let bytes = concat(list.map((p) => c.wire(p.bhs, p.data)));
-    for (const p of list) if ((p.bhs[0]! & 0x3f) === Opcode.NopIn) pings.add(new DataView(p.bhs.buffer, p.bhs.byteOffset).getUint32(20));
+    for (const p of list)
+      if ((p.bhs[0]! & 0x3f) === Opcode.NopIn) pings.add(new DataView(p.bhs.buffer, p.bhs.byteOffset).getUint32(20));
     if (cfg.corrupt > 0 && rng.chance(cfg.corrupt)) {
       bytes = corruptBytes(rng, bytes, rng.range(1, 3));
       report.log.push("corrupted");
@@ -124,8 +165,18 @@ export async function sessionEpisode(seed: number, episode: number, opts: { reco
 
   const response = (c: FakeConnection, cmd: ScsiCommand, status = 0, underflow = 0): RawPdu => ({
     bhs: encodeScsiResponse({
-      bidiReadResidualOverflow: false, bidiReadResidualUnderflow: false, residualOverflow: false, residualUnderflow: underflow > 0,
-      response: 0, status, itt: cmd.itt, snackTag: 0, ...c.status(), expDataSN: 0, bidirectionalReadResidualCount: 0, residualCount: underflow,
+      bidiReadResidualOverflow: false,
+      bidiReadResidualUnderflow: false,
+      residualOverflow: false,
+      residualUnderflow: underflow > 0,
+      response: 0,
+      status,
+      itt: cmd.itt,
+      snackTag: 0,
+      ...c.status(),
+      expDataSN: 0,
+      bidirectionalReadResidualCount: 0,
+      residualCount: underflow,
     }),
     data: new Uint8Array(0),
   });
@@ -143,7 +194,18 @@ export async function sessionEpisode(seed: number, episode: number, opts: { reco
       const solicitedFrom = cmd.final ? immediate.length : Math.min(cmd.expectedDataTransferLength, FIRST_BURST);
       const list: RawPdu[] = [];
       if (solicitedFrom < cmd.expectedDataTransferLength) {
-        list.push({ bhs: encodeR2T({ lun: 0n, itt: cmd.itt, ttt: 0x100 + (cmd.itt & 0xffff), ...c.seq(), r2tSN: 0, bufferOffset: solicitedFrom, desiredDataTransferLength: cmd.expectedDataTransferLength - solicitedFrom }), data: new Uint8Array(0) });
+        list.push({
+          bhs: encodeR2T({
+            lun: 0n,
+            itt: cmd.itt,
+            ttt: 0x100 + (cmd.itt & 0xffff),
+            ...c.seq(),
+            r2tSN: 0,
+            bufferOffset: solicitedFrom,
+            desiredDataTransferLength: cmd.expectedDataTransferLength - solicitedFrom,
+          }),
+          data: new Uint8Array(0),
+        });
       }
       if (s.received >= cmd.expectedDataTransferLength || rng.chance(0.05)) {
         s.answered = true;
@@ -164,8 +226,19 @@ export async function sessionEpisode(seed: number, episode: number, opts: { reco
         const from = at;
         list.push({
           bhs: encodeDataIn({
-            final: last, acknowledge: false, residualOverflow: false, residualUnderflow: withStatus && short < len, statusPresent: withStatus, status: 0,
-            lun: 0n, itt: cmd.itt, ttt: RESERVED_TAG, ...(withStatus ? c.status() : c.seq()), dataSN: dataSN++, bufferOffset: at, residualCount: withStatus ? len - short : 0,
+            final: last,
+            acknowledge: false,
+            residualOverflow: false,
+            residualUnderflow: withStatus && short < len,
+            statusPresent: withStatus,
+            status: 0,
+            lun: 0n,
+            itt: cmd.itt,
+            ttt: RESERVED_TAG,
+            ...(withStatus ? c.status() : c.seq()),
+            dataSN: dataSN++,
+            bufferOffset: at,
+            residualCount: withStatus ? len - short : 0,
             dataSegmentLength: n,
           }),
           data: Uint8Array.from({ length: n }, (_, i) => patternByte(id ^ 0x5a5a, from + i)),
@@ -183,9 +256,11 @@ export async function sessionEpisode(seed: number, episode: number, opts: { reco
 
   const checkData = (s: Seen, offset: number, data: Uint8Array, what: string) => {
     if (!s.cmd.write) return find(`${what} for ITT 0x${s.cmd.itt.toString(16)}, which is not a write`);
-    if (offset + data.length > s.cmd.expectedDataTransferLength) return find(`${what} at ${offset}+${data.length} outside the ${s.cmd.expectedDataTransferLength}-byte buffer`);
+    if (offset + data.length > s.cmd.expectedDataTransferLength)
+      return find(`${what} at ${offset}+${data.length} outside the ${s.cmd.expectedDataTransferLength}-byte buffer`);
     for (let i = 0; i < data.length; i++) {
-      if (data[i] !== patternByte(s.id, offset + i)) return find(`${what} byte ${offset + i} is ${data[i]}, not the caller's ${patternByte(s.id, offset + i)}`);
+      if (data[i] !== patternByte(s.id, offset + i))
+        return find(`${what} byte ${offset + i} is ${data[i]}, not the caller's ${patternByte(s.id, offset + i)}`);
     }
   };
 
@@ -201,7 +276,9 @@ export async function sessionEpisode(seed: number, episode: number, opts: { reco
       return false;
     },
     answers: {
-      ImmediateData: cfg.immediateData ? "Yes" : "No", InitialR2T: cfg.initialR2T ? "Yes" : "No", FirstBurstLength: String(FIRST_BURST),
+      ImmediateData: cfg.immediateData ? "Yes" : "No",
+      InitialR2T: cfg.initialR2T ? "Yes" : "No",
+      FirstBurstLength: String(FIRST_BURST),
       ...(opts.recovery ? { DefaultTime2Wait: "0" } : {}),
       ...(cfg.digests ? { HeaderDigest: "CRC32C", DataDigest: "CRC32C" } : {}),
     },
@@ -210,19 +287,53 @@ export async function sessionEpisode(seed: number, episode: number, opts: { reco
       if (p.opcode === Opcode.ScsiCommand) return onCommand(c, p, f.data);
       if (p.opcode === Opcode.NopOut) {
         const nop = p as NopOut;
-        if (nop.ttt !== RESERVED_TAG && !pings.has(nop.ttt) && !report.log.includes("corrupted")) find(`NOP-Out answers TTT 0x${nop.ttt.toString(16)}, which no NOP-In asked for`);
-        if (nop.itt !== RESERVED_TAG) answer(c, [{ bhs: encodeNopIn({ lun: 0n, itt: nop.itt, ttt: RESERVED_TAG, ...c.seq(), dataSegmentLength: f.data.length }), data: f.data.slice() }]);
+        if (nop.ttt !== RESERVED_TAG && !pings.has(nop.ttt) && !report.log.includes("corrupted"))
+          find(`NOP-Out answers TTT 0x${nop.ttt.toString(16)}, which no NOP-In asked for`);
+        if (nop.itt !== RESERVED_TAG)
+          answer(c, [
+            {
+              bhs: encodeNopIn({
+                lun: 0n,
+                itt: nop.itt,
+                ttt: RESERVED_TAG,
+                ...c.seq(),
+                dataSegmentLength: f.data.length,
+              }),
+              data: f.data.slice(),
+            },
+          ]);
         return;
       }
       if (p.opcode === Opcode.TextRequest) {
         const t = p as TextRequest;
         c.ack(t);
-        const data = encodeTextKeys([["TargetName", LOGIN.targetName], ["TargetAddress", `127.0.0.1:${target.port},1`]]);
-        return answer(c, [{ bhs: encodeTextResponse({ final: true, continue: false, lun: 0n, itt: t.itt, ttt: RESERVED_TAG, ...c.status(), dataSegmentLength: data.length }), data }]);
+        const data = encodeTextKeys([
+          ["TargetName", LOGIN.targetName],
+          ["TargetAddress", `127.0.0.1:${target.port},1`],
+        ]);
+        return answer(c, [
+          {
+            bhs: encodeTextResponse({
+              final: true,
+              continue: false,
+              lun: 0n,
+              itt: t.itt,
+              ttt: RESERVED_TAG,
+              ...c.status(),
+              dataSegmentLength: data.length,
+            }),
+            data,
+          },
+        ]);
       }
       if (p.opcode === Opcode.TaskMgmtRequest) {
         const t = p as TaskMgmtRequest;
-        return answer(c, [{ bhs: encodeTaskMgmtResponse({ response: rng.pick([0, 0, 1, 5]), itt: t.itt, ...c.status() }), data: new Uint8Array(0) }]);
+        return answer(c, [
+          {
+            bhs: encodeTaskMgmtResponse({ response: rng.pick([0, 0, 1, 5]), itt: t.itt, ...c.status() }),
+            data: new Uint8Array(0),
+          },
+        ]);
       }
       if (p.opcode !== Opcode.DataOut) return;
       const d = p as DataOut;
@@ -231,7 +342,8 @@ export async function sessionEpisode(seed: number, episode: number, opts: { reco
       checkData(s, d.bufferOffset, f.data, d.ttt === RESERVED_TAG ? "unsolicited Data-Out" : "Data-Out");
       if (d.ttt === RESERVED_TAG) {
         s.unsolicited += f.data.length;
-        if (s.unsolicited > FIRST_BURST) find(`unsolicited data of ${s.unsolicited} bytes > FirstBurstLength ${FIRST_BURST}`);
+        if (s.unsolicited > FIRST_BURST)
+          find(`unsolicited data of ${s.unsolicited} bytes > FirstBurstLength ${FIRST_BURST}`);
       }
       s.received += f.data.length;
       if (!s.answered && s.received >= s.cmd.expectedDataTransferLength) {
@@ -245,7 +357,13 @@ export async function sessionEpisode(seed: number, episode: number, opts: { reco
   try {
     session = await Session.open({
       portal: { host: "127.0.0.1", port: target.port },
-      login: { ...LOGIN, proposal: { ...(cfg.digests ? { headerDigest: ["CRC32C"], dataDigest: ["CRC32C"] } : {}), ...(opts.recovery ? { defaultTime2Wait: 0 } : {}) } },
+      login: {
+        ...LOGIN,
+        proposal: {
+          ...(cfg.digests ? { headerDigest: ["CRC32C"], dataDigest: ["CRC32C"] } : {}),
+          ...(opts.recovery ? { defaultTime2Wait: 0 } : {}),
+        },
+      },
       recovery: opts.recovery
         ? { enabled: true, replacementTimeoutMs: 300, maxBackoffMs: 50, nopIntervalMs: 0, commandTimeoutMs: 0 }
         : { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
@@ -257,24 +375,40 @@ export async function sessionEpisode(seed: number, episode: number, opts: { reco
     return report;
   }
 
-  const issued: Issued[] = Array.from({ length: cfg.commands }, (_, i) => ({ id: episode * 16 + i + 1, task: makeTask(rng, episode * 16 + i + 1) }));
-  const settled = issued.map(({ task }) => session.execute(task).then(
-    (r) => ({ ok: true as const, r }),
-    (e: unknown) => ({ ok: false as const, e }),
-  ));
+  const issued: Issued[] = Array.from({ length: cfg.commands }, (_, i) => ({
+    id: episode * 16 + i + 1,
+    task: makeTask(rng, episode * 16 + i + 1),
+  }));
+  const settled = issued.map(({ task }) =>
+    session.execute(task).then(
+      (r) => ({ ok: true as const, r }),
+      (e: unknown) => ({ ok: false as const, e }),
+    ),
+  );
   const s = session;
   const requests = cfg.requests.map((kind) => {
     const p: Promise<unknown> =
-      kind === "ping" ? s.requests.ping(300) :
-      kind === "text" ? s.requests.text([["SendTargets", "All"]], 300) :
-      s.requests.taskManagement(1, 0n, RESERVED_TAG, 0, 300);
-    return p.then(() => undefined, (e: unknown) => e);
+      kind === "ping"
+        ? s.requests.ping(300)
+        : kind === "text"
+          ? s.requests.text([["SendTargets", "All"]], 300)
+          : s.requests.taskManagement(1, 0n, RESERVED_TAG, 0, 300);
+    return p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   });
   report.commands = issued.length;
   await within(Promise.all(settled), 60);
   if (rng.chance(0.1)) target.connections[0]?.[rng.chance(0.5) ? "close" : "reset"]();
   if (cfg.end === "logout") {
-    const out = await within(s.logout(300).then(() => undefined, (e: unknown) => e), 1_000);
+    const out = await within(
+      s.logout(300).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+      1_000,
+    );
     if (out.state !== "resolved") find("logout did not settle within 1 s with a 300 ms timeout");
     else {
       count("logout", out.value);
@@ -283,7 +417,8 @@ export async function sessionEpisode(seed: number, episode: number, opts: { reco
   }
   s.close();
   const req = await within(Promise.all(requests), 1_000);
-  if (req.state !== "resolved") find(`a request (${cfg.requests.join(", ")}) did not settle within 1 s of session.close()`);
+  if (req.state !== "resolved")
+    find(`a request (${cfg.requests.join(", ")}) did not settle within 1 s of session.close()`);
   else {
     for (const [i, e] of req.value.entries()) {
       count(cfg.requests[i]!, e);
@@ -306,7 +441,11 @@ export async function sessionEpisode(seed: number, episode: number, opts: { reco
       }
     }
   }
-  for (const c of target.connections) for (const e of c.errors) find(`fake target error (a PDU from the initiator it could not read, or a fuzzer bug): ${(e as Error)?.message ?? e}`);
+  for (const c of target.connections)
+    for (const e of c.errors)
+      find(
+        `fake target error (a PDU from the initiator it could not read, or a fuzzer bug): ${(e as Error)?.message ?? e}`,
+      );
   target.stop();
   return report;
 }
@@ -315,16 +454,19 @@ export async function sessionEpisode(seed: number, episode: number, opts: { reco
 export function checkError(what: string, e: unknown, find: (what: string) => void): void {
   const code = (e as { code?: unknown })?.code;
   const known = typeof code === "string" && Object.hasOwn(ERROR_CATALOGUE, code);
-  if (!known || !(e instanceof Error) || !e.message) find(`${what} failed with an untyped error: ${String((e as Error)?.stack ?? e)}`);
+  if (!known || !(e instanceof Error) || !e.message)
+    find(`${what} failed with an untyped error: ${String((e as Error)?.stack ?? e)}`);
 }
 
 export function checkResult(task: ScsiTask, r: ScsiResult, find: (what: string) => void): void {
   const name = task.name ?? "command";
   if (!Number.isInteger(r.status) || r.status < 0 || r.status > 255) find(`${name} resolved with status ${r.status}`);
-  if (r.residualUnderflow < 0 || r.residualUnderflow > task.transferLength) find(`${name} resolved with underflow ${r.residualUnderflow} of ${task.transferLength}`);
+  if (r.residualUnderflow < 0 || r.residualUnderflow > task.transferLength)
+    find(`${name} resolved with underflow ${r.residualUnderflow} of ${task.transferLength}`);
   if (task.direction === "read") {
     if (r.data.length > task.transferLength) find(`${name} returned ${r.data.length} bytes for ${task.transferLength}`);
-    if (r.status === 0 && r.data.length !== task.transferLength - r.residualUnderflow) find(`${name} GOOD with ${r.data.length} bytes, underflow ${r.residualUnderflow} of ${task.transferLength}`);
+    if (r.status === 0 && r.data.length !== task.transferLength - r.residualUnderflow)
+      find(`${name} GOOD with ${r.data.length} bytes, underflow ${r.residualUnderflow} of ${task.transferLength}`);
   }
 }
 
@@ -336,4 +478,3 @@ function encodeHeaderCopy(cmd: ScsiCommand): Uint8Array {
   new DataView(out.buffer).setUint32(24, cmd.cmdSN);
   return out;
 }
-

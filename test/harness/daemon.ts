@@ -175,7 +175,8 @@ export abstract class TargetDaemon implements StartedTarget, TrackedProcess {
     }
     this.child = child;
     this.lastPid = child.pid;
-    const describe = () => `${this.kind} did not get ready on ${this.portal} within ${this.startTimeoutMs} ms:\n${this.logTail()}`;
+    const describe = () =>
+      `${this.kind} did not get ready on ${this.portal} within ${this.startTimeoutMs} ms:\n${this.logTail()}`;
     await pollUntil(
       async () => {
         const exited = child.exitCode !== null || child.signalCode !== null;

@@ -35,12 +35,20 @@ const processesWith = (needle: string) =>
         return false;
       }
     });
-const urlOf = (t: StartedTarget) => libiscsiUrl({ portal: t.portal, iqn: t.targets[0]!.iqn, lun: t.targets[0]!.luns[0]!.lun });
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
+const urlOf = (t: StartedTarget) =>
+  libiscsiUrl({ portal: t.portal, iqn: t.targets[0]!.iqn, lun: t.targets[0]!.luns[0]!.lun });
+const same = (a: Uint8Array, b: Uint8Array) =>
+  a.length === b.length && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
 
 const kinds = [
-  { name: "tgtd", start: (o: { chap?: typeof CHAP; mutual?: typeof MUTUAL } = {}) => startTgtd({ luns: [{ sizeMiB: 16 }], ...o }) },
-  { name: "istgt", start: (o: { chap?: typeof CHAP; mutual?: typeof MUTUAL } = {}) => startIstgt({ luns: [{ sizeMiB: 16 }], ...o }) },
+  {
+    name: "tgtd",
+    start: (o: { chap?: typeof CHAP; mutual?: typeof MUTUAL } = {}) => startTgtd({ luns: [{ sizeMiB: 16 }], ...o }),
+  },
+  {
+    name: "istgt",
+    start: (o: { chap?: typeof CHAP; mutual?: typeof MUTUAL } = {}) => startIstgt({ luns: [{ sizeMiB: 16 }], ...o }),
+  },
 ];
 
 for (const kind of kinds) {
@@ -108,8 +116,12 @@ for (const kind of kinds) {
     });
 
     test("mutual CHAP: libiscsi accepts the target's right secret and rejects a wrong one", async () => {
-      expect((await iscsiInq(urlOf(t), { chap: CHAP, mutual: MUTUAL }))["Peripheral Device Type"]).toBe("DIRECT_ACCESS");
-      await expect(iscsiInq(urlOf(t), { chap: CHAP, mutual: { ...MUTUAL, secret: "wrong-target-003" } })).rejects.toThrow(/fail/i);
+      expect((await iscsiInq(urlOf(t), { chap: CHAP, mutual: MUTUAL }))["Peripheral Device Type"]).toBe(
+        "DIRECT_ACCESS",
+      );
+      await expect(
+        iscsiInq(urlOf(t), { chap: CHAP, mutual: { ...MUTUAL, secret: "wrong-target-003" } }),
+      ).rejects.toThrow(/fail/i);
     });
 
     test("qemu reads and writes with CHAP from a secret file and is refused with a wrong secret", async () => {
@@ -132,7 +144,10 @@ describe("tgtd specifics", () => {
       startTgtd({ params: { MaxRecvDataSegmentLength: 16384 } }),
     ]);
     expect(a.controlPort).not.toBe(b.controlPort);
-    expect(a.targets.map((x) => x.luns.map((l) => l.sizeBytes))).toEqual([[2 ** 40, 4 * MiB], [2 ** 40, 4 * MiB]]);
+    expect(a.targets.map((x) => x.luns.map((l) => l.sizeBytes))).toEqual([
+      [2 ** 40, 4 * MiB],
+      [2 ** 40, 4 * MiB],
+    ]);
     const found = await iscsiLs(a.portal, { showLuns: true });
     expect(found.map((x) => x.iqn).sort()).toEqual(a.targets.map((x) => x.iqn).sort());
     expect(found[0]!.luns.find((l) => l.lun === 1)?.size).toBe("1023G");
@@ -141,7 +156,9 @@ describe("tgtd specifics", () => {
     expect(show).toContain("nop_count=3");
     // tgtd shows only the first value of the "CRC32C,None" list it was given.
     expect(show).toContain("HeaderDigest=CRC32C");
-    expect(await b.tgtadm(["--mode", "target", "--op", "show", "--tid", "1"])).toContain("MaxRecvDataSegmentLength=16384");
+    expect(await b.tgtadm(["--mode", "target", "--op", "show", "--tid", "1"])).toContain(
+      "MaxRecvDataSegmentLength=16384",
+    );
     await Promise.all([a.stop(), b.stop()]);
     expect(existsSync(`/var/run/tgtd/socket.${a.controlPort}`)).toBe(false);
   });
@@ -150,7 +167,9 @@ describe("tgtd specifics", () => {
     const port = freePort();
     const squatter = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
     try {
-      await expect(startTgtd({ port })).rejects.toThrow(new RegExp(`tgtd failed to bind while starting on 127.0.0.1:${port}`));
+      await expect(startTgtd({ port })).rejects.toThrow(
+        new RegExp(`tgtd failed to bind while starting on 127.0.0.1:${port}`),
+      );
       expect(processesWith(`portal=127.0.0.1:${port}`)).toEqual([]);
     } finally {
       squatter.stop(true);

@@ -26,7 +26,8 @@ export interface InitiatorOptions {
 export function libiscsiUrl(o: { portal: string; iqn: string; lun: number; user?: string; password?: string }): string {
   for (const part of [o.user, o.password]) {
     // libiscsi splits user%password at the first '%' and does no percent-decoding.
-    if (part !== undefined && /[@/%]/.test(part)) throw new Error(`libiscsiUrl: '@', '/' and '%' cannot appear in ${JSON.stringify(part)}`);
+    if (part !== undefined && /[@/%]/.test(part))
+      throw new Error(`libiscsiUrl: '@', '/' and '%' cannot appear in ${JSON.stringify(part)}`);
   }
   const auth = o.user ? `${o.user}${o.password !== undefined ? `%${o.password}` : ""}@` : "";
   return `iscsi://${auth}${o.portal}/${o.iqn}/${o.lun}`;
@@ -43,14 +44,23 @@ function parseUrl(url: string): ParsedUrl {
   const m = /^iscsi:\/\/(?:([^%@/]+)(?:%([^@/]*))?@)?([^/@]+)\/([^/]+)\/(\d+)$/.exec(url);
   if (!m) throw new Error(`not a libiscsi URL iscsi://[user%password@]host:port/iqn/lun: ${url}`);
   const [, user, password, portal, iqn, lun] = m;
-  return { portal: portal!, iqn: iqn!, lun: Number(lun), ...(user ? { chap: { username: user, secret: password ?? "" } } : {}) };
+  return {
+    portal: portal!,
+    iqn: iqn!,
+    lun: Number(lun),
+    ...(user ? { chap: { username: user, secret: password ?? "" } } : {}),
+  };
 }
 
 function chapEnv(options: InitiatorOptions): Record<string, string> {
   const env: Record<string, string> = {};
-  if (options.chap) Object.assign(env, { LIBISCSI_CHAP_USERNAME: options.chap.username, LIBISCSI_CHAP_PASSWORD: options.chap.secret });
+  if (options.chap)
+    Object.assign(env, { LIBISCSI_CHAP_USERNAME: options.chap.username, LIBISCSI_CHAP_PASSWORD: options.chap.secret });
   if (options.mutual) {
-    Object.assign(env, { LIBISCSI_CHAP_TARGET_USERNAME: options.mutual.username, LIBISCSI_CHAP_TARGET_PASSWORD: options.mutual.secret });
+    Object.assign(env, {
+      LIBISCSI_CHAP_TARGET_USERNAME: options.mutual.username,
+      LIBISCSI_CHAP_TARGET_PASSWORD: options.mutual.secret,
+    });
   }
   return env;
 }
@@ -65,9 +75,21 @@ export interface IscsiLsTarget {
 }
 
 /** SendTargets through libiscsi's iscsi-ls (with showLuns, it also logs in to each target to list LUNs). */
-export async function iscsiLs(portal: string, options: InitiatorOptions & { showLuns?: boolean } = {}): Promise<IscsiLsTarget[]> {
+export async function iscsiLs(
+  portal: string,
+  options: InitiatorOptions & { showLuns?: boolean } = {},
+): Promise<IscsiLsTarget[]> {
   // stdbuf: iscsi-ls prints with stdio buffering, which a kill would lose.
-  const argv = ["stdbuf", "-oL", "iscsi-ls", "-d", "-i", CROSSCHECK_INITIATOR, ...(options.showLuns ? ["-s"] : []), `iscsi://${portal}`];
+  const argv = [
+    "stdbuf",
+    "-oL",
+    "iscsi-ls",
+    "-d",
+    "-i",
+    CROSSCHECK_INITIATOR,
+    ...(options.showLuns ? ["-s"] : []),
+    `iscsi://${portal}`,
+  ];
   const result = await runTool(argv, {
     env: chapEnv(options),
     timeoutMs: options.timeoutMs,
@@ -102,7 +124,13 @@ export async function iscsiInq(url: string, options: InitiatorOptions = {}): Pro
 }
 
 /** qemu --image-opts for a byte window [offset, offset+length) of a LUN, and the --object holding the secret. */
-function qemuWindow(url: string, offset: number, length: number, dir: string, options: InitiatorOptions): { object: string[]; image: string } {
+function qemuWindow(
+  url: string,
+  offset: number,
+  length: number,
+  dir: string,
+  options: InitiatorOptions,
+): { object: string[]; image: string } {
   if (options.mutual) throw new Error("qemu's iscsi driver cannot do mutual CHAP; use iscsiInq to check it");
   const { portal, iqn, lun, chap: urlChap } = parseUrl(url);
   const chap = options.chap ?? urlChap;
@@ -128,20 +156,31 @@ async function inTempDir<T>(work: (dir: string) => Promise<T>): Promise<T> {
 }
 
 /** Reads `length` bytes at any byte `offset` with `qemu-img convert` (raw driver window over the iscsi driver). */
-export async function qemuImgRead(url: string, offset: number, length: number, options: InitiatorOptions = {}): Promise<Uint8Array> {
+export async function qemuImgRead(
+  url: string,
+  offset: number,
+  length: number,
+  options: InitiatorOptions = {},
+): Promise<Uint8Array> {
   return inTempDir(async (dir) => {
     const { object, image } = qemuWindow(url, offset, length, dir, options);
     const output = `${dir}/out.bin`;
     const argv = ["qemu-img", "convert", ...object, "--image-opts", image, "-O", "raw", output];
     expectSuccess(argv, await runTool(argv, { timeoutMs: options.timeoutMs ?? 60_000 }));
     // qemu-img writes zeros as holes but always sizes the output file to the window.
-    if (statSync(output).size !== length) throw new Error(`qemu-img convert produced ${statSync(output).size} bytes, expected ${length}`);
+    if (statSync(output).size !== length)
+      throw new Error(`qemu-img convert produced ${statSync(output).size} bytes, expected ${length}`);
     return new Uint8Array(readFileSync(output));
   });
 }
 
 /** Writes `data` at any byte `offset` with `qemu-io -c "write -s FILE"` (exits non-zero when the write fails). */
-export async function qemuImgWrite(url: string, offset: number, data: Uint8Array, options: InitiatorOptions = {}): Promise<void> {
+export async function qemuImgWrite(
+  url: string,
+  offset: number,
+  data: Uint8Array,
+  options: InitiatorOptions = {},
+): Promise<void> {
   await inTempDir(async (dir) => {
     const { object, image } = qemuWindow(url, offset, data.length, dir, options);
     const input = `${dir}/in.bin`;

@@ -59,11 +59,16 @@ export class TestDaemon implements TrackedProcess {
   /** Spawns the daemon; resolves once it answers on its socket. */
   async start(timeoutMs = 10_000): Promise<void> {
     this.spawn();
-    await pollUntil(async () => {
-      if (this.child?.exitCode !== null && this.child?.exitCode !== undefined) throw new Error(`daemon exited with ${this.child.exitCode}:\n${this.log()}`);
-      const r = await this.cli(["status", "--json"]);
-      return r.code === 0 ? true : undefined;
-    }, timeoutMs, () => `daemon did not answer within ${timeoutMs} ms:\n${this.log()}`);
+    await pollUntil(
+      async () => {
+        if (this.child?.exitCode !== null && this.child?.exitCode !== undefined)
+          throw new Error(`daemon exited with ${this.child.exitCode}:\n${this.log()}`);
+        const r = await this.cli(["status", "--json"]);
+        return r.code === 0 ? true : undefined;
+      },
+      timeoutMs,
+      () => `daemon did not answer within ${timeoutMs} ms:\n${this.log()}`,
+    );
   }
 
   /** Spawns without waiting (tests of startup failures wait for the exit themselves). */
@@ -71,12 +76,24 @@ export class TestDaemon implements TrackedProcess {
     const logFd = openSync(this.logPath, "a");
     try {
       const ui = this.uiPort === undefined ? ["--no-ui"] : ["--ui-port", String(this.uiPort)];
-      this.child = Bun.spawn(withParentDeathSignal([...this.command, "daemon", "--state-dir", this.stateDir, "--socket", this.socket, ...ui, ...extraArgs]), {
-        stdin: "ignore",
-        stdout: logFd,
-        stderr: logFd,
-        env: { ...process.env, ISCSI_CONFIG: this.configPath },
-      });
+      this.child = Bun.spawn(
+        withParentDeathSignal([
+          ...this.command,
+          "daemon",
+          "--state-dir",
+          this.stateDir,
+          "--socket",
+          this.socket,
+          ...ui,
+          ...extraArgs,
+        ]),
+        {
+          stdin: "ignore",
+          stdout: logFd,
+          stderr: logFd,
+          env: { ...process.env, ISCSI_CONFIG: this.configPath },
+        },
+      );
     } finally {
       closeSync(logFd);
     }
@@ -99,7 +116,11 @@ export class TestDaemon implements TrackedProcess {
       stderr: "pipe",
       env: { ...process.env, ...this.env, ...opts.env },
     });
-    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
     return { stdout, stderr, code };
   }
 

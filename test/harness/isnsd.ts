@@ -5,7 +5,16 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import type { Subprocess } from "bun";
 import { makeTempDir } from "./daemon.ts";
 import { isListeningBy } from "./net.ts";
-import { expectSuccess, killPid, pollUntil, runTool, track, untrack, withParentDeathSignal, type TrackedProcess } from "./processes.ts";
+import {
+  expectSuccess,
+  killPid,
+  pollUntil,
+  runTool,
+  track,
+  untrack,
+  withParentDeathSignal,
+  type TrackedProcess,
+} from "./processes.ts";
 
 export const ISNS_PORT = 3205;
 const LOCK = "/tmp/iscsi-test-isnsd.lock";
@@ -22,7 +31,10 @@ export class Isnsd implements TrackedProcess {
   readonly port = ISNS_PORT;
   private child: Subprocess | undefined;
 
-  private constructor(readonly dir: string, private readonly lockFd: number) {}
+  private constructor(
+    readonly dir: string,
+    private readonly lockFd: number,
+  ) {}
 
   get config(): string {
     return `${this.dir}/isnsd.conf`;
@@ -63,7 +75,10 @@ export class Isnsd implements TrackedProcess {
       ].join("\n"),
     );
     const log = Bun.file(`${this.dir}/isnsd.log`);
-    this.child = Bun.spawn(withParentDeathSignal(["isnsd", "-f", "-c", this.config, "-d", process.env.ISNSD_DEBUG ?? "scn"]), { stdout: log, stderr: log });
+    this.child = Bun.spawn(
+      withParentDeathSignal(["isnsd", "-f", "-c", this.config, "-d", process.env.ISNSD_DEBUG ?? "scn"]),
+      { stdout: log, stderr: log },
+    );
     await pollUntil(
       () => (isListeningBy(this.child!.pid, ISNS_PORT) && existsSync(`${this.dir}/control`) ? true : undefined),
       10_000,

@@ -1,7 +1,15 @@
 // A private istgt (the FreeBSD iSCSI target) for the suite: generated istgt.conf and auth.conf in a temp dir,
 // one target on its own loopback portal with sparse-file LUNs, optional CHAP / mutual CHAP and digest policy.
 import { writeFileSync } from "node:fs";
-import { type ChapCredentials, type StartedTarget, TargetDaemon, createSparseFile, iqnFor, makeTempDir, MiB } from "./daemon.ts";
+import {
+  type ChapCredentials,
+  type StartedTarget,
+  TargetDaemon,
+  createSparseFile,
+  iqnFor,
+  makeTempDir,
+  MiB,
+} from "./daemon.ts";
 
 export type { ChapCredentials, StartedTarget, TargetInfo } from "./daemon.ts";
 
@@ -133,7 +141,8 @@ class IstgtDaemon extends TargetDaemon implements IstgtTarget {
 
 /** Starts istgt in the foreground (-D) on 127.0.0.1 (free port unless given); see IstgtOptions. */
 export async function startIstgt(options: IstgtOptions = {}): Promise<IstgtTarget> {
-  if (options.requireMutual && !(options.chap && options.mutual)) throw new Error("istgt: requireMutual needs chap and mutual");
+  if (options.requireMutual && !(options.chap && options.mutual))
+    throw new Error("istgt: requireMutual needs chap and mutual");
   const daemon = new IstgtDaemon(options);
   await daemon.start();
   return daemon;

@@ -37,7 +37,10 @@ test("a lab namespace with tgtd behind a veth link: reachable, guarded while dow
   // The guard answers now: the kernel refuses at once (no packet leaves the machine, no SYN retries).
   const route = await runTool(["ip", "route", "get", link.b.address]);
   expect(route.stderr).toContain("No route to host");
-  const refused = await connectTcp(link.b.address, target.port, 3_000).then((t) => (t.close(), undefined), (e: Error) => e);
+  const refused = await connectTcp(link.b.address, target.port, 3_000).then(
+    (t) => (t.close(), undefined),
+    (e: Error) => e,
+  );
   expect(refused?.message).toContain(`cannot connect to ${link.b.address}`);
 
   await lab.up(link.a);

@@ -82,8 +82,13 @@ export class NetLab {
   /** A lab with the main namespace's unreachable guard in place. */
   static async create(): Promise<NetLab> {
     const lab = new NetLab();
-    const carried = (await ip(undefined, ["-6", "route", "show"])).split("\n").filter((l) => l.includes("fd16:5c51:e5c0") && !l.startsWith("unreachable"));
-    if (carried.length > 0) throw new Error(`the machine already routes ${LAB_PREFIX6} (${carried[0]}); the lab needs a prefix it does not carry`);
+    const carried = (await ip(undefined, ["-6", "route", "show"]))
+      .split("\n")
+      .filter((l) => l.includes("fd16:5c51:e5c0") && !l.startsWith("unreachable"));
+    if (carried.length > 0)
+      throw new Error(
+        `the machine already routes ${LAB_PREFIX6} (${carried[0]}); the lab needs a prefix it does not carry`,
+      );
     await ip(undefined, ["route", "add", "unreachable", LAB_PREFIX, "metric", String(lab.metric)]);
     await ip(undefined, ["-6", "route", "add", "unreachable", LAB_PREFIX6, "metric", String(lab.metric)]);
     lab.guarded = true;
@@ -117,7 +122,14 @@ export class NetLab {
     for (const end of [link.a, link.b]) {
       if (end.netns) await ip(undefined, ["link", "set", end.name, "netns", end.netns]);
       await ip(end.netns, ["link", "set", end.name, "up"]);
-      await ip(end.netns, ["addr", "add", `${end.address}/28`, "dev", end.name, ...(opts.metric !== undefined ? ["metric", String(opts.metric)] : [])]);
+      await ip(end.netns, [
+        "addr",
+        "add",
+        `${end.address}/28`,
+        "dev",
+        end.name,
+        ...(opts.metric !== undefined ? ["metric", String(opts.metric)] : []),
+      ]);
     }
     return link;
   }
@@ -130,7 +142,8 @@ export class NetLab {
     const [third, fourth] = slotBase(this.freeSlot());
     const address = `198.18.${third}.${fourth + 1}`;
     await ip(netns, ["addr", "add", `${address}/32`, "dev", "lo"]);
-    for (const [k, link] of via.entries()) await ip(link.a.netns, ["route", "add", `${address}/32`, "via", link.b.address, "metric", String(100 * (k + 1))]);
+    for (const [k, link] of via.entries())
+      await ip(link.a.netns, ["route", "add", `${address}/32`, "via", link.b.address, "metric", String(100 * (k + 1))]);
     return address;
   }
 
@@ -171,7 +184,8 @@ export class NetLab {
     const problems: string[] = [];
     const attempt = async (argv: string[]) => {
       const r = await runTool(argv, { timeoutMs: 10_000 });
-      if (r.exitCode !== 0 && !/Cannot find device|No such file|does not exist|No such process/.test(r.stderr)) problems.push(`${argv.join(" ")}: ${r.stderr.trim()}`);
+      if (r.exitCode !== 0 && !/Cannot find device|No such file|does not exist|No such process/.test(r.stderr))
+        problems.push(`${argv.join(" ")}: ${r.stderr.trim()}`);
     };
     // Deleting one end of a veth deletes its peer; deleting a namespace deletes the ends inside it.
     for (const l of this.links) await attempt(ipIn(l.a.netns, ["link", "del", l.a.name]));
@@ -182,7 +196,10 @@ export class NetLab {
       await attempt(["ip", "-6", "route", "del", "unreachable", LAB_PREFIX6, "metric", String(this.metric)]);
     }
     const left = await this.leftovers();
-    if (problems.length > 0 || left.length > 0) throw new Error(`network lab ${this.tag} cleanup: ${[...problems, ...left.map((x) => `left behind: ${x}`)].join("; ")}`);
+    if (problems.length > 0 || left.length > 0)
+      throw new Error(
+        `network lab ${this.tag} cleanup: ${[...problems, ...left.map((x) => `left behind: ${x}`)].join("; ")}`,
+      );
   }
 
   /** Anything of this lab still present: namespaces, interfaces in the main namespace, its guard routes. */
@@ -220,6 +237,7 @@ export class NetLab {
   }
 
   private assertGuarded(): void {
-    if (!this.guarded) throw new Error("network lab: no link may go down before the unreachable guard routes are in place");
+    if (!this.guarded)
+      throw new Error("network lab: no link may go down before the unreachable guard routes are in place");
   }
 }

@@ -1,7 +1,16 @@
 // A private tgtd (Linux SCSI target framework) for the suite: own management channel and loopback portal,
 // targets with sparse-file or `null` LUNs, ACL ALL, optional CHAP / mutual CHAP and NOP-In, configured by tgtadm.
 import { rmSync } from "node:fs";
-import { type ChapCredentials, type StartedTarget, type TargetInfo, TargetDaemon, createSparseFile, iqnFor, makeTempDir, MiB } from "./daemon.ts";
+import {
+  type ChapCredentials,
+  type StartedTarget,
+  type TargetInfo,
+  TargetDaemon,
+  createSparseFile,
+  iqnFor,
+  makeTempDir,
+  MiB,
+} from "./daemon.ts";
 import { expectSuccess, runTool } from "./processes.ts";
 
 export type { ChapCredentials, StartedTarget, TargetInfo } from "./daemon.ts";
@@ -76,7 +85,12 @@ class TgtdDaemon extends TargetDaemon implements TgtdTarget {
         createSparseFile(path, sizeBytes);
         return { lun, path, sizeBytes };
       });
-      return { iqn: iqnFor(`${options.targetBase ?? "tgtd-disk"}${tid}`), luns, chap: options.chap, mutual: options.mutual };
+      return {
+        iqn: iqnFor(`${options.targetBase ?? "tgtd-disk"}${tid}`),
+        luns,
+        chap: options.chap,
+        mutual: options.mutual,
+      };
     });
   }
 
@@ -118,8 +132,10 @@ class TgtdDaemon extends TargetDaemon implements TgtdTarget {
 
   protected override async configure(): Promise<void> {
     const { chap, mutual } = this.options;
-    if (chap) await this.tgtadm(["--mode", "account", "--op", "new", "--user", chap.username, "--password", chap.secret]);
-    if (mutual) await this.tgtadm(["--mode", "account", "--op", "new", "--user", mutual.username, "--password", mutual.secret]);
+    if (chap)
+      await this.tgtadm(["--mode", "account", "--op", "new", "--user", chap.username, "--password", chap.secret]);
+    if (mutual)
+      await this.tgtadm(["--mode", "account", "--op", "new", "--user", mutual.username, "--password", mutual.secret]);
     const params: Record<string, string | number> = { ...DEFAULT_PARAMS, ...this.options.params };
     if (this.options.nopInterval) params.nop_interval = this.options.nopInterval;
     if (this.options.nopCount) params.nop_count = this.options.nopCount;
@@ -129,16 +145,50 @@ class TgtdDaemon extends TargetDaemon implements TgtdTarget {
       for (const { lun, path } of target.luns) {
         const store = path ? ["--backing-store", path] : ["--bstype", "null", "--backing-store", "/dev/null"];
         const blockSize = this.blockSizes.get(`${tid}/${lun}`);
-        await this.tgtadm(["--mode", "logicalunit", "--op", "new", "--tid", tid, "--lun", String(lun), ...store, ...(blockSize ? [`--blocksize=${blockSize}`] : [])]);
+        await this.tgtadm([
+          "--mode",
+          "logicalunit",
+          "--op",
+          "new",
+          "--tid",
+          tid,
+          "--lun",
+          String(lun),
+          ...store,
+          ...(blockSize ? [`--blocksize=${blockSize}`] : []),
+        ]);
         if (this.thin.has(`${tid}/${lun}`)) {
-          await this.tgtadm(["--mode", "logicalunit", "--op", "update", "--tid", tid, "--lun", String(lun), "--params", "thin_provisioning=1"]);
+          await this.tgtadm([
+            "--mode",
+            "logicalunit",
+            "--op",
+            "update",
+            "--tid",
+            tid,
+            "--lun",
+            String(lun),
+            "--params",
+            "thin_provisioning=1",
+          ]);
         }
       }
       await this.tgtadm(["--mode", "target", "--op", "bind", "--tid", tid, "--initiator-address", "ALL"]);
       if (chap) await this.tgtadm(["--mode", "account", "--op", "bind", "--tid", tid, "--user", chap.username]);
-      if (mutual) await this.tgtadm(["--mode", "account", "--op", "bind", "--tid", tid, "--user", mutual.username, "--outgoing"]);
+      if (mutual)
+        await this.tgtadm(["--mode", "account", "--op", "bind", "--tid", tid, "--user", mutual.username, "--outgoing"]);
       for (const [name, value] of Object.entries(params)) {
-        await this.tgtadm(["--mode", "target", "--op", "update", "--tid", tid, "--name", name, "--value", String(value)]);
+        await this.tgtadm([
+          "--mode",
+          "target",
+          "--op",
+          "update",
+          "--tid",
+          tid,
+          "--name",
+          name,
+          "--value",
+          String(value),
+        ]);
       }
     }
   }

@@ -16,16 +16,36 @@ export function randomData(size: number): Uint8Array {
   return out;
 }
 
-export async function openSession(port: number, iqn: string, opts: { auth?: LoginParams["auth"]; proposal?: Partial<OperationalProposal>; queueDepth?: number; transport?: TransportChoice } = {}): Promise<Session> {
+export async function openSession(
+  port: number,
+  iqn: string,
+  opts: {
+    auth?: LoginParams["auth"];
+    proposal?: Partial<OperationalProposal>;
+    queueDepth?: number;
+    transport?: TransportChoice;
+  } = {},
+): Promise<Session> {
   return Session.open({
     portal: { host: "127.0.0.1", port },
-    login: { initiatorName: INITIATOR, targetName: iqn, sessionType: "Normal", auth: opts.auth ?? { method: "None" }, ...(opts.proposal ? { proposal: opts.proposal } : {}) },
+    login: {
+      initiatorName: INITIATOR,
+      targetName: iqn,
+      sessionType: "Normal",
+      auth: opts.auth ?? { method: "None" },
+      ...(opts.proposal ? { proposal: opts.proposal } : {}),
+    },
     ...(opts.queueDepth ? { queueDepth: opts.queueDepth } : {}),
     ...(opts.transport ? { transport: opts.transport } : {}),
   });
 }
 
-export async function openLu(port: number, iqn: string, lun: number, opts: Parameters<typeof openSession>[2] = {}): Promise<LogicalUnit<Session>> {
+export async function openLu(
+  port: number,
+  iqn: string,
+  lun: number,
+  opts: Parameters<typeof openSession>[2] = {},
+): Promise<LogicalUnit<Session>> {
   const session = await openSession(port, iqn, opts);
   const lu = new LogicalUnit(session, lun);
   await lu.testUnitReady();
@@ -51,7 +71,8 @@ export async function mixedRoundTrip(lu: LogicalUnit, data: Uint8Array): Promise
   ];
   const differences: number[] = [];
   try {
-    for (const p of plan) await writeRange(lu, { ...p, queueDepth: 16 }, (at, len) => data.subarray(p.offset + at, p.offset + at + len));
+    for (const p of plan)
+      await writeRange(lu, { ...p, queueDepth: 16 }, (at, len) => data.subarray(p.offset + at, p.offset + at + len));
     for (const p of plan) {
       const back = new Uint8Array(p.length);
       await readRange(lu, { ...p, queueDepth: 16 }, (at, d) => back.set(d, at));
@@ -68,9 +89,13 @@ export async function digestRoundTrip(lu: LogicalUnit<Session>): Promise<void> {
   expect(lu.session.negotiated.headerDigest).toBe(true);
   expect(lu.session.negotiated.dataDigest).toBe(true);
   const data = randomData(8 * 1024 * 1024);
-  await writeRange(lu, { offset: 0, length: data.length, ioSize: 256 * 1024, queueDepth: 16 }, (at, len) => data.subarray(at, at + len));
+  await writeRange(lu, { offset: 0, length: data.length, ioSize: 256 * 1024, queueDepth: 16 }, (at, len) =>
+    data.subarray(at, at + len),
+  );
   const back = new Uint8Array(data.length);
-  await readRange(lu, { offset: 0, length: data.length, ioSize: 256 * 1024, queueDepth: 16 }, (at, d) => back.set(d, at));
+  await readRange(lu, { offset: 0, length: data.length, ioSize: 256 * 1024, queueDepth: 16 }, (at, d) =>
+    back.set(d, at),
+  );
   expect(firstDifference(back, data)).toBe(-1);
 }
 
@@ -118,7 +143,8 @@ export async function writeThroughKill(
       try {
         await lu.write(BigInt((i * opts.chunk) / bs), data);
         model.set(data, i * opts.chunk);
-        if (firstDifference(await lu.read(BigInt((i * opts.chunk) / bs), opts.chunk / bs), data) !== -1) errors.push(`chunk ${i} read back different`);
+        if (firstDifference(await lu.read(BigInt((i * opts.chunk) / bs), opts.chunk / bs), data) !== -1)
+          errors.push(`chunk ${i} read back different`);
         verified++;
         lastDone = performance.now();
       } catch (err) {

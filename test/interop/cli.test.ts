@@ -14,8 +14,16 @@ const CHAP = { username: "carol", secret: "carol-secret-abcdef" };
 
 async function cli(args: string[], env: Record<string, string> = {}) {
   // No daemon for these: point the CLI at a socket that does not exist so it never records into a real one.
-  const p = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock", ...env } });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const p = Bun.spawn([process.execPath, MAIN, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock", ...env },
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
   return { stdout, stderr, code };
 }
 
@@ -23,7 +31,10 @@ let t: StartedTarget;
 let chapTarget: StartedTarget;
 let dir: string;
 beforeAll(async () => {
-  [t, chapTarget] = await Promise.all([startTgtd({ luns: [{ sizeMiB: 32 }] }), startTgtd({ luns: [{ sizeMiB: 8 }], chap: CHAP })]);
+  [t, chapTarget] = await Promise.all([
+    startTgtd({ luns: [{ sizeMiB: 32 }] }),
+    startTgtd({ luns: [{ sizeMiB: 8 }], chap: CHAP }),
+  ]);
   dir = mkdtempSync(join(tmpdir(), "iscsi-cli-"));
 });
 afterAll(async () => {
@@ -88,17 +99,38 @@ describe("iscsi write / read", () => {
     const w = await cli(["write", url, "-i", input, "--offset", "4M", "--json"]);
     expect(w.code).toBe(0);
     expect(JSON.parse(w.stdout).bytes).toBe(16 << 20);
-    const r = await cli(["read", "--portal", t.portal, "--target", t.targets[0]!.iqn, "--lun", "1", "-o", output, "--offset", "4M", "--length", "16M"]);
+    const r = await cli([
+      "read",
+      "--portal",
+      t.portal,
+      "--target",
+      t.targets[0]!.iqn,
+      "--lun",
+      "1",
+      "-o",
+      output,
+      "--offset",
+      "4M",
+      "--length",
+      "16M",
+    ]);
     expect(r.code).toBe(0);
     expect(firstDifference(new Uint8Array(readFileSync(output)), data)).toBe(-1);
-    const independent = await qemuImgRead(libiscsiUrl({ portal: t.portal, iqn: t.targets[0]!.iqn, lun: 1 }), 4 << 20, 16 << 20);
+    const independent = await qemuImgRead(
+      libiscsiUrl({ portal: t.portal, iqn: t.targets[0]!.iqn, lun: 1 }),
+      4 << 20,
+      16 << 20,
+    );
     expect(firstDifference(independent, data)).toBe(-1);
   });
 
   test("a range past the end of the LUN is refused before any I/O (exit 7) and leaves an existing file intact", async () => {
     const existing = join(dir, "existing.txt");
     writeFileSync(existing, "precious\n");
-    for (const range of [["--offset", "31M", "--length", "2M"], ["--length", "10G"]]) {
+    for (const range of [
+      ["--offset", "31M", "--length", "2M"],
+      ["--length", "10G"],
+    ]) {
       const r = await cli(["read", `iscsi://${t.portal}/${t.targets[0]!.iqn}/1`, "-o", existing, ...range]);
       expect(r.code).toBe(7);
       expect(r.stderr).toMatch(/beyond the end of the LUN/);
@@ -110,19 +142,45 @@ describe("iscsi write / read", () => {
   test("-i - reads stdin and -o - streams to stdout, in order", async () => {
     const data = randomData(3 << 20);
     const url = `iscsi://${t.portal}/${t.targets[0]!.iqn}/1`;
-    const w = Bun.spawn([process.execPath, MAIN, "write", url, "-i", "-", "--offset", "1M", "--io-size", "64k"], { stdin: new Blob([data]), stdout: "pipe", stderr: "pipe", env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock" } });
+    const w = Bun.spawn([process.execPath, MAIN, "write", url, "-i", "-", "--offset", "1M", "--io-size", "64k"], {
+      stdin: new Blob([data]),
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock" },
+    });
     const [wErr, wCode] = await Promise.all([new Response(w.stderr).text(), w.exited]);
     expect({ wCode, wErr }).toMatchObject({ wCode: 0 });
-    const r = Bun.spawn([process.execPath, MAIN, "read", url, "-o", "-", "--offset", "1M", "--length", "3M", "--io-size", "64k"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock" } });
-    const [out, rErr, code] = await Promise.all([new Response(r.stdout).bytes(), new Response(r.stderr).text(), r.exited]);
+    const r = Bun.spawn(
+      [process.execPath, MAIN, "read", url, "-o", "-", "--offset", "1M", "--length", "3M", "--io-size", "64k"],
+      { stdout: "pipe", stderr: "pipe", env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock" } },
+    );
+    const [out, rErr, code] = await Promise.all([
+      new Response(r.stdout).bytes(),
+      new Response(r.stderr).text(),
+      r.exited,
+    ]);
     expect({ code, rErr }).toMatchObject({ code: 0 });
     expect(firstDifference(out, data)).toBe(-1);
   });
 
   test("a reader that closes the pipe early (| head) ends the read quietly, without a stack trace", async () => {
     const url = `iscsi://${t.portal}/${t.targets[0]!.iqn}/1`;
-    const p = Bun.spawn(["bash", "-c", `"$0" "$1" read "$2" -o - | head -c 100 >/dev/null; echo "\${PIPESTATUS[0]}"`, process.execPath, MAIN, url], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock" } });
-    const [stdout, stderr] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    const p = Bun.spawn(
+      [
+        "bash",
+        "-c",
+        `"$0" "$1" read "$2" -o - | head -c 100 >/dev/null; echo "\${PIPESTATUS[0]}"`,
+        process.execPath,
+        MAIN,
+        url,
+      ],
+      { stdout: "pipe", stderr: "pipe", env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock" } },
+    );
+    const [stdout, stderr] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ]);
     expect(stdout.trim()).toBe("141"); // what a shell reports for a tool stopped by SIGPIPE
     expect(stderr).toBe("");
   });
@@ -132,11 +190,21 @@ describe("errors a user can act on", () => {
   test("a LUN that does not exist is named with the LUNs that do (exit 21)", async () => {
     const r = await cli(["read", `iscsi://${t.portal}/${t.targets[0]!.iqn}/7`, "-o", join(dir, "none.bin")]);
     expect(r.code).toBe(21);
-    expect(r.stderr).toBe(`iscsi: ${t.targets[0]!.iqn} has no LUN 7; its LUNs: 0 (storage array controller device), 1 (disk)\n`);
+    expect(r.stderr).toBe(
+      `iscsi: ${t.targets[0]!.iqn} has no LUN 7; its LUNs: 0 (storage array controller device), 1 (disk)\n`,
+    );
   });
 
   test("a URL without a LUN reads the target's only disk LUN, not the controller at LUN 0", async () => {
-    const r = await cli(["read", `iscsi://${t.portal}/${t.targets[0]!.iqn}`, "-o", join(dir, "only.bin"), "--length", "4k", "--json"]);
+    const r = await cli([
+      "read",
+      `iscsi://${t.portal}/${t.targets[0]!.iqn}`,
+      "-o",
+      join(dir, "only.bin"),
+      "--length",
+      "4k",
+      "--json",
+    ]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
     expect(JSON.parse(r.stdout).lun).toBe(1);
   });
@@ -146,7 +214,9 @@ describe("errors a user can act on", () => {
     try {
       const r = await cli(["luns", `iscsi://127.0.0.1:${silent.port}/${t.targets[0]!.iqn}`, "--login-timeout", "1"]);
       expect(r.code).toBe(8);
-      expect(r.stderr).toBe(`iscsi: login to 127.0.0.1:${silent.port} timed out after 1 s: the target accepted the connection but did not answer the login (is this an iSCSI port?)\n`);
+      expect(r.stderr).toBe(
+        `iscsi: login to 127.0.0.1:${silent.port} timed out after 1 s: the target accepted the connection but did not answer the login (is this an iSCSI port?)\n`,
+      );
     } finally {
       silent.stop(true);
     }
@@ -187,7 +257,12 @@ describe("arguments and secrets", () => {
   test("CHAP with the secret from a file works", async () => {
     const file = join(dir, "secret");
     writeFileSync(file, CHAP.secret + "\n", { mode: 0o600 });
-    const r = await cli(["luns", `iscsi://${CHAP.username}@${chapTarget.portal}/${chapTarget.targets[0]!.iqn}`, "--chap-secret-file", file]);
+    const r = await cli([
+      "luns",
+      `iscsi://${CHAP.username}@${chapTarget.portal}/${chapTarget.targets[0]!.iqn}`,
+      "--chap-secret-file",
+      file,
+    ]);
     expect(r.code).toBe(0);
   });
 
@@ -222,7 +297,17 @@ describe("iscsi demo", () => {
     const r = await cli(["demo", "--size", "8M", "--json"]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out.steps.map((s: { step: string }) => s.step)).toEqual(["target", "discover", "login", "inquiry", "write", "read", "verify", "logout", "stop"]);
+    expect(out.steps.map((s: { step: string }) => s.step)).toEqual([
+      "target",
+      "discover",
+      "login",
+      "inquiry",
+      "write",
+      "read",
+      "verify",
+      "logout",
+      "stop",
+    ]);
     const pid = Number(/tgtd pid (\d+)/.exec(out.steps[0].detail)![1]);
     expect(() => process.kill(pid, 0)).toThrow();
   }, 60_000);

@@ -11,8 +11,16 @@ import { firstDifference, randomData } from "./_util.ts";
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 
 async function cli(args: string[]) {
-  const p = Bun.spawn([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock" } });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const p = Bun.spawn([process.execPath, MAIN, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock" },
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
   return { stdout, stderr, code };
 }
 
@@ -40,7 +48,16 @@ describe("digests against istgt with UseDigest Header Data", () => {
   });
 
   test("--header-digest None is refused by the target, and the message says to offer CRC32C", async () => {
-    const r = await cli(["read", `iscsi://${t.portal}/${t.targets[0]!.iqn}/0`, "-o", join(dir, "none.bin"), "--length", "4k", "--header-digest", "None"]);
+    const r = await cli([
+      "read",
+      `iscsi://${t.portal}/${t.targets[0]!.iqn}/0`,
+      "-o",
+      join(dir, "none.bin"),
+      "--length",
+      "4k",
+      "--header-digest",
+      "None",
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/HeaderDigest.*CRC32C/);
   });

@@ -46,7 +46,9 @@ test("a link that stops forwarding without FIN/RST is detected within interval +
   while (lu.session.state.kind !== "full-feature" && performance.now() < until) await Bun.sleep(50);
   expect(lu.session.state.kind).toBe("full-feature");
   await lu.testUnitReady();
-  console.log(`half-open link detected after ${(detectedAfter / 1000).toFixed(2)} s (NOP interval ${INTERVAL / 1000} s + timeout ${TIMEOUT / 1000} s)`);
+  console.log(
+    `half-open link detected after ${(detectedAfter / 1000).toFixed(2)} s (NOP interval ${INTERVAL / 1000} s + timeout ${TIMEOUT / 1000} s)`,
+  );
 }, 30_000);
 
 test("a slow but busy link is not declared dead", async () => {

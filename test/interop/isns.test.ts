@@ -62,29 +62,50 @@ async function addTarget(tid: number): Promise<string> {
   const iqn = iqnFor(`${base}${tid}`);
   await tgt.tgtadm(["--mode", "target", "--op", "new", "--tid", String(tid), "--targetname", iqn]);
   await tgt.tgtadm(["--mode", "target", "--op", "bind", "--tid", String(tid), "--initiator-address", "ALL"]);
-  await pollUntil(async () => ((await listed(iqn)) ? true : undefined), 10_000, () => `tgtd did not register ${iqn}`);
+  await pollUntil(
+    async () => ((await listed(iqn)) ? true : undefined),
+    10_000,
+    () => `tgtd did not register ${iqn}`,
+  );
   await quietTgtd([...registered, iqn]);
   registered.push(iqn);
   return iqn;
 }
 
 /** Polls `-m node` until `check` holds; returns the last output. */
-async function nodeListUntil(d: TestDaemon, check: (out: string) => boolean, what: string, timeoutMs = 15_000): Promise<string> {
+async function nodeListUntil(
+  d: TestDaemon,
+  check: (out: string) => boolean,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<string> {
   let last = "";
-  return pollUntil(async () => {
-    last = (await d.cli(["-m", "node"])).stdout;
-    return check(last) ? last : undefined;
-  }, timeoutMs, () => `${what} within ${timeoutMs} ms; last -m node output:\n${last}\ndaemon log:\n${d.log().slice(-2000)}`);
+  return pollUntil(
+    async () => {
+      last = (await d.cli(["-m", "node"])).stdout;
+      return check(last) ? last : undefined;
+    },
+    timeoutMs,
+    () => `${what} within ${timeoutMs} ms; last -m node output:\n${last}\ndaemon log:\n${d.log().slice(-2000)}`,
+  );
 }
 
 beforeAll(async () => {
   isns = await Isnsd.start();
   tgt = await startTgtd({ targets: 1, targetBase: base });
-  for (const [name, value] of [["iSNSServerIP", "127.0.0.1"], ["iSNSServerPort", "3205"], ["iSNS", "On"]]) {
+  for (const [name, value] of [
+    ["iSNSServerIP", "127.0.0.1"],
+    ["iSNSServerPort", "3205"],
+    ["iSNS", "On"],
+  ]) {
     await tgt.tgtadm(["--mode", "sys", "--op", "update", "--name", name!, "--value", value!]);
   }
   const first = tgt.targets[0]!.iqn;
-  await pollUntil(async () => ((await listed(first)) ? true : undefined), 10_000, () => "tgtd did not register its target with isnsd");
+  await pollUntil(
+    async () => ((await listed(first)) ? true : undefined),
+    10_000,
+    () => "tgtd did not register its target with isnsd",
+  );
   await quietTgtd([first]);
   registered.push(first);
   await addTarget(2);
@@ -112,7 +133,10 @@ describe("iSNS discovery through the daemon", () => {
     expect(r.code).toBe(0);
     expect(registered.length).toBe(2);
     for (const iqn of registered) expect(r.stdout).toContain(`127.0.0.1:${tgt.port},1 ${iqn}`);
-    const nodes = JSON.parse((await d.cli(["-m", "node", "--json"])).stdout).nodes as Array<{ target: string; discovery: { type: string; port: number } }>;
+    const nodes = JSON.parse((await d.cli(["-m", "node", "--json"])).stdout).nodes as Array<{
+      target: string;
+      discovery: { type: string; port: number };
+    }>;
     expect(nodes.map((n) => n.target).sort()).toEqual([...registered].sort());
     expect(nodes.every((n) => n.discovery.type === "isns" && n.discovery.port === 3205)).toBe(true);
     // Our initiator is registered, with the portal the server sends SCNs to.
@@ -132,10 +156,17 @@ describe("iSNS discovery through the daemon", () => {
   test("a target removed from the server is marked stale, not deleted", async () => {
     const iqn = iqnFor(`${base}3`);
     await tgt.tgtadm(["--mode", "target", "--op", "delete", "--tid", "3"]);
-    await pollUntil(async () => (!(await listed(iqn)) ? true : undefined), 10_000, () => `tgtd did not deregister ${iqn} from isnsd`);
+    await pollUntil(
+      async () => (!(await listed(iqn)) ? true : undefined),
+      10_000,
+      () => `tgtd did not deregister ${iqn} from isnsd`,
+    );
     const out = await nodeListUntil(d, (o) => o.includes(`${iqn} (stale)`), `${iqn} was not marked stale`);
     expect(out).toContain(`127.0.0.1:${tgt.port},1 ${iqn} (stale)`);
-    const json = JSON.parse((await d.cli(["-m", "node", "--json"])).stdout).nodes as Array<{ target: string; stale?: string }>;
+    const json = JSON.parse((await d.cli(["-m", "node", "--json"])).stdout).nodes as Array<{
+      target: string;
+      stale?: string;
+    }>;
     expect(json.find((n) => n.target === iqn)?.stale).toBeString();
     expect(json.filter((n) => !n.stale).length).toBe(2);
   });
@@ -149,7 +180,9 @@ describe("iSNS discovery through the daemon", () => {
 
 describe("iSNS with SCNs off", () => {
   test("a new target becomes a node within the poll interval, and is logged in as node.startup = automatic asks", async () => {
-    const d = await daemon("discovery.isns.use_scn = No\ndiscovery.isns.discoveryd_poll_inval = 2\nnode.startup = automatic\n");
+    const d = await daemon(
+      "discovery.isns.use_scn = No\ndiscovery.isns.discoveryd_poll_inval = 2\nnode.startup = automatic\n",
+    );
     const r = await d.cli(["-m", "discovery", "-t", "isns", "-p", "127.0.0.1"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(registered[0]!);
@@ -157,7 +190,12 @@ describe("iSNS with SCNs off", () => {
     await nodeListUntil(d, (o) => o.includes(iqn), `${iqn} did not appear within the poll interval`, 10_000);
     expect(d.log()).not.toContain("SCN for");
     await pollUntil(
-      async () => ((JSON.parse((await d.cli(["sessions", "--json"])).stdout).sessions as Array<{ target: string }>).some((x) => x.target === iqn) ? true : undefined),
+      async () =>
+        (JSON.parse((await d.cli(["sessions", "--json"])).stdout).sessions as Array<{ target: string }>).some(
+          (x) => x.target === iqn,
+        )
+          ? true
+          : undefined,
       15_000,
       () => `no session to ${iqn}:\n${d.log().slice(-1500)}`,
     );
@@ -187,8 +225,16 @@ describe("iscsi doctor --isns", () => {
     const me = await initiatorName(d);
     const r = await d.cli(["doctor", "--isns", "127.0.0.1", "--json"]);
     const report = JSON.parse(r.stdout) as { findings: Array<{ check: string; status: string; summary: string }> };
-    const isnsFindings = Object.fromEntries(report.findings.filter((f) => f.check.startsWith("isns.")).map((f) => [f.check, f]));
-    expect(Object.keys(isnsFindings).sort()).toEqual(["isns.query", "isns.register", "isns.scn", "isns.tcp", "isns.visible"]);
+    const isnsFindings = Object.fromEntries(
+      report.findings.filter((f) => f.check.startsWith("isns.")).map((f) => [f.check, f]),
+    );
+    expect(Object.keys(isnsFindings).sort()).toEqual([
+      "isns.query",
+      "isns.register",
+      "isns.scn",
+      "isns.tcp",
+      "isns.visible",
+    ]);
     for (const f of Object.values(isnsFindings)) expect(f.status).toBe("ok");
     expect(isnsFindings["isns.query"]!.summary).toContain(registered[1]!);
     expect(await isns.nodeNames()).not.toContain(me);
@@ -217,7 +263,10 @@ describe("dashboard", () => {
       const iqn = registered[1]!;
       await page.getByRole("button", { name: `Save ${iqn} at 127.0.0.1:${tgt.port} as a node` }).click();
       await page.getByRole("link", { name: "Saved — open node" }).first().waitFor();
-      const nodes = JSON.parse((await d.cli(["nodes", "--json"])).stdout).nodes as Array<{ target: string; discovery?: { host: string; type: string; port: number } }>;
+      const nodes = JSON.parse((await d.cli(["nodes", "--json"])).stdout).nodes as Array<{
+        target: string;
+        discovery?: { host: string; type: string; port: number };
+      }>;
       expect(nodes.find((n) => n.target === iqn)?.discovery).toEqual({ host: "127.0.0.1", port: 3205, type: "isns" });
       expect(await page.getByRole("cell", { name: "iSNS", exact: true }).count()).toBe(1);
     } finally {
@@ -238,6 +287,10 @@ describe("registration refresh", () => {
     await Bun.sleep(24_000); // 1.5 periods: refreshed at 8 s and 16 s
     expect(await isns.nodeNames()).toContain(me);
     await d.kill9(); // no deregistration, no refresh: the server must drop us by itself
-    await pollUntil(async () => (!(await isns.nodeNames()).includes(me) ? true : undefined), 30_000, () => `${me} never expired`);
+    await pollUntil(
+      async () => (!(await isns.nodeNames()).includes(me) ? true : undefined),
+      30_000,
+      () => `${me} never expired`,
+    );
   }, 90_000);
 });

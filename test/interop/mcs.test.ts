@@ -13,7 +13,10 @@ let istgt: IstgtTarget;
 let tgtd: TgtdTarget;
 
 beforeAll(async () => {
-  [istgt, tgtd] = await Promise.all([startIstgt({ luns: [{ sizeMiB: 80 }] }), startTgtd({ luns: [{ sizeMiB: 80 }], params: { MaxConnections: 4 } })]);
+  [istgt, tgtd] = await Promise.all([
+    startIstgt({ luns: [{ sizeMiB: 80 }] }),
+    startTgtd({ luns: [{ sizeMiB: 80 }], params: { MaxConnections: 4 } }),
+  ]);
 });
 
 afterAll(async () => {
@@ -44,10 +47,17 @@ describe.each([
       }
       // The most each connection had sent (the last samples may come after the logout closed the others).
       const most = new Map<number, number>();
-      for (const v of views) for (const c of v) most.set(c.cid, Math.max(most.get(c.cid) ?? 0, c.commands - (before.find((b) => b.cid === c.cid)?.commands ?? 0)));
+      for (const v of views)
+        for (const c of v)
+          most.set(
+            c.cid,
+            Math.max(most.get(c.cid) ?? 0, c.commands - (before.find((b) => b.cid === c.cid)?.commands ?? 0)),
+          );
       expect([...most.keys()].sort()).toEqual([...Array(n).keys()]);
       expect([...most.values()].every((x) => x > 0)).toBe(true);
-      expect(firstDifference(await qemuImgRead(libiscsiUrl({ portal: t.portal, iqn, lun }), 0, 64 * MiB), data)).toBe(-1);
+      expect(firstDifference(await qemuImgRead(libiscsiUrl({ portal: t.portal, iqn, lun }), 0, 64 * MiB), data)).toBe(
+        -1,
+      );
     }, 180_000);
   }
 });
@@ -58,7 +68,24 @@ test("the daemon: node.session.iscsi.MaxConnections = 2 gives one session to ist
   try {
     const iqn = istgt.targets[0]!.iqn;
     expect((await d.cli(["-m", "node", "-o", "new", "-T", iqn, "-p", istgt.portal])).code).toBe(0);
-    expect((await d.cli(["-m", "node", "-T", iqn, "-p", istgt.portal, "-o", "update", "-n", "node.session.iscsi.MaxConnections", "-v", "2"])).code).toBe(0);
+    expect(
+      (
+        await d.cli([
+          "-m",
+          "node",
+          "-T",
+          iqn,
+          "-p",
+          istgt.portal,
+          "-o",
+          "update",
+          "-n",
+          "node.session.iscsi.MaxConnections",
+          "-v",
+          "2",
+        ])
+      ).code,
+    ).toBe(0);
     expect((await d.cli(["-m", "node", "-T", iqn, "--login"])).code).toBe(0);
     const r = await d.cli(["-m", "session", "-P", "3", "--json"]);
     expect(r.code).toBe(0);

@@ -8,7 +8,17 @@ import { startTgtd, type TgtdTarget } from "../harness/tgtd.ts";
 import { startIstgt } from "../harness/istgt.ts";
 import { libiscsiUrl, qemuImgRead, qemuImgWrite } from "../harness/initiators.ts";
 import { ensureNativeLib } from "../harness/native.ts";
-import { digestRoundTrip, enc, expectSurvivedKill, firstDifference, mixedRoundTrip, openLu, openSession, randomData, writeThroughKill } from "./_util.ts";
+import {
+  digestRoundTrip,
+  enc,
+  expectSurvivedKill,
+  firstDifference,
+  mixedRoundTrip,
+  openLu,
+  openSession,
+  randomData,
+  writeThroughKill,
+} from "./_util.ts";
 
 const MiB = 1 << 20;
 const native = { transport: "native" } as const;
@@ -35,11 +45,16 @@ describe("tgtd on the native transport", () => {
     onNative(lu);
     const data = randomData(64 * MiB);
     expect(await mixedRoundTrip(lu, data)).toEqual([-1, -1, -1]);
-    expect(firstDifference(await qemuImgRead(libiscsiUrl({ portal: t.portal, iqn, lun: 1 }), 0, 64 * MiB), data)).toBe(-1);
+    expect(firstDifference(await qemuImgRead(libiscsiUrl({ portal: t.portal, iqn, lun: 1 }), 0, 64 * MiB), data)).toBe(
+      -1,
+    );
   }, 120_000);
 
   test("a session on `auto` (the default) runs on the native transport here; `bun` still gives Bun's", async () => {
-    for (const [transport, expected] of [["auto", "NativeTransport"], ["bun", "TcpTransport"]] as const) {
+    for (const [transport, expected] of [
+      ["auto", "NativeTransport"],
+      ["bun", "TcpTransport"],
+    ] as const) {
       const lu = await openLu(t.port, iqn, 1, { transport });
       try {
         expect([transport, lu.session.connection.transport.constructor.name]).toEqual([transport, expected]);
@@ -63,7 +78,10 @@ describe("tgtd on the native transport", () => {
   });
 
   test("header and data digests (CRC32C) negotiate and carry verified data", async () => {
-    const lu = await openLu(t.port, iqn, 1, { proposal: { headerDigest: ["CRC32C"], dataDigest: ["CRC32C"] }, ...native });
+    const lu = await openLu(t.port, iqn, 1, {
+      proposal: { headerDigest: ["CRC32C"], dataDigest: ["CRC32C"] },
+      ...native,
+    });
     onNative(lu);
     try {
       await digestRoundTrip(lu);
@@ -77,10 +95,16 @@ test("CHAP login on the native transport; a wrong secret is still an authenticat
   const t = await startTgtd({ luns: [{ sizeMiB: 8 }], chap: CHAP });
   try {
     const iqn = t.targets[0]!.iqn;
-    const s = await openSession(t.port, iqn, { auth: { method: "CHAP", username: CHAP.username, secret: enc(CHAP.secret) }, ...native });
+    const s = await openSession(t.port, iqn, {
+      auth: { method: "CHAP", username: CHAP.username, secret: enc(CHAP.secret) },
+      ...native,
+    });
     expect(s.negotiated.authMethod).toBe("CHAP");
     await s.logout();
-    const err = await openSession(t.port, iqn, { auth: { method: "CHAP", username: CHAP.username, secret: enc("wrong-secret-9999") }, ...native }).then(
+    const err = await openSession(t.port, iqn, {
+      auth: { method: "CHAP", username: CHAP.username, secret: enc("wrong-secret-9999") },
+      ...native,
+    }).then(
       () => undefined,
       (e: Error & { code?: string }) => e,
     );
@@ -98,8 +122,12 @@ test("istgt: 16 MiB in 1 MiB and 4 KiB I/Os at QD16 read back identical on the n
     onNative(lu);
     const data = randomData(16 * MiB);
     try {
-      await writeRange(lu, { offset: 0, length: 12 * MiB, ioSize: MiB, queueDepth: 16 }, (at, len) => data.subarray(at, at + len));
-      await writeRange(lu, { offset: 12 * MiB, length: 4 * MiB, ioSize: 4096, queueDepth: 16 }, (at, len) => data.subarray(12 * MiB + at, 12 * MiB + at + len));
+      await writeRange(lu, { offset: 0, length: 12 * MiB, ioSize: MiB, queueDepth: 16 }, (at, len) =>
+        data.subarray(at, at + len),
+      );
+      await writeRange(lu, { offset: 12 * MiB, length: 4 * MiB, ioSize: 4096, queueDepth: 16 }, (at, len) =>
+        data.subarray(12 * MiB + at, 12 * MiB + at + len),
+      );
       const back = new Uint8Array(data.length);
       await readRange(lu, { offset: 0, length: 16 * MiB, ioSize: MiB, queueDepth: 16 }, (at, d) => back.set(d, at));
       expect(firstDifference(back, data)).toBe(-1);
@@ -125,7 +153,12 @@ test("tgtd killed mid-workload (QD16) and back 3 s later: nothing acknowledged i
     for (let at = 0; at < all.length; at += MiB) all.set(await lu.read(BigInt(at / bs), MiB / bs), at);
     expect(firstDifference(all, model)).toBe(-1);
     await lu.session.logout();
-    expect(firstDifference(await qemuImgRead(libiscsiUrl({ portal: t.portal, iqn: t.targets[0]!.iqn, lun: 1 }), 0, 16 * MiB), model)).toBe(-1);
+    expect(
+      firstDifference(
+        await qemuImgRead(libiscsiUrl({ portal: t.portal, iqn: t.targets[0]!.iqn, lun: 1 }), 0, 16 * MiB),
+        model,
+      ),
+    ).toBe(-1);
   } finally {
     await t.stop();
   }

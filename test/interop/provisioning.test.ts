@@ -34,7 +34,10 @@ test("UNMAP on a thick LUN fails with the target's sense decoded", async () => {
   const lu = await openLu(t.port, t.targets[0]!.iqn, 2);
   try {
     expect(lu.capacity!.thinProvisioned).toBe(false);
-    const err = await lu.unmap([{ lba: 0n, blocks: 8 }]).then(() => undefined, (e: unknown) => e);
+    const err = await lu.unmap([{ lba: 0n, blocks: 8 }]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ScsiStatusError);
     expect((err as Error).message).toMatch(/UNMAP failed: CHECK CONDITION, ILLEGAL REQUEST/);
   } finally {

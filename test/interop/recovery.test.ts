@@ -29,8 +29,15 @@ test("tgtd killed mid-workload (QD16) and back 5 s later: zero bytes lost or wro
   for (let at = 0; at < all.length; at += MiB) all.set(await lu.read(BigInt(at / bs), MiB / bs), at);
   expect(firstDifference(all, model)).toBe(-1);
   await lu.session.logout();
-  expect(firstDifference(await qemuImgRead(libiscsiUrl({ portal: t.portal, iqn: t.targets[0]!.iqn, lun: 1 }), 0, 32 * MiB), model)).toBe(-1);
-  console.log(`recovery: ${before} verified ops before the kill; I/O resumed ${((lastDone - back) / 1000).toFixed(1)} s after tgtd was back`);
+  expect(
+    firstDifference(
+      await qemuImgRead(libiscsiUrl({ portal: t.portal, iqn: t.targets[0]!.iqn, lun: 1 }), 0, 32 * MiB),
+      model,
+    ),
+  ).toBe(-1);
+  console.log(
+    `recovery: ${before} verified ops before the kill; I/O resumed ${((lastDone - back) / 1000).toFixed(1)} s after tgtd was back`,
+  );
 }, 60_000);
 
 test("target down longer than a 10 s replacement timeout: waiting I/O fails clearly, then works once it is back", async () => {
@@ -40,7 +47,10 @@ test("target down longer than a 10 s replacement timeout: waiting I/O fails clea
   const data = randomData(64 * 1024);
   await t.kill9();
   const started = performance.now();
-  const outcome = await lu.write(0n, data).then(() => "success", (e: Error & { code?: string }) => e);
+  const outcome = await lu.write(0n, data).then(
+    () => "success",
+    (e: Error & { code?: string }) => e,
+  );
   const waited = performance.now() - started;
   expect(outcome).not.toBe("success");
   expect((outcome as Error & { code: string }).code).toBe("TRANSPORT");

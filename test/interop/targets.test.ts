@@ -7,7 +7,16 @@ import { discover } from "../../src/discovery/send-targets.ts";
 import { startTgtd } from "../harness/tgtd.ts";
 import { startIstgt } from "../harness/istgt.ts";
 import { libiscsiUrl, qemuImgRead, qemuImgWrite } from "../harness/initiators.ts";
-import { INITIATOR, digestRoundTrip, enc, firstDifference, mixedRoundTrip, openLu, openSession, randomData } from "./_util.ts";
+import {
+  INITIATOR,
+  digestRoundTrip,
+  enc,
+  firstDifference,
+  mixedRoundTrip,
+  openLu,
+  openSession,
+  randomData,
+} from "./_util.ts";
 
 const MiB = 1 << 20;
 const CHAP = { username: "alice", secret: "alice-secret-0123" };
@@ -20,9 +29,28 @@ interface Started {
   stop(): Promise<void>;
 }
 
-const kinds: Array<{ name: string; start: (o: { chap?: typeof CHAP; mutual?: typeof MUTUAL; sizeMiB: number }) => Promise<Started> }> = [
-  { name: "tgtd", start: (o) => startTgtd({ luns: [{ sizeMiB: o.sizeMiB }], ...(o.chap ? { chap: o.chap } : {}), ...(o.mutual ? { mutual: o.mutual } : {}) }) as Promise<Started> },
-  { name: "istgt", start: (o) => startIstgt({ luns: [{ sizeMiB: o.sizeMiB }], ...(o.chap ? { chap: o.chap } : {}), ...(o.mutual ? { mutual: o.mutual } : {}) }) as Promise<Started> },
+const kinds: Array<{
+  name: string;
+  start: (o: { chap?: typeof CHAP; mutual?: typeof MUTUAL; sizeMiB: number }) => Promise<Started>;
+}> = [
+  {
+    name: "tgtd",
+    start: (o) =>
+      startTgtd({
+        luns: [{ sizeMiB: o.sizeMiB }],
+        ...(o.chap ? { chap: o.chap } : {}),
+        ...(o.mutual ? { mutual: o.mutual } : {}),
+      }) as Promise<Started>,
+  },
+  {
+    name: "istgt",
+    start: (o) =>
+      startIstgt({
+        luns: [{ sizeMiB: o.sizeMiB }],
+        ...(o.chap ? { chap: o.chap } : {}),
+        ...(o.mutual ? { mutual: o.mutual } : {}),
+      }) as Promise<Started>,
+  },
 ];
 
 for (const kind of kinds) {
@@ -98,7 +126,9 @@ for (const kind of kinds) {
         const data = randomData(size);
         const bs = lu.capacity!.blockSize;
         await lu.write(BigInt((88 * MiB) / bs), data);
-        expect(lu.session.stats.r2ts).toBeGreaterThanOrEqual(Math.floor((size - n.firstBurstLength) / n.maxBurstLength));
+        expect(lu.session.stats.r2ts).toBeGreaterThanOrEqual(
+          Math.floor((size - n.firstBurstLength) / n.maxBurstLength),
+        );
         expect(firstDifference(await lu.read(BigInt((88 * MiB) / bs), size / bs), data)).toBe(-1);
       } finally {
         await lu.session.logout();
@@ -134,20 +164,27 @@ for (const kind of kinds) {
     });
 
     test("mutual CHAP logs in and the target proves itself", async () => {
-      const s = await openSession(t.port, iqn, { auth: { ...chap(), mutual: { username: MUTUAL.username, secret: enc(MUTUAL.secret) } } });
+      const s = await openSession(t.port, iqn, {
+        auth: { ...chap(), mutual: { username: MUTUAL.username, secret: enc(MUTUAL.secret) } },
+      });
       expect(s.negotiated.authMethod).toBe("CHAP");
       await s.logout();
     });
 
     test("a wrong secret is a clear authentication error", async () => {
-      const err = await openSession(t.port, iqn, { auth: chap("wrong-secret-9999") }).then(() => undefined, (e: unknown) => e as Error & { code: string });
+      const err = await openSession(t.port, iqn, { auth: chap("wrong-secret-9999") }).then(
+        () => undefined,
+        (e: unknown) => e as Error & { code: string },
+      );
       expect(err?.code).toBe("AUTH_FAILED");
       expect(err?.message).toMatch(/authentication failure/);
       expect(err?.message ?? "").not.toContain("wrong-secret");
     });
 
     test("a wrong mutual secret fails our check of the target", async () => {
-      const err = await openSession(t.port, iqn, { auth: { ...chap(), mutual: { username: MUTUAL.username, secret: enc("not-the-target-secret") } } }).then(
+      const err = await openSession(t.port, iqn, {
+        auth: { ...chap(), mutual: { username: MUTUAL.username, secret: enc("not-the-target-secret") } },
+      }).then(
         () => undefined,
         (e: unknown) => e as Error & { code: string },
       );
@@ -156,9 +193,11 @@ for (const kind of kinds) {
     });
 
     test("without CHAP the target refuses the login", async () => {
-      const err = await openSession(t.port, iqn).then(() => undefined, (e: unknown) => e as Error & { code: string });
+      const err = await openSession(t.port, iqn).then(
+        () => undefined,
+        (e: unknown) => e as Error & { code: string },
+      );
       expect(["AUTH_FAILED", "LOGIN_FATAL"]).toContain(err?.code ?? "no error");
     });
   });
 }
-

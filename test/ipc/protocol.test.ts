@@ -13,8 +13,13 @@ const refused = (line: string) => {
 
 describe("requests", () => {
   test("good requests pass and keep their id", () => {
-    const r = parseRequest(JSON.stringify({ id: 7, op: "login", target: "iqn.2020-01.a:b", portal: { host: "10.0.0.1" } }));
-    expect(r).toEqual({ ok: true, request: { id: 7, op: "login", target: "iqn.2020-01.a:b", portal: { host: "10.0.0.1" } } });
+    const r = parseRequest(
+      JSON.stringify({ id: 7, op: "login", target: "iqn.2020-01.a:b", portal: { host: "10.0.0.1" } }),
+    );
+    expect(r).toEqual({
+      ok: true,
+      request: { id: 7, op: "login", target: "iqn.2020-01.a:b", portal: { host: "10.0.0.1" } },
+    });
   });
 
   test.each([
@@ -37,7 +42,15 @@ describe("requests", () => {
   });
 
   test("a bad secret.set names the field but never echoes the value", () => {
-    const msg = refused(JSON.stringify({ op: "secret.set", scope: "node", portal: { host: "h" }, name: "password", value: "x".repeat(2000) + "SECRETMARK" }));
+    const msg = refused(
+      JSON.stringify({
+        op: "secret.set",
+        scope: "node",
+        portal: { host: "h" },
+        name: "password",
+        value: "x".repeat(2000) + "SECRETMARK",
+      }),
+    );
     expect(msg).toMatch(/value: /);
     expect(msg).not.toContain("SECRETMARK");
     expect(msg).not.toContain("xxxx");
@@ -45,7 +58,9 @@ describe("requests", () => {
 
   test("every op has a schema and a response envelope takes known error codes only", () => {
     expect(Object.keys(REQUESTS).length).toBe(27);
-    expect(refused(JSON.stringify({ op: "paths.list", device: "../etc" }))).toMatch(/device: must be a multipath device name/);
+    expect(refused(JSON.stringify({ op: "paths.list", device: "../etc" }))).toMatch(
+      /device: must be a multipath device name/,
+    );
     expect(v.safeParse(responseEnvelope, { ok: false, error: { code: "NOT_FOUND", message: "x" } }).success).toBe(true);
     expect(v.safeParse(responseEnvelope, { ok: false, error: { code: "MADE_UP", message: "x" } }).success).toBe(false);
   });

@@ -58,13 +58,14 @@ function exercise(bytes: Uint8Array): string {
     const r = parseResponse(msg, { functionId: msg.functionId & 0x7fff, transactionId: msg.transactionId });
     registrationPeriod(r);
     parseTargets(r.operating);
-    for (const a of r.operating) [readU32, readPort, readIp, readString].forEach((read) => {
-      try {
-        read(a);
-      } catch (err) {
-        if (!(err instanceof IsnsError)) throw err;
-      }
-    });
+    for (const a of r.operating)
+      [readU32, readPort, readIp, readString].forEach((read) => {
+        try {
+          read(a);
+        } catch (err) {
+          if (!(err instanceof IsnsError)) throw err;
+        }
+      });
     outcome = "parsed";
   }
   return outcome;
@@ -81,7 +82,8 @@ test(`iSNSP codec fuzz: ${EPISODES} mutated answers parse or fail with IsnsError
     try {
       outcome = exercise(input);
     } catch (err) {
-      if (!(err instanceof IsnsError)) findings.push(`seed ${seed} episode ${episode}: ${(err as Error)?.stack ?? err}`);
+      if (!(err instanceof IsnsError))
+        findings.push(`seed ${seed} episode ${episode}: ${(err as Error)?.stack ?? err}`);
       outcome = "IsnsError";
     }
     outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;

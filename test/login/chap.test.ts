@@ -2,7 +2,12 @@
 
 import { describe, expect, test } from "bun:test";
 import {
-  CHAP_ALGORITHMS, DEFAULT_CHAP_ALGORITHMS, chapAlgorithm, chapResponse, newChallenge, sameBytes,
+  CHAP_ALGORITHMS,
+  DEFAULT_CHAP_ALGORITHMS,
+  chapAlgorithm,
+  chapResponse,
+  newChallenge,
+  sameBytes,
 } from "../../src/login/chap.ts";
 
 const ascii = (s: string) => new TextEncoder().encode(s);
@@ -69,7 +74,10 @@ describe("chapResponse known answers", () => {
 describe("algorithms and challenges", () => {
   test("the table: 5 MD5/16, 6 SHA-1/20, 7 SHA-256/32, 8 SHA3-256/32", () => {
     expect([...CHAP_ALGORITHMS.values()].map((a) => [a.id, a.name, a.size])).toEqual([
-      [5, "MD5", 16], [6, "SHA-1", 20], [7, "SHA-256", 32], [8, "SHA3-256", 32],
+      [5, "MD5", 16],
+      [6, "SHA-1", 20],
+      [7, "SHA-256", 32],
+      [8, "SHA3-256", 32],
     ]);
   });
   test("default preference is strongest first and still offers MD5", () => {

@@ -11,7 +11,15 @@ import { Opcode, type Fields, type LoginRequest, type LoginResponse } from "../.
 export type Pairs = Array<[string, string]>;
 
 export interface TargetConfig {
-  auth?: { method: "None" } | { method: "CHAP"; username: string; secret: Uint8Array; algorithm?: number; mutual?: { username: string; secret: Uint8Array } };
+  auth?:
+    | { method: "None" }
+    | {
+        method: "CHAP";
+        username: string;
+        secret: Uint8Array;
+        algorithm?: number;
+        mutual?: { username: string; secret: Uint8Array };
+      };
   tsih?: number; // handed out in the final response (default 0x1234)
   statSN?: number; // first StatSN (default 100)
   identifier?: number; // our CHAP_I (default 0x42)
@@ -70,7 +78,11 @@ export class FakeTarget implements LoginExchange {
     this.requests.push({ pdu: { ...req }, data: data.slice() });
     if (this.#outgoing.length > 0) return this.#piece(req);
     this.#incoming.push(data.slice());
-    if (req.continue) return { pdu: { ...this.#response(req, { transit: false, nsg: 0 }), statSN: this.#statSN++ }, data: new Uint8Array(0) };
+    if (req.continue)
+      return {
+        pdu: { ...this.#response(req, { transit: false, nsg: 0 }), statSN: this.#statSN++ },
+        data: new Uint8Array(0),
+      };
     const all = Buffer.concat(this.#incoming);
     this.#incoming = [];
     const reqPairs = parseTextKeys(all);
@@ -93,7 +105,11 @@ export class FakeTarget implements LoginExchange {
     const data = this.config.endless ? new Uint8Array(8192).fill(0x41) : (this.#outgoing.shift() ?? new Uint8Array(0));
     const more = this.#outgoing.length > 0 || !!this.config.endless;
     const pdu: LoginResponse = {
-      ...last, statSN: this.#statSN++, continue: more || last.continue, transit: more ? false : last.transit, dataSegmentLength: data.length,
+      ...last,
+      statSN: this.#statSN++,
+      continue: more || last.continue,
+      transit: more ? false : last.transit,
+      dataSegmentLength: data.length,
     };
     if (more) {
       pdu.nsg = 0;
@@ -105,10 +121,24 @@ export class FakeTarget implements LoginExchange {
 
   #response(req: Fields<LoginRequest>, flags: { transit: boolean; nsg: number }): LoginResponse {
     return {
-      opcode: Opcode.LoginResponse, immediate: false, totalAHSLength: 0, dataSegmentLength: 0,
-      transit: flags.transit, continue: false, csg: req.csg, nsg: flags.nsg, versionMax: 0, versionActive: 0,
-      isid: req.isid, tsih: req.tsih, itt: req.itt, statSN: 0, // set per PDU sent
-      expCmdSN: req.cmdSN, maxCmdSN: (req.cmdSN + 32) >>> 0, statusClass: 0, statusDetail: 0,
+      opcode: Opcode.LoginResponse,
+      immediate: false,
+      totalAHSLength: 0,
+      dataSegmentLength: 0,
+      transit: flags.transit,
+      continue: false,
+      csg: req.csg,
+      nsg: flags.nsg,
+      versionMax: 0,
+      versionActive: 0,
+      isid: req.isid,
+      tsih: req.tsih,
+      itt: req.itt,
+      statSN: 0, // set per PDU sent
+      expCmdSN: req.cmdSN,
+      maxCmdSN: (req.cmdSN + 32) >>> 0,
+      statusClass: 0,
+      statusDetail: 0,
     };
   }
 
@@ -117,13 +147,24 @@ export class FakeTarget implements LoginExchange {
     const auth = this.config.auth ?? { method: "None" };
     const out: Pairs = [];
     const offered = get.get("AuthMethod");
-    if (offered !== undefined) out.push(["AuthMethod", offered.split(",").includes(auth.method) ? auth.method : "Reject"]);
+    if (offered !== undefined)
+      out.push(["AuthMethod", offered.split(",").includes(auth.method) ? auth.method : "Reject"]);
     if (auth.method !== "CHAP") return out;
     const algorithms = get.get("CHAP_A");
     if (algorithms !== undefined) {
-      const chosen = auth.algorithm ?? algorithms.split(",").map(Number).find((a) => a >= 5 && a <= 8) ?? 5;
+      const chosen =
+        auth.algorithm ??
+        algorithms
+          .split(",")
+          .map(Number)
+          .find((a) => a >= 5 && a <= 8) ??
+        5;
       const challenge = this.config.challenge ?? Uint8Array.from({ length: 16 }, (_, i) => 0x10 + i);
-      out.push(["CHAP_A", String(chosen)], ["CHAP_I", String(this.config.identifier ?? 0x42)], ["CHAP_C", encodeHex(challenge)]);
+      out.push(
+        ["CHAP_A", String(chosen)],
+        ["CHAP_I", String(this.config.identifier ?? 0x42)],
+        ["CHAP_C", encodeHex(challenge)],
+      );
       this.chosenAlgorithm = chosen;
     }
     const name = get.get("CHAP_N");
@@ -140,7 +181,12 @@ export class FakeTarget implements LoginExchange {
       const theirI = get.get("CHAP_I");
       const theirC = get.get("CHAP_C");
       if (auth.mutual && theirI !== undefined && theirC !== undefined) {
-        const r = chapResponse(this.chosenAlgorithm, parseNumber(theirI, "CHAP_I", 0, 255), auth.mutual.secret, decodeBinary(theirC, "CHAP_C"));
+        const r = chapResponse(
+          this.chosenAlgorithm,
+          parseNumber(theirI, "CHAP_I", 0, 255),
+          auth.mutual.secret,
+          decodeBinary(theirC, "CHAP_C"),
+        );
         out.push(["CHAP_N", auth.mutual.username], ["CHAP_R", encodeHex(r)]);
       }
     }

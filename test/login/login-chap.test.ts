@@ -9,26 +9,39 @@ import { FakeTarget, ascii, rejection, type TargetConfig } from "./fake-target.t
 const SECRET = ascii("initiator-secret-1");
 const TARGET_SECRET = ascii("target-secret-22");
 const BASE: LoginParams = {
-  initiatorName: "iqn.2024-01.org.example:initiator", targetName: "iqn.2024-01.org.example:target", sessionType: "Normal",
-  isid: 0x023d00000001, tsih: 0, cid: 0, initialCmdSN: 1, auth: { method: "None" },
+  initiatorName: "iqn.2024-01.org.example:initiator",
+  targetName: "iqn.2024-01.org.example:target",
+  sessionType: "Normal",
+  isid: 0x023d00000001,
+  tsih: 0,
+  cid: 0,
+  initialCmdSN: 1,
+  auth: { method: "None" },
 };
 const oneWay: ChapParams = { method: "CHAP", username: "alice", secret: SECRET };
 const mutual: ChapParams = { ...oneWay, mutual: { username: "tgt", secret: TARGET_SECRET } };
-const targetAuth = (extra: Partial<Extract<TargetConfig["auth"], { method: "CHAP" }>> = {}): TargetConfig["auth"] =>
-  ({ method: "CHAP", username: "alice", secret: SECRET, mutual: { username: "tgt", secret: TARGET_SECRET }, ...extra });
+const targetAuth = (extra: Partial<Extract<TargetConfig["auth"], { method: "CHAP" }>> = {}): TargetConfig["auth"] => ({
+  method: "CHAP",
+  username: "alice",
+  secret: SECRET,
+  mutual: { username: "tgt", secret: TARGET_SECRET },
+  ...extra,
+});
 
 const run = (auth: ChapParams, config: TargetConfig = {}, params: Partial<LoginParams> = {}) => {
   const target = new FakeTarget({ auth: targetAuth(), ...config });
   return { target, result: login(target, { ...BASE, auth, ...params }) };
 };
 /** Replaces a key's value (or drops it with undefined) in the response at `step`. */
-const setKey = (step: number, key: string, value: string | undefined): TargetConfig["tamper"] => (r) => {
-  if (r.step !== step) return;
-  const i = r.pairs.findIndex(([k]) => k === key);
-  if (value === undefined) r.pairs.splice(i, 1);
-  else if (i >= 0) r.pairs[i] = [key, value];
-  else r.pairs.push([key, value]);
-};
+const setKey =
+  (step: number, key: string, value: string | undefined): TargetConfig["tamper"] =>
+  (r) => {
+    if (r.step !== step) return;
+    const i = r.pairs.findIndex(([k]) => k === key);
+    if (value === undefined) r.pairs.splice(i, 1);
+    else if (i >= 0) r.pairs[i] = [key, value];
+    else r.pairs.push([key, value]);
+  };
 
 describe("one-way CHAP", () => {
   test("the exchange on the wire: AuthMethod, CHAP_A list, CHAP_N/CHAP_R, then T=1", async () => {
@@ -57,11 +70,19 @@ describe("one-way CHAP", () => {
     expect(target.sentPairs[1]).toEqual([["CHAP_A", "8,7"]]);
   });
   test("a wrong secret: the target's authentication failure is AUTH_FAILED", async () => {
-    const err = await rejection(run({ ...oneWay, secret: ascii("not-the-secret!"), algorithms: [5] }).result, "AUTH_FAILED", /authentication failure/);
+    const err = await rejection(
+      run({ ...oneWay, secret: ascii("not-the-secret!"), algorithms: [5] }).result,
+      "AUTH_FAILED",
+      /authentication failure/,
+    );
     expect(err.message).not.toContain("not-the-secret");
   });
   test("a refused response to a stronger hash asks the caller for one MD5-only retry (QUIRK tgt: CHAP_A=7 is SHA-1 there)", async () => {
-    const err = await rejection(run({ ...oneWay, secret: ascii("not-the-secret!") }).result, "AUTH_FAILED", /refused our CHAP_A=7 response/);
+    const err = await rejection(
+      run({ ...oneWay, secret: ascii("not-the-secret!") }).result,
+      "AUTH_FAILED",
+      /refused our CHAP_A=7 response/,
+    );
     expect(err).toBeInstanceOf(ChapAlgorithmRejected);
     expect((err as ChapAlgorithmRejected).retryWithMd5Only).toBe(true);
   });
@@ -112,7 +133,11 @@ describe("bad CHAP values from the target (cases 32–34)", () => {
 
 describe("CHAP_A refusal and the MD5-only retry", () => {
   test("CHAP_A=Reject: ChapAlgorithmRejected with retryWithMd5Only; a retry offering [5] succeeds", async () => {
-    const err = await rejection(run(oneWay, { tamper: setKey(1, "CHAP_A", "Reject") }).result, "AUTH_FAILED", /rejected our CHAP_A=7,8,6,5/);
+    const err = await rejection(
+      run(oneWay, { tamper: setKey(1, "CHAP_A", "Reject") }).result,
+      "AUTH_FAILED",
+      /rejected our CHAP_A=7,8,6,5/,
+    );
     expect(err).toBeInstanceOf(ChapAlgorithmRejected);
     expect((err as ChapAlgorithmRejected).retryWithMd5Only).toBe(true);
     const retry = run({ ...oneWay, algorithms: [5] });
@@ -120,13 +145,27 @@ describe("CHAP_A refusal and the MD5-only retry", () => {
     expect(retry.target.sentPairs[1]).toEqual([["CHAP_A", "5"]]);
   });
   test("an authentication failure right after the CHAP_A list is the same signal", async () => {
-    const tamper: TargetConfig["tamper"] = (r) => { if (r.step === 1) { r.res.statusClass = 2; r.res.statusDetail = 1; r.pairs.length = 0; } };
-    const err = await rejection(run(oneWay, { tamper }).result, "AUTH_FAILED", /failed the login on our CHAP_A=7,8,6,5/);
+    const tamper: TargetConfig["tamper"] = (r) => {
+      if (r.step === 1) {
+        r.res.statusClass = 2;
+        r.res.statusDetail = 1;
+        r.pairs.length = 0;
+      }
+    };
+    const err = await rejection(
+      run(oneWay, { tamper }).result,
+      "AUTH_FAILED",
+      /failed the login on our CHAP_A=7,8,6,5/,
+    );
     expect((err as ChapAlgorithmRejected).retryWithMd5Only).toBe(true);
   });
   test("no MD5 retry when MD5 was already alone or is switched off", async () => {
     for (const algorithms of [[5], [7, 8]]) {
-      const err = await rejection(run({ ...oneWay, algorithms }, { tamper: setKey(1, "CHAP_A", "Reject") }).result, "AUTH_FAILED", /rejected/);
+      const err = await rejection(
+        run({ ...oneWay, algorithms }, { tamper: setKey(1, "CHAP_A", "Reject") }).result,
+        "AUTH_FAILED",
+        /rejected/,
+      );
       expect((err as ChapAlgorithmRejected).retryWithMd5Only).toBe(false);
     }
   });
@@ -144,17 +183,27 @@ describe("mutual CHAP (cases 35, 36, 38)", () => {
   });
   test("reflection: a target challenge equal to ours closes the login before we answer", async () => {
     const challenge = Uint8Array.from({ length: 16 }, (_, i) => 0x10 + i); // the fake target's challenge
-    const { target, result } = run(mutual, { auth: targetAuth({ algorithm: 5 }) }, { random: () => Uint8Array.of(1, ...challenge) });
+    const { target, result } = run(
+      mutual,
+      { auth: targetAuth({ algorithm: 5 }) },
+      { random: () => Uint8Array.of(1, ...challenge) },
+    );
     await rejection(result, "AUTH_FAILED", /equals our own challenge \(reflection\)/);
     expect(target.requests).toHaveLength(2);
   });
   test("identical secrets: the target answers with our own secret", async () => {
     const { result } = run(mutual, { auth: targetAuth({ mutual: { username: "tgt", secret: SECRET } }) });
-    const err = await rejection(result, "AUTH_FAILED", /made with our own secret: initiator and target secrets are identical/);
+    const err = await rejection(
+      result,
+      "AUTH_FAILED",
+      /made with our own secret: initiator and target secrets are identical/,
+    );
     expect(err.message).not.toContain("initiator-secret-1");
   });
   test("wrong CHAP_R", async () => {
-    const { result } = run(mutual, { auth: targetAuth({ mutual: { username: "tgt", secret: ascii("some-other-secret") } }) });
+    const { result } = run(mutual, {
+      auth: targetAuth({ mutual: { username: "tgt", secret: ascii("some-other-secret") } }),
+    });
     await rejection(result, "AUTH_FAILED", /failed mutual CHAP: wrong CHAP_R/);
   });
   test("CHAP_N other than configured", async () => {
@@ -177,30 +226,56 @@ describe("mutual CHAP (cases 35, 36, 38)", () => {
   test("the right CHAP_R in base64 is accepted", async () => {
     const tamper: TargetConfig["tamper"] = (r) => {
       const i = r.pairs.findIndex(([k]) => k === "CHAP_R");
-      if (r.step === 2 && i >= 0) r.pairs[i] = ["CHAP_R", `0b${Buffer.from((r.pairs[i]?.[1] ?? "").slice(2), "hex").toString("base64")}`];
+      if (r.step === 2 && i >= 0)
+        r.pairs[i] = ["CHAP_R", `0b${Buffer.from((r.pairs[i]?.[1] ?? "").slice(2), "hex").toString("base64")}`];
     };
     expect((await run(mutual, { tamper }).result).authMethod).toBe("CHAP");
   });
   test("mutual CHAP answered in a later T=0 round is still verified", async () => {
-    const tamper: TargetConfig["tamper"] = (r) => { if (r.step === 2) r.res.transit = false; };
+    const tamper: TargetConfig["tamper"] = (r) => {
+      if (r.step === 2) r.res.transit = false;
+    };
     expect((await run(mutual, { tamper }).result).authMethod).toBe("CHAP");
   });
 });
 
 describe("no downgrade (case 37)", () => {
   test("target answers AuthMethod=None to our CHAP", async () => {
-    await rejection(run(oneWay, { tamper: setKey(0, "AuthMethod", "None") }).result, "AUTH_FAILED", /offered only AuthMethod=CHAP and the target answered AuthMethod="None"/);
+    await rejection(
+      run(oneWay, { tamper: setKey(0, "AuthMethod", "None") }).result,
+      "AUTH_FAILED",
+      /offered only AuthMethod=CHAP and the target answered AuthMethod="None"/,
+    );
   });
   test("target sets T before any CHAP exchange", async () => {
-    const tamper: TargetConfig["tamper"] = (r) => { if (r.step <= 1) { r.res.transit = true; r.res.nsg = 1; } };
+    const tamper: TargetConfig["tamper"] = (r) => {
+      if (r.step <= 1) {
+        r.res.transit = true;
+        r.res.nsg = 1;
+      }
+    };
     await rejection(run(oneWay, { tamper }).result, "PROTOCOL", /set T although we did not/);
   });
   test("target jumps to the operational stage", async () => {
-    await rejection(run(oneWay, { tamper: (r) => { if (r.step === 0) r.res.csg = 1; } }).result, "PROTOCOL", /CSG 1 does not match our stage 0/);
+    await rejection(
+      run(oneWay, {
+        tamper: (r) => {
+          if (r.step === 0) r.res.csg = 1;
+        },
+      }).result,
+      "PROTOCOL",
+      /CSG 1 does not match our stage 0/,
+    );
   });
   test("mutual: target moves on without CHAP_N/CHAP_R", async () => {
-    const tamper: TargetConfig["tamper"] = (r) => { if (r.step === 2) r.pairs.length = 0; };
-    await rejection(run(mutual, { tamper }).result, "AUTH_FAILED", /left the security stage without answering our challenge/);
+    const tamper: TargetConfig["tamper"] = (r) => {
+      if (r.step === 2) r.pairs.length = 0;
+    };
+    await rejection(
+      run(mutual, { tamper }).result,
+      "AUTH_FAILED",
+      /left the security stage without answering our challenge/,
+    );
   });
   test("mutual: only one of CHAP_N/CHAP_R", async () => {
     await rejection(run(mutual, { tamper: setKey(2, "CHAP_R", undefined) }).result, "PROTOCOL", /did not send CHAP_R/);
@@ -218,7 +293,11 @@ describe("secret policy (case 39)", () => {
     expect((await allowed.result).authMethod).toBe("CHAP");
   });
   test("the same secret in both directions is refused", async () => {
-    const err = await rejection(run({ ...oneWay, mutual: { username: "tgt", secret: ascii("initiator-secret-1") } }).result, "CONFIG", /secrets are identical/);
+    const err = await rejection(
+      run({ ...oneWay, mutual: { username: "tgt", secret: ascii("initiator-secret-1") } }).result,
+      "CONFIG",
+      /secrets are identical/,
+    );
     expect(err.message).not.toContain("initiator-secret-1");
   });
   test("bad algorithm lists and usernames", async () => {

@@ -39,7 +39,10 @@ export interface Lab {
 /** tgtd with one LU, two proxies in front of it, node records for both and `settings` on each. */
 export async function startLab(settings: Record<string, string> = {}, lunMiB = 64): Promise<Lab> {
   const t = await startTgtd({ luns: [{ sizeMiB: lunMiB }] });
-  const proxies = [await FaultProxy.start({ host: t.host, port: t.port }), await FaultProxy.start({ host: t.host, port: t.port })];
+  const proxies = [
+    await FaultProxy.start({ host: t.host, port: t.port }),
+    await FaultProxy.start({ host: t.host, port: t.port }),
+  ];
   const d = new TestDaemon();
   await d.start();
   const iqn = t.targets[0]!.iqn;
@@ -51,11 +54,17 @@ export async function startLab(settings: Record<string, string> = {}, lunMiB = 6
   };
   for (const portal of portals) {
     await run(["-m", "node", "-o", "new", "-T", iqn, "-p", portal]);
-    for (const [name, value] of Object.entries(settings)) await run(["-m", "node", "-T", iqn, "-p", portal, "-o", "update", "-n", name, "-v", value]);
+    for (const [name, value] of Object.entries(settings))
+      await run(["-m", "node", "-T", iqn, "-p", portal, "-o", "update", "-n", name, "-v", value]);
   }
   const json = async <T>(args: string[]) => JSON.parse(await run([...args, "--json"])) as T;
   return {
-    t, d, proxies, iqn, portals, json,
+    t,
+    d,
+    proxies,
+    iqn,
+    portals,
+    json,
     devices: async () => (await json<{ devices: DeviceJson[] }>(["paths"])).devices,
     proxyOf: (p) => proxies.find((x) => x.portal.port === p.portal.port)!,
     stop: async () => {

@@ -33,13 +33,37 @@ afterAll(async () => {
 });
 
 /** A device over two paths (proxy 0 first), each a session with Time2Wait-paced reinstatement. */
-async function twoPaths(settings: Partial<DeviceSettings>): Promise<{ dev: MultipathDevice; lu: LogicalUnit<MultipathDevice>; paths: Path[] }> {
-  proxies = [await FaultProxy.start({ host: t.host, port: t.port }), await FaultProxy.start({ host: t.host, port: t.port })];
+async function twoPaths(
+  settings: Partial<DeviceSettings>,
+): Promise<{ dev: MultipathDevice; lu: LogicalUnit<MultipathDevice>; paths: Path[] }> {
+  proxies = [
+    await FaultProxy.start({ host: t.host, port: t.port }),
+    await FaultProxy.start({ host: t.host, port: t.port }),
+  ];
   sessions = await Promise.all(
-    proxies.map((p) => Session.open({ portal: p.portal, login: { initiatorName: INITIATOR, targetName: t.targets[0]!.iqn, sessionType: "Normal", auth: { method: "None" } }, recovery: { maxBackoffMs: 1000 } })),
+    proxies.map((p) =>
+      Session.open({
+        portal: p.portal,
+        login: {
+          initiatorName: INITIATOR,
+          targetName: t.targets[0]!.iqn,
+          sessionType: "Normal",
+          auth: { method: "None" },
+        },
+        recovery: { maxBackoffMs: 1000 },
+      }),
+    ),
   );
-  const dev = new MultipathDevice("mpathtest", "naa.test", "test", t.targets[0]!.iqn, { policy: "failover", failback: "immediate", noPathRetryMs: 2000, pollingIntervalMs: 1000, ...settings });
-  const paths = sessions.map((s, i) => new Path(s, 1, { sid: s.id, key: `k${i}`, target: t.targets[0]!.iqn, portal: proxies[i]!.portal }));
+  const dev = new MultipathDevice("mpathtest", "naa.test", "test", t.targets[0]!.iqn, {
+    policy: "failover",
+    failback: "immediate",
+    noPathRetryMs: 2000,
+    pollingIntervalMs: 1000,
+    ...settings,
+  });
+  const paths = sessions.map(
+    (s, i) => new Path(s, 1, { sid: s.id, key: `k${i}`, target: t.targets[0]!.iqn, portal: proxies[i]!.portal }),
+  );
   for (const p of paths) dev.addPath(p);
   device = dev;
   const lu = new LogicalUnit(dev, 1);
@@ -51,9 +75,11 @@ async function twoPaths(settings: Partial<DeviceSettings>): Promise<{ dev: Multi
 /** `n` 4 KiB reads, `depth` at a time. */
 async function reads(lu: LogicalUnit<MultipathDevice>, n: number, depth: number): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: depth }, async () => {
-    while (next < n) await lu.read(BigInt((next++ * 8) % 30000), 8);
-  }));
+  await Promise.all(
+    Array.from({ length: depth }, async () => {
+      while (next < n) await lu.read(BigInt((next++ * 8) % 30000), 8);
+    }),
+  );
 }
 
 test("round-robin: commands alternate over both paths", async () => {
@@ -117,10 +143,18 @@ test("no path up past no_path_retry: the waiting command fails, later ones fail 
   cutAll();
   await waitUntil(() => dev.state.kind === "recovering", 5000);
   const started = performance.now();
-  const failed = await lu.read(0n, 8).then(() => "succeeded", (e: Error) => e.message);
+  const failed = await lu.read(0n, 8).then(
+    () => "succeeded",
+    (e: Error) => e.message,
+  );
   expect(failed).toMatch(/has no path up .*no_path_retry passed/);
   expect(performance.now() - started).toBeGreaterThan(800);
-  expect(await lu.read(0n, 8).then(() => "succeeded", (e: Error) => e.message)).toMatch(/no path up/);
+  expect(
+    await lu.read(0n, 8).then(
+      () => "succeeded",
+      (e: Error) => e.message,
+    ),
+  ).toMatch(/no path up/);
   expect(dev.stats.noPathFailures).toBeGreaterThanOrEqual(1);
   // A path back: commands go through again.
   proxies[0]!.clear();

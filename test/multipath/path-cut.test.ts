@@ -53,7 +53,11 @@ test("a path cut under an fsync'ing writer on ext4: no error, no acknowledged by
   writeFileSync(`${lab.d.dir}/manifest`, "");
   const script = `set -e; i=0; while [ ! -e ${lab.d.dir}/stop ]; do i=$((i+1)); head -c 65536 /dev/urandom > ${lab.d.dir}/src; dd if=${lab.d.dir}/src of=${mnt}/f$i bs=64k conv=fsync status=none; echo "$(sha256sum < ${lab.d.dir}/src | cut -c1-64) f$i" >> ${lab.d.dir}/manifest; done`;
   writer = Bun.spawn(["bash", "-c", script], { stdout: "pipe", stderr: "pipe" });
-  await pollUntil(() => (manifestLines().length >= 20 ? true : undefined), 60_000, () => "the writer did not get going");
+  await pollUntil(
+    () => (manifestLines().length >= 20 ? true : undefined),
+    60_000,
+    () => "the writer did not get going",
+  );
 
   const before = (await lab.devices())[0]!;
   const active = before.paths.find((p) => p.active)!;
@@ -65,28 +69,44 @@ test("a path cut under an fsync'ing writer on ext4: no error, no acknowledged by
   cut.refuse();
   cut.dropAll("rst");
 
-  const during = await pollUntil(async () => {
-    const x = (await lab.devices())[0]!;
-    return upCount(x) === 1 ? x : undefined;
-  }, 30_000, () => `the cut path never went down:\n${lab.d.log().slice(-3000)}`);
+  const during = await pollUntil(
+    async () => {
+      const x = (await lab.devices())[0]!;
+      return upCount(x) === 1 ? x : undefined;
+    },
+    30_000,
+    () => `the cut path never went down:\n${lab.d.log().slice(-3000)}`,
+  );
   expect(during.paths).toHaveLength(2);
   expect(during.paths.find((p) => p.sid === active.sid)!.state).toBe("down");
   expect((await lab.d.cli(["-m", "session", "-P", "1"])).stdout).toMatch(/Path of mpath[a-z]+ \(LUN 1\): down/);
   const atCut = manifestLines().length;
-  await pollUntil(() => (manifestLines().length >= atCut + 20 ? true : undefined), 60_000, () => `the writer stalled during the cut:\n${lab.d.log().slice(-3000)}`);
+  await pollUntil(
+    () => (manifestLines().length >= atCut + 20 ? true : undefined),
+    60_000,
+    () => `the writer stalled during the cut:\n${lab.d.log().slice(-3000)}`,
+  );
   expect(upCount((await lab.devices())[0]!)).toBe(1);
 
   cut.clear();
-  const after = await pollUntil(async () => {
-    const x = (await lab.devices())[0]!;
-    return upCount(x) === 2 ? x : undefined;
-  }, 90_000, () => `the cut path never came back:\n${lab.d.log().slice(-3000)}`);
+  const after = await pollUntil(
+    async () => {
+      const x = (await lab.devices())[0]!;
+      return upCount(x) === 2 ? x : undefined;
+    },
+    90_000,
+    () => `the cut path never came back:\n${lab.d.log().slice(-3000)}`,
+  );
   expect(after.paths).toHaveLength(2);
   // Failback immediate: the first path is the active one again and carries new commands.
   const back = after.paths.find((p) => p.sid === active.sid)!;
   expect(back.active).toBe(true);
   const atReturn = manifestLines().length;
-  await pollUntil(() => (manifestLines().length >= atReturn + 10 ? true : undefined), 60_000, () => "the writer stalled after the return");
+  await pollUntil(
+    () => (manifestLines().length >= atReturn + 10 ? true : undefined),
+    60_000,
+    () => "the writer stalled after the return",
+  );
   const later = (await lab.devices())[0]!.paths.find((p) => p.sid === active.sid)!;
   expect(later.counters.completed!).toBeGreaterThan(back.counters.completed!);
 
@@ -101,7 +121,8 @@ test("a path cut under an fsync'ing writer on ext4: no error, no acknowledged by
 
   // Every acknowledged file, read back after a remount (cold cache) ...
   await ok(`umount ${mnt} && mount ${device} ${mnt}`);
-  const check = (dir: string) => ok(`cd ${dir} && while read sum name; do echo "$sum  $name"; done < ${lab.d.dir}/manifest | sha256sum -c --quiet`);
+  const check = (dir: string) =>
+    ok(`cd ${dir} && while read sum name; do echo "$sum  $name"; done < ${lab.d.dir}/manifest | sha256sum -c --quiet`);
   await check(mnt);
   await ok(`umount ${mnt}`);
   mnt = "";
@@ -132,16 +153,25 @@ test("logging out one path of an attached device is allowed and I/O goes on; the
   const [first, second] = dev!.paths;
   expect((await lab.d.cli(["logout", "--sid", String(first!.sid)])).code).toBe(0);
   expect((await lab.devices())[0]!.paths.map((p) => p.sid)).toEqual([second!.sid]);
-  await ok(`dd if=/dev/urandom of=${lab.d.dir}/blk bs=64k count=4 status=none && dd if=${lab.d.dir}/blk of=${a.device} bs=64k oflag=direct conv=fsync status=none`);
+  await ok(
+    `dd if=/dev/urandom of=${lab.d.dir}/blk bs=64k count=4 status=none && dd if=${lab.d.dir}/blk of=${a.device} bs=64k oflag=direct conv=fsync status=none`,
+  );
   const refused = await lab.d.cli(["logout", "--sid", String(second!.sid)]);
   expect(refused.code).toBe(28);
   expect(refused.stderr).toContain(`has LUN 1 as ${a.device} (attachment ${a.id}) attached`);
 
-  expect((await lab.d.cli(["-m", "node", "-T", lab.iqn, "-p", `${first!.portal.host}:${first!.portal.port}`, "--login"])).code).toBe(0);
-  const again = await pollUntil(async () => {
-    const x = (await lab.devices())[0]!;
-    return upCount(x) === 2 ? x : undefined;
-  }, 30_000, () => "the path did not join again");
+  expect(
+    (await lab.d.cli(["-m", "node", "-T", lab.iqn, "-p", `${first!.portal.host}:${first!.portal.port}`, "--login"]))
+      .code,
+  ).toBe(0);
+  const again = await pollUntil(
+    async () => {
+      const x = (await lab.devices())[0]!;
+      return upCount(x) === 2 ? x : undefined;
+    },
+    30_000,
+    () => "the path did not join again",
+  );
   expect(again.name).toBe(dev!.name);
   const sum = (await ok(`sha256sum < ${lab.d.dir}/blk`)).slice(0, 64);
   expect((await ok(`dd if=${a.device} bs=64k count=4 iflag=direct status=none | sha256sum`)).slice(0, 64)).toBe(sum);

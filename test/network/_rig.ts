@@ -52,7 +52,11 @@ export class Writer {
     const stopFile = join(work, `stop-${mode}`);
     rmSync(stopFile, { force: true });
     writeFileSync(ackLog, "");
-    const child = Bun.spawn([await writer(work), mode, path, ackLog, stopFile, String(pauseMs)], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    const child = Bun.spawn([await writer(work), mode, path, ackLog, stopFile, String(pauseMs)], {
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+    });
     return new Writer(child, ackLog, stopFile);
   }
 
@@ -140,7 +144,8 @@ export class Rig {
     this.work = mkdtempSync(join(TMP, "iscsi-netev-"));
     this.lab = await NetLab.create();
     this.ns = await this.lab.namespace();
-    for (let i = 0; i < (opts.links ?? 1); i++) this.links.push(await this.lab.veth(undefined, this.ns, { metric: 100 * (i + 1) }));
+    for (let i = 0; i < (opts.links ?? 1); i++)
+      this.links.push(await this.lab.veth(undefined, this.ns, { metric: 100 * (i + 1) }));
     const host = opts.targetHost ? await opts.targetHost(this) : this.links[0]!.b.address;
     this.target = await startTgtd({ luns: [{ sizeMiB: opts.lunMiB ?? 64 }], netns: { name: this.ns, host } });
     this.iqn = this.target.targets[0]!.iqn;
@@ -149,8 +154,10 @@ export class Rig {
     await opts.prepare?.(this);
     this.portal = opts.portal ? await opts.portal(this) : this.target.portal;
     await this.cliOk(["-m", "discovery", "-t", "sendtargets", "-p", this.target.portal]);
-    if (this.portal !== this.target.portal) await this.cliOk(["-m", "node", "-o", "new", "-T", this.iqn, "-p", this.portal]);
-    const update = (n: string, v: string) => this.cliOk(["-m", "node", "-T", this.iqn, "-p", this.portal, "-o", "update", "-n", n, "-v", v]);
+    if (this.portal !== this.target.portal)
+      await this.cliOk(["-m", "node", "-o", "new", "-T", this.iqn, "-p", this.portal]);
+    const update = (n: string, v: string) =>
+      this.cliOk(["-m", "node", "-T", this.iqn, "-p", this.portal, "-o", "update", "-n", n, "-v", v]);
     await update("node.session.timeo.replacement_timeout", String(opts.replacementTimeout ?? 120));
     const a = JSON.parse(await this.cliOk(["attach", "--portal", this.portal, this.iqn, "1", "--json"]));
     this.device = a.device;
@@ -168,7 +175,15 @@ export class Rig {
     return r.stdout;
   }
 
-  async sessions(): Promise<Array<{ sid: number; state: string; portal: { host: string; port: number }; stats: Record<string, number>; history: Array<{ event: string; detail: string }> }>> {
+  async sessions(): Promise<
+    Array<{
+      sid: number;
+      state: string;
+      portal: { host: string; port: number };
+      stats: Record<string, number>;
+      history: Array<{ event: string; detail: string }>;
+    }>
+  > {
     return JSON.parse(await this.cliOk(["sessions", "--json"])).sessions;
   }
 
@@ -178,14 +193,19 @@ export class Rig {
     for (;;) {
       const s = (await this.sessions())[0];
       if (s && s.state === "full-feature" && (s.stats.reinstatements ?? 0) >= reinstatements) return;
-      if (Date.now() > deadline) throw new Error(`session not reinstated within ${timeoutMs} ms: ${JSON.stringify(s?.state)} ${JSON.stringify(s?.history?.slice(-3))}\ndaemon log:\n${this.daemon.log().slice(-3000)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `session not reinstated within ${timeoutMs} ms: ${JSON.stringify(s?.state)} ${JSON.stringify(s?.history?.slice(-3))}\ndaemon log:\n${this.daemon.log().slice(-3000)}`,
+        );
       await Bun.sleep(250);
     }
   }
 
   /** `pauseMs` between steps bounds the space a long run takes (each step keeps 16 KiB for good). */
   async startWriter(pauseMs = 0): Promise<Writer> {
-    const w = this.mnt ? await Writer.start("files", join(this.mnt, "w"), this.work, pauseMs) : await Writer.start("blocks", this.device, this.work, pauseMs);
+    const w = this.mnt
+      ? await Writer.start("files", join(this.mnt, "w"), this.work, pauseMs)
+      : await Writer.start("blocks", this.device, this.work, pauseMs);
     this.writers.push(w);
     return w;
   }
@@ -197,7 +217,9 @@ export class Rig {
     while (w.ackedCount < want) {
       if (Date.now() > deadline) {
         const s = (await this.sessions())[0];
-        throw new Error(`writer made no progress for ${timeoutMs} ms (${w.ackedCount} acked, want ${want}); session ${JSON.stringify(s?.state)} ${JSON.stringify(s?.history?.slice(-4))}\ndaemon log:\n${this.daemon.log().slice(-3000)}`);
+        throw new Error(
+          `writer made no progress for ${timeoutMs} ms (${w.ackedCount} acked, want ${want}); session ${JSON.stringify(s?.state)} ${JSON.stringify(s?.history?.slice(-4))}\ndaemon log:\n${this.daemon.log().slice(-3000)}`,
+        );
       }
       await Bun.sleep(100);
     }
@@ -210,7 +232,10 @@ export class Rig {
       // A child reads (never this thread, which serves the FUSE file behind the mount), the names from a file.
       const list = join(this.work, "acked-files");
       writeFileSync(list, result.acked.map((i) => `${this.mnt}/w/f${String(i).padStart(6, "0")}\n`).join(""));
-      const p = Bun.spawn(["bash", "-c", `echo 3 > /proc/sys/vm/drop_caches; xargs -d '\\n' -a ${list} cat`], { stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawn(["bash", "-c", `echo 3 > /proc/sys/vm/drop_caches; xargs -d '\\n' -a ${list} cat`], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const all = new Uint8Array(await new Response(p.stdout).arrayBuffer());
       await p.exited;
       result.acked.forEach((i, k) => {
@@ -221,7 +246,8 @@ export class Rig {
     const dump = join(this.work, "device.bin");
     await ok(`dd if=${this.device} of=${dump} bs=1M iflag=direct status=none`);
     const all = new Uint8Array(readFileSync(dump));
-    for (const i of result.acked) if (!same(all.subarray(i * STEP_BYTES, (i + 1) * STEP_BYTES), stepBytes(i))) bad.push(i);
+    for (const i of result.acked)
+      if (!same(all.subarray(i * STEP_BYTES, (i + 1) * STEP_BYTES), stepBytes(i))) bad.push(i);
     rmSync(dump, { force: true });
     return bad;
   }
@@ -237,7 +263,8 @@ export class Rig {
     const bad: number[] = [];
     if (this.mnt) {
       const fsck = await sh(`e2fsck -fn ${image}`);
-      if (fsck.code !== 0) throw new Error(`e2fsck of the LU read by qemu-img found problems:\n${fsck.stdout.slice(-2000)}`);
+      if (fsck.code !== 0)
+        throw new Error(`e2fsck of the LU read by qemu-img found problems:\n${fsck.stdout.slice(-2000)}`);
       const out = join(this.work, "rdump");
       mkdirSync(out);
       await ok(`debugfs -R "rdump /w ${out}" ${image}`);
@@ -247,7 +274,8 @@ export class Rig {
       }
     } else {
       const all = new Uint8Array(readFileSync(image));
-      for (const i of result.acked) if (!same(all.subarray(i * STEP_BYTES, (i + 1) * STEP_BYTES), stepBytes(i))) bad.push(i);
+      for (const i of result.acked)
+        if (!same(all.subarray(i * STEP_BYTES, (i + 1) * STEP_BYTES), stepBytes(i))) bad.push(i);
     }
     rmSync(image, { force: true });
     this.device = "";
@@ -272,7 +300,10 @@ export class Rig {
 }
 
 function same(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
+  return (
+    a.length === b.length &&
+    Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0
+  );
 }
 
 /**
@@ -280,7 +311,10 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
  * awaits its own. A failure is kept until then (no unhandled rejection meanwhile) and rethrown there.
  */
 export function inBackground<T>(run: () => Promise<T>): () => Promise<T> {
-  const settled = run().then((value) => ({ value }), (error: Error) => ({ error }));
+  const settled = run().then(
+    (value) => ({ value }),
+    (error: Error) => ({ error }),
+  );
   return async () => {
     const r = await settled;
     if ("error" in r) throw r.error;

@@ -33,7 +33,12 @@ async function move(rig: Rig, to: string, also?: () => void): Promise<Omit<Outco
   await rig.progress(w, 10);
   const result = await w.stop();
   const session = (await rig.sessions())[0] as Outcome["session"];
-  return { result, session, throughMount: await rig.checkThroughMount(result), independent: await rig.checkIndependently(result) };
+  return {
+    result,
+    session,
+    throughMount: await rig.checkThroughMount(result),
+    independent: await rig.checkIndependently(result),
+  };
 }
 
 async function byHostName(): Promise<Outcome> {

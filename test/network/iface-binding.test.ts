@@ -40,7 +40,10 @@ async function set(name: string, value: string): Promise<void> {
 /** Peers of tgtd's established connections, as seen inside its namespace. */
 async function peersSeenByTarget(): Promise<string[]> {
   const r = await runTool(lab.exec(ns, ["ss", "-Htn", "state", "established", `( sport = :${target.port} )`]));
-  return r.stdout.split("\n").filter(Boolean).map((l) => l.trim().split(/\s+/).at(-1)!.replace(/:\d+$/, ""));
+  return r.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.trim().split(/\s+/).at(-1)!.replace(/:\d+$/, ""));
 }
 
 for (const [what, setting, pick] of [

@@ -25,7 +25,9 @@ test("the used link goes down and loses its address: fsync stalls at most 5 s, t
   const result = await w.stop();
   const during = result.steps.slice(before);
   const stall = Math.max(...during.map((s) => s.endMs - s.startMs));
-  console.log(`interface switch: longest fsync stall ${Math.round(stall)} ms over ${during.length} steps after the switch`);
+  console.log(
+    `interface switch: longest fsync stall ${Math.round(stall)} ms over ${during.length} steps after the switch`,
+  );
   expect(result.failed).toEqual([]);
   expect(stall).toBeLessThanOrEqual(MAX_STALL_MS);
   const s = (await rig.sessions())[0]!;

@@ -28,7 +28,13 @@ async function scenario(run: (rig: Rig, notes: Record<string, unknown>) => Promi
   await rig.progress(w, 10);
   const result = await w.stop();
   const reinstatements = (await rig.sessions())[0]!.stats.reinstatements!;
-  return { result, throughMount: await rig.checkThroughMount(result), independent: await rig.checkIndependently(result), reinstatements, notes };
+  return {
+    result,
+    throughMount: await rig.checkThroughMount(result),
+    independent: await rig.checkIndependently(result),
+    reinstatements,
+    notes,
+  };
 }
 
 /** SIGSTOP the daemon for the outage; meanwhile tgtd dies and comes back; then SIGCONT. */

@@ -27,10 +27,20 @@ function header(bytes: Uint8Array): { magic: number; cputype: number; filetype: 
 }
 
 test("iscsi-power-events cross-compiles to Mach-O executables for arm64 and x86_64, linked to IOKit, CoreFoundation and SystemConfiguration", async () => {
-  const child = Bun.spawn(["bash", join(import.meta.dir, "../../ffi/macos/power-events-build.sh"), out], { stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  const child = Bun.spawn(["bash", join(import.meta.dir, "../../ffi/macos/power-events-build.sh"), out], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
   expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
-  expect(stdout.trim().split("\n")).toEqual([join(out, "darwin-arm64/iscsi-power-events"), join(out, "darwin-x64/iscsi-power-events")]);
+  expect(stdout.trim().split("\n")).toEqual([
+    join(out, "darwin-arm64/iscsi-power-events"),
+    join(out, "darwin-x64/iscsi-power-events"),
+  ]);
   for (const dir of ["darwin-arm64", "darwin-x64"] as const) {
     const h = header(new Uint8Array(readFileSync(join(out, dir, "iscsi-power-events"))));
     expect(h.magic).toBe(0xfeedfacf);

@@ -28,7 +28,8 @@ async function untilAllUp(d: TestDaemon, timeoutMs: number): Promise<Array<{ tar
     const r = await d.cli(["sessions", "--json"]);
     const sessions = r.code === 0 ? (JSON.parse(r.stdout).sessions as Array<{ target: string; state: string }>) : [];
     if (sessions.length === N && sessions.every((s) => s.state === "full-feature")) return sessions;
-    if (Date.now() > deadline) throw new Error(`${sessions.length} of ${N} sessions up after ${timeoutMs} ms:\n${d.log().slice(-2000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`${sessions.length} of ${N} sessions up after ${timeoutMs} ms:\n${d.log().slice(-2000)}`);
     await Bun.sleep(200);
   }
 }

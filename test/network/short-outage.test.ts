@@ -23,7 +23,11 @@ async function outage(downMs: number, opts: { fs?: "ext4" | "raw"; replacementTi
   await rig.lab.up(rig.links[0]!.a);
   await rig.progress(w, 10);
   const result = await w.stop();
-  return { result, throughDevice: await rig.checkThroughMount(result), independent: await rig.checkIndependently(result) };
+  return {
+    result,
+    throughDevice: await rig.checkThroughMount(result),
+    independent: await rig.checkIndependently(result),
+  };
 }
 
 let five: () => Promise<Outcome>;

@@ -8,7 +8,10 @@ export class MemDisk implements NfsDisk {
   flushes = 0;
   fuaWrites = 0;
 
-  constructor(readonly sizeBytes: number, readonly blockSize = 512) {
+  constructor(
+    readonly sizeBytes: number,
+    readonly blockSize = 512,
+  ) {
     this.bytes = new Uint8Array(sizeBytes);
   }
 

@@ -12,7 +12,10 @@ import { freePort } from "../harness/net.ts";
 import { startTgtd, type TgtdTarget } from "../harness/tgtd.ts";
 import { killPid, pollUntil } from "../harness/processes.ts";
 
-const CHECKER = join(import.meta.dir, `../../ffi/build/linux-${process.arch === "arm64" ? "arm64" : "x64"}/nfs_checker`);
+const CHECKER = join(
+  import.meta.dir,
+  `../../ffi/build/linux-${process.arch === "arm64" ? "arm64" : "x64"}/nfs_checker`,
+);
 // 256 MiB is the full run (NFS_CHECK_MIB=256); CI uses less on a machine shared with other work.
 const MIB = Number(process.env.NFS_CHECK_MIB ?? 64);
 
@@ -48,8 +51,15 @@ async function attach(): Promise<void> {
 }
 
 /** Starts the checker; `progress` resolves at the first stderr line containing `mark`. */
-function runChecker(seed: number, overwrites: number, mark = "progress filled"): { done: Promise<{ code: number; report: Report; stderr: string }>; progress: Promise<void> } {
-  const p: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn([CHECKER, url, String(MIB << 20), String(seed), "8", String(overwrites)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+function runChecker(
+  seed: number,
+  overwrites: number,
+  mark = "progress filled",
+): { done: Promise<{ code: number; report: Report; stderr: string }>; progress: Promise<void> } {
+  const p: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(
+    [CHECKER, url, String(MIB << 20), String(seed), "8", String(overwrites)],
+    { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+  );
   const timer = setTimeout(() => killPid(p.pid), 240_000);
   const progress = Promise.withResolvers<void>();
   let stderr = "";
@@ -86,21 +96,43 @@ afterAll(async () => {
 
 test(`${MIB} MiB of random writes and reads at random offsets and sizes, UNSTABLE + COMMIT, verified; COMMIT reaches tgtd as a cache flush`, async () => {
   const trace = join(t.dir, "fsync.trace");
-  const strace = Bun.spawn(["strace", "-f", "-qq", "-e", "trace=fdatasync,fsync", "-o", trace, "-p", String(t.pid)], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  const strace = Bun.spawn(["strace", "-f", "-qq", "-e", "trace=fdatasync,fsync", "-o", trace, "-p", String(t.pid)], {
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+  });
   try {
-    await pollUntil(async () => (existsSync(trace) ? true : undefined), 10_000, () => "strace did not start");
+    await pollUntil(
+      async () => (existsSync(trace) ? true : undefined),
+      10_000,
+      () => "strace did not start",
+    );
     const before = (await json(["attach", "--list"])).attachments[0].nfs;
     const { code, report, stderr } = await runChecker(1, 2000).done;
     console.log(`nfs_checker: ${JSON.stringify(report)}`);
-    expect({ code, stderr: stderr.split("\n").filter((l) => !l.startsWith("progress")).join("\n"), report }).toMatchObject({ code: 0, stderr: "", report: { ok: true, mismatches: 0, resent: 0, verifierChanges: 0 } });
+    expect({
+      code,
+      stderr: stderr
+        .split("\n")
+        .filter((l) => !l.startsWith("progress"))
+        .join("\n"),
+      report,
+    }).toMatchObject({ code: 0, stderr: "", report: { ok: true, mismatches: 0, resent: 0, verifierChanges: 0 } });
     expect(report.bytesWritten).toBeGreaterThan(MIB << 20);
     const after = (await json(["attach", "--list"])).attachments[0].nfs;
     expect(after.commits - before.commits).toBe(report.commits);
     expect(after.writes - before.writes).toBe(report.writes);
     expect(after.errors).toBe(0);
     // tgtd's rdwr backing store answers SYNCHRONIZE CACHE with fdatasync on the backing file; nothing else here asks for one.
-    const flushes = () => readFileSync(trace, "utf8").split("\n").filter((l) => /\b(fdatasync|fsync)\(/.test(l)).length;
-    await pollUntil(async () => (flushes() >= report.commits ? true : undefined), 5_000, () => `tgtd flushed ${flushes()} times for ${report.commits} COMMITs`);
+    const flushes = () =>
+      readFileSync(trace, "utf8")
+        .split("\n")
+        .filter((l) => /\b(fdatasync|fsync)\(/.test(l)).length;
+    await pollUntil(
+      async () => (flushes() >= report.commits ? true : undefined),
+      5_000,
+      () => `tgtd flushed ${flushes()} times for ${report.commits} COMMITs`,
+    );
   } finally {
     strace.kill("SIGINT");
     await strace.exited;
@@ -115,7 +147,11 @@ test("tgtd SIGKILLed and restarted under the load: JUKEBOX meanwhile, then succe
   await t.restart();
   const { code, report, stderr } = await run.done;
   console.log(`nfs_checker: ${JSON.stringify(report)}`);
-  expect({ code, report, stderr: stderr.includes("failed") ? stderr : "" }).toMatchObject({ code: 0, report: { ok: true, mismatches: 0 }, stderr: "" });
+  expect({ code, report, stderr: stderr.includes("failed") ? stderr : "" }).toMatchObject({
+    code: 0,
+    report: { ok: true, mismatches: 0 },
+    stderr: "",
+  });
   const [a] = (await json(["attach", "--list"])).attachments;
   expect(a.state).toBe("attached");
   expect(a.nfs.jukebox).toBeGreaterThan(0);
@@ -128,17 +164,29 @@ test("the daemon SIGKILLed and restarted under the load: a new write verifier, t
   await run.progress;
   // Killed between two COMMIT barriers (every 256 operations), once writes were answered UNSTABLE under the old verifier.
   const at = (await json(["attach", "--list"])).attachments[0].nfs.writes;
-  await pollUntil(async () => ((await json(["attach", "--list"])).attachments[0].nfs.writes >= at + 10 ? true : undefined), 60_000, () => "the checker made no progress");
+  await pollUntil(
+    async () => ((await json(["attach", "--list"])).attachments[0].nfs.writes >= at + 10 ? true : undefined),
+    60_000,
+    () => "the checker made no progress",
+  );
   await d.kill9();
   await d.start();
   // The attachment is a record in the state dir: the new daemon restores it, same export, same port.
-  await pollUntil(async () => {
-    const [a] = (await json(["attach", "--list"])).attachments;
-    return a?.state === "attached" && a.export?.url === url ? true : undefined;
-  }, 60_000, () => "the NFS attachment was not restored");
+  await pollUntil(
+    async () => {
+      const [a] = (await json(["attach", "--list"])).attachments;
+      return a?.state === "attached" && a.export?.url === url ? true : undefined;
+    },
+    60_000,
+    () => "the NFS attachment was not restored",
+  );
   const { code, report, stderr } = await run.done;
   console.log(`nfs_checker: ${JSON.stringify(report)}`);
-  expect({ code, report, stderr: stderr.includes("failed") ? stderr : "" }).toMatchObject({ code: 0, report: { ok: true, mismatches: 0 }, stderr: "" });
+  expect({ code, report, stderr: stderr.includes("failed") ? stderr : "" }).toMatchObject({
+    code: 0,
+    report: { ok: true, mismatches: 0 },
+    stderr: "",
+  });
   expect(report.verifierChanges).toBeGreaterThan(0);
   expect(report.resent).toBeGreaterThan(0);
 }, 300_000);

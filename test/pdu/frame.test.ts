@@ -37,8 +37,16 @@ describe("with digests", () => {
   test("the header digest follows the BHS, little-endian CRC32C", () => {
     // RFC 3720 App. B.4's Read (10) PDU, whose CRC the RFC prints as 56 3a 96 d9.
     const bhs = encodeScsiCommand({
-      final: true, read: true, write: false, attr: 0, lun: 0n, itt: 0x14000000, expectedDataTransferLength: 1024,
-      cmdSN: 0x14, expStatSN: 0x18, cdb: Uint8Array.of(0x28, 0, 0, 0, 0, 0, 0, 0, 2),
+      final: true,
+      read: true,
+      write: false,
+      attr: 0,
+      lun: 0n,
+      itt: 0x14000000,
+      expectedDataTransferLength: 1024,
+      cmdSN: 0x14,
+      expStatSN: 0x18,
+      cdb: Uint8Array.of(0x28, 0, 0, 0, 0, 0, 0, 0, 2),
     });
     const [header] = framePdu(bhs, undefined, BOTH);
     expect(header!.length).toBe(52);

@@ -2,15 +2,37 @@
 // straight into their destination (placement()/placed()), as the native transport does.
 
 import { describe, expect, test } from "bun:test";
-import { encodeDataIn, encodeNopIn, encodeScsiResponse, framePdu, PduFramer, type DataPlacer, type DigestOptions, type Frame } from "../../src/pdu/index.ts";
+import {
+  encodeDataIn,
+  encodeNopIn,
+  encodeScsiResponse,
+  framePdu,
+  PduFramer,
+  type DataPlacer,
+  type DigestOptions,
+  type Frame,
+} from "../../src/pdu/index.ts";
 import { concat } from "../support/bytes.ts";
 
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 29 + seed) & 0xff);
 const tgt = { statSN: 1, expCmdSN: 2, maxCmdSN: 3 };
-const dataIn = (length: number, dataSN: number, bufferOffset: number) => encodeDataIn({
-  dataSegmentLength: length, final: false, acknowledge: false, residualOverflow: false, residualUnderflow: false,
-  statusPresent: false, status: 0, lun: 0n, itt: 5, ttt: 0xffffffff, ...tgt, dataSN, bufferOffset, residualCount: 0,
-});
+const dataIn = (length: number, dataSN: number, bufferOffset: number) =>
+  encodeDataIn({
+    dataSegmentLength: length,
+    final: false,
+    acknowledge: false,
+    residualOverflow: false,
+    residualUnderflow: false,
+    statusPresent: false,
+    status: 0,
+    lun: 0n,
+    itt: 5,
+    ttt: 0xffffffff,
+    ...tgt,
+    dataSN,
+    bufferOffset,
+    residualCount: 0,
+  });
 
 /**
  * Two Data-In PDUs (3 + 40 bytes, the first padded), a NOP-In carrying ping data and a SCSI Response with
@@ -21,20 +43,37 @@ function stream(digests: DigestOptions) {
   const ping = bytes(6, 2);
   const sense = bytes(18, 3);
   const response = encodeScsiResponse({
-    dataSegmentLength: sense.length, bidiReadResidualOverflow: false, bidiReadResidualUnderflow: false, residualOverflow: false,
-    residualUnderflow: false, response: 0, status: 2, itt: 5, snackTag: 0, ...tgt, expDataSN: 2, bidirectionalReadResidualCount: 0, residualCount: 0,
+    dataSegmentLength: sense.length,
+    bidiReadResidualOverflow: false,
+    bidiReadResidualUnderflow: false,
+    residualOverflow: false,
+    residualUnderflow: false,
+    response: 0,
+    status: 2,
+    itt: 5,
+    snackTag: 0,
+    ...tgt,
+    expDataSN: 2,
+    bidirectionalReadResidualCount: 0,
+    residualCount: 0,
   });
   const wire = concat([
     ...framePdu(dataIn(3, 0, 0), payload.subarray(0, 3), digests),
-    ...framePdu(encodeNopIn({ dataSegmentLength: ping.length, lun: 0n, itt: 0xffffffff, ttt: 0x77, ...tgt }), ping, digests),
+    ...framePdu(
+      encodeNopIn({ dataSegmentLength: ping.length, lun: 0n, itt: 0xffffffff, ttt: 0x77, ...tgt }),
+      ping,
+      digests,
+    ),
     ...framePdu(dataIn(40, 1, 3), payload.subarray(3), digests),
     ...framePdu(response, sense, digests),
   ]);
   return { payload, ping, sense, wire };
 }
 
-const intoBuffer = (dest: Uint8Array): DataPlacer => (f) =>
-  f.pdu.opcode === 0x25 ? dest.subarray(f.pdu.bufferOffset, f.pdu.bufferOffset + f.pdu.dataSegmentLength) : undefined;
+const intoBuffer =
+  (dest: Uint8Array): DataPlacer =>
+  (f) =>
+    f.pdu.opcode === 0x25 ? dest.subarray(f.pdu.bufferOffset, f.pdu.bufferOffset + f.pdu.dataSegmentLength) : undefined;
 
 /** What a frame holds, copied now: compared later to find frames that aliased reused memory. */
 const snapshot = (f: Frame) => ({ opcode: f.pdu.opcode, bhs: Array.from(f.bhs), data: Array.from(f.data) });
@@ -50,7 +89,8 @@ describe.each(DIGESTS)("lent chunks, %s", (_, digests) => {
   // With a data digest nothing is placed: the Data-In frames carry (copied) data instead.
   const received = (dest: Uint8Array, frames: Frame[]) =>
     digests.dataDigest ? concat(frames.filter((x) => x.pdu.opcode === 0x25).map((x) => x.data)) : dest;
-  const make = (dest: Uint8Array) => new PduFramer({ ...digests, maxRecvDataSegmentLength: 8192, accept: "target" }, intoBuffer(dest));
+  const make = (dest: Uint8Array) =>
+    new PduFramer({ ...digests, maxRecvDataSegmentLength: 8192, accept: "target" }, intoBuffer(dest));
 
   test("split in three at every pair of offsets through one reused buffer: frames never change after reuse", () => {
     for (let i = 0; i <= wire.length; i += 3) {
@@ -60,7 +100,11 @@ describe.each(DIGESTS)("lent chunks, %s", (_, digests) => {
         const reused = new Uint8Array(wire.length);
         const frames: Frame[] = [];
         const snaps: ReturnType<typeof snapshot>[] = [];
-        for (const [from, to] of [[0, i], [i, j], [j, wire.length]] as const) {
+        for (const [from, to] of [
+          [0, i],
+          [i, j],
+          [j, wire.length],
+        ] as const) {
           reused.set(wire.subarray(from, to));
           f.feed(reused.subarray(0, to - from), true);
           for (let fr = f.next(); fr; fr = f.next()) {
@@ -149,7 +193,10 @@ describe("placement(): reading straight into the destination", () => {
     expect(f.placement()).toBeUndefined(); // header read, but its byte is still queued
     expect(f.next()).toBeUndefined();
     expect(f.placement()!.rest.length).toBe(2);
-    const digested = new PduFramer({ headerDigest: false, dataDigest: true, maxRecvDataSegmentLength: 8192, accept: "target" }, intoBuffer(dest));
+    const digested = new PduFramer(
+      { headerDigest: false, dataDigest: true, maxRecvDataSegmentLength: 8192, accept: "target" },
+      intoBuffer(dest),
+    );
     digested.feed(stream({ headerDigest: false, dataDigest: true }).wire.subarray(0, 48));
     expect(digested.next()).toBeUndefined();
     expect(digested.placement()).toBeUndefined();
@@ -157,11 +204,17 @@ describe("placement(): reading straight into the destination", () => {
 
   test("placed() with a count outside 1..rest, or with nothing to place, is refused", () => {
     const { wire } = stream(none);
-    const f = new PduFramer({ ...none, maxRecvDataSegmentLength: 8192, accept: "target" }, intoBuffer(new Uint8Array(43)));
+    const f = new PduFramer(
+      { ...none, maxRecvDataSegmentLength: 8192, accept: "target" },
+      intoBuffer(new Uint8Array(43)),
+    );
     expect(() => f.placed(1)).toThrow(RangeError);
     f.feed(wire.subarray(0, 48));
     expect(f.next()).toBeUndefined();
-    for (const bad of [0, -1, 1.5, 4, Number.NaN]) expect(() => new PduFramer({ ...none, maxRecvDataSegmentLength: 8192, accept: "target" }).placed(bad)).toThrow(RangeError);
+    for (const bad of [0, -1, 1.5, 4, Number.NaN])
+      expect(() => new PduFramer({ ...none, maxRecvDataSegmentLength: 8192, accept: "target" }).placed(bad)).toThrow(
+        RangeError,
+      );
     expect(() => f.placed(4)).toThrow(RangeError);
     expect(() => f.placed(0)).toThrow(RangeError);
     f.placed(3);

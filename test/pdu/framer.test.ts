@@ -2,10 +2,31 @@
 
 import { describe, expect, test } from "bun:test";
 import {
-  Opcode, PduError, PduFramer, crc32c, decodePdu, encodeAsyncMessage, encodeDataIn, encodeDataOut,
-  encodeExtendedCdbAhs, encodeLoginRequest, encodeLoginResponse, encodeNopIn, encodeNopOut, encodeR2T, encodeReject,
-  encodeLogoutResponse, encodeScsiCommand, encodeScsiResponse, encodeTaskMgmtResponse, encodeTextResponse, framePdu, writeDigest,
-  type DigestOptions, type FramerOptions, type Frame,
+  Opcode,
+  PduError,
+  PduFramer,
+  crc32c,
+  decodePdu,
+  encodeAsyncMessage,
+  encodeDataIn,
+  encodeDataOut,
+  encodeExtendedCdbAhs,
+  encodeLoginRequest,
+  encodeLoginResponse,
+  encodeNopIn,
+  encodeNopOut,
+  encodeR2T,
+  encodeReject,
+  encodeLogoutResponse,
+  encodeScsiCommand,
+  encodeScsiResponse,
+  encodeTaskMgmtResponse,
+  encodeTextResponse,
+  framePdu,
+  writeDigest,
+  type DigestOptions,
+  type FramerOptions,
+  type Frame,
 } from "../../src/pdu/index.ts";
 import { concat } from "../support/bytes.ts";
 
@@ -20,28 +41,94 @@ const wire = (sent: Sent[], opts: DigestOptions) =>
   concat(sent.flatMap((s) => framePdu(s.bhs, s.data, opts, s.ahs.length ? s.ahs : undefined)));
 
 const tgt = { statSN: 0x10, expCmdSN: 0x20, maxCmdSN: 0x30 };
-const dataIn = (data: Uint8Array, dataSN: number, final: boolean) => encodeDataIn({
-  dataSegmentLength: data.length, final, acknowledge: false, residualOverflow: false, residualUnderflow: false,
-  statusPresent: final, status: 0, lun: 0n, itt: 9, ttt: 0xffffffff, ...tgt, dataSN, bufferOffset: dataSN * 8, residualCount: 0,
-});
+const dataIn = (data: Uint8Array, dataSN: number, final: boolean) =>
+  encodeDataIn({
+    dataSegmentLength: data.length,
+    final,
+    acknowledge: false,
+    residualOverflow: false,
+    residualUnderflow: false,
+    statusPresent: final,
+    status: 0,
+    lun: 0n,
+    itt: 9,
+    ttt: 0xffffffff,
+    ...tgt,
+    dataSN,
+    bufferOffset: dataSN * 8,
+    residualCount: 0,
+  });
 
 /** Target PDUs with no data, data needing 1–3 bytes of padding, and data needing none. */
 function targetPdus(): Sent[] {
   const none = new Uint8Array(0);
-  const sense = bytes(22, 1), asyncData = bytes(4, 2), rejected = bytes(48, 3), text = bytes(2, 4), d5 = bytes(5, 5), d1 = bytes(1, 6);
+  const sense = bytes(22, 1),
+    asyncData = bytes(4, 2),
+    rejected = bytes(48, 3),
+    text = bytes(2, 4),
+    d5 = bytes(5, 5),
+    d1 = bytes(1, 6);
   return [
     { bhs: encodeNopIn({ lun: 0n, itt: 0xffffffff, ttt: 0x77, ...tgt }), ahs: none, data: none },
     { bhs: dataIn(d5, 0, false), ahs: none, data: d5 },
-    { bhs: encodeScsiResponse({
-      dataSegmentLength: 22, bidiReadResidualOverflow: false, bidiReadResidualUnderflow: false, residualOverflow: false,
-      residualUnderflow: false, response: 0, status: 2, itt: 3, snackTag: 0, ...tgt, expDataSN: 0,
-      bidirectionalReadResidualCount: 0, residualCount: 0 }), ahs: none, data: sense },
-    { bhs: encodeR2T({ lun: 0n, itt: 4, ttt: 5, ...tgt, r2tSN: 0, bufferOffset: 0, desiredDataTransferLength: 4096 }), ahs: none, data: none },
-    { bhs: encodeAsyncMessage({ dataSegmentLength: 4, lun: 0n, itt: 0xffffffff, ...tgt, asyncEvent: 4, asyncVCode: 0,
-      parameter1: 0, parameter2: 0, parameter3: 0 }), ahs: none, data: asyncData },
-    { bhs: encodeReject({ dataSegmentLength: 48, reason: 9, itt: 0xffffffff, ...tgt, dataSNOrR2TSN: 0 }), ahs: none, data: rejected },
+    {
+      bhs: encodeScsiResponse({
+        dataSegmentLength: 22,
+        bidiReadResidualOverflow: false,
+        bidiReadResidualUnderflow: false,
+        residualOverflow: false,
+        residualUnderflow: false,
+        response: 0,
+        status: 2,
+        itt: 3,
+        snackTag: 0,
+        ...tgt,
+        expDataSN: 0,
+        bidirectionalReadResidualCount: 0,
+        residualCount: 0,
+      }),
+      ahs: none,
+      data: sense,
+    },
+    {
+      bhs: encodeR2T({ lun: 0n, itt: 4, ttt: 5, ...tgt, r2tSN: 0, bufferOffset: 0, desiredDataTransferLength: 4096 }),
+      ahs: none,
+      data: none,
+    },
+    {
+      bhs: encodeAsyncMessage({
+        dataSegmentLength: 4,
+        lun: 0n,
+        itt: 0xffffffff,
+        ...tgt,
+        asyncEvent: 4,
+        asyncVCode: 0,
+        parameter1: 0,
+        parameter2: 0,
+        parameter3: 0,
+      }),
+      ahs: none,
+      data: asyncData,
+    },
+    {
+      bhs: encodeReject({ dataSegmentLength: 48, reason: 9, itt: 0xffffffff, ...tgt, dataSNOrR2TSN: 0 }),
+      ahs: none,
+      data: rejected,
+    },
     { bhs: dataIn(d1, 1, true), ahs: none, data: d1 },
-    { bhs: encodeTextResponse({ dataSegmentLength: 2, final: true, continue: false, lun: 0n, itt: 6, ttt: 0xffffffff, ...tgt }), ahs: none, data: text },
+    {
+      bhs: encodeTextResponse({
+        dataSegmentLength: 2,
+        final: true,
+        continue: false,
+        lun: 0n,
+        itt: 6,
+        ttt: 0xffffffff,
+        ...tgt,
+      }),
+      ahs: none,
+      data: text,
+    },
   ];
 }
 
@@ -49,14 +136,66 @@ function targetPdus(): Sent[] {
 function initiatorPdus(): Sent[] {
   const cdb = bytes(32, 7);
   const ahs = encodeExtendedCdbAhs(cdb);
-  const immediate = bytes(10, 8), out = bytes(8192, 9), keys = bytes(3, 10);
+  const immediate = bytes(10, 8),
+    out = bytes(8192, 9),
+    keys = bytes(3, 10);
   return [
-    { bhs: encodeScsiCommand({ totalAHSLength: ahs.length / 4, dataSegmentLength: 10, final: true, read: false, write: true,
-      attr: 1, lun: 0n, itt: 1, expectedDataTransferLength: 8202, cmdSN: 1, expStatSN: 1, cdb }), ahs, data: immediate },
-    { bhs: encodeDataOut({ dataSegmentLength: 8192, final: true, lun: 0n, itt: 1, ttt: 5, expStatSN: 1, dataSN: 0, bufferOffset: 10 }), ahs: new Uint8Array(0), data: out },
-    { bhs: encodeLoginRequest({ dataSegmentLength: 3, transit: false, continue: false, csg: 0, nsg: 0, versionMax: 0, versionMin: 0,
-      isid: 1, tsih: 0, itt: 2, cid: 0, cmdSN: 1, expStatSN: 0 }), ahs: new Uint8Array(0), data: keys },
-    { bhs: encodeNopOut({ lun: 0n, itt: 3, ttt: 0xffffffff, cmdSN: 2, expStatSN: 1 }), ahs: new Uint8Array(0), data: new Uint8Array(0) },
+    {
+      bhs: encodeScsiCommand({
+        totalAHSLength: ahs.length / 4,
+        dataSegmentLength: 10,
+        final: true,
+        read: false,
+        write: true,
+        attr: 1,
+        lun: 0n,
+        itt: 1,
+        expectedDataTransferLength: 8202,
+        cmdSN: 1,
+        expStatSN: 1,
+        cdb,
+      }),
+      ahs,
+      data: immediate,
+    },
+    {
+      bhs: encodeDataOut({
+        dataSegmentLength: 8192,
+        final: true,
+        lun: 0n,
+        itt: 1,
+        ttt: 5,
+        expStatSN: 1,
+        dataSN: 0,
+        bufferOffset: 10,
+      }),
+      ahs: new Uint8Array(0),
+      data: out,
+    },
+    {
+      bhs: encodeLoginRequest({
+        dataSegmentLength: 3,
+        transit: false,
+        continue: false,
+        csg: 0,
+        nsg: 0,
+        versionMax: 0,
+        versionMin: 0,
+        isid: 1,
+        tsih: 0,
+        itt: 2,
+        cid: 0,
+        cmdSN: 1,
+        expStatSN: 0,
+      }),
+      ahs: new Uint8Array(0),
+      data: keys,
+    },
+    {
+      bhs: encodeNopOut({ lun: 0n, itt: 3, ttt: 0xffffffff, cmdSN: 2, expStatSN: 1 }),
+      ahs: new Uint8Array(0),
+      data: new Uint8Array(0),
+    },
   ];
 }
 
@@ -184,18 +323,65 @@ describe("length rules, checked on the header alone", () => {
   test("exactly MaxRecvDataSegmentLength is accepted, one more is not", () => {
     const f = framer({ maxRecvDataSegmentLength: 8192 });
     expect(f.push(withLength(dataIn(new Uint8Array(0), 0, false), 8192))).toEqual([]);
-    expect(thrown(() => framer({ maxRecvDataSegmentLength: 8192 }).push(withLength(dataIn(new Uint8Array(0), 0, false), 8193))).message)
-      .toContain("8193 > MaxRecvDataSegmentLength 8192");
+    expect(
+      thrown(() =>
+        framer({ maxRecvDataSegmentLength: 8192 }).push(withLength(dataIn(new Uint8Array(0), 0, false), 8193)),
+      ).message,
+    ).toContain("8193 > MaxRecvDataSegmentLength 8192");
   });
   const small: [string, Uint8Array, FramerOptions["accept"]][] = [
-    ["Login Response", encodeLoginResponse({ transit: false, continue: false, csg: 0, nsg: 0, versionMax: 0, versionActive: 0,
-      isid: 0, tsih: 0, itt: 0, ...tgt, statusClass: 0, statusDetail: 0 }), "target"],
+    [
+      "Login Response",
+      encodeLoginResponse({
+        transit: false,
+        continue: false,
+        csg: 0,
+        nsg: 0,
+        versionMax: 0,
+        versionActive: 0,
+        isid: 0,
+        tsih: 0,
+        itt: 0,
+        ...tgt,
+        statusClass: 0,
+        statusDetail: 0,
+      }),
+      "target",
+    ],
     ["Text Response", encodeTextResponse({ final: true, continue: false, lun: 0n, itt: 0, ttt: 0, ...tgt }), "target"],
     ["Reject", encodeReject({ reason: 9, itt: 0xffffffff, ...tgt, dataSNOrR2TSN: 0 }), "target"],
-    ["Asynchronous Message", encodeAsyncMessage({ lun: 0n, itt: 0xffffffff, ...tgt, asyncEvent: 0, asyncVCode: 0,
-      parameter1: 0, parameter2: 0, parameter3: 0 }), "target"],
-    ["Login Request", encodeLoginRequest({ transit: false, continue: false, csg: 0, nsg: 0, versionMax: 0, versionMin: 0,
-      isid: 0, tsih: 0, itt: 0, cid: 0, cmdSN: 0, expStatSN: 0 }), "initiator"],
+    [
+      "Asynchronous Message",
+      encodeAsyncMessage({
+        lun: 0n,
+        itt: 0xffffffff,
+        ...tgt,
+        asyncEvent: 0,
+        asyncVCode: 0,
+        parameter1: 0,
+        parameter2: 0,
+        parameter3: 0,
+      }),
+      "target",
+    ],
+    [
+      "Login Request",
+      encodeLoginRequest({
+        transit: false,
+        continue: false,
+        csg: 0,
+        nsg: 0,
+        versionMax: 0,
+        versionMin: 0,
+        isid: 0,
+        tsih: 0,
+        itt: 0,
+        cid: 0,
+        cmdSN: 0,
+        expStatSN: 0,
+      }),
+      "initiator",
+    ],
   ];
   test.each(small)("%s data over 8192 bytes is refused whatever was negotiated", (name, bhs, accept) => {
     expect(framer({ accept }).push(withLength(bhs.slice(), 8192))).toEqual([]);
@@ -225,12 +411,16 @@ describe("direction and AHS rules", () => {
     const e = thrown(() => framer().push(bhs));
     expect(e.code).toBe("PROTOCOL");
     expect(e.message).toBe("NOP-In: TotalAHSLength 1 != 0 from a target");
-    expect(thrown(() => framer({ headerDigest: true }).push(withHeaderDigest(bhs))).message).toContain("TotalAHSLength 1 != 0");
+    expect(thrown(() => framer({ headerDigest: true }).push(withHeaderDigest(bhs))).message).toContain(
+      "TotalAHSLength 1 != 0",
+    );
   });
   test("an initiator may send up to 255 AHS words", () => {
     const ahs = bytes(1020, 11);
     const bhs = encodeNopOut({ totalAHSLength: 255, lun: 0n, itt: 1, ttt: 0xffffffff, cmdSN: 0, expStatSN: 0 });
-    const [frame] = framer({ accept: "initiator", headerDigest: true }).push(concat(framePdu(bhs, undefined, { headerDigest: true, dataDigest: false }, ahs)));
+    const [frame] = framer({ accept: "initiator", headerDigest: true }).push(
+      concat(framePdu(bhs, undefined, { headerDigest: true, dataDigest: false }, ahs)),
+    );
     expect(frame!.ahs).toEqual(ahs);
   });
   test.each([Opcode.NopOut, Opcode.ScsiCommand, Opcode.LoginRequest, Opcode.DataOut, Opcode.SnackRequest])(
@@ -248,19 +438,23 @@ describe("direction and AHS rules", () => {
     (opcode) => {
       const bhs = new Uint8Array(48);
       bhs[0] = opcode;
-      expect(thrown(() => framer({ accept: "initiator" }).push(bhs)).message).toContain("is not one an initiator may send");
+      expect(thrown(() => framer({ accept: "initiator" }).push(bhs)).message).toContain(
+        "is not one an initiator may send",
+      );
     },
   );
-  test.each([["target", 0x3e], ["target", 0x28], ["initiator", 0x07], ["initiator", 0x1f]] as const)(
-    "unknown opcode on a framer accepting %s PDUs is refused",
-    (accept, opcode) => {
-      const bhs = new Uint8Array(48);
-      bhs[0] = opcode;
-      const e = thrown(() => framer({ accept }).push(bhs));
-      expect(e.code).toBe("PROTOCOL");
-      expect(e.message).toContain("unknown opcode");
-    },
-  );
+  test.each([
+    ["target", 0x3e],
+    ["target", 0x28],
+    ["initiator", 0x07],
+    ["initiator", 0x1f],
+  ] as const)("unknown opcode on a framer accepting %s PDUs is refused", (accept, opcode) => {
+    const bhs = new Uint8Array(48);
+    bhs[0] = opcode;
+    const e = thrown(() => framer({ accept }).push(bhs));
+    expect(e.code).toBe("PROTOCOL");
+    expect(e.message).toContain("unknown opcode");
+  });
 });
 
 describe("digest checks", () => {
@@ -313,8 +507,20 @@ describe("after an error", () => {
 
 describe("options", () => {
   test("feed/next lets digests start right after the final Login Response in the same chunk", () => {
-    const login = encodeLoginResponse({ transit: true, continue: false, csg: 1, nsg: 3, versionMax: 0, versionActive: 0,
-      isid: 0, tsih: 1, itt: 0, ...tgt, statusClass: 0, statusDetail: 0 });
+    const login = encodeLoginResponse({
+      transit: true,
+      continue: false,
+      csg: 1,
+      nsg: 3,
+      versionMax: 0,
+      versionActive: 0,
+      isid: 0,
+      tsih: 1,
+      itt: 0,
+      ...tgt,
+      statusClass: 0,
+      statusDetail: 0,
+    });
     const nopIn = encodeNopIn({ lun: 0n, itt: 0xffffffff, ttt: 8, ...tgt });
     const chunk = concat([login, ...framePdu(nopIn, undefined, { headerDigest: true, dataDigest: true })]);
     const f = framer();
@@ -341,7 +547,9 @@ describe("options", () => {
     const data = bytes(16384, 13);
     const f = framer({ maxRecvDataSegmentLength: 8192 });
     f.setOptions({ maxRecvDataSegmentLength: 65536 });
-    expect(f.push(concat(framePdu(dataIn(data, 0, true), data, { headerDigest: false, dataDigest: false })))[0]!.data).toEqual(data);
+    expect(
+      f.push(concat(framePdu(dataIn(data, 0, true), data, { headerDigest: false, dataDigest: false })))[0]!.data,
+    ).toEqual(data);
   });
   test("nonsense options are refused", () => {
     expect(() => framer({ maxRecvDataSegmentLength: 0x1000000 })).toThrow(RangeError);

@@ -1,7 +1,15 @@
 // RFC 1982 serial number arithmetic on 32 bits, as RFC 7143 §4.2.2.1 uses it for the sequence numbers.
 
 import { describe, expect, test } from "bun:test";
-import { serialAdd, serialComparable, serialDistance, serialGe, serialGt, serialLe, serialLt } from "../../src/pdu/index.ts";
+import {
+  serialAdd,
+  serialComparable,
+  serialDistance,
+  serialGe,
+  serialGt,
+  serialLe,
+  serialLt,
+} from "../../src/pdu/index.ts";
 
 describe("serialAdd", () => {
   test("wraps at 2^32", () => {
@@ -50,7 +58,12 @@ describe("comparisons", () => {
     expect(serialLt(0x80000001, 0)).toBe(true);
   });
   test("the 2^31 case is neither less nor greater, and not comparable", () => {
-    for (const [a, b] of [[0, 0x80000000], [0x80000000, 0], [5, 0x80000005], [0xffffffff, 0x7fffffff]] as const) {
+    for (const [a, b] of [
+      [0, 0x80000000],
+      [0x80000000, 0],
+      [5, 0x80000005],
+      [0xffffffff, 0x7fffffff],
+    ] as const) {
       expect(serialLt(a, b)).toBe(false);
       expect(serialGt(a, b)).toBe(false);
       expect(serialComparable(a, b)).toBe(false);

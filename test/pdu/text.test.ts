@@ -3,8 +3,19 @@
 
 import { describe, expect, test } from "bun:test";
 import {
-  LOGIN_TEXT_CAP, SENDTARGETS_TEXT_CAP, TextAccumulator, TextFormatError, decodeBinary, encodeHex, encodeTextKeys,
-  parseBoolean, parseList, parseNumber, parseRange, parseTargetAddress, parseTextKeys,
+  LOGIN_TEXT_CAP,
+  SENDTARGETS_TEXT_CAP,
+  TextAccumulator,
+  TextFormatError,
+  decodeBinary,
+  encodeHex,
+  encodeTextKeys,
+  parseBoolean,
+  parseList,
+  parseNumber,
+  parseRange,
+  parseTargetAddress,
+  parseTextKeys,
 } from "../../src/pdu/text.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -17,7 +28,9 @@ const rejects = (f: () => unknown, message: RegExp) => {
 describe("parseTextKeys", () => {
   test("ordered pairs, every one NUL-terminated; values may hold '=' and be empty", () => {
     expect(parse("HeaderDigest=None\0X-com.example.k=a=b\0TargetAlias=\0")).toEqual([
-      ["HeaderDigest", "None"], ["X-com.example.k", "a=b"], ["TargetAlias", ""],
+      ["HeaderDigest", "None"],
+      ["X-com.example.k", "a=b"],
+      ["TargetAlias", ""],
     ]);
     expect(parse("")).toEqual([]);
     expect(parse("X#NodeArchitecture=x\0")).toEqual([["X#NodeArchitecture", "x"]]);
@@ -73,7 +86,10 @@ describe("parseTextKeys", () => {
 
 describe("encodeTextKeys", () => {
   test("NUL after every pair, round trip", () => {
-    const pairs: Array<[string, string]> = [["InitiatorName", "iqn.2024-01.org.example:i"], ["InitiatorAlias", "h\u00f4te"]];
+    const pairs: Array<[string, string]> = [
+      ["InitiatorName", "iqn.2024-01.org.example:i"],
+      ["InitiatorAlias", "h\u00f4te"],
+    ];
     const data = encodeTextKeys(pairs);
     expect(data[data.length - 1]).toBe(0);
     expect(parseTextKeys(data)).toEqual(pairs);
@@ -85,11 +101,15 @@ describe("encodeTextKeys", () => {
 });
 
 describe("TextAccumulator (C bit)", () => {
-  const text = encodeTextKeys([["TargetName", "iqn.2024-01.org.example.storage:disk-array-0001"], ["TargetAddress", "storage-array.example.net:3260,1"]]);
+  const text = encodeTextKeys([
+    ["TargetName", "iqn.2024-01.org.example.storage:disk-array-0001"],
+    ["TargetAddress", "storage-array.example.net:3260,1"],
+  ]);
   /** Appends `data` in exactly n non-empty pieces, so every pair boundary lands somewhere inside a piece. */
   const splitInto = (data: Uint8Array, n: number) => {
     const acc = new TextAccumulator(LOGIN_TEXT_CAP, "text");
-    for (let i = 0; i < n; i++) acc.append(data.subarray(Math.floor((i * data.length) / n), Math.floor(((i + 1) * data.length) / n)));
+    for (let i = 0; i < n; i++)
+      acc.append(data.subarray(Math.floor((i * data.length) / n), Math.floor(((i + 1) * data.length) / n)));
     return acc;
   };
   for (const n of [2, 3, 100]) {
@@ -97,7 +117,10 @@ describe("TextAccumulator (C bit)", () => {
       expect(text.length).toBeGreaterThan(100);
       const acc = splitInto(text, n);
       expect(acc.size).toBe(text.length);
-      expect(acc.finish()).toEqual([["TargetName", "iqn.2024-01.org.example.storage:disk-array-0001"], ["TargetAddress", "storage-array.example.net:3260,1"]]);
+      expect(acc.finish()).toEqual([
+        ["TargetName", "iqn.2024-01.org.example.storage:disk-array-0001"],
+        ["TargetAddress", "storage-array.example.net:3260,1"],
+      ]);
       expect(acc.size).toBe(0);
     });
   }
@@ -132,7 +155,8 @@ describe("numbers (case 24)", () => {
     expect(parseNumber("0X00ff", "K")).toBe(255);
   });
   for (const bad of ["+5", " 5", "5 ", "1e3", "0x", "0b", "-1", "", "05", "12abc", "0x1g", "5.0", "\u0665"]) {
-    test(`${JSON.stringify(bad)} rejected`, () => rejects(() => parseNumber(bad, "MaxBurstLength"), /MaxBurstLength=.* is not a number/));
+    test(`${JSON.stringify(bad)} rejected`, () =>
+      rejects(() => parseNumber(bad, "MaxBurstLength"), /MaxBurstLength=.* is not a number/));
   }
   test("range and 2^64 bounds", () => {
     rejects(() => parseNumber("4294967296", "K", 0, 2 ** 32 - 1), /outside 0–4294967295/);
@@ -148,7 +172,8 @@ describe("booleans, ranges, lists (case 25)", () => {
   test("Yes/No only", () => {
     expect(parseBoolean("Yes", "K")).toBe(true);
     expect(parseBoolean("No", "K")).toBe(false);
-    for (const bad of ["yes", "YES", "no", "Maybe", "", "Yes "]) rejects(() => parseBoolean(bad, "InitialR2T"), /InitialR2T=.* is not Yes or No/);
+    for (const bad of ["yes", "YES", "no", "Maybe", "", "Yes "])
+      rejects(() => parseBoolean(bad, "InitialR2T"), /InitialR2T=.* is not Yes or No/);
   });
   test("ranges", () => {
     expect(parseRange("1~5", "K")).toEqual([1, 5]);
@@ -206,8 +231,26 @@ describe("parseTargetAddress", () => {
     expect(parseTargetAddress("[fe80::1:2]")).toEqual({ host: "fe80::1:2", port: 3260 });
     expect(parseTargetAddress("host,0")).toEqual({ host: "host", port: 3260, portalGroupTag: 0 });
   });
-  for (const bad of ["[::1", "[::1]x", "host:99999,x", "host:0", "host:", "host:+1", "host:3260,", "host:3260,70000",
-    "::1", "999.1.1.1", "1.2.3", "-bad.example", "a..b", "", "[fe80::1%eth0]", "[10.0.0.1]", "host:3260:1", "ho st"]) {
+  for (const bad of [
+    "[::1",
+    "[::1]x",
+    "host:99999,x",
+    "host:0",
+    "host:",
+    "host:+1",
+    "host:3260,",
+    "host:3260,70000",
+    "::1",
+    "999.1.1.1",
+    "1.2.3",
+    "-bad.example",
+    "a..b",
+    "",
+    "[fe80::1%eth0]",
+    "[10.0.0.1]",
+    "host:3260:1",
+    "ho st",
+  ]) {
     test(`${JSON.stringify(bad)} rejected`, () => rejects(() => parseTargetAddress(bad), /TargetAddress/));
   }
 });

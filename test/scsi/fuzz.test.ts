@@ -4,7 +4,13 @@ import { ScsiFormatError } from "../../src/scsi/errors.ts";
 import { parseStandardInquiry } from "../../src/scsi/inquiry.ts";
 import { parseModeSense10, parseModeSense6 } from "../../src/scsi/mode.ts";
 import { decodeSense } from "../../src/scsi/sense.ts";
-import { parseVpdBlockLimits, parseVpdDeviceIdentification, parseVpdLogicalBlockProvisioning, parseVpdSupportedPages, parseVpdUnitSerial } from "../../src/scsi/vpd.ts";
+import {
+  parseVpdBlockLimits,
+  parseVpdDeviceIdentification,
+  parseVpdLogicalBlockProvisioning,
+  parseVpdSupportedPages,
+  parseVpdUnitSerial,
+} from "../../src/scsi/vpd.ts";
 
 // Deterministic xorshift32 so a failure reproduces.
 let state = 0x9e3779b9;

@@ -10,13 +10,19 @@ const CONTROL_EXTENSION = `4a 01 00 1c ${"00 ".repeat(28)}`;
 // MODE SENSE(6): write protected, DPOFUA, one short block descriptor (4096 blocks of 512), the caching page.
 const MS6 = hex(`1f 00 90 08 00 00 10 00 00 00 02 00 ${CACHING}`);
 // MODE SENSE(10): LONGLBA descriptor (2^32 blocks of 4096), caching page and a subpage-format page.
-const MS10 = hex(`00 4a 00 10 01 00 00 10 00 00 00 01 00 00 00 00 00 00 00 00 00 00 10 00 ${CACHING} ${CONTROL_EXTENSION}`);
+const MS10 = hex(
+  `00 4a 00 10 01 00 00 10 00 00 00 01 00 00 00 00 00 00 00 00 00 00 10 00 ${CACHING} ${CONTROL_EXTENSION}`,
+);
 
 describe("MODE SENSE(6)", () => {
   test("decodes header, block descriptor and page", () => {
     expect(MS6.length).toBe(32);
     expect(parseModeSense6(MS6)).toEqual({
-      mediumType: 0, deviceSpecificParameter: 0x90, writeProtect: true, dpofua: true, longLba: false,
+      mediumType: 0,
+      deviceSpecificParameter: 0x90,
+      writeProtect: true,
+      dpofua: true,
+      longLba: false,
       blockDescriptors: [{ blocks: 4096n, blockLength: 512 }],
       pages: [{ code: 0x08, subpage: 0, ps: false, data: hex(CACHING_DATA) }],
       truncated: false,
@@ -48,8 +54,17 @@ describe("MODE SENSE(10)", () => {
   test("decodes long LBA descriptor and subpage-format page", () => {
     expect(MS10.length).toBe(76);
     const mode = parseModeSense10(MS10);
-    expect(mode).toMatchObject({ writeProtect: false, dpofua: true, longLba: true, truncated: false, blockDescriptors: [{ blocks: 0x1_0000_0000n, blockLength: 4096 }] });
-    expect(mode.pages.map((p) => [p.code, p.subpage, p.data.length])).toEqual([[0x08, 0, 18], [0x0a, 0x01, 28]]);
+    expect(mode).toMatchObject({
+      writeProtect: false,
+      dpofua: true,
+      longLba: true,
+      truncated: false,
+      blockDescriptors: [{ blocks: 0x1_0000_0000n, blockLength: 4096 }],
+    });
+    expect(mode.pages.map((p) => [p.code, p.subpage, p.data.length])).toEqual([
+      [0x08, 0, 18],
+      [0x0a, 0x01, 28],
+    ]);
   });
   test("every truncation: whole descriptors and pages only", () => {
     everyPrefix(MS10, 8, parseModeSense10, (mode, n) => {

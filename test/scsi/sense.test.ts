@@ -15,9 +15,19 @@ describe("fixed format sense", () => {
   test("decodes key, ASC/ASCQ, information and field pointer", () => {
     const sense = decodeSense(FIXED);
     expect(sense).toMatchObject({
-      format: "fixed", responseCode: 0x70, deferred: false, senseKey: 5, senseKeyName: "ILLEGAL REQUEST",
-      asc: 0x21, ascq: 0, ascqText: "LOGICAL BLOCK ADDRESS OUT OF RANGE", information: 0x1000n,
-      fieldPointer: { commandData: true, byte: 2 }, ili: false, truncated: false, descriptors: [],
+      format: "fixed",
+      responseCode: 0x70,
+      deferred: false,
+      senseKey: 5,
+      senseKeyName: "ILLEGAL REQUEST",
+      asc: 0x21,
+      ascq: 0,
+      ascqText: "LOGICAL BLOCK ADDRESS OUT OF RANGE",
+      information: 0x1000n,
+      fieldPointer: { commandData: true, byte: 2 },
+      ili: false,
+      truncated: false,
+      descriptors: [],
     });
     expect(sense.fieldPointer?.bit).toBeUndefined();
     expect(describeSense(sense)).toBe("ILLEGAL REQUEST: LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h)");
@@ -75,15 +85,32 @@ describe("descriptor format sense", () => {
   test("decodes descriptors", () => {
     const sense = decodeSense(DESCRIPTOR);
     expect(sense).toMatchObject({
-      format: "descriptor", responseCode: 0x72, deferred: false, senseKey: 5, asc: 0x24, ascq: 0,
-      ascqText: "INVALID FIELD IN CDB", information: 0x1234n, fieldPointer: { commandData: true, byte: 3, bit: 0 },
-      ili: true, truncated: false,
+      format: "descriptor",
+      responseCode: 0x72,
+      deferred: false,
+      senseKey: 5,
+      asc: 0x24,
+      ascq: 0,
+      ascqText: "INVALID FIELD IN CDB",
+      information: 0x1234n,
+      fieldPointer: { commandData: true, byte: 3, bit: 0 },
+      ili: true,
+      truncated: false,
     });
-    expect(sense.descriptors.map((d) => [d.type, d.data.length])).toEqual([[0, 12], [2, 8], [5, 4]]);
+    expect(sense.descriptors.map((d) => [d.type, d.data.length])).toEqual([
+      [0, 12],
+      [2, 8],
+      [5, 4],
+    ]);
   });
   test("deferred error (73h)", () => {
     const sense = decodeSense(hex("73 06 2a 09 00 00 00 00"));
-    expect(sense).toMatchObject({ deferred: true, senseKeyName: "UNIT ATTENTION", ascqText: "CAPACITY DATA HAS CHANGED", truncated: false });
+    expect(sense).toMatchObject({
+      deferred: true,
+      senseKeyName: "UNIT ATTENTION",
+      ascqText: "CAPACITY DATA HAS CHANGED",
+      truncated: false,
+    });
   });
   test("information without VALID is left out", () => {
     expect(decodeSense(hex("72 03 11 00 00 00 00 0c 00 0a 00 00 00 00 00 00 00 00 12 34")).information).toBeUndefined();

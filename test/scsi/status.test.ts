@@ -5,12 +5,21 @@ import { ScsiFormatError, ScsiStatusError } from "../../src/scsi/errors.ts";
 import { decodeSense } from "../../src/scsi/sense.ts";
 import { ScsiStatus, describeStatus, senseKeyName, statusName } from "../../src/scsi/status.ts";
 
-const LBA_OUT_OF_RANGE = decodeSense(Uint8Array.from([0x70, 0, 0x05, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x21, 0x00, 0, 0, 0, 0]));
+const LBA_OUT_OF_RANGE = decodeSense(
+  Uint8Array.from([0x70, 0, 0x05, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x21, 0x00, 0, 0, 0, 0]),
+);
 
 describe("status names", () => {
   test("every SAM status code", () => {
     expect(Object.values(ScsiStatus).map(statusName)).toEqual([
-      "GOOD", "CHECK CONDITION", "CONDITION MET", "BUSY", "RESERVATION CONFLICT", "TASK SET FULL", "ACA ACTIVE", "TASK ABORTED",
+      "GOOD",
+      "CHECK CONDITION",
+      "CONDITION MET",
+      "BUSY",
+      "RESERVATION CONFLICT",
+      "TASK SET FULL",
+      "ACA ACTIVE",
+      "TASK ABORTED",
     ]);
     expect(statusName(0x7e)).toBe("STATUS 0x7E");
   });
@@ -28,16 +37,26 @@ describe("status names", () => {
   });
   test("describeStatus with and without sense", () => {
     expect(describeStatus(0x08)).toBe("BUSY");
-    expect(describeStatus(0x02, LBA_OUT_OF_RANGE)).toBe("CHECK CONDITION, ILLEGAL REQUEST: LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h)");
+    expect(describeStatus(0x02, LBA_OUT_OF_RANGE)).toBe(
+      "CHECK CONDITION, ILLEGAL REQUEST: LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h)",
+    );
   });
 });
 
 describe("errors", () => {
   test("ScsiStatusError names command, status and sense", () => {
     const err = new ScsiStatusError("WRITE(16)", 0x02, LBA_OUT_OF_RANGE);
-    expect(err.message).toBe("WRITE(16) failed: CHECK CONDITION, ILLEGAL REQUEST: LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h)");
+    expect(err.message).toBe(
+      "WRITE(16) failed: CHECK CONDITION, ILLEGAL REQUEST: LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h)",
+    );
     expect(err).toBeInstanceOf(Error);
-    expect(err).toMatchObject({ code: "SCSI_STATUS", command: "WRITE(16)", status: 2, sense: LBA_OUT_OF_RANGE, name: "ScsiStatusError" });
+    expect(err).toMatchObject({
+      code: "SCSI_STATUS",
+      command: "WRITE(16)",
+      status: 2,
+      sense: LBA_OUT_OF_RANGE,
+      name: "ScsiStatusError",
+    });
     expect(new ScsiStatusError("READ(10)", 0x18).message).toBe("READ(10) failed: RESERVATION CONFLICT");
     expect(new ScsiStatusError("READ(10)", 0x18).sense).toBeUndefined();
   });

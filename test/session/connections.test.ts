@@ -40,7 +40,10 @@ test("three connections: logins carry the ISID and TSIH, Data-Out keeps to its c
           (written.get(cmd.itt) as Uint8Array & { lba?: number }).lba = lba;
           c.r2t(cmd, 0, 0, cmd.expectedDataTransferLength);
         } else {
-          c.dataIn(cmd, disk.slice(lba * 512, lba * 512 + cmd.expectedDataTransferLength), { statusPresent: true, final: true });
+          c.dataIn(cmd, disk.slice(lba * 512, lba * 512 + cmd.expectedDataTransferLength), {
+            statusPresent: true,
+            final: true,
+          });
         }
       } else if (f.pdu.opcode === Opcode.DataOut) {
         const d = f.pdu as DataOut;
@@ -56,7 +59,13 @@ test("three connections: logins carry the ISID and TSIH, Data-Out keeps to its c
   });
   session = await Session.open({
     portal: { host: "127.0.0.1", port: target.port },
-    login: { initiatorName: "iqn.2026-11.dev.iscsi:test", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" }, proposal: { maxConnections: 3 } },
+    login: {
+      initiatorName: "iqn.2026-11.dev.iscsi:test",
+      targetName: "iqn.2026-11.test:fake",
+      sessionType: "Normal",
+      auth: { method: "None" },
+      proposal: { maxConnections: 3 },
+    },
     recovery: { enabled: false },
   });
   expect(logins.map((l) => l.cid)).toEqual([0, 1, 2]);
@@ -65,11 +74,32 @@ test("three connections: logins carry the ISID and TSIH, Data-Out keeps to its c
 
   const s = session;
   const block = (i: number) => new Uint8Array(2048).fill(i + 1);
-  await Promise.all(Array.from({ length: 30 }, (_, i) => s.execute({ lun: 0, cdb: new Uint8Array([0x2a, 0, 0, 0, 0, i * 4, 0, 0, 4, 0]), direction: "write", transferLength: 2048, data: block(i), name: "WRITE(10)" })));
-  const reads = await Promise.all(Array.from({ length: 30 }, (_, i) => s.execute({ lun: 0, cdb: new Uint8Array([0x28, 0, 0, 0, 0, i * 4, 0, 0, 4, 0]), direction: "read", transferLength: 2048, name: "READ(10)" })));
+  await Promise.all(
+    Array.from({ length: 30 }, (_, i) =>
+      s.execute({
+        lun: 0,
+        cdb: new Uint8Array([0x2a, 0, 0, 0, 0, i * 4, 0, 0, 4, 0]),
+        direction: "write",
+        transferLength: 2048,
+        data: block(i),
+        name: "WRITE(10)",
+      }),
+    ),
+  );
+  const reads = await Promise.all(
+    Array.from({ length: 30 }, (_, i) =>
+      s.execute({
+        lun: 0,
+        cdb: new Uint8Array([0x28, 0, 0, 0, 0, i * 4, 0, 0, 4, 0]),
+        direction: "read",
+        transferLength: 2048,
+        name: "READ(10)",
+      }),
+    ),
+  );
   expect(violations).toEqual([]);
   expect(new Set(owner.values()).size).toBe(3);
-  reads.forEach((r, i) => expect(r.data.every((b) => b === i + 1)).toBe(true));
+  for (const [i, r] of reads.entries()) expect(r.data.every((b) => b === i + 1)).toBe(true);
   expect(s.connections.views().map((c) => c.commands)).toEqual([20, 20, 20]);
 });
 
@@ -91,11 +121,26 @@ test("a target answering a command on another connection than the command's brea
   });
   session = await Session.open({
     portal: { host: "127.0.0.1", port: target.port },
-    login: { initiatorName: "iqn.2026-11.dev.iscsi:test", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" }, proposal: { maxConnections: 2 } },
+    login: {
+      initiatorName: "iqn.2026-11.dev.iscsi:test",
+      targetName: "iqn.2026-11.test:fake",
+      sessionType: "Normal",
+      auth: { method: "None" },
+      proposal: { maxConnections: 2 },
+    },
     recovery: { enabled: false },
   });
   expect(session.connections.views()).toHaveLength(2);
   const buffer = new Uint8Array(512);
-  await expect(session.execute({ lun: 0, cdb: new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0]), direction: "read", transferLength: 512, buffer, name: "READ(10)" })).rejects.toThrow(/came on connection 1, not on 0 where the command went|came on connection 0, not on 1/);
+  await expect(
+    session.execute({
+      lun: 0,
+      cdb: new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0]),
+      direction: "read",
+      transferLength: 512,
+      buffer,
+      name: "READ(10)",
+    }),
+  ).rejects.toThrow(/came on connection 1, not on 0 where the command went|came on connection 0, not on 1/);
   expect(buffer.every((b) => b === 0)).toBe(true);
 });

@@ -19,7 +19,12 @@ afterEach(async () => {
   expect(watch.messages).toEqual([]);
 });
 
-const LOGIN = { initiatorName: "iqn.2026-11.dev.iscsi:hostile", targetName: "iqn.2026-11.test:fake", sessionType: "Normal" as const, auth: { method: "None" as const } };
+const LOGIN = {
+  initiatorName: "iqn.2026-11.dev.iscsi:hostile",
+  targetName: "iqn.2026-11.test:fake",
+  sessionType: "Normal" as const,
+  auth: { method: "None" as const },
+};
 
 function listen(opts: FakeTargetOptions): FakeTarget {
   target?.stop();
@@ -29,7 +34,12 @@ function listen(opts: FakeTargetOptions): FakeTarget {
 
 /** Log in; a session that does come up is closed at once (these tests expect failures). */
 async function connect(t: FakeTarget, loginTimeoutMs = 3_000): Promise<Session> {
-  const s = await Session.open({ ...t.endpoint, login: LOGIN, recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 }, loginTimeoutMs });
+  const s = await Session.open({
+    ...t.endpoint,
+    login: LOGIN,
+    recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
+    loginTimeoutMs,
+  });
   s.close();
   return s;
 }
@@ -41,14 +51,30 @@ describe("lengths (case 2)", () => {
     const t = listen({
       onLogin(c, f) {
         const bhs = encodeLoginResponse({
-          transit: false, continue: false, csg: 0, nsg: 0, versionMax: 0, versionActive: 0, isid: f.pdu.isid, tsih: 0, itt: f.pdu.itt,
-          statSN: 1, expCmdSN: f.pdu.cmdSN, maxCmdSN: f.pdu.cmdSN, statusClass: 0, statusDetail: 0,
+          transit: false,
+          continue: false,
+          csg: 0,
+          nsg: 0,
+          versionMax: 0,
+          versionActive: 0,
+          isid: f.pdu.isid,
+          tsih: 0,
+          itt: f.pdu.itt,
+          statSN: 1,
+          expCmdSN: f.pdu.cmdSN,
+          maxCmdSN: f.pdu.cmdSN,
+          statusClass: 0,
+          statusDetail: 0,
         });
         c.raw(setDataSegmentLength(bhs, 0xffffff));
         return true;
       },
     });
-    await expectRejected(connect(t), "PROTOCOL", /Login Response: DataSegmentLength 16777215 > MaxRecvDataSegmentLength 8192/);
+    await expectRejected(
+      connect(t),
+      "PROTOCOL",
+      /Login Response: DataSegmentLength 16777215 > MaxRecvDataSegmentLength 8192/,
+    );
   });
 });
 
@@ -57,16 +83,38 @@ describe("slow drip (case 7)", () => {
     const timers: Array<ReturnType<typeof setTimeout>> = [];
     const t = listen({
       onLogin(c, f) {
-        const bytes = c.wire(encodeLoginResponse({
-          transit: true, continue: false, csg: 0, nsg: 1, versionMax: 0, versionActive: 0, isid: f.pdu.isid, tsih: 0, itt: f.pdu.itt,
-          statSN: 1, expCmdSN: f.pdu.cmdSN, maxCmdSN: f.pdu.cmdSN, statusClass: 0, statusDetail: 0,
-        }));
+        const bytes = c.wire(
+          encodeLoginResponse({
+            transit: true,
+            continue: false,
+            csg: 0,
+            nsg: 1,
+            versionMax: 0,
+            versionActive: 0,
+            isid: f.pdu.isid,
+            tsih: 0,
+            itt: f.pdu.itt,
+            statSN: 1,
+            expCmdSN: f.pdu.cmdSN,
+            maxCmdSN: f.pdu.cmdSN,
+            statusClass: 0,
+            statusDetail: 0,
+          }),
+        );
         for (let i = 0; i < bytes.length; i++) timers.push(setTimeout(() => c.raw(bytes.subarray(i, i + 1)), 20 * i));
         return true;
       },
     });
     const started = performance.now();
-    const err = await Session.open({ ...t.endpoint, login: LOGIN, recovery: { enabled: false }, loginTimeoutMs: 400 }).then(() => undefined, (e: Error & { code?: string }) => e);
+    const err = await Session.open({
+      ...t.endpoint,
+      login: LOGIN,
+      recovery: { enabled: false },
+      loginTimeoutMs: 400,
+    }).then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    );
     for (const timer of timers) clearTimeout(timer);
     expect(err?.code).toBe("TIMEOUT");
     expect(err?.message).toMatch(/timed out after 0.4 s/);
@@ -82,16 +130,66 @@ describe("bent Login Responses over TCP (case 28)", () => {
     ["CSG not ours", (r) => void (r.res.csg = r.req.csg === 0 ? 1 : 0), "PROTOCOL", /CSG \d does not match our stage/],
     ["T and C together", (r) => void (r.res.continue = r.res.transit), "PROTOCOL", /both T and C/],
     ["NSG 2", (r) => void (r.final ? undefined : (r.res.nsg = 2)), "PROTOCOL", /T=1 with NSG 2/],
-    ["TSIH changing mid-login", (r) => void (r.final ? undefined : (r.res.tsih = 5)), "PROTOCOL", /TSIH changed mid-login from 0 to 5/],
-    ["TSIH 0 in the final response", (r) => void (r.final ? (r.res.tsih = 0) : undefined), "PROTOCOL", /final response for a new session has TSIH 0/],
-    ["status 0x0203 target not found", (r) => void Object.assign(r.res, { statusClass: 2, statusDetail: 3 }), "LOGIN_FATAL", /target not found/],
-    ["status 0x0201 authentication failure", (r) => void Object.assign(r.res, { statusClass: 2, statusDetail: 1 }), "AUTH_FAILED", /authentication failure/],
-    ["status 0x0301 service unavailable", (r) => void Object.assign(r.res, { statusClass: 3, statusDetail: 1 }), "LOGIN", /service unavailable/],
-    ["status class 9", (r) => void Object.assign(r.res, { statusClass: 9, statusDetail: 0 }), "PROTOCOL", /unknown login status 0x09/],
-    ["redirect without TargetAddress", (r) => void Object.assign(r.res, { statusClass: 1, statusDetail: 1 }), "PROTOCOL", /carries 0 TargetAddress keys/],
-    ["MaxRecvDataSegmentLength=0", (r) => void r.pairs.push(["MaxRecvDataSegmentLength", "0"]), "PROTOCOL", /MaxRecvDataSegmentLength/],
-    ["a key twice", (r) => void (r.final ? r.pairs.push(["MaxBurstLength", "4096"]) : undefined), "PROTOCOL", /MaxBurstLength/],
-    ["a digest we did not offer", (r) => void (r.final ? r.pairs.push(["HeaderDigest", "CRC32C"]) : undefined), "PROTOCOL", /HeaderDigest/],
+    [
+      "TSIH changing mid-login",
+      (r) => void (r.final ? undefined : (r.res.tsih = 5)),
+      "PROTOCOL",
+      /TSIH changed mid-login from 0 to 5/,
+    ],
+    [
+      "TSIH 0 in the final response",
+      (r) => void (r.final ? (r.res.tsih = 0) : undefined),
+      "PROTOCOL",
+      /final response for a new session has TSIH 0/,
+    ],
+    [
+      "status 0x0203 target not found",
+      (r) => void Object.assign(r.res, { statusClass: 2, statusDetail: 3 }),
+      "LOGIN_FATAL",
+      /target not found/,
+    ],
+    [
+      "status 0x0201 authentication failure",
+      (r) => void Object.assign(r.res, { statusClass: 2, statusDetail: 1 }),
+      "AUTH_FAILED",
+      /authentication failure/,
+    ],
+    [
+      "status 0x0301 service unavailable",
+      (r) => void Object.assign(r.res, { statusClass: 3, statusDetail: 1 }),
+      "LOGIN",
+      /service unavailable/,
+    ],
+    [
+      "status class 9",
+      (r) => void Object.assign(r.res, { statusClass: 9, statusDetail: 0 }),
+      "PROTOCOL",
+      /unknown login status 0x09/,
+    ],
+    [
+      "redirect without TargetAddress",
+      (r) => void Object.assign(r.res, { statusClass: 1, statusDetail: 1 }),
+      "PROTOCOL",
+      /carries 0 TargetAddress keys/,
+    ],
+    [
+      "MaxRecvDataSegmentLength=0",
+      (r) => void r.pairs.push(["MaxRecvDataSegmentLength", "0"]),
+      "PROTOCOL",
+      /MaxRecvDataSegmentLength/,
+    ],
+    [
+      "a key twice",
+      (r) => void (r.final ? r.pairs.push(["MaxBurstLength", "4096"]) : undefined),
+      "PROTOCOL",
+      /MaxBurstLength/,
+    ],
+    [
+      "a digest we did not offer",
+      (r) => void (r.final ? r.pairs.push(["HeaderDigest", "CRC32C"]) : undefined),
+      "PROTOCOL",
+      /HeaderDigest/,
+    ],
   ];
   for (const [name, loginTamper, code, message] of cases) {
     test(name, async () => {
@@ -105,7 +203,30 @@ describe("bent Login Responses over TCP (case 28)", () => {
   });
 
   test("half a Login Response then FIN, and RST before any answer: TRANSPORT", async () => {
-    const half = listen({ onLogin: (c, f) => (c.truncated(encodeLoginResponse({ transit: false, continue: false, csg: 0, nsg: 0, versionMax: 0, versionActive: 0, isid: f.pdu.isid, tsih: 0, itt: 0, statSN: 0, expCmdSN: 0, maxCmdSN: 0, statusClass: 0, statusDetail: 0 }), 30), true) });
+    const half = listen({
+      onLogin: (c, f) => (
+        c.truncated(
+          encodeLoginResponse({
+            transit: false,
+            continue: false,
+            csg: 0,
+            nsg: 0,
+            versionMax: 0,
+            versionActive: 0,
+            isid: f.pdu.isid,
+            tsih: 0,
+            itt: 0,
+            statSN: 0,
+            expCmdSN: 0,
+            maxCmdSN: 0,
+            statusClass: 0,
+            statusDetail: 0,
+          }),
+          30,
+        ),
+        true
+      ),
+    });
     await expectRejected(connect(half), "TRANSPORT", /closed/);
     const rst = listen({ onLogin: (c) => (c.reset(), true) });
     await expectRejected(connect(rst), "TRANSPORT", /reset|lost|closed/);

@@ -3,8 +3,15 @@
 // field, send no byte the target did not ask for, and leave no unhandled rejection. Recovery is off.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import {
-  encodeLogoutResponse, encodeNopIn, encodeR2T, encodeTaskMgmtResponse, encodeTextResponse, Opcode, RESERVED_TAG,
-  type DataOut, type ScsiCommand,
+  encodeLogoutResponse,
+  encodeNopIn,
+  encodeR2T,
+  encodeTaskMgmtResponse,
+  encodeTextResponse,
+  Opcode,
+  RESERVED_TAG,
+  type DataOut,
+  type ScsiCommand,
 } from "../../src/pdu/index.ts";
 import { Session } from "../../src/session/session.ts";
 import { LogicalUnit } from "../../src/session/logical-unit.ts";
@@ -32,7 +39,10 @@ interface Wire {
 }
 
 /** Session to a fake that answers each SCSI Command with `script`; Data-Out PDUs it receives are collected. */
-async function open(script: (c: FakeConnection, cmd: ScsiCommand) => void, answers: Record<string, string> = {}): Promise<{ s: Session; wire: Wire }> {
+async function open(
+  script: (c: FakeConnection, cmd: ScsiCommand) => void,
+  answers: Record<string, string> = {},
+): Promise<{ s: Session; wire: Wire }> {
   const wire: Wire = { dataOut: [] };
   target = FakeTarget.inMemory({
     answers: { ImmediateData: "No", InitialR2T: "Yes", ...answers },
@@ -45,15 +55,39 @@ async function open(script: (c: FakeConnection, cmd: ScsiCommand) => void, answe
   });
   session = await Session.open({
     ...target.endpoint,
-    login: { initiatorName: "iqn.2026-11.dev.iscsi:hostile", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" } },
+    login: {
+      initiatorName: "iqn.2026-11.dev.iscsi:hostile",
+      targetName: "iqn.2026-11.test:fake",
+      sessionType: "Normal",
+      auth: { method: "None" },
+    },
     recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
   });
   return { s: session, wire };
 }
 
-const read = (len: number): ScsiTask => ({ lun: 0, cdb: new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, len / 512, 0]), direction: "read", transferLength: len, name: "READ(10)" });
-const write = (len: number): ScsiTask => ({ lun: 0, cdb: new Uint8Array([0x2a, 0, 0, 0, 0, 0, 0, 0, len / 512, 0]), direction: "write", transferLength: len, data: new Uint8Array(len).fill(0x77), name: "WRITE(10)" });
-const none = (): ScsiTask => ({ lun: 0, cdb: new Uint8Array(6), direction: "none", transferLength: 0, name: "TEST UNIT READY" });
+const read = (len: number): ScsiTask => ({
+  lun: 0,
+  cdb: new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, len / 512, 0]),
+  direction: "read",
+  transferLength: len,
+  name: "READ(10)",
+});
+const write = (len: number): ScsiTask => ({
+  lun: 0,
+  cdb: new Uint8Array([0x2a, 0, 0, 0, 0, 0, 0, 0, len / 512, 0]),
+  direction: "write",
+  transferLength: len,
+  data: new Uint8Array(len).fill(0x77),
+  name: "WRITE(10)",
+});
+const none = (): ScsiTask => ({
+  lun: 0,
+  cdb: new Uint8Array(6),
+  direction: "none",
+  transferLength: 0,
+  name: "TEST UNIT READY",
+});
 
 async function expectFailure(p: Promise<unknown>, code: string, message: RegExp): Promise<void> {
   const outcome = await within(p, 3_000);
@@ -69,9 +103,30 @@ describe("R2T (cases 42, 43)", () => {
     ["with length 0", (c, cmd) => c.r2t(cmd, 0, 0, 0), /Desired Data Transfer Length is 0/],
     ["with TTT 0xffffffff", (c, cmd) => c.r2t(cmd, 0, 0, 512, RESERVED_TAG), /TTT is the reserved value/],
     ["with an R2TSN gap", (c, cmd) => c.r2t(cmd, 1, 0, 512), /R2TSN 1, expected 0/],
-    ["carrying a data segment", (c, cmd) => c.send(encodeR2T({ lun: 0n, itt: cmd.itt, ttt: 5, ...c.seq(), r2tSN: 0, bufferOffset: 0, desiredDataTransferLength: 512, dataSegmentLength: 4 }), new Uint8Array(4)), /R2T: DataSegmentLength 4 != 0/],
+    [
+      "carrying a data segment",
+      (c, cmd) =>
+        c.send(
+          encodeR2T({
+            lun: 0n,
+            itt: cmd.itt,
+            ttt: 5,
+            ...c.seq(),
+            r2tSN: 0,
+            bufferOffset: 0,
+            desiredDataTransferLength: 512,
+            dataSegmentLength: 4,
+          }),
+          new Uint8Array(4),
+        ),
+      /R2T: DataSegmentLength 4 != 0/,
+    ],
     ["one byte past the buffer", (c, cmd) => c.r2t(cmd, 0, 512, 4096 - 511), /exceeds the 4096 bytes/],
-    ["for a task we do not have", (c, cmd) => c.r2t({ ...cmd, itt: 0x00777777 }, 0, 0, 512), /R2T for unknown ITT 0x777777/],
+    [
+      "for a task we do not have",
+      (c, cmd) => c.r2t({ ...cmd, itt: 0x00777777 }, 0, 0, 512),
+      /R2T for unknown ITT 0x777777/,
+    ],
   ];
   for (const [name, script, message, task] of cases) {
     test(`${name}: protocol error, no Data-Out sent`, async () => {
@@ -102,7 +157,12 @@ describe("R2T (cases 42, 43)", () => {
     });
     session = await Session.open({
       ...target.endpoint,
-      login: { initiatorName: "iqn.2026-11.dev.iscsi:hostile", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" } },
+      login: {
+        initiatorName: "iqn.2026-11.dev.iscsi:hostile",
+        targetName: "iqn.2026-11.test:fake",
+        sessionType: "Normal",
+        auth: { method: "None" },
+      },
       recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
     });
     const r = await session.execute({ ...write(4096), data });
@@ -132,7 +192,9 @@ describe("Data-In (cases 46, 47, 74)", () => {
   });
 
   test("a BufferOffset that skips ahead: protocol error (DataPDUInOrder=Yes)", async () => {
-    const { s } = await open((c, cmd) => c.dataIn(cmd, new Uint8Array(512), { bufferOffset: 512, statusPresent: true, final: true }));
+    const { s } = await open((c, cmd) =>
+      c.dataIn(cmd, new Uint8Array(512), { bufferOffset: 512, statusPresent: true, final: true }),
+    );
     await expectFailure(s.execute(read(1024)), "PROTOCOL", /BufferOffset 512, expected 0/);
   });
 
@@ -150,12 +212,26 @@ describe("Data-In (cases 46, 47, 74)", () => {
   });
 
   test("a residual underflow larger than the transfer: protocol error, not a short read", async () => {
-    const { s } = await open((c, cmd) => c.dataIn(cmd, new Uint8Array(512), { statusPresent: true, final: true, residualUnderflow: true, residualCount: 4096 }));
+    const { s } = await open((c, cmd) =>
+      c.dataIn(cmd, new Uint8Array(512), {
+        statusPresent: true,
+        final: true,
+        residualUnderflow: true,
+        residualCount: 4096,
+      }),
+    );
     await expectFailure(s.execute(read(512)), "PROTOCOL", /residual underflow 4096 exceeds the transfer length 512/);
   });
 
   test("an overflow residual is reported as such, the data is what was asked for", async () => {
-    const { s } = await open((c, cmd) => c.dataIn(cmd, new Uint8Array(512).fill(3), { statusPresent: true, final: true, residualOverflow: true, residualCount: 512 }));
+    const { s } = await open((c, cmd) =>
+      c.dataIn(cmd, new Uint8Array(512).fill(3), {
+        statusPresent: true,
+        final: true,
+        residualOverflow: true,
+        residualCount: 512,
+      }),
+    );
     const r = await s.execute(read(512));
     expect(r.residualOverflow).toBe(512);
     expect(r.residualUnderflow).toBe(0);
@@ -203,9 +279,31 @@ describe("SCSI Response (cases 49, 50)", () => {
 
 describe("answers to requests we never made (case 14)", () => {
   const cases: Array<[string, (c: FakeConnection) => void]> = [
-    ["Task Management Response", (c) => c.send(encodeTaskMgmtResponse({ response: 0, itt: 0x00123456, ...c.status() }))],
-    ["Text Response", (c) => c.send(encodeTextResponse({ final: true, continue: false, lun: 0n, itt: 0x00123456, ttt: RESERVED_TAG, ...c.status() }))],
-    ["Logout Response", (c) => c.send(encodeLogoutResponse({ response: 0, itt: 0x00123456, ...c.status(), time2Wait: 65535, time2Retain: 65535 }))],
+    [
+      "Task Management Response",
+      (c) => c.send(encodeTaskMgmtResponse({ response: 0, itt: 0x00123456, ...c.status() })),
+    ],
+    [
+      "Text Response",
+      (c) =>
+        c.send(
+          encodeTextResponse({
+            final: true,
+            continue: false,
+            lun: 0n,
+            itt: 0x00123456,
+            ttt: RESERVED_TAG,
+            ...c.status(),
+          }),
+        ),
+    ],
+    [
+      "Logout Response",
+      (c) =>
+        c.send(
+          encodeLogoutResponse({ response: 0, itt: 0x00123456, ...c.status(), time2Wait: 65535, time2Retain: 65535 }),
+        ),
+    ],
   ];
   for (const [name, send] of cases) {
     test(`an unsolicited ${name}: protocol error naming the ITT; the outstanding command fails, never succeeds`, async () => {
@@ -241,7 +339,12 @@ describe("writes and their status (cases 44, 69)", () => {
     });
     session = await Session.open({
       ...target.endpoint,
-      login: { initiatorName: "iqn.2026-11.dev.iscsi:hostile", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" } },
+      login: {
+        initiatorName: "iqn.2026-11.dev.iscsi:hostile",
+        targetName: "iqn.2026-11.test:fake",
+        sessionType: "Normal",
+        auth: { method: "None" },
+      },
       recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
     });
     expect(session.negotiated.maxBurstLength).toBe(4096);
@@ -269,7 +372,12 @@ describe("our own requests answered wrongly (cases 78, 83)", () => {
     target = FakeTarget.inMemory({ onLogout: (c, f) => (onLogout(c, f.pdu.itt), true) });
     session = await Session.open({
       ...target.endpoint,
-      login: { initiatorName: "iqn.2026-11.dev.iscsi:hostile", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" } },
+      login: {
+        initiatorName: "iqn.2026-11.dev.iscsi:hostile",
+        targetName: "iqn.2026-11.test:fake",
+        sessionType: "Normal",
+        auth: { method: "None" },
+      },
       recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
     });
     return session;
@@ -277,7 +385,9 @@ describe("our own requests answered wrongly (cases 78, 83)", () => {
 
   for (const response of [1, 2, 3]) {
     test(`Logout Response ${response} with Time2Wait 65535: the logout fails naming it, the connection is closed anyway`, async () => {
-      const s = await withLogout((c, itt) => c.send(encodeLogoutResponse({ response, itt, ...c.status(), time2Wait: 65535, time2Retain: 65535 })));
+      const s = await withLogout((c, itt) =>
+        c.send(encodeLogoutResponse({ response, itt, ...c.status(), time2Wait: 65535, time2Retain: 65535 })),
+      );
       await expectFailure(s.logout(1_000), "LOGOUT", new RegExp(`refused the logout \\(response ${response}\\)`));
       expect(s.state.kind).toBe("closed");
       expect(s.connection.closed).toBe(true);
@@ -306,12 +416,27 @@ describe("our own requests answered wrongly (cases 78, 83)", () => {
   test("a NOP-In answering our ping with data we did not send is a protocol error", async () => {
     target = FakeTarget.inMemory({
       onPdu(c, f) {
-        if (f.pdu.opcode === Opcode.NopOut) c.send(encodeNopIn({ lun: 0n, itt: (f.pdu as { itt: number }).itt, ttt: RESERVED_TAG, ...c.seq(), dataSegmentLength: 4 }), new Uint8Array([1, 2, 3, 4]));
+        if (f.pdu.opcode === Opcode.NopOut)
+          c.send(
+            encodeNopIn({
+              lun: 0n,
+              itt: (f.pdu as { itt: number }).itt,
+              ttt: RESERVED_TAG,
+              ...c.seq(),
+              dataSegmentLength: 4,
+            }),
+            new Uint8Array([1, 2, 3, 4]),
+          );
       },
     });
     session = await Session.open({
       ...target.endpoint,
-      login: { initiatorName: "iqn.2026-11.dev.iscsi:hostile", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" } },
+      login: {
+        initiatorName: "iqn.2026-11.dev.iscsi:hostile",
+        targetName: "iqn.2026-11.test:fake",
+        sessionType: "Normal",
+        auth: { method: "None" },
+      },
       recovery: { enabled: false, nopIntervalMs: 0, commandTimeoutMs: 0 },
     });
     await expectFailure(session.requests.ping(1_000), "PROTOCOL", /NOP-In/);
@@ -331,7 +456,9 @@ describe("UNIT ATTENTION (case 51)", () => {
   test("a target that answers UNIT ATTENTION forever is given up on after a bounded number of tries", async () => {
     let n = 0;
     const { s } = await open((c, cmd) => (n++, c.good(cmd, { status: 2 }, ua)));
-    await expect(new LogicalUnit(s, 0).testUnitReady()).rejects.toThrow(/UNIT ATTENTION|unit attention|CHECK CONDITION/i);
+    await expect(new LogicalUnit(s, 0).testUnitReady()).rejects.toThrow(
+      /UNIT ATTENTION|unit attention|CHECK CONDITION/i,
+    );
     expect(n).toBe(11);
   });
 });

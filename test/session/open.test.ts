@@ -17,7 +17,12 @@ afterEach(() => {
 const open = (port: number, extra: Partial<Parameters<typeof Session.open>[0]> = {}) =>
   Session.open({
     portal: { host: "127.0.0.1", port },
-    login: { initiatorName: "iqn.2026-11.dev.iscsi:test", targetName: "iqn.2026-11.test:fake", sessionType: "Normal", auth: { method: "None" } },
+    login: {
+      initiatorName: "iqn.2026-11.dev.iscsi:test",
+      targetName: "iqn.2026-11.test:fake",
+      sessionType: "Normal",
+      auth: { method: "None" },
+    },
     ...extra,
   });
 
@@ -34,7 +39,10 @@ test("a redirect loop stops after the hop limit with an error naming it", async 
   let self = 0;
   const loop = listen({ redirect: { address: () => `127.0.0.1:${self}` } });
   self = loop.port;
-  const err = await open(loop.port, { maxRedirects: 3 }).then(() => undefined, (e: unknown) => e as Error & { code: string });
+  const err = await open(loop.port, { maxRedirects: 3 }).then(
+    () => undefined,
+    (e: unknown) => e as Error & { code: string },
+  );
   expect(err?.code).toBe("LOGIN");
   expect(err?.message).toMatch(/redirected more than 3 times/);
   expect(loop.connections.length).toBe(4);
@@ -44,7 +52,10 @@ test("a target that never answers the login hits the login timeout", async () =>
   const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   try {
     const started = performance.now();
-    const err = await open(server.port, { loginTimeoutMs: 300 }).then(() => undefined, (e: unknown) => e as Error & { code: string });
+    const err = await open(server.port, { loginTimeoutMs: 300 }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code: string },
+    );
     expect(err?.code).toBe("TIMEOUT");
     expect(performance.now() - started).toBeLessThan(3000);
   } finally {
@@ -54,7 +65,10 @@ test("a target that never answers the login hits the login timeout", async () =>
 
 test("a closed port is a TRANSPORT error naming the portal", async () => {
   const port = freePort();
-  const err = await open(port).then(() => undefined, (e: unknown) => e as Error & { code: string });
+  const err = await open(port).then(
+    () => undefined,
+    (e: unknown) => e as Error & { code: string },
+  );
   expect(err?.code).toBe("TRANSPORT");
   expect(err?.message).toContain(`127.0.0.1:${port}`);
 });

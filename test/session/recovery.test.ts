@@ -2,7 +2,16 @@
 // re-issue of outstanding commands, "outcome unknown" for non-idempotent ones, the replacement timeout,
 // NOP keepalive and command-timeout escalation (RFC 7143 §6.3.5, §7.1.5, §11.5, §11.18; docs/architecture.md, "Recovery (ERL0)").
 import { describe, expect, test } from "bun:test";
-import { Opcode, encodeAsyncMessage, encodeTaskMgmtResponse, encodeTextResponse, type Frame, type LoginRequest, type ScsiCommand, type TaskMgmtRequest } from "../../src/pdu/index.ts";
+import {
+  Opcode,
+  encodeAsyncMessage,
+  encodeTaskMgmtResponse,
+  encodeTextResponse,
+  type Frame,
+  type LoginRequest,
+  type ScsiCommand,
+  type TaskMgmtRequest,
+} from "../../src/pdu/index.ts";
 import { LogicalUnit } from "../../src/session/logical-unit.ts";
 import type { RecoveryOptions } from "../../src/session/core.ts";
 import { type FakeConnection, type FakeTargetOptions } from "../fake/target.ts";
@@ -14,12 +23,24 @@ const fake = fakeFixture();
 const fast: Partial<RecoveryOptions> = { maxBackoffMs: 50, nopIntervalMs: 0, commandTimeoutMs: 0 };
 
 async function open(opts: FakeTargetOptions, recovery: Partial<RecoveryOptions> = {}): Promise<Session> {
-  return fake.open({ answers: { DefaultTime2Wait: "0" }, ...opts }, { login: { proposal: { defaultTime2Wait: 0 } }, recovery: { enabled: true, ...fast, ...recovery } });
+  return fake.open(
+    { answers: { DefaultTime2Wait: "0" }, ...opts },
+    { login: { proposal: { defaultTime2Wait: 0 } }, recovery: { enabled: true, ...fast, ...recovery } },
+  );
 }
 
-const read512 = { lun: 0, cdb: new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0]), direction: "read" as const, transferLength: 512, name: "READ(10)" };
+const read512 = {
+  lun: 0,
+  cdb: new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0]),
+  direction: "read" as const,
+  transferLength: 512,
+  name: "READ(10)",
+};
 const index = (c: FakeConnection) => fake.target!.connections.indexOf(c);
-const logins = () => fake.target!.connections.map((c) => c.received.find((f) => f.pdu.opcode === Opcode.LoginRequest)!.pdu as LoginRequest);
+const logins = () =>
+  fake.target!.connections.map(
+    (c) => c.received.find((f) => f.pdu.opcode === Opcode.LoginRequest)!.pdu as LoginRequest,
+  );
 
 test("a protocol error drops the connection; the session logs in again (same ISID, TSIH 0) and re-issues the read", async () => {
   const s = await open({
@@ -27,7 +48,8 @@ test("a protocol error drops the connection; the session logs in again (same ISI
       if (f.pdu.opcode !== Opcode.ScsiCommand) return;
       const cmd = f.pdu as ScsiCommand;
       c.ack(cmd);
-      if (index(c) === 0) c.dataIn(cmd, new Uint8Array(4096), { statusPresent: true, final: true }); // past the buffer
+      if (index(c) === 0)
+        c.dataIn(cmd, new Uint8Array(4096), { statusPresent: true, final: true }); // past the buffer
       else c.dataIn(cmd, new Uint8Array(512).fill(0x42), { statusPresent: true, final: true });
     },
   });
@@ -54,8 +76,18 @@ test("a non-idempotent command in flight fails with 'outcome unknown' and is not
       }
     },
   });
-  const caw = { lun: 0, cdb: new Uint8Array(16).fill(0).map((_, i) => (i === 0 ? 0x89 : i === 13 ? 1 : 0)), direction: "write" as const, transferLength: 1024, data: new Uint8Array(1024), name: "COMPARE AND WRITE" };
-  const err = await s.execute(caw).then(() => undefined, (e: unknown) => e as Error & { code: string });
+  const caw = {
+    lun: 0,
+    cdb: new Uint8Array(16).fill(0).map((_, i) => (i === 0 ? 0x89 : i === 13 ? 1 : 0)),
+    direction: "write" as const,
+    transferLength: 1024,
+    data: new Uint8Array(1024),
+    name: "COMPARE AND WRITE",
+  };
+  const err = await s.execute(caw).then(
+    () => undefined,
+    (e: unknown) => e as Error & { code: string },
+  );
   expect(err?.code).toBe("OUTCOME_UNKNOWN");
   await Bun.sleep(200);
   expect(compareAndWrites).toBe(1);
@@ -75,7 +107,10 @@ test("replacement timeout 0: waiting I/O fails at once with a clear error, and w
     },
     { replacementTimeoutMs: 0 },
   );
-  const err = await s.execute(read512).then(() => undefined, (e: unknown) => e as Error & { code: string });
+  const err = await s.execute(read512).then(
+    () => undefined,
+    (e: unknown) => e as Error & { code: string },
+  );
   expect(err?.code).toBe("TRANSPORT");
   expect(err?.message).toMatch(/replacement timeout is 0/);
   up = true;
@@ -118,7 +153,10 @@ test("a command without status is aborted (ABORT TASK) and reported as failed, n
     },
     { commandTimeoutMs: 200 },
   );
-  const err = await s.execute(read512).then(() => undefined, (e: unknown) => e as Error & { code: string });
+  const err = await s.execute(read512).then(
+    () => undefined,
+    (e: unknown) => e as Error & { code: string },
+  );
   expect(err?.code).toBe("TIMEOUT");
   expect(err?.message).toMatch(/aborted/);
   expect(tmfs.length).toBe(1);
@@ -129,7 +167,18 @@ test("a command without status is aborted (ABORT TASK) and reported as failed, n
 test("Async Message event 1 (logout requested): we log out, drop the connection, and the session comes back by itself", async () => {
   const s = await open({});
   const conn = fake.target!.connections[0]!;
-  conn.send(encodeAsyncMessage({ lun: 0n, itt: 0xffffffff, ...conn.status(), asyncEvent: 1, asyncVCode: 0, parameter1: 0, parameter2: 0, parameter3: 2 }));
+  conn.send(
+    encodeAsyncMessage({
+      lun: 0n,
+      itt: 0xffffffff,
+      ...conn.status(),
+      asyncEvent: 1,
+      asyncVCode: 0,
+      parameter1: 0,
+      parameter2: 0,
+      parameter3: 2,
+    }),
+  );
   for (let i = 0; i < 100 && s.stats.reinstatements === 0; i++) await Bun.sleep(20);
   expect(s.stats.reinstatements).toBe(1);
   expect(s.history[0]?.detail).toMatch(/requested a logout/);
@@ -140,7 +189,18 @@ test("Async Message event 1 (logout requested): we log out, drop the connection,
 test("Async Message event 2 (connection drop ahead): the next login waits the Time2Wait it announced", async () => {
   const s = await open({}, { maxBackoffMs: 5000 });
   const conn = fake.target!.connections[0]!;
-  conn.send(encodeAsyncMessage({ lun: 0n, itt: 0xffffffff, ...conn.status(), asyncEvent: 2, asyncVCode: 0, parameter1: 0, parameter2: 1, parameter3: 20 }));
+  conn.send(
+    encodeAsyncMessage({
+      lun: 0n,
+      itt: 0xffffffff,
+      ...conn.status(),
+      asyncEvent: 2,
+      asyncVCode: 0,
+      parameter1: 0,
+      parameter2: 1,
+      parameter3: 20,
+    }),
+  );
   await Bun.sleep(50);
   const dropped = performance.now();
   conn.close();
@@ -154,11 +214,25 @@ test("Async Message event 2 (connection drop ahead): the next login waits the Ti
 test("Async Message event 4 (negotiation requested) is answered with an empty Text Request; the session stays up", async () => {
   const s = await open({
     onPdu(c, f) {
-      if (f.pdu.opcode === Opcode.TextRequest) c.send(encodeTextResponse({ final: true, continue: false, lun: 0n, itt: f.pdu.itt, ttt: 0xffffffff, ...c.seq() }));
+      if (f.pdu.opcode === Opcode.TextRequest)
+        c.send(
+          encodeTextResponse({ final: true, continue: false, lun: 0n, itt: f.pdu.itt, ttt: 0xffffffff, ...c.seq() }),
+        );
     },
   });
   const conn = fake.target!.connections[0]!;
-  conn.send(encodeAsyncMessage({ lun: 0n, itt: 0xffffffff, ...conn.status(), asyncEvent: 4, asyncVCode: 0, parameter1: 0, parameter2: 0, parameter3: 5 }));
+  conn.send(
+    encodeAsyncMessage({
+      lun: 0n,
+      itt: 0xffffffff,
+      ...conn.status(),
+      asyncEvent: 4,
+      asyncVCode: 0,
+      parameter1: 0,
+      parameter2: 0,
+      parameter3: 5,
+    }),
+  );
   let text: Frame | undefined;
   for (let i = 0; i < 100 && !text; i++) {
     await Bun.sleep(10);
@@ -212,10 +286,23 @@ test("after reinstatement a LU with another serial number is not trusted: its I/
       const serial = new TextEncoder().encode(serials[index(c)]!);
       switch (cmd.cdb[0]) {
         case 0x12: // INQUIRY: VPD 0x00 lists 0x80; 0x80 is the unit serial number
-          if (cmd.cdb[2] === 0x00) c.dataIn(cmd, new Uint8Array([0, 0, 0, 2, 0x00, 0x80]), { statusPresent: true, final: true, residualUnderflow: true, residualCount: cmd.expectedDataTransferLength - 6 });
-          else c.dataIn(cmd, new Uint8Array([0, 0x80, 0, serial.length, ...serial]), { statusPresent: true, final: true, residualUnderflow: true, residualCount: cmd.expectedDataTransferLength - 4 - serial.length });
+          if (cmd.cdb[2] === 0x00)
+            c.dataIn(cmd, new Uint8Array([0, 0, 0, 2, 0x00, 0x80]), {
+              statusPresent: true,
+              final: true,
+              residualUnderflow: true,
+              residualCount: cmd.expectedDataTransferLength - 6,
+            });
+          else
+            c.dataIn(cmd, new Uint8Array([0, 0x80, 0, serial.length, ...serial]), {
+              statusPresent: true,
+              final: true,
+              residualUnderflow: true,
+              residualCount: cmd.expectedDataTransferLength - 4 - serial.length,
+            });
           return;
-        case 0x9e: { // READ CAPACITY(16): 2048 blocks of 512
+        case 0x9e: {
+          // READ CAPACITY(16): 2048 blocks of 512
           const d = new Uint8Array(32);
           new DataView(d.buffer).setBigUint64(0, 2047n);
           new DataView(d.buffer).setUint32(8, 512);
@@ -223,7 +310,8 @@ test("after reinstatement a LU with another serial number is not trusted: its I/
           return;
         }
         case 0x28:
-          if (index(c) === 0) c.close(); // the read is outstanding when the connection goes
+          if (index(c) === 0)
+            c.close(); // the read is outstanding when the connection goes
           else readsOnSecond++;
           return;
         default:
@@ -234,7 +322,10 @@ test("after reinstatement a LU with another serial number is not trusted: its I/
   const lu = new LogicalUnit(s, 0);
   await lu.open();
   expect(s.recordedIdentity(0)).toContain("SERIAL-A");
-  const err = await lu.read(0n, 1).then(() => undefined, (e: unknown) => e as Error);
+  const err = await lu.read(0n, 1).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
   expect(err?.message).toMatch(/not the same logical unit after reconnecting/);
   expect(s.state.kind).toBe("failed");
   expect(s.history.map((h) => h.event)).toContain("identity-changed");
@@ -254,7 +345,12 @@ for (const tmfResponse of [0, 1]) {
           if (f.pdu.opcode === Opcode.TaskMgmtRequest) {
             const tmf = f.pdu as TaskMgmtRequest;
             aborts++;
-            const cmd = c.received.map((r) => r.pdu).find((p): p is ScsiCommand => p.opcode === Opcode.ScsiCommand && (p as ScsiCommand).itt === tmf.referencedTaskTag)!;
+            const cmd = c.received
+              .map((r) => r.pdu)
+              .find(
+                (p): p is ScsiCommand =>
+                  p.opcode === Opcode.ScsiCommand && (p as ScsiCommand).itt === tmf.referencedTaskTag,
+              )!;
             c.dataIn(cmd, new Uint8Array(512), { statusPresent: true, final: true });
             c.send(encodeTaskMgmtResponse({ response: tmfResponse, itt: tmf.itt, ...c.status() }));
           }

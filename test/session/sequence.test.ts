@@ -16,15 +16,27 @@ import { ERROR_CATALOGUE } from "../../src/contract/errors.ts";
 
 const fake = fakeFixture();
 
-async function open(opts: FakeTargetOptions, extra: { initialCmdSN?: number; queueDepth?: number; commandTimeoutMs?: number } = {}): Promise<Session> {
+async function open(
+  opts: FakeTargetOptions,
+  extra: { initialCmdSN?: number; queueDepth?: number; commandTimeoutMs?: number } = {},
+): Promise<Session> {
   return fake.open(opts, {
-    login: { initiatorName: "iqn.2026-11.dev.iscsi:seq", ...(extra.initialCmdSN !== undefined ? { initialCmdSN: extra.initialCmdSN } : {}) },
+    login: {
+      initiatorName: "iqn.2026-11.dev.iscsi:seq",
+      ...(extra.initialCmdSN !== undefined ? { initialCmdSN: extra.initialCmdSN } : {}),
+    },
     recovery: { nopIntervalMs: 0, commandTimeoutMs: extra.commandTimeoutMs ?? 0 },
     ...(extra.queueDepth ? { queueDepth: extra.queueDepth } : {}),
   });
 }
 
-const tur = (): ScsiTask => ({ lun: 0, cdb: new Uint8Array(6), direction: "none", transferLength: 0, name: "TEST UNIT READY" });
+const tur = (): ScsiTask => ({
+  lun: 0,
+  cdb: new Uint8Array(6),
+  direction: "none",
+  transferLength: 0,
+  name: "TEST UNIT READY",
+});
 
 test("a window closed from login on: no SCSI Command goes out, an immediate NOP-Out still does; opening it sends the command (case 12)", async () => {
   const commands: ScsiCommand[] = [];
@@ -55,7 +67,12 @@ test("a window closed from login on: no SCSI Command goes out, an immediate NOP-
 // CmdSN > MaxCmdSN would be silently ignored by the target (RFC 7143 §4.2.2.1) and hang until its timeout.
 test("a Text Request waits for a closed window instead of going out beyond MaxCmdSN", async () => {
   const texts: number[] = [];
-  const s = await open({ window: 0, onPdu(_c, f) { if (f.pdu.opcode === Opcode.TextRequest) texts.push((f.pdu as { cmdSN: number }).cmdSN); } });
+  const s = await open({
+    window: 0,
+    onPdu(_c, f) {
+      if (f.pdu.opcode === Opcode.TextRequest) texts.push((f.pdu as { cmdSN: number }).cmdSN);
+    },
+  });
   const pending = s.requests.text([["SendTargets", "All"]], 500).catch(() => undefined);
   await settle();
   expect(texts).toEqual([]);
@@ -64,17 +81,20 @@ test("a Text Request waits for a closed window instead of going out beyond MaxCm
 
 test("CmdSN from 0xFFFFFFF0 and StatSN from 0xFFFFFFF8 across 2^32: 100 commands, no stall, acknowledgements right (case 13)", async () => {
   const seen: Array<{ cmdSN: number; expStatSN: number }> = [];
-  const s = await open({
-    statSN: 0xfffffff8,
-    window: 8,
-    onPdu(c, f) {
-      if (f.pdu.opcode !== Opcode.ScsiCommand) return;
-      const cmd = f.pdu as ScsiCommand;
-      seen.push({ cmdSN: cmd.cmdSN, expStatSN: cmd.expStatSN });
-      c.ack(cmd);
-      c.good(cmd);
+  const s = await open(
+    {
+      statSN: 0xfffffff8,
+      window: 8,
+      onPdu(c, f) {
+        if (f.pdu.opcode !== Opcode.ScsiCommand) return;
+        const cmd = f.pdu as ScsiCommand;
+        seen.push({ cmdSN: cmd.cmdSN, expStatSN: cmd.expStatSN });
+        c.ack(cmd);
+        c.good(cmd);
+      },
     },
-  }, { initialCmdSN: 0xfffffff0, queueDepth: 8 });
+    { initialCmdSN: 0xfffffff0, queueDepth: 8 },
+  );
   const results = await Promise.all(Array.from({ length: 100 }, () => s.execute(tur())));
   expect(results.every((r) => r.status === 0)).toBe(true);
   expect(seen.map((x) => x.cmdSN)).toEqual(Array.from({ length: 100 }, (_, i) => (0xfffffff0 + i) >>> 0));
@@ -106,23 +126,33 @@ test("10 000 commands at queue depth 64, answered out of order, some failed: nev
     }
     held = [];
   };
-  const s = await open({
-    window: 128,
-    onPdu(c, f) {
-      if (f.pdu.opcode !== Opcode.ScsiCommand) return;
-      const cmd = f.pdu as ScsiCommand;
-      if (outstanding.has(cmd.itt)) duplicates.push(cmd.itt);
-      outstanding.add(cmd.itt);
-      c.ack(cmd);
-      held.push(cmd);
-      if (held.length >= 16) flush(c);
-      else {
-        clearTimeout(timer);
-        timer = setTimeout(() => flush(c), 2);
-      }
+  const s = await open(
+    {
+      window: 128,
+      onPdu(c, f) {
+        if (f.pdu.opcode !== Opcode.ScsiCommand) return;
+        const cmd = f.pdu as ScsiCommand;
+        if (outstanding.has(cmd.itt)) duplicates.push(cmd.itt);
+        outstanding.add(cmd.itt);
+        c.ack(cmd);
+        held.push(cmd);
+        if (held.length >= 16) flush(c);
+        else {
+          clearTimeout(timer);
+          timer = setTimeout(() => flush(c), 2);
+        }
+      },
     },
-  }, { queueDepth: 64 });
-  const outcomes = await Promise.all(Array.from({ length: 10_000 }, () => s.execute(tur()).then((r) => r.status, () => -1)));
+    { queueDepth: 64 },
+  );
+  const outcomes = await Promise.all(
+    Array.from({ length: 10_000 }, () =>
+      s.execute(tur()).then(
+        (r) => r.status,
+        () => -1,
+      ),
+    ),
+  );
   expect(duplicates).toEqual([]);
   expect(outcomes.filter((o) => o === 0).length).toBeGreaterThan(7_500);
   expect(outcomes.filter((o) => o === 2).length).toBeGreaterThan(100);
@@ -152,7 +182,10 @@ test("a command held by a window that never opens is probed at once and fails at
   const fake = closedWindow();
   const s = await open(fake.opts, { commandTimeoutMs: 800 });
   const submitted = performance.now();
-  const outcome = await s.execute(tur()).then(() => undefined, (e: Error & { code?: string }) => e);
+  const outcome = await s.execute(tur()).then(
+    () => undefined,
+    (e: Error & { code?: string }) => e,
+  );
   expect(outcome?.code).toBe("TIMEOUT");
   expect(outcome?.message).toContain("TEST UNIT READY was not sent within 0.8 s: the command window");
   expect(outcome?.message).toContain("stayed closed");
@@ -165,8 +198,13 @@ test("a command held by a window that never opens is probed at once and fails at
 
 test("a Text Request held by a window that never opens times out with the window named", async () => {
   const s = await open(closedWindow().opts);
-  const err = await s.requests.text([["SendTargets", "All"]], 400).then(() => undefined, (e: Error) => e);
-  expect(err?.message).toMatch(/Text: no answer from .* within 400 ms; its command window stayed closed \(ExpCmdSN \d+, MaxCmdSN \d+\)/);
+  const err = await s.requests.text([["SendTargets", "All"]], 400).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  expect(err?.message).toMatch(
+    /Text: no answer from .* within 400 ms; its command window stayed closed \(ExpCmdSN \d+, MaxCmdSN \d+\)/,
+  );
 });
 
 test("`iscsi read` against a target whose window stays closed exits with a clear error within the command timeout", async () => {
@@ -175,9 +213,23 @@ test("`iscsi read` against a target whose window stays closed exits with a clear
   try {
     const started = performance.now();
     const main = join(import.meta.dir, "../../src/main.ts");
-    const p = Bun.spawn([process.execPath, main, "read", `iscsi://127.0.0.1:${target.port}/iqn.2026-11.test:fake/0`, "-o", join(dir, "out"), "--command-timeout", "2"], {
-      stdout: "pipe", stderr: "pipe", env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock" },
-    });
+    const p = Bun.spawn(
+      [
+        process.execPath,
+        main,
+        "read",
+        `iscsi://127.0.0.1:${target.port}/iqn.2026-11.test:fake/0`,
+        "-o",
+        join(dir, "out"),
+        "--command-timeout",
+        "2",
+      ],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...process.env, ISCSI_SOCKET: "/nonexistent/iscsi-test.sock" },
+      },
+    );
     const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
     expect(code).toBe(ERROR_CATALOGUE.TIMEOUT.exit);
     expect(stderr).toContain("was not sent within 2 s: the command window of 127.0.0.1:");

@@ -14,8 +14,21 @@ async function open(opts: FakeTargetOptions, queueDepth?: number): Promise<Sessi
   return fake.open(opts, queueDepth ? { queueDepth } : {});
 }
 
-const readCmd = (len: number) => ({ lun: 0, cdb: new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, len / 512, 0]), direction: "read" as const, transferLength: len, name: "READ(10)" });
-const writeCmd = (data: Uint8Array) => ({ lun: 0, cdb: new Uint8Array([0x2a, 0, 0, 0, 0, 0, 0, 0, data.length / 512, 0]), direction: "write" as const, transferLength: data.length, data, name: "WRITE(10)" });
+const readCmd = (len: number) => ({
+  lun: 0,
+  cdb: new Uint8Array([0x28, 0, 0, 0, 0, 0, 0, 0, len / 512, 0]),
+  direction: "read" as const,
+  transferLength: len,
+  name: "READ(10)",
+});
+const writeCmd = (data: Uint8Array) => ({
+  lun: 0,
+  cdb: new Uint8Array([0x2a, 0, 0, 0, 0, 0, 0, 0, data.length / 512, 0]),
+  direction: "write" as const,
+  transferLength: data.length,
+  data,
+  name: "WRITE(10)",
+});
 const cmdOf = (f: Frame) => f.pdu as ScsiCommand;
 
 describe("Data-In", () => {
@@ -69,7 +82,12 @@ describe("Data-In", () => {
         if (f.pdu.opcode !== Opcode.ScsiCommand) return;
         const cmd = cmdOf(f);
         c.ack(cmd);
-        c.dataIn(cmd, new Uint8Array(512).fill(7), { statusPresent: true, final: true, residualUnderflow: true, residualCount: 512 });
+        c.dataIn(cmd, new Uint8Array(512).fill(7), {
+          statusPresent: true,
+          final: true,
+          residualUnderflow: true,
+          residualCount: 512,
+        });
       },
     });
     const r = await s.execute(readCmd(1024));
@@ -129,7 +147,9 @@ describe("SCSI Response", () => {
         c.good(cmd, { residualOverflow: true, residualUnderflow: true, residualCount: 1 });
       },
     });
-    await expect(s.execute({ lun: 0, cdb: new Uint8Array(6), direction: "none", transferLength: 0 })).rejects.toThrow(/both residual overflow and underflow/);
+    await expect(s.execute({ lun: 0, cdb: new Uint8Array(6), direction: "none", transferLength: 0 })).rejects.toThrow(
+      /both residual overflow and underflow/,
+    );
   });
 
   test("a response for an unknown ITT drops the connection and fails what is outstanding", async () => {
@@ -150,7 +170,13 @@ describe("R2T and Data-Out", () => {
     const data = new Uint8Array(64 * 1024).map((_, i) => (i * 7) & 0xff);
     const got = new Uint8Array(data.length);
     const s = await open({
-      answers: { ImmediateData: "No", InitialR2T: "Yes", MaxRecvDataSegmentLength: "8192", MaxBurstLength: "16384", FirstBurstLength: "8192" },
+      answers: {
+        ImmediateData: "No",
+        InitialR2T: "Yes",
+        MaxRecvDataSegmentLength: "8192",
+        MaxBurstLength: "16384",
+        FirstBurstLength: "8192",
+      },
       onPdu(c, f) {
         if (f.pdu.opcode === Opcode.ScsiCommand) {
           const cmd = cmdOf(f);
@@ -161,7 +187,8 @@ describe("R2T and Data-Out", () => {
           const d = f.pdu as DataOut;
           outs.push(d);
           got.set(f.data, d.bufferOffset);
-          if (d.bufferOffset + f.data.length === data.length) c.good((c as FakeConnection & { cmd?: ScsiCommand }).cmd!);
+          if (d.bufferOffset + f.data.length === data.length)
+            c.good((c as FakeConnection & { cmd?: ScsiCommand }).cmd!);
         }
       },
     });
@@ -247,7 +274,11 @@ describe("CmdSN window and NOP", () => {
 
   test("a NOP-In asking for an answer gets a NOP-Out echoing its TTT, LUN and ping data", async () => {
     let conn: FakeConnection | undefined;
-    const s = await open({ onPdu(c) { conn = c; } });
+    const s = await open({
+      onPdu(c) {
+        conn = c;
+      },
+    });
     // Any PDU reaches onPdu only in full feature phase; find the connection from the target.
     conn = fake.target!.connections[0]!;
     conn.nopIn(0x1234, new Uint8Array([1, 2, 3, 4]));

@@ -17,7 +17,12 @@ export type Extra = Omit<Partial<SessionOptions>, "login"> & { login?: Partial<S
 /** Log in to `target`; `extra` overrides the test login, the recovery options and the rest. */
 export function openFakeSession(target: FakeTarget, extra: Extra = {}): Promise<Session> {
   const { login, recovery, ...rest } = extra;
-  return Session.open({ ...target.endpoint, ...rest, login: { ...FAKE_LOGIN, ...login }, recovery: { enabled: false, ...recovery } });
+  return Session.open({
+    ...target.endpoint,
+    ...rest,
+    login: { ...FAKE_LOGIN, ...login },
+    recovery: { enabled: false, ...recovery },
+  });
 }
 
 /** The target and session of the running test: opened by `open`, closed after each test. */

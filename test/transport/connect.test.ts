@@ -31,11 +31,20 @@ async function withEnv<T>(name: string, value: string | undefined, fn: () => Pro
  * resolveTransport(given) in a fresh Bun (the shim is loaded once per process), from `src` (the real tree or a
  * copy); prints the result as JSON or the error's code and message. `prelude` runs before connect.ts is imported.
  */
-async function resolveIn(env: Record<string, string | undefined>, given?: string, src = join(ROOT, "src"), prelude = ""): Promise<string> {
+async function resolveIn(
+  env: Record<string, string | undefined>,
+  given?: string,
+  src = join(ROOT, "src"),
+  prelude = "",
+): Promise<string> {
   const script = `${prelude}
     const { resolveTransport } = await import(${JSON.stringify(join(src, "transport/connect.ts"))});
     resolveTransport(${given === undefined ? "" : JSON.stringify(given)}).then((t) => console.log(JSON.stringify(t)), (e) => console.log(e.code, e.message));`;
-  const p = Bun.spawn([process.execPath, "-e", script], { env: { ...process.env, ISCSI_TRANSPORT: undefined, ISCSI_NET_LIB: undefined, ...env }, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([process.execPath, "-e", script], {
+    env: { ...process.env, ISCSI_TRANSPORT: undefined, ISCSI_NET_LIB: undefined, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return out.trim() || err.trim();
 }
@@ -46,7 +55,9 @@ describe("the choice", () => {
     expect(await withEnv("ISCSI_TRANSPORT", "native", () => transportChoice())).toBe("native");
     expect(await withEnv("ISCSI_TRANSPORT", "", () => transportChoice())).toBe("auto");
     expect(await withEnv("ISCSI_TRANSPORT", undefined, () => transportChoice())).toBe("auto");
-    await withEnv("ISCSI_TRANSPORT", "rdma", () => expect(() => transportChoice()).toThrow(/ISCSI_TRANSPORT "rdma" is not one of auto, bun, native/));
+    await withEnv("ISCSI_TRANSPORT", "rdma", () =>
+      expect(() => transportChoice()).toThrow(/ISCSI_TRANSPORT "rdma" is not one of auto, bun, native/),
+    );
     let code: unknown;
     try {
       transportChoice("tcp");
@@ -64,8 +75,16 @@ describe("resolving it on this machine (Linux, shim built)", () => {
   });
 
   test("ISCSI_TRANSPORT=bun and --transport bun still give Bun's transport; explicit native gives native", async () => {
-    expect(await withEnv("ISCSI_TRANSPORT", "bun", () => resolveTransport())).toEqual({ kind: "bun", why: "ISCSI_TRANSPORT=bun", fellBack: false });
-    expect(await withEnv("ISCSI_TRANSPORT", "native", () => resolveTransport("bun"))).toEqual({ kind: "bun", why: "--transport bun", fellBack: false });
+    expect(await withEnv("ISCSI_TRANSPORT", "bun", () => resolveTransport())).toEqual({
+      kind: "bun",
+      why: "ISCSI_TRANSPORT=bun",
+      fellBack: false,
+    });
+    expect(await withEnv("ISCSI_TRANSPORT", "native", () => resolveTransport("bun"))).toEqual({
+      kind: "bun",
+      why: "--transport bun",
+      fellBack: false,
+    });
     expect(await resolveTransport("native")).toEqual({ kind: "native", why: "--transport native", fellBack: false });
   });
 
@@ -94,7 +113,9 @@ describe("without a usable shim", () => {
 
   test("an ISCSI_NET_LIB that is not a library is an error that says it cannot be loaded", async () => {
     writeFileSync(join(tmp, "garbage.so"), "not an ELF file\n");
-    expect(await resolveIn({ ISCSI_NET_LIB: join(tmp, "garbage.so") })).toStartWith(`TRANSPORT cannot load the native transport library ${join(tmp, "garbage.so")}: `);
+    expect(await resolveIn({ ISCSI_NET_LIB: join(tmp, "garbage.so") })).toStartWith(
+      `TRANSPORT cannot load the native transport library ${join(tmp, "garbage.so")}: `,
+    );
   });
 
   test("no shim anywhere: auto falls back to Bun's transport and says why; native fails saying how to build it", async () => {
@@ -103,7 +124,9 @@ describe("without a usable shim", () => {
     cpSync(join(ROOT, "src/transport"), join(tree, "src/transport"), { recursive: true });
     const auto = JSON.parse(await resolveIn({}, undefined, join(tree, "src")));
     expect(auto).toMatchObject({ kind: "bun", fellBack: true });
-    expect(auto.why).toStartWith("the default, but the native transport library libiscsi_net.so was not found; looked at: (no copy embedded in this executable), ");
+    expect(auto.why).toStartWith(
+      "the default, but the native transport library libiscsi_net.so was not found; looked at: (no copy embedded in this executable), ",
+    );
     expect(auto.why).toContain(join(tree, "ffi/build/linux-x64/libiscsi_net.so"));
     const native = await resolveIn({}, "native", join(tree, "src"));
     expect(native).toStartWith("TRANSPORT the native transport library libiscsi_net.so was not found; ");
@@ -114,7 +137,13 @@ describe("without a usable shim", () => {
     const darwin = `Object.defineProperty(process, "platform", { value: "darwin" });`;
     // A missing ISCSI_NET_LIB would be an error if anything were looked up.
     const env = { ISCSI_NET_LIB: join(tmp, "missing.so") };
-    expect(JSON.parse(await resolveIn(env, undefined, undefined, darwin))).toEqual({ kind: "bun", why: "the default, and the native transport is Linux-only", fellBack: false });
-    expect(await resolveIn(env, "native", undefined, darwin)).toBe("TRANSPORT the native transport is Linux-only (this is darwin); use the Bun transport");
+    expect(JSON.parse(await resolveIn(env, undefined, undefined, darwin))).toEqual({
+      kind: "bun",
+      why: "the default, and the native transport is Linux-only",
+      fellBack: false,
+    });
+    expect(await resolveIn(env, "native", undefined, darwin)).toBe(
+      "TRANSPORT the native transport is Linux-only (this is darwin); use the Bun transport",
+    );
   });
 });

@@ -73,7 +73,11 @@ describe("native transport", () => {
       }
       s.end();
     };
-    const source = Bun.listen<undefined>({ hostname: "127.0.0.1", port: 0, socket: { open: push, drain: push, data() {} } });
+    const source = Bun.listen<undefined>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { open: push, drain: push, data() {} },
+    });
     try {
       const t = await connectNative("127.0.0.1", source.port);
       const c = collector();
@@ -102,7 +106,9 @@ describe("native transport", () => {
     expect(r.streamAt).toBe(data.length);
     expect(r.dest).toEqual(data.subarray(start, start + r.dest.length));
     expect(r.placedBytes).toBeGreaterThan(256 * 1024);
-    expect(r.bytes()).toEqual(Bun.concatArrayBuffers([data.subarray(0, start), data.subarray(start + r.dest.length)], Infinity, true));
+    expect(r.bytes()).toEqual(
+      Bun.concatArrayBuffers([data.subarray(0, start), data.subarray(start + r.dest.length)], Infinity, true),
+    );
     expect(during).toBe(th0 + 1); // the watcher thread, started once large segments flowed
     await until(() => threads() === th0);
   });
@@ -117,7 +123,11 @@ describe("native transport", () => {
     const total = pieces.reduce((n, p) => n + p.length, 0);
     const all = Bun.concatArrayBuffers(pieces, Infinity, true);
     // The receiver is a separate process, so SIGSTOP really stops it reading.
-    const sink = Bun.spawn([process.execPath, "-e", SINK], { stdout: "pipe", stderr: "inherit", env: { ...process.env, BYTES: String(total) } });
+    const sink = Bun.spawn([process.execPath, "-e", SINK], {
+      stdout: "pipe",
+      stderr: "inherit",
+      env: { ...process.env, BYTES: String(total) },
+    });
     const reader = sink.stdout.getReader();
     const port = Number(new TextDecoder().decode((await reader.read()).value).trim());
     try {
@@ -210,14 +220,20 @@ describe("native transport", () => {
   test("a refused connect rejects with a TransportError naming the peer, and leaves nothing open", async () => {
     const port = freePort();
     const fd0 = fds();
-    const err = await connectNative("127.0.0.1", port).then(() => undefined, (e: Error & { code?: string }) => e);
+    const err = await connectNative("127.0.0.1", port).then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    );
     expect(err?.code).toBe("TRANSPORT");
     expect(err?.message).toContain(`127.0.0.1:${port}`);
     await until(() => fds() <= fd0, 2000);
   });
 
   test("an unknown host name is a TransportError naming it", async () => {
-    const err = await connectNative("no-such-host.invalid", 3260).then(() => undefined, (e: Error & { code?: string }) => e);
+    const err = await connectNative("no-such-host.invalid", 3260).then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    );
     expect(err?.code).toBe("TRANSPORT");
     expect(err?.message).toContain("no-such-host.invalid:3260");
   });
@@ -232,8 +248,12 @@ describe("the shim library", () => {
   test("a missing one named by ISCSI_NET_LIB is a TransportError naming the path", async () => {
     const code = `import { connectNative } from "${import.meta.dir}/../../src/transport/native.ts";
       connectNative("127.0.0.1", 1).then(() => console.log("connected"), (e) => console.log(e.code, e.message));`;
-    const r = Bun.spawnSync([process.execPath, "-e", code], { env: { ...process.env, ISCSI_NET_LIB: "/nonexistent/libiscsi_net.so" } });
-    expect(r.stdout.toString().trim()).toBe("TRANSPORT $ISCSI_NET_LIB names /nonexistent/libiscsi_net.so, which does not exist: unset ISCSI_NET_LIB or point it at libiscsi_net.so");
+    const r = Bun.spawnSync([process.execPath, "-e", code], {
+      env: { ...process.env, ISCSI_NET_LIB: "/nonexistent/libiscsi_net.so" },
+    });
+    expect(r.stdout.toString().trim()).toBe(
+      "TRANSPORT $ISCSI_NET_LIB names /nonexistent/libiscsi_net.so, which does not exist: unset ISCSI_NET_LIB or point it at libiscsi_net.so",
+    );
   });
 });
 
@@ -272,9 +292,12 @@ function segmentReceiver(start: number, length: number): SegmentReceiver {
         r.streamAt += chunk.length;
       },
       placement: () =>
-        r.streamAt >= start && r.streamAt < start + length ? { rest: dest.subarray(r.streamAt - start), segmentLength: length } : undefined,
+        r.streamAt >= start && r.streamAt < start + length
+          ? { rest: dest.subarray(r.streamAt - start), segmentLength: length }
+          : undefined,
       placed: (n) => {
-        if (n <= 0 || r.streamAt + n > start + length) throw new Error(`placed ${n} at ${r.streamAt}: outside the segment`);
+        if (n <= 0 || r.streamAt + n > start + length)
+          throw new Error(`placed ${n} at ${r.streamAt}: outside the segment`);
         r.placedBytes += n;
         r.streamAt += n;
       },

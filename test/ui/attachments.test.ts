@@ -14,7 +14,12 @@ import { startDashboard, until, visit, type Dashboard } from "./setup.ts";
 let ui: Dashboard;
 let work: string;
 const iqn = () => ui.tgt.targets[0]!.iqn;
-const attachments = async () => (JSON.parse((await ui.d.cli(["attach", "--list", "--json"])).stdout) as { attachments: Array<{ id: number; device: string; file: string; mountPoint?: string; mpath: string }> }).attachments;
+const attachments = async () =>
+  (
+    JSON.parse((await ui.d.cli(["attach", "--list", "--json"])).stdout) as {
+      attachments: Array<{ id: number; device: string; file: string; mountPoint?: string; mpath: string }>;
+    }
+  ).attachments;
 const choice = (lun: number, size: string) => `${iqn()} at ${ui.tgt.portal}, LUN ${lun} (${size})`;
 
 beforeAll(async () => {
@@ -41,30 +46,56 @@ test("attach a LUN from the page; writes to its loop device move the session's f
   const row = page.getByRole("row").filter({ hasText: a!.device });
   await row.getByText("attached").waitFor();
   // The LU's multipath device: one path, the session's, up and active.
-  await page.getByRole("table", { name: `Paths of ${a!.mpath}`, exact: true }).getByText("up (active)").waitFor();
+  await page
+    .getByRole("table", { name: `Paths of ${a!.mpath}`, exact: true })
+    .getByText("up (active)")
+    .waitFor();
 
   await visit(page, "sessions", "Sessions");
   const card = page.locator("[data-sid]");
   // dd in a child process, direct I/O, for a few seconds: every write goes through the daemon's session.
-  const dd = sh(`end=$((SECONDS+8)); while [ $SECONDS -lt $end ]; do dd if=/dev/zero of=${a!.device} bs=1M count=8 oflag=direct status=none || exit 1; done`);
+  const dd = sh(
+    `end=$((SECONDS+8)); while [ $SECONDS -lt $end ]; do dd if=/dev/zero of=${a!.device} bs=1M count=8 oflag=direct status=none || exit 1; done`,
+  );
   try {
-    await until(async () => (await card.locator('[data-figure="write"]').textContent()) ?? "", (t) => /^\d+(\.\d+)? (MiB|GiB)\/s$/.test(t), "a write rate in MiB/s");
-    await until(async () => (await card.locator(".spark polyline").getAttribute("points"))?.split(" ").length ?? 0, (n) => n >= 6, "six trend points");
+    await until(
+      async () => (await card.locator('[data-figure="write"]').textContent()) ?? "",
+      (t) => /^\d+(\.\d+)? (MiB|GiB)\/s$/.test(t),
+      "a write rate in MiB/s",
+    );
+    await until(
+      async () => (await card.locator(".spark polyline").getAttribute("points"))?.split(" ").length ?? 0,
+      (n) => n >= 6,
+      "six trend points",
+    );
     await screenshot(page, "sessions-io");
   } finally {
     expect((await dd).code).toBe(0);
   }
 
   await card.getByRole("button", { name: "Log out" }).click();
-  await card.getByRole("alert").filter({ hasText: `has LUN 1 as ${a!.device} (attachment ${a!.id}) attached; detach first` }).waitFor();
-  expect((await card.getByRole("alert").textContent())!).toMatch(/ A disk of this connection is still in use: eject it first\.$/);
+  await card
+    .getByRole("alert")
+    .filter({ hasText: `has LUN 1 as ${a!.device} (attachment ${a!.id}) attached; detach first` })
+    .waitFor();
+  expect((await card.getByRole("alert").textContent())!).toMatch(
+    / A disk of this connection is still in use: eject it first\.$/,
+  );
   // The page offers the safe way out as a button instead of telling the user to type a command.
   expect(await card.getByRole("button", { name: "Eject its disks and log out" }).count()).toBe(1);
 
   await visit(page, "attachments", "Attachments");
-  await until(async () => (await row.textContent()) ?? "", (t) => /[1-9][\d,]* writes \([\d.]+ (MiB|GiB)\), 0 errors/.test(t), "the write counter");
+  await until(
+    async () => (await row.textContent()) ?? "",
+    (t) => /[1-9][\d,]* writes \([\d.]+ (MiB|GiB)\), 0 errors/.test(t),
+    "the write counter",
+  );
   // An attached LUN is no longer offered.
-  await until(() => page.getByLabel("LUN").locator("option").allTextContents(), (o) => o.length === 1 && o[0] === choice(2, "48.0 MiB"), "only LUN 2 offered");
+  await until(
+    () => page.getByLabel("LUN").locator("option").allTextContents(),
+    (o) => o.length === 1 && o[0] === choice(2, "48.0 MiB"),
+    "only LUN 2 offered",
+  );
   await screenshot(page, "attachments");
 });
 
@@ -121,7 +152,11 @@ test("an NFS attachment shows its route, export URL and NFS counters; written th
   await visit(page, "attachments", "Attachments");
   const row = page.getByRole("row").filter({ hasText: a.export.url });
   await row.waitFor();
-  await until(async () => (await row.textContent()) ?? "", (t) => t.includes("nfs") && /[1-9][\d,]* writes \(1\.0 MiB\), 0 errors, \d+ COMMITs, 0 JUKEBOX/.test(t), "the NFS counters");
+  await until(
+    async () => (await row.textContent()) ?? "",
+    (t) => t.includes("nfs") && /[1-9][\d,]* writes \(1\.0 MiB\), 0 errors, \d+ COMMITs, 0 JUKEBOX/.test(t),
+    "the NFS counters",
+  );
   await screenshot(page, "attachments-nfs");
   expect((await d.cli(["detach", String(a.id)])).code).toBe(0);
   await page.getByText("Nothing attached.").waitFor();

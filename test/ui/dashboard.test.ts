@@ -17,7 +17,11 @@ let chapTgt: TgtdTarget;
 let ist: IstgtTarget;
 
 beforeAll(async () => {
-  [ui, chapTgt, ist] = await Promise.all([startDashboard(), startTgtd({ luns: [{ sizeMiB: 4 }], chap: CHAP }), startIstgt({ luns: [{ sizeMiB: 4 }], chap: CHAP })]);
+  [ui, chapTgt, ist] = await Promise.all([
+    startDashboard(),
+    startTgtd({ luns: [{ sizeMiB: 4 }], chap: CHAP }),
+    startIstgt({ luns: [{ sizeMiB: 4 }], chap: CHAP }),
+  ]);
 });
 
 afterAll(async () => {
@@ -25,7 +29,12 @@ afterAll(async () => {
   await Promise.all([chapTgt?.stop(), ist?.stop()]);
 });
 
-const nodesJson = async () => JSON.parse((await ui.d.cli(["nodes", "--json"])).stdout).nodes as Array<{ target: string; startup: string; sid?: number }>;
+const nodesJson = async () =>
+  JSON.parse((await ui.d.cli(["nodes", "--json"])).stdout).nodes as Array<{
+    target: string;
+    startup: string;
+    sid?: number;
+  }>;
 const iqn = (t: TgtdTarget | IstgtTarget) => t.targets[0]!.iqn;
 /** The name the dashboard shows for a target: the last part of its IQN. */
 const short = (target: string) => target.split(":").pop()!;
@@ -97,9 +106,17 @@ test("log in; the sessions page shows the session, and its live figures move whi
   try {
     await until(figure("iops"), (t) => Number(t.replace(/,/g, "")) > 0, "IOPS above 0");
     await until(figure("latency"), (t) => /^\d+(\.\d+)? ms$/.test(t), "a latency in ms");
-    await until(figure("read"), (t) => /^\d+(\.\d+)? (B|KiB|MiB)\/s$/.test(t) && !t.startsWith("0 B"), "a read rate above 0");
+    await until(
+      figure("read"),
+      (t) => /^\d+(\.\d+)? (B|KiB|MiB)\/s$/.test(t) && !t.startsWith("0 B"),
+      "a read rate above 0",
+    );
     // A few more samples, so the screenshot shows the trend line too.
-    await until(async () => (await card.locator(".spark polyline").getAttribute("points"))?.split(" ").length ?? 0, (n) => n >= 4, "four trend points");
+    await until(
+      async () => (await card.locator(".spark polyline").getAttribute("points"))?.split(" ").length ?? 0,
+      (n) => n >= 4,
+      "four trend points",
+    );
     await screenshot(page, "sessions");
   } finally {
     running = false;
@@ -119,7 +136,11 @@ test("a target restart appears in the session's reconnect history, without a rel
   await history.filter({ hasText: "reinstated" }).waitFor({ timeout: 60_000 });
   expect(await history.first().textContent()).toMatch(/ lost: /);
   await card.getByText("connected", { exact: true }).waitFor();
-  await until(async () => (await card.locator(".totals").textContent()) ?? "", (t) => /\b1 reconnect$/.test(t), "one reconnect counted");
+  await until(
+    async () => (await card.locator(".totals").textContent()) ?? "",
+    (t) => /\b1 reconnect$/.test(t),
+    "one reconnect counted",
+  );
   await screenshot(page, "sessions-reconnected");
 });
 
@@ -145,7 +166,9 @@ test("a wrong CHAP secret is a clear error on the node page; the right one logs 
   const error = page.getByRole("alert").filter({ hasText: "authentication" });
   await error.waitFor();
   // A sentence that says what to do, not a catalogue tag.
-  expect(await error.textContent()).toMatch(/\. Check the CHAP user name and secret: they must match what the NAS has for this target\.$/);
+  expect(await error.textContent()).toMatch(
+    /\. Check the CHAP user name and secret: they must match what the NAS has for this target\.$/,
+  );
   expect(await error.textContent()).not.toMatch(/AUTH_FAILED/);
   await screenshot(page, "node-chap-error");
   // The first save's notice must be gone first: otherwise it answers the wait below before the second save is
@@ -155,9 +178,12 @@ test("a wrong CHAP secret is a clear error on the node page; the right one logs 
   await page.getByRole("button", { name: "Save authentication" }).click();
   await page.getByText("Authentication saved").waitFor();
   await page.getByRole("button", { name: "Log in" }).click();
-  await page.getByRole("button", { name: "Log out" }).waitFor().catch(async (e) => {
-    throw new Error(`${e}; page says: ${await page.locator("main").textContent()}`);
-  });
+  await page
+    .getByRole("button", { name: "Log out" })
+    .waitFor()
+    .catch(async (e) => {
+      throw new Error(`${e}; page says: ${await page.locator("main").textContent()}`);
+    });
   expect(await error.count()).toBe(0);
   const html = await page.content();
   for (const s of [CHAP.secret, WRONG]) {
@@ -176,10 +202,16 @@ test("discovery with CHAP (istgt checks it): a short secret is refused plainly, 
   await page.getByLabel("User name").fill(CHAP.username);
   await page.getByLabel("Secret").fill("short");
   await discover.click();
-  await page.getByRole("alert").filter({ hasText: "a CHAP secret must be at least 12 bytes (RFC 7143 §9.2.1); this one has 5." }).waitFor();
+  await page
+    .getByRole("alert")
+    .filter({ hasText: "a CHAP secret must be at least 12 bytes (RFC 7143 §9.2.1); this one has 5." })
+    .waitFor();
   await page.getByLabel("Secret").fill(WRONG);
   await discover.click();
-  await page.getByRole("alert").filter({ hasText: /Check the CHAP user name and secret: they must match what the NAS has for this target\.$/ }).waitFor();
+  await page
+    .getByRole("alert")
+    .filter({ hasText: /Check the CHAP user name and secret: they must match what the NAS has for this target\.$/ })
+    .waitFor();
   expect(await page.getByLabel("Secret").inputValue()).toBe("");
   await page.getByLabel("Secret").fill(CHAP.secret);
   await discover.click();

@@ -22,20 +22,38 @@ const attachments = async () => {
   const r = await ui.d.cli(["attach", "--list", "--json"]);
   if (r.code !== 0) throw new Error(`iscsi attach --list exited ${r.code}: ${r.stderr}`);
   const out = JSON.parse(r.stdout);
-  return (Array.isArray(out) ? out : out.attachments) as Array<{ id: number; device: string; file: string; mountPoint?: string }>;
+  return (Array.isArray(out) ? out : out.attachments) as Array<{
+    id: number;
+    device: string;
+    file: string;
+    mountPoint?: string;
+  }>;
 };
-const sessions = async () => JSON.parse((await ui.d.cli(["sessions", "--json"])).stdout).sessions as Array<{ sid: number }>;
+const sessions = async () =>
+  JSON.parse((await ui.d.cli(["sessions", "--json"])).stdout).sessions as Array<{ sid: number }>;
 
 /**
  * Words a user should not meet on a page's first view: protocol states, session identifiers, raw setting keys
  * and error-catalogue tags. They may appear only inside a closed details panel (not rendered, so not in innerText).
  */
-const JARGON = [/full-feature/, /\bTPGT\b/, /\bISID\b/, /\bTSIH\b/, /node\.conn\[/, /node\.session\./, /\b[A-Z]+_[A-Z_]+\b/, /\bGENERIC\b/, / — [A-Z]+: /];
+const JARGON = [
+  /full-feature/,
+  /\bTPGT\b/,
+  /\bISID\b/,
+  /\bTSIH\b/,
+  /node\.conn\[/,
+  /node\.session\./,
+  /\b[A-Z]+_[A-Z_]+\b/,
+  /\bGENERIC\b/,
+  / — [A-Z]+: /,
+];
 
 async function jargonOn(page: Page): Promise<string[]> {
   // One snapshot of the rendered text; the log page's entries are the daemon's log, verbatim (as `journalctl`
   // would show it), not page text. Read together, so an entry logged meanwhile cannot count as page text.
-  const text = await page.evaluate<string>("document.body.innerText.replace(document.querySelector('ol.log')?.innerText ?? '', '')");
+  const text = await page.evaluate<string>(
+    "document.body.innerText.replace(document.querySelector('ol.log')?.innerText ?? '', '')",
+  );
   return JARGON.filter((re) => re.test(text)).map((re) => `${re} in: ${text.match(re)![0]}`);
 }
 
@@ -79,13 +97,21 @@ test("first run: add the NAS, see its disk by name and size, connect and mount i
   expect(a!.mountPoint).toBe(mnt);
   expect(isMountPoint(mnt)).toBe(true);
   expect(await card.textContent()).toContain(a!.device);
-  await until(async () => (await card.textContent()) ?? "", (t) => /free of \d/.test(t), "the free space");
+  await until(
+    async () => (await card.textContent()) ?? "",
+    (t) => /free of \d/.test(t),
+    "the free space",
+  );
   // Only the session of the connected disk stays; the home page lost its first-run form.
   expect((await sessions()).length).toBe(1);
   expect(await page.getByRole("button", { name: "Find disks" }).count()).toBe(0);
 
   await ok(`dd if=/dev/urandom of=${mnt}/file bs=1M count=4 status=none conv=fsync`);
-  await until(async () => (await card.textContent()) ?? "", (t) => /writing [\d.]+ (KiB|MiB)\/s/.test(t), "a write rate");
+  await until(
+    async () => (await card.textContent()) ?? "",
+    (t) => /writing [\d.]+ (KiB|MiB)\/s/.test(t),
+    "a write rate",
+  );
   expect(await jargonOn(page)).toEqual([]);
   await screenshot(page, "home");
 });

@@ -72,7 +72,11 @@ describe("iscsi ui", () => {
 
 describe("the gate", () => {
   test("no token: 401 with what to do, for the page and the API alike", async () => {
-    for (const r of [await fetch(`${origin}/`), await fetch(`${origin}/app.js`), await api({ op: "ping" }, { cookie: "" })]) {
+    for (const r of [
+      await fetch(`${origin}/`),
+      await fetch(`${origin}/app.js`),
+      await api({ op: "ping" }, { cookie: "" }),
+    ]) {
       expect(r.status).toBe(401);
       expect(await r.text()).toBe("This dashboard needs its token: run `iscsi ui` and open the address it prints.\n");
     }
@@ -92,7 +96,9 @@ describe("the gate", () => {
     const r = await fetch(`${origin}/?token=${token}`, { redirect: "manual" });
     expect(r.status).toBe(303);
     expect(r.headers.get("location")).toBe("/");
-    expect(r.headers.get("set-cookie")).toBe(`iscsi_ui_${port}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000`);
+    expect(r.headers.get("set-cookie")).toBe(
+      `iscsi_ui_${port}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000`,
+    );
     expect(r.headers.get("referrer-policy")).toBe("no-referrer");
     const page = await fetch(`${origin}/`, { headers: { cookie: `iscsi_ui_${port}=${token}` } });
     expect(page.status).toBe(200);
@@ -104,7 +110,11 @@ describe("the gate", () => {
     const foreign = await api({ op: "ping" }, { origin: "http://evil.example" });
     expect(foreign.status).toBe(403);
     expect(await foreign.text()).toMatch(/must come from this dashboard's own page \(Origin http:\/\/evil\.example\)/);
-    const bare = await fetch(`${origin}/api/op`, { method: "POST", headers: { "x-iscsi-token": token, "content-type": "application/json" }, body: '{"op":"ping"}' });
+    const bare = await fetch(`${origin}/api/op`, {
+      method: "POST",
+      headers: { "x-iscsi-token": token, "content-type": "application/json" },
+      body: '{"op":"ping"}',
+    });
     expect(bare.status).toBe(403);
     expect((await api({ op: "ping" }, { origin: "http://localhost:1" })).status).toBe(403);
   });
@@ -142,7 +152,9 @@ describe("the API is the control protocol", () => {
     expect(bad.error.message).toMatch(/^invalid discover request: portal: /);
     const unknown = await ask({ op: "frobnicate" });
     expect(unknown.error.message).toMatch(/unknown op "frobnicate"/);
-    const errors = (await (await fetch(`${origin}/api/errors`, { headers: { "x-iscsi-token": token } })).json()) as Record<string, string>;
+    const errors = (await (
+      await fetch(`${origin}/api/errors`, { headers: { "x-iscsi-token": token } })
+    ).json()) as Record<string, string>;
     expect(errors.AUTH_FAILED).toBe("authentication failed");
   });
 
@@ -157,7 +169,9 @@ describe("the API is the control protocol", () => {
     const { result } = await ask({ op: "nodes.list" });
     expect(result.nodes[0].secrets).toEqual({ password: true, password_in: false });
     const log = await ask({ op: "log.recent" });
-    expect(log.result.entries.some((e: { message: string }) => e.message.includes("node secret password stored"))).toBe(true);
+    expect(log.result.entries.some((e: { message: string }) => e.message.includes("node secret password stored"))).toBe(
+      true,
+    );
     expect(JSON.stringify([result, log])).not.toContain(SECRET);
     expect(d.log()).not.toContain(SECRET);
   });
@@ -167,7 +181,11 @@ describe("the API is the control protocol", () => {
     expect(set.result.nodeDefaults["node.startup"]).toBe("automatic");
     expect(set.result.inFile).toEqual(["node.startup"]);
     expect(readFileSync(d.configPath, "utf8")).toBe("node.startup = automatic\n");
-    const created = await ask({ op: "node.new", target: "iqn.2026-11.dev.iscsi.test:after", portal: { host: "127.0.0.1", port: 3261 } });
+    const created = await ask({
+      op: "node.new",
+      target: "iqn.2026-11.dev.iscsi.test:after",
+      portal: { host: "127.0.0.1", port: 3261 },
+    });
     expect(created.result.node.startup).toBe("automatic");
     const refused = await ask({ op: "config.set", name: "iscsid.secrets", value: "keychain" });
     expect(refused.error).toEqual({ code: "INVALID_ARGUMENT", message: expect.stringMatching(/not a node setting/) });
@@ -196,7 +214,9 @@ describe("restart and turning it off", () => {
       expect(a.stderr).toBe("iscsi: the dashboard is not running: the daemon was started with --no-ui\n");
       const b = await configured.cli(["ui"], { env: NO_DESKTOP });
       expect(b.code).toBe(27);
-      expect(b.stderr).toBe(`iscsi: the dashboard is not running: the dashboard is turned off in ${configured.configPath} (iscsid.ui = off)\n`);
+      expect(b.stderr).toBe(
+        `iscsi: the dashboard is not running: the dashboard is turned off in ${configured.configPath} (iscsid.ui = off)\n`,
+      );
     } finally {
       await Promise.all([off.stop(), configured.stop()]);
     }
@@ -209,7 +229,9 @@ describe("restart and turning it off", () => {
       await busy.start();
       const r = await busy.cli(["ui"], { env: NO_DESKTOP });
       expect(r.code).toBe(27);
-      expect(r.stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${taken.port}: .*change iscsid\\.ui\\.port`));
+      expect(r.stderr).toMatch(
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${taken.port}: .*change iscsid\\.ui\\.port`),
+      );
       expect((await busy.cli(["status", "--json"])).code).toBe(0);
     } finally {
       await busy.stop();
@@ -221,18 +243,41 @@ describe("restart and turning it off", () => {
 test("the compiled binary serves the same page files, embedded (run from elsewhere, no source tree at hand)", async () => {
   const dir = mkdtempSync(join(tmpdir(), "iscsi-ui-bin-"));
   const binary = join(dir, "iscsi");
-  const build = Bun.spawnSync([process.execPath, "build", MAIN, "--compile", "--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv", "--outfile", binary], { stderr: "pipe" });
+  const build = Bun.spawnSync(
+    [
+      process.execPath,
+      "build",
+      MAIN,
+      "--compile",
+      "--no-compile-autoload-bunfig",
+      "--no-compile-autoload-dotenv",
+      "--outfile",
+      binary,
+    ],
+    { stderr: "pipe" },
+  );
   expect(build.exitCode).toBe(0);
   const binPort = freePort();
   const env = { ...process.env, ISCSI_SOCKET: join(dir, "sock"), DISPLAY: "", WAYLAND_DISPLAY: "" };
-  const daemon = Bun.spawn(withParentDeathSignal([binary, "daemon", "--state-dir", join(dir, "state"), "--ui-port", String(binPort)]), { cwd: dir, env, stdout: "ignore", stderr: "ignore" });
+  const daemon = Bun.spawn(
+    withParentDeathSignal([binary, "daemon", "--state-dir", join(dir, "state"), "--ui-port", String(binPort)]),
+    { cwd: dir, env, stdout: "ignore", stderr: "ignore" },
+  );
   try {
-    const url = await pollUntil(async () => {
-      const r = Bun.spawnSync([binary, "ui"], { cwd: dir, env });
-      return r.exitCode === 0 ? r.stdout.toString().trim() : undefined;
-    }, 15_000, () => "the compiled daemon did not answer");
+    const url = await pollUntil(
+      async () => {
+        const r = Bun.spawnSync([binary, "ui"], { cwd: dir, env });
+        return r.exitCode === 0 ? r.stdout.toString().trim() : undefined;
+      },
+      15_000,
+      () => "the compiled daemon did not answer",
+    );
     const binToken = new URL(url).searchParams.get("token")!;
-    for (const [path, file] of [["/app.js", "app.js"], ["/pages/sessions.js", "pages/sessions.js"], ["/app.css", "app.css"]]) {
+    for (const [path, file] of [
+      ["/app.js", "app.js"],
+      ["/pages/sessions.js", "pages/sessions.js"],
+      ["/app.css", "app.css"],
+    ]) {
       const r = await fetch(`http://127.0.0.1:${binPort}${path}`, { headers: { "x-iscsi-token": binToken } });
       expect(r.status).toBe(200);
       expect(await r.text()).toBe(readFileSync(join(import.meta.dir, "../../src/daemon/ui/assets", file!), "utf8"));

@@ -51,7 +51,9 @@ test("a browser without the token gets the plain refusal, not the dashboard", as
     const page = await context.newPage();
     const r = await page.goto(`${ui.base}/#/sessions`);
     expect(r!.status()).toBe(401);
-    expect(await page.locator("body").textContent()).toContain("This dashboard needs its token: run `iscsi ui` and open the address it prints.");
+    expect(await page.locator("body").textContent()).toContain(
+      "This dashboard needs its token: run `iscsi ui` and open the address it prints.",
+    );
     expect(await page.locator("nav").count()).toBe(0);
   } finally {
     await context.close();

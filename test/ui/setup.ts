@@ -7,7 +7,12 @@ import { startTgtd, type TgtdOptions, type TgtdTarget } from "../harness/tgtd.ts
 import { LAPTOP, launchBrowser } from "./browser.ts";
 
 /** Fast failures: one login attempt, quick background retries. */
-const CONFIG = ["iscsid.startup.retry_initial = 0.2", "iscsid.startup.retry_max = 1", "node.session.initial_login_retry_max = 0", ""].join("\n");
+const CONFIG = [
+  "iscsid.startup.retry_initial = 0.2",
+  "iscsid.startup.retry_max = 1",
+  "node.session.initial_login_retry_max = 0",
+  "",
+].join("\n");
 
 export interface Dashboard {
   tgt: TgtdTarget;
@@ -32,7 +37,12 @@ export async function startDashboard(tgtd: TgtdOptions = { luns: [{ sizeMiB: 16 
   await page.goto(url);
   const base = new URL(url).origin;
   return {
-    tgt, d, browser, page, base, url,
+    tgt,
+    d,
+    browser,
+    page,
+    base,
+    url,
     async stop() {
       await browser.close().catch(() => {});
       await d.stop();
@@ -51,12 +61,18 @@ export async function visit(page: Page, route: string, heading: string | RegExp)
  * Polls `read` (e.g. a locator's text) until `ok` accepts it. From the test side, since the page's CSP rightly
  * forbids evaluating strings in it.
  */
-export async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
+export async function until<T>(
+  read: () => Promise<T>,
+  ok: (value: T) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
     if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value ${JSON.stringify(value)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value ${JSON.stringify(value)}`);
     await Bun.sleep(200);
   }
 }

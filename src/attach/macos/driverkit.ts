@@ -38,7 +38,16 @@ export interface HbaStats {
   doneCalls: number;
 }
 
-const STAT_NAMES = ["notifications", "badNotifications", "claimed", "submitted", "answeredLocally", "refused", "transportFailures", "doneCalls"] as const;
+const STAT_NAMES = [
+  "notifications",
+  "badNotifications",
+  "claimed",
+  "submitted",
+  "answeredLocally",
+  "refused",
+  "transportFailures",
+  "doneCalls",
+] as const;
 
 interface Served {
   ring: Ring;
@@ -66,7 +75,8 @@ export class HbaConnection {
     if (!Number.isInteger(targetId) || targetId < 0 || targetId >= HBA_MAX_TARGETS) {
       throw new IscsiError("INVALID_ARGUMENT", `HBA target ID ${targetId} is outside 0..${HBA_MAX_TARGETS - 1}`);
     }
-    if (!Number.isInteger(lun) || lun < 0 || lun > 0xffff) throw new IscsiError("INVALID_ARGUMENT", `LUN ${lun} does not fit the ring's 16-bit LUN field`);
+    if (!Number.isInteger(lun) || lun < 0 || lun > 0xffff)
+      throw new IscsiError("INVALID_ARGUMENT", `LUN ${lun} does not fit the ring's 16-bit LUN field`);
     if (this.served.has(targetId)) throw new IscsiError("BUSY", `HBA target ${targetId} is already served`);
     const rc = this.port.setTarget(targetId, ring.ptr, lun);
     if (rc !== 0) throw new IscsiError("ATTACH_UNAVAILABLE", `the HBA refused target ${targetId} (errno ${-rc})`);
@@ -91,7 +101,9 @@ export class HbaConnection {
     const buf = new Uint8Array(STATS_BYTES);
     this.port.stats(buf);
     const view = new DataView(buf.buffer);
-    return Object.fromEntries(STAT_NAMES.map((name, i) => [name, Number(view.getBigUint64(i * 8, true))])) as unknown as HbaStats;
+    return Object.fromEntries(
+      STAT_NAMES.map((name, i) => [name, Number(view.getBigUint64(i * 8, true))]),
+    ) as unknown as HbaStats;
   }
 
   /** The bridge's latest refusal or failure, e.g. "slot 3 (tag 9): transfer length exceeds the slot (...)". */
@@ -137,14 +149,19 @@ const DK_SYMBOLS = {
 
 /** Opens the dext's user client (macOS only): the attach library's IOKit client maps the arena and starts the bridge. */
 export async function openDriverKitHba(opts: { workers?: number; service?: string } = {}): Promise<HbaConnection> {
-  if (process.platform !== "darwin") throw new IscsiError("ATTACH_UNAVAILABLE", `the DriverKit HBA exists only on macOS, not on ${process.platform}`);
+  if (process.platform !== "darwin")
+    throw new IscsiError("ATTACH_UNAVAILABLE", `the DriverKit HBA exists only on macOS, not on ${process.platform}`);
   const lib = await attachLibrary();
   let dk: ReturnType<typeof dlopen<typeof DK_SYMBOLS>>["symbols"];
   try {
     // The same file the ring came from: dlopen hands back the already-loaded image, so ring and client share code.
     dk = dlopen(lib.path, DK_SYMBOLS).symbols;
   } catch (err) {
-    throw new IscsiError("ATTACH_UNAVAILABLE", `${lib.path} has no DriverKit client (built without ffi/macos/sources.sh?): ${(err as Error).message}`, { cause: err });
+    throw new IscsiError(
+      "ATTACH_UNAVAILABLE",
+      `${lib.path} has no DriverKit client (built without ffi/macos/sources.sh?): ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const err = new Uint8Array(ERROR_BYTES);
   const name = new TextEncoder().encode(`${opts.service ?? DRIVERKIT_SERVICE}\0`);

@@ -13,7 +13,8 @@ const OUR_EXPORT = /^\/iscsi\/[0-9a-f]{16}$/;
 
 /** mount_nfs options, each with its reason (mount_nfs(8)). */
 export function mountOptions(port: number): string {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new IscsiError("INVALID_ARGUMENT", `NFS port ${port} is not 1..65535`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new IscsiError("INVALID_ARGUMENT", `NFS port ${port} is not 1..65535`);
   return [
     "vers=3", // the server speaks NFSv3 only (RFC 1813), which needs no state and no ID mapping
     "tcp", // record-marked RPC over TCP is all it listens for
@@ -30,8 +31,10 @@ export function mountOptions(port: number): string {
 }
 
 export function mountArgv(port: number, exportPath: string, dir: string): string[] {
-  if (!OUR_EXPORT.test(exportPath)) throw new IscsiError("INVALID_ARGUMENT", `${JSON.stringify(exportPath)} is not an export of ours`);
-  if (!dir.startsWith("/")) throw new IscsiError("INVALID_ARGUMENT", `mount point ${JSON.stringify(dir)} must be absolute`);
+  if (!OUR_EXPORT.test(exportPath))
+    throw new IscsiError("INVALID_ARGUMENT", `${JSON.stringify(exportPath)} is not an export of ours`);
+  if (!dir.startsWith("/"))
+    throw new IscsiError("INVALID_ARGUMENT", `mount point ${JSON.stringify(dir)} must be absolute`);
   return [MOUNT_NFS, "-o", mountOptions(port), `127.0.0.1:${exportPath}`, dir];
 }
 

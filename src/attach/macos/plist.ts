@@ -6,7 +6,10 @@
 export type PlistValue = string | number | boolean | Date | Uint8Array | PlistValue[] | { [key: string]: PlistValue };
 
 export class PlistError extends Error {
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(`${message} at offset ${offset}`);
     this.name = "PlistError";
   }
@@ -34,7 +37,10 @@ interface Tag {
 class Reader {
   private pos: number;
 
-  constructor(private readonly text: string, start: number) {
+  constructor(
+    private readonly text: string,
+    start: number,
+  ) {
     this.pos = start;
   }
 
@@ -95,7 +101,8 @@ class Reader {
       case "integer": {
         const text = raw.trim();
         const n = Number(text);
-        if (!/^[+-]?\d+$/.test(text) || !Number.isSafeInteger(n)) throw new PlistError(`bad <integer> ${text}`, open.start);
+        if (!/^[+-]?\d+$/.test(text) || !Number.isSafeInteger(n))
+          throw new PlistError(`bad <integer> ${text}`, open.start);
         return n;
       }
       case "real": {
@@ -120,7 +127,8 @@ class Reader {
     for (;;) {
       const key = this.tag();
       if (key.closing && key.name === "dict") return out;
-      if (key.name !== "key" || key.closing) throw new PlistError(`expected <key> in <dict>, found <${key.name}>`, key.start);
+      if (key.name !== "key" || key.closing)
+        throw new PlistError(`expected <key> in <dict>, found <${key.name}>`, key.start);
       const name = key.empty ? "" : decodeText(this.textUntil("key"), key.start);
       const value = this.tag();
       if (value.closing) throw new PlistError(`<key>${name}</key> has no value`, value.start);

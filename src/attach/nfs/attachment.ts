@@ -124,8 +124,14 @@ export class NfsAttachment {
 
   /** `serverFor` gives the daemon's NFS server, asked for only once the LU is known (its clients wait meanwhile). */
   /** `id`: a restored record's; `identity`: the LU identity it recorded, which the LUN must still have. */
-  static async attach(session: ScsiExecutor, lun: number, serverFor: () => Promise<NfsServer>, opts: { id?: number; identity?: string; readOnly?: boolean; runDir: string; log: ConsolaInstance }): Promise<NfsAttachment> {
-    if (!session.targetName) throw new IscsiError("INVALID_ARGUMENT", `session ${session.id} is a discovery session: it has no LUN to export`);
+  static async attach(
+    session: ScsiExecutor,
+    lun: number,
+    serverFor: () => Promise<NfsServer>,
+    opts: { id?: number; identity?: string; readOnly?: boolean; runDir: string; log: ConsolaInstance },
+  ): Promise<NfsAttachment> {
+    if (!session.targetName)
+      throw new IscsiError("INVALID_ARGUMENT", `session ${session.id} is a discovery session: it has no LUN to export`);
     const { lu, geometry } = await probeSameLu(session, lun, opts.identity);
     const readOnly = (opts.readOnly ?? false) || geometry.writeProtected;
     const disk = new SessionDisk(session, lu, geometry);
@@ -137,11 +143,15 @@ export class NfsAttachment {
       try {
         await a.attachOnMac(opts.runDir);
       } catch (err) {
-        await a.detach({ force: true }).catch((e) => opts.log.warn(`rollback of the failed attach: ${(e as Error).message}`));
+        await a
+          .detach({ force: true })
+          .catch((e) => opts.log.warn(`rollback of the failed attach: ${(e as Error).message}`));
         throw err;
       }
     }
-    opts.log.info(`LUN ${lun} of ${session.targetName} served over NFS: ${a.exportView.url} (${geometry.sizeBytes} bytes${readOnly ? ", read-only" : ""})`);
+    opts.log.info(
+      `LUN ${lun} of ${session.targetName} served over NFS: ${a.exportView.url} (${geometry.sizeBytes} bytes${readOnly ? ", read-only" : ""})`,
+    );
     return a;
   }
 
@@ -185,7 +195,12 @@ export class NfsAttachment {
 
   get exportView(): NfsExportView {
     const x = this.nfsExport;
-    return { path: x.path, file: x.fileName, port: this.server.port, url: exportUrl(x.path, x.fileName, this.server.port) };
+    return {
+      path: x.path,
+      file: x.fileName,
+      port: this.server.port,
+      url: exportUrl(x.path, x.fileName, this.server.port),
+    };
   }
 
   /** The served file, as the export's path and name. */
@@ -199,7 +214,15 @@ export class NfsAttachment {
 
   get stats(): AttachStats {
     const c = this.nfsExport.counters;
-    return { reads: c.reads, writes: c.writes, flushes: c.commits, trims: 0, bytesRead: c.bytesRead, bytesWritten: c.bytesWritten, errors: c.errors };
+    return {
+      reads: c.reads,
+      writes: c.writes,
+      flushes: c.commits,
+      trims: 0,
+      bytesRead: c.bytesRead,
+      bytesWritten: c.bytesWritten,
+      errors: c.errors,
+    };
   }
 
   get lockWaits(): number {
@@ -217,7 +240,10 @@ export class NfsAttachment {
     if (this.torn) return;
     const force = opts.force ?? false;
     if (!force && this.session.state.kind !== "full-feature") {
-      throw new IscsiError("BUSY", `the session to ${this.session.targetName} is ${this.session.state.kind}: written data could not be flushed; detach with --force to drop it`);
+      throw new IscsiError(
+        "BUSY",
+        `the session to ${this.session.targetName} is ${this.session.state.kind}: written data could not be flushed; detach with --force to drop it`,
+      );
     }
     this.detaching = true;
     try {
@@ -234,6 +260,8 @@ export class NfsAttachment {
     }
     this.torn = true;
     void this.disk.whenIdle().then(() => this.release());
-    this.log.info(`LUN ${this.lun} of ${this.session.targetName}: NFS export ${this.nfsExport.path} removed${force ? " (forced)" : ""}`);
+    this.log.info(
+      `LUN ${this.lun} of ${this.session.targetName}: NFS export ${this.nfsExport.path} removed${force ? " (forced)" : ""}`,
+    );
   }
 }

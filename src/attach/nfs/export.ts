@@ -38,7 +38,15 @@ export class NfsExport {
   readonly id: bigint;
   readonly rootHandle: Uint8Array;
   readonly fileHandle: Uint8Array;
-  readonly counters: NfsCounters = { reads: 0, writes: 0, commits: 0, jukebox: 0, bytesRead: 0, bytesWritten: 0, errors: 0 };
+  readonly counters: NfsCounters = {
+    reads: 0,
+    writes: 0,
+    commits: 0,
+    jukebox: 0,
+    bytesRead: 0,
+    bytesWritten: 0,
+    errors: 0,
+  };
   private readonly born: NfsTime;
   private mtime: NfsTime;
   private openedAt = 0;
@@ -59,16 +67,36 @@ export class NfsExport {
 
   dirAttr(): Fattr3 {
     return {
-      type: FType.Dir, mode: 0o755, nlink: 2, uid: 0, gid: 0, size: 4096n, used: 4096n, fsid: this.id, fileid: DIR_FILEID,
-      atime: this.born, mtime: this.born, ctime: this.born,
+      type: FType.Dir,
+      mode: 0o755,
+      nlink: 2,
+      uid: 0,
+      gid: 0,
+      size: 4096n,
+      used: 4096n,
+      fsid: this.id,
+      fileid: DIR_FILEID,
+      atime: this.born,
+      mtime: this.born,
+      ctime: this.born,
     };
   }
 
   fileAttr(): Fattr3 {
     const size = BigInt(this.disk.sizeBytes);
     return {
-      type: FType.Reg, mode: this.readOnly ? 0o400 : 0o600, nlink: 1, uid: 0, gid: 0, size, used: size, fsid: this.id,
-      fileid: FILE_FILEID, atime: this.mtime, mtime: this.mtime, ctime: this.mtime,
+      type: FType.Reg,
+      mode: this.readOnly ? 0o400 : 0o600,
+      nlink: 1,
+      uid: 0,
+      gid: 0,
+      size,
+      used: size,
+      fsid: this.id,
+      fileid: FILE_FILEID,
+      atime: this.mtime,
+      mtime: this.mtime,
+      ctime: this.mtime,
     };
   }
 
@@ -85,7 +113,12 @@ export class NfsExport {
   /** After a write of ours: mtime and ctime move forward, at least by a nanosecond, so each write is visible. */
   touched(): void {
     const now = timeOf(Date.now());
-    const later = now.seconds > this.mtime.seconds || (now.seconds === this.mtime.seconds && now.nseconds > this.mtime.nseconds);
-    this.mtime = later ? now : this.mtime.nseconds < 999_999_999 ? { seconds: this.mtime.seconds, nseconds: this.mtime.nseconds + 1 } : { seconds: this.mtime.seconds + 1, nseconds: 0 };
+    const later =
+      now.seconds > this.mtime.seconds || (now.seconds === this.mtime.seconds && now.nseconds > this.mtime.nseconds);
+    this.mtime = later
+      ? now
+      : this.mtime.nseconds < 999_999_999
+        ? { seconds: this.mtime.seconds, nseconds: this.mtime.nseconds + 1 }
+        : { seconds: this.mtime.seconds + 1, nseconds: 0 };
   }
 }

@@ -94,7 +94,12 @@ export async function nfs3(ctx: Nfs3Context, call: RpcCall): Promise<Uint8Array 
       return commit(ctx, xid, A.decodeCommitArgs(args));
     case Nfs3Proc.ReadDir:
     case Nfs3Proc.ReadDirPlus:
-      return readDir(ctx, xid, call.proc === Nfs3Proc.ReadDirPlus, A.decodeReadDirArgs(args, call.proc === Nfs3Proc.ReadDirPlus));
+      return readDir(
+        ctx,
+        xid,
+        call.proc === Nfs3Proc.ReadDirPlus,
+        A.decodeReadDirArgs(args, call.proc === Nfs3Proc.ReadDirPlus),
+      );
     case Nfs3Proc.FsStat:
     case Nfs3Proc.FsInfo:
     case Nfs3Proc.PathConf:
@@ -127,9 +132,13 @@ function setAttr(ctx: Nfs3Context, xid: number, a: ReturnType<typeof A.decodeSet
   const r = resolve(ctx, a.fh);
   if ("status" in r) return R.encodeWccRes(xid, r.status);
   const attr = attrOf(r.x, r.kind);
-  if (a.guard && (a.guard.seconds !== attr.ctime.seconds || a.guard.nseconds !== attr.ctime.nseconds)) return R.encodeWccRes(xid, S.NotSync, attr, attr);
+  if (a.guard && (a.guard.seconds !== attr.ctime.seconds || a.guard.nseconds !== attr.ctime.nseconds))
+    return R.encodeWccRes(xid, S.NotSync, attr, attr);
   const s = a.attrs;
-  const changesOwner = (s.mode !== undefined && s.mode !== (attr.mode & 0o7777)) || (s.uid !== undefined && s.uid !== attr.uid) || (s.gid !== undefined && s.gid !== attr.gid);
+  const changesOwner =
+    (s.mode !== undefined && s.mode !== (attr.mode & 0o7777)) ||
+    (s.uid !== undefined && s.uid !== attr.uid) ||
+    (s.gid !== undefined && s.gid !== attr.gid);
   const changesSize = s.size !== undefined && s.size !== attr.size;
   if (r.x.readOnly && (changesOwner || changesSize)) return R.encodeWccRes(xid, S.Rofs, attr, attr);
   if (changesOwner) return R.encodeWccRes(xid, S.Perm, attr, attr);
@@ -151,7 +160,11 @@ function lookup(ctx: Nfs3Context, xid: number, a: { dir: Uint8Array; name: strin
   return R.encodeLookupRes(xid, S.NoEnt, { dir });
 }
 
-async function read(ctx: Nfs3Context, xid: number, a: { fh: Uint8Array; offset: bigint; count: number }): Promise<Uint8Array> {
+async function read(
+  ctx: Nfs3Context,
+  xid: number,
+  a: { fh: Uint8Array; offset: bigint; count: number },
+): Promise<Uint8Array> {
   const r = resolve(ctx, a.fh);
   if ("status" in r) return R.encodeReadRes(xid, r.status, undefined);
   const { x } = r;
@@ -163,7 +176,13 @@ async function read(ctx: Nfs3Context, xid: number, a: { fh: Uint8Array; offset: 
   const busy = unavailable(x);
   if (busy !== undefined) return R.encodeReadRes(xid, busy, x.fileAttr());
   // Attributes as before the read: a read changes none of them.
-  const { reply, data } = R.encodeReadResRoom(xid, x.fileAttr(), count, offset + count >= x.disk.sizeBytes, ctx.take(count + 256));
+  const { reply, data } = R.encodeReadResRoom(
+    xid,
+    x.fileAttr(),
+    count,
+    offset + count >= x.disk.sizeBytes,
+    ctx.take(count + 256),
+  );
   try {
     await x.disk.read(offset, data);
   } catch (err) {
@@ -182,7 +201,8 @@ async function write(ctx: Nfs3Context, xid: number, a: ReturnType<typeof A.decod
   if (r.kind !== ObjectKind.File) return R.encodeWriteRes(xid, S.IsDir, { before, after: before });
   if (x.readOnly) return R.encodeWriteRes(xid, S.Rofs, { before, after: before });
   // The file cannot grow: a write past its end is refused whole, nothing written.
-  if (a.offset + BigInt(a.data.length) > BigInt(x.disk.sizeBytes)) return R.encodeWriteRes(xid, S.FBig, { before, after: before });
+  if (a.offset + BigInt(a.data.length) > BigInt(x.disk.sizeBytes))
+    return R.encodeWriteRes(xid, S.FBig, { before, after: before });
   const busy = unavailable(x);
   if (busy !== undefined) return R.encodeWriteRes(xid, busy, { before, after: before });
   const stable = a.stable !== StableHow.Unstable;
@@ -194,7 +214,12 @@ async function write(ctx: Nfs3Context, xid: number, a: ReturnType<typeof A.decod
   x.touched();
   x.counters.writes++;
   x.counters.bytesWritten += a.data.length;
-  return R.encodeWriteRes(xid, S.Ok, { before, after: x.fileAttr() }, { count: a.data.length, committed: stable ? StableHow.FileSync : StableHow.Unstable, verf: ctx.verifier });
+  return R.encodeWriteRes(
+    xid,
+    S.Ok,
+    { before, after: x.fileAttr() },
+    { count: a.data.length, committed: stable ? StableHow.FileSync : StableHow.Unstable, verf: ctx.verifier },
+  );
 }
 
 function create(ctx: Nfs3Context, xid: number, a: ReturnType<typeof A.decodeCreateArgs>): Uint8Array {
@@ -211,7 +236,8 @@ function create(ctx: Nfs3Context, xid: number, a: ReturnType<typeof A.decodeCrea
   // for writing. QUIRK(libnfs 4.0): nfs-cp creates its destination with a GUARDED CREATE, so a GUARDED one of the
   // served name is answered the same way instead of with EXIST. Either way the file is returned unchanged, and only
   // when the request asks for no other size: the disk is never truncated or grown.
-  if (a.attrs.size !== undefined && a.attrs.size !== BigInt(x.disk.sizeBytes)) return R.encodeCreateRes(xid, S.Acces, wcc);
+  if (a.attrs.size !== undefined && a.attrs.size !== BigInt(x.disk.sizeBytes))
+    return R.encodeCreateRes(xid, S.Acces, wcc);
   x.opened();
   return R.encodeCreateRes(xid, S.Ok, { fh: x.fileHandle, obj: x.fileAttr(), ...wcc });
 }
@@ -243,7 +269,8 @@ function readDir(ctx: Nfs3Context, xid: number, plus: boolean, a: ReturnType<typ
   const { x } = r;
   if (r.kind !== ObjectKind.Dir) return R.encodeReadDirRes(xid, S.NotDir, plus, { dir: x.fileAttr() });
   const dir = x.dirAttr();
-  if (a.count < (plus ? DIR_REPLY_MIN.plus : DIR_REPLY_MIN.plain)) return R.encodeReadDirRes(xid, S.TooSmall, plus, { dir });
+  if (a.count < (plus ? DIR_REPLY_MIN.plus : DIR_REPLY_MIN.plain))
+    return R.encodeReadDirRes(xid, S.TooSmall, plus, { dir });
   const all: R.DirEntry[] = [
     { fileid: dir.fileid, name: ".", cookie: 1n, attr: dir, fh: x.rootHandle },
     { fileid: dir.fileid, name: "..", cookie: 2n, attr: dir, fh: x.rootHandle },
@@ -256,20 +283,44 @@ function readDir(ctx: Nfs3Context, xid: number, plus: boolean, a: ReturnType<typ
 
 function fsQuery(ctx: Nfs3Context, xid: number, proc: number, fh: Uint8Array): Uint8Array {
   const r = resolve(ctx, fh);
-  const encode = proc === Nfs3Proc.FsStat ? R.encodeFsStatRes : proc === Nfs3Proc.FsInfo ? R.encodeFsInfoRes : R.encodePathConfRes;
+  const encode =
+    proc === Nfs3Proc.FsStat ? R.encodeFsStatRes : proc === Nfs3Proc.FsInfo ? R.encodeFsInfoRes : R.encodePathConfRes;
   if ("status" in r) return encode(xid, r.status, undefined);
   const { x } = r;
   const attr = attrOf(x, r.kind);
   const size = BigInt(x.disk.sizeBytes);
   if (proc === Nfs3Proc.FsStat) {
-    return R.encodeFsStatRes(xid, S.Ok, attr, { tbytes: size, fbytes: 0n, abytes: 0n, tfiles: 2n, ffiles: 0n, afiles: 0n, invarsec: 0 });
+    return R.encodeFsStatRes(xid, S.Ok, attr, {
+      tbytes: size,
+      fbytes: 0n,
+      abytes: 0n,
+      tfiles: 2n,
+      ffiles: 0n,
+      afiles: 0n,
+      invarsec: 0,
+    });
   }
   if (proc === Nfs3Proc.FsInfo) {
     const bs = x.disk.blockSize;
     return R.encodeFsInfoRes(xid, S.Ok, attr, {
-      rtmax: MAX_IO, rtpref: MAX_IO, rtmult: bs, wtmax: MAX_IO, wtpref: MAX_IO, wtmult: bs, dtpref: 4096,
-      maxFileSize: size, timeDelta: { seconds: 0, nseconds: 1 }, properties: R.FsfProps.Homogeneous,
+      rtmax: MAX_IO,
+      rtpref: MAX_IO,
+      rtmult: bs,
+      wtmax: MAX_IO,
+      wtpref: MAX_IO,
+      wtmult: bs,
+      dtpref: 4096,
+      maxFileSize: size,
+      timeDelta: { seconds: 0, nseconds: 1 },
+      properties: R.FsfProps.Homogeneous,
     });
   }
-  return R.encodePathConfRes(xid, S.Ok, attr, { linkMax: 1, nameMax: A.NAME_MAX, noTrunc: true, chownRestricted: true, caseInsensitive: false, casePreserving: true });
+  return R.encodePathConfRes(xid, S.Ok, attr, {
+    linkMax: 1,
+    nameMax: A.NAME_MAX,
+    noTrunc: true,
+    chownRestricted: true,
+    caseInsensitive: false,
+    casePreserving: true,
+  });
 }

@@ -2,9 +2,28 @@
 // the NULL procedures, RFC 2623 §2.3.1), program and version, then MOUNT v3 (RFC 1813 appendix I) or NFS v3.
 // Every call gets an answer: unknown programs, versions and procedures their RPC error, bad arguments
 // GARBAGE_ARGS; the connection is never dropped for them.
-import { decodeDirPath, encodeExportReply, encodeMntReply, encodeVoidReply, MOUNT_PROGRAM, MOUNT_V3, MountProc, MountStat } from "../../nfs/mount.ts";
+import {
+  decodeDirPath,
+  encodeExportReply,
+  encodeMntReply,
+  encodeVoidReply,
+  MOUNT_PROGRAM,
+  MOUNT_V3,
+  MountProc,
+  MountStat,
+} from "../../nfs/mount.ts";
 import { NFS_PROGRAM, NFS_V3 } from "../../nfs/nfs3-types.ts";
-import { AcceptStat, acceptedReply, AuthFlavor, AuthStat, decodeCall, deniedReply, progMismatch, RPC_VERSION, type RpcCall } from "../../nfs/rpc.ts";
+import {
+  AcceptStat,
+  acceptedReply,
+  AuthFlavor,
+  AuthStat,
+  decodeCall,
+  deniedReply,
+  progMismatch,
+  RPC_VERSION,
+  type RpcCall,
+} from "../../nfs/rpc.ts";
 import { XdrError } from "../../nfs/xdr.ts";
 import type { NfsExport } from "./export.ts";
 import { nfs3, type Nfs3Context } from "./nfs3-service.ts";
@@ -31,7 +50,8 @@ export async function answer(ctx: ProgramContext, record: Uint8Array, privileged
   if (!privileged) return deniedReply(xid, { authStat: AuthStat.TooWeak });
   const isNull = call.proc === 0;
   if (call.credFlavor === AuthFlavor.Sys && !call.authSys) return deniedReply(xid, { authStat: AuthStat.BadCred });
-  if (call.credFlavor !== AuthFlavor.Sys && !(isNull && call.credFlavor === AuthFlavor.None)) return deniedReply(xid, { authStat: AuthStat.TooWeak });
+  if (call.credFlavor !== AuthFlavor.Sys && !(isNull && call.credFlavor === AuthFlavor.None))
+    return deniedReply(xid, { authStat: AuthStat.TooWeak });
   try {
     if (call.prog === NFS_PROGRAM) {
       if (call.vers !== NFS_V3) return progMismatch(xid, NFS_V3, NFS_V3);

@@ -67,7 +67,9 @@ export class NfsServer implements ProgramContext {
         },
       });
     } catch (err) {
-      throw new IscsiError("GENERIC", `NFS server cannot listen on 127.0.0.1:${port}: ${(err as Error).message}`, { cause: err });
+      throw new IscsiError("GENERIC", `NFS server cannot listen on 127.0.0.1:${port}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     server = new NfsServer(listener, log);
     return server;
@@ -120,9 +122,16 @@ export class NfsServer implements ProgramContext {
 
   private opened(s: Socket<Conn>): void {
     const privileged = s.remotePort > 0 && s.remotePort < IPPORT_RESERVED;
-    s.data = { reader: new RecordReader(MAX_RECORD, (n) => this.pool.take(n)), privileged, queue: [], sent: 0, closed: false };
+    s.data = {
+      reader: new RecordReader(MAX_RECORD, (n) => this.pool.take(n)),
+      privileged,
+      queue: [],
+      sent: 0,
+      closed: false,
+    };
     this.sockets.add(s);
-    if (!privileged) this.log.warn(`NFS client 127.0.0.1:${s.remotePort} is on an unreserved port (not root): its calls are refused`);
+    if (!privileged)
+      this.log.warn(`NFS client 127.0.0.1:${s.remotePort} is on an unreserved port (not root): its calls are refused`);
   }
 
   private closed(s: Socket<Conn>): void {

@@ -24,7 +24,10 @@ const COOKIE_MAX_AGE_S = 30 * 24 * 3600;
 export const cookieName = (port: number) => `iscsi_ui_${port}`;
 
 export function plain(status: number, text: string, extra: Record<string, string> = {}): Response {
-  return new Response(text + "\n", { status, headers: { ...BASE_HEADERS, "content-type": "text/plain; charset=utf-8", ...extra } });
+  return new Response(text + "\n", {
+    status,
+    headers: { ...BASE_HEADERS, "content-type": "text/plain; charset=utf-8", ...extra },
+  });
 }
 
 const hosts = (port: number) => [`127.0.0.1:${port}`, `localhost:${port}`];
@@ -54,10 +57,18 @@ function firstVisit(req: Request, url: URL, g: Gate): Response | undefined {
   if (req.method !== "GET") return plain(405, "a login address is opened with GET");
   const good = token !== null ? sameSecret(token, g.token) : g.codes.redeem(code!);
   if (!good) {
-    return plain(403, token !== null ? "The token in this address is wrong. Run `iscsi ui` for the current address." : "This login code is used up or expired (codes work once, for a minute). Run `iscsi ui --open` again.");
+    return plain(
+      403,
+      token !== null
+        ? "The token in this address is wrong. Run `iscsi ui` for the current address."
+        : "This login code is used up or expired (codes work once, for a minute). Run `iscsi ui --open` again.",
+    );
   }
   const cookie = `${cookieName(g.port)}=${g.token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${COOKIE_MAX_AGE_S}`;
-  return new Response(null, { status: 303, headers: { ...BASE_HEADERS, location: url.pathname, "set-cookie": cookie } });
+  return new Response(null, {
+    status: 303,
+    headers: { ...BASE_HEADERS, location: url.pathname, "set-cookie": cookie },
+  });
 }
 
 /** Undefined when the request may go on; otherwise the refusal to send. */
@@ -68,12 +79,17 @@ export function gate(req: Request, url: URL, g: Gate): Response | undefined {
   const visit = firstVisit(req, url, g);
   if (visit) return visit;
   const given = presentedToken(req, g.port);
-  if (given === undefined) return plain(401, "This dashboard needs its token: run `iscsi ui` and open the address it prints.");
-  if (!sameSecret(given, g.token)) return plain(403, "Wrong dashboard token: run `iscsi ui` and open the address it prints.");
+  if (given === undefined)
+    return plain(401, "This dashboard needs its token: run `iscsi ui` and open the address it prints.");
+  if (!sameSecret(given, g.token))
+    return plain(403, "Wrong dashboard token: run `iscsi ui` and open the address it prints.");
   if (req.method !== "GET" && req.method !== "HEAD") {
     const origin = req.headers.get("origin");
     if (origin === null || !origins(g.port).includes(origin)) {
-      return plain(403, `Refused: a ${req.method} must come from this dashboard's own page (Origin ${origin === null ? "missing" : origin.slice(0, 100)}).`);
+      return plain(
+        403,
+        `Refused: a ${req.method} must come from this dashboard's own page (Origin ${origin === null ? "missing" : origin.slice(0, 100)}).`,
+      );
     }
   }
   return undefined;

@@ -21,28 +21,38 @@ export interface UiOptions {
 }
 
 function json(body: unknown): Response {
-  return new Response(JSON.stringify(body), { headers: { ...BASE_HEADERS, "content-type": "application/json; charset=utf-8" } });
+  return new Response(JSON.stringify(body), {
+    headers: { ...BASE_HEADERS, "content-type": "application/json; charset=utf-8" },
+  });
 }
 
 async function apiOp(req: Request, answer: AnswerLine): Promise<Response> {
   if (req.method !== "POST") return plain(405, "POST a JSON request here", { allow: "POST" });
   // A form or a no-CORS fetch from elsewhere cannot send this type without a preflight, which we never grant.
-  if (!(req.headers.get("content-type") ?? "").startsWith("application/json")) return plain(415, "send the request as application/json");
+  if (!(req.headers.get("content-type") ?? "").startsWith("application/json"))
+    return plain(415, "send the request as application/json");
   const body = await req.text();
   if (body.length > MAX_BODY_BYTES) return plain(413, `requests are at most ${MAX_BODY_BYTES} bytes`);
   return json(await answer(body, "dashboard"));
 }
 
 /** The catalogue's words for each error code, so the page can say what a code means. */
-const ERROR_WORDS = JSON.stringify(Object.fromEntries(Object.entries(ERROR_CATALOGUE).map(([code, e]) => [code, e.what])));
+const ERROR_WORDS = JSON.stringify(
+  Object.fromEntries(Object.entries(ERROR_CATALOGUE).map(([code, e]) => [code, e.what])),
+);
 
 function route(req: Request, url: URL, opts: UiOptions): Response | Promise<Response> {
   if (url.pathname === "/api/op") return apiOp(req, opts.answer);
-  if (url.pathname === "/api/errors") return new Response(ERROR_WORDS, { headers: { ...BASE_HEADERS, "content-type": "application/json; charset=utf-8" } });
+  if (url.pathname === "/api/errors")
+    return new Response(ERROR_WORDS, {
+      headers: { ...BASE_HEADERS, "content-type": "application/json; charset=utf-8" },
+    });
   const asset = ASSETS.get(url.pathname);
   if (!asset) return plain(404, `nothing at ${url.pathname.slice(0, 200)}`);
   if (req.method !== "GET" && req.method !== "HEAD") return plain(405, "only GET here", { allow: "GET, HEAD" });
-  return new Response(asset.body, { headers: { ...BASE_HEADERS, "content-type": asset.type, "content-security-policy": CONTENT_SECURITY_POLICY } });
+  return new Response(asset.body, {
+    headers: { ...BASE_HEADERS, "content-type": asset.type, "content-security-policy": CONTENT_SECURITY_POLICY },
+  });
 }
 
 /** Starts the dashboard; a port already in use is reported in `info()`, never fatal to the daemon. */

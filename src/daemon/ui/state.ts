@@ -10,4 +10,7 @@ export interface UiEndpoint {
  * One request line of the control protocol in, its response envelope out (src/daemon/answer.ts); handed to the
  * dashboard by whoever starts it, so the dashboard does not depend on the dispatch table.
  */
-export type AnswerLine = (line: string, via: string) => Promise<{ ok: boolean; error?: { code: string; message: string } }>;
+export type AnswerLine = (
+  line: string,
+  via: string,
+) => Promise<{ ok: boolean; error?: { code: string; message: string } }>;

@@ -20,7 +20,9 @@ export function ensureUiToken(stateDir: string, log: ConsolaInstance): string {
     const st = lstatSync(path);
     const text = readFileSync(path, "utf8").trim();
     if (st.isFile() && (st.mode & 0o077) === 0 && TOKEN_SHAPE.test(text)) return text;
-    log.warn(`${path} is ${st.isFile() && (st.mode & 0o077) !== 0 ? "readable by others" : "not a valid token file"}; making a new dashboard token`);
+    log.warn(
+      `${path} is ${st.isFile() && (st.mode & 0o077) !== 0 ? "readable by others" : "not a valid token file"}; making a new dashboard token`,
+    );
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }

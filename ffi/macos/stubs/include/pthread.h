@@ -3,11 +3,26 @@
 #ifndef ISCSI_STUB_PTHREAD_H
 #define ISCSI_STUB_PTHREAD_H
 typedef struct _opaque_pthread_t *pthread_t;
-typedef struct { long __sig; char __opaque[56]; } pthread_attr_t;
-typedef struct { long __sig; char __opaque[56]; } pthread_mutex_t;
-typedef struct { long __sig; char __opaque[8]; } pthread_mutexattr_t;
-typedef struct { long __sig; char __opaque[40]; } pthread_cond_t;
-typedef struct { long __sig; char __opaque[8]; } pthread_condattr_t;
+typedef struct {
+  long __sig;
+  char __opaque[56];
+} pthread_attr_t;
+typedef struct {
+  long __sig;
+  char __opaque[56];
+} pthread_mutex_t;
+typedef struct {
+  long __sig;
+  char __opaque[8];
+} pthread_mutexattr_t;
+typedef struct {
+  long __sig;
+  char __opaque[40];
+} pthread_cond_t;
+typedef struct {
+  long __sig;
+  char __opaque[8];
+} pthread_condattr_t;
 int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg);
 int pthread_join(pthread_t thread, void **value);
 int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr);

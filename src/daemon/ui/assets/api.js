@@ -29,7 +29,8 @@ export async function op(name, args = {}) {
   } catch {
     throw new OpError("DAEMON_COMM", "the daemon does not answer (is it still running?)");
   }
-  if (!res.ok) throw new OpError(res.status === 401 || res.status === 403 ? "ACCESS" : "DAEMON_COMM", (await res.text()).trim());
+  if (!res.ok)
+    throw new OpError(res.status === 401 || res.status === 403 ? "ACCESS" : "DAEMON_COMM", (await res.text()).trim());
   const body = await res.json();
   if (!body.ok) throw new OpError(body.error.code, body.error.message);
   return body.result;
@@ -43,7 +44,8 @@ const ADVICE = {
   ACCESS: "Open the address that `iscsi ui` prints to sign in again.",
   TRANSPORT: "Check that the NAS is switched on, on the network, and that its iSCSI service is enabled.",
   LOGIN: "Check the address and that the NAS allows this computer (its initiator name, on the Settings page).",
-  LOGIN_FATAL: "The NAS refuses this computer: allow its initiator name (on the Settings page) in the NAS's iSCSI settings.",
+  LOGIN_FATAL:
+    "The NAS refuses this computer: allow its initiator name (on the Settings page) in the NAS's iSCSI settings.",
   TIMEOUT: "The NAS did not answer in time. Check the network, then try again.",
   PDU_TIMEOUT: "The NAS did not answer in time. Check the network, then try again.",
   DAEMON_NOT_RUNNING: "Start the iscsi service (sudo iscsi service install), then reload this page.",

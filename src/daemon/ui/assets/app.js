@@ -63,7 +63,15 @@ function watchDaemon() {
 function notify(text, tone) {
   const list = document.getElementById("notices");
   const dismiss = h("button", { type: "button", class: "link", "aria-label": `Dismiss: ${text}` }, "Dismiss");
-  const item = h("li", { class: `notice tone-${tone}` }, h("time", { datetime: new Date().toISOString() }, new Date().toLocaleTimeString(undefined)), " ", h("span", {}, text), " ", dismiss);
+  const item = h(
+    "li",
+    { class: `notice tone-${tone}` },
+    h("time", { datetime: new Date().toISOString() }, new Date().toLocaleTimeString(undefined)),
+    " ",
+    h("span", {}, text),
+    " ",
+    dismiss,
+  );
   dismiss.addEventListener("click", () => item.remove());
   list.append(item);
   while (list.children.length > 5) list.firstElementChild.remove();
@@ -85,7 +93,8 @@ function watchSessions() {
       if (before === undefined || before === s.state) continue;
       const name = shortName(s.target);
       if (s.state === "recovering") notify(`The connection to ${name} was lost: reconnecting…`, "warn");
-      else if (s.state === "full-feature" && (before === "recovering" || before === "verifying")) notify(`${name} is connected again.`, "ok");
+      else if (s.state === "full-feature" && (before === "recovering" || before === "verifying"))
+        notify(`${name} is connected again.`, "ok");
       else if (s.state === "failed") notify(`${name} could not be reconnected${s.error ? `: ${s.error}` : ""}.`, "bad");
     }
     for (const sid of seen.keys()) if (!sessions.some((s) => s.sid === sid)) seen.delete(sid);

@@ -54,7 +54,11 @@ export function field(label, control, hint) {
 }
 
 export function select(options, value, attrs = {}) {
-  return h("select", attrs, options.map((o) => h("option", { value: o.value ?? o, selected: (o.value ?? o) === value }, o.label ?? o)));
+  return h(
+    "select",
+    attrs,
+    options.map((o) => h("option", { value: o.value ?? o, selected: (o.value ?? o) === value }, o.label ?? o)),
+  );
 }
 
 /**
@@ -66,14 +70,36 @@ export function table(columns, rows, caption) {
     "table",
     { class: "grid" },
     caption ? h("caption", {}, caption) : null,
-    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c.label)))),
-    h("tbody", {}, rows.map((r) => h("tr", {}, columns.map((c) => h("td", { "data-label": c.label, class: c.class }, c.cell(r)))))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        columns.map((c) => h("th", { scope: "col" }, c.label)),
+      ),
+    ),
+    h(
+      "tbody",
+      {},
+      rows.map((r) =>
+        h(
+          "tr",
+          {},
+          columns.map((c) => h("td", { "data-label": c.label, class: c.class }, c.cell(r))),
+        ),
+      ),
+    ),
   );
 }
 
 /** A definition list from [term, value] pairs. */
 export function facts(pairs) {
-  return h("dl", { class: "facts" }, pairs.filter(Boolean).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+  return h(
+    "dl",
+    { class: "facts" },
+    pairs.filter(Boolean).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+  );
 }
 
 export const portalText = (p) => (p.host.includes(":") ? `[${p.host}]:${p.port}` : `${p.host}:${p.port}`);
@@ -84,7 +110,8 @@ export function parsePortal(text, defaultPort = 3260) {
   const v6 = /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(t);
   const [host, port] = v6 ? [v6[1], v6[2]] : t.split(":").length === 2 ? t.split(":") : [t, undefined];
   const n = port === undefined ? defaultPort : Number(port);
-  if (!host || /\s/.test(host) || !Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`"${t}" is not a portal: write HOST, HOST:PORT or [IPv6]:PORT`);
+  if (!host || /\s/.test(host) || !Number.isInteger(n) || n < 1 || n > 65535)
+    throw new Error(`"${t}" is not a portal: write HOST, HOST:PORT or [IPv6]:PORT`);
   return { host, port: n };
 }
 

@@ -40,7 +40,14 @@ export async function connectNas(portal, user, secret) {
     if (user) {
       await op("node.update", { target: t.name, name: `${NODE_AUTH}authmethod`, value: "CHAP" });
       await op("node.update", { target: t.name, name: `${NODE_AUTH}username`, value: user });
-      for (const p of secret ? t.portals : []) await op("secret.set", { scope: "node", target: t.name, portal: { host: p.host, port: p.port }, name: "password", value: secret });
+      for (const p of secret ? t.portals : [])
+        await op("secret.set", {
+          scope: "node",
+          target: t.name,
+          portal: { host: p.host, port: p.port },
+          name: "password",
+          value: secret,
+        });
     }
     const { results } = await op("login", { target: t.name });
     outcomes.push(...results);
@@ -57,7 +64,11 @@ export async function disksOf(targets) {
     .flatMap((s) =>
       s.luns
         .filter((l) => l.bytes && l.deviceType === DISK)
-        .map((l) => ({ session: s, lun: l, attachment: attached.find((a) => a.target === s.target && a.lun === l.lun) })),
+        .map((l) => ({
+          session: s,
+          lun: l,
+          attachment: attached.find((a) => a.target === s.target && a.lun === l.lun),
+        })),
     );
 }
 

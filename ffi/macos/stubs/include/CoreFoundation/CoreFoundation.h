@@ -9,17 +9,18 @@ typedef const struct __CFAllocator *CFAllocatorRef;
 typedef const struct __CFString *CFStringRef;
 typedef const struct __CFArray *CFArrayRef;
 typedef struct {
-    CFIndex version;
-    const void *retain;
-    const void *release;
-    const void *copyDescription;
-    const void *equal;
+  CFIndex version;
+  const void *retain;
+  const void *release;
+  const void *copyDescription;
+  const void *equal;
 } CFArrayCallBacks;
 #define kCFStringEncodingUTF8 0x08000100u
 extern const CFArrayCallBacks kCFTypeArrayCallBacks;
 CFStringRef CFStringCreateWithCString(CFAllocatorRef alloc, const char *cStr, CFStringEncoding encoding);
 Boolean CFStringGetCString(CFStringRef theString, char *buffer, CFIndex bufferSize, CFStringEncoding encoding);
-CFArrayRef CFArrayCreate(CFAllocatorRef allocator, const void **values, CFIndex numValues, const CFArrayCallBacks *callBacks);
+CFArrayRef CFArrayCreate(CFAllocatorRef allocator, const void **values, CFIndex numValues,
+                         const CFArrayCallBacks *callBacks);
 CFIndex CFArrayGetCount(CFArrayRef theArray);
 const void *CFArrayGetValueAtIndex(CFArrayRef theArray, CFIndex idx);
 void CFRelease(CFTypeRef cf);

@@ -27,7 +27,12 @@ typedef void (*IOAsyncCallback)(void *refcon, IOReturn result, void **args, uint
 #define IO_OBJECT_NULL ((io_object_t)0)
 #define kIOReturnSuccess 0
 #define kIOMapAnywhere 0x00000001
-enum { kIOAsyncReservedIndex = 0, kIOAsyncCalloutFuncIndex = 1, kIOAsyncCalloutRefconIndex = 2, kIOAsyncCalloutCount = 3 };
+enum {
+  kIOAsyncReservedIndex = 0,
+  kIOAsyncCalloutFuncIndex = 1,
+  kIOAsyncCalloutRefconIndex = 2,
+  kIOAsyncCalloutCount = 3
+};
 
 extern mach_port_t mach_task_self_;
 #define mach_task_self() mach_task_self_

@@ -18,7 +18,8 @@ typedef uint64_t dispatch_time_t;
 #define DISPATCH_TIME_NOW (0ull)
 extern const struct dispatch_source_type_s _dispatch_source_type_read;
 #define DISPATCH_SOURCE_TYPE_READ (&_dispatch_source_type_read)
-dispatch_source_t dispatch_source_create(dispatch_source_type_t type, uintptr_t handle, unsigned long mask, dispatch_queue_t queue);
+dispatch_source_t dispatch_source_create(dispatch_source_type_t type, uintptr_t handle, unsigned long mask,
+                                         dispatch_queue_t queue);
 void dispatch_source_set_event_handler_f(dispatch_source_t source, dispatch_function_t handler);
 void dispatch_resume(void *object);
 dispatch_time_t dispatch_time(dispatch_time_t when, int64_t delta);

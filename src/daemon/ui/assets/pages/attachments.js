@@ -9,11 +9,21 @@ import { bytes, count, errorBox, field, h, heading, portalText, rerender, select
 const missing = (err) => err?.code === "INVALID_REQUEST" && /unknown op/.test(err.message);
 
 function detachButton(a, box, reload) {
-  const button = h("button", { type: "button", "data-key": `detach ${a.id}`, "aria-label": `Detach ${a.device ?? a.file}`, onclick: () => busy(button, box, async () => {
-    const { detached } = await op("attach.remove", { attachment: a.id });
-    toast(`Detached ${detached.map((d) => d.device ?? d.file).join(", ")}`);
-    reload();
-  }) }, "Detach");
+  const button = h(
+    "button",
+    {
+      type: "button",
+      "data-key": `detach ${a.id}`,
+      "aria-label": `Detach ${a.device ?? a.file}`,
+      onclick: () =>
+        busy(button, box, async () => {
+          const { detached } = await op("attach.remove", { attachment: a.id });
+          toast(`Detached ${detached.map((d) => d.device ?? d.file).join(", ")}`);
+          reload();
+        }),
+    },
+    "Detach",
+  );
   return button;
 }
 
@@ -27,7 +37,11 @@ function listing(attachments, box, reload) {
       { label: "State", cell: (a) => h("span", { class: `state state-${a.state}` }, a.state) },
       { label: "Mounted on", cell: (a) => a.mountPoint ?? "—", class: "name" },
       { label: "Size", cell: (a) => `${bytes(a.sizeBytes)}${a.readOnly ? ", read-only" : ""}` },
-      { label: "I/O", cell: (a) => `${count(a.stats.reads)} reads (${bytes(a.stats.bytesRead)}), ${count(a.stats.writes)} writes (${bytes(a.stats.bytesWritten)}), ${count(a.stats.errors)} errors${a.nfs ? `, ${count(a.nfs.commits)} COMMITs, ${count(a.nfs.jukebox)} JUKEBOX` : ""}` },
+      {
+        label: "I/O",
+        cell: (a) =>
+          `${count(a.stats.reads)} reads (${bytes(a.stats.bytesRead)}), ${count(a.stats.writes)} writes (${bytes(a.stats.bytesWritten)}), ${count(a.stats.errors)} errors${a.nfs ? `, ${count(a.nfs.commits)} COMMITs, ${count(a.nfs.jukebox)} JUKEBOX` : ""}`,
+      },
       { label: "Since", cell: (a) => when(a.since) },
       { label: "Actions", cell: (a) => detachButton(a, box, reload) },
     ],
@@ -39,9 +53,21 @@ function listing(attachments, box, reload) {
 function attachForm(sessions, attachments, reload) {
   const taken = new Set(attachments.map((a) => `${a.target} ${a.lun}`));
   const choices = sessions.flatMap((s) =>
-    s.luns.filter((l) => l.bytes && !taken.has(`${s.target} ${l.lun}`)).map((l) => ({ value: JSON.stringify({ target: s.target, portal: s.persistentPortal, lun: l.lun }), label: `${s.target} at ${portalText(s.persistentPortal)}, LUN ${l.lun}${l.bytes ? ` (${bytes(l.bytes)})` : ""}` })),
+    s.luns
+      .filter((l) => l.bytes && !taken.has(`${s.target} ${l.lun}`))
+      .map((l) => ({
+        value: JSON.stringify({ target: s.target, portal: s.persistentPortal, lun: l.lun }),
+        label: `${s.target} at ${portalText(s.persistentPortal)}, LUN ${l.lun}${l.bytes ? ` (${bytes(l.bytes)})` : ""}`,
+      })),
   );
-  if (choices.length === 0) return h("p", {}, "No LUN to attach: log in to a target with a disk LUN that is not attached yet (", h("a", { href: "#/nodes" }, "Nodes"), ").");
+  if (choices.length === 0)
+    return h(
+      "p",
+      {},
+      "No LUN to attach: log in to a target with a disk LUN that is not attached yet (",
+      h("a", { href: "#/nodes" }, "Nodes"),
+      ").",
+    );
   const lun = select(choices, choices[0].value);
   const mountPoint = h("input", { autocomplete: "off", spellcheck: "false", placeholder: "/mnt/nas" });
   const readOnly = h("input", { type: "checkbox" });
@@ -51,7 +77,11 @@ function attachForm(sessions, attachments, reload) {
     e.preventDefault();
     busy(submit, box, async () => {
       const pick = JSON.parse(lun.value);
-      const a = await op("attach.add", { ...pick, ...(mountPoint.value.trim() ? { mount: mountPoint.value.trim() } : {}), readOnly: readOnly.checked });
+      const a = await op("attach.add", {
+        ...pick,
+        ...(mountPoint.value.trim() ? { mount: mountPoint.value.trim() } : {}),
+        readOnly: readOnly.checked,
+      });
       toast(`Attached as ${a.device ?? a.file}${a.mountPoint ? `, mounted on ${a.mountPoint}` : ""}`);
       reload();
     });
@@ -81,7 +111,11 @@ export function mount(main) {
       const { sessions } = await op("sessions.list");
       // Re-render the form only when the LUNs it offers change, and keep what the user typed meanwhile.
       const taken = new Set(attachments.map((a) => `${a.target} ${a.lun}`));
-      const key = JSON.stringify(sessions.flatMap((s) => s.luns.filter((l) => l.bytes && !taken.has(`${s.target} ${l.lun}`)).map((l) => [s.sid, l.lun, l.bytes])));
+      const key = JSON.stringify(
+        sessions.flatMap((s) =>
+          s.luns.filter((l) => l.bytes && !taken.has(`${s.target} ${l.lun}`)).map((l) => [s.sid, l.lun, l.bytes]),
+        ),
+      );
       if (key !== formFor) {
         const typed = form.querySelector("input[placeholder]")?.value ?? "";
         const chosen = form.querySelector("select")?.value;
@@ -96,7 +130,14 @@ export function mount(main) {
       showError(box, undefined);
     } catch (err) {
       if (!missing(err)) return showError(box, err);
-      rerender(list, h("p", { class: "notice" }, "This daemon cannot attach LUNs yet: it has no attach operations (attach.add, attach.remove, attach.list)."));
+      rerender(
+        list,
+        h(
+          "p",
+          { class: "notice" },
+          "This daemon cannot attach LUNs yet: it has no attach operations (attach.add, attach.remove, attach.list).",
+        ),
+      );
       rerender(form);
       stop();
     }

@@ -12,27 +12,43 @@ function saveButton(t, p, saved, discovery, discoveryType) {
   if (saved) return h("a", { href: nodeHref(t.name, p) }, "Saved — open node");
   const cell = h("span");
   const box = errorBox();
-  const button = h("button", {
-    type: "button",
-    "aria-label": `Save ${t.name} at ${portalText(p)} as a node`,
-    onclick: () =>
-      busy(button, box, async () => {
-        await op("node.new", { target: t.name, portal: { host: p.host, port: p.port }, tpgt: p.tpgt, discovery, discoveryType });
-        cell.replaceChildren(h("a", { href: nodeHref(t.name, p) }, "Saved — open node"));
-        toast(`Saved ${t.name} as a node`);
-      }),
-  }, "Save as node");
+  const button = h(
+    "button",
+    {
+      type: "button",
+      "aria-label": `Save ${t.name} at ${portalText(p)} as a node`,
+      onclick: () =>
+        busy(button, box, async () => {
+          await op("node.new", {
+            target: t.name,
+            portal: { host: p.host, port: p.port },
+            tpgt: p.tpgt,
+            discovery,
+            discoveryType,
+          });
+          cell.replaceChildren(h("a", { href: nodeHref(t.name, p) }, "Saved — open node"));
+          toast(`Saved ${t.name} as a node`);
+        }),
+    },
+    "Save as node",
+  );
   cell.append(button, box);
   return cell;
 }
 
 function results(into, found, nodes, type) {
   const known = new Set(nodes.map((n) => `${n.target} ${n.portal.host}:${n.portal.port}`));
-  const rows = found.targets.flatMap((t) => t.portals.map((p) => ({ t, p, saved: known.has(`${t.name} ${p.host}:${p.port}`) })));
+  const rows = found.targets.flatMap((t) =>
+    t.portals.map((p) => ({ t, p, saved: known.has(`${t.name} ${p.host}:${p.port}`) })),
+  );
   clear(into).append(
     h("h2", {}, `Found at ${portalText(found.portal)}`),
     rows.length === 0
-      ? h("p", {}, "The portal answered but offers no targets to this initiator (check the target's ACL for our initiator name).")
+      ? h(
+          "p",
+          {},
+          "The portal answered but offers no targets to this initiator (check the target's ACL for our initiator name).",
+        )
       : table(
           [
             { label: "Target", cell: (r) => nameText(r.t.name), class: "name" },
@@ -53,10 +69,24 @@ function records(into, list, rediscover) {
       [
         { label: "Portal", cell: (r) => portalText(r.portal) },
         { label: "Method", cell: (r) => (r.type === "isns" ? "iSNS" : "SendTargets") },
-        { label: "Authentication", cell: (r) => r.type === "isns" ? "—" : `${r.settings[`${AUTH}authmethod`]}${r.settings[`${AUTH}username`] ? ` (${r.settings[`${AUTH}username`]})` : ""}${r.secrets.password ? ", secret stored" : ""}` },
+        {
+          label: "Authentication",
+          cell: (r) =>
+            r.type === "isns"
+              ? "—"
+              : `${r.settings[`${AUTH}authmethod`]}${r.settings[`${AUTH}username`] ? ` (${r.settings[`${AUTH}username`]})` : ""}${r.secrets.password ? ", secret stored" : ""}`,
+        },
         { label: "Last asked", cell: (r) => when(r.lastDiscovered) },
         { label: "Targets", cell: (r) => (r.targets === undefined ? "—" : String(r.targets)) },
-        { label: "Actions", cell: (r) => h("button", { type: "button", onclick: () => rediscover(r.portal, r.type) }, `Discover ${portalText(r.portal)} again`) },
+        {
+          label: "Actions",
+          cell: (r) =>
+            h(
+              "button",
+              { type: "button", onclick: () => rediscover(r.portal, r.type) },
+              `Discover ${portalText(r.portal)} again`,
+            ),
+        },
       ],
       list,
     ),
@@ -64,8 +94,19 @@ function records(into, list, rediscover) {
 }
 
 export function mount(main) {
-  const methodInput = h("select", { name: "method" }, h("option", { value: "sendtargets" }, "SendTargets (a target portal)"), h("option", { value: "isns" }, "iSNS server"));
-  const portalInput = h("input", { name: "portal", required: true, autocomplete: "off", spellcheck: "false", placeholder: "192.168.1.10 or nas:3260" });
+  const methodInput = h(
+    "select",
+    { name: "method" },
+    h("option", { value: "sendtargets" }, "SendTargets (a target portal)"),
+    h("option", { value: "isns" }, "iSNS server"),
+  );
+  const portalInput = h("input", {
+    name: "portal",
+    required: true,
+    autocomplete: "off",
+    spellcheck: "false",
+    placeholder: "192.168.1.10 or nas:3260",
+  });
   const userInput = h("input", { name: "chap-user", autocomplete: "off", spellcheck: "false" });
   const secretInput = h("input", { name: "chap-secret", type: "password", autocomplete: "new-password" });
   const submit = h("button", { type: "submit", class: "primary" }, "Discover");
@@ -86,17 +127,28 @@ export function mount(main) {
         await prepareDiscoveryAuth(portal, user, secretInput.value);
       }
       secretInput.value = "";
-      const [result, { nodes }] = await Promise.all([op("discover", { portal, record: false, type }), op("nodes.list")]);
+      const [result, { nodes }] = await Promise.all([
+        op("discover", { portal, record: false, type }),
+        op("nodes.list"),
+      ]);
       results(found, result, nodes, type);
       refresh();
     });
   };
-  const refresh = () => op("discoverydb.list").then((r) => records(known, r.records, (p, t) => run(p, t)), (err) => showError(box, err));
+  const refresh = () =>
+    op("discoverydb.list").then(
+      (r) => records(known, r.records, (p, t) => run(p, t)),
+      (err) => showError(box, err),
+    );
 
   const form = h(
     "form",
     { class: "card", onsubmit: (e) => (e.preventDefault(), run()) },
-    field("Method", methodInput, "SendTargets asks one target portal; an iSNS server lists every target this initiator may see, and the daemon keeps watching it"),
+    field(
+      "Method",
+      methodInput,
+      "SendTargets asks one target portal; an iSNS server lists every target this initiator may see, and the daemon keeps watching it",
+    ),
     field("Portal", portalInput, "HOST, HOST:PORT or [IPv6]:PORT; the port defaults to 3260 (3205 for iSNS)"),
     h(
       "fieldset",

@@ -4,12 +4,29 @@
 import { busy, every, op, showError } from "../api.js";
 import { eject, listAttachments, stateWords } from "../nas.js";
 import { addNas } from "./add.js";
-import { bytes, clock, errorBox, facts, h, heading, nameText, portalText, rate, rerender, shortName, toast, when } from "../dom.js";
+import {
+  bytes,
+  clock,
+  errorBox,
+  facts,
+  h,
+  heading,
+  nameText,
+  portalText,
+  rate,
+  rerender,
+  shortName,
+  toast,
+  when,
+} from "../dom.js";
 
 /** Throughput between two samples of an attachment's counters. */
 function throughput(prev, cur, seconds) {
   if (!prev || seconds <= 0) return undefined;
-  return { read: Math.max(0, cur.bytesRead - prev.bytesRead) / seconds, write: Math.max(0, cur.bytesWritten - prev.bytesWritten) / seconds };
+  return {
+    read: Math.max(0, cur.bytesRead - prev.bytesRead) / seconds,
+    write: Math.max(0, cur.bytesWritten - prev.bytesWritten) / seconds,
+  };
 }
 
 /**
@@ -30,8 +47,18 @@ function setAside(files) {
     h(
       "div",
       { class: "notice", role: "note" },
-      h("p", {}, `${files.length === 1 ? "A damaged settings file was" : `${files.length} damaged settings files were`} set aside and not used: `, files.map((f) => f.original ?? f.path).join(", "), "."),
-      h("p", {}, "Nothing was overwritten. Repair the file and rename it back, or delete it and add the NAS again; `iscsi doctor` names each one."),
+      h(
+        "p",
+        {},
+        `${files.length === 1 ? "A damaged settings file was" : `${files.length} damaged settings files were`} set aside and not used: `,
+        files.map((f) => f.original ?? f.path).join(", "),
+        ".",
+      ),
+      h(
+        "p",
+        {},
+        "Nothing was overwritten. Repair the file and rename it back, or delete it and add the NAS again; `iscsi doctor` names each one.",
+      ),
     ),
   ];
 }
@@ -44,21 +71,33 @@ function card(a0, reload) {
   const details = h("div");
   const box = errorBox();
   const fixes = h("div", { class: "actions fixes" });
-  const ejectButton = h("button", { type: "button", class: "primary", "aria-label": `Eject ${name}`, "data-key": `eject ${a0.id}` }, "Eject");
+  const ejectButton = h(
+    "button",
+    { type: "button", class: "primary", "aria-label": `Eject ${name}`, "data-key": `eject ${a0.id}` },
+    "Eject",
+  );
   const ejectNow = (force) => async () => {
     await eject(a0, force);
     toast(`${name} was ejected: it is safe to switch the NAS off`);
     reload();
   };
-  const anyway = h("button", { type: "button", class: "danger", "aria-label": `Eject ${name} anyway`, "data-key": `eject-anyway ${a0.id}` }, "Eject anyway");
+  const anyway = h(
+    "button",
+    { type: "button", class: "danger", "aria-label": `Eject ${name} anyway`, "data-key": `eject-anyway ${a0.id}` },
+    "Eject anyway",
+  );
   anyway.addEventListener("click", () => busy(anyway, box, ejectNow(true)));
   ejectButton.addEventListener("click", async () => {
     const done = await busy(ejectButton, box, ejectNow(false));
     // What to do when the orderly eject fails (a program still uses the disk, or the NAS is gone): offer the forced one.
-    fixes.replaceChildren(...(done ? [] : [h("span", {}, "Close the programs that use the disk and try again, or: "), anyway]));
+    fixes.replaceChildren(
+      ...(done ? [] : [h("span", {}, "Close the programs that use the disk and try again, or: "), anyway]),
+    );
   });
   const reconnect = h("button", { type: "button", "data-key": `reconnect ${a0.id}` }, "Reconnect now");
-  reconnect.addEventListener("click", () => busy(reconnect, box, () => op("login", { target: a0.target }).then(() => toast(`Reconnecting ${name}…`))));
+  reconnect.addEventListener("click", () =>
+    busy(reconnect, box, () => op("login", { target: a0.target }).then(() => toast(`Reconnecting ${name}…`))),
+  );
   const el = h(
     "section",
     { class: "card disk", "aria-labelledby": `disk-${a0.id}`, "data-disk": a0.id },
@@ -90,7 +129,8 @@ function card(a0, reload) {
           a.stats.errors > 0 && ["Errors", `${a.stats.errors} failed requests since it was connected`],
         ]),
       );
-      if (s.tone === "bad" && !fixes.contains(reconnect)) fixes.replaceChildren(h("span", {}, "The connection to the NAS is lost. "), reconnect);
+      if (s.tone === "bad" && !fixes.contains(reconnect))
+        fixes.replaceChildren(h("span", {}, "The connection to the NAS is lost. "), reconnect);
       else if (s.tone !== "bad" && fixes.contains(reconnect)) fixes.replaceChildren();
       rerender(
         details,
@@ -101,10 +141,16 @@ function card(a0, reload) {
           ["Session", String(a.sid)],
           ["Route", a.route ?? a.backend],
           a.export?.url && ["Export", nameText(a.export.url)],
-          a.nfs && ["NFS requests", `${a.nfs.reads} reads, ${a.nfs.writes} writes, ${a.nfs.commits} commits, ${a.nfs.jukebox} "try again later" answers while reconnecting`],
+          a.nfs && [
+            "NFS requests",
+            `${a.nfs.reads} reads, ${a.nfs.writes} writes, ${a.nfs.commits} commits, ${a.nfs.jukebox} "try again later" answers while reconnecting`,
+          ],
           ["Backing file", nameText(a.file)],
           ["Connected since", when(a.since)],
-          ["Requests", `${a.stats.reads} reads (${bytes(a.stats.bytesRead)}), ${a.stats.writes} writes (${bytes(a.stats.bytesWritten)}), ${a.stats.flushes} flushes`],
+          [
+            "Requests",
+            `${a.stats.reads} reads (${bytes(a.stats.bytesRead)}), ${a.stats.writes} writes (${bytes(a.stats.bytesWritten)}), ${a.stats.flushes} flushes`,
+          ],
         ]),
       );
     },
@@ -125,7 +171,10 @@ export function mount(main) {
         listAttachments(),
         op("sessions.list"),
         op("status"),
-        op("paths.list").then((r) => r.devices ?? [], () => []),
+        op("paths.list").then(
+          (r) => r.devices ?? [],
+          () => [],
+        ),
       ]);
       rerender(warnings, ...setAside(status.quarantined));
       const now = performance.now();
@@ -143,7 +192,12 @@ export function mount(main) {
           cards.set(a.id, c);
           list.append(c.el);
         }
-        c.update(a, sessions.find((s) => s.sid === a.sid), now, devices);
+        c.update(
+          a,
+          sessions.find((s) => s.sid === a.sid),
+          now,
+          devices,
+        );
       }
       more.hidden = attachments.length === 0;
       if (attachments.length === 0 && !firstShown) {
@@ -163,5 +217,3 @@ export function mount(main) {
   main.append(heading("Disks"), box, warnings, list, more, first);
   return every(2000, tick);
 }
-
-

@@ -1,11 +1,26 @@
 // One node: where it is, its session, start-up mode, CHAP (secrets write-only: a field to set one, never shown
 // back, only "stored"), every setting with a form to change one, and deleting the record.
 import { busy, op, showError } from "../api.js";
-import { errorBox, facts, field, h, heading, nameText, portalText, rerender, select, shortName, table, toast } from "../dom.js";
+import {
+  errorBox,
+  facts,
+  field,
+  h,
+  heading,
+  nameText,
+  portalText,
+  rerender,
+  select,
+  shortName,
+  table,
+  toast,
+} from "../dom.js";
 import { loginOrOut, nodeFilter } from "./nodes.js";
 
 const AUTH = "node.session.auth.";
-const SECRET_HINT = (stored) => (stored ? "A secret is stored. Type a new one to replace it" : "No secret stored") + "; 12 to 255 bytes, never shown again";
+const SECRET_HINT = (stored) =>
+  (stored ? "A secret is stored. Type a new one to replace it" : "No secret stored") +
+  "; 12 to 255 bytes, never shown again";
 
 function authForm(n, reload) {
   const method = select(["None", "CHAP"], n.settings[`${AUTH}authmethod`]);
@@ -17,12 +32,20 @@ function authForm(n, reload) {
   const box = errorBox();
   const clearButton = (name, label) =>
     n.secrets[name] &&
-    h("button", { type: "button", onclick: (e) => busy(e.currentTarget, box, async () => {
-      await op("secret.clear", { scope: "node", ...nodeFilter(n), name });
-      // The page is rebuilt first, so the notice appears once its buttons are the ones that stay.
-      await reload();
-      toast(`${label} cleared`);
-    }) }, `Clear ${label.toLowerCase()}`);
+    h(
+      "button",
+      {
+        type: "button",
+        onclick: (e) =>
+          busy(e.currentTarget, box, async () => {
+            await op("secret.clear", { scope: "node", ...nodeFilter(n), name });
+            // The page is rebuilt first, so the notice appears once its buttons are the ones that stay.
+            await reload();
+            toast(`${label} cleared`);
+          }),
+      },
+      `Clear ${label.toLowerCase()}`,
+    );
   const submit = (e) => {
     e.preventDefault();
     busy(save, box, async () => {
@@ -44,8 +67,20 @@ function authForm(n, reload) {
     field("Method", method),
     field("CHAP user name", user),
     field("CHAP secret", secret, SECRET_HINT(n.secrets.password)),
-    h("fieldset", {}, h("legend", {}, "Mutual CHAP (the target proves itself)"), field("Target's user name", userIn), field("Target's secret", secretIn, SECRET_HINT(n.secrets.password_in))),
-    h("div", { class: "actions" }, save, clearButton("password", "Secret"), clearButton("password_in", "Target's secret")),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "Mutual CHAP (the target proves itself)"),
+      field("Target's user name", userIn),
+      field("Target's secret", secretIn, SECRET_HINT(n.secrets.password_in)),
+    ),
+    h(
+      "div",
+      { class: "actions" },
+      save,
+      clearButton("password", "Secret"),
+      clearButton("password_in", "Target's secret"),
+    ),
     box,
   );
 }
@@ -78,7 +113,14 @@ function settingsForm(n, reload) {
       ],
       Object.entries(n.settings),
     ),
-    h("form", { class: "inline", onsubmit: submit }, field("Setting", name), field("New value", value), h("div", { class: "actions" }, save), box),
+    h(
+      "form",
+      { class: "inline", onsubmit: submit },
+      field("Setting", name),
+      field("New value", value),
+      h("div", { class: "actions" }, save),
+      box,
+    ),
   );
 }
 
@@ -86,29 +128,63 @@ function overview(n, reload, leave) {
   const box = errorBox();
   const startup = select(["manual", "automatic", "onboot"], n.startup);
   startup.addEventListener("change", () =>
-    op("node.update", { ...nodeFilter(n), name: "node.startup", value: startup.value }).then(() => toast(`Start-up is now ${startup.value}`), (err) => showError(box, err)),
+    op("node.update", { ...nodeFilter(n), name: "node.startup", value: startup.value }).then(
+      () => toast(`Start-up is now ${startup.value}`),
+      (err) => showError(box, err),
+    ),
   );
-  const login = h("button", { type: "button", class: "primary", "data-key": "login", onclick: () => busy(login, box, () => loginOrOut(n)).then((ok) => ok && reload()) }, n.sid === undefined ? "Log in" : "Log out");
-  const remove = h("button", { type: "button", class: "danger", onclick: () => {
-    if (!confirm(`Delete the node record of ${n.target}? Its settings and stored secrets go too.`)) return;
-    busy(remove, box, async () => {
-      await op("node.delete", nodeFilter(n));
-      toast("Node deleted");
-      leave();
-    });
-  } }, "Delete node");
+  const login = h(
+    "button",
+    {
+      type: "button",
+      class: "primary",
+      "data-key": "login",
+      onclick: () => busy(login, box, () => loginOrOut(n)).then((ok) => ok && reload()),
+    },
+    n.sid === undefined ? "Log in" : "Log out",
+  );
+  const remove = h(
+    "button",
+    {
+      type: "button",
+      class: "danger",
+      onclick: () => {
+        if (!confirm(`Delete the node record of ${n.target}? Its settings and stored secrets go too.`)) return;
+        busy(remove, box, async () => {
+          await op("node.delete", nodeFilter(n));
+          toast("Node deleted");
+          leave();
+        });
+      },
+    },
+    "Delete node",
+  );
   return h(
     "section",
     { class: "card" },
     facts([
       ["Address", portalText(n.portal)],
-      ["Found by", n.discovery ? `${n.discovery.type === "isns" ? "the iSNS server" : "asking"} ${portalText(n.discovery)}${n.discovery.type === "isns" ? "" : " for its targets"}${n.stale ? " (no longer listed there)" : ""}` : "added by hand"],
+      [
+        "Found by",
+        n.discovery
+          ? `${n.discovery.type === "isns" ? "the iSNS server" : "asking"} ${portalText(n.discovery)}${n.discovery.type === "isns" ? "" : " for its targets"}${n.stale ? " (no longer listed there)" : ""}`
+          : "added by hand",
+      ],
       ["Session", n.sid === undefined ? "not logged in" : h("a", { href: "#/sessions" }, `session ${n.sid}`)],
     ]),
-    field("Log in when the daemon starts", startup, "automatic and onboot log in at every daemon start, retrying in the background; manual only on request"),
+    field(
+      "Log in when the daemon starts",
+      startup,
+      "automatic and onboot log in at every daemon start, retrying in the background; manual only on request",
+    ),
     h("div", { class: "actions" }, login, remove),
     box,
-    h("details", {}, h("summary", {}, "Technical details"), facts([["Target portal group tag (TPGT)", String(n.tpgt)]])),
+    h(
+      "details",
+      {},
+      h("summary", {}, "Technical details"),
+      facts([["Target portal group tag (TPGT)", String(n.tpgt)]]),
+    ),
   );
 }
 
@@ -119,13 +195,20 @@ export function mountNode(main, [target, host, port]) {
   const reload = async () => {
     try {
       const { nodes } = await op("nodes.list", { target, portal: { host, port: Number(port) } });
-      if (nodes.length === 0) throw Object.assign(new Error(`no node ${target} at ${host}:${port}`), { code: "NOT_FOUND" });
+      if (nodes.length === 0)
+        throw Object.assign(new Error(`no node ${target} at ${host}:${port}`), { code: "NOT_FOUND" });
       const n = nodes[0];
       rerender(body, overview(n, reload, leave), authForm(n, reload), settingsForm(n, reload));
     } catch (err) {
       showError(box, err);
     }
   };
-  main.append(h("p", { class: "crumbs" }, h("a", { href: "#/nodes" }, "Nodes"), " / node"), heading(target ? shortName(target) : "Node"), target ? h("p", { class: "muted" }, nameText(target)) : null, box, body);
+  main.append(
+    h("p", { class: "crumbs" }, h("a", { href: "#/nodes" }, "Nodes"), " / node"),
+    heading(target ? shortName(target) : "Node"),
+    target ? h("p", { class: "muted" }, nameText(target)) : null,
+    box,
+    body,
+  );
   reload();
 }

@@ -3,7 +3,8 @@
 import { busy, op, showError } from "../api.js";
 import { errorBox, h, heading, portalText, rerender, table, toast } from "../dom.js";
 
-export const nodeHref = (n) => `#/node/${encodeURIComponent(n.target)}/${encodeURIComponent(n.portal.host)}/${n.portal.port}`;
+export const nodeHref = (n) =>
+  `#/node/${encodeURIComponent(n.target)}/${encodeURIComponent(n.portal.host)}/${n.portal.port}`;
 export const nodeFilter = (n) => ({ target: n.target, portal: { host: n.portal.host, port: n.portal.port } });
 
 /** Logs the node in or out; per-node failures come back as results, shown like any other error. */
@@ -23,8 +24,22 @@ export async function loginOrOut(n) {
 
 function actions(n, box, reload) {
   const label = n.sid === undefined ? "Log in" : "Log out";
-  const button = h("button", { type: "button", "data-key": `login ${n.target} ${portalText(n.portal)}`, "aria-label": `${label}: ${n.target} at ${portalText(n.portal)}`, onclick: () => busy(button, box, () => loginOrOut(n)).then((ok) => ok && reload()) }, label);
-  return h("span", { class: "row-actions" }, h("a", { href: nodeHref(n), "aria-label": `Settings of ${n.target} at ${portalText(n.portal)}` }, "Settings"), button);
+  const button = h(
+    "button",
+    {
+      type: "button",
+      "data-key": `login ${n.target} ${portalText(n.portal)}`,
+      "aria-label": `${label}: ${n.target} at ${portalText(n.portal)}`,
+      onclick: () => busy(button, box, () => loginOrOut(n)).then((ok) => ok && reload()),
+    },
+    label,
+  );
+  return h(
+    "span",
+    { class: "row-actions" },
+    h("a", { href: nodeHref(n), "aria-label": `Settings of ${n.target} at ${portalText(n.portal)}` }, "Settings"),
+    button,
+  );
 }
 
 export function mount(main) {
@@ -35,16 +50,37 @@ export function mount(main) {
       const { nodes, quarantined = [] } = await op("nodes.list");
       rerender(
         list,
-        ...quarantined.map((f) => h("p", { class: "error", role: "alert" }, `${f.original} was damaged and is set aside as ${f.path}. Discovery will not recreate it with defaults; run iscsi doctor for what to do.`)),
+        ...quarantined.map((f) =>
+          h(
+            "p",
+            { class: "error", role: "alert" },
+            `${f.original} was damaged and is set aside as ${f.path}. Discovery will not recreate it with defaults; run iscsi doctor for what to do.`,
+          ),
+        ),
         nodes.length === 0
-          ? h("p", {}, "No nodes yet. ", h("a", { href: "#/discovery" }, "Discover a portal"), " and save its targets as nodes.")
+          ? h(
+              "p",
+              {},
+              "No nodes yet. ",
+              h("a", { href: "#/discovery" }, "Discover a portal"),
+              " and save its targets as nodes.",
+            )
           : table(
               [
                 { label: "Target", cell: (n) => n.target, class: "name" },
                 { label: "Portal", cell: (n) => portalText(n.portal) },
                 { label: "Start-up", cell: (n) => n.startup },
-                { label: "Session", cell: (n) => (n.sid === undefined ? "—" : h("a", { href: "#/sessions" }, `session ${n.sid}`)) },
-                { label: "CHAP", cell: (n) => (n.settings["node.session.auth.authmethod"] === "CHAP" ? `yes${n.secrets.password ? "" : " (no secret stored)"}` : "no") },
+                {
+                  label: "Session",
+                  cell: (n) => (n.sid === undefined ? "—" : h("a", { href: "#/sessions" }, `session ${n.sid}`)),
+                },
+                {
+                  label: "CHAP",
+                  cell: (n) =>
+                    n.settings["node.session.auth.authmethod"] === "CHAP"
+                      ? `yes${n.secrets.password ? "" : " (no secret stored)"}`
+                      : "no",
+                },
                 { label: "Actions", cell: (n) => actions(n, box, reload) },
               ],
               nodes,

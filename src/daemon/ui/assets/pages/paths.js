@@ -12,14 +12,30 @@ function device(d) {
     "div",
     { class: "card", "data-key": `mpath ${d.name}` },
     h("h3", {}, `${d.name} — ${d.wwid}`),
-    h("p", {}, `${d.target}: ${STATE_WORDS[d.state] ?? d.state}, policy ${d.policy}${d.policy === "failover" ? ` (failback ${d.failback})` : ""}, waits ${wait} with no path; ${count(d.stats.commands)} commands, ${count(d.stats.reissued)} re-issued on another path`),
+    h(
+      "p",
+      {},
+      `${d.target}: ${STATE_WORDS[d.state] ?? d.state}, policy ${d.policy}${d.policy === "failover" ? ` (failback ${d.failback})` : ""}, waits ${wait} with no path; ${count(d.stats.commands)} commands, ${count(d.stats.reissued)} re-issued on another path`,
+    ),
     table(
       [
         { label: "Session", cell: (p) => String(p.sid) },
         { label: "Portal", cell: (p) => portalText(p.portal) },
         { label: "LUN", cell: (p) => String(p.lun) },
-        { label: "State", cell: (p) => h("span", { class: `state state-${p.state}`, title: p.reason ?? "" }, `${p.state}${p.active ? " (active)" : ""}`) },
-        { label: "Commands", cell: (p) => `${count(p.counters.commands)} sent, ${count(p.inFlight)} in flight, ${count(p.counters.errors)} errors` },
+        {
+          label: "State",
+          cell: (p) =>
+            h(
+              "span",
+              { class: `state state-${p.state}`, title: p.reason ?? "" },
+              `${p.state}${p.active ? " (active)" : ""}`,
+            ),
+        },
+        {
+          label: "Commands",
+          cell: (p) =>
+            `${count(p.counters.commands)} sent, ${count(p.inFlight)} in flight, ${count(p.counters.errors)} errors`,
+        },
       ],
       d.paths,
       `Paths of ${d.name}`,

@@ -19,7 +19,11 @@ function nameForm(current) {
     "form",
     { class: "card", onsubmit },
     h("h2", {}, "Initiator name"),
-    field("Name", input, "An iqn. or eui. name; NAS targets usually allow initiators by it, so change it in their ACLs too"),
+    field(
+      "Name",
+      input,
+      "An iqn. or eui. name; NAS targets usually allow initiators by it, so change it in their ACLs too",
+    ),
     h("div", { class: "actions" }, save),
     box,
   );
@@ -54,7 +58,14 @@ function defaultsCard(config, reload) {
       ],
       Object.entries(config.nodeDefaults),
     ),
-    h("form", { class: "inline", onsubmit: (e) => (e.preventDefault(), apply(save, value.value.trim())) }, field("Setting", name), field("Default value", value), h("div", { class: "actions" }, save, reset), box),
+    h(
+      "form",
+      { class: "inline", onsubmit: (e) => (e.preventDefault(), apply(save, value.value.trim())) },
+      field("Setting", name),
+      field("Default value", value),
+      h("div", { class: "actions" }, save, reset),
+      box,
+    ),
   );
 }
 
@@ -86,7 +97,10 @@ export function mount(main) {
             ["Running since", when(status.startedAt)],
             ["State directory", status.stateDir],
             ["Config file", status.configPath],
-            ["Dashboard", `this page, port ${location.port}; the config file says ${config.ui.enabled ? `on, port ${config.ui.port}` : "off"} (iscsid.ui, iscsid.ui.port; --ui-port and --no-ui win)`],
+            [
+              "Dashboard",
+              `this page, port ${location.port}; the config file says ${config.ui.enabled ? `on, port ${config.ui.port}` : "off"} (iscsid.ui, iscsid.ui.port; --ui-port and --no-ui win)`,
+            ],
           ]),
         ),
       );

@@ -3,7 +3,23 @@
 // background logins of automatic nodes still being retried.
 import { busy, every, op, showError } from "../api.js";
 import { eject, listAttachments, stateWords } from "../nas.js";
-import { bytes, clock, count, errorBox, facts, h, heading, nameText, portalText, rate, rerender, shortName, table, toast, when } from "../dom.js";
+import {
+  bytes,
+  clock,
+  count,
+  errorBox,
+  facts,
+  h,
+  heading,
+  nameText,
+  portalText,
+  rate,
+  rerender,
+  shortName,
+  table,
+  toast,
+  when,
+} from "../dom.js";
 
 const SPARK_POINTS = 60;
 const plural = (n, word) => `${count(n)} ${word}${n === 1 ? "" : "s"}`;
@@ -34,8 +50,14 @@ function sparkline() {
     svg,
     draw(values) {
       const peak = Math.max(1, ...values);
-      line.setAttribute("points", values.map((v, i) => `${i + SPARK_POINTS - values.length},${(30 - (v / peak) * 28 - 1).toFixed(1)}`).join(" "));
-      svg.setAttribute("aria-label", `Throughput over the last ${values.length} s, peak ${rate(Math.max(0, ...values))}`);
+      line.setAttribute(
+        "points",
+        values.map((v, i) => `${i + SPARK_POINTS - values.length},${(30 - (v / peak) * 28 - 1).toFixed(1)}`).join(" "),
+      );
+      svg.setAttribute(
+        "aria-label",
+        `Throughput over the last ${values.length} s, peak ${rate(Math.max(0, ...values))}`,
+      );
     },
   };
 }
@@ -45,10 +67,20 @@ function figure(label, key) {
   return { el: h("div", { class: "figure" }, h("span", { class: "label" }, label), value), value };
 }
 
-const negotiatedTable = (n) => table([{ label: "Parameter", cell: ([k]) => k, class: "name" }, { label: "Value", cell: ([, v]) => String(v) }], Object.entries(n));
+const negotiatedTable = (n) =>
+  table(
+    [
+      { label: "Parameter", cell: ([k]) => k, class: "name" },
+      { label: "Value", cell: ([, v]) => String(v) },
+    ],
+    Object.entries(n),
+  );
 
 /** The local disk a LUN is attached as ("/dev/loop0 at /mnt/nas"), or how to get one. */
-const localDisk = (a) => (a ? `${a.device ?? a.file}${a.mountPoint ? ` at ${a.mountPoint}` : ""}` : h("a", { href: "#/disks" }, "not connected as a disk"));
+const localDisk = (a) =>
+  a
+    ? `${a.device ?? a.file}${a.mountPoint ? ` at ${a.mountPoint}` : ""}`
+    : h("a", { href: "#/disks" }, "not connected as a disk");
 
 const lunTable = (luns, attached) =>
   luns.length === 0
@@ -59,7 +91,11 @@ const lunTable = (luns, attached) =>
           { label: "Type", cell: (l) => l.deviceType },
           { label: "Local disk", cell: (l) => (l.bytes ? localDisk(attached.find((a) => a.lun === l.lun)) : "—") },
           { label: "Model", cell: (l) => `${l.vendor} ${l.product} ${l.revision}`.trim() || "—" },
-          { label: "Size", cell: (l) => (l.bytes ? `${bytes(l.bytes)} (${l.blockSize} B blocks)` : (l.error ?? "—")), class: "name" },
+          {
+            label: "Size",
+            cell: (l) => (l.bytes ? `${bytes(l.bytes)} (${l.blockSize} B blocks)` : (l.error ?? "—")),
+            class: "name",
+          },
         ],
         luns,
       );
@@ -67,7 +103,11 @@ const lunTable = (luns, attached) =>
 const historyList = (events) =>
   events.length === 0
     ? h("p", {}, "No reconnects since login.")
-    : h("ol", { class: "history" }, events.map((e) => h("li", {}, h("time", { datetime: e.at }, when(e.at)), ` ${e.event}: ${e.detail}`)));
+    : h(
+        "ol",
+        { class: "history" },
+        events.map((e) => h("li", {}, h("time", { datetime: e.at }, when(e.at)), ` ${e.event}: ${e.detail}`)),
+      );
 
 /** One session's card, built once and updated in place, so focus and open sections survive each refresh. */
 function card(s0, onGone) {
@@ -89,7 +129,11 @@ function card(s0, onGone) {
     onGone();
   };
   // A connection with disks in use cannot be closed: offer the safe way (eject its disks, then log out) as a button.
-  const ejectAll = h("button", { type: "button", class: "primary", "data-key": `eject-all ${s0.sid}` }, "Eject its disks and log out");
+  const ejectAll = h(
+    "button",
+    { type: "button", class: "primary", "data-key": `eject-all ${s0.sid}` },
+    "Eject its disks and log out",
+  );
   ejectAll.addEventListener("click", () =>
     busy(ejectAll, box, async () => {
       for (const a of (await listAttachments()).filter((x) => x.sid === s0.sid)) await eject(a);
@@ -98,11 +142,26 @@ function card(s0, onGone) {
       onGone();
     }),
   );
-  const logout = h("button", { type: "button", onclick: async () => {
-    const done = await busy(logout, box, logOut);
-    fixes.replaceChildren(...(done || box.dataset.code !== "BUSY" ? [] : [ejectAll]));
-  } }, "Log out");
-  const rescan = h("button", { type: "button", onclick: () => busy(rescan, box, () => op("sessions.rescan", { sid: s0.sid }).then(() => toast("LUNs rescanned"))) }, "Rescan LUNs");
+  const logout = h(
+    "button",
+    {
+      type: "button",
+      onclick: async () => {
+        const done = await busy(logout, box, logOut);
+        fixes.replaceChildren(...(done || box.dataset.code !== "BUSY" ? [] : [ejectAll]));
+      },
+    },
+    "Log out",
+  );
+  const rescan = h(
+    "button",
+    {
+      type: "button",
+      onclick: () =>
+        busy(rescan, box, () => op("sessions.rescan", { sid: s0.sid }).then(() => toast("LUNs rescanned"))),
+    },
+    "Rescan LUNs",
+  );
   const headingId = `session-${s0.sid}`;
   const el = h(
     "section",
@@ -110,7 +169,11 @@ function card(s0, onGone) {
     h("h2", { id: headingId }, `${shortName(s0.target)} `, state),
     h("p", { class: "muted" }, nameText(s0.target), ` · session ${s0.sid}`),
     info,
-    h("div", { class: "figures" }, figs.map((f) => f.el)),
+    h(
+      "div",
+      { class: "figures" },
+      figs.map((f) => f.el),
+    ),
     h("figure", { class: "trend" }, spark.svg, h("figcaption", {}, "Read + write throughput, last minute")),
     totals,
     h("div", { class: "actions" }, rescan, logout),
@@ -140,7 +203,8 @@ function card(s0, onGone) {
       figs[0].value.textContent = f.read === undefined ? "—" : rate(f.read);
       figs[1].value.textContent = f.write === undefined ? "—" : rate(f.write);
       figs[2].value.textContent = f.iops === undefined ? "—" : count(f.iops);
-      figs[3].value.textContent = f.latencyMs === undefined ? "—" : `${f.latencyMs.toFixed(f.latencyMs < 10 ? 2 : 1)} ms`;
+      figs[3].value.textContent =
+        f.latencyMs === undefined ? "—" : `${f.latencyMs.toFixed(f.latencyMs < 10 ? 2 : 1)} ms`;
       if (f.read !== undefined) {
         through.push(f.read + f.write);
         if (through.length > SPARK_POINTS) through.shift();
@@ -151,13 +215,24 @@ function card(s0, onGone) {
         ` · ${bytes(s.stats.bytesIn ?? 0)} read · ${bytes(s.stats.bytesOut ?? 0)} written · ${plural(s.stats.reinstatements ?? 0, "reconnect")}`,
       );
       const links = Array.isArray(s.connections) ? s.connections.length : 1;
-      const where = [["Address", portalText(s.portal)], ["Connected since", when(s.since)], links > 1 && ["Connections", `${links} TCP connections share this session`], s.error && ["Last error", s.error]];
+      const where = [
+        ["Address", portalText(s.portal)],
+        ["Connected since", when(s.since)],
+        links > 1 && ["Connections", `${links} TCP connections share this session`],
+        s.error && ["Last error", s.error],
+      ];
       if (changed("info", where)) rerender(info, facts(where));
-      const tech = [["State (RFC 7143)", s.state], ["ISID / TSIH", `${s.isid} / ${s.tsih}`], ["Target portal group tag", String(s.tpgt)], ["Interface", s.iface]];
+      const tech = [
+        ["State (RFC 7143)", s.state],
+        ["ISID / TSIH", `${s.isid} / ${s.tsih}`],
+        ["Target portal group tag", String(s.tpgt)],
+        ["Interface", s.iface],
+      ];
       if (changed("technical", tech)) rerender(technical, facts(tech));
       if (changed("negotiated", s.negotiated)) rerender(negotiated, negotiatedTable(s.negotiated));
       const mine = attached.filter((a) => a.sid === s.sid);
-      if (changed("luns", [s.luns, mine.map((a) => [a.lun, a.device, a.mountPoint])])) rerender(luns, lunTable(s.luns, mine));
+      if (changed("luns", [s.luns, mine.map((a) => [a.lun, a.device, a.mountPoint])]))
+        rerender(luns, lunTable(s.luns, mine));
       if (changed("history", s.history)) rerender(history, historyList(s.history));
     },
   };
@@ -189,7 +264,11 @@ export function mount(main) {
   const cards = new Map();
   const tick = async () => {
     try {
-      const [{ sessions }, status, attached] = await Promise.all([op("sessions.list"), op("status"), listAttachments().catch(() => [])]);
+      const [{ sessions }, status, attached] = await Promise.all([
+        op("sessions.list"),
+        op("status"),
+        listAttachments().catch(() => []),
+      ]);
       const now = performance.now();
       pending.hidden = status.startup.length === 0;
       rerender(pending, ...pendingTable(status.startup));
