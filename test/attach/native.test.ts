@@ -58,7 +58,7 @@ test("with no library anywhere, the error lists every path tried and how to buil
   // native.ts (and what it imports) copied into a tree without ffi/build: nothing to find.
   const tree = mkdtempSync(join(tmpdir(), "iscsi-native-test-"));
   dirs.push(tree);
-  for (const f of ["attach/native.ts", "errors.ts", "transport/ffi-lib.ts"]) {
+  for (const f of ["attach/native.ts", "contract/errors.ts", "transport/ffi-lib.ts"]) {
     mkdirSync(join(tree, "src", f, ".."), { recursive: true });
     copyFileSync(join(ROOT, "src", f), join(tree, "src", f));
   }
