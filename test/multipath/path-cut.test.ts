@@ -98,8 +98,17 @@ test("a path cut under an fsync'ing writer on ext4: no error, no acknowledged by
     () => `the cut path never came back:\n${lab.d.log().slice(-3000)}`,
   );
   expect(after.paths).toHaveLength(2);
-  // Failback immediate: the first path is the active one again and carries new commands.
-  const back = after.paths.find((p) => p.sid === active.sid)!;
+  // Failback immediate: the first path is the active one again and carries new commands. Its return and the
+  // switch back are two steps (the checker marks it up, the next selection fails back), so a single snapshot
+  // may fall between them: wait for the switch, bounded.
+  const back = await pollUntil(
+    async () => {
+      const p = (await lab.devices())[0]!.paths.find((x) => x.sid === active.sid)!;
+      return p.active ? p : undefined;
+    },
+    30_000,
+    () => `no failback to the returned path:\n${lab.d.log().slice(-3000)}`,
+  );
   expect(back.active).toBe(true);
   const atReturn = manifestLines().length;
   await pollUntil(
